@@ -1,0 +1,187 @@
+# spanring - build, test, bench, install.
+#
+#   make                 build everything into build/
+#   make test            install missing Debian packages, build, run the tests
+#   make SANITIZE=address,undefined test   (or SANITIZE=thread) sanitizer run
+#   make bench           print the BENCH.md table
+#   make fuzz-smoke      run every fuzz target briefly (clang, libFuzzer)
+#   make demo            trace a small command with `spanring run`
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps            install the Debian packages the project needs
+#   V=1                  show the command lines
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+VERSION := 0.1.0
+
+PKGS := libcurl libcjson liblz4 zlib
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wundef -Wpointer-arith \
+	-Wcast-align -Wwrite-strings -Wnull-dereference -Wvla
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -I. -MMD -MP \
+	-DSR_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CFLAGS += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+endif
+comma := ,
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages: what building and testing need, and what bench adds.
+DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
+	liblz4-dev zlib1g-dev libcmocka-dev
+DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev
+DEB_BENCH := liblttng-ust-dev lttng-tools
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+SHIM_SRC := $(sort $(wildcard shim/*.c))
+SIDECAR_SRC := $(sort $(wildcard sidecar/*.c))
+DUMP_SRC := $(sort $(wildcard tools/dump/*.c))
+RUN_SRC := $(sort $(wildcard tools/run/*.c))
+RECV_SRC := $(sort $(wildcard tools/recv/*.c))
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+HELPER_SRC := $(sort $(wildcard tests/progs/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+
+TARGETS := $(if $(SHIM_SRC),$(BUILD)/libspanring.so) \
+	$(if $(SIDECAR_SRC),$(BUILD)/spanringd) \
+	$(if $(DUMP_SRC),$(BUILD)/spanring-dump) \
+	$(if $(RUN_SRC),$(BUILD)/spanring) \
+	$(if $(RECV_SRC),$(BUILD)/spanring-recv)
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
+
+.PHONY: all test check-loop bench fuzz fuzz-smoke demo install uninstall \
+	clean deps deps-bench tests
+all: $(TARGETS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The shim: hidden visibility, a version script that exports only the
+# interposed symbols and the API, no undefined symbols left. Under TSan the
+# shim is built plain: TSan cannot be preloaded into foreign programs.
+SHIM_CFLAGS := -fvisibility=hidden
+ifeq ($(findstring thread,$(SANITIZE)),thread)
+SHIM_CFLAGS += -fno-sanitize=thread
+endif
+$(BUILD)/obj/shim/%.o: shim/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+$(BUILD)/obj/shim-common/%.o: common/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (shim)")
+	$(Q)$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+SHIM_OBJ := $(call obj,$(SHIM_SRC)) \
+	$(patsubst common/%.c,$(BUILD)/obj/shim-common/%.o,$(COMMON_SRC))
+$(BUILD)/libspanring.so: $(SHIM_OBJ) shim/libspanring.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared $(LDFLAGS) $(if $(findstring thread,$(SANITIZE)),-fno-sanitize=thread) \
+		-Wl,--version-script=shim/libspanring.map -Wl,-z,defs \
+		-Wl,-z,now -o $@ $(SHIM_OBJ) -ldl -lpthread
+
+$(BUILD)/spanringd: $(call obj,$(SIDECAR_SRC)) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lm
+$(BUILD)/spanring-dump: $(call obj,$(DUMP_SRC)) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/spanring: $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Tests: one binary per tests/unit/test_*.c, linked with the test library
+# and common; helper programs (tests/progs) are run under the shim.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(TESTLIB_SRC)) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka -lm
+$(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(if $(SHIM_SRC),$(BUILD)/libspanring.so)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' \
+		$(if $(SHIM_SRC),-lspanring) -lpthread
+
+tests: $(TARGETS) $(TEST_BINS) $(HELPER_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)SR_BUILD=$(BUILD) SR_SANITIZE=$(SANITIZE) tests/run.sh $(BUILD)
+
+# Repeats the concurrent tests to hunt races.
+check-loop: tests
+	$(Q)for i in $$(seq 1 $${LOOPS:-20}); do \
+		SR_BUILD=$(BUILD) tests/run.sh $(BUILD) 'ring_mt*' 'ring_kill*' || exit 1; done
+
+# Fuzzing: clang + libFuzzer, one target per tests/fuzz/fuzz_*.c.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. \
+	-fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_FLAGS) -DSR_FUZZING -o $@ $< $(COMMON_SRC) \
+		$(filter-out tools/dump/main.c,$(wildcard tools/dump/*.c)) $(LIBS)
+fuzz: $(FUZZ_BINS)
+fuzz-smoke: deps fuzz
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		echo "  RUN     $$n ($${FUZZ_SECONDS:-20}s)"; \
+		$$f -max_total_time=$${FUZZ_SECONDS:-20} -max_len=65536 \
+			build/fuzz/corpus-$$n $$( [ -d tests/fuzz/seeds/$$n ] && echo tests/fuzz/seeds/$$n ) \
+			> build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	done; echo "fuzz-smoke: all targets ran clean"
+
+bench: deps deps-bench all
+	$(Q)$(MAKE) --no-print-directory -C . $(BUILD)/bench/ring_bench >/dev/null 2>&1 || true
+	$(Q)tests/bench/run.sh $(BUILD)
+
+demo: deps all
+	$(Q)tools/demo.sh $(BUILD)
+
+deps:
+	$(Q)tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+deps-bench:
+	$(Q)tools/deps.sh $(DEB_BENCH)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include
+	$(if $(SHIM_SRC),install -m 0755 $(BUILD)/libspanring.so $(DESTDIR)$(PREFIX)/lib/)
+	$(if $(SHIM_SRC),install -m 0644 shim/spanring.h $(DESTDIR)$(PREFIX)/include/)
+	for t in spanringd spanring-dump spanring spanring-recv; do \
+		[ -x $(BUILD)/$$t ] && install -m 0755 $(BUILD)/$$t $(DESTDIR)$(PREFIX)/bin/ || true; done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libspanring.so $(DESTDIR)$(PREFIX)/include/spanring.h
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,spanringd spanring-dump spanring spanring-recv)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+#include "ids.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+static _Atomic uint64_t seed_epoch = 1; /* bumped by every reseed */
+static _Atomic uint64_t seed_base[2];   /* from the kernel */
+static _Atomic uint64_t thread_counter;
+
+static TLS uint64_t rng[4];
+static TLS uint64_t rng_epoch;
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void sr_ids_reseed(void)
+{
+	int saved = errno;
+	uint64_t b[2];
+	struct timespec ts;
+
+	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		b[0] = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
+		b[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&ts;
+	}
+	atomic_store_explicit(&seed_base[0], b[0], memory_order_relaxed);
+	atomic_store_explicit(&seed_base[1], b[1], memory_order_relaxed);
+	/* Pairs with the load-acquire of seed_epoch in next(). */
+	atomic_fetch_add_explicit(&seed_epoch, 1, memory_order_release);
+	errno = saved;
+}
+
+static void thread_seed(uint64_t epoch)
+{
+	uint64_t x, y;
+
+	if (epoch == 1) { /* never seeded in this process */
+		sr_ids_reseed();
+		epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
+	}
+	y = atomic_load_explicit(&seed_base[1], memory_order_relaxed);
+	x = atomic_load_explicit(&seed_base[0], memory_order_relaxed) ^
+	    splitmix(&y) ^
+	    atomic_fetch_add_explicit(&thread_counter, 1, memory_order_relaxed) *
+		    0xd1b54a32d192ed03ull;
+	for (int i = 0; i < 4; i++)
+		rng[i] = splitmix(&x);
+	rng_epoch = epoch;
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** */
+static uint64_t next(void)
+{
+	uint64_t epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
+	uint64_t r, t;
+
+	if (rng_epoch != epoch)
+		thread_seed(epoch);
+	r = rotl(rng[1] * 5, 7) * 9;
+	t = rng[1] << 17;
+	rng[2] ^= rng[0];
+	rng[3] ^= rng[1];
+	rng[1] ^= rng[2];
+	rng[0] ^= rng[3];
+	rng[2] ^= t;
+	rng[3] = rotl(rng[3], 45);
+	return r;
+}
+
+void sr_id_random(uint8_t *out, size_t n)
+{
+	do {
+		for (size_t i = 0; i < n; i += 8) {
+			uint64_t v = next();
+
+			memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+		}
+	} while (sr_id_is_zero(out, n));
+}
+
+bool sr_id_is_zero(const uint8_t *id, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= id[i];
+	return acc == 0;
+}
+
+void sr_hex(char *dst, const uint8_t *src, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		dst[2 * i] = digits[src[i] >> 4];
+		dst[2 * i + 1] = digits[src[i] & 15];
+	}
+	dst[2 * n] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool sr_unhex(uint8_t *dst, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(src[2 * i]), lo;
+
+		if (hi < 0)
+			return false;
+		lo = hexval(src[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		dst[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static void fmt_prefixed(char *out, const char *prefix, const uint8_t *id,
+			 size_t n)
+{
+	size_t p = strlen(prefix);
+
+	memcpy(out, prefix, p);
+	sr_hex(out + p, id, n);
+}
+
+void sr_fmt_trace_id(char out[SR_TRACE_ID_STR], const uint8_t id[16])
+{
+	fmt_prefixed(out, "trace_", id, 16);
+}
+
+void sr_fmt_span_id(char out[SR_SPAN_ID_STR], const uint8_t id[12])
+{
+	fmt_prefixed(out, "span_", id, 12);
+}
+
+void sr_fmt_group_id(char out[SR_GROUP_ID_STR], const uint8_t id[12])
+{
+	fmt_prefixed(out, "group_", id, 12);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * limits.h - every size and count limit of spanring, with its reason.
+ *
+ * Shim, sidecar and tools all include this one header, so a limit is
+ * changed in exactly one place.
+ */
+#ifndef SR_LIMITS_H
+#define SR_LIMITS_H
+
+/* --- ring geometry ------------------------------------------------------ */
+
+/* Lanes per ring. One lane per producing thread avoids a shared head that
+ * two threads would contend for (~70-80 ns a record on this class of
+ * machine); 16 covers typical tool processes, the rest share the last
+ * SR_RING_SHARED_LANES lanes. */
+#define SR_RING_DEFAULT_LANES 16u
+#define SR_RING_MIN_LANES 2u
+#define SR_RING_MAX_LANES 256u
+/* Lanes that are never owned by one thread: threads beyond the owned lanes
+ * and nested writers (a signal handler interrupting a write) use them. */
+#define SR_RING_SHARED_LANES 2u
+
+/* Bytes of record data per lane: a power of two. 64 KiB holds ~400
+ * span-sized records, several schedule delays' worth for a busy thread,
+ * while a short-lived process touches one or two pages of it. */
+#define SR_RING_DEFAULT_LANE_SIZE (64u * 1024u)
+#define SR_RING_MIN_LANE_SIZE 4096u
+#define SR_RING_MAX_LANE_SIZE (16u * 1024u * 1024u)
+
+/* Largest ring file a consumer maps (bounded memory per ring). */
+#define SR_RING_MAX_FILE_SIZE (256ull * 1024 * 1024)
+
+/* Largest single record, header included: a ring accepts at most
+ * min(SR_RECORD_MAX, lane_size / 4) so one record never takes a lane. A
+ * bigger record is cut by the codec (flag set) or dropped and counted. */
+#define SR_RECORD_MAX (16u * 1024u)
+
+/* --- ring directory ----------------------------------------------------- */
+
+/* Without a sidecar rings wait in the directory: at most this many ring
+ * files and bytes of ring files, beyond which new processes run untraced
+ * and append one byte to SR_DIR_CAPPED_FILE (its size is the count). */
+#define SR_DIR_MAX_RINGS 1024u
+#define SR_DIR_MAX_BYTES (1024ull * 1024 * 1024)
+#define SR_DIR_CAPPED_FILE "rings-refused.count"
+#define SR_RING_SUFFIX ".ring"
+#define SR_RING_NAME_MAX 64u
+
+/* --- record contents ---------------------------------------------------- */
+
+#define SR_NAME_MAX 256u      /* span name, workflow name, group id */
+#define SR_EXE_MAX 256u       /* executable path kept in the ring header */
+#define SR_ARGV_JSON_MAX 1024u /* JSON of process.command_args in a record */
+#define SR_SPAN_STACK_MAX 64u /* nested API spans per thread */
+
+/* --- consumer ----------------------------------------------------------- */
+
+/* Bytes one reader copies out of one lane per poll: bounds the work and
+ * memory of a drain call, whatever the ring claims. */
+#define SR_READ_CHUNK (256u * 1024u)
+
+#endif /* SR_LIMITS_H */

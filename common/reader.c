@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reader.c - consumer side: validate, copy out, walk, commit.
+ *
+ * Nothing read from the mapping is used before it is copied into private
+ * memory and checked; the checks name what they guard.
+ */
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "limits.h"
+
+struct sr_reader {
+	int fd;
+	int flags;                /* SR_READER_* */
+	uint8_t *map;             /* whole file, file_size bytes */
+	struct sr_ring_header hdr;/* private, validated copy */
+	uint64_t *cursor;         /* per lane: next position to read */
+	uint64_t *tail;           /* per lane: position last committed */
+	uint64_t *head;           /* per lane: head as last seen */
+	uint8_t *buf;             /* SR_READ_CHUNK bytes of copied records */
+	uint32_t next_lane;       /* rotation for fairness between lanes */
+	uint64_t faults;          /* integrity faults seen */
+	uint64_t lost;            /* bytes skipped because of faults */
+	char fault[256];          /* last fault, human readable */
+};
+
+static int fail(char *why, size_t n, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *why, size_t n, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && n) {
+		va_start(ap, fmt);
+		vsnprintf(why, n, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static uint64_t align8(uint64_t v)
+{
+	return (v + SR_RECORD_ALIGN - 1) & ~(uint64_t)(SR_RECORD_ALIGN - 1);
+}
+
+/* Checks every geometry field of a header copy; 0 or -errno with why. */
+static int check_header(const struct sr_ring_header *h, uint64_t st_size,
+			char *why, size_t n)
+{
+	uint64_t data_off, size, rmax;
+
+	if (h->magic == 0)
+		return fail(why, n, -EAGAIN,
+			    "header not initialised (magic is zero): being "
+			    "created, or not a ring");
+	if (h->magic != SR_RING_MAGIC)
+		return fail(why, n, -EBADMSG,
+			    "bad magic 0x%016" PRIx64 ": not a spanring ring",
+			    h->magic);
+	if (h->version != SR_RING_VERSION)
+		return fail(why, n, -EPROTONOSUPPORT,
+			    "layout version %u, this build reads version %u",
+			    h->version, SR_RING_VERSION);
+	if (h->header_size != SR_RING_HEADER_SIZE)
+		return fail(why, n, -EBADMSG, "header_size %u, expected %u",
+			    h->header_size, SR_RING_HEADER_SIZE);
+	if (h->lane_ctl_size != sizeof(struct sr_lane_ctl))
+		return fail(why, n, -EBADMSG, "lane_ctl_size %u, expected %zu",
+			    h->lane_ctl_size, sizeof(struct sr_lane_ctl));
+	if (h->lane_count < SR_RING_MIN_LANES || h->lane_count > SR_RING_MAX_LANES)
+		return fail(why, n, -EBADMSG, "lane_count %u out of range %u..%u",
+			    h->lane_count, SR_RING_MIN_LANES, SR_RING_MAX_LANES);
+	if (h->lane_size < SR_RING_MIN_LANE_SIZE ||
+	    h->lane_size > SR_RING_MAX_LANE_SIZE ||
+	    (h->lane_size & (h->lane_size - 1)))
+		return fail(why, n, -EBADMSG,
+			    "lane_size %u is not a power of two in %u..%u",
+			    h->lane_size, SR_RING_MIN_LANE_SIZE,
+			    SR_RING_MAX_LANE_SIZE);
+	rmax = h->lane_size / 4 < SR_RECORD_MAX ? h->lane_size / 4 : SR_RECORD_MAX;
+	if (h->record_max < 64 || h->record_max > rmax)
+		return fail(why, n, -EBADMSG, "record_max %u out of range 64..%" PRIu64,
+			    h->record_max, rmax);
+	if (h->lanes_offset != SR_RING_HEADER_SIZE)
+		return fail(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
+			    h->lanes_offset, SR_RING_HEADER_SIZE);
+	data_off = (SR_RING_HEADER_SIZE +
+		    (uint64_t)h->lane_count * sizeof(struct sr_lane_ctl) + 4095) &
+		   ~4095ull;
+	if (h->data_offset != data_off)
+		return fail(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
+			    h->data_offset, data_off);
+	size = data_off + (uint64_t)h->lane_count * h->lane_size;
+	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
+		return fail(why, n, -EBADMSG,
+			    "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",
+			    h->file_size, size);
+	if (st_size < size)
+		return fail(why, n, -ERANGE,
+			    "truncated: file has %" PRIu64 " bytes, header says %" PRIu64,
+			    st_size, size);
+	return 0;
+}
+
+/* Copies and validates the header through a one-page mapping. */
+static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
+		       size_t n)
+{
+	void *m = mmap(NULL, SR_RING_HEADER_SIZE, PROT_READ, MAP_SHARED, r->fd, 0);
+	uint64_t magic;
+	int rc;
+
+	if (m == MAP_FAILED)
+		return fail(why, n, -errno, "mmap: %s", strerror(errno));
+	/* Pairs with the store-release of magic in fill_header(). */
+	rc = sr_guard_load_acquire(m, &magic);
+	if (!rc)
+		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
+	munmap(m, SR_RING_HEADER_SIZE);
+	if (rc)
+		return fail(why, n, rc, "file shrank while its header was read");
+	r->hdr.magic = magic;
+	r->hdr.owner_exe[sizeof(r->hdr.owner_exe) - 1] = 0;
+	return check_header(&r->hdr, st_size, why, n);
+}
+
+static struct sr_lane_ctl *lane_ctl(struct sr_reader *r, uint32_t i)
+{
+	return (struct sr_lane_ctl *)(r->map + r->hdr.lanes_offset) + i;
+}
+
+static int map_ring(struct sr_reader *r, char *why, size_t n)
+{
+	int prot = r->flags & SR_READER_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
+	uint32_t lanes = r->hdr.lane_count;
+
+	r->map = mmap(NULL, r->hdr.file_size, prot, MAP_SHARED, r->fd, 0);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		return fail(why, n, -errno, "mmap: %s", strerror(errno));
+	}
+	r->cursor = calloc(lanes, sizeof(uint64_t));
+	r->tail = calloc(lanes, sizeof(uint64_t));
+	r->head = calloc(lanes, sizeof(uint64_t));
+	r->buf = malloc(SR_READ_CHUNK);
+	if (!r->cursor || !r->tail || !r->head || !r->buf)
+		return fail(why, n, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < lanes; i++) {
+		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]))
+			return fail(why, n, -EFAULT, "file shrank while opening");
+		r->cursor[i] = r->tail[i];
+		r->head[i] = r->tail[i];
+	}
+	return 0;
+}
+
+int sr_reader_open(int dirfd, const char *name, int flags,
+		   struct sr_reader **out, char *why, size_t whylen)
+{
+	struct sr_reader *r;
+	struct stat st;
+	int oflags = (flags & SR_READER_RDONLY ? O_RDONLY : O_RDWR) |
+		     O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int rc;
+
+	*out = NULL;
+	if (why && whylen)
+		why[0] = 0;
+	rc = sr_guard_init();
+	if (rc)
+		return fail(why, whylen, rc, "cannot install the SIGBUS guard");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return fail(why, whylen, -ENOMEM, "out of memory");
+	r->flags = flags;
+	r->fd = openat(dirfd, name, oflags);
+	if (r->fd < 0) {
+		rc = fail(why, whylen, -errno, "open: %s", strerror(errno));
+		goto err_free;
+	}
+	if (fstat(r->fd, &st) < 0) {
+		rc = fail(why, whylen, -errno, "stat: %s", strerror(errno));
+		goto err_free;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = fail(why, whylen, -EISDIR, "is a directory, not a ring");
+		goto err_free;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = fail(why, whylen, -EINVAL, "not a regular file");
+		goto err_free;
+	}
+	if (st.st_size == 0) {
+		rc = fail(why, whylen, -EAGAIN, "empty file: being created, or not a ring");
+		goto err_free;
+	}
+	if ((uint64_t)st.st_size < SR_RING_HEADER_SIZE) {
+		rc = fail(why, whylen, -EBADMSG,
+			  "not a ring: %lld bytes, smaller than a ring header (%u)",
+			  (long long)st.st_size, SR_RING_HEADER_SIZE);
+		goto err_free;
+	}
+	rc = read_header(r, (uint64_t)st.st_size, why, whylen);
+	if (rc)
+		goto err_free;
+	rc = map_ring(r, why, whylen);
+	if (rc)
+		goto err_free;
+	*out = r;
+	return 0;
+
+err_free:
+	sr_reader_free(r);
+	return rc;
+}
+
+void sr_reader_free(struct sr_reader *r)
+{
+	if (!r)
+		return;
+	if (r->map)
+		munmap(r->map, r->hdr.file_size);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->cursor);
+	free(r->tail);
+	free(r->head);
+	free(r->buf);
+	free(r);
+}
+
+size_t sr_reader_info_size(const struct sr_reader *r)
+{
+	return sizeof(struct sr_ring_info) +
+	       r->hdr.lane_count * sizeof(struct sr_lane_info);
+}
+
+static int read_lane_info(struct sr_reader *r, uint32_t i,
+			  struct sr_lane_info *li)
+{
+	struct sr_lane_ctl c;
+
+	if (sr_guard_copy(&c, lane_ctl(r, i), sizeof(c)))
+		return -EFAULT;
+	li->head = c.head;
+	li->tail = c.tail;
+	li->written = c.written;
+	li->dropped_full = c.dropped_full;
+	li->dropped_oversize = c.dropped_oversize;
+	li->truncated = c.truncated;
+	li->holder = c.holder;
+	li->owned = c.owned;
+	return 0;
+}
+
+int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
+{
+	const struct sr_ring_header *h = &r->hdr;
+	uint64_t no_lane;
+
+	memset(info, 0, sr_reader_info_size(r));
+	info->lane_count = h->lane_count;
+	info->lane_size = h->lane_size;
+	info->record_max = h->record_max;
+	info->file_size = h->file_size;
+	info->owner_pid = h->owner_pid;
+	info->owner_ppid = h->owner_ppid;
+	info->owner_uid = h->owner_uid;
+	info->owner_start_ns = h->owner_start_ns;
+	info->owner_pidns = h->owner_pidns;
+	memcpy(info->trace_id, h->trace_id, sizeof(info->trace_id));
+	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
+	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
+	if (sr_guard_copy(&info->owner_flags,
+			  &((struct sr_ring_header *)r->map)->owner_flags,
+			  sizeof(info->owner_flags)) ||
+	    sr_guard_load_acquire(&((struct sr_ring_header *)r->map)->dropped_no_lane,
+				  &no_lane))
+		return -EFAULT;
+	info->dropped_no_lane = no_lane;
+	for (uint32_t i = 0; i < h->lane_count; i++) {
+		struct sr_lane_info *li = &info->lanes[i];
+		uint64_t used;
+
+		if (read_lane_info(r, i, li))
+			return -EFAULT;
+		info->written += li->written;
+		info->dropped_full += li->dropped_full;
+		info->dropped_oversize += li->dropped_oversize;
+		info->truncated += li->truncated;
+		/* Positions are untrusted: a lag beyond the lane is reported
+		 * as a full lane, not as a huge number. */
+		used = li->head - li->tail;
+		if (li->head < li->tail || used > h->lane_size)
+			used = h->lane_size;
+		info->unread_bytes += used;
+		if ((double)used / h->lane_size > info->max_fill)
+			info->max_fill = (double)used / h->lane_size;
+	}
+	info->dropped = info->dropped_full + info->dropped_oversize + no_lane;
+	return 0;
+}
+
+bool sr_reader_owner_alive(struct sr_reader *r)
+{
+	/* The owner holds LOCK_EX for its life; a shared probe succeeds only
+	 * when nobody does, and never blocks the owner or other probes. */
+	if (flock(r->fd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK || errno == EINTR;
+	flock(r->fd, LOCK_UN);
+	return false;
+}
+
+static void note_fault(struct sr_reader *r, uint32_t lane, uint64_t lost,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void note_fault(struct sr_reader *r, uint32_t lane, uint64_t lost,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(r->fault, sizeof(r->fault), "lane %u: ", lane);
+
+	va_start(ap, fmt);
+	vsnprintf(r->fault + n, sizeof(r->fault) - (size_t)n, fmt, ap);
+	va_end(ap);
+	r->faults++;
+	r->lost += lost;
+}
+
+/* Copies lane bytes [from, from + n) (n <= lane_size) into r->buf. */
+static int copy_out(struct sr_reader *r, uint32_t lane, uint64_t from,
+		    uint32_t n)
+{
+	const uint8_t *data = r->map + r->hdr.data_offset +
+			      (uint64_t)lane * r->hdr.lane_size;
+	uint32_t off = (uint32_t)(from & (r->hdr.lane_size - 1));
+	uint32_t first = r->hdr.lane_size - off < n ? r->hdr.lane_size - off : n;
+
+	if (sr_guard_copy(r->buf, data + off, first))
+		return -EFAULT;
+	if (first < n && sr_guard_copy(r->buf + first, data, n - first))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Checks one record header found at lane position `pos`, `left` bytes
+ * before the lane's head. Returns its aligned length, or 0 with a fault
+ * noted.
+ */
+static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
+			     const struct sr_rec_hdr *h, uint64_t left)
+{
+	uint64_t in_lane = pos & (r->hdr.lane_size - 1);
+
+	/* the check byte catches headers that are not headers at all */
+	if (h->check != sr_rec_check(h->len, h->type, h->flags)) {
+		note_fault(r, lane, left, "record at %" PRIu64 ": bad check byte", pos);
+		return 0;
+	}
+	/* a pad fills exactly to the lane's end */
+	if (h->type == SR_REC_PAD) {
+		if (h->len != r->hdr.lane_size - in_lane || h->len > left) {
+			note_fault(r, lane, left,
+				   "pad at %" PRIu64 ": length %u does not reach the lane end",
+				   pos, h->len);
+			return 0;
+		}
+		return h->len;
+	}
+	/* a record is at least a header and at most record_max */
+	if (h->len < sizeof(*h) || h->len > r->hdr.record_max) {
+		note_fault(r, lane, left,
+			   "record at %" PRIu64 ": length %u outside 8..%u", pos,
+			   h->len, r->hdr.record_max);
+		return 0;
+	}
+	/* a record never crosses the lane's end (producers pad first) */
+	if (in_lane + h->len > r->hdr.lane_size) {
+		note_fault(r, lane, left,
+			   "record at %" PRIu64 ": length %u crosses the lane end", pos,
+			   h->len);
+		return 0;
+	}
+	/* a record never reaches past the published head */
+	if (align8(h->len) > left) {
+		note_fault(r, lane, left,
+			   "record at %" PRIu64 ": length %u reaches past head", pos,
+			   h->len);
+		return 0;
+	}
+	return align8(h->len);
+}
+
+/* Loads and checks a lane's head against its cursor. Returns bytes
+ * readable (<= lane_size), 0 with the cursor moved on a fault, or -EFAULT. */
+static int64_t lane_avail(struct sr_reader *r, uint32_t i)
+{
+	uint64_t head, cur = r->cursor[i];
+
+	/* Pairs with the store-release of head in sr_ring_commit(). */
+	if (sr_guard_load_acquire(&lane_ctl(r, i)->head, &head))
+		return -EFAULT;
+	r->head[i] = head;
+	/* head is a multiple of 8, never behind our cursor, never more than a
+	 * lane ahead of it (producers respect tail) */
+	if ((head & 7) || head < cur || head - cur > r->hdr.lane_size) {
+		note_fault(r, i, head > cur ? head - cur : 0,
+			   "head %" PRIu64 " inconsistent with tail %" PRIu64, head,
+			   cur);
+		r->cursor[i] = head;
+		return 0;
+	}
+	return (int64_t)(head - cur);
+}
+
+/* Walks the records of lane i from its cursor. With `consume`, advances
+ * the cursor and stops when fn asks or the budget is spent. */
+static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
+		     sr_record_fn fn, void *ctx, bool consume, int *stop)
+{
+	int64_t avail = lane_avail(r, i);
+	uint64_t pos = r->cursor[i], off = 0, n;
+	int delivered = 0;
+
+	if (avail <= 0)
+		return (int)avail;
+	n = (uint64_t)avail < SR_READ_CHUNK ? (uint64_t)avail : SR_READ_CHUNK;
+	if (copy_out(r, i, pos, (uint32_t)n))
+		return -EFAULT;
+	while (off + sizeof(struct sr_rec_hdr) <= n && *budget > 0) {
+		const struct sr_rec_hdr *h = (const void *)(r->buf + off);
+		uint64_t step = check_record(r, i, pos + off, h,
+					     (uint64_t)avail - off);
+		struct sr_record rec;
+
+		if (!step) {
+			/* skip the damaged rest of the lane, up to head */
+			if (consume)
+				r->cursor[i] = r->head[i];
+			return delivered;
+		}
+		if (off + step > n)
+			break; /* continues in the next chunk */
+		if (h->type != SR_REC_PAD) {
+			rec.type = h->type;
+			rec.flags = h->flags;
+			rec.lane = i;
+			rec.pos = pos + off;
+			rec.payload = r->buf + off + sizeof(*h);
+			rec.len = h->len - (uint32_t)sizeof(*h);
+			if (fn && fn(ctx, &rec)) {
+				*stop = 1;
+				break;
+			}
+			delivered++;
+		}
+		off += step;
+		*budget = *budget > step ? *budget - step : 0;
+		if (consume)
+			r->cursor[i] = pos + off;
+	}
+	return delivered;
+}
+
+int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
+		   void *ctx)
+{
+	uint32_t lanes = r->hdr.lane_count;
+	size_t budget = max_bytes;
+	int total = 0, stop = 0;
+
+	for (uint32_t k = 0; k < lanes && budget > 0 && !stop; k++) {
+		uint32_t i = (r->next_lane + k) % lanes;
+		int rc = walk_lane(r, i, &budget, fn, ctx, true, &stop);
+
+		if (rc < 0)
+			return rc;
+		total += rc;
+	}
+	r->next_lane = (r->next_lane + 1) % lanes;
+	return total;
+}
+
+int sr_reader_commit(struct sr_reader *r)
+{
+	if (r->flags & SR_READER_RDONLY)
+		return -EPERM;
+	for (uint32_t i = 0; i < r->hdr.lane_count; i++) {
+		if (r->cursor[i] == r->tail[i])
+			continue;
+		/* Pairs with the load-acquire of tail in lane_room(): we have
+		 * finished reading these bytes before producers reuse them. */
+		if (sr_guard_store_release(&lane_ctl(r, i)->tail, r->cursor[i]))
+			return -EFAULT;
+		r->tail[i] = r->cursor[i];
+	}
+	return 0;
+}
+
+void sr_reader_rewind(struct sr_reader *r)
+{
+	for (uint32_t i = 0; i < r->hdr.lane_count; i++)
+		r->cursor[i] = r->tail[i];
+}
+
+bool sr_reader_drained(const struct sr_reader *r)
+{
+	for (uint32_t i = 0; i < r->hdr.lane_count; i++)
+		if (r->cursor[i] != r->head[i])
+			return false;
+	return true;
+}
+
+uint64_t sr_reader_faults(const struct sr_reader *r)
+{
+	return r->faults;
+}
+
+uint64_t sr_reader_lost_bytes(const struct sr_reader *r)
+{
+	return r->lost;
+}
+
+const char *sr_reader_fault(const struct sr_reader *r)
+{
+	return r->fault;
+}
+
+int sr_reader_check(struct sr_reader *r,
+		    void (*report)(void *ctx, const char *fault), void *ctx)
+{
+	uint64_t before = r->faults;
+	int found = 0;
+
+	for (uint32_t i = 0; i < r->hdr.lane_count; i++) {
+		uint64_t save = r->cursor[i];
+		size_t budget = SIZE_MAX;
+		int stop = 0;
+
+		/* walk every chunk of the lane without consuming */
+		for (;;) {
+			uint64_t f = r->faults;
+			int rc = walk_lane(r, i, &budget, NULL, NULL, true, &stop);
+
+			if (rc < 0) {
+				r->cursor[i] = save;
+				return rc;
+			}
+			if (r->faults != f) {
+				found++;
+				if (report)
+					report(ctx, r->fault);
+			}
+			if (r->cursor[i] == r->head[i] || r->faults != f)
+				break;
+		}
+		r->cursor[i] = save;
+	}
+	r->faults = before + (uint64_t)found;
+	return found;
+}

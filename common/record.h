@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record.h - the records the shim writes and the sidecar reads.
+ *
+ * Payload layouts are little-endian, fixed part first, then the strings
+ * back to back (lengths in the fixed part, no NULs). Decoding checks every
+ * length against the payload; strings come back as pointers into the
+ * payload, not NUL-terminated, and are still untrusted text (the sidecar
+ * validates JSON and UTF-8).
+ */
+#ifndef SR_RECORD_H
+#define SR_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Record types (struct sr_rec_hdr.type). */
+enum sr_rec_type {
+	SR_REC_PROCESS = 1,    /* identity of the ring's owner image */
+	SR_REC_TRACE = 2,      /* a trace starts (exported once) */
+	SR_REC_SPAN_START = 3, /* a span opens; closed by SPAN_END or orphaned */
+	SR_REC_SPAN_END = 4,   /* a span opened by SPAN_START ends */
+	SR_REC_SPAN = 5,       /* a complete span (start and end) */
+	SR_REC_CHILD_EXIT = 6, /* a traced parent reaped a child */
+	SR_REC_TYPE_MAX = 6,
+};
+
+/* Span flags (struct sr_span_rec.flags). */
+#define SR_SF_SPAN_DATA 0x01u /* data is a whole span_data object (C API);
+				 otherwise data is the `data` object of a
+				 custom span called `name` */
+#define SR_SF_PROCESS 0x02u   /* the process span of the ring's owner */
+#define SR_SF_EXEC 0x04u      /* an exec: if the image is replaced, the span
+				 ends then, without error */
+#define SR_SF_CLIENT 0x08u    /* outbound call (connect, DNS): OTLP client */
+#define SR_SF_ERROR 0x10u     /* err holds the error message */
+#define SR_SF_ROOT 0x20u      /* parent_id is empty: directly under trace */
+
+/* A string slice: not NUL-terminated. */
+struct sr_str {
+	const char *p;
+	uint32_t n;
+};
+
+/* SR_REC_SPAN_START, SR_REC_SPAN_END and SR_REC_SPAN. */
+struct sr_span_rec {
+	uint8_t trace_id[16];
+	uint8_t span_id[12];
+	uint8_t parent_id[12];   /* all zero: directly under the trace */
+	uint64_t start_ns;       /* CLOCK_REALTIME ns; 0 in SPAN_END */
+	uint64_t end_ns;         /* 0 in SPAN_START */
+	uint32_t flags;          /* SR_SF_* */
+	struct sr_str name;      /* custom span name (shim spans) */
+	struct sr_str data;      /* JSON object text, see SR_SF_SPAN_DATA; in
+				    SPAN_END: members to add to `data` */
+	struct sr_str err;       /* error message, or empty */
+	struct sr_str errdata;   /* error data JSON object, or empty */
+};
+
+/* SR_REC_TRACE. */
+struct sr_trace_rec {
+	uint8_t trace_id[16];
+	uint64_t ts_ns;
+	struct sr_str workflow;  /* workflow_name */
+	struct sr_str group_id;  /* empty: null */
+	struct sr_str metadata;  /* JSON object text; empty: null */
+};
+
+/* SR_REC_PROCESS. */
+struct sr_process_rec {
+	uint32_t pid, ppid, uid;
+	uint64_t start_ns;
+	struct sr_str exe;
+};
+
+/* SR_REC_CHILD_EXIT: `status` as returned by waitpid. */
+struct sr_child_rec {
+	uint32_t pid;
+	int32_t status;
+	uint64_t ts_ns;
+	uint8_t trace_id[16];
+};
+
+/* Payload bytes an encoding needs (before any cut). */
+uint32_t sr_span_size(const struct sr_span_rec *s);
+uint32_t sr_trace_size(const struct sr_trace_rec *t);
+uint32_t sr_process_size(const struct sr_process_rec *p);
+uint32_t sr_child_size(void);
+
+/*
+ * Encode into dst (cap bytes, the payload area of a reservation). When the
+ * strings do not fit they are cut, longest last-first, and *truncated is
+ * set; the result always decodes. Return the payload bytes written, or 0
+ * if even the fixed part does not fit. Async-signal-safe, no allocation.
+ */
+uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
+			bool *truncated);
+uint32_t sr_trace_encode(uint8_t *dst, uint32_t cap,
+			 const struct sr_trace_rec *t, bool *truncated);
+uint32_t sr_process_encode(uint8_t *dst, uint32_t cap,
+			   const struct sr_process_rec *p, bool *truncated);
+uint32_t sr_child_encode(uint8_t *dst, uint32_t cap, const struct sr_child_rec *c);
+
+/* Decode a payload of `len` bytes. 0, or -EBADMSG when any length or
+ * field is inconsistent with the payload. Strings point into src. */
+int sr_span_decode(const uint8_t *src, uint32_t len, struct sr_span_rec *s)
+	__attribute__((warn_unused_result));
+int sr_trace_decode(const uint8_t *src, uint32_t len, struct sr_trace_rec *t)
+	__attribute__((warn_unused_result));
+int sr_process_decode(const uint8_t *src, uint32_t len,
+		      struct sr_process_rec *p)
+	__attribute__((warn_unused_result));
+int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)
+	__attribute__((warn_unused_result));
+
+/* Name of a record type for tools ("span", "trace", ...), "?" if unknown. */
+const char *sr_rec_type_name(uint16_t type);
+
+#endif /* SR_RECORD_H */

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.c - ring creation and the producer's reserve/commit path.
+ *
+ * Protocol (see common/README.md): a lane has one writer at a time. The
+ * writer copies a whole record past `head`, then publishes it with a
+ * store-release of `head`; the consumer load-acquires `head` and reads
+ * only below it. A writer that dies mid-record never advances `head`, so
+ * the consumer neither waits for it nor sees half a record.
+ */
+#include "ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "limits.h"
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static bool geometry_ok(uint32_t lanes, uint32_t lane_size)
+{
+	return lanes >= SR_RING_MIN_LANES && lanes <= SR_RING_MAX_LANES &&
+	       lane_size >= SR_RING_MIN_LANE_SIZE &&
+	       lane_size <= SR_RING_MAX_LANE_SIZE &&
+	       (lane_size & (lane_size - 1)) == 0;
+}
+
+static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
+{
+	struct sr_ring_header *h = r->hdr;
+
+	h->version = SR_RING_VERSION;
+	h->header_size = SR_RING_HEADER_SIZE;
+	h->lane_count = r->lane_count;
+	h->lane_size = r->lane_size;
+	h->lane_ctl_size = sizeof(struct sr_lane_ctl);
+	h->record_max = r->record_max;
+	h->lanes_offset = SR_RING_HEADER_SIZE;
+	h->data_offset = (uint64_t)((uint8_t *)r->data - (uint8_t *)h);
+	h->file_size = r->map_size;
+	h->owner_pid = p->pid;
+	h->owner_ppid = p->ppid;
+	h->owner_uid = p->uid;
+	h->owner_start_ns = p->start_ns;
+	h->owner_pidns = p->pidns;
+	if (p->trace_id)
+		memcpy(h->trace_id, p->trace_id, sizeof(h->trace_id));
+	if (p->span_id)
+		memcpy(h->proc_span_id, p->span_id, sizeof(h->proc_span_id));
+	if (p->exe) {
+		size_t n = strnlen(p->exe, sizeof(h->owner_exe) - 1);
+		memcpy(h->owner_exe, p->exe, n);
+	}
+	/* Pairs with the load-acquire of magic in sr_reader_open(): a reader
+	 * that sees the magic sees a complete header. */
+	atomic_store_explicit((_Atomic uint64_t *)&h->magic, SR_RING_MAGIC,
+			      memory_order_release);
+}
+
+int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
+		   const struct sr_ring_params *p)
+{
+	uint64_t data_off;
+	void *map;
+	int fd, err;
+
+	if (!geometry_ok(p->lanes, p->lane_size))
+		return -EINVAL;
+	data_off = align_up(SR_RING_HEADER_SIZE +
+				    (uint64_t)p->lanes * sizeof(struct sr_lane_ctl),
+			    4096);
+	fd = openat(dirfd, name,
+		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		goto err_unlink;
+	if (ftruncate(fd, (off_t)(data_off + (uint64_t)p->lanes * p->lane_size)) < 0)
+		goto err_unlink;
+	map = mmap(NULL, data_off + (uint64_t)p->lanes * p->lane_size,
+		   PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto err_unlink;
+	memset(r, 0, sizeof(*r));
+	r->hdr = map;
+	r->lanes = (struct sr_lane_ctl *)((uint8_t *)map + SR_RING_HEADER_SIZE);
+	r->data = (uint8_t *)map + data_off;
+	r->map_size = data_off + (uint64_t)p->lanes * p->lane_size;
+	r->lane_count = p->lanes;
+	r->lane_size = p->lane_size;
+	r->owned_lanes = p->lanes > SR_RING_SHARED_LANES
+				 ? p->lanes - SR_RING_SHARED_LANES
+				 : 1;
+	r->record_max = p->lane_size / 4 < SR_RECORD_MAX ? p->lane_size / 4
+							 : SR_RECORD_MAX;
+	r->fd = fd;
+	fill_header(r, p);
+	return 0;
+
+err_unlink:
+	err = errno;
+	unlinkat(dirfd, name, 0);
+	close(fd);
+	return -err;
+}
+
+void sr_ring_close(struct sr_ring *r)
+{
+	if (!r || !r->hdr)
+		return;
+	munmap(r->hdr, r->map_size);
+	close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+int sr_ring_relocate_fd(struct sr_ring *r, int minfd)
+{
+	int nfd = fcntl(r->fd, F_DUPFD_CLOEXEC, minfd);
+
+	if (nfd < 0)
+		return -errno;
+	/* The new descriptor shares the open file description, so the owner
+	 * lock moves with it. */
+	close(r->fd);
+	r->fd = nfd;
+	return 0;
+}
+
+/* --- producer path: no syscall, no lock that blocks, no malloc --------- */
+
+static struct sr_lane_ctl *lane_try_take(struct sr_ring *r, uint32_t i,
+					 uint32_t holder)
+{
+	struct sr_lane_ctl *c = &r->lanes[i];
+	uint32_t free_v = 0;
+
+	/* Pairs with the store-release of holder in lane_put(): the new holder
+	 * sees everything the previous one wrote (head, counters). */
+	if (atomic_load_explicit(&c->holder, memory_order_relaxed) != 0)
+		return NULL;
+	if (!atomic_compare_exchange_strong_explicit(&c->holder, &free_v,
+						     holder,
+						     memory_order_acquire,
+						     memory_order_relaxed))
+		return NULL;
+	return c;
+}
+
+static void lane_put(struct sr_lane_ctl *c)
+{
+	atomic_store_explicit(&c->holder, 0, memory_order_release);
+}
+
+/* Tries to take a lane for the producer's lifetime (first write). */
+static void claim_owned_lane(struct sr_ring *r, struct sr_producer *p)
+{
+	uint32_t n = r->owned_lanes, start = p->tid % n;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = (start + k) % n;
+		struct sr_lane_ctl *c = lane_try_take(r, i, p->tid);
+
+		if (c) {
+			c->owned = 1;
+			p->lane = i;
+			p->owns = 1;
+			return;
+		}
+	}
+	p->no_lane = 1;
+}
+
+/* Takes any free lane for one record, shared lanes first. */
+static struct sr_lane_ctl *take_transient(struct sr_ring *r, uint32_t holder)
+{
+	uint32_t n = r->lane_count, start = r->owned_lanes;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = (start + k) % n;
+		struct sr_lane_ctl *c = lane_try_take(r, i, holder);
+
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+static void count(_Atomic uint64_t *ctr)
+{
+	/* Only the lane holder writes its counters: no locked add needed. */
+	atomic_store_explicit(ctr,
+			      atomic_load_explicit(ctr, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static uint8_t *lane_data(struct sr_ring *r, struct sr_lane_ctl *c)
+{
+	return r->data + (uint64_t)(c - r->lanes) * r->lane_size;
+}
+
+/* Finds room for `need` bytes at head, writing a pad record when the
+ * record would cross the lane's end. Returns the record position or
+ * UINT64_MAX when the lane is full. */
+static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
+			  uint32_t need)
+{
+	uint64_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
+	uint64_t off = head & (r->lane_size - 1);
+	uint64_t pad = r->lane_size - off < need ? r->lane_size - off : 0;
+	uint64_t end = head + pad + need;
+
+	if (end - c->tail_cache > r->lane_size) {
+		/* Pairs with the store-release of tail in sr_reader_commit():
+		 * the consumer is done with the bytes it released. */
+		c->tail_cache = atomic_load_explicit(&c->tail,
+						     memory_order_acquire);
+		if (end - c->tail_cache > r->lane_size)
+			return UINT64_MAX;
+	}
+	if (pad) {
+		struct sr_rec_hdr *h = (struct sr_rec_hdr *)(lane_data(r, c) + off);
+
+		h->len = (uint32_t)pad;
+		h->type = SR_REC_PAD;
+		h->flags = 0;
+		h->check = sr_rec_check(h->len, h->type, 0);
+	}
+	return head + pad;
+}
+
+void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+		      struct sr_resv *rv)
+{
+	struct sr_lane_ctl *c = NULL;
+	uint32_t need = (uint32_t)align_up(len, SR_RECORD_ALIGN);
+	uint64_t pos;
+
+	rv->transient = 0;
+	rv->nested = p->busy;
+	if (!p->owns && !p->no_lane)
+		claim_owned_lane(r, p);
+	if (p->owns && !p->busy) {
+		c = &r->lanes[p->lane];
+		p->busy = 1;
+		/* A signal handler arriving from here on sees busy and keeps
+		 * off this lane. */
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		/* Nested or lane-less writers are told apart from the owner by
+		 * the top bit, so the owner's own id never collides. */
+		c = take_transient(r, p->tid | 0x80000000u);
+		if (!c) {
+			atomic_fetch_add_explicit(&r->hdr->dropped_no_lane, 1,
+						  memory_order_relaxed);
+			return NULL;
+		}
+		rv->transient = 1;
+	}
+	rv->ctl = c;
+	if (len < sizeof(struct sr_rec_hdr) || len > r->record_max) {
+		count(&c->dropped_oversize);
+		goto drop;
+	}
+	pos = lane_room(r, c, need);
+	if (pos == UINT64_MAX) {
+		count(&c->dropped_full);
+		goto drop;
+	}
+	rv->pos = pos;
+	rv->len = len;
+	rv->rec = lane_data(r, c) + (pos & (r->lane_size - 1));
+	return rv->rec + sizeof(struct sr_rec_hdr);
+
+drop:
+	sr_ring_discard(r, p, rv);
+	return NULL;
+}
+
+void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
+		    struct sr_resv *rv, uint16_t type, uint8_t flags)
+{
+	struct sr_rec_hdr *h = (struct sr_rec_hdr *)rv->rec;
+	struct sr_lane_ctl *c = rv->ctl;
+
+	h->len = rv->len;
+	h->type = type;
+	h->flags = flags;
+	h->check = sr_rec_check(rv->len, type, flags);
+	count(&c->written);
+	if (flags & SR_RF_TRUNCATED)
+		count(&c->truncated);
+	/* Pairs with the load-acquire of head in the reader: the record's
+	 * bytes (and a pad before it) are visible before the new head. */
+	atomic_store_explicit(&c->head,
+			      rv->pos + align_up(rv->len, SR_RECORD_ALIGN),
+			      memory_order_release);
+	sr_ring_discard(r, p, rv);
+}
+
+void sr_ring_discard(struct sr_ring *r, struct sr_producer *p,
+		     struct sr_resv *rv)
+{
+	(void)r;
+	if (rv->transient) {
+		lane_put(rv->ctl);
+		return;
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	p->busy = rv->nested;
+}
+
+void sr_producer_release(struct sr_ring *r, struct sr_producer *p)
+{
+	if (!r || !r->hdr || !p->owns)
+		return;
+	r->lanes[p->lane].owned = 0;
+	lane_put(&r->lanes[p->lane]);
+	p->owns = 0;
+}
+
+int sr_ring_fd(const struct sr_ring *r)
+{
+	return r->fd;
+}
+
+struct sr_ring_header *sr_ring_header(struct sr_ring *r)
+{
+	return r->hdr;
+}
+
+uint32_t sr_ring_record_max(const struct sr_ring *r)
+{
+	return r->record_max;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.h - the producer side of a spanring ring.
+ *
+ * A ring is a file of lanes (ring_layout.h). Each lane has one producer at
+ * a time: a thread owns a lane for its lifetime when one is free, other
+ * writers (more threads than lanes, a signal handler nested in a write)
+ * take a shared lane for the length of one record with a try-lock that
+ * never waits. Reserving, committing and discarding make no system call,
+ * take no lock that can block, and allocate nothing.
+ */
+#ifndef SR_RING_H
+#define SR_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ring_layout.h"
+
+/*
+ * A mapped ring, producer side. Treat as opaque: the fields are here only
+ * so the shim can place it in static storage instead of calling malloc.
+ */
+struct sr_ring {
+	struct sr_ring_header *hdr; /* the mapping; NULL when closed */
+	struct sr_lane_ctl *lanes;  /* lane control blocks in the mapping */
+	uint8_t *data;              /* lane 0 data in the mapping */
+	uint64_t map_size;          /* bytes mapped */
+	uint32_t lane_count;        /* copies of header fields, trusted */
+	uint32_t lane_size;
+	uint32_t owned_lanes;       /* lanes a thread may own for life */
+	uint32_t record_max;        /* bytes, header included */
+	int fd;                     /* holds the owner lock */
+};
+
+/* What sr_ring_create() writes into the header. */
+struct sr_ring_params {
+	uint32_t lanes;           /* lane count, SR_RING_MIN..MAX_LANES */
+	uint32_t lane_size;       /* bytes, power of two, MIN..MAX_LANE_SIZE */
+	uint32_t pid, ppid, uid;  /* owner identity */
+	uint64_t start_ns;        /* CLOCK_REALTIME, ns */
+	uint64_t pidns;           /* pid namespace inode, 0 if unknown */
+	const char *exe;          /* executable path, may be NULL */
+	const uint8_t *trace_id;  /* 16 bytes or NULL */
+	const uint8_t *span_id;   /* 12 bytes or NULL */
+};
+
+/*
+ * Per-writer state, kept by the caller (the shim keeps one per thread in
+ * TLS). Zero-initialised means "no lane yet". Not shared between threads.
+ */
+struct sr_producer {
+	uint32_t tid;     /* holder id written to lanes, nonzero */
+	uint32_t lane;    /* owned lane index, valid when owns */
+	uint8_t owns;     /* holds an owned lane */
+	uint8_t busy;     /* inside reserve..commit on the owned lane */
+	uint8_t no_lane;  /* no owned lane was free: always use shared ones */
+	uint8_t pad;
+};
+
+/* An open reservation, between sr_ring_reserve() and commit/discard. */
+struct sr_resv {
+	struct sr_lane_ctl *ctl; /* lane written */
+	uint8_t *rec;            /* record start (header) in the mapping */
+	uint64_t pos;            /* record position in the lane */
+	uint32_t len;            /* record length, header included */
+	uint8_t transient;       /* lane taken for this record only */
+	uint8_t nested;          /* owned-lane busy flag must stay set */
+};
+
+/*
+ * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW, mode
+ * 0600, O_CLOEXEC), sizes it, maps it, takes the owner lock (flock
+ * LOCK_EX, held until the process exits or execs) and fills the header,
+ * magic last. Pages are not touched beyond the header and lane controls.
+ * Fills `*r`. Returns 0, -EINVAL for bad geometry, or the -errno of the
+ * failed call (the file is removed then).
+ */
+int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
+		   const struct sr_ring_params *p)
+	__attribute__((warn_unused_result));
+
+/* Unmaps and closes the lock descriptor (a fork child drops its copy of
+ * the parent's ring this way). Does not remove the file. Safe on a ring
+ * that is zeroed or already closed. */
+void sr_ring_close(struct sr_ring *r);
+
+/* Moves the lock descriptor to the lowest free number >= minfd, out of the
+ * way of programs that dup2() onto low numbers. Returns 0 or -errno. */
+int sr_ring_relocate_fd(struct sr_ring *r, int minfd);
+
+/* The file descriptor holding the owner lock (for fd-protection hooks). */
+int sr_ring_fd(const struct sr_ring *r);
+
+/* The mapped header (read-only use by the owner). */
+struct sr_ring_header *sr_ring_header(struct sr_ring *r);
+
+/* Largest record (header included) this ring accepts. */
+uint32_t sr_ring_record_max(const struct sr_ring *r);
+
+/*
+ * Reserves `len` bytes (header included, 8 <= len) for one record.
+ * Returns a pointer to the payload (len - 8 bytes, 8-byte aligned) or NULL
+ * when the record is dropped: no space (counted dropped_full), too large
+ * (dropped_oversize), or no lane free (dropped_no_lane). Every call that
+ * returns NULL counts exactly one drop; every call that returns a pointer
+ * must be followed by exactly one commit or discard by the same thread.
+ * Async-signal-safe: a handler may reserve while the thread it interrupted
+ * holds a reservation (it uses a shared lane). Thread-safe for distinct
+ * producers.
+ */
+void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+		      struct sr_resv *rv);
+
+/* Publishes the reservation as a record of `type` with SR_RF_* `flags`:
+ * the consumer sees all of it or none of it (store-release of head). */
+void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
+		    struct sr_resv *rv, uint16_t type, uint8_t flags);
+
+/* Abandons the reservation; nothing becomes visible, nothing counted. */
+void sr_ring_discard(struct sr_ring *r, struct sr_producer *p,
+		     struct sr_resv *rv);
+
+/* Gives back the producer's owned lane (thread exit). Idempotent. */
+void sr_producer_release(struct sr_ring *r, struct sr_producer *p);
+
+#endif /* SR_RING_H */

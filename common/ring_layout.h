@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_layout.h - the bytes of a ring file, shared by every process that
+ * maps it. Fixed-width types only, little-endian (x86-64/aarch64), offsets
+ * never pointers. Any change here bumps SR_RING_VERSION.
+ *
+ *   0            4096                     data_offset
+ *   +------------+-----------+-----------+-----------------+-----------------+
+ *   | header     | lane ctl 0| lane ctl 1| ... lane 0 data | lane 1 data ... |
+ *   +------------+-----------+-----------+-----------------+-----------------+
+ *
+ * See common/README.md for the protocol.
+ */
+#ifndef SR_RING_LAYOUT_H
+#define SR_RING_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SR_RING_MAGIC 0x31474e4952525053ull /* "SPRRING1" little-endian */
+#define SR_RING_VERSION 1u
+#define SR_RING_HEADER_SIZE 4096u
+#define SR_CACHELINE 64u
+#define SR_RECORD_ALIGN 8u
+
+/* Owner flags. */
+#define SR_OWNER_EXITED 0x1u /* owner ran its exit path (span closed) */
+
+struct sr_ring_header {
+	uint64_t magic;          /* SR_RING_MAGIC, stored last (release) */
+	uint32_t version;        /* SR_RING_VERSION */
+	uint32_t header_size;    /* SR_RING_HEADER_SIZE */
+	uint32_t lane_count;     /* lanes, SR_RING_MIN_LANES..SR_RING_MAX_LANES */
+	uint32_t lane_size;      /* data bytes per lane, power of two */
+	uint32_t lane_ctl_size;  /* sizeof(struct sr_lane_ctl) */
+	uint32_t record_max;     /* largest record accepted, bytes */
+	uint64_t lanes_offset;   /* file offset of lane control blocks */
+	uint64_t data_offset;    /* file offset of lane 0 data */
+	uint64_t file_size;      /* bytes; the file is exactly this long */
+	/* owner identity: who created the ring */
+	uint32_t owner_pid;      /* in the owner's pid namespace */
+	uint32_t owner_ppid;
+	uint32_t owner_uid;
+	uint32_t owner_flags;    /* SR_OWNER_* (informational) */
+	uint64_t owner_start_ns; /* CLOCK_REALTIME at ring creation, ns */
+	uint64_t owner_pidns;    /* inode of the owner's pid namespace, 0 unknown */
+	uint8_t trace_id[16];    /* trace of the owner's process span */
+	uint8_t proc_span_id[12];/* the owner's process span */
+	uint8_t reserved0[4];
+	char owner_exe[256];     /* executable path, NUL-terminated */
+	/* ring-wide drop counters (rare paths, atomic add) */
+	_Atomic uint64_t dropped_no_lane; /* every lane was busy */
+	uint8_t reserved1[SR_RING_HEADER_SIZE - 384];
+};
+
+/*
+ * One lane: a single-producer byte ring. The producer's line is written
+ * only by the thread holding the lane; the consumer's line only by the
+ * consumer. Positions are free-running byte counts, masked by lane_size-1.
+ */
+struct sr_lane_ctl {
+	/* producer cache line */
+	_Atomic uint64_t head;            /* bytes published (commit point) */
+	_Atomic uint64_t written;         /* records published */
+	_Atomic uint64_t dropped_full;    /* records refused: no space */
+	_Atomic uint64_t dropped_oversize;/* records refused: > record_max */
+	_Atomic uint64_t truncated;       /* records published cut short */
+	_Atomic uint32_t holder;          /* tid holding the lane, 0 = free */
+	uint32_t owned;                   /* 1: held for a thread's lifetime */
+	uint64_t tail_cache;              /* producer's last view of tail */
+	uint64_t reserved2;
+	/* consumer cache line */
+	_Atomic uint64_t tail;            /* bytes released by the consumer */
+	uint8_t reserved3[SR_CACHELINE - 8];
+};
+
+/* Record header: every record starts 8-byte aligned with this. */
+struct sr_rec_hdr {
+	uint32_t len;   /* bytes including this header, not rounded */
+	uint16_t type;  /* SR_REC_* (record.h), SR_REC_PAD */
+	uint8_t flags;  /* SR_RF_* */
+	uint8_t check;  /* sr_rec_check(len, type, flags) */
+};
+
+#define SR_REC_PAD 0xffffu   /* filler to the lane's end; no payload */
+#define SR_RF_TRUNCATED 0x1u /* a string in the payload was cut */
+
+static inline uint8_t sr_rec_check(uint32_t len, uint16_t type, uint8_t flags)
+{
+	uint32_t x = len * 0x9e3779b1u ^ (uint32_t)type * 0x85ebca6bu ^ flags;
+	return (uint8_t)(x ^ x >> 8 ^ x >> 16 ^ x >> 24 ^ 0x5a);
+}
+
+_Static_assert(sizeof(struct sr_ring_header) == SR_RING_HEADER_SIZE,
+	       "ring header is one page");
+_Static_assert(offsetof(struct sr_ring_header, owner_exe) == 120,
+	       "owner_exe offset");
+_Static_assert(offsetof(struct sr_ring_header, dropped_no_lane) == 376,
+	       "dropped_no_lane offset");
+_Static_assert(sizeof(struct sr_lane_ctl) == 2 * SR_CACHELINE,
+	       "lane control is two cache lines");
+_Static_assert(offsetof(struct sr_lane_ctl, tail) == SR_CACHELINE,
+	       "consumer position on its own cache line");
+_Static_assert(sizeof(struct sr_rec_hdr) == 8, "record header is 8 bytes");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit atomics");
+
+#endif /* SR_RING_LAYOUT_H */

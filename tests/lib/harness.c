@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#include "harness.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
+		 char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "--run") == 0) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(tests[i].name, argv[2]) != 0; i++)
+			;
+		if (i == n) {
+			fprintf(stderr, "no test named %s\n", argv[2]);
+			return 2;
+		}
+		return _cmocka_run_group_tests(argv[2], &tests[i], 1, NULL, NULL);
+	}
+	return _cmocka_run_group_tests(argv[0], tests, n, NULL, NULL);
+}
+
+char *sr_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	assert_non_null(s);
+	return s;
+}
+
+char *sr_tmpdir(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char *d = sr_strf("%s/spanring-test-%s-XXXXXX", base && *base ? base : "/tmp",
+			  tag);
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+void sr_tmpdir_free(char *dir)
+{
+	char *cmd;
+
+	if (!dir)
+		return;
+	cmd = sr_strf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", dir);
+	free(cmd);
+	free(dir);
+}
+
+const char *sr_build_path(const char *rel)
+{
+	static char buf[8][4096];
+	static int next;
+	const char *b = getenv("SR_BUILD");
+	char *out = buf[next++ % 8];
+
+	snprintf(out, sizeof(buf[0]), "%s/%s", b && *b ? b : "build", rel);
+	return out;
+}
+
+char *sr_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}

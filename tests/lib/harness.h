@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - what every test binary shares: cmocka, a main that can list
+ * its tests and run one by name (tests/run.sh runs each test alone, with a
+ * timeout), and small helpers for temporary directories and paths.
+ */
+#ifndef SR_TEST_HARNESS_H
+#define SR_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* main(): no argument runs all; --list prints names; --run NAME runs one. */
+int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
+		 char **argv);
+
+#define SR_TEST_MAIN(...)                                                    \
+	int main(int argc, char **argv)                                      \
+	{                                                                    \
+		static const struct CMUnitTest tests_[] = { __VA_ARGS__ };   \
+		return sr_test_main(tests_, sizeof(tests_) / sizeof(tests_[0]), \
+				    argc, argv);                             \
+	}
+
+/* A fresh private directory under $TMPDIR (or /tmp), mode 0700; removed
+ * recursively by sr_tmpdir_free(). Fails the test on error. */
+char *sr_tmpdir(const char *tag);
+void sr_tmpdir_free(char *dir);
+
+/* Path of a built artefact: $SR_BUILD/<rel> (SR_BUILD defaults to
+ * "build"). Returns a static buffer per call site use; copy if kept. */
+const char *sr_build_path(const char *rel);
+
+/* snprintf into a fresh heap string (test code only). */
+char *sr_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a whole file into a NUL-terminated heap buffer; NULL if absent. */
+char *sr_read_file(const char *path, size_t *len);
+
+#endif /* SR_TEST_HARNESS_H */

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs every test of every test binary alone, with a timeout, and prints
+# one line per test and the totals as the last line: "N passed, M failed".
+#   tests/run.sh [BUILD] [GLOB...]   (globs select test names)
+# SR_TEST_TIMEOUT: seconds per test (default 120).
+set -u
+build=${1:-build}
+[ $# -gt 0 ] && shift
+timeout_s=${SR_TEST_TIMEOUT:-120}
+export SR_BUILD="$build"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+pass=0 fail=0 failed=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for bin in "$build"/tests/test_*; do
+	[ -x "$bin" ] || continue
+	for name in $("$bin" --list); do
+		if [ $# -gt 0 ]; then
+			hit=0
+			for g in "$@"; do
+				# shellcheck disable=SC2254
+				case "$name" in $g) hit=1 ;; esac
+			done
+			[ $hit = 1 ] || continue
+		fi
+		start=$(date +%s.%N)
+		timeout -k 5 "$timeout_s" "$bin" --run "$name" >"$log" 2>&1
+		rc=$?
+		secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+		if [ $rc -eq 0 ]; then
+			pass=$((pass + 1))
+			printf 'PASS %-44s %6ss\n' "$name" "$secs"
+		else
+			fail=$((fail + 1))
+			failed="$failed $name"
+			[ $rc -eq 124 ] && echo "  (timed out after ${timeout_s}s)" >>"$log"
+			echo "FAIL $name (exit $rc)"
+			sed 's/^/    | /' "$log" | tail -60
+		fi
+	done
+done
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]
