@@ -69,7 +69,7 @@ TARGETS := $(if $(SHIM_SRC),$(BUILD)/libspanring.so) \
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
-.PHONY: all test check-loop bench fuzz fuzz-smoke demo install uninstall \
+.PHONY: all test check-loop bench benches fuzz fuzz-smoke demo install uninstall \
 	clean deps deps-bench tests
 all: $(TARGETS)
 
@@ -110,7 +110,8 @@ $(BUILD)/spanring-dump: $(call obj,$(DUMP_SRC)) $(COMMON_OBJ)
 $(BUILD)/spanring: $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(COMMON_OBJ)
+# The receiver decompresses with the sidecar's codec.
+$(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(call obj,sidecar/codec.c) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -125,6 +126,16 @@ $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(if $(SHIM_SRC),$(BUILD)/libspan
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' \
 		$(if $(SHIM_SRC),-lspanring) -lpthread
+# Helper programs that write rings themselves, like the shim does, link
+# common/ instead of the shim (they must not depend on it).
+RING_PROGS := $(BUILD)/progs/emit
+$(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# test_tree links the trace tree renderer of `spanring run`.
+$(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
 
 tests: $(TARGETS) $(TEST_BINS) $(HELPER_BINS)
 
@@ -157,8 +168,22 @@ fuzz-smoke: deps fuzz
 			> build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	done; echo "fuzz-smoke: all targets ran clean"
 
+# Benchmarks: one program per tests/bench/bench_*.c, linked with the bench
+# library (timing, JSON rows, the LTTng-UST baseline), common, and the
+# shim for programs that call the C API (--as-needed drops it otherwise).
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+BENCH_LIB := $(call obj,tests/bench/bench.c tests/bench/lttng_pair.c)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BENCH_LIB) $(COMMON_OBJ) \
+		$(if $(SHIM_SRC),$(BUILD)/libspanring.so)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIB) $(COMMON_OBJ) \
+		-Wl,--as-needed -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' \
+		$(if $(SHIM_SRC),-lspanring) $(LIBS) -llttng-ust -ldl -lm
+benches: $(BENCH_BINS)
 bench: deps deps-bench all
-	$(Q)$(MAKE) --no-print-directory -C . $(BUILD)/bench/ring_bench >/dev/null 2>&1 || true
+	$(Q)$(MAKE) --no-print-directory benches
 	$(Q)tests/bench/run.sh $(BUILD)
 
 demo: deps all

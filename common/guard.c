@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* The handler's way back; the signal fences keep the compiler from moving
+ * the guarded access outside the window where it is set. */
 static __thread sigjmp_buf *guard_jmp;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -19,6 +21,21 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	/* Not ours: die as the default action would. */
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Back from the handler. SA_NODEFER keeps SIGBUS unblocked, but a runtime
+ * that wraps handlers (ThreadSanitizer) may block it while its own handler
+ * runs, and a SIGBUS that arrives blocked kills the process: unblock it
+ * here, on the rare fault path, instead of saving the mask on every call. */
+static int fault_return(void)
+{
+	sigset_t set;
+
+	guard_jmp = NULL;
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return -EFAULT;
 }
 
 static int install_rc;
@@ -49,11 +66,10 @@ int sr_guard_copy(void *dst, const void *src, size_t n)
 {
 	sigjmp_buf jb;
 
-	if (sigsetjmp(jb, 0)) {
-		guard_jmp = NULL;
-		return -EFAULT;
-	}
+	if (sigsetjmp(jb, 0))
+		return fault_return();
 	guard_jmp = &jb;
+	atomic_signal_fence(memory_order_seq_cst);
 	memcpy(dst, src, n);
 	atomic_signal_fence(memory_order_seq_cst);
 	guard_jmp = NULL;
@@ -64,11 +80,10 @@ int sr_guard_load_acquire(const void *p, uint64_t *out)
 {
 	sigjmp_buf jb;
 
-	if (sigsetjmp(jb, 0)) {
-		guard_jmp = NULL;
-		return -EFAULT;
-	}
+	if (sigsetjmp(jb, 0))
+		return fault_return();
 	guard_jmp = &jb;
+	atomic_signal_fence(memory_order_seq_cst);
 	*out = atomic_load_explicit((const _Atomic uint64_t *)p,
 				    memory_order_acquire);
 	atomic_signal_fence(memory_order_seq_cst);
@@ -80,11 +95,10 @@ int sr_guard_store_release(void *p, uint64_t v)
 {
 	sigjmp_buf jb;
 
-	if (sigsetjmp(jb, 0)) {
-		guard_jmp = NULL;
-		return -EFAULT;
-	}
+	if (sigsetjmp(jb, 0))
+		return fault_return();
 	guard_jmp = &jb;
+	atomic_signal_fence(memory_order_seq_cst);
 	atomic_store_explicit((_Atomic uint64_t *)p, v, memory_order_release);
 	atomic_signal_fence(memory_order_seq_cst);
 	guard_jmp = NULL;

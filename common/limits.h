@@ -54,10 +54,50 @@
 #define SR_ARGV_JSON_MAX 1024u /* JSON of process.command_args in a record */
 #define SR_SPAN_STACK_MAX 64u /* nested API spans per thread */
 
+/* --- shim ----------------------------------------------------------------- */
+
+/* envp entries the shim copies (on the stack, no malloc: it may run between
+ * fork and exec) to add its variables for a child; a bigger environment is
+ * passed on unchanged and the child is not linked (counted, debug line). */
+#define SR_ENV_MAX 1024u
+/* Arguments of execl/execlp/execle gathered on the stack (E2BIG beyond). */
+#define SR_EXECL_ARGS_MAX 1024u
+/* popen() streams tracked at once (pclose finds its child and span). */
+#define SR_POPEN_MAX 64u
+/* One SPANRING_DEBUG line, formatted on the stack. */
+#define SR_DEBUG_LINE_MAX 512u
+/* Bytes per thread holding the span_data of open C API spans (mapped on a
+ * thread's first API span; pages touched only as used). */
+#define SR_API_ARENA (64u * 1024u)
+/* A ring fd is moved to the lowest free number >= this (or half the fd
+ * limit when lower), out of the way of programs using low numbers. */
+#define SR_RING_FD_MIN 800
+
 /* --- consumer ----------------------------------------------------------- */
 
 /* Bytes one reader copies out of one lane per poll: bounds the work and
  * memory of a drain call, whatever the ring claims. */
 #define SR_READ_CHUNK (256u * 1024u)
+
+/* --- spanring run (tools/run) ------------------------------------------ */
+
+/* Spans one trace tree holds: ~150 bytes each once parsed, so the tree of
+ * even a runaway command stays in tens of MiB; the rest are counted. */
+#define SR_TREE_MAX_SPANS 200000u
+/* Longest exporter line read; an item with 100 KB input and output fits. */
+#define SR_TREE_LINE_MAX (1024u * 1024u)
+/* Default span levels and children per span shown before folding into
+ * "… N more": deeper or wider trees stop being readable in a terminal. */
+#define SR_TREE_DEPTH 24u
+#define SR_TREE_CHILDREN 200u
+/* How long spanring run waits for its private spanringd to take the
+ * directory lock, and for it to drain and exit after SIGTERM (its own
+ * shutdown timeout plus a margin) before SIGKILL. */
+#define SR_RUN_START_TIMEOUT_MS 10000u
+#define SR_RUN_STOP_TIMEOUT_MS 15000u
+/* How long spanring run waits, after the command ended, for processes it
+ * left running in its process group: short ones complete the tree, one
+ * that runs on costs this delay once. */
+#define SR_RUN_LINGER_MS 500u
 
 #endif /* SR_LIMITS_H */

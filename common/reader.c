@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,7 +421,10 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 	 * lane ahead of it (producers respect tail) */
 	if ((head & 7) || head < cur || head - cur > r->hdr.lane_size) {
 		note_fault(r, i, head > cur ? head - cur : 0,
-			   "head %" PRIu64 " inconsistent with tail %" PRIu64, head,
+			   "head %" PRIu64 " %s tail %" PRIu64, head,
+			   head & 7	 ? "not 8-byte aligned, with"
+			   : head < cur ? "behind"
+					: "more than a lane beyond",
 			   cur);
 		r->cursor[i] = head;
 		return 0;
@@ -428,20 +432,54 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 	return (int64_t)(head - cur);
 }
 
+/*
+ * A read-only reader never commits: the consumer that does moves the
+ * shared tail past its cursor, and producers may rewrite any byte below
+ * that tail at any time. Follows the tail forward. Returns 1 when the
+ * cursor moved, 0, or -EFAULT.
+ */
+static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
+{
+	uint64_t tail;
+
+	if (!(r->flags & SR_READER_RDONLY))
+		return 0;
+	/* Pairs with the store-release of tail in the consumer's
+	 * sr_reader_commit(). */
+	if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &tail))
+		return -EFAULT;
+	if (tail <= r->cursor[i])
+		return 0;
+	r->cursor[i] = tail;
+	r->tail[i] = tail;
+	return 1;
+}
+
 /* Walks the records of lane i from its cursor. With `consume`, advances
  * the cursor and stops when fn asks or the budget is spent. */
 static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		     sr_record_fn fn, void *ctx, bool consume, int *stop)
 {
-	int64_t avail = lane_avail(r, i);
-	uint64_t pos = r->cursor[i], off = 0, n;
-	int delivered = 0;
+	int64_t avail;
+	uint64_t pos, off = 0, n;
+	int delivered = 0, moved;
 
+	if (rdonly_follow_tail(r, i) < 0)
+		return -EFAULT;
+	avail = lane_avail(r, i);
+	pos = r->cursor[i];
 	if (avail <= 0)
 		return (int)avail;
 	n = (uint64_t)avail < SR_READ_CHUNK ? (uint64_t)avail : SR_READ_CHUNK;
 	if (copy_out(r, i, pos, (uint32_t)n))
 		return -EFAULT;
+	/* Bytes below a tail that moved during the copy may be torn: read
+	 * again from the new tail (the copy's loads stay before the tail's,
+	 * as in a seqlock). */
+	atomic_thread_fence(memory_order_acquire);
+	moved = rdonly_follow_tail(r, i);
+	if (moved)
+		return moved < 0 ? -EFAULT : 0;
 	while (off + sizeof(struct sr_rec_hdr) <= n && *budget > 0) {
 		const struct sr_rec_hdr *h = (const void *)(r->buf + off);
 		uint64_t step = check_record(r, i, pos + off, h,

@@ -18,7 +18,9 @@ struct wr {
 
 static void put(struct wr *w, const void *src, uint32_t n)
 {
-	memcpy(w->p + w->off, src, n);
+	/* an empty string may be { NULL, 0 }: memcpy must not see NULL */
+	if (n)
+		memcpy(w->p + w->off, src, n);
 	w->off += n;
 }
 
@@ -55,11 +57,13 @@ static bool fit(uint32_t fixed, uint32_t cap, struct sr_str *s, int n)
 	for (int i = 0; i < n; i++) {
 		uint32_t want = s[i].n > STR_MAX ? STR_MAX : s[i].n;
 
-		if (want > left) {
+		if (want > left)
 			want = left;
-			while (want > 0 && ((uint8_t)s[i].p[want] & 0xc0) == 0x80)
-				want--;
-		}
+		/* a cut, by room or by the u16 length, backs off to a
+		 * character boundary */
+		while (want > 0 && want < s[i].n &&
+		       ((uint8_t)s[i].p[want] & 0xc0) == 0x80)
+			want--;
 		if (want != s[i].n)
 			cut = true;
 		s[i].n = want;

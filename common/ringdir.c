@@ -193,7 +193,8 @@ static void add_usage(void *ctx, const char *name)
 
 	sr_ring_name_parse(name, NULL, &b);
 	u->rings++;
-	u->bytes += b;
+	/* names are anyone's to choose: a stated size must not wrap the sum */
+	u->bytes = b > UINT64_MAX - u->bytes ? UINT64_MAX : u->bytes + b;
 }
 
 int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes)
@@ -220,7 +221,8 @@ bool sr_dir_has_room(int dirfd, uint64_t bytes, uint32_t max_rings,
 		max_bytes = SR_DIR_MAX_BYTES;
 	if (sr_dir_usage(dirfd, &rings, &used) < 0)
 		return false;
-	return rings + 1 <= max_rings && used + bytes <= max_bytes;
+	return rings < max_rings && bytes <= max_bytes &&
+	       used <= max_bytes - bytes;
 }
 
 void sr_dir_count_refused(int dirfd)

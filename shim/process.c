@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * process.c - start and end of a traced image, and a fork child's rebirth.
+ *
+ * The constructor decides whether this image records (SPANRING_DISABLE,
+ * secure execution, a usable ring directory with room), reads the incoming
+ * context, creates the ring and writes PROCESS, TRACE (only when no
+ * spanring ancestor did) and the process SPAN_START. The process span ends
+ * in an on_exit() handler (exit, return from main) or the _exit/_Exit
+ * hooks; a crash leaves it open for the sidecar to close.
+ */
+#include "process.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/jsonw.h"
+#include "common/limits.h"
+#include "common/ringdir.h"
+#include "real.h"
+#include "shim.h"
+
+static char lib_path[PATH_MAX];   /* this library, absolute */
+static char dir_path[PATH_MAX];   /* ring directory */
+static bool dir_explicit;         /* from SPANRING_DIR: never created */
+static char exe_path[SR_EXE_MAX]; /* /proc/self/exe */
+static char argv_json[SR_ARGV_JSON_MAX];
+static uint32_t cfg_lanes = SR_RING_DEFAULT_LANES;
+static uint32_t cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
+static uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
+static uint64_t proc_start_ns;
+
+/* Variables a child needs to be traced the same way (shim_carry_env). */
+static const char *const carried[] = {
+	"SPANRING_DIR", "SPANRING_HOOKS", "SPANRING_DEBUG", "SPANRING_LANES",
+	"SPANRING_LANE_SIZE", "SPANRING_MAX_RINGS",
+#if defined(__SANITIZE_ADDRESS__)
+	/* an ASan build of the shim needs its runtime's options too */
+	"ASAN_OPTIONS",
+#endif
+};
+static char carry_buf[8192];
+static const char *carry[16];
+static unsigned ncarry;
+
+/* --- configuration ------------------------------------------------------ */
+
+static void carry_add(const char *name, const char *val)
+{
+	static size_t used;
+	size_t need = strlen(name) + strlen(val) + 2;
+
+	if (ncarry >= sizeof(carry) / sizeof(carry[0]) ||
+	    used + need > sizeof(carry_buf))
+		return;
+	snprintf(carry_buf + used, need, "%s=%s", name, val);
+	carry[ncarry++] = carry_buf + used;
+	used += need;
+}
+
+/* LD_PRELOAD for children: ours when it names this library, else just
+ * this library (linked directly, or loaded by another path). */
+static void carry_init(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	const char *base = strrchr(lib_path, '/');
+
+	base = base ? base + 1 : lib_path;
+	if (pre && *base && strstr(pre, base))
+		carry_add("LD_PRELOAD", pre);
+	else if (lib_path[0])
+		carry_add("LD_PRELOAD", lib_path);
+	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
+		const char *v = getenv(carried[i]);
+
+		if (v)
+			carry_add(carried[i], v);
+	}
+}
+
+unsigned shim_carry_env(const char **out, unsigned max)
+{
+	unsigned n = ncarry < max ? ncarry : max;
+
+	memcpy(out, carry, n * sizeof(*out));
+	return n;
+}
+
+static void lib_path_init(void)
+{
+	Dl_info info;
+
+	if (!dladdr((void *)lib_path_init, &info) || !info.dli_fname)
+		return;
+	if (!realpath(info.dli_fname, lib_path))
+		snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname);
+}
+
+/* Parses a decimal env value; false (and a debug line) if malformed. */
+static bool env_u32(const char *name, uint32_t *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long x;
+
+	if (!v || !*v)
+		return true;
+	errno = 0;
+	x = strtoul(v, &end, 0);
+	if (errno || *end || x == 0 || x > UINT32_MAX) {
+		shim_debug("%s=%s: not a positive number, ignored", name, v);
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+static unsigned parse_hooks(const char *v)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} groups[] = {
+		{ "process", SHIM_HOOK_PROCESS }, { "exec", SHIM_HOOK_EXEC },
+		{ "net", SHIM_HOOK_NET },         { "dns", SHIM_HOOK_DNS },
+		{ "all", SHIM_HOOK_ALL },         { "none", 0 },
+	};
+	unsigned hooks = 0;
+
+	if (!v)
+		return SHIM_HOOK_ALL;
+	while (*v) {
+		size_t n = strcspn(v, ",");
+		bool known = n == 0;
+
+		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			if (strlen(groups[i].name) == n &&
+			    strncmp(v, groups[i].name, n) == 0) {
+				hooks |= groups[i].bit;
+				known = true;
+			}
+		if (!known)
+			shim_debug("SPANRING_HOOKS: unknown group '%.*s' ignored",
+				   (int)n, v);
+		v += n + (v[n] == ',');
+	}
+	return hooks;
+}
+
+static void config_init(void)
+{
+	uint32_t lanes = cfg_lanes, lane_size = cfg_lane_size;
+
+	shim.hooks = parse_hooks(getenv("SPANRING_HOOKS"));
+	dir_explicit = getenv("SPANRING_DIR") && *getenv("SPANRING_DIR");
+	if (sr_dir_default(dir_path, sizeof(dir_path)) < 0)
+		dir_path[0] = 0;
+	if (env_u32("SPANRING_LANES", &lanes) &&
+	    env_u32("SPANRING_LANE_SIZE", &lane_size) &&
+	    lanes >= SR_RING_MIN_LANES && lanes <= SR_RING_MAX_LANES &&
+	    lane_size >= SR_RING_MIN_LANE_SIZE &&
+	    lane_size <= SR_RING_MAX_LANE_SIZE &&
+	    !(lane_size & (lane_size - 1))) {
+		cfg_lanes = lanes;
+		cfg_lane_size = lane_size;
+	} else {
+		shim_debug("SPANRING_LANES/SPANRING_LANE_SIZE out of range "
+			   "(lanes %u..%u, lane size a power of two %u..%u): "
+			   "defaults used",
+			   SR_RING_MIN_LANES, SR_RING_MAX_LANES,
+			   SR_RING_MIN_LANE_SIZE, SR_RING_MAX_LANE_SIZE);
+	}
+	env_u32("SPANRING_MAX_RINGS", &cfg_max_rings);
+}
+
+/* --- incoming context --------------------------------------------------- */
+
+struct incoming {
+	uint8_t trace[16];
+	uint8_t parent[12];
+	bool linked;     /* a parent span was given */
+	bool ancestor;   /* a spanring ancestor wrote the TRACE record */
+};
+
+/* "<32 hex>-<24 hex>" */
+static bool parse_context(const char *v, uint8_t trace[16], uint8_t span[12])
+{
+	return v && strlen(v) == 57 && v[32] == '-' &&
+	       sr_unhex(trace, v, 16) && sr_unhex(span, v + 33, 12) &&
+	       !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span, 12);
+}
+
+/* W3C "vv-<32 hex trace>-<16 hex parent>-<2 hex flags>[-...]" */
+static bool parse_traceparent(const char *v, uint8_t trace[16],
+			      uint8_t span8[8])
+{
+	uint8_t ver, flags;
+	size_t n = v ? strlen(v) : 0;
+
+	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
+	    !sr_unhex(&ver, v, 1) || ver == 0xff || (ver == 0 && n != 55) ||
+	    (n > 55 && v[55] != '-') || !sr_unhex(trace, v + 3, 16) ||
+	    !sr_unhex(span8, v + 36, 8) || !sr_unhex(&flags, v + 53, 1))
+		return false;
+	return !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span8, 8);
+}
+
+static void incoming_init(struct incoming *in)
+{
+	const char *cv = getenv("SPANRING_CONTEXT");
+	const char *tv = getenv("TRACEPARENT");
+	uint8_t ct[16], cs[12], tt[16], ts[8];
+	bool c_ok = parse_context(cv, ct, cs);
+	bool t_ok = parse_traceparent(tv, tt, ts);
+
+	memset(in, 0, sizeof(*in));
+	if (cv && !c_ok)
+		shim_debug("SPANRING_CONTEXT=%.80s: malformed, ignored", cv);
+	if (tv && !t_ok)
+		shim_debug("TRACEPARENT=%.80s: malformed, ignored", tv);
+	if (c_ok && (!t_ok || memcmp(tt, ct, 16) == 0)) {
+		memcpy(in->trace, ct, 16);
+		memcpy(in->parent, cs, 12);
+		in->linked = in->ancestor = true;
+		/* another tool between us and the spanring ancestor made a
+		 * span of its own in the same trace: it is our parent */
+		if (t_ok && memcmp(ts, cs + 4, 8) != 0)
+			memcpy(in->parent + 4, ts, 8), memset(in->parent, 0, 4);
+	} else if (t_ok) {
+		memcpy(in->trace, tt, 16);
+		memcpy(in->parent + 4, ts, 8);
+		in->linked = true;
+	} else {
+		sr_id_random(in->trace, 16);
+	}
+}
+
+/* --- ring and records --------------------------------------------------- */
+
+static uint64_t ring_bytes(void)
+{
+	uint64_t ctl = SR_RING_HEADER_SIZE +
+		       (uint64_t)cfg_lanes * sizeof(struct sr_lane_ctl);
+
+	return ((ctl + 4095) & ~4095ull) + (uint64_t)cfg_lanes * cfg_lane_size;
+}
+
+static uint64_t pidns_inode(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static void ring_fd_high(void)
+{
+	struct rlimit rl;
+	int minfd = SR_RING_FD_MIN;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 2 < (rlim_t)minfd)
+		minfd = (int)(rl.rlim_cur / 2);
+	if (sr_ring_relocate_fd(&shim.ring, minfd) < 0)
+		shim_debug("ring fd %d stays low", sr_ring_fd(&shim.ring));
+	shim.protect_fd = sr_ring_fd(&shim.ring);
+	shim.protect = true;
+}
+
+/* Opens the ring directory and creates this image's ring in it. */
+static int ring_open(void)
+{
+	struct sr_ring_params p = {
+		.lanes = cfg_lanes, .lane_size = cfg_lane_size,
+		.pid = (uint32_t)getpid(), .ppid = (uint32_t)getppid(),
+		.uid = (uint32_t)getuid(), .start_ns = proc_start_ns,
+		.pidns = pidns_inode(), .exe = exe_path,
+		.trace_id = shim.trace_id, .span_id = shim.proc_span,
+	};
+	char why[256], name[SR_RING_NAME_MAX];
+	uint8_t nonce[8];
+	int dfd, rc;
+
+	dfd = sr_dir_open(dir_path, !dir_explicit, why, sizeof(why));
+	if (dfd < 0) {
+		shim_debug("untraced: ring directory unusable: %s", why);
+		return dfd;
+	}
+	if (!sr_dir_has_room(dfd, ring_bytes(), cfg_max_rings, 0)) {
+		sr_dir_count_refused(dfd);
+		close(dfd);
+		shim_debug("untraced: ring directory %s is full (cap reached)",
+			   dir_path);
+		return -ENOSPC;
+	}
+	sr_id_random(nonce, sizeof(nonce));
+	sr_ring_name(name, p.pid, nonce, ring_bytes());
+	rc = sr_ring_create(&shim.ring, dfd, name, &p);
+	close(dfd);
+	if (rc < 0) {
+		shim_debug("untraced: cannot create ring in %s: %s", dir_path,
+			   strerror(-rc));
+		return rc;
+	}
+	ring_fd_high();
+	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static void write_process_record(void)
+{
+	struct sr_process_rec pr = {
+		.pid = (uint32_t)getpid(), .ppid = (uint32_t)getppid(),
+		.uid = (uint32_t)getuid(), .start_ns = proc_start_ns,
+		.exe = { exe_path, (uint32_t)strlen(exe_path) },
+	};
+	uint8_t buf[SR_EXE_MAX + 64];
+	struct sr_resv rv;
+	bool cut = false;
+	uint32_t n = sr_process_encode(buf, sizeof(buf), &pr, &cut);
+	void *p;
+
+	if (!shim_thr.prod.tid)
+		shim_thr.prod.tid = (uint32_t)getpid();
+	p = sr_ring_reserve(&shim.ring, &shim_thr.prod, n + 8, &rv);
+	if (!p)
+		return;
+	memcpy(p, buf, n);
+	sr_ring_commit(&shim.ring, &shim_thr.prod, &rv, SR_REC_PROCESS,
+		       cut ? SR_RF_TRUNCATED : 0);
+}
+
+static void write_trace_record(const char *argv0)
+{
+	const char *wf = getenv("SPANRING_WORKFLOW");
+	const char *gid = getenv("SPANRING_GROUP_ID");
+	const char *md = getenv("SPANRING_METADATA");
+	struct sr_trace_rec t = { .ts_ns = proc_start_ns };
+
+	if (!wf || !*wf)
+		wf = base_name(argv0 && *argv0 ? argv0 : exe_path);
+	if (md && !shim_json_object_ok(md, strlen(md))) {
+		shim_debug("SPANRING_METADATA: not a JSON object, ignored");
+		md = NULL;
+	}
+	memcpy(t.trace_id, shim.trace_id, 16);
+	t.workflow = (struct sr_str){ wf, (uint32_t)strnlen(wf, SR_NAME_MAX) };
+	if (gid)
+		t.group_id = (struct sr_str){ gid, (uint32_t)strnlen(gid, SR_NAME_MAX) };
+	if (md)
+		t.metadata = (struct sr_str){ md, (uint32_t)strlen(md) };
+	shim_emit_trace(&t);
+}
+
+static void argv_json_init(char **argv)
+{
+	struct sr_jw w;
+
+	sr_jw_init(&w, argv_json, sizeof(argv_json));
+	shim_jw_argv(&w, argv, sizeof(argv_json) - 1);
+	sr_jw_cstr(&w);
+}
+
+static void write_process_start(void)
+{
+	char data[SR_ARGV_JSON_MAX + SR_EXE_MAX * 2 + 256];
+	struct sr_span_rec s = { .flags = SR_SF_PROCESS,
+				 .start_ns = proc_start_ns };
+	struct sr_jw w;
+
+	sr_jw_init(&w, data, sizeof(data));
+	sr_jw_lit(&w, "{");
+	sr_jw_key(&w, "process.pid");
+	sr_jw_i64(&w, getpid());
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.parent_pid");
+	sr_jw_i64(&w, getppid());
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.executable.path");
+	sr_jw_cstr_val(&w, exe_path);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.executable.name");
+	sr_jw_cstr_val(&w, base_name(exe_path));
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.command_args");
+	sr_jw_lit(&w, argv_json);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.owner");
+	sr_jw_i64(&w, getuid());
+	sr_jw_lit(&w, "}");
+	memcpy(s.trace_id, shim.trace_id, 16);
+	memcpy(s.span_id, shim.proc_span, 12);
+	memcpy(s.parent_id, shim.self_parent, 12);
+	if (sr_id_is_zero(s.parent_id, 12))
+		s.flags |= SR_SF_ROOT;
+	s.name = (struct sr_str){ "process", 7 };
+	s.data = (struct sr_str){ data, (uint32_t)w.len };
+	shim_emit_span(SR_REC_SPAN_START, &s);
+}
+
+/* Creates the ring and the records every image starts with. */
+static void image_start(bool new_trace, const char *argv0)
+{
+	proc_start_ns = sr_now_ns();
+	if (shim.hooks & SHIM_HOOK_PROCESS) {
+		shim_new_span_id(shim.proc_span);
+		memcpy(shim.self_span, shim.proc_span, 12);
+	} else {
+		memset(shim.proc_span, 0, 12);
+		memcpy(shim.self_span, shim.self_parent, 12);
+	}
+	if (ring_open() < 0)
+		return;
+	shim.recording = true;
+	write_process_record();
+	if (new_trace)
+		write_trace_record(argv0);
+	if (shim.hooks & SHIM_HOOK_PROCESS)
+		write_process_start();
+}
+
+/* --- end of the image --------------------------------------------------- */
+
+/* "<sec>.<usec>" of a timeval, as a JSON number. */
+static void jw_seconds(struct sr_jw *w, const struct timeval *tv)
+{
+	char frac[8];
+	long us = tv->tv_usec;
+
+	sr_jw_i64(w, tv->tv_sec);
+	frac[0] = '.';
+	for (int i = 6; i >= 1; i--, us /= 10)
+		frac[i] = (char)('0' + us % 10);
+	sr_jw_raw(w, frac, 7);
+}
+
+static size_t end_data(char *buf, size_t n, int code, int sig)
+{
+	struct rusage ru;
+	struct sr_jw w;
+
+	sr_jw_init(&w, buf, n);
+	sr_jw_lit(&w, "{");
+	if (sig > 0) {
+		sr_jw_key(&w, "process.exit.signal");
+		sr_jw_cstr_val(&w, sigabbrev_np(sig));
+	} else {
+		sr_jw_key(&w, "process.exit.code");
+		sr_jw_i64(&w, code);
+	}
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		sr_jw_lit(&w, ",");
+		sr_jw_key(&w, "process.cpu.user_time");
+		jw_seconds(&w, &ru.ru_utime);
+		sr_jw_lit(&w, ",");
+		sr_jw_key(&w, "process.cpu.system_time");
+		jw_seconds(&w, &ru.ru_stime);
+		sr_jw_lit(&w, ",");
+		sr_jw_key(&w, "process.memory.peak_rss");
+		sr_jw_i64(&w, (int64_t)ru.ru_maxrss * 1024);
+	}
+	sr_jw_lit(&w, "}");
+	return w.len;
+}
+
+static _Atomic bool proc_ended; /* the process span was ended */
+
+void shim_process_end(int code, int sig)
+{
+	struct sr_span_rec s = { .flags = SR_SF_PROCESS };
+	char data[512];
+	int saved = errno;
+
+	if (!shim.recording || sr_id_is_zero(shim.proc_span, 12) ||
+	    atomic_exchange(&proc_ended, true))
+		goto out;
+	shim.exited = true;
+	memcpy(s.trace_id, shim.trace_id, 16);
+	memcpy(s.span_id, shim.proc_span, 12);
+	memcpy(s.parent_id, shim.self_parent, 12);
+	s.end_ns = sr_now_ns();
+	s.name = (struct sr_str){ "process", 7 };
+	s.data = (struct sr_str){ data, (uint32_t)end_data(data, sizeof(data), code, sig) };
+	shim_thr.guard++;
+	shim_emit_span(SR_REC_SPAN_END, &s);
+	shim_thr.guard--;
+	atomic_fetch_or_explicit((_Atomic uint32_t *)&shim.ring.hdr->owner_flags,
+				 SR_OWNER_EXITED, memory_order_release);
+out:
+	errno = saved;
+}
+
+static void on_exit_handler(int status, void *arg)
+{
+	(void)arg;
+	shim_process_end(status & 0xff, 0);
+}
+
+/* --- fork --------------------------------------------------------------- */
+
+/* pthread_atfork child handler: every fork child, whether fork() came
+ * through the hook (its span is the parent) or not (the process span is),
+ * drops the parent's mapping before anything could write into it. */
+static void atfork_child(void)
+{
+	uint8_t zero[12] = { 0 };
+	int saved = errno;
+
+	if (!shim.recording)
+		goto out;
+	/* not recording first: the close hook must really close the fd */
+	shim.recording = false;
+	shim.protect = false;
+	sr_ring_close(&shim.ring);
+	memset(&shim_thr.prod, 0, sizeof(shim_thr.prod));
+	shim_api_reset(false);
+	sr_ids_reseed();
+	if (memcmp(shim_thr.fork_span, zero, 12) != 0)
+		memcpy(shim.self_parent, shim_thr.fork_span, 12);
+	else
+		memcpy(shim.self_parent, shim.self_span, 12);
+	memset(shim_thr.fork_span, 0, 12);
+	/* the exit handler registered by the parent is inherited: it ends
+	 * the new process span, so the once-flag must be fresh */
+	atomic_store(&proc_ended, false);
+	shim.exited = false;
+	image_start(false, NULL);
+out:
+	errno = saved;
+}
+
+/* --- constructor -------------------------------------------------------- */
+
+static void exe_init(void)
+{
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+
+	exe_path[n > 0 ? n : 0] = 0;
+}
+
+static bool tracing_refused(void)
+{
+	const char *d = getenv("SPANRING_DISABLE");
+
+	if (d && strcmp(d, "1") == 0) {
+		shim_debug("untraced: SPANRING_DISABLE=1");
+		return true;
+	}
+	if (getauxval(AT_SECURE)) {
+		shim_debug("untraced: secure execution (setuid/setgid)");
+		return true;
+	}
+	return false;
+}
+
+__attribute__((constructor)) static void shim_init(int argc, char **argv,
+						   char **envp)
+{
+	struct incoming in;
+	int saved = errno;
+
+	(void)envp;
+	shim_real_init();
+	shim_debug_set(getenv("SPANRING_DEBUG"));
+	if (tracing_refused())
+		goto out;
+	config_init();
+	lib_path_init();
+	carry_init();
+	exe_init();
+	argv_json_init(argv);
+	shim_thread_key_init();
+	incoming_init(&in);
+	memcpy(shim.trace_id, in.trace, 16);
+	memcpy(shim.self_parent, in.parent, 12);
+	image_start(!in.ancestor, argc > 0 && argv ? argv[0] : NULL);
+	if (!shim.recording)
+		goto out;
+	pthread_atfork(NULL, NULL, atfork_child);
+	on_exit(on_exit_handler, NULL);
+out:
+	errno = saved;
+}

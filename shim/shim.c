@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.c - state, guard, record emission and diagnostics of the shim.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/jsonw.h"
+#include "common/limits.h"
+
+SHIM_TLS struct shim_thread shim_thr;
+struct shim_state shim;
+
+/* SPANRING_DEBUG target, set by the constructor: a path or an fd. */
+static char debug_path[256];
+static int debug_fd = -1;
+static pthread_key_t exit_key;
+static bool exit_key_ok;
+
+void shim_debug_set(const char *spec)
+{
+	if (!spec || !*spec)
+		return;
+	if (strncmp(spec, "fd:", 3) == 0) {
+		char *end;
+		long fd = strtol(spec + 3, &end, 10);
+
+		if (*end == 0 && fd >= 0 && fd < 1 << 20)
+			debug_fd = (int)fd;
+		return;
+	}
+	snprintf(debug_path, sizeof(debug_path), "%s", spec);
+}
+
+bool shim_debug_on(void)
+{
+	return debug_fd >= 0 || debug_path[0];
+}
+
+void shim_debug(const char *fmt, ...)
+{
+	char line[SR_DEBUG_LINE_MAX];
+	int saved = errno, n, fd;
+	va_list ap;
+
+	if (!shim_debug_on())
+		return;
+	n = snprintf(line, sizeof(line), "spanring[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	fd = debug_fd;
+	if (fd < 0)
+		fd = open(debug_path,
+			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+	if (fd >= 0) {
+		if (write(fd, line, (size_t)n) < 0) {
+			/* nowhere else to say it: diagnostics are best effort */
+		}
+		if (fd != debug_fd)
+			close(fd);
+	}
+	errno = saved;
+}
+
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	sr_producer_release(&shim.ring, &shim_thr.prod);
+	shim_api_reset(true);
+	shim_thr.registered = 0;
+}
+
+void shim_thread_key_init(void)
+{
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+/* First record of a thread: its id for lane ownership, and a destructor
+ * that gives the lane back when the thread exits. */
+static void thread_first_record(void)
+{
+	shim_thr.prod.tid = (uint32_t)syscall(SYS_gettid);
+	if (exit_key_ok && !shim_thr.registered) {
+		shim_thr.registered = 1;
+		pthread_setspecific(exit_key, (void *)1);
+	}
+}
+
+bool shim_enter(unsigned hook)
+{
+	if (!shim.recording || !(shim.hooks & hook) || shim_thr.guard)
+		return false;
+	shim_thr.guard++;
+	/* the guard is set before any shim state is touched: a signal
+	 * handler running from here on passes through */
+	atomic_signal_fence(memory_order_seq_cst);
+	return true;
+}
+
+void shim_leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	shim_thr.guard--;
+}
+
+void shim_new_span_id(uint8_t id[12])
+{
+	sr_id_random(id, 12);
+}
+
+void shim_parent(uint8_t trace_id[16], uint8_t parent[12], uint32_t *flags)
+{
+	if (shim_api_current(trace_id, parent)) {
+		if (sr_id_is_zero(parent, 12))
+			*flags |= SR_SF_ROOT;
+		return;
+	}
+	memcpy(trace_id, shim.trace_id, 16);
+	memcpy(parent, shim.self_span, 12);
+	if (sr_id_is_zero(parent, 12))
+		*flags |= SR_SF_ROOT;
+}
+
+void shim_span_open(struct sr_span_rec *s, const char *name, uint32_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	s->flags = flags;
+	shim_parent(s->trace_id, s->parent_id, &s->flags);
+	shim_new_span_id(s->span_id);
+	s->name.p = name;
+	s->name.n = (uint32_t)strlen(name);
+	s->start_ns = sr_now_ns();
+}
+
+void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
+{
+	const char *msg = strerrordesc_np(err);
+
+	if (!msg)
+		msg = "Unknown error";
+	s->flags |= SR_SF_ERROR;
+	s->err.p = msg;
+	s->err.n = (uint32_t)strlen(msg);
+	snprintf(data, n, "{\"errno\":%d}", err);
+	s->errdata.p = data;
+	s->errdata.n = (uint32_t)strlen(data);
+}
+
+/* Reserves, encodes (cutting strings to the ring's record size) and
+ * commits one record. */
+static int emit(uint16_t type, uint32_t size,
+		uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
+		const void *rec)
+{
+	uint32_t max = sr_ring_record_max(&shim.ring), n;
+	struct sr_resv rv;
+	bool cut = false;
+	uint8_t *p;
+
+	if (!shim.recording)
+		return -ENODEV;
+	if (!shim_thr.prod.tid)
+		thread_first_record();
+	if (size > max - 8)
+		size = max - 8;
+	p = sr_ring_reserve(&shim.ring, &shim_thr.prod, size + 8, &rv);
+	if (!p)
+		return -ENOBUFS;
+	n = enc(p, size, rec, &cut);
+	if (!n) {
+		sr_ring_discard(&shim.ring, &shim_thr.prod, &rv);
+		return -ENOBUFS;
+	}
+	/* The codec may use less than reserved when it cut strings: shrink
+	 * the record (only its own tail, never past what was reserved). */
+	rv.len = n + 8;
+	sr_ring_commit(&shim.ring, &shim_thr.prod, &rv, type,
+		       cut ? SR_RF_TRUNCATED : 0);
+	return 0;
+}
+
+static uint32_t enc_span(uint8_t *d, uint32_t cap, const void *r, bool *t)
+{
+	return sr_span_encode(d, cap, r, t);
+}
+
+static uint32_t enc_trace(uint8_t *d, uint32_t cap, const void *r, bool *t)
+{
+	return sr_trace_encode(d, cap, r, t);
+}
+
+int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
+{
+	int saved = errno, rc;
+
+	rc = emit(type, sr_span_size(s), enc_span, s);
+	errno = saved;
+	return rc;
+}
+
+int shim_emit_trace(const struct sr_trace_rec *t)
+{
+	int saved = errno, rc;
+
+	rc = emit(SR_REC_TRACE, sr_trace_size(t), enc_trace, t);
+	errno = saved;
+	return rc;
+}
+
+/* Skips a JSON string starting after its opening quote; returns the
+ * index after the closing quote, or n if unterminated. */
+static size_t skip_string(const char *s, size_t i, size_t n)
+{
+	while (i < n) {
+		if (s[i] == '\\')
+			i += 2;
+		else if (s[i++] == '"')
+			return i;
+	}
+	return n + 1;
+}
+
+bool shim_json_object_ok(const char *s, size_t n)
+{
+	int depth = 0;
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+			 s[i] == '\r'))
+		i++;
+	if (i >= n || s[i] != '{')
+		return false;
+	for (; i < n; i++) {
+		char c = s[i];
+
+		if (c == '"') {
+			i = skip_string(s, i + 1, n) - 1;
+			if (i >= n)
+				return false;
+		} else if (c == '{' || c == '[') {
+			if (++depth > 64)
+				return false;
+		} else if (c == '}' || c == ']') {
+			if (--depth < 0)
+				return false;
+			if (depth == 0)
+				break;
+		}
+	}
+	if (depth != 0 || i >= n)
+		return false;
+	for (i++; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max)
+{
+	size_t start = w->len;
+
+	sr_jw_lit(w, "[");
+	for (size_t i = 0; argv && argv[i]; i++) {
+		size_t mark = sr_jw_mark(w);
+
+		if (i)
+			sr_jw_lit(w, ",");
+		sr_jw_cstr_val(w, argv[i]);
+		/* room for the closing bracket: drop what does not fit */
+		if (w->overflow || w->len - start + 1 > max ||
+		    w->len + 2 > w->cap) {
+			sr_jw_rollback(w, mark);
+			break;
+		}
+	}
+	sr_jw_lit(w, "]");
+}
+
+void shim_jw_text(struct sr_jw *w, const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s) {
+		sr_jw_lit(w, "null");
+		return;
+	}
+	n = strnlen(s, max);
+	while (n && sr_json_escaped_len(s, n) + 2 > max)
+		n -= n / 4 + 1;
+	sr_jw_str(w, s, n);
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h - the core of libspanring.so shared by its hook modules: the
+ * process-wide state (ring, ids of the process span, configuration), the
+ * per-thread state (ring producer, re-entrancy guard), record emission,
+ * and SPANRING_DEBUG diagnostics. Everything here is internal (hidden).
+ */
+#ifndef SR_SHIM_H
+#define SR_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/record.h"
+#include "common/ring.h"
+
+#define SHIM_TLS __thread __attribute__((tls_model("initial-exec")))
+#define SHIM_API __attribute__((visibility("default")))
+
+/* SPANRING_HOOKS groups. */
+#define SHIM_HOOK_PROCESS 0x1u /* process span, fork spans */
+#define SHIM_HOOK_EXEC 0x2u    /* exec family, posix_spawn, system, popen */
+#define SHIM_HOOK_NET 0x4u     /* connect */
+#define SHIM_HOOK_DNS 0x8u     /* getaddrinfo */
+#define SHIM_HOOK_ALL 0xfu
+
+/* Per-thread state; kept small: initial-exec TLS is carved out of the
+ * static TLS block, which a dlopen()ed copy of the library shares. */
+struct shim_thread {
+	struct sr_producer prod; /* this thread's ring writer */
+	int guard;               /* >0: inside the shim, hooks pass through */
+	uint8_t registered;      /* thread-exit destructor armed */
+	struct shim_api *api;    /* C API spans (api.c), NULL until used */
+	uint8_t fork_span[12];   /* set by the fork hook for the child */
+};
+
+extern SHIM_TLS struct shim_thread shim_thr;
+
+/* Process-wide state, written by the constructor and the fork child. */
+struct shim_state {
+	bool recording;           /* a ring is open */
+	unsigned hooks;           /* SHIM_HOOK_* enabled */
+	struct sr_ring ring;      /* static storage: no malloc */
+	uint8_t trace_id[16];     /* trace of the process span */
+	uint8_t self_span[12];    /* parent for this image's spans; zero:
+				     they are roots of the trace */
+	uint8_t proc_span[12];    /* the process span (zero: not recorded) */
+	uint8_t self_parent[12];  /* parent of the process span (zero: root) */
+	bool exited;              /* the process span was ended */
+	bool protect;             /* protect_fd is the ring's lock fd */
+	int protect_fd;           /* close/dup2 onto it are diverted */
+};
+
+extern struct shim_state shim;
+
+/* Enters the shim for hook `hook` if it may record: recording, the hook
+ * group enabled, and not already inside the shim on this thread. On true
+ * the guard is held: call shim_leave(). */
+bool shim_enter(unsigned hook);
+void shim_leave(void);
+/* Lets go of the guard around a blocking real call (a signal handler may
+ * then record spans of its own) and takes it back. */
+static inline void shim_pause(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	shim_thr.guard--;
+}
+
+static inline void shim_resume(void)
+{
+	shim_thr.guard++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Ids and parents for a span a hook records now on this thread: the
+ * innermost C API span if any, else the process span. */
+void shim_parent(uint8_t trace_id[16], uint8_t parent[12], uint32_t *flags);
+void shim_new_span_id(uint8_t id[12]);
+
+/* Writes one record. 0, -ENOBUFS (dropped: counted in the ring), -ENODEV
+ * (not recording). Async-signal-safe, no malloc, errno preserved. */
+int shim_emit_span(uint16_t type, const struct sr_span_rec *s);
+int shim_emit_trace(const struct sr_trace_rec *t);
+
+/* A hook span: fills ids, parent and start of *s (name and flags given). */
+void shim_span_open(struct sr_span_rec *s, const char *name, uint32_t flags);
+
+/* Sets err/errdata of *s from an errno value, into caller buffers. */
+void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n);
+
+/* Sets the SPANRING_DEBUG target ("fd:N" or a path); true if one is set. */
+void shim_debug_set(const char *spec);
+bool shim_debug_on(void);
+
+/* Arms the thread-exit destructor that gives a thread's lane back. */
+void shim_thread_key_init(void);
+
+/* Diagnostics to SPANRING_DEBUG (file or fd:N), never stdout/stderr.
+ * Formatted on the stack, one write(2); errno preserved. */
+void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* api.c: the parent the C API gives to a span begun now on this thread,
+ * if the API has a say (an open span, or a trace begun on the thread:
+ * parent zero). false: use the process span. */
+bool shim_api_current(uint8_t trace_id[16], uint8_t span[12]);
+/* api.c: forgets this thread's API state (fork child, thread exit). */
+void shim_api_reset(bool unmap);
+
+struct sr_jw;
+/* Appends argv (NULL-terminated) as a JSON array of at most max bytes:
+ * arguments that do not fit are left out. */
+void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max);
+
+/* Appends s as a JSON string (NULL: null) of at most max bytes escaped,
+ * cutting the text when longer. */
+void shim_jw_text(struct sr_jw *w, const char *s, size_t max);
+
+/* Cheap check that s is a JSON object text: balanced braces / brackets
+ * outside strings, starts with '{', nothing after the closing brace. */
+bool shim_json_object_ok(const char *s, size_t n);
+
+#endif /* SR_SHIM_H */

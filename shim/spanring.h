@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spanring.h - the C API of libspanring.so: traces and spans from
+ * instrumented code, recorded into the process's ring beside the spans the
+ * shim records by itself (process, exec, connect, ...).
+ *
+ * Use it by linking -lspanring, or through FFI (plain C types only, every
+ * function is exported with C linkage), or when the library is already
+ * preloaded (LD_PRELOAD) by resolving the symbols at run time.
+ *
+ * Common rules:
+ *  - Every function returns 0 or a negative errno value, never prints,
+ *    never blocks, never calls malloc, and leaves errno unchanged.
+ *  - State is per thread: each thread has its own stack of open spans
+ *    (at most SR_SPAN_STACK_MAX = 64) and its own current trace. A span
+ *    begun on one thread is ended on that thread.
+ *  - String arguments are read during the call only; nothing is kept that
+ *    the caller owns (the text is copied).
+ *  - Async-signal-safe: a signal handler may call the API; if it
+ *    interrupts this thread inside the API, its call returns -EBUSY.
+ *  - When the process is not recording (SPANRING_DISABLE=1, untraced
+ *    program, ring directory unusable) every call but spanring_enabled()
+ *    returns -ENODEV and does nothing.
+ *  - A span that could not be recorded because the ring was full still
+ *    opens / closes normally; the call that lost the record returns
+ *    -ENOBUFS (the loss is counted in the ring).
+ */
+#ifndef SPANRING_H
+#define SPANRING_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if this process records spans, 0 otherwise. Thread-safe. */
+int spanring_enabled(void);
+
+/*
+ * Starts a new trace on the calling thread: spans begun on this thread
+ * with no open parent span become its root spans (instead of children of
+ * the process span). workflow_name is required (-EINVAL if NULL or
+ * empty); group_id may be NULL; metadata_json may be NULL or must be a
+ * JSON object text (-EINVAL otherwise). Returns 0, -EBUSY if a trace begun
+ * by this call is already active on the thread, -ENOBUFS if the TRACE
+ * record was lost (the trace is active anyway), -ENODEV.
+ */
+int spanring_trace_begin(const char *workflow_name, const char *group_id,
+			 const char *metadata_json);
+
+/* Ends the thread's trace begun by spanring_trace_begin(). Returns 0,
+ * -ENOENT if none is active, -ENODEV. Spans still open keep their trace. */
+int spanring_trace_end(void);
+
+/*
+ * Opens a span whose span_data is the given JSON object text, "type"
+ * included (e.g. {"type":"function","name":"f","input":"x"}). Its parent
+ * is the innermost open span of the thread, else the root of the thread's
+ * trace, else the process span. Returns 0, -EINVAL (NULL or not an
+ * object), -ENOSPC (64 spans open, or the per-thread text store is full),
+ * -E2BIG (text larger than a record), -EBUSY, -ENODEV.
+ */
+int spanring_span_begin(const char *span_data_json);
+
+/* Opens a custom span {"type":"custom","name":name,"data":data_json}.
+ * data_json may be NULL (an empty object). Returns as spanring_span_begin. */
+int spanring_span_begin_custom(const char *name, const char *data_json);
+
+/* Marks the innermost open span as failed: error = {"message": message,
+ * "data": data_json}. A second call replaces the first. message is
+ * required; data_json may be NULL. Returns 0, -EINVAL, -ENOENT (no open
+ * span), -ENOSPC, -EBUSY, -ENODEV. */
+int spanring_span_set_error(const char *message, const char *data_json);
+
+/* Ends the innermost open span of the thread and records it as one
+ * complete span. Returns 0, -ENOENT (no open span), -ENOBUFS, -EBUSY,
+ * -ENODEV. */
+int spanring_span_end(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPANRING_H */

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export.h - the export thread: takes spool segments oldest first and
+ * delivers them with the configured exporter (openai, console, file,
+ * null), with the seed's retry loop and spanring's additions (408/429,
+ * Retry-After, bisection of rejected batches into a dead-letter file).
+ * A segment is removed from the spool once delivered or dead-lettered;
+ * after a failed round it stays and is retried after a backoff (base
+ * delay doubling to max delay), across restarts.
+ */
+#ifndef SR_SD_EXPORT_H
+#define SR_SD_EXPORT_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "spool.h"
+
+struct sr_exporter;
+
+/* Prepares the exporter (HTTP handle, output and dead-letter files are
+ * opened lazily). NULL + errno. `c` and `sp` must outlive it. */
+struct sr_exporter *sr_exporter_new(const struct sr_config *c,
+				    struct sr_spool *sp);
+
+/* Starts the thread. 0 or -errno. */
+int sr_exporter_start(struct sr_exporter *e);
+
+/* New segments are in the spool (`force`: also skip a pending backoff,
+ * SIGUSR1). Thread-safe, never blocks for long. */
+void sr_exporter_kick(struct sr_exporter *e, int force);
+
+/* Asks the thread to deliver what it can until `deadline` (monotonic ns),
+ * abandoning a request still running then, and joins it. */
+void sr_exporter_stop(struct sr_exporter *e, uint64_t deadline);
+
+/* Frees (stops first if running); NULL is a no-op. */
+void sr_exporter_free(struct sr_exporter *e);
+
+#endif /* SR_SD_EXPORT_H */

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spanringd - drains the rings of a directory, assembles spans, keeps
+ * them in a durable spool and exports them (sidecar/README.md).
+ *
+ * Two threads: this one (rings -> queue -> spool -> commit) and the
+ * export thread (spool -> network). Signals arrive through a signalfd.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "assemble.h"
+#include "common/clock.h"
+#include "common/ringdir.h"
+#include "config.h"
+#include "export.h"
+#include "log.h"
+#include "scan.h"
+#include "spool.h"
+#include "stats.h"
+
+/* Seconds between full rescans of the directory (inotify prompts the
+ * others). */
+#define RESCAN_NS 2000000000ull
+#define STATS_NS 1000000000ull
+
+struct queue {
+	char **items;
+	size_t *lens;
+	size_t n, cap;
+	uint64_t oldest;   /* monotonic ns the first item was queued */
+	struct sr_rings *rings;
+};
+
+struct daemon {
+	struct sr_config c;
+	int dirfd, lockfd, sigfd, inofd;
+	struct sr_spool *spool;
+	struct sr_asm *asm_;
+	struct sr_rings *rings;
+	struct sr_exporter *exp;
+	struct queue q;
+	struct sr_sink sink;
+	bool stop, force;
+};
+
+static int q_emit(void *ctx, char *json, size_t len)
+{
+	struct queue *q = ctx;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 256;
+		char **it = realloc(q->items, cap * sizeof(*it));
+		size_t *ln;
+
+		if (it)
+			q->items = it;
+		ln = it ? realloc(q->lens, cap * sizeof(*ln)) : NULL;
+		if (!ln) {
+			free(json);
+			return -ENOMEM;
+		}
+		q->lens = ln;
+		q->cap = cap;
+	}
+	if (!q->n)
+		q->oldest = sr_mono_ns();
+	q->items[q->n] = json;
+	q->lens[q->n++] = len;
+	sr_rings_note_queued(q->rings);
+	return 0;
+}
+
+static bool q_full_cap(const struct queue *q, uint32_t max)
+{
+	return q->n >= max;
+}
+
+/* Joins items [from, to) as JSON lines. */
+static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
+{
+	size_t n = 0, o = 0;
+	char *buf;
+
+	for (size_t i = from; i < to; i++)
+		n += d->q.lens[i] + 1;
+	buf = malloc(n + 1);
+	if (!buf)
+		return NULL;
+	for (size_t i = from; i < to; i++) {
+		memcpy(buf + o, d->q.items[i], d->q.lens[i]);
+		o += d->q.lens[i];
+		buf[o++] = '\n';
+	}
+	*len = n;
+	return buf;
+}
+
+/* Writes the queue as one spool segment of max_batch_size batches. */
+static int spool_queue(struct daemon *d)
+{
+	size_t step = d->c.max_batch_size, nb = (d->q.n + step - 1) / step;
+	struct sr_spool_batch *b = calloc(nb ? nb : 1, sizeof(*b));
+	int rc = b ? 0 : -ENOMEM;
+
+	for (size_t k = 0; k < nb && !rc; k++) {
+		size_t from = k * step, to = from + step < d->q.n ? from + step : d->q.n;
+
+		b[k].items = (uint32_t)(to - from);
+		b[k].lines = join_lines(d, from, to, &b[k].len);
+		if (!b[k].lines)
+			rc = -ENOMEM;
+	}
+	if (!rc && nb)
+		rc = sr_spool_put(d->spool, b, nb);
+	for (size_t k = 0; b && k < nb; k++)
+		free((char *)b[k].lines);
+	free(b);
+	return rc;
+}
+
+/* Hands the queue to the spool, then commits the rings (R-RING-7). On a
+ * spool failure nothing is committed: the rings are read again later. */
+static int flush(struct daemon *d)
+{
+	int rc = spool_queue(d);
+
+	if (!rc)
+		rc = sr_spool_sync(d->spool);
+	if (rc) {
+		sr_log(SR_LOG_ERROR, "spool", "cannot write a segment: %s; %zu items stay in memory",
+		       strerror(-rc), d->q.n);
+		return rc;
+	}
+	for (size_t i = 0; i < d->q.n; i++)
+		free(d->q.items[i]);
+	d->q.n = 0;
+	SR_STAT_SET(queue_items, 0);
+	rc = sr_rings_commit(d->rings, true);
+	sr_exporter_kick(d->exp, d->force);
+	return rc;
+}
+
+static bool sink_full(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return q_full_cap(&d->q, d->c.max_queue_size);
+}
+
+static int sink_emit(void *ctx, char *json, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return q_emit(&d->q, json, len);
+}
+
+/* Drains rings round after round until nothing is new; flushes whenever
+ * the queue fills. */
+static void drain_all(struct daemon *d)
+{
+	for (int rounds = 0; rounds < 1000; rounds++) {
+		int n = sr_rings_drain(d->rings, &d->sink);
+
+		if (sink_full(d))
+			flush(d);
+		else if (n == 0)
+			break;
+	}
+	SR_STAT_SET(queue_items, d->q.n);
+}
+
+static bool flush_due(struct daemon *d, bool hot)
+{
+	uint64_t trigger = (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
+
+	if (!d->q.n)
+		return false;
+	if (d->force || hot || d->q.n >= (trigger ? trigger : 1))
+		return true;
+	return sr_mono_ns() - d->q.oldest >= (uint64_t)(d->c.schedule_delay * 1e9);
+}
+
+static void tick(struct daemon *d, bool all)
+{
+	bool hot = sr_rings_tick(d->rings, &d->sink, all);
+
+	drain_all(d);
+	if (flush_due(d, hot) || (d->force && !d->q.n)) {
+		flush(d);
+	} else if (sr_rings_pending(d->rings)) {
+		/* rings whose reads produced no queued item (span starts) */
+		sr_rings_commit(d->rings, d->q.n == 0);
+	}
+	if (d->force)
+		sr_exporter_kick(d->exp, 1);
+	d->force = false;
+}
+
+static void on_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			d->stop = true;
+			break;
+		case SIGUSR1:
+			d->force = true;
+			break;
+		case SIGHUP:
+			if (sr_log_reopen())
+				sr_log(SR_LOG_ERROR, "log", "cannot reopen %s", d->c.log_file);
+			break;
+		}
+	}
+}
+
+static bool on_inotify(struct daemon *d)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	bool any = false;
+
+	while (read(d->inofd, buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
+static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
+{
+	uint64_t now = sr_mono_ns(), until = next_stats;
+
+	if (next_tick < until)
+		until = next_tick;
+	if (d->q.n) {
+		uint64_t due = d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
+
+		if (due < until)
+			until = due;
+	}
+	return until <= now ? 0 : (int)((until - now) / 1000000 + 1);
+}
+
+static void run(struct daemon *d)
+{
+	uint64_t now = sr_mono_ns(), next_tick = now, next_scan = now,
+		 next_stats = now, tick_ns = (uint64_t)(d->c.poll_interval * 1e9);
+	struct pollfd p[2] = { { d->sigfd, POLLIN, 0 }, { d->inofd, POLLIN, 0 } };
+
+	while (!d->stop) {
+		bool scan = false;
+
+		if (poll(p, d->inofd >= 0 ? 2 : 1, poll_ms(d, next_tick, next_stats)) > 0) {
+			if (p[0].revents)
+				on_signals(d);
+			if (d->inofd >= 0 && p[1].revents)
+				scan = on_inotify(d);
+		}
+		now = sr_mono_ns();
+		if (scan || now >= next_scan) {
+			sr_rings_rescan(d->rings);
+			next_scan = now + RESCAN_NS;
+		}
+		if (scan || d->force || now >= next_tick) {
+			tick(d, false);
+			next_tick = now + tick_ns;
+		} else if (flush_due(d, false)) {
+			flush(d);
+		}
+		if (now >= next_stats) {
+			sr_stats_write(d->c.stats_file);
+			next_stats = now + STATS_NS;
+		}
+	}
+}
+
+/* SIGTERM: drain everything drainable, spool it, deliver what can be
+ * delivered before the deadline. */
+static void shutdown_all(struct daemon *d)
+{
+	uint64_t deadline = sr_mono_ns() + (uint64_t)(d->c.shutdown_timeout * 1e9);
+
+	sr_log(SR_LOG_INFO, "main", "stopping: draining rings, %.1fs to flush",
+	       d->c.shutdown_timeout);
+	sr_rings_rescan(d->rings);
+	tick(d, true);
+	drain_all(d);
+	flush(d);
+	sr_exporter_stop(d->exp, deadline);
+	sr_stats_write(d->c.stats_file);
+	sr_log(SR_LOG_INFO, "main", "stopped; %zu segments left in the spool",
+	       sr_spool_count(d->spool));
+}
+
+static int take_lock(struct daemon *d)
+{
+	char buf[32];
+	int n;
+
+	d->lockfd = openat(d->dirfd, ".spanringd.lock",
+			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (d->lockfd < 0) {
+		fprintf(stderr, "spanringd: %s/.spanringd.lock: %s\n", d->c.dir,
+			strerror(errno));
+		return SR_EX_CANTCREAT;
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(d->lockfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		fprintf(stderr, "spanringd: %s is already served by another spanringd (pid %s)\n",
+			d->c.dir, n > 0 ? buf : "?");
+		return SR_EX_TEMPFAIL;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(d->lockfd, 0) < 0 || pwrite(d->lockfd, buf, (size_t)n, 0) != n)
+		sr_log(SR_LOG_WARN, "main", "cannot write the pid to the lock file");
+	return 0;
+}
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGHUP);
+}
+
+/* Blocked from the start (a SIGTERM during start-up is handled once the
+ * loop runs) and before the export thread starts, which inherits it. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sigfd < 0 ? -errno : 0;
+}
+
+static int open_dirs(struct daemon *d)
+{
+	char why[512];
+
+	d->dirfd = sr_dir_open(d->c.dir, true, why, sizeof(why));
+	if (d->dirfd < 0) {
+		fprintf(stderr, "spanringd: ring directory %s unusable: %s\n", d->c.dir, why);
+		return SR_EX_CANTCREAT;
+	}
+	return take_lock(d);
+}
+
+static int open_spool(struct daemon *d)
+{
+	char why[512] = "";
+
+	d->spool = sr_spool_open(d->c.spool_dir, d->c.compression, d->c.spool_max_bytes,
+				 d->c.fsync, why, sizeof(why));
+	if (!d->spool) {
+		fprintf(stderr, "spanringd: spool: %s\n", why);
+		return errno == EWOULDBLOCK ? SR_EX_TEMPFAIL : SR_EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	int rc = open_dirs(d);
+
+	if (!rc)
+		rc = open_spool(d);
+	if (rc)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || setup_signals(d))
+		return SR_EX_OSERR;
+	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inofd >= 0 &&
+	    inotify_add_watch(d->inofd, d->c.dir, IN_CREATE | IN_MOVED_TO) < 0) {
+		close(d->inofd);
+		d->inofd = -1;
+	}
+	d->asm_ = sr_asm_new();
+	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd, sr_spool_dirfd(d->spool), d->asm_)
+			   : NULL;
+	d->exp = sr_exporter_new(&d->c, d->spool);
+	if (!d->rings || !d->exp || sr_exporter_start(d->exp))
+		return SR_EX_OSERR;
+	d->q.rings = d->rings;
+	d->sink = (struct sr_sink){ sink_emit, sink_full, d };
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	sr_exporter_free(d->exp);
+	for (size_t i = 0; i < d->q.n; i++)
+		free(d->q.items[i]);
+	free(d->q.items);
+	free(d->q.lens);
+	sr_rings_free(d->rings);
+	sr_asm_free(d->asm_);
+	sr_spool_free(d->spool);
+	if (d->inofd >= 0)
+		close(d->inofd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->lockfd >= 0)
+		close(d->lockfd);
+	if (d->dirfd >= 0)
+		close(d->dirfd);
+	curl_global_cleanup();
+}
+
+static const char *exporter_name(enum sr_exporter_kind k)
+{
+	static const char *const names[] = { "openai", "console", "file", "null" };
+
+	return names[k];
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d = { .dirfd = -1, .lockfd = -1, .sigfd = -1, .inofd = -1 };
+	int rc = sr_config_load(&d.c, argc, argv);
+
+	if (rc)
+		return rc;
+	if (d.c.help) {
+		sr_config_help(stdout);
+		return 0;
+	}
+	if (d.c.version) {
+		printf("spanringd %s\n", SR_VERSION);
+		return 0;
+	}
+	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {
+		fprintf(stderr, "spanringd: cannot open log file %s: %s\n", d.c.log_file,
+			strerror(errno));
+		return SR_EX_CANTCREAT;
+	}
+	block_signals();
+	rc = setup(&d);
+	if (!rc) {
+		sr_log(SR_LOG_INFO, "main", "serving %s: exporter %s%s%s, spool %s (%s)",
+		       d.c.dir, exporter_name(d.c.exporter),
+		       d.c.exporter == SR_EXP_OPENAI ? " to " : "",
+		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint : "",
+		       d.c.spool_dir, sr_codec_name(d.c.compression));
+		sr_rings_rescan(d.rings);
+		sr_rings_forget_stale(d.rings);
+		run(&d);
+		shutdown_all(&d);
+	}
+	teardown(&d);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan.h - the rings of a directory: discovery (rescans, prompted by
+ * inotify), fair round-robin draining, owner liveness, orphan closing,
+ * committing after hand-off, removal of drained dead rings. Hostile files
+ * are logged once, counted and skipped. Used by the drain thread only.
+ */
+#ifndef SR_SD_SCAN_H
+#define SR_SD_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "assemble.h"
+#include "config.h"
+
+/* Rings served at once; more wait for a slot (counted in the log). */
+#define SR_MAX_RINGS 4096u
+/* Bytes read from one ring per turn of the round robin: a busy ring
+ * cannot starve the others. */
+#define SR_DRAIN_TURN (32u * 1024u)
+
+struct sr_rings;
+
+/* Where items go. emit() takes ownership of json; returns nonzero when
+ * the queue is full, which stops the drain before the next record. */
+struct sr_sink {
+	int (*emit)(void *ctx, char *json, size_t len);
+	bool (*full)(void *ctx);
+	void *ctx;
+};
+
+/* `dirfd` is the ring directory, `statefd` where open-span files live
+ * (the spool directory). NULL + errno. */
+struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd,
+			      int statefd, struct sr_asm *a);
+void sr_rings_free(struct sr_rings *rs);
+
+/* Opens rings that appeared, forgets files that vanished. 0 or -errno. */
+int sr_rings_rescan(struct sr_rings *rs);
+
+/*
+ * One drain round: each ring gets a turn of SR_DRAIN_TURN bytes, in
+ * rotation. Returns the records read (0: nothing new), stopping early
+ * when the sink is full.
+ */
+int sr_rings_drain(struct sr_rings *rs, const struct sr_sink *sink);
+
+/*
+ * Checks owners (at most every `interval` ns per ring), closes the open
+ * spans of rings whose owner is gone once they are drained and the grace
+ * has passed (all of them at once when `now_all`), and updates the ring
+ * gauges. Returns true if a ring is fuller than the trigger ratio.
+ */
+bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
+		   bool now_all);
+
+/* True when some ring has reads whose items are all handed off but not
+ * committed, or a ring waits for removal. */
+bool sr_rings_pending(const struct sr_rings *rs);
+
+/*
+ * After the queued items are in the spool: saves changed open-span sets,
+ * commits every ring that has no items left in memory (`all`: every ring,
+ * the queue being empty), removes drained dead rings. 0 or -errno (the
+ * first error; the others are still tried).
+ */
+int sr_rings_commit(struct sr_rings *rs, bool all);
+
+/* Removes open-span files whose ring is gone (a crash between removing
+ * a ring and its file) and stale temporaries. */
+void sr_rings_forget_stale(struct sr_rings *rs);
+
+/* Marks that the ring whose records are being read has items in memory
+ * (called from the sink's emit). */
+void sr_rings_note_queued(struct sr_rings *rs);
+
+#endif /* SR_SD_SCAN_H */

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "common/clock.h"
+#include "stats.h"
+
+#define SEG_MAGIC "SRSPOOL1"
+#define SEG_HDR 16u   /* magic 8, u32 batches, u32 done */
+#define FRAME_HDR 12u /* u32 compressed bytes, u32 items, u32 codec */
+
+struct seg {
+	uint64_t seq;
+	uint64_t bytes;
+	uint32_t items;
+};
+
+/* A loaded segment (export thread). */
+struct sr_segment {
+	uint64_t seq;
+	uint8_t *buf;       /* whole file */
+	size_t len;
+	uint32_t batches, done;
+	size_t *off;        /* offset of each frame header */
+	int fd;             /* kept open to record progress */
+};
+
+struct sr_spool {
+	int dirfd, lockfd;
+	enum sr_codec codec;
+	uint64_t max_bytes, bytes;
+	bool sync;
+	pthread_mutex_t lock;
+	struct seg *segs;    /* sorted by seq, oldest first, [head, n) live */
+	size_t head, n, cap;
+	uint64_t next_seq;
+};
+
+static void seg_name(char *buf, size_t n, const struct seg *g)
+{
+	snprintf(buf, n, "seg-%016" PRIx64 "-%u.spool", g->seq, g->items);
+}
+
+static bool seg_parse(const char *name, struct seg *g)
+{
+	char e[8];
+	unsigned long long seq;
+	unsigned items;
+
+	if (sscanf(name, "seg-%16llx-%u.%7s", &seq, &items, e) != 3 ||
+	    strcmp(e, "spool"))
+		return false;
+	g->seq = seq;
+	g->items = items;
+	return true;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Appends a segment to the list (caller holds the lock or is alone). */
+static int push(struct sr_spool *s, const struct seg *g)
+{
+	if (s->head > 0 && s->head == s->n) {
+		s->head = s->n = 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct seg *p;
+
+		if (s->head > s->cap / 2) {
+			/* compact instead of growing */
+			memmove(s->segs, s->segs + s->head,
+				(s->n - s->head) * sizeof(*s->segs));
+			s->n -= s->head;
+			s->head = 0;
+			return push(s, g);
+		}
+		p = realloc(s->segs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->segs = p;
+		s->cap = cap;
+	}
+	s->segs[s->n++] = *g;
+	s->bytes += g->bytes;
+	return 0;
+}
+
+static int scan(struct sr_spool *s)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	struct stat st;
+	struct seg g;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		if (!strncmp(e->d_name, ".tmp-", 5)) {
+			unlinkat(s->dirfd, e->d_name, 0);
+			continue;
+		}
+		if (!seg_parse(e->d_name, &g) ||
+		    fstatat(s->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		g.bytes = (uint64_t)st.st_size;
+		if (push(s, &g)) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		if (g.seq >= s->next_seq)
+			s->next_seq = g.seq + 1;
+	}
+	closedir(d);
+	if (s->n)
+		qsort(s->segs, s->n, sizeof(*s->segs), cmp_seg);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
+			       uint64_t max_bytes, bool sync, char *why,
+			       size_t whylen)
+{
+	struct sr_spool *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return NULL;
+	s->dirfd = s->lockfd = -1;
+	s->codec = codec;
+	s->max_bytes = max_bytes;
+	s->sync = sync;
+	pthread_mutex_init(&s->lock, NULL);
+	rc = mkdir_p(dir);
+	if (rc) {
+		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-rc));
+		goto err;
+	}
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 || faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "cannot use %s: %s", dir, strerror(errno));
+		goto err;
+	}
+	s->lockfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "%s is in use by another spanringd", dir);
+		goto err;
+	}
+	rc = scan(s);
+	if (rc) {
+		snprintf(why, whylen, "cannot list %s: %s", dir, strerror(-rc));
+		goto err;
+	}
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+	return s;
+err:
+	sr_spool_free(s);
+	errno = -rc;
+	return NULL;
+}
+
+void sr_spool_free(struct sr_spool *s)
+{
+	if (!s)
+		return;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s->segs);
+	free(s);
+}
+
+int sr_spool_dirfd(const struct sr_spool *s)
+{
+	return s->dirfd;
+}
+
+static int write_file(int dirfd, const char *name, const void *p, size_t n,
+		      bool sync)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	const char *c = p;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (n && !rc) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		if (w > 0) {
+			c += w;
+			n -= (size_t)w;
+		}
+	}
+	if (!rc && sync && fdatasync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Drops the oldest segments while over the bound (lock held). The
+ * newest always stays. */
+static void enforce_bound(struct sr_spool *s)
+{
+	char name[64];
+
+	while (s->max_bytes && s->bytes > s->max_bytes && s->n - s->head > 1) {
+		struct seg *g = &s->segs[s->head++];
+
+		seg_name(name, sizeof(name), g);
+		unlinkat(s->dirfd, name, 0);
+		s->bytes -= g->bytes;
+		SR_STAT_ADD(spool_dropped_items, g->items);
+	}
+}
+
+/* Compresses the batches into one segment image (header, frames). */
+static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
+			 size_t n, uint8_t **out, size_t *outlen)
+{
+	size_t cap = SEG_HDR, len = SEG_HDR;
+	uint32_t hdr[3], nb = (uint32_t)n, zero = 0;
+	uint8_t *img = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		cap += FRAME_HDR + b[i].len + b[i].len / 8 + 1024;
+	img = malloc(cap);
+	if (!img)
+		return -ENOMEM;
+	memcpy(img, SEG_MAGIC, 8);
+	memcpy(img + 8, &nb, 4);
+	memcpy(img + 12, &zero, 4);
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint64_t t0 = sr_mono_ns();
+		size_t clen;
+		void *c;
+
+		rc = sr_codec_compress(s->codec, b[i].lines, b[i].len, &c, &clen);
+		if (rc)
+			break;
+		SR_STAT_ADD(compress_ns, sr_mono_ns() - t0);
+		SR_STAT_ADD(bytes_in, b[i].len);
+		SR_STAT_ADD(bytes_compressed, clen);
+		if (len + FRAME_HDR + clen > cap) {
+			uint8_t *p = realloc(img, len + FRAME_HDR + clen);
+
+			if (!p) {
+				free(c);
+				rc = -ENOMEM;
+				break;
+			}
+			img = p;
+			cap = len + FRAME_HDR + clen;
+		}
+		hdr[0] = (uint32_t)clen;
+		hdr[1] = b[i].items;
+		hdr[2] = (uint32_t)s->codec;
+		memcpy(img + len, hdr, FRAME_HDR);
+		memcpy(img + len + FRAME_HDR, c, clen);
+		len += FRAME_HDR + clen;
+		free(c);
+	}
+	if (rc) {
+		free(img);
+		return rc;
+	}
+	*out = img;
+	*outlen = len;
+	return 0;
+}
+
+int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
+{
+	char tmp[80], name[64];
+	struct seg g = { 0 };
+	uint8_t *img;
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		g.items += b[i].items;
+	rc = build_segment(s, b, n, &img, &len);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	g.seq = s->next_seq++;
+	pthread_mutex_unlock(&s->lock);
+	g.bytes = len;
+	seg_name(name, sizeof(name), &g);
+	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
+	rc = write_file(s->dirfd, tmp, img, len, s->sync);
+	free(img);
+	if (!rc && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(s->dirfd, tmp, 0);
+		return rc;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = push(s, &g);
+	enforce_bound(s);
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+	pthread_mutex_unlock(&s->lock);
+	SR_STAT_ADD(batches_spooled, n);
+	return rc;
+}
+
+int sr_spool_sync(struct sr_spool *s)
+{
+	if (s->sync && fsync(s->dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+bool sr_spool_oldest(struct sr_spool *s, uint64_t *seq)
+{
+	bool any;
+
+	pthread_mutex_lock(&s->lock);
+	any = s->head < s->n;
+	if (any)
+		*seq = s->segs[s->head].seq;
+	pthread_mutex_unlock(&s->lock);
+	return any;
+}
+
+/* Index of seq in the live list, or -1 (lock held). */
+static ssize_t find(struct sr_spool *s, uint64_t seq)
+{
+	for (size_t i = s->head; i < s->n; i++)
+		if (s->segs[i].seq == seq)
+			return (ssize_t)i;
+	return -1;
+}
+
+void sr_segment_free(struct sr_segment *g)
+{
+	if (!g)
+		return;
+	if (g->fd >= 0)
+		close(g->fd);
+	free(g->buf);
+	free(g->off);
+	free(g);
+}
+
+/* Checks the header and every frame header against the file length. */
+static int index_frames(struct sr_segment *g)
+{
+	size_t off = SEG_HDR;
+
+	if (g->len < SEG_HDR || memcmp(g->buf, SEG_MAGIC, 8))
+		return -EBADMSG;
+	memcpy(&g->batches, g->buf + 8, 4);
+	memcpy(&g->done, g->buf + 12, 4);
+	if (g->batches > g->len / FRAME_HDR || g->done > g->batches)
+		return -EBADMSG;
+	g->off = calloc(g->batches + 1, sizeof(*g->off));
+	if (!g->off)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < g->batches; i++) {
+		uint32_t clen;
+
+		if (off + FRAME_HDR > g->len)
+			return -EBADMSG;
+		memcpy(&clen, g->buf + off, 4);
+		if (clen > g->len - off - FRAME_HDR)
+			return -EBADMSG;
+		g->off[i] = off;
+		off += FRAME_HDR + clen;
+	}
+	return off == g->len ? 0 : -EBADMSG;
+}
+
+int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
+{
+	struct sr_segment *g;
+	char name[64];
+	struct stat st;
+	struct seg info;
+	ssize_t i;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	i = find(s, seq);
+	if (i >= 0)
+		info = s->segs[i];
+	pthread_mutex_unlock(&s->lock);
+	if (i < 0)
+		return -ENOENT;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->seq = seq;
+	seg_name(name, sizeof(name), &info);
+	g->fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (g->fd < 0) {
+		rc = -errno;
+		goto err;
+	}
+	rc = -EBADMSG;
+	if (fstat(g->fd, &st) < 0 || (uint64_t)st.st_size > SR_CODEC_MAX_OUT)
+		goto err;
+	g->len = (size_t)st.st_size;
+	g->buf = malloc(g->len + 1);
+	rc = -ENOMEM;
+	if (!g->buf)
+		goto err;
+	rc = pread(g->fd, g->buf, g->len, 0) == (ssize_t)g->len ? index_frames(g) : -EBADMSG;
+	if (rc)
+		goto err;
+	*out = g;
+	return 0;
+err:
+	sr_segment_free(g);
+	return rc;
+}
+
+uint32_t sr_segment_batches(const struct sr_segment *g)
+{
+	return g->batches;
+}
+
+uint32_t sr_segment_done(const struct sr_segment *g)
+{
+	return g->done;
+}
+
+int sr_segment_batch(const struct sr_segment *g, uint32_t i, char **lines,
+		     size_t *len, uint32_t *items)
+{
+	uint32_t hdr[3];
+
+	if (i >= g->batches)
+		return -EINVAL;
+	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
+	if (hdr[2] > SR_CODEC_GZIP)
+		return -EBADMSG;
+	*items = hdr[1];
+	return sr_codec_decompress((enum sr_codec)hdr[2], g->buf + g->off[i] + FRAME_HDR,
+				   hdr[0], (void **)lines, len);
+}
+
+int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
+{
+	g->done = done;
+	if (done >= g->batches)
+		return sr_spool_remove(s, g->seq);
+	return pwrite(g->fd, &done, 4, 12) == 4 ? 0 : -errno;
+}
+
+int sr_spool_remove(struct sr_spool *s, uint64_t seq)
+{
+	char name[64];
+	ssize_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	i = find(s, seq);
+	if (i >= 0) {
+		seg_name(name, sizeof(name), &s->segs[i]);
+		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		s->bytes -= s->segs[i].bytes;
+		memmove(&s->segs[i], &s->segs[i + 1],
+			(s->n - (size_t)i - 1) * sizeof(*s->segs));
+		s->n--;
+	}
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+size_t sr_spool_count(struct sr_spool *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->n - s->head;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}

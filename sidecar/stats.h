@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h - spanringd's counters (R-SIDE-10), shared by the drain and the
+ * export threads (relaxed atomics), written as one JSON object to the
+ * stats file, atomically (write a temporary, rename).
+ */
+#ifndef SR_SD_STATS_H
+#define SR_SD_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SR_STATS_FIELDS(X)                                                   \
+	X(rings_seen)            /* ring files opened */                     \
+	X(rings_active)          /* rings open now (gauge) */                \
+	X(rings_removed)         /* drained after their owner died */        \
+	X(rings_bad)             /* files refused: not a ring, corrupt */    \
+	X(ring_faults)           /* integrity faults inside rings */         \
+	X(ring_lost_bytes)       /* bytes skipped because of faults */       \
+	X(records_read)                                                      \
+	X(records_malformed)     /* dropped: failed decoding/validation */   \
+	X(records_unmatched)     /* SPAN_END without its SPAN_START */       \
+	X(traces)                /* trace objects queued */                  \
+	X(spans)                 /* span objects queued */                   \
+	X(spans_orphaned)        /* closed because their owner died */       \
+	X(dropped_ring_full)     /* producers' drops, live rings (gauge) */  \
+	X(dropped_ring_oversize)                                             \
+	X(dropped_ring_no_lane)                                              \
+	X(queue_items)           /* in memory now (gauge) */                 \
+	X(batches_spooled)                                                   \
+	X(spool_segments)        /* waiting in the spool now (gauge) */      \
+	X(spool_bytes)           /* gauge */                                 \
+	X(spool_dropped_items)   /* oldest dropped, spool full */            \
+	X(bytes_in)              /* JSON bytes before compression */         \
+	X(bytes_compressed)      /* after */                                 \
+	X(compress_ns)           /* time spent compressing */                \
+	X(exports_ok)            /* requests answered 2xx */                 \
+	X(exports_failed)        /* rounds that ended without delivery */    \
+	X(exports_retried)       /* attempts after the first */              \
+	X(http_requests)                                                     \
+	X(items_exported)                                                    \
+	X(bytes_sent)            /* request bodies, as sent */               \
+	X(dead_lettered)         /* items the server rejected */             \
+	X(dropped_no_key)        /* openai exporter without a key */
+
+struct sr_stats {
+#define X(name) _Atomic uint64_t name;
+	SR_STATS_FIELDS(X)
+#undef X
+};
+
+extern struct sr_stats sr_stats;
+
+#define SR_STAT_ADD(name, v) \
+	atomic_fetch_add_explicit(&sr_stats.name, (uint64_t)(v), memory_order_relaxed)
+#define SR_STAT_SET(name, v) \
+	atomic_store_explicit(&sr_stats.name, (uint64_t)(v), memory_order_relaxed)
+#define SR_STAT_GET(name) \
+	atomic_load_explicit(&sr_stats.name, memory_order_relaxed)
+
+/* Writes every counter plus derived figures (compression ratio, MB/s,
+ * pid, uptime) to `path` via `path`.tmp and rename. 0 or -errno. */
+int sr_stats_write(const char *path);
+
+#endif /* SR_SD_STATS_H */

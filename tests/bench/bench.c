@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* bench.c - timing, reduction and the JSON row of every bench program. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/jsonw.h"
+
+uint64_t sr_bench_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void sr_bench_reduce(double *v, int n, struct sr_bench_stats *out)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	out->runs = n;
+	out->min = v[0];
+	out->max = v[n - 1];
+	out->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void sr_bench_none(struct sr_bench_stats *out)
+{
+	out->median = out->min = out->max = NAN;
+	out->runs = 0;
+}
+
+void sr_bench_measure(sr_bench_fn fn, void *ctx, int runs,
+		      struct sr_bench_stats *out)
+{
+	double v[SR_BENCH_MAX_RUNS];
+
+	if (runs < SR_BENCH_MIN_RUNS)
+		runs = SR_BENCH_MIN_RUNS;
+	if (runs > SR_BENCH_MAX_RUNS)
+		runs = SR_BENCH_MAX_RUNS;
+	fn(ctx); /* warm-up: page faults, caches, frequency */
+	for (int i = 0; i < runs; i++)
+		v[i] = fn(ctx);
+	sr_bench_reduce(v, runs, out);
+}
+
+int sr_bench_runs(int def)
+{
+	const char *s = getenv("SR_BENCH_RUNS");
+	int n = s && *s ? atoi(s) : def;
+
+	if (n < SR_BENCH_MIN_RUNS)
+		n = SR_BENCH_MIN_RUNS;
+	return n > SR_BENCH_MAX_RUNS ? SR_BENCH_MAX_RUNS : n;
+}
+
+static void num(struct sr_jw *w, const char *key, double v)
+{
+	char b[64];
+
+	sr_jw_key(w, key);
+	if (isnan(v) || isinf(v)) {
+		sr_jw_lit(w, "null");
+		return;
+	}
+	snprintf(b, sizeof(b), "%.4g", v);
+	/* %g never prints a bare "1e+02"-style value JSON rejects, but keep
+	 * integers readable */
+	if (fabs(v) >= 1e4 && fabs(v) < 1e15)
+		snprintf(b, sizeof(b), "%.0f", v);
+	sr_jw_lit(w, b);
+}
+
+static void str(struct sr_jw *w, const char *key, const char *v)
+{
+	sr_jw_key(w, key);
+	sr_jw_cstr_val(w, v);
+}
+
+void sr_bench_print(const struct sr_bench_row *r)
+{
+	char buf[2048];
+	struct sr_jw w;
+	double ratio = NAN;
+
+	if (!isnan(r->s.median) && !isnan(r->baseline_median) &&
+	    r->baseline_median > 0)
+		ratio = r->s.median / r->baseline_median;
+	sr_jw_init(&w, buf, sizeof(buf));
+	sr_jw_lit(&w, "{");
+	str(&w, "id", r->id);
+	sr_jw_lit(&w, ",");
+	str(&w, "row", r->row);
+	sr_jw_lit(&w, ",");
+	str(&w, "unit", r->unit);
+	sr_jw_lit(&w, ",");
+	num(&w, "median", r->s.median);
+	sr_jw_lit(&w, ",");
+	num(&w, "min", r->s.min);
+	sr_jw_lit(&w, ",");
+	num(&w, "max", r->s.max);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "runs");
+	sr_jw_i64(&w, r->s.runs);
+	sr_jw_lit(&w, ",");
+	str(&w, "baseline", r->baseline);
+	sr_jw_lit(&w, ",");
+	num(&w, "baseline_median", r->baseline_median);
+	sr_jw_lit(&w, ",");
+	num(&w, "ratio", ratio);
+	sr_jw_lit(&w, ",");
+	str(&w, "target", r->target);
+	if (r->note) {
+		sr_jw_lit(&w, ",");
+		str(&w, "note", r->note);
+	}
+	sr_jw_lit(&w, "}");
+	printf("%s\n", sr_jw_cstr(&w));
+	fflush(stdout);
+}

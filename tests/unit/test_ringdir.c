@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* The ring directory: safety checks, names, caps and the refused count. */
+#include "tests/lib/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+#include "common/ringdir.h"
+
+static int open_dir(const char *path, bool create, char *why)
+{
+	return sr_dir_open(path, create, why, 256);
+}
+
+static void assert_has(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("expected \"%s\" in \"%s\"", needle, hay);
+}
+
+/* A symlink to a good directory is refused: another user could point it
+ * anywhere. */
+static void ringdir_symlink_refused(void **state)
+{
+	char *base = sr_tmpdir("rdlink"), *real = sr_strf("%s/real", base),
+	     *link = sr_strf("%s/link", base), why[256];
+
+	(void)state;
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(open_dir(link, false, why), -ELOOP);
+	assert_has(why, "symlink");
+	assert_int_equal(open_dir(link, true, why), -ELOOP);
+	free(real);
+	free(link);
+	sr_tmpdir_free(base);
+}
+
+/* Writable by others without the sticky bit: anyone could replace rings. */
+static void ringdir_world_writable_refused_unless_sticky(void **state)
+{
+	char *base = sr_tmpdir("rdmode"), *d = sr_strf("%s/d", base), why[256];
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(chmod(d, 0777), 0);
+	assert_int_equal(open_dir(d, false, why), -EPERM);
+	assert_has(why, "writable by others (mode 777) without the sticky bit");
+	assert_int_equal(chmod(d, 0770), 0);
+	assert_int_equal(open_dir(d, false, why), -EPERM);
+	assert_int_equal(chmod(d, 01777), 0);
+	fd = open_dir(d, false, why);
+	assert_true(fd >= 0);
+	close(fd);
+	free(d);
+	sr_tmpdir_free(base);
+}
+
+/* Owned by someone else (only root can make one to test with). */
+static void ringdir_wrong_owner_refused(void **state)
+{
+	char *base = sr_tmpdir("rdowner"), *d = sr_strf("%s/d", base), why[256];
+
+	(void)state;
+	assert_int_equal(mkdir(d, 0700), 0);
+	if (geteuid() != 0 || chown(d, 4242, 4242) != 0) {
+		free(d);
+		sr_tmpdir_free(base);
+		skip();
+	}
+	assert_int_equal(open_dir(d, false, why), -EPERM);
+	assert_has(why, "owned by uid 4242");
+	free(d);
+	sr_tmpdir_free(base);
+}
+
+/* Missing: an error without create, a private 0700 directory with it. */
+static void ringdir_missing_created_only_when_asked(void **state)
+{
+	char *base = sr_tmpdir("rdmiss"), *d = sr_strf("%s/new", base), why[256];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_int_equal(open_dir(d, false, why), -ENOENT);
+	assert_has(why, "new");
+	assert_int_equal(stat(d, &st), -1);
+	fd = open_dir(d, true, why);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(stat(d, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 077, 0);
+	/* its parent must exist: nothing is created recursively */
+	free(d);
+	d = sr_strf("%s/a/b", base);
+	assert_true(open_dir(d, true, why) < 0);
+	free(d);
+	sr_tmpdir_free(base);
+}
+
+/* Not a directory at all. */
+static void ringdir_file_refused(void **state)
+{
+	char *base = sr_tmpdir("rdfile"), *f = sr_strf("%s/f", base), why[256];
+	int fd = open(f, O_WRONLY | O_CREAT, 0600);
+
+	(void)state;
+	close(fd);
+	assert_true(open_dir(f, true, why) < 0);
+	free(f);
+	sr_tmpdir_free(base);
+}
+
+static void touch(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* Caps on count and bytes (as the names state); beyond them there is no
+ * room, and every refused ring grows the count file by one byte. */
+static void ringdir_cap_reached_refuses_and_counts(void **state)
+{
+	char *base = sr_tmpdir("rdcap"), name[SR_RING_NAME_MAX], why[256];
+	uint8_t nonce[8] = { 0 };
+	uint32_t rings;
+	uint64_t bytes;
+	int fd;
+
+	(void)state;
+	fd = open_dir(base, false, why);
+	assert_true(fd >= 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		nonce[0] = (uint8_t)i;
+		sr_ring_name(name, 100 + i, nonce, 1000);
+		touch(fd, name);
+	}
+	touch(fd, "not-a-ring.txt");
+	touch(fd, ".spanringd.lock");
+	assert_int_equal(sr_dir_usage(fd, &rings, &bytes), 0);
+	assert_int_equal(rings, 3);
+	assert_int_equal(bytes, 3000);
+	assert_true(sr_dir_has_room(fd, 1000, 4, 4000));
+	assert_false(sr_dir_has_room(fd, 1000, 3, 0));    /* count */
+	assert_false(sr_dir_has_room(fd, 1001, 0, 4000)); /* bytes */
+	assert_int_equal(sr_dir_refused(fd), 0);
+	sr_dir_count_refused(fd);
+	sr_dir_count_refused(fd);
+	sr_dir_count_refused(fd);
+	assert_int_equal(sr_dir_refused(fd), 3);
+	/* a name stating an absurd size cannot wrap the byte sum */
+	touch(fd, "sr-9-00000000000000ff-18446744073709551000.ring");
+	assert_false(sr_dir_has_room(fd, 1000, 0, 0));
+	close(fd);
+	sr_tmpdir_free(base);
+}
+
+/* Names round-trip and anything else is not a ring name. */
+static void ringdir_names_parse_strictly(void **state)
+{
+	const char *bad[] = { "sr-1-0123456789abcdef-16384", "sr--0123456789abcdef-1.ring",
+			      "sr-1-0123456789ABCDEF-1.ring", "sr-1-0123-1.ring",
+			      "sr-99999999999-0123456789abcdef-1.ring", "x.ring",
+			      "sr-1-0123456789abcdef-.ring", "sr-1-0123456789abcdef-1x.ring" };
+	uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 0xef };
+	char name[SR_RING_NAME_MAX];
+	uint64_t bytes;
+	uint32_t pid;
+
+	(void)state;
+	sr_ring_name(name, 4242, nonce, 69632);
+	assert_string_equal(name, "sr-4242-01020304050607ef-69632.ring");
+	assert_true(sr_ring_name_parse(name, &pid, &bytes));
+	assert_int_equal(pid, 4242);
+	assert_int_equal(bytes, 69632);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (sr_ring_name_parse(bad[i], NULL, NULL))
+			fail_msg("%s parsed as a ring name", bad[i]);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(ringdir_symlink_refused),
+	     cmocka_unit_test(ringdir_world_writable_refused_unless_sticky),
+	     cmocka_unit_test(ringdir_wrong_owner_refused),
+	     cmocka_unit_test(ringdir_missing_created_only_when_asked),
+	     cmocka_unit_test(ringdir_file_refused),
+	     cmocka_unit_test(ringdir_cap_reached_refuses_and_counts),
+	     cmocka_unit_test(ringdir_names_parse_strictly))

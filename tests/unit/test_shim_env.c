@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim in hostile or unusual environments: the program's output and
+ * exit status never change, the reason for running untraced is written to
+ * SPANRING_DEBUG and nowhere else; incoming context, hook selection and
+ * SPANRING_DISABLE behave as documented.
+ */
+#include "tests/lib/harness.h"
+#include "tests/lib/shimrun.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+#include "common/record.h"
+
+static const char *sh_argv[] = { "/bin/sh", "-c",
+				 "echo out; echo err >&2; exit 3", NULL };
+
+/* Runs sh_argv with and without the shim, SPANRING_DIR=ring_dir and
+ * SPANRING_DEBUG=<base>/debug.log plus `extra`; asserts the runs match;
+ * reads the rings when ring_dir is a directory; returns the debug text
+ * ("" if none). */
+static char *hostile_run(struct sr_run *r, const char *base,
+			 const char *ring_dir, const char *extra, unsigned uid)
+{
+	char *dbg = sr_strf("%s/debug.log", base);
+	char *dbg_env = sr_strf("SPANRING_DEBUG=%s", dbg);
+	const char *env[] = { dbg_env, extra, NULL };
+	struct sr_run_opts with = { .shim = true, .dir = ring_dir, .env = env,
+				    .uid = uid };
+	struct sr_run_opts without = with;
+	struct sr_run bare;
+	struct stat st;
+	char *text;
+
+	without.shim = false;
+	sr_run_cmd(&bare, &without, sh_argv);
+	sr_run_cmd(r, &with, sh_argv);
+	sr_run_assert_same(r, &bare);
+	assert_string_equal(r->out, "out\n");
+	assert_string_equal(r->err, "err\n");
+	assert_true(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 3);
+	sr_run_free(&bare);
+	if (lstat(ring_dir, &st) == 0 && S_ISDIR(st.st_mode))
+		sr_run_read_rings(r, ring_dir);
+	text = sr_read_file(dbg, NULL);
+	free(dbg);
+	free(dbg_env);
+	return text ? text : strdup("");
+}
+
+static void assert_has(const char *text, const char *want)
+{
+	if (!strstr(text, want))
+		fail_msg("debug output lacks '%s':\n%s", want, text);
+}
+
+static void shim_missing_dir_runs_untraced(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/missing", base);
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	dbg = hostile_run(&r, base, dir, NULL, 0);
+	assert_has(dbg, "untraced: ring directory unusable");
+	assert_has(dbg, "No such file or directory");
+	assert_int_equal(access(dir, F_OK), -1); /* an explicit dir is never made */
+	free(dbg);
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_unwritable_dir_runs_untraced(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/ro", base);
+	unsigned uid = geteuid() == 0 ? 65534 : 0;
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0500), 0);
+	if (uid) {
+		/* root writes anywhere: the program runs as nobody, who owns
+		 * the read-only directory */
+		assert_int_equal(chown(dir, uid, uid), 0);
+		assert_int_equal(chmod(base, 0777), 0);
+	}
+	dbg = hostile_run(&r, base, dir, NULL, uid);
+	assert_has(dbg, "untraced: cannot create ring");
+	assert_has(dbg, "Permission denied");
+	assert_int_equal(r.nrings, 0);
+	free(dbg);
+	sr_run_free(&r);
+	chmod(dir, 0700);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_symlink_dir_refused(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *real = sr_strf("%s/real", base), *link = sr_strf("%s/link", base);
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, link), 0);
+	dbg = hostile_run(&r, base, link, NULL, 0);
+	assert_has(dbg, "is a symlink, refused");
+	sr_run_read_rings(&r, real);
+	assert_int_equal(r.nrings, 0);
+	free(dbg);
+	sr_run_free(&r);
+	free(real);
+	free(link);
+	sr_tmpdir_free(base);
+}
+
+static void shim_foreign_writable_dir_refused(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/open", base);
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	/* writable by anyone without the sticky bit: anyone could plant
+	 * rings or remove ours */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	dbg = hostile_run(&r, base, dir, NULL, 0);
+	assert_has(dbg, "writable by others");
+	assert_int_equal(r.nrings, 0);
+	free(dbg);
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_full_dir_counts_refusal(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/full", base);
+	struct sr_run r;
+	struct stat st;
+	char *dbg, *count;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		char *f = sr_strf("%s/sr-%d-00000000000000%02d-8192.ring", dir,
+				  1000 + i, i);
+
+		close(open(f, O_CREAT | O_WRONLY, 0600));
+		free(f);
+	}
+	dbg = hostile_run(&r, base, dir, "SPANRING_MAX_RINGS=2", 0);
+	assert_has(dbg, "is full (cap reached)");
+	assert_int_equal(r.nrings, 0);
+	assert_int_equal(r.unreadable, 2);
+	count = sr_strf("%s/%s", dir, SR_DIR_CAPPED_FILE);
+	assert_int_equal(stat(count, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	free(count);
+	free(dbg);
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_malformed_traceparent_ignored(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/rings", base);
+	const struct sr_vspan *p;
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dbg = hostile_run(&r, base, dir, "TRACEPARENT=00-zz-nonsense-01", 0);
+	assert_has(dbg, "TRACEPARENT=00-zz-nonsense-01: malformed, ignored");
+	/* a new trace, the process at its root */
+	assert_int_equal(r.ntraces, 1);
+	p = sr_run_span(&r, "process", 0);
+	assert_string_equal(p->parent, "");
+	assert_string_equal(p->trace, r.traces[0].trace);
+	assert_int_equal(sr_vspan_int(p, "process.exit.code"), 3);
+	free(dbg);
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_malformed_metadata_ignored(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/rings", base);
+	const char *env[] = { "SPANRING_METADATA={\"a\":[1,2}",
+			      "SPANRING_WORKFLOW=wf", "SPANRING_GROUP_ID=g1",
+			      NULL };
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dbg = hostile_run(&r, base, dir, env[0], 0);
+	assert_has(dbg, "SPANRING_METADATA: not a JSON object, ignored");
+	assert_int_equal(r.ntraces, 1);
+	assert_null(r.traces[0].metadata);
+	free(dbg);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+	dir = sr_strf("%s/rings2", base);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	sr_run_both(&r, dir, sh_argv, env + 1);
+	assert_string_equal(r.traces[0].workflow, "wf");
+	assert_string_equal(r.traces[0].group, "g1");
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_traceparent_from_other_tool_honoured(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *env[] = {
+		"TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-"
+		"b7ad6b7169203331-01",
+		"SPANRING_METADATA={\"run\":\"x\"}", NULL,
+	};
+	const char *argv[] = { "/bin/sh", "-c", "/bin/true", NULL };
+	const struct sr_vspan *sh, *t;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, env);
+	assert_int_equal(r.ntraces, 1);
+	assert_string_equal(r.traces[0].trace, "0af7651916cd43dd8448eb211c80319c");
+	assert_string_equal(r.traces[0].metadata, "{\"run\":\"x\"}");
+	sh = sr_run_span(&r, "process", 0);
+	assert_string_equal(sh->parent, "00000000b7ad6b7169203331");
+	assert_false(sh->flags & SR_SF_ROOT);
+	sr_run_assert_tree(&r, "00000000b7ad6b7169203331");
+	t = sr_run_span(&r, "process", 1);
+	assert_non_null(t);
+	assert_string_equal(t->trace, "0af7651916cd43dd8448eb211c80319c");
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_spanring_context_links_without_trace_record(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *env[] = {
+		"SPANRING_CONTEXT=0af7651916cd43dd8448eb211c80319c-"
+		"0123456789abcdef01234567",
+		"TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-"
+		"89abcdef01234567-01",
+		NULL,
+	};
+	const char *argv[] = { "/bin/true", NULL };
+	const struct sr_vspan *p;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, env);
+	assert_int_equal(r.ntraces, 0); /* the ancestor wrote it */
+	p = sr_run_span(&r, "process", 0);
+	assert_string_equal(p->trace, "0af7651916cd43dd8448eb211c80319c");
+	assert_string_equal(p->parent, "0123456789abcdef01234567");
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_disable_records_nothing(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/rings", base);
+	struct sr_run r;
+	char *dbg;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dbg = hostile_run(&r, base, dir, "SPANRING_DISABLE=1", 0);
+	assert_has(dbg, "untraced: SPANRING_DISABLE=1");
+	assert_int_equal(r.nrings, 0);
+	free(dbg);
+	sr_run_free(&r);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+static void shim_hooks_select_groups(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/sh", "-c", "echo a | tr a b", NULL };
+	const char *exec_only[] = { "SPANRING_HOOKS=exec", NULL };
+	const char *proc_only[] = { "SPANRING_HOOKS=process,bogus", NULL };
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, exec_only);
+	assert_int_equal(sr_run_count(&r, "process"), 0);
+	assert_int_equal(sr_run_count(&r, "fork"), 0);
+	assert_int_equal(sr_run_count(&r, "exec"), 1);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+	dir = sr_tmpdir("shim");
+	sr_run_both(&r, dir, argv, proc_only);
+	assert_int_equal(sr_run_count(&r, "exec"), 0);
+	assert_int_equal(sr_run_count(&r, "fork"), 2);
+	assert_true(sr_run_count(&r, "process") >= 3);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(shim_missing_dir_runs_untraced),
+	     cmocka_unit_test(shim_unwritable_dir_runs_untraced),
+	     cmocka_unit_test(shim_symlink_dir_refused),
+	     cmocka_unit_test(shim_foreign_writable_dir_refused),
+	     cmocka_unit_test(shim_full_dir_counts_refusal),
+	     cmocka_unit_test(shim_malformed_traceparent_ignored),
+	     cmocka_unit_test(shim_malformed_metadata_ignored),
+	     cmocka_unit_test(shim_traceparent_from_other_tool_honoured),
+	     cmocka_unit_test(shim_spanring_context_links_without_trace_record),
+	     cmocka_unit_test(shim_disable_records_nothing),
+	     cmocka_unit_test(shim_hooks_select_groups))

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim on real programs: process spans, exec, fork, vfork, spawn,
+ * system, popen, descriptor protection, signals, crashes. Every program
+ * runs with and without the shim; output and exit status must match and
+ * the rings must tell exactly what happened.
+ */
+#include "tests/lib/harness.h"
+#include "tests/lib/shimrun.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/reader.h"
+#include "common/record.h"
+#include "common/ringdir.h"
+
+static char *prog(const char *name)
+{
+	return sr_strf("%s", sr_build_path(name));
+}
+
+/* "process<exec<process<fork<process": names from s up to the root. */
+static const char *chain(const struct sr_run *r, const struct sr_vspan *s)
+{
+	static char buf[512];
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int hops = 0; s && hops < 32; hops++) {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+				      n ? "<" : "", s->name);
+		s = s->parent[0] ? sr_run_by_id(r, s->parent) : NULL;
+	}
+	return buf;
+}
+
+/* The process span whose argv is exactly `argv` (space-joined). */
+static const struct sr_vspan *proc_by_argv(const struct sr_run *r,
+					   const char *argv)
+{
+	for (size_t i = 0; i < r->nspans; i++)
+		if (!strcmp(r->spans[i].name, "process") &&
+		    !strcmp(sr_vspan_argv(&r->spans[i]), argv))
+			return &r->spans[i];
+	sr_run_dump(r);
+	fail_msg("no process span with argv '%s'", argv);
+	return NULL;
+}
+
+static void assert_chain(const struct sr_run *r, const struct sr_vspan *s,
+			 const char *want)
+{
+	if (strcmp(chain(r, s), want) != 0) {
+		sr_run_dump(r);
+		fail_msg("chain of %s: '%s', want '%s'", s->span, chain(r, s),
+			 want);
+	}
+}
+
+static void assert_ended_with(const struct sr_run *r, const struct sr_vspan *s,
+			      long long code)
+{
+	if (!s->started || !s->ended ||
+	    sr_vspan_int(s, "process.exit.code") != code) {
+		sr_run_dump(r);
+		fail_msg("span %s: want ended with exit code %lld", s->span, code);
+	}
+}
+
+static void shim_true_process_span(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/true", NULL };
+	const struct sr_vspan *p;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_int_equal(r.nrings, 1);
+	assert_int_equal(r.nprocess, 1);
+	assert_int_equal(r.ntraces, 1);
+	assert_string_equal(r.traces[0].workflow, "true");
+	assert_int_equal(r.nspans, 1);
+	p = sr_run_span(&r, "process", 0);
+	assert_non_null(p);
+	assert_ended_with(&r, p, 0);
+	assert_true(p->flags & SR_SF_PROCESS);
+	assert_true(p->flags & SR_SF_ROOT);
+	assert_string_equal(p->parent, "");
+	assert_string_equal(p->trace, r.traces[0].trace);
+	assert_string_equal(sr_vspan_argv(p), "/bin/true");
+	assert_int_equal(sr_vspan_int(p, "process.pid"), p->ring_pid);
+	assert_int_equal(sr_vspan_int(p, "process.owner"), getuid());
+	assert_int_equal(sr_vspan_int(p, "process.parent_pid"), getpid());
+	assert_non_null(strstr(sr_vspan_str(p, "process.executable.path"), "true"));
+	assert_string_equal(sr_vspan_str(p, "process.executable.name"), "true");
+	assert_true(sr_vspan_int(p, "process.memory.peak_rss") > 0);
+	assert_true(sr_vspan_int(p, "process.cpu.user_time") >= 0);
+	assert_true(sr_vspan_int(p, "process.cpu.system_time") >= 0);
+	assert_true(p->end_ns >= p->start_ns);
+	assert_int_equal(r.dropped, 0);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_shell_pipeline_is_one_tree(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/sh", "-c", "echo a | tr a b", NULL };
+	const struct sr_vspan *sh, *tr;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "b\n");
+	assert_int_equal(r.ntraces, 1);
+	sr_run_assert_tree(&r, NULL);
+	sh = proc_by_argv(&r, "/bin/sh -c echo a | tr a b");
+	assert_chain(&r, sh, "process");
+	tr = proc_by_argv(&r, "tr a b");
+	assert_chain(&r, tr, "process<exec<process<fork<process");
+	assert_ended_with(&r, tr, 0);
+	assert_ended_with(&r, sh, 0);
+	/* every process of the pipeline ended, in its own ring, but the one
+	 * whose image was replaced by tr: its span is left to the sidecar */
+	for (size_t i = 0; i < r.nspans; i++) {
+		const struct sr_vspan *s = &r.spans[i], *e;
+
+		if (strcmp(s->name, "exec") != 0)
+			continue;
+		e = sr_run_by_id(&r, s->parent);
+		assert_true(s->started && !s->ended && !s->err);
+		assert_true(e->started && !e->ended);
+	}
+	assert_int_equal(sr_run_count(&r, "exec"), 1);
+	assert_int_equal(sr_run_count(&r, "fork"), 2);
+	assert_int_equal(r.nrings, sr_run_count(&r, "process"));
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_coreutils_ls_cat(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	char *file = sr_strf("%s-file", dir);
+	const char *ls[] = { "/bin/ls", "-l", "/", "/nonexistent-spanring", NULL };
+	const char *cat[] = { "/bin/cat", file, NULL };
+	char *want;
+	FILE *f = fopen(file, "w");
+	struct sr_run r;
+
+	(void)state;
+	assert_non_null(f);
+	fputs("hello\n", f);
+	fclose(f);
+	sr_run_both(&r, dir, ls, NULL);
+	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2);
+	assert_non_null(strstr(r.err, "nonexistent-spanring"));
+	assert_ended_with(&r, sr_run_span(&r, "process", 0), 2);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+	dir = sr_tmpdir("shim");
+	sr_run_both(&r, dir, cat, NULL);
+	assert_string_equal(r.out, "hello\n");
+	want = sr_strf("/bin/cat %s", file);
+	assert_ended_with(&r, proc_by_argv(&r, want), 0);
+	free(want);
+	sr_run_free(&r);
+	unlink(file);
+	free(file);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_env_i_child_stays_traced(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/usr/bin/env", "-i", "/bin/sh", "-c", "echo x", NULL };
+	const struct sr_vspan *sh;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "x\n");
+	assert_int_equal(r.ntraces, 1);
+	sr_run_assert_tree(&r, NULL);
+	sh = proc_by_argv(&r, "/bin/sh -c echo x");
+	assert_chain(&r, sh, "process<exec<process");
+	assert_ended_with(&r, sh, 0);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_execve_explicit_envp_stays_traced(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "envp", NULL };
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "FOO=bar\n");
+	assert_chain(&r, proc_by_argv(&r, "sh -c echo FOO=$FOO"),
+		     "process<exec<process");
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_fork_child_gets_own_ring(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "fork", NULL };
+	const struct sr_vspan *fk, *child, *parent;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "child\nchild exit 3\n");
+	assert_int_equal(r.nrings, 2);
+	assert_int_equal(r.ntraces, 1);
+	sr_run_assert_tree(&r, NULL);
+	fk = sr_run_span(&r, "fork", 0);
+	assert_non_null(fk);
+	parent = sr_run_by_id(&r, fk->parent);
+	assert_non_null(parent);
+	assert_int_equal(sr_vspan_int(fk, "process.pid"), parent->ring_pid);
+	child = sr_run_process(&r, (uint32_t)sr_vspan_int(fk, "process.child_pid"));
+	assert_non_null(child);
+	assert_string_equal(child->parent, fk->span);
+	assert_int_not_equal(child->ring_pid, parent->ring_pid);
+	assert_ended_with(&r, child, 3);
+	assert_ended_with(&r, parent, 0);
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_vfork_exec_child_traced(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "vfork", NULL };
+	const struct sr_vspan *echo;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "from-vfork\nchild exit 0\n");
+	sr_run_assert_tree(&r, NULL);
+	echo = proc_by_argv(&r, "echo from-vfork");
+	assert_chain(&r, echo, "process<exec<process<fork<process");
+	assert_ended_with(&r, echo, 0);
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_posix_spawn_spans(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "spawn", NULL };
+	const struct sr_vspan *sp, *bad;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_int_equal(sr_run_count(&r, "spawn"), 3);
+	sr_run_assert_tree(&r, NULL);
+	for (int i = 0; i < 2; i++) {
+		sp = sr_run_span(&r, "spawn", (size_t)i);
+		assert_null(sp->err);
+		assert_string_equal(sr_run_process(&r, (uint32_t)sr_vspan_int(
+						sp, "process.child_pid"))->parent,
+				    sp->span);
+	}
+	assert_string_equal(sr_vspan_str(sr_run_span(&r, "spawn", 1),
+					 "process.executable.path"), "echo");
+	bad = sr_run_span(&r, "spawn", 2);
+	assert_non_null(bad->err);
+	assert_string_equal(bad->err, "No such file or directory");
+	assert_int_equal(cJSON_GetObjectItem(bad->errdata, "errno")->valueint, 2);
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_system_span_and_status(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "system", NULL };
+	const struct sr_vspan *sys, *sh;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "from-system\nsystem status 1 exited 1 code 7\n"
+				   "system(NULL) 1\n");
+	assert_int_equal(sr_run_count(&r, "system"), 1);
+	sys = sr_run_span(&r, "system", 0);
+	assert_string_equal(sr_vspan_str(sys, "process.command_line"),
+			    "echo from-system; exit 7");
+	assert_int_equal(sr_vspan_int(sys, "process.exit.code"), 7);
+	sh = proc_by_argv(&r, "sh -c echo from-system; exit 7");
+	assert_string_equal(sh->parent, sys->span);
+	assert_ended_with(&r, sh, 7);
+	sr_run_assert_tree(&r, NULL);
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_popen_spans_to_pclose(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "popen", NULL };
+	const struct sr_vspan *p0, *p1;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "read from-popen\npclose r exited 1 code 0\n"
+				   "to-popen\npclose w exited 1 code 4\n"
+				   "bad mode 1 errno 22\n");
+	assert_int_equal(sr_run_count(&r, "popen"), 2);
+	p0 = sr_run_span(&r, "popen", 0);
+	p1 = sr_run_span(&r, "popen", 1);
+	assert_true(p0->started && p0->ended && p1->started && p1->ended);
+	assert_int_equal(sr_vspan_int(p0, "process.exit.code"), 0);
+	assert_int_equal(sr_vspan_int(p1, "process.exit.code"), 4);
+	assert_string_equal(proc_by_argv(&r, "sh -c echo from-popen")->parent,
+			    p0->span);
+	assert_string_equal(proc_by_argv(&r, "sh -c cat; exit 4")->parent,
+			    p1->span);
+	sr_run_assert_tree(&r, NULL);
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+struct pick {
+	uint32_t pid;
+	char name[SR_RING_NAME_MAX];
+};
+
+static void pick_ring(void *ctx, const char *name)
+{
+	struct pick *p = ctx;
+	uint32_t pid;
+
+	if (sr_ring_name_parse(name, &pid, NULL) && pid == p->pid)
+		snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+/* Is the owner lock of pid's ring held (the process looks alive)? */
+static bool owner_alive(const char *dir, uint32_t pid)
+{
+	struct pick p = { pid, "" };
+	struct sr_reader *rd;
+	char why[256];
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	bool alive;
+
+	assert_true(dfd >= 0);
+	assert_true(sr_dir_scan(dfd, 0, pick_ring, &p) >= 0);
+	assert_true(p.name[0]);
+	assert_int_equal(sr_reader_open(dfd, p.name, SR_READER_RDONLY, &rd,
+					why, sizeof(why)), 0);
+	alive = sr_reader_owner_alive(rd);
+	sr_reader_free(rd);
+	close(dfd);
+	return alive;
+}
+
+static void shim_close_all_fds_keeps_ring_alive(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "closeall", NULL, NULL };
+	struct sr_run_opts o = { .shim = true, .dir = dir };
+	const struct sr_vspan *sp;
+	char buf[256] = "";
+	size_t n = 0;
+	int in, out, st;
+	pid_t pid;
+	ssize_t k;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "after-closeall\nspawn 0 exit 0\n");
+	sp = sr_run_span(&r, "spawn", 0);
+	assert_non_null(sp);
+	assert_string_equal(proc_by_argv(&r, "echo after-closeall")->parent,
+			    sp->span);
+	assert_ended_with(&r, sr_run_by_id(&r, sp->parent), 0);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+
+	/* while it waits, after closing everything, its ring is alive */
+	dir = sr_tmpdir("shim");
+	o.dir = dir;
+	argv[2] = "hold";
+	pid = sr_run_start(&o, argv, &in, &out);
+	while (!strstr(buf, "spawn 0 exit 0\n") && n < sizeof(buf) - 1 &&
+	       (k = read(out, buf + n, sizeof(buf) - 1 - n)) > 0) {
+		n += (size_t)k;
+		buf[n] = 0;
+	}
+	assert_non_null(strstr(buf, "spawn 0 exit 0\n"));
+	assert_true(owner_alive(dir, (uint32_t)pid));
+	close(in);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(owner_alive(dir, (uint32_t)pid));
+	close(out);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_signal_handler_reenters_hooks(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	const char *argv[4] = { prog("progs/shim_procs"), "signal", NULL, NULL };
+	const char *lanes[] = { "SPANRING_LANE_SIZE=1048576", NULL };
+	size_t refused = 0;
+	struct sr_run r;
+
+	(void)state;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* bound, never listening: connects are refused at once */
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	argv[2] = sr_strf("%d", ntohs(a.sin_port));
+	/* no sidecar drains the ring: lanes big enough for every span */
+	sr_run_both(&r, dir, argv, lanes);
+	assert_string_equal(r.out, "refused 1 handled 1\n");
+	for (size_t i = 0; i < r.nspans; i++)
+		if (!strcmp(r.spans[i].name, "connect") && r.spans[i].err &&
+		    !strcmp(r.spans[i].err, "Connection refused"))
+			refused++;
+	assert_true(refused >= 300);
+	assert_int_equal(refused, sr_run_count(&r, "connect"));
+	assert_int_equal(r.dropped, 0);
+	sr_run_free(&r);
+	close(s);
+	free((char *)argv[0]);
+	free((char *)argv[2]);
+	sr_tmpdir_free(dir);
+}
+
+static void killed_leaves_span_open(const char *cmd, int sig)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	const struct sr_vspan *p;
+	struct sr_run r;
+
+	sr_run_both(&r, dir, argv, NULL);
+	assert_true(WIFSIGNALED(r.status) && WTERMSIG(r.status) == sig);
+	assert_int_equal(r.nrings, 1);
+	p = sr_run_span(&r, "process", 0);
+	assert_non_null(p);
+	assert_true(p->started);
+	assert_false(p->ended);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_sigsegv_leaves_process_span_open(void **state)
+{
+	(void)state;
+	killed_leaves_span_open("kill -SEGV $$", SIGSEGV);
+}
+
+static void shim_sigkill_leaves_process_span_open(void **state)
+{
+	(void)state;
+	killed_leaves_span_open("kill -KILL $$", SIGKILL);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(shim_true_process_span),
+	     cmocka_unit_test(shim_shell_pipeline_is_one_tree),
+	     cmocka_unit_test(shim_coreutils_ls_cat),
+	     cmocka_unit_test(shim_env_i_child_stays_traced),
+	     cmocka_unit_test(shim_execve_explicit_envp_stays_traced),
+	     cmocka_unit_test(shim_fork_child_gets_own_ring),
+	     cmocka_unit_test(shim_vfork_exec_child_traced),
+	     cmocka_unit_test(shim_posix_spawn_spans),
+	     cmocka_unit_test(shim_system_span_and_status),
+	     cmocka_unit_test(shim_popen_spans_to_pclose),
+	     cmocka_unit_test(shim_close_all_fds_keeps_ring_alive),
+	     cmocka_unit_test(shim_signal_handler_reenters_hooks),
+	     cmocka_unit_test(shim_sigsegv_leaves_process_span_open),
+	     cmocka_unit_test(shim_sigkill_leaves_process_span_open))

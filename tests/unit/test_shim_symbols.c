@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Symbol hygiene: libspanring.so exports the interposed libc functions
+ * and the spanring_* API, nothing else. */
+#include "tests/lib/harness.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const interposed[] = {
+	"execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
+	"fexecve", "posix_spawn", "posix_spawnp", "system", "popen", "pclose",
+	"fork", "vfork", "_exit", "_Exit", "connect", "getaddrinfo", "close",
+	"close_range", "closefrom", "dup2", "dup3",
+};
+
+static const char *const api[] = {
+	"spanring_enabled", "spanring_trace_begin", "spanring_trace_end",
+	"spanring_span_begin", "spanring_span_begin_custom",
+	"spanring_span_set_error", "spanring_span_end",
+};
+
+static bool listed(const char *sym, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(sym, v[i]))
+			return true;
+	return false;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void shim_exports_only_hooks_and_api(void **state)
+{
+	char *cmd = sr_strf("nm -D --defined-only '%s'",
+			    sr_build_path("libspanring.so"));
+	char line[512], type[8], sym[256];
+	unsigned long long addr;
+	size_t seen = 0;
+	FILE *p = popen(cmd, "r");
+
+	(void)state;
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		if (sscanf(line, "%llx %7s %255s", &addr, type, sym) != 3)
+			continue;
+		/* sanitizer builds add their own (weak) hooks and the ELF
+		 * markers; nothing of ours may appear */
+		if (!strncmp(sym, "__asan", 6) || !strncmp(sym, "__ubsan", 7) ||
+		    !strncmp(sym, "__sanitizer", 11) || !strcmp(type, "A"))
+			continue;
+		if (!listed(sym, interposed, N(interposed)) &&
+		    !listed(sym, api, N(api)))
+			fail_msg("unexpected export: %s", sym);
+		seen++;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(seen, N(interposed) + N(api));
+	free(cmd);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(shim_exports_only_hooks_and_api))

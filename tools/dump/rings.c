@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rings.c - listing, record printing and checking of rings, read-only.
+ */
+#include "rings.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ids.h"
+#include "common/jsonw.h"
+#include "common/limits.h"
+#include "common/reader.h"
+#include "common/ringdir.h"
+
+/* Keeps the first failure: later rings do not hide an earlier problem. */
+static void worst(int *rc, int v)
+{
+	if (!*rc)
+		*rc = v;
+}
+
+/* Exit status for a failed sr_reader_open(). */
+static int open_status(int err)
+{
+	return err == -ENOENT || err == -EACCES || err == -EPERM ? EX_NOINPUT
+								 : EX_DATAERR;
+}
+
+static bool has_ring_suffix(const char *name)
+{
+	size_t n = strlen(name), s = strlen(SR_RING_SUFFIX);
+
+	return n > s && strcmp(name + n - s, SR_RING_SUFFIX) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A list of ring paths: the operands, or every *.ring entry of a dir. */
+struct paths {
+	char **v;
+	int n;
+	bool owned; /* v and its strings were allocated here */
+};
+
+static void paths_free(struct paths *p)
+{
+	if (!p->owned)
+		return;
+	for (int i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+/* Collects "<dir>/<name>" of every *.ring entry, sorted. 0 or an exit
+ * status (the reason printed). */
+static int dir_rings(const char *dir, struct paths *p)
+{
+	struct dirent *e;
+	int cap = 0;
+	DIR *d = opendir(dir);
+
+	memset(p, 0, sizeof(*p));
+	p->owned = true;
+	if (!d) {
+		fprintf(stderr, "spanring-dump: %s: %s\n", dir, strerror(errno));
+		return errno == ENOTDIR ? EX_DATAERR : EX_NOINPUT;
+	}
+	while ((e = readdir(d))) {
+		if (!has_ring_suffix(e->d_name))
+			continue;
+		if (p->n == cap) {
+			char **nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(p->v, sizeof(*nv) * (size_t)cap);
+			if (!nv)
+				break;
+			p->v = nv;
+		}
+		if (asprintf(&p->v[p->n], "%s/%s", dir, e->d_name) < 0)
+			break;
+		p->n++;
+	}
+	closedir(d);
+	if (p->n)
+		qsort(p->v, (size_t)p->n, sizeof(*p->v), cmp_str);
+	return 0;
+}
+
+static int get_paths(const struct sr_dump_opts *o, char **argv, int argc,
+		     struct paths *p)
+{
+	if (argc > 0) {
+		*p = (struct paths){ argv, argc, false };
+		return 0;
+	}
+	return dir_rings(o->dir, p);
+}
+
+/* Opens a ring read-only; on failure says why on stderr. */
+static int open_ring(const char *path, struct sr_reader **rd)
+{
+	char why[256];
+	int err = sr_reader_open(AT_FDCWD, path, SR_READER_RDONLY, rd, why,
+				 sizeof(why));
+
+	if (err)
+		fprintf(stderr, "spanring-dump: %s: %s\n", path, why);
+	return err;
+}
+
+static struct sr_ring_info *ring_info(struct sr_reader *rd, const char *path)
+{
+	struct sr_ring_info *info = malloc(sr_reader_info_size(rd));
+
+	if (!info || sr_reader_info(rd, info)) {
+		fprintf(stderr, "spanring-dump: %s: %s\n", path,
+			info ? "file shrank while being read" : "out of memory");
+		free(info);
+		return NULL;
+	}
+	return info;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* --- listing -------------------------------------------------------------- */
+
+static void list_json(const char *path, const struct sr_ring_info *in,
+		      bool alive, FILE *out)
+{
+	char buf[2048], num[64];
+	struct sr_jw w;
+
+	sr_jw_init(&w, buf, sizeof(buf));
+	sr_jw_lit(&w, "{");
+	sr_jw_key(&w, "ring");
+	sr_jw_cstr_val(&w, base(path));
+#define U(k, v)                                                             \
+	do {                                                                \
+		sr_jw_lit(&w, ",");                                         \
+		sr_jw_key(&w, k);                                           \
+		sr_jw_u64(&w, v);                                           \
+	} while (0)
+	U("owner_pid", in->owner_pid);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "alive");
+	sr_jw_lit(&w, alive ? "true" : "false");
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "executable");
+	sr_jw_cstr_val(&w, in->owner_exe);
+	U("file_size", in->file_size);
+	U("lanes", in->lane_count);
+	U("lane_size", in->lane_size);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "max_fill");
+	snprintf(num, sizeof(num), "%.4f", in->max_fill);
+	sr_jw_lit(&w, num);
+	U("written", in->written);
+	U("dropped", in->dropped);
+	U("dropped_full", in->dropped_full);
+	U("dropped_oversize", in->dropped_oversize);
+	U("dropped_no_lane", in->dropped_no_lane);
+	U("truncated", in->truncated);
+	U("unread_bytes", in->unread_bytes);
+#undef U
+	sr_jw_lit(&w, "}");
+	fprintf(out, "%s\n", sr_jw_cstr(&w));
+}
+
+static void list_table(const char *path, const struct sr_ring_info *in,
+		       bool alive, FILE *out)
+{
+	fprintf(out,
+		"%-40s %7" PRIu32 " %-5s %7" PRIu64 "K %5.1f%% %9" PRIu64
+		" %7" PRIu64 " %5" PRIu64 "/%" PRIu64 "/%" PRIu64 " %9" PRIu64
+		" %s\n",
+		base(path), in->owner_pid, alive ? "alive" : "dead",
+		in->file_size >> 10, in->max_fill * 100, in->written,
+		in->dropped, in->dropped_full, in->dropped_oversize,
+		in->dropped_no_lane, in->unread_bytes, in->owner_exe);
+}
+
+static uint64_t refused_count(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t n;
+
+	if (fd < 0)
+		return 0;
+	n = sr_dir_refused(fd);
+	close(fd);
+	return n;
+}
+
+int sr_dump_list(const struct sr_dump_opts *o, FILE *out)
+{
+	struct paths p;
+	int rc = dir_rings(o->dir, &p), shown = 0;
+
+	if (rc)
+		return rc;
+	if (o->fmt == SR_DUMP_TABLE)
+		fprintf(out, "%-40s %7s %-5s %8s %6s %9s %7s %-13s %9s %s\n",
+			"RING", "PID", "STATE", "SIZE", "FILL", "WRITTEN",
+			"DROPPED", " full/over/nl", "LAG", "EXECUTABLE");
+	for (int i = 0; i < p.n; i++) {
+		struct sr_ring_info *info;
+		struct sr_reader *rd;
+		int err = open_ring(p.v[i], &rd);
+
+		/* a ring whose header is still being written is normal in a
+		 * live directory: said on stderr, not an error */
+		if (err) {
+			if (err != -EAGAIN)
+				worst(&rc, EX_DATAERR);
+			continue;
+		}
+		info = ring_info(rd, p.v[i]);
+		if (info) {
+			bool alive = sr_reader_owner_alive(rd);
+
+			if (o->fmt == SR_DUMP_JSON)
+				list_json(p.v[i], info, alive, out);
+			else
+				list_table(p.v[i], info, alive, out);
+			shown++;
+		} else {
+			worst(&rc, EX_DATAERR);
+		}
+		free(info);
+		sr_reader_free(rd);
+	}
+	if (o->fmt == SR_DUMP_TABLE)
+		fprintf(out, "%d ring%s in %s; rings refused (directory full): %" PRIu64 "\n",
+			shown, shown == 1 ? "" : "s", o->dir, refused_count(o->dir));
+	paths_free(&p);
+	return rc;
+}
+
+/* --- records ---------------------------------------------------------------- */
+
+struct printer {
+	const char *ring;
+	enum sr_dump_fmt fmt;
+	FILE *out;
+	uint64_t bad;     /* records that did not decode */
+	int err;          /* out of memory */
+};
+
+static int print_rec(void *ctx, const struct sr_record *rec)
+{
+	struct printer *pr = ctx;
+	bool bad;
+	char *line = sr_dump_format(rec, pr->ring, pr->fmt, &bad);
+
+	if (!line) {
+		pr->err = -ENOMEM;
+		return 1;
+	}
+	fprintf(pr->out, "%s\n", line);
+	free(line);
+	pr->bad += bad;
+	return 0;
+}
+
+/* Prints everything readable now. 0, or an exit status. */
+static int drain_ring(struct sr_reader *rd, struct printer *pr)
+{
+	int n;
+
+	while ((n = sr_reader_poll(rd, SIZE_MAX, print_rec, pr)) > 0)
+		;
+	fflush(pr->out);
+	if (n < 0) {
+		fprintf(stderr, "spanring-dump: %s: file shrank while being read\n",
+			pr->ring);
+		return EX_DATAERR;
+	}
+	return pr->err ? EX_SOFTWARE : 0;
+}
+
+static void ring_banner(const char *path, struct sr_reader *rd, FILE *out)
+{
+	struct sr_ring_info *info = ring_info(rd, path);
+	char tid[SR_TRACE_ID_STR];
+
+	if (!info)
+		return;
+	sr_fmt_trace_id(tid, info->trace_id);
+	fprintf(out, "# %s: pid %" PRIu32 " (%s) %s, %s\n%s\n", path,
+		info->owner_pid, sr_reader_owner_alive(rd) ? "alive" : "dead",
+		info->owner_exe, tid, sr_dump_table_header());
+	free(info);
+}
+
+/* Faults found while reading, as exit status. */
+static int fault_status(struct sr_reader *rd, const struct printer *pr)
+{
+	if (sr_reader_faults(rd)) {
+		fprintf(stderr, "spanring-dump: %s: %" PRIu64 " fault(s), last: %s\n",
+			pr->ring, sr_reader_faults(rd), sr_reader_fault(rd));
+		return EX_DATAERR;
+	}
+	if (pr->bad) {
+		fprintf(stderr, "spanring-dump: %s: %" PRIu64 " record(s) do not decode\n",
+			pr->ring, pr->bad);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Follows open rings until stopped or every owner is gone and drained. */
+static int follow(const struct sr_dump_opts *o, struct sr_reader **rd,
+		  struct printer *pr, int n)
+{
+	int rc = 0, live = n;
+
+	while (live > 0 && !*o->stop) {
+		live = 0;
+		for (int i = 0; i < n; i++) {
+			bool alive;
+
+			if (!rd[i])
+				continue;
+			/* liveness first: what was written before death is
+			 * printed by the drain that follows */
+			alive = sr_reader_owner_alive(rd[i]);
+			worst(&rc, drain_ring(rd[i], &pr[i]));
+			if (alive && !pr[i].err)
+				live++;
+			else {
+				worst(&rc, fault_status(rd[i], &pr[i]));
+				sr_reader_free(rd[i]);
+				rd[i] = NULL;
+			}
+		}
+		if (live > 0 && !*o->stop)
+			sleep_ms(o->interval_ms);
+	}
+	return rc;
+}
+
+int sr_dump_records(const struct sr_dump_opts *o, char **argv, int argc,
+		    bool follow_on, FILE *out)
+{
+	struct sr_reader **rd;
+	struct printer *pr;
+	struct paths p;
+	int rc = get_paths(o, argv, argc, &p);
+
+	if (rc)
+		return rc;
+	rd = calloc((size_t)p.n + 1, sizeof(*rd));
+	pr = calloc((size_t)p.n + 1, sizeof(*pr));
+	if (!rd || !pr) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	for (int i = 0; i < p.n; i++) {
+		int err = open_ring(p.v[i], &rd[i]);
+
+		pr[i] = (struct printer){ p.v[i], o->fmt, out, 0, 0 };
+		if (err) {
+			worst(&rc, open_status(err));
+			continue;
+		}
+		if (o->fmt == SR_DUMP_TABLE)
+			ring_banner(p.v[i], rd[i], out);
+		worst(&rc, drain_ring(rd[i], &pr[i]));
+		if (!follow_on) {
+			worst(&rc, fault_status(rd[i], &pr[i]));
+			sr_reader_free(rd[i]);
+			rd[i] = NULL;
+		}
+	}
+	if (follow_on)
+		worst(&rc, follow(o, rd, pr, p.n));
+out:
+	for (int i = 0; rd && i < p.n; i++)
+		sr_reader_free(rd[i]);
+	free(rd);
+	free(pr);
+	paths_free(&p);
+	return rc;
+}
+
+/* --- check ------------------------------------------------------------------ */
+
+struct check_ctx {
+	const char *path;
+	FILE *out;
+};
+
+static void report(void *ctx, const char *fault)
+{
+	struct check_ctx *c = ctx;
+
+	fprintf(c->out, "%s: FAULT: %s\n", c->path, fault);
+}
+
+static int check_one(const char *path, FILE *out)
+{
+	struct check_ctx c = { path, out };
+	struct sr_reader *rd;
+	char why[256];
+	int err = sr_reader_open(AT_FDCWD, path, SR_READER_RDONLY, &rd, why,
+				 sizeof(why)), found;
+
+	if (err) {
+		if (err == -ENOENT || err == -EACCES) {
+			fprintf(stderr, "spanring-dump: %s: %s\n", path, why);
+			return EX_NOINPUT;
+		}
+		fprintf(out, "%s: FAULT: %s\n", path, why);
+		return 1;
+	}
+	found = sr_reader_check(rd, report, &c);
+	if (found < 0)
+		fprintf(out, "%s: FAULT: file shrank while being checked\n", path);
+	else if (!found)
+		fprintf(out, "%s: ok\n", path);
+	sr_reader_free(rd);
+	return found ? 1 : 0;
+}
+
+int sr_dump_check(const struct sr_dump_opts *o, char **argv, int argc,
+		  FILE *out)
+{
+	struct paths p;
+	int rc = get_paths(o, argv, argc, &p);
+
+	if (rc)
+		return rc;
+	for (int i = 0; i < p.n; i++)
+		worst(&rc, check_one(p.v[i], out));
+	paths_free(&p);
+	return rc;
+}
