@@ -73,6 +73,9 @@ HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 	clean deps deps-bench tests
 all: $(TARGETS)
 
+# Keep objects that pattern rules build on the way (test objects).
+.SECONDARY:
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -153,7 +156,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. \
 	-fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c) $(SIDECAR_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_FLAGS) -DSR_FUZZING -o $@ $< $(COMMON_SRC) \
@@ -169,18 +172,27 @@ fuzz-smoke: deps fuzz
 	done; echo "fuzz-smoke: all targets ran clean"
 
 # Benchmarks: one program per tests/bench/bench_*.c, linked with the bench
-# library (timing, JSON rows, the LTTng-UST baseline), common, and the
-# shim for programs that call the C API (--as-needed drops it otherwise).
+# library (timing, JSON rows, the LTTng-UST baseline), common, and - only
+# for programs that include shim/spanring.h - the shim (it interposes libc:
+# linked into a ring-level bench it would trace the bench itself).
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BENCH_LIB := $(call obj,tests/bench/bench.c tests/bench/lttng_pair.c)
+bench_shim = $(if $(and $(SHIM_SRC),$(findstring shim/spanring.h,\
+	$(file <tests/bench/$(notdir $(1)).c))),\
+	-L$(BUILD) -Wl$(comma)-rpath$(comma)'$$ORIGIN/..' -lspanring)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BENCH_LIB) $(COMMON_OBJ) \
 		$(if $(SHIM_SRC),$(BUILD)/libspanring.so)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIB) $(COMMON_OBJ) \
-		-Wl,--as-needed -L$(BUILD) -Wl,-rpath,'$$ORIGIN/..' \
-		$(if $(SHIM_SRC),-lspanring) $(LIBS) -llttng-ust -ldl -lm
+		$(call bench_shim,$@) $(LIBS) -llttng-ust -ldl -lm
+# B3 (bench_startup) preloads an empty library beside the shim's figures.
+$(BUILD)/bench/libempty_preload.so: tests/bench/empty_preload.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -fPIC -O2 -o $@ $<
+$(BUILD)/bench/bench_startup: $(BUILD)/bench/libempty_preload.so
 benches: $(BENCH_BINS)
 bench: deps deps-bench all
 	$(Q)$(MAKE) --no-print-directory benches

@@ -471,6 +471,10 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 	if (avail <= 0)
 		return (int)avail;
 	n = (uint64_t)avail < SR_READ_CHUNK ? (uint64_t)avail : SR_READ_CHUNK;
+	/* copy no more than the budget can consume (plus one whole record):
+	 * a small budget must not cost a full chunk's copy */
+	if (*budget < SR_READ_CHUNK && n > *budget + r->hdr.record_max)
+		n = *budget + r->hdr.record_max;
 	if (copy_out(r, i, pos, (uint32_t)n))
 		return -EFAULT;
 	/* Bytes below a tail that moved during the copy may be torn: read

@@ -180,7 +180,7 @@ static int push(struct shim_api *a, uint32_t flags, const char *name,
 	size_t dlen = strlen(data);
 	struct frame *f;
 
-	if (!shim_json_object_ok(data, dlen))
+	if (!shim_json_object_shape(data, dlen))
 		return -EINVAL;
 	if (dlen + nlen + 256 > SR_RECORD_MAX)
 		return -E2BIG;

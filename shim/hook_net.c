@@ -85,6 +85,12 @@ static void jw_addr(struct sr_jw *w, int fd, const struct sockaddr *sa,
 	}
 }
 
+static bool traced_family(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ||
+	       sa->sa_family == AF_UNIX;
+}
+
 SHIM_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	char data[512], errd[32];
@@ -92,16 +98,17 @@ SHIM_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct sr_jw w;
 	int rc, err;
 
-	if (!sa || len < sizeof(sa_family_t) ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6 &&
-	     sa->sa_family != AF_UNIX) ||
-	    !shim_enter(SHIM_HOOK_NET))
+	if (!sa || len < sizeof(sa_family_t) || !shim_enter(SHIM_HOOK_NET))
 		return REAL(connect)(fd, sa, len);
 	shim_span_open(&s, "connect", SR_SF_CLIENT);
 	shim_pause();
 	rc = REAL(connect)(fd, sa, len);
 	err = errno;
 	shim_resume();
+	/* the address is read only once the kernel has: a bad pointer gets
+	 * its EFAULT, not a crash in the hook */
+	if ((rc < 0 && err == EFAULT) || !traced_family(sa))
+		goto out;
 	s.end_ns = sr_now_ns();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
@@ -112,6 +119,7 @@ SHIM_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rc < 0 && err != EINPROGRESS)
 		shim_span_errno(&s, err, errd, sizeof(errd));
 	shim_emit_span(SR_REC_SPAN, &s);
+out:
 	shim_leave();
 	errno = err;
 	return rc;

@@ -6,6 +6,11 @@
  * pthread_atfork child handler (process.c), which gives it its own ring
  * and process span under that fork span.
  *
+ * The wait family writes a CHILD_EXIT record for every child it reaps
+ * that exited or was killed: the sidecar uses it to give the child's
+ * process span, if the child could not end it (a fatal signal), its exit
+ * status.
+ *
  * vfork is implemented as fork, as POSIX allows (vfork's only guarantee
  * over fork is a cheaper start). A real vfork child shares the parent's
  * memory and stack: it would write its records into the parent's ring and
@@ -17,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,4 +94,87 @@ SHIM_API void _Exit(int status)
 	shim_process_end(status & 0xff, 0);
 	REAL(Exit)(status);
 	__builtin_unreachable();
+}
+
+/* A reaped child: CHILD_EXIT if it exited or was killed. */
+static void child_exit(pid_t pid, int status)
+{
+	struct sr_child_rec c = { .pid = (uint32_t)pid, .status = status };
+
+	if (pid <= 0 || !(WIFEXITED(status) || WIFSIGNALED(status)) ||
+	    !shim_enter(SHIM_HOOK_PROCESS))
+		return;
+	c.ts_ns = sr_now_ns();
+	memcpy(c.trace_id, shim.trace_id, 16);
+	shim_emit_child(&c);
+	shim_leave();
+}
+
+SHIM_API pid_t waitpid(pid_t pid, int *status, int options)
+{
+	int local, *st = status ? status : &local, err;
+	pid_t r = REAL(waitpid)(pid, st, options);
+
+	err = errno;
+	if (r > 0)
+		child_exit(r, *st);
+	errno = err;
+	return r;
+}
+
+SHIM_API pid_t wait(int *status)
+{
+	int local, *st = status ? status : &local, err;
+	pid_t r = REAL(wait)(st);
+
+	err = errno;
+	if (r > 0)
+		child_exit(r, *st);
+	errno = err;
+	return r;
+}
+
+SHIM_API pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int local, *st = status ? status : &local, err;
+	pid_t r = REAL(wait4)(pid, st, options, ru);
+
+	err = errno;
+	if (r > 0)
+		child_exit(r, *st);
+	errno = err;
+	return r;
+}
+
+SHIM_API pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	int local, *st = status ? status : &local, err;
+	pid_t r = REAL(wait3)(st, options, ru);
+
+	err = errno;
+	if (r > 0)
+		child_exit(r, *st);
+	errno = err;
+	return r;
+}
+
+/* waitid reports through siginfo; WNOWAIT leaves the child unreaped. */
+SHIM_API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	int r = REAL(waitid)(idtype, id, info, options), err = errno, st;
+
+	if (r == 0 && info && info->si_pid > 0 && !(options & WNOWAIT)) {
+		if (info->si_code == CLD_EXITED)
+			st = W_EXITCODE(info->si_status, 0);
+		else if (info->si_code == CLD_KILLED)
+			st = info->si_status;
+		else if (info->si_code == CLD_DUMPED)
+			st = info->si_status | WCOREFLAG;
+		else
+			st = -1;
+		if (st != -1)
+			child_exit(info->si_pid, st);
+	}
+	errno = err;
+	return r;
 }

@@ -187,7 +187,7 @@ static void jw_status(struct sr_jw *w, int status, bool first)
 		sr_jw_lit(w, ",");
 	if (WIFSIGNALED(status)) {
 		sr_jw_key(w, "process.exit.signal");
-		sr_jw_cstr_val(w, sigabbrev_np(WTERMSIG(status)));
+		shim_jw_signal(w, WTERMSIG(status));
 	} else {
 		sr_jw_key(w, "process.exit.code");
 		sr_jw_i64(w, WEXITSTATUS(status));

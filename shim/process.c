@@ -33,7 +33,7 @@
 #include "real.h"
 #include "shim.h"
 
-static char lib_path[PATH_MAX];   /* this library, absolute */
+static char lib_path[PATH_MAX];   /* this library, absolute, if needed */
 static char dir_path[PATH_MAX];   /* ring directory */
 static bool dir_explicit;         /* from SPANRING_DIR: never created */
 static char exe_path[SR_EXE_MAX]; /* /proc/self/exe */
@@ -72,17 +72,26 @@ static void carry_add(const char *name, const char *val)
 }
 
 /* LD_PRELOAD for children: ours when it names this library, else just
- * this library (linked directly, or loaded by another path). */
+ * this library's absolute path (linked directly, or loaded by another
+ * path). dladdr() names the file as it was loaded. */
 static void carry_init(void)
 {
 	const char *pre = getenv("LD_PRELOAD");
-	const char *base = strrchr(lib_path, '/');
+	const char *base;
+	Dl_info info;
 
-	base = base ? base + 1 : lib_path;
-	if (pre && *base && strstr(pre, base))
+	if (!dladdr((void *)carry_init, &info) || !info.dli_fname)
+		info.dli_fname = "";
+	base = strrchr(info.dli_fname, '/');
+	base = base ? base + 1 : info.dli_fname;
+	if (pre && *base && strstr(pre, base)) {
 		carry_add("LD_PRELOAD", pre);
-	else if (lib_path[0])
+	} else if (*info.dli_fname) {
+		if (!realpath(info.dli_fname, lib_path))
+			snprintf(lib_path, sizeof(lib_path), "%s",
+				 info.dli_fname);
 		carry_add("LD_PRELOAD", lib_path);
+	}
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
@@ -97,16 +106,6 @@ unsigned shim_carry_env(const char **out, unsigned max)
 
 	memcpy(out, carry, n * sizeof(*out));
 	return n;
-}
-
-static void lib_path_init(void)
-{
-	Dl_info info;
-
-	if (!dladdr((void *)lib_path_init, &info) || !info.dli_fname)
-		return;
-	if (!realpath(info.dli_fname, lib_path))
-		snprintf(lib_path, sizeof(lib_path), "%s", info.dli_fname);
 }
 
 /* Parses a decimal env value; false (and a debug line) if malformed. */
@@ -460,7 +459,7 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 	sr_jw_lit(&w, "{");
 	if (sig > 0) {
 		sr_jw_key(&w, "process.exit.signal");
-		sr_jw_cstr_val(&w, sigabbrev_np(sig));
+		shim_jw_signal(&w, sig);
 	} else {
 		sr_jw_key(&w, "process.exit.code");
 		sr_jw_i64(&w, code);
@@ -491,13 +490,13 @@ void shim_process_end(int code, int sig)
 	if (!shim.recording || sr_id_is_zero(shim.proc_span, 12) ||
 	    atomic_exchange(&proc_ended, true))
 		goto out;
-	shim.exited = true;
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
 	memcpy(s.parent_id, shim.self_parent, 12);
 	s.end_ns = sr_now_ns();
 	s.name = (struct sr_str){ "process", 7 };
-	s.data = (struct sr_str){ data, (uint32_t)end_data(data, sizeof(data), code, sig) };
+	s.data.p = data;
+	s.data.n = (uint32_t)end_data(data, sizeof(data), code, sig);
 	shim_thr.guard++;
 	shim_emit_span(SR_REC_SPAN_END, &s);
 	shim_thr.guard--;
@@ -540,7 +539,6 @@ static void atfork_child(void)
 	/* the exit handler registered by the parent is inherited: it ends
 	 * the new process span, so the once-flag must be fresh */
 	atomic_store(&proc_ended, false);
-	shim.exited = false;
 	image_start(false, NULL);
 out:
 	errno = saved;
@@ -582,7 +580,6 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	if (tracing_refused())
 		goto out;
 	config_init();
-	lib_path_init();
 	carry_init();
 	exe_init();
 	argv_json_init(argv);

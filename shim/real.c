@@ -12,6 +12,7 @@ static const char *const names[] = {
 	"execve", "execvpe", "fexecve", "posix_spawn", "posix_spawnp",
 	"system", "popen", "pclose", "fork", "_exit", "_Exit", "connect",
 	"getaddrinfo", "close", "close_range", "closefrom", "dup2", "dup3",
+	"wait", "waitpid", "wait3", "wait4", "waitid",
 };
 
 _Static_assert(sizeof(names) / sizeof(names[0]) * sizeof(void *) ==

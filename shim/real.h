@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 struct shim_real {
 	int (*execve)(const char *, char *const[], char *const[]);
@@ -40,6 +42,11 @@ struct shim_real {
 	void (*closefrom)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 };
 
 extern struct shim_real shim_real;

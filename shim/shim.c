@@ -205,6 +205,21 @@ static uint32_t enc_trace(uint8_t *d, uint32_t cap, const void *r, bool *t)
 	return sr_trace_encode(d, cap, r, t);
 }
 
+static uint32_t enc_child(uint8_t *d, uint32_t cap, const void *r, bool *t)
+{
+	*t = false;
+	return sr_child_encode(d, cap, r);
+}
+
+int shim_emit_child(const struct sr_child_rec *c)
+{
+	int saved = errno, rc;
+
+	rc = emit(SR_REC_CHILD_EXIT, sr_child_size(), enc_child, c);
+	errno = saved;
+	return rc;
+}
+
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
 {
 	int saved = errno, rc;
@@ -304,4 +319,33 @@ void shim_jw_text(struct sr_jw *w, const char *s, size_t max)
 	while (n && sr_json_escaped_len(s, n) + 2 > max)
 		n -= n / 4 + 1;
 	sr_jw_str(w, s, n);
+}
+
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool shim_json_object_shape(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && json_space(s[i]))
+		i++;
+	while (n > i && json_space(s[n - 1]))
+		n--;
+	return n - i >= 2 && s[i] == '{' && s[n - 1] == '}';
+}
+
+void shim_jw_signal(struct sr_jw *w, int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	char name[32];
+
+	if (!abbrev) {
+		sr_jw_cstr_val(w, "SIGUNKNOWN");
+		return;
+	}
+	snprintf(name, sizeof(name), "SIG%s", abbrev);
+	sr_jw_cstr_val(w, name);
 }

@@ -47,7 +47,6 @@ struct shim_state {
 				     they are roots of the trace */
 	uint8_t proc_span[12];    /* the process span (zero: not recorded) */
 	uint8_t self_parent[12];  /* parent of the process span (zero: root) */
-	bool exited;              /* the process span was ended */
 	bool protect;             /* protect_fd is the ring's lock fd */
 	int protect_fd;           /* close/dup2 onto it are diverted */
 };
@@ -82,6 +81,7 @@ void shim_new_span_id(uint8_t id[12]);
  * (not recording). Async-signal-safe, no malloc, errno preserved. */
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s);
 int shim_emit_trace(const struct sr_trace_rec *t);
+int shim_emit_child(const struct sr_child_rec *c);
 
 /* A hook span: fills ids, parent and start of *s (name and flags given). */
 void shim_span_open(struct sr_span_rec *s, const char *name, uint32_t flags);
@@ -108,6 +108,8 @@ bool shim_api_current(uint8_t trace_id[16], uint8_t span[12]);
 void shim_api_reset(bool unmap);
 
 struct sr_jw;
+/* Appends a signal's name as a JSON string: "SIGSEGV". */
+void shim_jw_signal(struct sr_jw *w, int sig);
 /* Appends argv (NULL-terminated) as a JSON array of at most max bytes:
  * arguments that do not fit are left out. */
 void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max);
@@ -115,6 +117,10 @@ void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max);
 /* Appends s as a JSON string (NULL: null) of at most max bytes escaped,
  * cutting the text when longer. */
 void shim_jw_text(struct sr_jw *w, const char *s, size_t max);
+
+/* Cheaper still, for the API's hot path: s starts with '{' and ends with
+ * '}' (whitespace aside). The sidecar validates the JSON itself. */
+bool shim_json_object_shape(const char *s, size_t n);
 
 /* Cheap check that s is a JSON object text: balanced braces / brackets
  * outside strings, starts with '{', nothing after the closing brace. */

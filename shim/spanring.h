@@ -14,6 +14,9 @@
  *  - State is per thread: each thread has its own stack of open spans
  *    (at most SR_SPAN_STACK_MAX = 64) and its own current trace. A span
  *    begun on one thread is ended on that thread.
+ *  - A fork child starts with no open span and no trace of its own: those
+ *    of the forking thread belong to the parent (their ids must not be
+ *    ended twice). The child's spans are under its own process span.
  *  - String arguments are read during the call only; nothing is kept that
  *    the caller owns (the text is copied).
  *  - Async-signal-safe: a signal handler may call the API; if it
@@ -55,9 +58,11 @@ int spanring_trace_end(void);
  * Opens a span whose span_data is the given JSON object text, "type"
  * included (e.g. {"type":"function","name":"f","input":"x"}). Its parent
  * is the innermost open span of the thread, else the root of the thread's
- * trace, else the process span. Returns 0, -EINVAL (NULL or not an
- * object), -ENOSPC (64 spans open, or the per-thread text store is full),
- * -E2BIG (text larger than a record), -EBUSY, -ENODEV.
+ * trace, else the process span. The text is checked only for the shape of
+ * an object ('{' ... '}'); the consumer validates it and drops a span whose
+ * data is not JSON. Returns 0, -EINVAL (NULL or not an object), -ENOSPC
+ * (64 spans open, or the per-thread text store is full), -E2BIG (text
+ * larger than a record), -EBUSY, -ENODEV.
  */
 int spanring_span_begin(const char *span_data_json);
 

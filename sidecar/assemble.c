@@ -19,7 +19,7 @@
 
 struct open_span {
 	uint8_t span_id[12];
-	uint64_t seq;     /* order of arrival */
+	uint64_t seq; /* order of arrival */
 	uint32_t len;
 	uint8_t *payload; /* SPAN_START payload, private copy */
 };
@@ -38,7 +38,7 @@ struct child_exit {
 };
 
 struct sr_asm {
-	uint8_t (*traces)[16];  /* SR_TRACE_SET_SLOTS slots */
+	uint8_t (*traces)[16]; /* SR_TRACE_SET_SLOTS slots */
 	struct child_exit kids[SR_CHILD_EXITS_MAX];
 	unsigned next_kid;
 };
@@ -120,7 +120,7 @@ static int emit_trace(struct sr_asm *a, const struct sr_record *rec,
 		return rc;
 	memcpy(slot, t.trace_id, 16);
 	SR_STAT_ADD(traces, 1);
-	return emit(ctx, json, len);
+	return emit(ctx, json, len, t.ts_ns);
 }
 
 static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
@@ -133,7 +133,7 @@ static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
 	if (rc)
 		return rc;
 	SR_STAT_ADD(spans, 1);
-	return emit(ctx, json, len);
+	return emit(ctx, json, len, s->end_ns ? s->end_ns : s->start_ns);
 }
 
 static struct open_span *find_open(struct sr_asm_ring *r, const uint8_t id[12])
@@ -231,13 +231,14 @@ int sr_asm_record(struct sr_asm *a, struct sr_asm_ring *r,
 
 	switch (rec->type) {
 	case SR_REC_PROCESS:
-		return sr_process_decode(rec->payload, rec->len, &p) ? -EBADMSG : 0;
+		return sr_process_decode(rec->payload, rec->len, &p) ? -EBADMSG
+								     : 0;
 	case SR_REC_TRACE:
 		return emit_trace(a, rec, emit, ctx);
 	case SR_REC_SPAN:
 		if (sr_span_decode(rec->payload, rec->len, &s))
 			return -EBADMSG;
-		return emit_span(&s, (struct sr_str){ 0 }, emit, ctx);
+		return emit_span(&s, (struct sr_str){0}, emit, ctx);
 	case SR_REC_SPAN_START:
 		if (sr_span_decode(rec->payload, rec->len, &s) ||
 		    sr_id_is_zero(s.span_id, 12))
@@ -266,8 +267,9 @@ static void exit_members(const struct sr_asm *a, uint32_t pid,
 			continue;
 		if (WIFSIGNALED(k->status))
 			snprintf(buf, n, "{\"process.exit.signal\":\"SIG%s\"}",
-				 sigabbrev_np(WTERMSIG(k->status)) ?
-				 sigabbrev_np(WTERMSIG(k->status)) : "UNKNOWN");
+				 sigabbrev_np(WTERMSIG(k->status))
+				     ? sigabbrev_np(WTERMSIG(k->status))
+				     : "UNKNOWN");
 		else if (WIFEXITED(k->status))
 			snprintf(buf, n, "{\"process.exit.code\":%d}",
 				 WEXITSTATUS(k->status));
@@ -288,14 +290,14 @@ static int close_one(struct sr_asm *a, struct open_span *o, uint32_t pid,
 	extra[0] = 0;
 	if (!replaced) {
 		snprintf(edata, sizeof(edata), "{\"process.pid\":%u}", pid);
-		s.err = (struct sr_str){ msg, sizeof(msg) - 1 };
-		s.errdata = (struct sr_str){ edata, (uint32_t)strlen(edata) };
+		s.err = (struct sr_str){msg, sizeof(msg) - 1};
+		s.errdata = (struct sr_str){edata, (uint32_t)strlen(edata)};
 		s.flags |= SR_SF_ERROR;
 		if (s.flags & SR_SF_PROCESS)
 			exit_members(a, pid, s.trace_id, extra, sizeof(extra));
 	}
 	SR_STAT_ADD(spans_orphaned, 1);
-	return emit_span(&s, (struct sr_str){ extra, (uint32_t)strlen(extra) },
+	return emit_span(&s, (struct sr_str){extra, (uint32_t)strlen(extra)},
 			 emit, ctx);
 }
 
@@ -319,7 +321,8 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 		end_ns = s.start_ns;
 	}
 	while (r->n) {
-		rc = close_one(a, &r->open[0], owner_pid, end_ns, replaced, emit, ctx);
+		rc = close_one(a, &r->open[0], owner_pid, end_ns, replaced,
+			       emit, ctx);
 		drop_open(r, &r->open[0]);
 		if (rc == -ENOMEM)
 			return rc;

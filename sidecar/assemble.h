@@ -31,9 +31,10 @@
 struct sr_asm;
 struct sr_asm_ring;
 
-/* Receives an item: `json` is malloc'd and owned by the callee. Returns 0
+/* Receives an item: `json` is malloc'd and owned by the callee; `ts_ns`
+ * is when it happened (span end, trace start; CLOCK_REALTIME). Returns 0
  * or -errno (the item is then freed by the callee too). */
-typedef int (*sr_emit_fn)(void *ctx, char *json, size_t len);
+typedef int (*sr_emit_fn)(void *ctx, char *json, size_t len, uint64_t ts_ns);
 
 /* Assembler state shared by all rings. NULL + errno on failure. */
 struct sr_asm *sr_asm_new(void);

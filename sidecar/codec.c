@@ -60,6 +60,23 @@ static int lz4_decompress(const void *in, size_t n, char **out, size_t *len)
 
 	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
 		return -ENOMEM;
+	{
+		/* our frames state their size: one allocation, no regrowth */
+		LZ4F_frameInfo_t fi;
+		size_t src_n = n;
+
+		memset(&fi, 0, sizeof(fi));
+		hint = LZ4F_getFrameInfo(d, &fi, src, &src_n);
+		if (LZ4F_isError(hint)) {
+			LZ4F_freeDecompressionContext(d);
+			return -EBADMSG;
+		}
+		src += src_n;
+		n -= src_n;
+		if (fi.contentSize && fi.contentSize <= SR_CODEC_MAX_OUT &&
+		    (rc = grow(&buf, &cap, (size_t)fi.contentSize + 65536)))
+			n = 0;
+	}
 	while (n > 0 && hint != 0) {
 		size_t dst_n, src_n = n;
 
@@ -67,7 +84,8 @@ static int lz4_decompress(const void *in, size_t n, char **out, size_t *len)
 		if (rc)
 			break;
 		dst_n = cap - used - 1;
-		hint = LZ4F_decompress(d, buf + used, &dst_n, src, &src_n, NULL);
+		hint =
+		    LZ4F_decompress(d, buf + used, &dst_n, src, &src_n, NULL);
 		if (LZ4F_isError(hint)) {
 			rc = -EBADMSG;
 			break;

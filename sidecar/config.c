@@ -12,75 +12,86 @@
 
 #include "common/ringdir.h"
 
-enum opt_type { T_STR, T_EXPORTER, T_CODEC, T_U32, T_U64, T_SECS, T_RATIO,
-		T_BOOL, T_LEVEL, T_KEYFILE, T_FLAG };
+enum opt_type {
+	T_STR,
+	T_EXPORTER,
+	T_CODEC,
+	T_U32,
+	T_U64,
+	T_SECS,
+	T_RATIO,
+	T_BOOL,
+	T_LEVEL,
+	T_KEYFILE,
+	T_FLAG
+};
 
 struct opt {
-	const char *flag;  /* without "--" */
-	const char *env;   /* NULL: SPANRINGD_<FLAG> */
+	const char *flag; /* without "--" */
+	const char *env;  /* NULL: SPANRINGD_<FLAG> */
 	enum opt_type type;
-	size_t off;        /* field in struct sr_config */
-	size_t size;       /* for strings */
-	const char *def;   /* default shown by --help */
+	size_t off;	 /* field in struct sr_config */
+	size_t size;	 /* for strings */
+	const char *def; /* default shown by --help */
 	const char *help;
-	bool hidden;
 };
 
 #define F(f) offsetof(struct sr_config, f), sizeof(((struct sr_config *)0)->f)
 
 static const struct opt opts[] = {
-	{ "dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
-	  "ring directory to serve", false },
-	{ "exporter", NULL, T_EXPORTER, F(exporter),
-	  "openai if a key or endpoint is set, else file",
-	  "openai | console | file", false },
-	{ "endpoint", NULL, T_STR, F(endpoint),
-	  "https://api.openai.com/v1/traces/ingest", "URL (http or https)", false },
-	{ "output", NULL, T_STR, F(output), "- (stdout)",
-	  "file exporter: JSON lines file", false },
-	{ "max-batch-size", NULL, T_U32, F(max_batch_size), "128",
-	  "items per export request", false },
-	{ "schedule-delay", NULL, T_SECS, F(schedule_delay), "5",
-	  "seconds an item may wait before its export starts", false },
-	{ "export-trigger-ratio", NULL, T_RATIO, F(export_trigger_ratio), "0.7",
-	  "queue or ring fill (0,1] that triggers an export at once", false },
-	{ "max-queue-size", NULL, T_U32, F(max_queue_size), "8192",
-	  "items held in memory before they go to the spool", false },
-	{ "max-retries", NULL, T_U32, F(max_retries), "3",
-	  "attempts per export round", false },
-	{ "base-delay", NULL, T_SECS, F(base_delay), "1",
-	  "first retry delay, seconds (doubles)", false },
-	{ "max-delay", NULL, T_SECS, F(max_delay), "30",
-	  "largest retry delay, seconds", false },
-	{ "compression", NULL, T_CODEC, F(compression), "lz4",
-	  "spool segments: lz4 | gzip | none", false },
-	{ "wire-compression", NULL, T_CODEC, F(wire_compression), "none",
-	  "request bodies (Content-Encoding): lz4 | gzip | none", false },
-	{ "spool-dir", NULL, T_STR, F(spool_dir),
-	  "$XDG_STATE_HOME/spanring/spool, ~/.local/state/spanring/spool, "
-	  "or /var/lib/spanring/spool as root", "durable queue directory", false },
-	{ "spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M",
-	  "spool size bound (K, M, G suffixes); oldest dropped beyond", false },
-	{ "shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5",
-	  "seconds SIGTERM may take to drain and flush", false },
-	{ "stats-file", NULL, T_STR, F(stats_file), "<dir>/.spanringd.stats.json",
-	  "counters, rewritten every second", false },
-	{ "dead-letter", NULL, T_STR, F(dead_letter),
-	  "<spool-dir>/dead-letter.jsonl", "items the server rejected", false },
-	{ "log-file", NULL, T_STR, F(log_file), "stderr",
-	  "log file (SIGHUP reopens it)", false },
-	{ "log-level", NULL, T_LEVEL, F(log_level), "info",
-	  "error | warn | info | debug", false },
-	{ "poll-interval", NULL, T_SECS, F(poll_interval), "0.1",
-	  "seconds between polls of live rings", false },
-	{ "orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15",
-	  "seconds between noticing a dead owner and closing its spans", false },
-	{ "fsync", NULL, T_BOOL, F(fsync), "yes",
-	  "fsync spool segments before rings are committed (yes | no)", false },
-	{ "api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
-	  "file holding the API key", false },
-	{ "help", "", T_FLAG, F(help), NULL, "this text", false },
-	{ "version", "", T_FLAG, F(version), NULL, "print the version", false },
+    {"dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
+     "ring directory to serve"},
+    {"exporter", NULL, T_EXPORTER, F(exporter),
+     "openai if a key or endpoint is set, else file",
+     "openai | console | file"},
+    {"endpoint", NULL, T_STR, F(endpoint),
+     "https://api.openai.com/v1/traces/ingest", "URL (http or https)"},
+    {"output", NULL, T_STR, F(output), "- (stdout)",
+     "file exporter: JSON lines file"},
+    {"max-batch-size", NULL, T_U32, F(max_batch_size), "128",
+     "items per export request"},
+    {"schedule-delay", NULL, T_SECS, F(schedule_delay), "5",
+     "seconds an item may wait before its export starts"},
+    {"export-trigger-ratio", NULL, T_RATIO, F(export_trigger_ratio), "0.7",
+     "queue or ring fill (0,1] that triggers an export at once"},
+    {"max-queue-size", NULL, T_U32, F(max_queue_size), "8192",
+     "items held in memory before they go to the spool"},
+    {"max-retries", NULL, T_U32, F(max_retries), "3",
+     "attempts per export round"},
+    {"base-delay", NULL, T_SECS, F(base_delay), "1",
+     "first retry delay, seconds (doubles)"},
+    {"max-delay", NULL, T_SECS, F(max_delay), "30",
+     "largest retry delay, seconds"},
+    {"compression", NULL, T_CODEC, F(compression), "lz4",
+     "spool segments: lz4 | gzip | none"},
+    {"wire-compression", NULL, T_CODEC, F(wire_compression), "none",
+     "request bodies (Content-Encoding): lz4 | gzip | none"},
+    {"spool-dir", NULL, T_STR, F(spool_dir),
+     "$XDG_STATE_HOME/spanring/spool, ~/.local/state/spanring/spool, "
+     "or /var/lib/spanring/spool as root",
+     "durable queue directory"},
+    {"spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M",
+     "spool size bound (K, M, G suffixes); oldest dropped beyond"},
+    {"shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5",
+     "seconds SIGTERM may take to drain and flush"},
+    {"stats-file", NULL, T_STR, F(stats_file), "<dir>/.spanringd.stats.json",
+     "counters, rewritten every second"},
+    {"dead-letter", NULL, T_STR, F(dead_letter),
+     "<spool-dir>/dead-letter.jsonl", "items the server rejected"},
+    {"log-file", NULL, T_STR, F(log_file), "stderr",
+     "log file (SIGHUP reopens it)"},
+    {"log-level", NULL, T_LEVEL, F(log_level), "info",
+     "error | warn | info | debug"},
+    {"poll-interval", NULL, T_SECS, F(poll_interval), "0.1",
+     "seconds between polls of live rings"},
+    {"orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15",
+     "seconds between noticing a dead owner and closing its spans"},
+    {"fsync", NULL, T_BOOL, F(fsync), "yes",
+     "fsync spool segments before rings are committed (yes | no)"},
+    {"api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
+     "file holding the API key"},
+    {"help", "", T_FLAG, F(help), NULL, "this text"},
+    {"version", "", T_FLAG, F(version), NULL, "print the version"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -108,10 +119,11 @@ void sr_config_help(FILE *out)
 {
 	char env[64];
 
-	fprintf(out, "usage: spanringd [options]\n"
-		     "Drains spanring rings, assembles spans, batches, spools and "
-		     "exports them.\nEach option can also be set by the variable "
-		     "shown (flags win).\n\n");
+	fprintf(out,
+		"usage: spanringd [options]\n"
+		"Drains spanring rings, assembles spans, batches, spools and "
+		"exports them.\nEach option can also be set by the variable "
+		"shown (flags win).\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
 
@@ -121,11 +133,12 @@ void sr_config_help(FILE *out)
 			fprintf(out, "  %-24s   env %s, default %s\n", "", env,
 				o->def);
 	}
-	fprintf(out, "\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
-		     "credentials and headers of the openai exporter.\n"
-		     "Signals: TERM/INT drain and exit, USR1 flush, HUP reopen "
-		     "the log.\nExit codes: 0 ok, 64 usage, 66 no input, 73 cannot "
-		     "create, 75 already running, 78 config.\n");
+	fprintf(out,
+		"\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
+		"credentials and headers of the openai exporter.\n"
+		"Signals: TERM/INT drain and exit, USR1 flush, HUP reopen "
+		"the log.\nExit codes: 0 ok, 64 usage, 66 no input, 73 cannot "
+		"create, 75 already running, 78 config.\n");
 }
 
 /* Seconds, non-negative, finite. */
@@ -156,9 +169,21 @@ static int parse_u64(const char *s, uint64_t *out, bool suffix)
 		return -EINVAL;
 	if (suffix && *end && !end[1]) {
 		switch (*end) {
-		case 'K': case 'k': mul = 1ull << 10; end++; break;
-		case 'M': case 'm': mul = 1ull << 20; end++; break;
-		case 'G': case 'g': mul = 1ull << 30; end++; break;
+		case 'K':
+		case 'k':
+			mul = 1ull << 10;
+			end++;
+			break;
+		case 'M':
+		case 'm':
+			mul = 1ull << 20;
+			end++;
+			break;
+		case 'G':
+		case 'g':
+			mul = 1ull << 30;
+			end++;
+			break;
 		}
 	}
 	if (*end || v > UINT64_MAX / mul)
@@ -199,7 +224,8 @@ static int set_codec(const char *v, enum sr_codec *c)
 
 static int set_exporter(const char *v, enum sr_exporter_kind *e)
 {
-	static const char *const names[] = { "openai", "console", "file", "null" };
+	static const char *const names[] = {"openai", "console", "file",
+					    "null"};
 
 	for (int i = 0; i < 4; i++) {
 		if (!strcmp(v, names[i])) {
@@ -238,8 +264,12 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 		else
 			memcpy(field, v, strlen(v) + 1);
 		break;
-	case T_EXPORTER: rc = set_exporter(v, field); break;
-	case T_CODEC: rc = set_codec(v, field); break;
+	case T_EXPORTER:
+		rc = set_exporter(v, field);
+		break;
+	case T_CODEC:
+		rc = set_codec(v, field);
+		break;
 	case T_U32:
 		rc = parse_u64(v, &u, false);
 		if (!rc && (u == 0 || u > 1000000))
@@ -247,8 +277,12 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 		if (!rc)
 			*(uint32_t *)field = (uint32_t)u;
 		break;
-	case T_U64: rc = parse_u64(v, field, true); break;
-	case T_SECS: rc = parse_secs(v, field); break;
+	case T_U64:
+		rc = parse_u64(v, field, true);
+		break;
+	case T_SECS:
+		rc = parse_secs(v, field);
+		break;
 	case T_RATIO:
 		rc = parse_secs(v, &d);
 		if (!rc && (d <= 0 || d > 1))
@@ -256,20 +290,28 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 		if (!rc)
 			*(double *)field = d;
 		break;
-	case T_BOOL: rc = set_bool(v, field); break;
-	case T_LEVEL: rc = sr_log_parse_level(v, field); break;
+	case T_BOOL:
+		rc = set_bool(v, field);
+		break;
+	case T_LEVEL:
+		rc = sr_log_parse_level(v, field);
+		break;
 	case T_KEYFILE:
 		rc = read_key_file(v, c->api_key, sizeof(c->api_key));
 		if (rc) {
-			fprintf(stderr, "spanringd: %s: cannot read key file %s: %s\n",
+			fprintf(stderr,
+				"spanringd: %s: cannot read key file %s: %s\n",
 				src, v, strerror(-rc));
 			return SR_EX_NOINPUT;
 		}
 		return 0;
-	case T_FLAG: *(bool *)field = true; break;
+	case T_FLAG:
+		*(bool *)field = true;
+		break;
 	}
 	if (rc) {
-		fprintf(stderr, "spanringd: %s: invalid value '%s' for --%s (%s)\n",
+		fprintf(stderr,
+			"spanringd: %s: invalid value '%s' for --%s (%s)\n",
 			src, v, o->flag, o->help);
 		return SR_EX_USAGE;
 	}
@@ -279,7 +321,8 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 static const struct opt *find_opt(const char *flag, size_t n)
 {
 	for (size_t i = 0; i < NOPTS; i++)
-		if (strlen(opts[i].flag) == n && !strncmp(opts[i].flag, flag, n))
+		if (strlen(opts[i].flag) == n &&
+		    !strncmp(opts[i].flag, flag, n))
 			return &opts[i];
 	return NULL;
 }
@@ -291,7 +334,7 @@ static void defaults(struct sr_config *c)
 	memset(c, 0, sizeof(*c));
 	if (sr_dir_default(c->dir, sizeof(c->dir)))
 		c->dir[0] = 0;
-	c->exporter = (enum sr_exporter_kind)-1;
+	c->exporter = (enum sr_exporter_kind) - 1;
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s",
 		 "https://api.openai.com/v1/traces/ingest");
 	snprintf(c->output, sizeof(c->output), "-");
@@ -305,15 +348,17 @@ static void defaults(struct sr_config *c)
 	c->compression = SR_CODEC_LZ4;
 	c->wire_compression = SR_CODEC_NONE;
 	if (geteuid() == 0)
-		snprintf(c->spool_dir, sizeof(c->spool_dir), "/var/lib/spanring/spool");
+		snprintf(c->spool_dir, sizeof(c->spool_dir),
+			 "/var/lib/spanring/spool");
 	else if (xdg && *xdg == '/')
-		snprintf(c->spool_dir, sizeof(c->spool_dir), "%s/spanring/spool", xdg);
+		snprintf(c->spool_dir, sizeof(c->spool_dir),
+			 "%s/spanring/spool", xdg);
 	else if (home && *home == '/')
 		snprintf(c->spool_dir, sizeof(c->spool_dir),
 			 "%s/.local/state/spanring/spool", home);
 	else
-		snprintf(c->spool_dir, sizeof(c->spool_dir), "/tmp/spanring-spool-%u",
-			 (unsigned)geteuid());
+		snprintf(c->spool_dir, sizeof(c->spool_dir),
+			 "/tmp/spanring-spool-%u", (unsigned)geteuid());
 	c->spool_max_bytes = 256ull << 20;
 	c->shutdown_timeout = 5;
 	c->log_level = SR_LOG_INFO;
@@ -355,7 +400,10 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		int rc;
 
 		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "spanringd: unexpected argument '%s' (see --help)\n", a);
+			fprintf(stderr,
+				"spanringd: unexpected argument '%s' (see "
+				"--help)\n",
+				a);
 			return SR_EX_USAGE;
 		}
 		a += 2;
@@ -363,7 +411,9 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		n = eq ? (size_t)(eq - a) : strlen(a);
 		o = find_opt(a, n);
 		if (!o) {
-			fprintf(stderr, "spanringd: unknown option '%s' (see --help)\n", argv[i]);
+			fprintf(stderr,
+				"spanringd: unknown option '%s' (see --help)\n",
+				argv[i]);
 			return SR_EX_USAGE;
 		}
 		if (o->type == T_FLAG) {
@@ -375,7 +425,8 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		} else if (i + 1 < argc) {
 			v = argv[++i];
 		} else {
-			fprintf(stderr, "spanringd: --%s needs a value\n", o->flag);
+			fprintf(stderr, "spanringd: --%s needs a value\n",
+				o->flag);
 			return SR_EX_USAGE;
 		}
 		rc = set_opt(c, o, v, "command line");
@@ -398,32 +449,39 @@ static int finish(struct sr_config *c, bool endpoint_set)
 		snprintf(c->org_id, sizeof(c->org_id), "%s", v);
 	if ((v = getenv("OPENAI_PROJECT_ID")))
 		snprintf(c->project_id, sizeof(c->project_id), "%s", v);
-	if (c->exporter == (enum sr_exporter_kind)-1)
-		c->exporter = endpoint_set || c->api_key[0] ? SR_EXP_OPENAI : SR_EXP_FILE;
-	if (strncmp(c->endpoint, "http://", 7) && strncmp(c->endpoint, "https://", 8)) {
-		fprintf(stderr, "spanringd: endpoint '%s' is not an http:// or https:// URL\n",
+	if (c->exporter == (enum sr_exporter_kind) - 1)
+		c->exporter =
+		    endpoint_set || c->api_key[0] ? SR_EXP_OPENAI : SR_EXP_FILE;
+	if (strncmp(c->endpoint, "http://", 7) &&
+	    strncmp(c->endpoint, "https://", 8)) {
+		fprintf(stderr,
+			"spanringd: endpoint '%s' is not an http:// or "
+			"https:// URL\n",
 			c->endpoint);
 		return SR_EX_USAGE;
 	}
 	if (c->max_delay < c->base_delay) {
-		fprintf(stderr, "spanringd: --max-delay %g is below --base-delay %g\n",
+		fprintf(stderr,
+			"spanringd: --max-delay %g is below --base-delay %g\n",
 			c->max_delay, c->base_delay);
 		return SR_EX_USAGE;
 	}
 	if (c->schedule_delay <= 0 || c->poll_interval <= 0) {
-		fprintf(stderr, "spanringd: --schedule-delay and --poll-interval must be > 0\n");
+		fprintf(stderr, "spanringd: --schedule-delay and "
+				"--poll-interval must be > 0\n");
 		return SR_EX_USAGE;
 	}
 	if (!c->dir[0]) {
 		fprintf(stderr, "spanringd: no ring directory (set --dir)\n");
 		return SR_EX_USAGE;
 	}
-	if (!c->stats_file[0] &&
-	    snprintf(c->stats_file, sizeof(c->stats_file), "%s/.spanringd.stats.json",
-		     c->dir) >= (int)sizeof(c->stats_file))
+	if (!c->stats_file[0] && snprintf(c->stats_file, sizeof(c->stats_file),
+					  "%s/.spanringd.stats.json",
+					  c->dir) >= (int)sizeof(c->stats_file))
 		return SR_EX_USAGE;
 	if (!c->dead_letter[0] &&
-	    snprintf(c->dead_letter, sizeof(c->dead_letter), "%s/dead-letter.jsonl",
+	    snprintf(c->dead_letter, sizeof(c->dead_letter),
+		     "%s/dead-letter.jsonl",
 		     c->spool_dir) >= (int)sizeof(c->dead_letter))
 		return SR_EX_USAGE;
 	return 0;

@@ -13,34 +13,38 @@
 
 #include "log.h"
 
-enum sr_exporter_kind { SR_EXP_OPENAI, SR_EXP_CONSOLE, SR_EXP_FILE,
-			SR_EXP_NULL };
+enum sr_exporter_kind {
+	SR_EXP_OPENAI,
+	SR_EXP_CONSOLE,
+	SR_EXP_FILE,
+	SR_EXP_NULL
+};
 enum sr_codec { SR_CODEC_NONE, SR_CODEC_LZ4, SR_CODEC_GZIP };
 
 struct sr_config {
-	char dir[4096];              /* ring directory */
+	char dir[4096]; /* ring directory */
 	enum sr_exporter_kind exporter;
 	char endpoint[2048];
-	char output[4096];           /* file exporter: path or "-" */
-	uint32_t max_batch_size;     /* items per export */
-	double schedule_delay;       /* s */
-	double export_trigger_ratio; /* (0, 1] */
-	uint32_t max_queue_size;     /* items held in memory */
-	uint32_t max_retries;        /* total attempts per export round */
-	double base_delay, max_delay;/* s */
-	enum sr_codec compression;   /* spool segments */
+	char output[4096];		/* file exporter: path or "-" */
+	uint32_t max_batch_size;	/* items per export */
+	double schedule_delay;		/* s */
+	double export_trigger_ratio;	/* (0, 1] */
+	uint32_t max_queue_size;	/* items held in memory */
+	uint32_t max_retries;		/* total attempts per export round */
+	double base_delay, max_delay;	/* s */
+	enum sr_codec compression;	/* spool segments */
 	enum sr_codec wire_compression; /* request bodies */
 	char spool_dir[4096];
 	uint64_t spool_max_bytes;
-	double shutdown_timeout;     /* s */
+	double shutdown_timeout; /* s */
 	char stats_file[4096];
 	char dead_letter[4096];
-	char log_file[4096];         /* empty: stderr */
+	char log_file[4096]; /* empty: stderr */
 	enum sr_log_level log_level;
-	double poll_interval;        /* s between ring polls */
-	double orphan_grace;         /* s between noticing death and closing */
-	bool fsync;                  /* fsync spool segments */
-	char api_key[512];           /* never logged */
+	double poll_interval; /* s between ring polls */
+	double orphan_grace;  /* s between noticing death and closing */
+	bool fsync;	      /* fsync spool segments */
+	char api_key[512];    /* never logged */
 	char org_id[256], project_id[256];
 	bool help, version;
 };

@@ -83,15 +83,15 @@ static char *print_clean(const cJSON *j)
 
 struct jc {
 	const unsigned char *p, *end;
-	char *out;      /* compact copy */
+	char *out; /* compact copy */
 	size_t o;
-	int slow;       /* valid maybe, but cJSON must normalise it */
+	int slow; /* valid maybe, but cJSON must normalise it */
 };
 
 static void jc_ws(struct jc *c)
 {
-	while (c->p < c->end &&
-	       (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
+				 *c->p == '\n' || *c->p == '\r'))
 		c->p++;
 }
 
@@ -113,7 +113,8 @@ static bool jc_string(struct jc *c)
 				return false;
 			if (*c->p == 'u') {
 				for (int i = 1; i <= 4; i++)
-					if (c->p + i >= c->end || !isxdigit(c->p[i]))
+					if (c->p + i >= c->end ||
+					    !isxdigit(c->p[i]))
 						return false;
 				c->p += 5;
 				continue;
@@ -161,10 +162,15 @@ static bool jc_number(struct jc *c)
 		while (c->p < c->end && isdigit(*c->p))
 			c->p++;
 	}
-	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E'))
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
 		c->slow = 1; /* an exponent may overflow to infinity */
-	while (c->p < c->end && strchr("eE+-0123456789", *c->p) && *c->p)
-		c->p++;
+		if (++c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (c->p >= c->end || !isdigit(*c->p))
+			return false;
+		while (c->p < c->end && isdigit(*c->p))
+			c->p++;
+	}
 	jc_put(c, s, (size_t)(c->p - s));
 	return true;
 }
@@ -227,13 +233,20 @@ static bool jc_value(struct jc *c, int depth)
 	if (c->p >= c->end)
 		return false;
 	switch (*c->p) {
-	case '{': return jc_container(c, depth, '}');
-	case '[': return jc_container(c, depth, ']');
-	case '"': return jc_string(c);
-	case 't': return jc_word(c, "true");
-	case 'f': return jc_word(c, "false");
-	case 'n': return jc_word(c, "null");
-	default: return jc_number(c);
+	case '{':
+		return jc_container(c, depth, '}');
+	case '[':
+		return jc_container(c, depth, ']');
+	case '"':
+		return jc_string(c);
+	case 't':
+		return jc_word(c, "true");
+	case 'f':
+		return jc_word(c, "false");
+	case 'n':
+		return jc_word(c, "null");
+	default:
+		return jc_number(c);
 	}
 }
 
@@ -244,8 +257,8 @@ static bool jc_value(struct jc *c, int depth)
  */
 static int fast_object(struct sr_str s, char **out)
 {
-	struct jc c = { (const unsigned char *)s.p, (const unsigned char *)s.p + s.n,
-			malloc(s.n + 1), 0, 0 };
+	struct jc c = {(const unsigned char *)s.p,
+		       (const unsigned char *)s.p + s.n, malloc(s.n + 1), 0, 0};
 	bool ok;
 
 	if (!c.out)
@@ -338,7 +351,8 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		if (!meta)
 			return -EBADMSG;
 	}
-	cap = 160 + esc(t->workflow) + esc(t->group_id) + (meta ? strlen(meta) : 0);
+	cap = 160 + esc(t->workflow) + esc(t->group_id) +
+	      (meta ? strlen(meta) : 0);
 	buf = malloc(cap);
 	if (!buf) {
 		free(meta);
@@ -482,8 +496,8 @@ static void put_error(struct sr_jw *w, const struct sr_span_rec *s,
 	sr_jw_lit(w, "}");
 }
 
-int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra,
-		   char **out, size_t *len)
+int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
+		   size_t *len)
 {
 	char id[SR_SPAN_ID_STR], pid[SR_SPAN_ID_STR], tid[SR_TRACE_ID_STR];
 	char t0[SR_ISO_LEN], t1[SR_ISO_LEN], *sd, *ed = NULL, *buf;

@@ -19,7 +19,7 @@
  * metadata not a JSON object), or -ENOMEM.
  */
 int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Span object of a complete span `s` (start_ns, end_ns, flags, name,
@@ -28,8 +28,7 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
  * or empty. An error is emitted when err is non-empty or SR_SF_ERROR is
  * set. Same returns as sr_encode_trace().
  */
-int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra,
-		   char **out, size_t *len)
-	__attribute__((warn_unused_result));
+int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
+		   size_t *len) __attribute__((warn_unused_result));
 
 #endif /* SR_SD_ENCODE_H */

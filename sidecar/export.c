@@ -35,11 +35,11 @@ struct sr_exporter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping, kicked;
-	_Atomic uint64_t abort_at;  /* monotonic ns, 0: none */
-	uint64_t next_try;          /* monotonic ns: backoff after a failure */
-	double round_delay;         /* s, next backoff */
+	_Atomic uint64_t abort_at; /* monotonic ns, 0: none */
+	uint64_t next_try;	   /* monotonic ns: backoff after a failure */
+	double round_delay;	   /* s, next backoff */
 	bool warned_no_key;
-	int out_fd, dl_fd;          /* file exporter output, dead letters */
+	int out_fd, dl_fd; /* file exporter output, dead letters */
 };
 
 static uint64_t secs_ns(double s)
@@ -119,8 +119,8 @@ static void dead_letter(struct sr_exporter *e, const struct item *it,
 	txt = ans ? cJSON_PrintUnformatted(ans) : NULL;
 	cJSON_Delete(ans);
 	snprintf(head, sizeof(head), "{\"status\":%ld,\"answer\":", r->status);
-	rc = e->dl_fd < 0 || !txt ? -EIO :
-	     write_all(e->dl_fd, head, strlen(head));
+	rc = e->dl_fd < 0 || !txt ? -EIO
+				  : write_all(e->dl_fd, head, strlen(head));
 	if (!rc)
 		rc = write_all(e->dl_fd, txt, strlen(txt));
 	if (!rc)
@@ -133,7 +133,8 @@ static void dead_letter(struct sr_exporter *e, const struct item *it,
 		fdatasync(e->dl_fd);
 	free(txt);
 	if (rc)
-		sr_log(SR_LOG_ERROR, "export", "dead-letter file %s: cannot write: %s",
+		sr_log(SR_LOG_ERROR, "export",
+		       "dead-letter file %s: cannot write: %s",
 		       e->c->dead_letter, strerror(-rc));
 	SR_STAT_ADD(dead_lettered, 1);
 }
@@ -145,8 +146,8 @@ static long param_index(const char *answer, size_t n)
 	cJSON *j = cJSON_Parse(answer), *p;
 	long i = -1;
 
-	p = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "error"),
-					     "param");
+	p = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "error"), "param");
 	if (cJSON_IsString(p) && sscanf(p->valuestring, "data[%ld]", &i) != 1)
 		i = -1;
 	cJSON_Delete(j);
@@ -189,7 +190,8 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 
 	if (!body)
 		return -ENOMEM;
-	if (wc != SR_CODEC_NONE && sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
+	if (wc != SR_CODEC_NONE &&
+	    sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
 		free(body);
 		body = z;
 		len = zlen;
@@ -199,13 +201,16 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	SR_STAT_ADD(http_requests, 1);
 	SR_STAT_ADD(bytes_sent, len);
 	rc = sr_http_post(e->http, e->c->endpoint, body, len,
-			  wc == SR_CODEC_LZ4 ? "lz4" : wc == SR_CODEC_GZIP ? "gzip" : NULL,
+			  wc == SR_CODEC_LZ4	? "lz4"
+			  : wc == SR_CODEC_GZIP ? "gzip"
+						: NULL,
 			  r);
 	free(body);
 	return rc;
 }
 
-static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n);
+static enum outcome send_items(struct sr_exporter *e, struct item *it,
+			       size_t n);
 
 /* A 4xx that is not retried: isolate the bad items. */
 static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
@@ -215,7 +220,8 @@ static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
 	enum outcome a, b;
 	long bad;
 
-	sr_log(SR_LOG_ERROR, "export", "[non-fatal] POST %s: client error %ld for %zu items: %.200s",
+	sr_log(SR_LOG_ERROR, "export",
+	       "[non-fatal] POST %s: client error %ld for %zu items: %.200s",
 	       e->c->endpoint, r->status, n, r->answer);
 	if (!split || n == 1) {
 		for (size_t i = 0; i < n; i++)
@@ -226,7 +232,8 @@ static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
 	if (bad >= 0) {
 		/* the answer names the item: no bisection needed */
 		dead_letter(e, &it[bad], r);
-		memmove(&it[bad], &it[bad + 1], (n - (size_t)bad - 1) * sizeof(*it));
+		memmove(&it[bad], &it[bad + 1],
+			(n - (size_t)bad - 1) * sizeof(*it));
 		return send_items(e, it, n - 1);
 	}
 	a = send_items(e, it, n / 2);
@@ -251,7 +258,8 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 
 		if (attempt > 1)
 			SR_STAT_ADD(exports_retried, 1);
-		v = post(e, it, n, r) ? SR_V_RETRY : sr_retry_verdict(r->status);
+		v = post(e, it, n, r) ? SR_V_RETRY
+				      : sr_retry_verdict(r->status);
 		if (v == SR_V_OK) {
 			SR_STAT_ADD(exports_ok, 1);
 			SR_STAT_ADD(items_exported, n);
@@ -266,14 +274,21 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 			return rejected(e, it, n, &copy);
 		}
 		if (r->status)
-			sr_log(SR_LOG_WARN, "export", "[non-fatal] POST %s: server error %ld, attempt %u of %u",
-			       e->c->endpoint, r->status, attempt, e->c->max_retries);
+			sr_log(SR_LOG_WARN, "export",
+			       "[non-fatal] POST %s: server error %ld, attempt "
+			       "%u of %u",
+			       e->c->endpoint, r->status, attempt,
+			       e->c->max_retries);
 		else
-			sr_log(SR_LOG_WARN, "export", "[non-fatal] POST %s: request failed: %s, attempt %u of %u",
-			       e->c->endpoint, r->err, attempt, e->c->max_retries);
+			sr_log(SR_LOG_WARN, "export",
+			       "[non-fatal] POST %s: request failed: %s, "
+			       "attempt %u of %u",
+			       e->c->endpoint, r->err, attempt,
+			       e->c->max_retries);
 		if (attempt >= e->c->max_retries)
 			break;
-		wait = r->retry_after >= 0 ? r->retry_after : sr_retry_jitter(delay);
+		wait = r->retry_after >= 0 ? r->retry_after
+					   : sr_retry_jitter(delay);
 		if (pause_for(e, wait) == ABORTED) {
 			o = ABORTED;
 			break;
@@ -286,13 +301,15 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 
 /* --- the other exporters ------------------------------------------------ */
 
-static enum outcome to_file(struct sr_exporter *e, const char *lines, size_t len)
+static enum outcome to_file(struct sr_exporter *e, const char *lines,
+			    size_t len)
 {
 	int rc;
 
 	if (e->out_fd < 0)
-		e->out_fd = strcmp(e->c->output, "-") ? open_append(e->c->output)
-						      : dup(1);
+		e->out_fd = strcmp(e->c->output, "-")
+				? open_append(e->c->output)
+				: dup(1);
 	if (e->out_fd < 0) {
 		sr_log(SR_LOG_ERROR, "export", "output %s: cannot open: %s",
 		       e->c->output, strerror(errno));
@@ -317,13 +334,15 @@ static enum outcome to_console(const struct item *it, size_t n)
 
 		if (cJSON_IsString(obj) && !strcmp(obj->valuestring, "trace")) {
 			cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-			cJSON *wf = cJSON_GetObjectItemCaseSensitive(j, "workflow_name");
+			cJSON *wf = cJSON_GetObjectItemCaseSensitive(
+			    j, "workflow_name");
 
 			printf("[Exporter] Export trace_id=%s, name=%s\n",
 			       cJSON_IsString(id) ? id->valuestring : "?",
 			       cJSON_IsString(wf) ? wf->valuestring : "");
 		} else {
-			printf("[Exporter] Export span: %.*s\n", (int)it[i].n, it[i].p);
+			printf("[Exporter] Export span: %.*s\n", (int)it[i].n,
+			       it[i].p);
 		}
 		cJSON_Delete(j);
 	}
@@ -348,7 +367,7 @@ static size_t split_lines(char *lines, size_t len, struct item **out)
 		if (!nl)
 			nl = end;
 		if (nl > p && k <= n)
-			it[k++] = (struct item){ p, (size_t)(nl - p) };
+			it[k++] = (struct item){p, (size_t)(nl - p)};
 		p = nl + 1;
 	}
 	*out = it;
@@ -363,7 +382,8 @@ static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 	enum outcome o;
 
 	if (e->c->exporter == SR_EXP_NULL || e->c->exporter == SR_EXP_FILE) {
-		o = e->c->exporter == SR_EXP_NULL ? DELIVERED : to_file(e, lines, len);
+		o = e->c->exporter == SR_EXP_NULL ? DELIVERED
+						  : to_file(e, lines, len);
 		if (o == DELIVERED)
 			SR_STAT_ADD(items_exported, items);
 		return o;
@@ -388,13 +408,15 @@ static void failed_round(struct sr_exporter *e, enum outcome o)
 {
 	SR_STAT_ADD(exports_failed, 1);
 	if (o == FAILED)
-		sr_log(SR_LOG_ERROR, "export", "[non-fatal] POST %s: batch not delivered after %u attempts; kept in the spool, next round in %.1fs",
+		sr_log(SR_LOG_ERROR, "export",
+		       "[non-fatal] POST %s: batch not delivered after %u "
+		       "attempts; kept in the spool, next round in %.1fs",
 		       e->c->endpoint, e->c->max_retries, e->round_delay);
 	pthread_mutex_lock(&e->lock);
 	e->next_try = sr_mono_ns() + secs_ns(sr_retry_jitter(e->round_delay));
 	pthread_mutex_unlock(&e->lock);
-	e->round_delay = sr_retry_next(e->round_delay ? e->round_delay : 1,
-				       e->c->max_delay);
+	e->round_delay =
+	    sr_retry_next(e->round_delay ? e->round_delay : 1, e->c->max_delay);
 }
 
 /* Delivers the batches of the oldest segment in order. false when a
@@ -408,12 +430,14 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 	if (rc == -ENOENT)
 		return true;
 	if (rc) {
-		sr_log(SR_LOG_ERROR, "spool", "segment %llu unreadable (%s): removed",
+		sr_log(SR_LOG_ERROR, "spool",
+		       "segment %llu unreadable (%s): removed",
 		       (unsigned long long)seq, strerror(-rc));
 		sr_spool_remove(e->sp, seq);
 		return true;
 	}
-	for (uint32_t i = sr_segment_done(g); i < sr_segment_batches(g) && ok; i++) {
+	for (uint32_t i = sr_segment_done(g); i < sr_segment_batches(g) && ok;
+	     i++) {
 		char *lines = NULL;
 		size_t len;
 		uint32_t items;
@@ -421,7 +445,8 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 
 		rc = sr_segment_batch(g, i, &lines, &len, &items);
 		if (rc)
-			sr_log(SR_LOG_ERROR, "spool", "segment %llu batch %u corrupt (%s): skipped",
+			sr_log(SR_LOG_ERROR, "spool",
+			       "segment %llu batch %u corrupt (%s): skipped",
 			       (unsigned long long)seq, i, strerror(-rc));
 		else
 			o = deliver(e, lines, len, items);
@@ -434,7 +459,8 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 		e->round_delay = e->c->base_delay;
 		sr_spool_mark(e->sp, g, i + 1);
 		/* abort_at is set only by a stop: its deadline passed */
-		if (atomic_load(&e->abort_at) && sr_mono_ns() >= atomic_load(&e->abort_at))
+		if (atomic_load(&e->abort_at) &&
+		    sr_mono_ns() >= atomic_load(&e->abort_at))
 			break;
 	}
 	sr_segment_free(g);
@@ -446,7 +472,8 @@ static bool can_send(struct sr_exporter *e)
 	if (e->c->exporter != SR_EXP_OPENAI || e->c->api_key[0])
 		return true;
 	if (!e->warned_no_key) {
-		sr_log(SR_LOG_WARN, "export", "OPENAI_API_KEY is not set, skipping trace export");
+		sr_log(SR_LOG_WARN, "export",
+		       "OPENAI_API_KEY is not set, skipping trace export");
 		e->warned_no_key = true;
 	}
 	return false;
@@ -479,7 +506,9 @@ static void *run(void *arg)
 		if (e->stopping && have && !can_send(e))
 			break;
 		if (have && can_send(e))
-			wait_until(e, e->stopping && at < e->next_try ? at : e->next_try);
+			wait_until(e, e->stopping && at < e->next_try
+					  ? at
+					  : e->next_try);
 		else if (e->stopping)
 			wait_until(e, at);
 		else
@@ -496,17 +525,20 @@ static int add_headers(struct sr_exporter *e)
 	int rc = 0;
 
 	if (c->api_key[0]) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->api_key);
+		snprintf(line, sizeof(line), "Authorization: Bearer %s",
+			 c->api_key);
 		rc |= sr_http_header(e->http, line);
 	}
 	rc |= sr_http_header(e->http, "Content-Type: application/json");
 	rc |= sr_http_header(e->http, "OpenAI-Beta: traces=v1");
 	if (c->org_id[0]) {
-		snprintf(line, sizeof(line), "OpenAI-Organization: %s", c->org_id);
+		snprintf(line, sizeof(line), "OpenAI-Organization: %s",
+			 c->org_id);
 		rc |= sr_http_header(e->http, line);
 	}
 	if (c->project_id[0]) {
-		snprintf(line, sizeof(line), "OpenAI-Project: %s", c->project_id);
+		snprintf(line, sizeof(line), "OpenAI-Project: %s",
+			 c->project_id);
 		rc |= sr_http_header(e->http, line);
 	}
 	rc |= sr_http_header(e->http, "User-Agent: spanring/" SR_VERSION);

@@ -39,7 +39,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	size_t len = size * n;
 	char v[128];
 
-	if (len > 12 && len < 12 + sizeof(v) && !strncasecmp(p, "Retry-After:", 12)) {
+	if (len > 12 && len < 12 + sizeof(v) &&
+	    !strncasecmp(p, "Retry-After:", 12)) {
 		memcpy(v, p + 12, len - 12);
 		v[len - 12] = 0;
 		h->resp->retry_after = sr_retry_after_parse(v, time(NULL));
@@ -120,7 +121,8 @@ int sr_http_post(struct sr_http *h, const char *url, const void *body,
 	h->answer_len = 0;
 	if (content_encoding) {
 		/* a per-request copy of the list with one more line */
-		snprintf(ce, sizeof(ce), "Content-Encoding: %s", content_encoding);
+		snprintf(ce, sizeof(ce), "Content-Encoding: %s",
+			 content_encoding);
 		for (struct curl_slist *l = h->headers; l; l = l->next)
 			extra = curl_slist_append(extra, l->data);
 		extra = curl_slist_append(extra, ce);

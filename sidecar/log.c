@@ -18,7 +18,7 @@ static time_t win_start;   /* second of the current rate window */
 static unsigned win_lines; /* lines written in it */
 static unsigned long suppressed;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int sr_log_parse_level(const char *s, enum sr_log_level *out)
 {
@@ -104,8 +104,9 @@ void sr_log(enum sr_log_level level, const char *subsys, const char *fmt, ...)
 		return;
 	}
 	n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ldZ %s %s: ",
-		      ts.tv_nsec / 1000000, level_names[level], subsys);
+	n += snprintf(line + n, sizeof(line) - (size_t)n,
+		      ".%03ldZ %s %s: ", ts.tv_nsec / 1000000,
+		      level_names[level], subsys);
 	if (suppressed && n < (int)sizeof(line)) {
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 			      "(%lu lines suppressed) ", suppressed);

@@ -39,7 +39,7 @@ struct queue {
 	char **items;
 	size_t *lens;
 	size_t n, cap;
-	uint64_t oldest;   /* monotonic ns the first item was queued */
+	uint64_t oldest; /* monotonic ns of the oldest item's event */
 	struct sr_rings *rings;
 };
 
@@ -55,9 +55,22 @@ struct daemon {
 	bool stop, force;
 };
 
-static int q_emit(void *ctx, char *json, size_t len)
+/* Monotonic time of a wall-clock event: how long ago it happened counts
+ * toward schedule_delay (an item read late is exported sooner). */
+static uint64_t event_mono(uint64_t ts_ns, uint64_t mono_now)
+{
+	uint64_t real_now = sr_now_ns(), age;
+
+	if (!ts_ns || ts_ns > real_now)
+		return mono_now;
+	age = real_now - ts_ns;
+	return age < mono_now ? mono_now - age : 0;
+}
+
+static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 {
 	struct queue *q = ctx;
+	uint64_t now = sr_mono_ns(), at = event_mono(ts_ns, now);
 
 	if (q->n == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 256;
@@ -74,8 +87,8 @@ static int q_emit(void *ctx, char *json, size_t len)
 		q->lens = ln;
 		q->cap = cap;
 	}
-	if (!q->n)
-		q->oldest = sr_mono_ns();
+	if (!q->n || at < q->oldest)
+		q->oldest = at;
 	q->items[q->n] = json;
 	q->lens[q->n++] = len;
 	sr_rings_note_queued(q->rings);
@@ -115,7 +128,8 @@ static int spool_queue(struct daemon *d)
 	int rc = b ? 0 : -ENOMEM;
 
 	for (size_t k = 0; k < nb && !rc; k++) {
-		size_t from = k * step, to = from + step < d->q.n ? from + step : d->q.n;
+		size_t from = k * step,
+		       to = from + step < d->q.n ? from + step : d->q.n;
 
 		b[k].items = (uint32_t)(to - from);
 		b[k].lines = join_lines(d, from, to, &b[k].len);
@@ -139,7 +153,8 @@ static int flush(struct daemon *d)
 	if (!rc)
 		rc = sr_spool_sync(d->spool);
 	if (rc) {
-		sr_log(SR_LOG_ERROR, "spool", "cannot write a segment: %s; %zu items stay in memory",
+		sr_log(SR_LOG_ERROR, "spool",
+		       "cannot write a segment: %s; %zu items stay in memory",
 		       strerror(-rc), d->q.n);
 		return rc;
 	}
@@ -159,11 +174,11 @@ static bool sink_full(void *ctx)
 	return q_full_cap(&d->q, d->c.max_queue_size);
 }
 
-static int sink_emit(void *ctx, char *json, size_t len)
+static int sink_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 {
 	struct daemon *d = ctx;
 
-	return q_emit(&d->q, json, len);
+	return q_emit(&d->q, json, len, ts_ns);
 }
 
 /* Drains rings round after round until nothing is new; flushes whenever
@@ -183,13 +198,15 @@ static void drain_all(struct daemon *d)
 
 static bool flush_due(struct daemon *d, bool hot)
 {
-	uint64_t trigger = (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
+	uint64_t trigger =
+	    (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
 
 	if (!d->q.n)
 		return false;
 	if (d->force || hot || d->q.n >= (trigger ? trigger : 1))
 		return true;
-	return sr_mono_ns() - d->q.oldest >= (uint64_t)(d->c.schedule_delay * 1e9);
+	return sr_mono_ns() - d->q.oldest >=
+	       (uint64_t)(d->c.schedule_delay * 1e9);
 }
 
 static void tick(struct daemon *d, bool all)
@@ -223,20 +240,37 @@ static void on_signals(struct daemon *d)
 			break;
 		case SIGHUP:
 			if (sr_log_reopen())
-				sr_log(SR_LOG_ERROR, "log", "cannot reopen %s", d->c.log_file);
+				sr_log(SR_LOG_ERROR, "log", "cannot reopen %s",
+				       d->c.log_file);
 			break;
 		}
 	}
 }
 
+/* True if a ring file appeared (our own stats file's rename does not
+ * count). */
 static bool on_inotify(struct daemon *d)
 {
-	char buf[4096] __attribute__((aligned(8)));
-	bool any = false;
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool ring = false;
+	ssize_t n;
 
-	while (read(d->inofd, buf, sizeof(buf)) > 0)
-		any = true;
-	return any;
+	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			uint32_t pid;
+			uint64_t bytes;
+
+			if (ev->len &&
+			    sr_ring_name_parse(ev->name, &pid, &bytes))
+				ring = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				ring = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return ring;
 }
 
 static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
@@ -246,7 +280,8 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 	if (next_tick < until)
 		until = next_tick;
 	if (d->q.n) {
-		uint64_t due = d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
+		uint64_t due =
+		    d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
 
 		if (due < until)
 			until = due;
@@ -257,13 +292,15 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 static void run(struct daemon *d)
 {
 	uint64_t now = sr_mono_ns(), next_tick = now, next_scan = now,
-		 next_stats = now, tick_ns = (uint64_t)(d->c.poll_interval * 1e9);
-	struct pollfd p[2] = { { d->sigfd, POLLIN, 0 }, { d->inofd, POLLIN, 0 } };
+		 next_stats = now,
+		 tick_ns = (uint64_t)(d->c.poll_interval * 1e9);
+	struct pollfd p[2] = {{d->sigfd, POLLIN, 0}, {d->inofd, POLLIN, 0}};
 
 	while (!d->stop) {
 		bool scan = false;
 
-		if (poll(p, d->inofd >= 0 ? 2 : 1, poll_ms(d, next_tick, next_stats)) > 0) {
+		if (poll(p, d->inofd >= 0 ? 2 : 1,
+			 poll_ms(d, next_tick, next_stats)) > 0) {
 			if (p[0].revents)
 				on_signals(d);
 			if (d->inofd >= 0 && p[1].revents)
@@ -291,7 +328,8 @@ static void run(struct daemon *d)
  * delivered before the deadline. */
 static void shutdown_all(struct daemon *d)
 {
-	uint64_t deadline = sr_mono_ns() + (uint64_t)(d->c.shutdown_timeout * 1e9);
+	uint64_t deadline =
+	    sr_mono_ns() + (uint64_t)(d->c.shutdown_timeout * 1e9);
 
 	sr_log(SR_LOG_INFO, "main", "stopping: draining rings, %.1fs to flush",
 	       d->c.shutdown_timeout);
@@ -320,13 +358,17 @@ static int take_lock(struct daemon *d)
 	if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		n = (int)pread(d->lockfd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = 0;
-		fprintf(stderr, "spanringd: %s is already served by another spanringd (pid %s)\n",
+		fprintf(stderr,
+			"spanringd: %s is already served by another spanringd "
+			"(pid %s)\n",
 			d->c.dir, n > 0 ? buf : "?");
 		return SR_EX_TEMPFAIL;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(d->lockfd, 0) < 0 || pwrite(d->lockfd, buf, (size_t)n, 0) != n)
-		sr_log(SR_LOG_WARN, "main", "cannot write the pid to the lock file");
+	if (ftruncate(d->lockfd, 0) < 0 ||
+	    pwrite(d->lockfd, buf, (size_t)n, 0) != n)
+		sr_log(SR_LOG_WARN, "main",
+		       "cannot write the pid to the lock file");
 	return 0;
 }
 
@@ -365,7 +407,8 @@ static int open_dirs(struct daemon *d)
 
 	d->dirfd = sr_dir_open(d->c.dir, true, why, sizeof(why));
 	if (d->dirfd < 0) {
-		fprintf(stderr, "spanringd: ring directory %s unusable: %s\n", d->c.dir, why);
+		fprintf(stderr, "spanringd: ring directory %s unusable: %s\n",
+			d->c.dir, why);
 		return SR_EX_CANTCREAT;
 	}
 	return take_lock(d);
@@ -375,8 +418,9 @@ static int open_spool(struct daemon *d)
 {
 	char why[512] = "";
 
-	d->spool = sr_spool_open(d->c.spool_dir, d->c.compression, d->c.spool_max_bytes,
-				 d->c.fsync, why, sizeof(why));
+	d->spool =
+	    sr_spool_open(d->c.spool_dir, d->c.compression,
+			  d->c.spool_max_bytes, d->c.fsync, why, sizeof(why));
 	if (!d->spool) {
 		fprintf(stderr, "spanringd: spool: %s\n", why);
 		return errno == EWOULDBLOCK ? SR_EX_TEMPFAIL : SR_EX_CANTCREAT;
@@ -395,19 +439,20 @@ static int setup(struct daemon *d)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || setup_signals(d))
 		return SR_EX_OSERR;
 	d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d->inofd >= 0 &&
-	    inotify_add_watch(d->inofd, d->c.dir, IN_CREATE | IN_MOVED_TO) < 0) {
+	if (d->inofd >= 0 && inotify_add_watch(d->inofd, d->c.dir,
+					       IN_CREATE | IN_MOVED_TO) < 0) {
 		close(d->inofd);
 		d->inofd = -1;
 	}
 	d->asm_ = sr_asm_new();
-	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd, sr_spool_dirfd(d->spool), d->asm_)
+	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd,
+					  sr_spool_dirfd(d->spool), d->asm_)
 			   : NULL;
 	d->exp = sr_exporter_new(&d->c, d->spool);
 	if (!d->rings || !d->exp || sr_exporter_start(d->exp))
 		return SR_EX_OSERR;
 	d->q.rings = d->rings;
-	d->sink = (struct sr_sink){ sink_emit, sink_full, d };
+	d->sink = (struct sr_sink){sink_emit, sink_full, d};
 	return 0;
 }
 
@@ -434,14 +479,16 @@ static void teardown(struct daemon *d)
 
 static const char *exporter_name(enum sr_exporter_kind k)
 {
-	static const char *const names[] = { "openai", "console", "file", "null" };
+	static const char *const names[] = {"openai", "console", "file",
+					    "null"};
 
 	return names[k];
 }
 
 int main(int argc, char **argv)
 {
-	static struct daemon d = { .dirfd = -1, .lockfd = -1, .sigfd = -1, .inofd = -1 };
+	static struct daemon d = {
+	    .dirfd = -1, .lockfd = -1, .sigfd = -1, .inofd = -1};
 	int rc = sr_config_load(&d.c, argc, argv);
 
 	if (rc)
@@ -455,15 +502,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {
-		fprintf(stderr, "spanringd: cannot open log file %s: %s\n", d.c.log_file,
-			strerror(errno));
+		fprintf(stderr, "spanringd: cannot open log file %s: %s\n",
+			d.c.log_file, strerror(errno));
 		return SR_EX_CANTCREAT;
 	}
 	block_signals();
 	rc = setup(&d);
 	if (!rc) {
-		sr_log(SR_LOG_INFO, "main", "serving %s: exporter %s%s%s, spool %s (%s)",
-		       d.c.dir, exporter_name(d.c.exporter),
+		sr_log(SR_LOG_INFO, "main",
+		       "serving %s: exporter %s%s%s, spool %s (%s)", d.c.dir,
+		       exporter_name(d.c.exporter),
 		       d.c.exporter == SR_EXP_OPENAI ? " to " : "",
 		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint : "",
 		       d.c.spool_dir, sr_codec_name(d.c.compression));

@@ -43,7 +43,8 @@ double sr_retry_after_parse(const char *v, time_t now)
 		char *end;
 
 		secs = strtod(p, &end);
-		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+		while (*end == ' ' || *end == '\t' || *end == '\r' ||
+		       *end == '\n')
 			end++;
 		if (*end)
 			return -1;

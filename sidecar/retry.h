@@ -14,9 +14,9 @@
 #define SR_RETRY_AFTER_MAX 3600.0
 
 enum sr_verdict {
-	SR_V_OK,        /* 2xx (and 1xx): delivered */
-	SR_V_RETRY,     /* network error, 5xx, 3xx, 408, 429 */
-	SR_V_REJECT,    /* other 4xx: not retried */
+	SR_V_OK,     /* 2xx (and 1xx): delivered */
+	SR_V_RETRY,  /* network error, 5xx, 3xx, 408, 429 */
+	SR_V_REJECT, /* other 4xx: not retried */
 };
 
 /* Verdict for an HTTP status (0 = no answer: network error). */

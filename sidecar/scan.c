@@ -17,11 +17,11 @@
 #include "stats.h"
 
 enum ring_state {
-	R_LIVE,  /* owner alive (as last checked) */
+	R_LIVE,	 /* owner alive (as last checked) */
 	R_DYING, /* owner gone: drain, wait the grace, close orphans */
-	R_DONE,  /* orphans closed: remove after the next hand-off */
-	R_BAD,   /* refused or dropped: skipped until the file vanishes */
-	R_WAIT,  /* header not complete yet: try again on the next rescan */
+	R_DONE,	 /* orphans closed: remove after the next hand-off */
+	R_BAD,	 /* refused or dropped: skipped until the file vanishes */
+	R_WAIT,	 /* header not complete yet: try again on the next rescan */
 };
 
 struct ring {
@@ -30,16 +30,22 @@ struct ring {
 	struct sr_asm_ring *ar;
 	enum ring_state st;
 	uint32_t pid;
-	bool seen;          /* found by the current rescan */
-	bool uncommitted;   /* read past the last commit */
-	bool queued;        /* has items in memory, not yet spooled */
+	bool seen;	  /* found by the current rescan */
+	bool uncommitted; /* read past the last commit */
+	bool queued;	  /* has items in memory, not yet spooled */
 	bool malformed_logged;
-	uint64_t faults;    /* integrity faults already counted */
+	uint64_t faults; /* integrity faults already counted */
 	uint64_t lost;
-	uint64_t next_check;/* monotonic ns of the next liveness probe */
+	uint64_t next_check; /* monotonic ns of the next liveness probe */
 	uint64_t dead_mono, dead_real;
+	uint64_t seen_mono; /* first found */
 	struct sr_ring_info *info;
 };
+
+/* How long a ring whose header is not complete yet is retried on every
+ * tick (afterwards on rescans only: an empty file named like a ring must
+ * not cost a system call per tick forever). */
+#define WAIT_RETRY_NS 2000000000ull
 
 struct sr_rings {
 	const struct sr_config *c;
@@ -47,8 +53,8 @@ struct sr_rings {
 	struct sr_asm *a;
 	struct ring **r;
 	size_t n;
-	size_t next;        /* rotation start */
-	struct ring *cur;   /* ring whose records are being read */
+	size_t next;	  /* rotation start */
+	struct ring *cur; /* ring whose records are being read */
 	const struct sr_sink *sink;
 };
 
@@ -57,8 +63,8 @@ static void state_name(const struct ring *g, char *buf, size_t n)
 	snprintf(buf, n, "open-%s", g->name);
 }
 
-struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd,
-			      int statefd, struct sr_asm *a)
+struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
+			      struct sr_asm *a)
 {
 	struct sr_rings *rs = calloc(1, sizeof(*rs));
 
@@ -107,7 +113,8 @@ static struct ring *find(struct sr_rings *rs, const char *name)
 static void ring_open(struct sr_rings *rs, struct ring *g)
 {
 	char why[256], st[SR_RING_NAME_MAX + 8];
-	int rc = sr_reader_open(rs->dirfd, g->name, 0, &g->rd, why, sizeof(why));
+	int rc =
+	    sr_reader_open(rs->dirfd, g->name, 0, &g->rd, why, sizeof(why));
 
 	if (rc == -EAGAIN) {
 		g->st = R_WAIT;
@@ -116,7 +123,8 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 	if (rc) {
 		g->st = R_BAD;
 		SR_STAT_ADD(rings_bad, 1);
-		sr_log(SR_LOG_WARN, "scan", "ring %s refused: %s", g->name, why);
+		sr_log(SR_LOG_WARN, "scan", "ring %s refused: %s", g->name,
+		       why);
 		return;
 	}
 	g->info = malloc(sr_reader_info_size(g->rd));
@@ -131,11 +139,13 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 	g->pid = g->info->owner_pid;
 	state_name(g, st, sizeof(st));
 	if (sr_asm_ring_load(g->ar, rs->statefd, st))
-		sr_log(SR_LOG_WARN, "scan", "ring %s: open-span file %s unreadable, ignored",
+		sr_log(SR_LOG_WARN, "scan",
+		       "ring %s: open-span file %s unreadable, ignored",
 		       g->name, st);
 	g->st = R_LIVE;
 	SR_STAT_ADD(rings_seen, 1);
-	sr_log(SR_LOG_DEBUG, "scan", "ring %s opened (pid %u)", g->name, g->pid);
+	sr_log(SR_LOG_DEBUG, "scan", "ring %s opened (pid %u)", g->name,
+	       g->pid);
 }
 
 static void on_name(void *ctx, const char *name)
@@ -156,6 +166,7 @@ static void on_name(void *ctx, const char *name)
 		return;
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->seen = true;
+	g->seen_mono = sr_mono_ns();
 	rs->r[rs->n++] = g;
 	ring_open(rs, g);
 }
@@ -215,7 +226,9 @@ static int on_record(void *ctx, const struct sr_record *rec)
 	if (rc == -EBADMSG) {
 		SR_STAT_ADD(records_malformed, 1);
 		if (!g->malformed_logged)
-			sr_log(SR_LOG_WARN, "assemble", "ring %s: malformed %s record at lane %u position %llu dropped (logged once per ring)",
+			sr_log(SR_LOG_WARN, "assemble",
+			       "ring %s: malformed %s record at lane %u "
+			       "position %llu dropped (logged once per ring)",
 			       g->name, sr_rec_type_name(rec->type), rec->lane,
 			       (unsigned long long)rec->pos);
 		g->malformed_logged = true;
@@ -230,7 +243,8 @@ static void ring_lost(struct sr_rings *rs, struct ring *g)
 {
 	char st[SR_RING_NAME_MAX + 8];
 
-	sr_log(SR_LOG_WARN, "scan", "ring %s truncated under the reader: dropped", g->name);
+	sr_log(SR_LOG_WARN, "scan",
+	       "ring %s truncated under the reader: dropped", g->name);
 	SR_STAT_ADD(rings_bad, 1);
 	sr_reader_free(g->rd);
 	g->rd = NULL;
@@ -246,8 +260,9 @@ static void note_faults(struct ring *g)
 	if (f == g->faults)
 		return;
 	if (!g->faults)
-		sr_log(SR_LOG_WARN, "scan", "ring %s: %s (further faults counted only)",
-		       g->name, sr_reader_fault(g->rd));
+		sr_log(SR_LOG_WARN, "scan",
+		       "ring %s: %s (further faults counted only)", g->name,
+		       sr_reader_fault(g->rd));
 	SR_STAT_ADD(ring_faults, f - g->faults);
 	SR_STAT_ADD(ring_lost_bytes, l - g->lost);
 	g->faults = f;
@@ -295,19 +310,23 @@ static void finish_dead(struct sr_rings *rs, struct ring *g, bool now_all)
 	uint64_t now = sr_mono_ns();
 	int n;
 
-	if (!now_all && now - g->dead_mono < (uint64_t)(rs->c->orphan_grace * 1e9))
+	if (!now_all &&
+	    now - g->dead_mono < (uint64_t)(rs->c->orphan_grace * 1e9))
 		return;
 	/* everything the owner wrote is read before its spans are closed */
-	while (!rs->sink->full(rs->sink->ctx) && drain_ring(rs, g, SR_READ_CHUNK) > 0)
+	while (!rs->sink->full(rs->sink->ctx) &&
+	       drain_ring(rs, g, SR_READ_CHUNK) > 0)
 		;
-	if (!g->rd || !sr_reader_drained(g->rd) || rs->sink->full(rs->sink->ctx))
+	if (!g->rd || !sr_reader_drained(g->rd) ||
+	    rs->sink->full(rs->sink->ctx))
 		return;
 	rs->cur = g;
 	n = sr_asm_close_orphans(rs->a, g->ar, g->pid, g->dead_real,
 				 rs->sink->emit, rs->sink->ctx);
 	rs->cur = NULL;
 	if (n > 0)
-		sr_log(SR_LOG_DEBUG, "assemble", "ring %s: owner pid %u gone, %d open spans closed",
+		sr_log(SR_LOG_DEBUG, "assemble",
+		       "ring %s: owner pid %u gone, %d open spans closed",
 		       g->name, g->pid, n);
 	g->st = R_DONE;
 	g->uncommitted = true;
@@ -341,6 +360,10 @@ bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
 	for (size_t i = 0; i < rs->n; i++) {
 		struct ring *g = rs->r[i];
 
+		/* a ring being created (inotify saw it before its header was
+		 * complete): try again soon, then only on rescans */
+		if (g->st == R_WAIT && now - g->seen_mono < WAIT_RETRY_NS)
+			ring_open(rs, g);
 		if (!g->rd)
 			continue;
 		if (sr_reader_info(g->rd, g->info)) {
@@ -382,8 +405,8 @@ static int remove_done(struct sr_rings *rs, size_t i)
 	int rc = sr_dir_remove(rs->dirfd, g->name);
 
 	if (rc && rc != -ENOENT)
-		sr_log(SR_LOG_WARN, "scan", "ring %s: cannot remove: %s", g->name,
-		       strerror(-rc));
+		sr_log(SR_LOG_WARN, "scan", "ring %s: cannot remove: %s",
+		       g->name, strerror(-rc));
 	state_name(g, st, sizeof(st));
 	unlinkat(rs->statefd, st, 0);
 	SR_STAT_ADD(rings_removed, 1);
@@ -400,7 +423,9 @@ static int commit_ring(struct sr_rings *rs, struct ring *g)
 		state_name(g, st, sizeof(st));
 		rc = sr_asm_ring_save(g->ar, rs->statefd, st, rs->c->fsync);
 		if (rc) {
-			sr_log(SR_LOG_ERROR, "spool", "ring %s: cannot save open spans: %s; not committed",
+			sr_log(SR_LOG_ERROR, "spool",
+			       "ring %s: cannot save open spans: %s; not "
+			       "committed",
 			       g->name, strerror(-rc));
 			return rc;
 		}
@@ -457,7 +482,8 @@ void sr_rings_forget_stale(struct sr_rings *rs)
 		/* a ring removed before its open-span file was, or a
 		 * temporary left by a crash */
 		if ((n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) ||
-		    (faccessat(rs->dirfd, e->d_name + 5, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    (faccessat(rs->dirfd, e->d_name + 5, F_OK,
+			       AT_SYMLINK_NOFOLLOW) < 0 &&
 		     errno == ENOENT))
 			unlinkat(rs->statefd, e->d_name, 0);
 	}

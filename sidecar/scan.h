@@ -26,15 +26,15 @@ struct sr_rings;
 /* Where items go. emit() takes ownership of json; returns nonzero when
  * the queue is full, which stops the drain before the next record. */
 struct sr_sink {
-	int (*emit)(void *ctx, char *json, size_t len);
+	int (*emit)(void *ctx, char *json, size_t len, uint64_t ts_ns);
 	bool (*full)(void *ctx);
 	void *ctx;
 };
 
 /* `dirfd` is the ring directory, `statefd` where open-span files live
  * (the spool directory). NULL + errno. */
-struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd,
-			      int statefd, struct sr_asm *a);
+struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
+			      struct sr_asm *a);
 void sr_rings_free(struct sr_rings *rs);
 
 /* Opens rings that appeared, forgets files that vanished. 0 or -errno. */

@@ -30,11 +30,11 @@ struct seg {
 /* A loaded segment (export thread). */
 struct sr_segment {
 	uint64_t seq;
-	uint8_t *buf;       /* whole file */
+	uint8_t *buf; /* whole file */
 	size_t len;
 	uint32_t batches, done;
-	size_t *off;        /* offset of each frame header */
-	int fd;             /* kept open to record progress */
+	size_t *off; /* offset of each frame header */
+	int fd;	     /* kept open to record progress */
 };
 
 struct sr_spool {
@@ -43,7 +43,7 @@ struct sr_spool {
 	uint64_t max_bytes, bytes;
 	bool sync;
 	pthread_mutex_t lock;
-	struct seg *segs;    /* sorted by seq, oldest first, [head, n) live */
+	struct seg *segs; /* sorted by seq, oldest first, [head, n) live */
 	size_t head, n, cap;
 	uint64_t next_seq;
 };
@@ -122,7 +122,8 @@ static int scan(struct sr_spool *s)
 			continue;
 		}
 		if (!seg_parse(e->d_name, &g) ||
-		    fstatat(s->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(s->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		g.bytes = (uint64_t)st.st_size;
@@ -174,16 +175,19 @@ struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
 	pthread_mutex_init(&s->lock, NULL);
 	rc = mkdir_p(dir);
 	if (rc) {
-		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(-rc));
+		snprintf(why, whylen, "cannot create %s: %s", dir,
+			 strerror(-rc));
 		goto err;
 	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0 || faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0) {
 		rc = -errno;
-		snprintf(why, whylen, "cannot use %s: %s", dir, strerror(errno));
+		snprintf(why, whylen, "cannot use %s: %s", dir,
+			 strerror(errno));
 		goto err;
 	}
-	s->lockfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	s->lockfd =
+	    openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "%s is in use by another spanringd", dir);
@@ -224,7 +228,8 @@ int sr_spool_dirfd(const struct sr_spool *s)
 static int write_file(int dirfd, const char *name, const void *p, size_t n,
 		      bool sync)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd =
+	    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	const char *c = p;
 	int rc = 0;
 
@@ -284,7 +289,8 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 		size_t clen;
 		void *c;
 
-		rc = sr_codec_compress(s->codec, b[i].lines, b[i].len, &c, &clen);
+		rc = sr_codec_compress(s->codec, b[i].lines, b[i].len, &c,
+				       &clen);
 		if (rc)
 			break;
 		SR_STAT_ADD(compress_ns, sr_mono_ns() - t0);
@@ -321,7 +327,7 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
 {
 	char tmp[80], name[64];
-	struct seg g = { 0 };
+	struct seg g = {0};
 	uint8_t *img;
 	size_t len;
 	int rc;
@@ -456,7 +462,9 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 	rc = -ENOMEM;
 	if (!g->buf)
 		goto err;
-	rc = pread(g->fd, g->buf, g->len, 0) == (ssize_t)g->len ? index_frames(g) : -EBADMSG;
+	rc = pread(g->fd, g->buf, g->len, 0) == (ssize_t)g->len
+		 ? index_frames(g)
+		 : -EBADMSG;
 	if (rc)
 		goto err;
 	*out = g;
@@ -487,8 +495,9 @@ int sr_segment_batch(const struct sr_segment *g, uint32_t i, char **lines,
 	if (hdr[2] > SR_CODEC_GZIP)
 		return -EBADMSG;
 	*items = hdr[1];
-	return sr_codec_decompress((enum sr_codec)hdr[2], g->buf + g->off[i] + FRAME_HDR,
-				   hdr[0], (void **)lines, len);
+	return sr_codec_decompress((enum sr_codec)hdr[2],
+				   g->buf + g->off[i] + FRAME_HDR, hdr[0],
+				   (void **)lines, len);
 }
 
 int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)

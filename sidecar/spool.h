@@ -51,7 +51,7 @@ int sr_spool_dirfd(const struct sr_spool *s);
 /* Writes one segment holding `n` batches, each compressed on its own.
  * 0 or -errno; drops the oldest segments beyond the bound. */
 int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Makes the segments put so far durable (fsync of the directory). */
 int sr_spool_sync(struct sr_spool *s) __attribute__((warn_unused_result));
@@ -63,7 +63,7 @@ bool sr_spool_oldest(struct sr_spool *s, uint64_t *seq);
  * (corrupt: the caller removes it), -ENOMEM. Free with
  * sr_segment_free(). */
 int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void sr_segment_free(struct sr_segment *g);
 
 /* Batches in the segment, and how many were delivered already. */
@@ -74,7 +74,7 @@ uint32_t sr_segment_done(const struct sr_segment *g);
  * -ENOMEM. */
 int sr_segment_batch(const struct sr_segment *g, uint32_t i, char **lines,
 		     size_t *len, uint32_t *items)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Records that batches [0, done) are delivered (in the file, without
  * fsync: a crash may send them again, a clean restart does not); the

@@ -14,7 +14,8 @@ int sr_stats_write(const char *path)
 {
 	static uint64_t t0;
 	char tmp[4200], buf[4096];
-	uint64_t in = SR_STAT_GET(bytes_in), out = SR_STAT_GET(bytes_compressed);
+	uint64_t in = SR_STAT_GET(bytes_in),
+		 out = SR_STAT_GET(bytes_compressed);
 	uint64_t ns = SR_STAT_GET(compress_ns);
 	int n, fd;
 
@@ -22,7 +23,7 @@ int sr_stats_write(const char *path)
 		t0 = sr_mono_ns();
 	n = snprintf(buf, sizeof(buf), "{\"pid\":%d,\"uptime_s\":%.3f",
 		     (int)getpid(), (double)(sr_mono_ns() - t0) / 1e9);
-#define X(name)                                                          \
+#define X(name)                                                                \
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"" #name "\":%llu", \
 		      (unsigned long long)SR_STAT_GET(name));
 	SR_STATS_FIELDS(X)

@@ -3,7 +3,8 @@
 # collects their JSON lines, prints one table and writes
 # BUILD/bench/results.json (a JSON array of the rows, with the machine).
 #   tests/bench/run.sh [BUILD]
-# Builds nothing: `make bench` builds first. SR_BENCH_RUNS: runs per figure.
+# Builds nothing: `make bench` builds first. SR_BENCH_RUNS: runs per figure;
+# SR_BENCH_TIMEOUT: seconds a program may take (default 600).
 set -u
 build=${1:-build}
 here=$(dirname "$0")
@@ -17,8 +18,11 @@ for b in "$build"/bench/bench_* "$here"/*.sh; do
 	[ "$(basename "$b")" = run.sh ] && continue
 	case "$b" in *.d|*.o) continue ;; esac
 	echo "running $(basename "$b") ..." >&2
-	if ! "$b" >>"$lines"; then
-		echo "  $(basename "$b") failed (exit $?)" >&2
+	timeout -k 5 "${SR_BENCH_TIMEOUT:-600}" "$b" >>"$lines"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		[ $rc -eq 124 ] && echo "  $(basename "$b") timed out" >&2
+		echo "  $(basename "$b") failed (exit $rc)" >&2
 		status=1
 	fi
 done
@@ -43,7 +47,7 @@ function field(s, k,    m, v) {
 	return ""
 }
 BEGIN {
-	printf "%-3s %-46s %22s %-20s %8s %-16s\n", "id", "row", "median [min-max]",
+	printf "%-3s %-46s %28s %-24s %8s %-16s\n", "id", "row", "median [min-max]",
 		"baseline", "ratio", "target"
 }
 {
@@ -56,8 +60,8 @@ BEGIN {
 	r = field($0, "ratio"); if (r == "null") r = "-"
 	else r = sprintf("%.2f", r)
 	t = field($0, "target"); if (t == "null") t = "-"
-	printf "%-3s %-46s %22s %-20s %8s %-16s\n", field($0, "id"),
-		substr(field($0, "row"), 1, 46), fig, substr(base, 1, 20), r, t
+	printf "%-3s %-46s %28s %-24s %8s %-16s\n", field($0, "id"),
+		substr(field($0, "row"), 1, 46), fig, substr(base, 1, 24), r, t
 	n = field($0, "note"); if (n != "") printf "    note: %s\n", n
 }' "$lines"
 echo "results: $out" >&2

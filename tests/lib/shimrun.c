@@ -342,11 +342,26 @@ static void add_trace(struct reading *rd, const struct sr_trace_rec *t)
 	v->metadata = t->metadata.n ? dupn(t->metadata.p, t->metadata.n) : NULL;
 }
 
+static void add_child(struct reading *rd, const struct sr_child_rec *c)
+{
+	struct sr_run *r = rd->r;
+	struct sr_vchild *v;
+
+	r->children = realloc(r->children, (r->nchildren + 1) * sizeof(*v));
+	assert_non_null(r->children);
+	v = &r->children[r->nchildren++];
+	v->pid = c->pid;
+	v->status = c->status;
+	sr_hex(v->trace, c->trace_id, 16);
+	v->ring_pid = rd->pid;
+}
+
 static int on_record(void *ctx, const struct sr_record *rec)
 {
 	struct reading *rd = ctx;
 	struct sr_span_rec s;
 	struct sr_trace_rec t;
+	struct sr_child_rec c;
 
 	switch (rec->type) {
 	case SR_REC_PROCESS:
@@ -361,6 +376,10 @@ static int on_record(void *ctx, const struct sr_record *rec)
 	case SR_REC_SPAN:
 		assert_int_equal(sr_span_decode(rec->payload, rec->len, &s), 0);
 		add_span(rd, rec->type, &s);
+		break;
+	case SR_REC_CHILD_EXIT:
+		assert_int_equal(sr_child_decode(rec->payload, rec->len, &c), 0);
+		add_child(rd, &c);
 		break;
 	default:
 		break;
@@ -447,6 +466,7 @@ void sr_run_free(struct sr_run *r)
 	}
 	free(r->spans);
 	free(r->traces);
+	free(r->children);
 	free(r->out);
 	free(r->err);
 	memset(r, 0, sizeof(*r));
@@ -488,6 +508,14 @@ const struct sr_vspan *sr_run_process(const struct sr_run *r, uint32_t pid)
 		if (r->spans[i].name && strcmp(r->spans[i].name, "process") == 0 &&
 		    sr_vspan_int(&r->spans[i], "process.pid") == pid)
 			return &r->spans[i];
+	return NULL;
+}
+
+const struct sr_vchild *sr_run_child(const struct sr_run *r, uint32_t pid)
+{
+	for (size_t i = 0; i < r->nchildren; i++)
+		if (r->children[i].pid == pid)
+			return &r->children[i];
 	return NULL;
 }
 

@@ -38,6 +38,14 @@ struct sr_vtrace {
 	char *workflow, *group, *metadata;
 };
 
+/* A CHILD_EXIT record: a traced parent reaped a child. */
+struct sr_vchild {
+	uint32_t pid;
+	int status;          /* wait status */
+	char trace[33];
+	uint32_t ring_pid;   /* the parent that reaped it */
+};
+
 struct sr_run {
 	int status;          /* wait status */
 	char *out, *err;     /* captured, NUL-terminated */
@@ -46,6 +54,8 @@ struct sr_run {
 	size_t nspans;
 	struct sr_vtrace *traces;
 	size_t ntraces;
+	struct sr_vchild *children;
+	size_t nchildren;
 	size_t nrings, nprocess; /* ring files, PROCESS records */
 	size_t unreadable;       /* ring-named files that are not rings */
 	uint64_t dropped;        /* records dropped, all rings */
@@ -84,6 +94,9 @@ size_t sr_run_count(const struct sr_run *r, const char *name);
 const struct sr_vspan *sr_run_by_id(const struct sr_run *r, const char *id);
 /* The process span whose ring owner (pid) is pid. */
 const struct sr_vspan *sr_run_process(const struct sr_run *r, uint32_t pid);
+
+/* The CHILD_EXIT record of pid, or NULL. */
+const struct sr_vchild *sr_run_child(const struct sr_run *r, uint32_t pid);
 
 /* Members of a span's data: integer (LLONG_MIN if absent), string (NULL). */
 long long sr_vspan_int(const struct sr_vspan *s, const char *key);

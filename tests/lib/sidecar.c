@@ -27,16 +27,16 @@ long long sr_ms(void)
 /* A short pause between polls of an external effect. */
 static void nap(void)
 {
-	struct timespec ts = { 0, 10 * 1000000 };
+	struct timespec ts = {0, 10 * 1000000};
 
 	nanosleep(&ts, NULL);
 }
 
 static void scrub_env(void)
 {
-	static const char *const drop[] = { "OPENAI_API_KEY", "OPENAI_ORG_ID",
-					    "OPENAI_PROJECT_ID", "SPANRING_DIR",
-					    "LD_PRELOAD", NULL };
+	static const char *const drop[] = {"OPENAI_API_KEY",	"OPENAI_ORG_ID",
+					   "OPENAI_PROJECT_ID", "SPANRING_DIR",
+					   "LD_PRELOAD",	NULL};
 
 	for (int i = 0; drop[i]; i++)
 		unsetenv(drop[i]);
@@ -47,7 +47,8 @@ static void scrub_env(void)
 				char name[128];
 				size_t n = strcspn(*e, "=");
 
-				snprintf(name, sizeof(name), "%.*s", (int)n, *e);
+				snprintf(name, sizeof(name), "%.*s", (int)n,
+					 *e);
 				unsetenv(name);
 				again = 1;
 				break;
@@ -64,7 +65,9 @@ pid_t sr_spawn(const char *const *argv, const char *const *env, int in_fd,
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		int err = err_path ? open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644) : null;
+		int err = err_path ? open(err_path,
+					  O_WRONLY | O_CREAT | O_APPEND, 0644)
+				   : null;
 
 		dup2(in_fd >= 0 ? in_fd : null, 0);
 		dup2(out_fd >= 0 ? out_fd : null, 1);
@@ -122,7 +125,7 @@ void sr_recv_start(struct sr_recv *r, const char *base, int port,
 	for (int i = 0; args && args[i] && n < 38; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	r->pid = sr_spawn(argv, NULL, -1, fds[1], r->log);
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
@@ -131,7 +134,8 @@ void sr_recv_start(struct sr_recv *r, const char *base, int port,
 	assert_non_null(fgets(line, sizeof(line), f));
 	fclose(f);
 	assert_int_equal(sscanf(line, "listening 127.0.0.1:%d", &r->port), 1);
-	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d/v1/traces/ingest", r->port);
+	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d/v1/traces/ingest",
+		 r->port);
 }
 
 void sr_recv_stop(struct sr_recv *r)
@@ -160,6 +164,7 @@ void sr_sd_init(struct sr_sd *s, const char *base)
 	s->log = sr_strf("%s/sd.log", base);
 	s->stats = sr_strf("%s/stats.json", base);
 	s->dead = sr_strf("%s/dead.jsonl", base);
+	s->console = sr_strf("%s/stdout.txt", base);
 	mkdir(s->dir, 0700);
 }
 
@@ -187,7 +192,7 @@ void sr_sd_start(struct sr_sd *s, const char *const *args,
 		 const char *const *env)
 {
 	const char *argv[64];
-	int n = 0;
+	int n = 0, out;
 
 	argv[n++] = sr_build_path("spanringd");
 	argv[n++] = "--dir";
@@ -207,7 +212,9 @@ void sr_sd_start(struct sr_sd *s, const char *const *args,
 	for (int i = 0; args && args[i] && n < 62; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	s->pid = sr_spawn(argv, env, -1, -1, s->log);
+	out = open(s->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	s->pid = sr_spawn(argv, env, -1, out, s->log);
+	close(out);
 	wait_ready(s);
 }
 
@@ -235,6 +242,7 @@ void sr_sd_free(struct sr_sd *s)
 	free(s->log);
 	free(s->stats);
 	free(s->dead);
+	free(s->console);
 }
 
 int sr_emit(const char *ringdir, const char *const *args)

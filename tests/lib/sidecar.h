@@ -15,14 +15,15 @@
 struct sr_recv {
 	pid_t pid;
 	int port;
-	char url[128];        /* http://127.0.0.1:PORT/v1/traces/ingest */
-	char *out, *req, *log;/* items, requests, its stdout+stderr */
+	char url[128];	       /* http://127.0.0.1:PORT/v1/traces/ingest */
+	char *out, *req, *log; /* items, requests, its stdout+stderr */
 };
 
 /* A running spanringd. */
 struct sr_sd {
 	pid_t pid;
 	char *dir, *spool, *out, *log, *stats, *dead;
+	char *console; /* its stdout (console exporter) */
 };
 
 /* Starts spanring-recv under `base` with extra args (NULL-terminated

@@ -128,6 +128,13 @@ static int do_closeall(bool hold)
 		close(fd);
 	closefrom(3);
 	close_range(3, ~0u, 0);
+	/* descriptors a program may dup onto: wherever the ring's lock
+	 * descriptor is, it moves out of the way */
+	for (int fd = 3; fd < 1100; fd++) {
+		if (dup2(2, fd) != fd)
+			return 1;
+		close(fd);
+	}
 	fflush(stdout);
 	rc = posix_spawn(&pid, "/bin/echo", NULL, NULL, argv, environ);
 	printf("spawn %d exit %d\n", rc, rc ? -1 : reap(pid));
@@ -136,6 +143,25 @@ static int do_closeall(bool hold)
 	if (hold && read(0, &c, 1) < 0)
 		return 1;
 	return 0;
+}
+
+/* an exec that fails, then one that works */
+static int do_execfail(void)
+{
+	char *argv[] = { (char *)"nope", NULL };
+	char *echo[] = { (char *)"echo", (char *)"after-failure", NULL };
+
+	int rc;
+
+	errno = 0;
+	rc = execv("/nonexistent/nope", argv);
+	printf("execv %d errno %d\n", rc, errno);
+	errno = 0;
+	rc = execvp("spanring-no-such-program", argv);
+	printf("execvp %d errno %d\n", rc, errno);
+	fflush(stdout);
+	execlp("echo", echo[0], echo[1], (char *)NULL);
+	return 127;
 }
 
 /* execve with an explicit, empty-ish environment. */
@@ -213,6 +239,8 @@ int main(int argc, char **argv)
 		return do_popen();
 	if (!strcmp(m, "closeall"))
 		return do_closeall(argc > 2 && !strcmp(argv[2], "hold"));
+	if (!strcmp(m, "execfail"))
+		return do_execfail();
 	if (!strcmp(m, "envp"))
 		return do_envp();
 	if (!strcmp(m, "signal") && argc > 2)

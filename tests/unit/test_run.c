@@ -7,6 +7,7 @@
  */
 #include "tests/lib/harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -138,6 +139,8 @@ static void start_on(struct proc *p, const char *runtime_dir,
 	p->pid = fork();
 	assert_true(p->pid >= 0);
 	if (p->pid == 0) {
+		/* a failed test must not leave it running */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setpgid(0, 0);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
@@ -250,11 +253,16 @@ static int run(struct proc *p, const char *rt, const char *input,
 /* true if dir has no entries. */
 static bool dir_empty(const char *dir)
 {
-	char *cmd = sr_strf("[ -z \"$(ls -A '%s')\" ]", dir);
-	int rc = system(cmd);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
 
-	free(cmd);
-	return rc == 0;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = false;
+	closedir(d);
+	return empty;
 }
 
 /* No descendant is left: as a subreaper we would have inherited it. */
@@ -328,7 +336,8 @@ static void run_rejects_bad_options(void **state)
 	    {"run", "--exporter", "carrier-pigeon", "--", "true", NULL},
 	    {"run", "--width", "wide", "--", "true", NULL},
 	    {"run", "--bogus", "--", "true", NULL},
-	    {"run", "--json", "x", "--exporter", "console", NULL},
+	    {"run", "--endpoint", "http://127.0.0.1:1/", "--exporter",
+	     "console", NULL},
 	    {"run", "--no-tree", NULL},
 	    {"walk", "--", "true", NULL},
 	};
@@ -344,11 +353,11 @@ static void run_rejects_bad_options(void **state)
 		proc_free(&p);
 	}
 	/* an unwritable --json fails before the command runs */
-	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){"run", "--json",
-					      "/nonexistent-dir/x.json", "--",
-					      "sh", "-c", "echo ran", NULL}),
-			 73);
+	assert_int_equal(
+	    run(&p, rt, NULL,
+		(const char *[]){"run", "--json", "/nonexistent-dir/x.json",
+				 "--", "sh", "-c", "echo ran", NULL}),
+	    73);
 	assert_int_equal(p.olen, 0);
 	assert_non_null(strstr(p.e, "cannot write /nonexistent-dir/x.json"));
 	proc_free(&p);
@@ -548,6 +557,7 @@ static pid_t start_system_sidecar(const char *dir, const char *out)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("SPANRING_DISABLE", "1", 1);
 		execv(argv[0], (char *const *)argv);
 		_exit(120);
@@ -648,7 +658,8 @@ static const cJSON *process_of(const cJSON *spans, const char *argv0,
 {
 	const cJSON *s;
 
-	cJSON_ArrayForEach(s, spans) {
+	cJSON_ArrayForEach(s, spans)
+	{
 		const cJSON *d = cJSON_GetObjectItem(
 		    cJSON_GetObjectItem(s, "span_data"), "data");
 		const cJSON *argv =
@@ -806,6 +817,7 @@ static pid_t start_receiver(const char *items, int *port)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], 1);
 		execv(argv[0], (char *const *)argv);
 		_exit(120);
@@ -827,10 +839,41 @@ static pid_t start_receiver(const char *items, int *port)
 	return pid;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of a file, sorted, as one string (the order of export may
+ * differ from the order in the file). */
+static char *sorted_lines(const char *path)
+{
+	char *text = sr_read_file(path, NULL), *save = NULL, *l, *out;
+	char **v = NULL;
+	size_t n = 0, len = 0;
+
+	assert_non_null(text);
+	for (l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		v = realloc(v, (n + 1) * sizeof(*v));
+		assert_non_null(v);
+		v[n++] = l;
+		len += strlen(l) + 1;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	out = calloc(1, len + 1);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		strcat(strcat(out, v[i]), "\n");
+	free(v);
+	free(text);
+	return out;
+}
+
 static void run_openai_exporter_sends_to_endpoint(void **state)
 {
 	char *rt = sr_tmpdir("run"), *items = sr_strf("%s/items.jsonl", rt);
-	char *endpoint, *text;
+	char *json = sr_strf("%s/trace.jsonl", rt), *endpoint, *got, *want;
 	const char *key[] = {"OPENAI_API_KEY=sk-test-not-a-key", NULL};
 	struct proc p;
 	pid_t recv;
@@ -843,23 +886,32 @@ static void run_openai_exporter_sends_to_endpoint(void **state)
 	recv = start_receiver(items, &port);
 	endpoint = sr_strf("http://127.0.0.1:%d/v1/traces/ingest", port);
 	start(&p, rt, key,
-	      (const char *[]){"run", "--endpoint", endpoint, "--", "sh", "-c",
-			       "exit 0", NULL});
+	      (const char *[]){"run", "--endpoint", endpoint, "--json", json,
+			       "--", "sh", "-c", "ls /nonexistent; exit 2",
+			       NULL});
 	finish(&p, NULL);
-	assert_int_equal(WEXITSTATUS(p.status), 0);
-	assert_non_null(
-	    strstr(p.e, "spanringd exported 2 items in 1 request "));
-	text = sr_read_file(items, NULL);
-	assert_non_null(text);
-	assert_non_null(strstr(text, "\"object\":\"trace\""));
-	assert_non_null(
-	    strstr(text, "\"process.command_args\":[\"sh\",\"-c\""));
-	free(text);
+	assert_int_equal(WEXITSTATUS(p.status), 2);
+	/* the tree, and the same items at the endpoint as in the file */
+	assert_non_null(strstr(p.e, "process ls /nonexistent"));
+	got = sorted_lines(items);
+	want = sorted_lines(json);
+	assert_string_equal(got, want);
+	{
+		size_t n = 0;
+		char *said;
+
+		for (const char *c = want; *c; c++)
+			n += *c == '\n';
+		said = sr_strf("spanringd exported %zu items in 1 request ", n);
+		assert_non_null(strstr(p.e, said));
+		free(said);
+	}
+	assert_non_null(strstr(got, "\"object\":\"trace\""));
+	free(got), free(want);
 	proc_free(&p);
 	assert_int_equal(kill(recv, SIGTERM), 0);
 	assert_int_equal(waitpid(recv, &st, 0), recv);
-	free(endpoint);
-	free(items);
+	free(endpoint), free(items), free(json);
 	sr_tmpdir_free(rt);
 }
 

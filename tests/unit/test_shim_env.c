@@ -326,7 +326,52 @@ static void shim_hooks_select_groups(void **state)
 	sr_tmpdir_free(dir);
 }
 
-SR_TEST_MAIN(cmocka_unit_test(shim_missing_dir_runs_untraced),
+/* More variables than the shim copies: the exec gets the caller's envp
+ * unchanged (the child is not linked), and the debug output says so. */
+static void shim_huge_environment_passed_unchanged(void **state)
+{
+	char *base = sr_tmpdir("shimenv");
+	char *dir = sr_strf("%s/rings", base);
+	char *dbg = sr_strf("%s/debug.log", base);
+	const char **env = calloc(SR_ENV_MAX + 8, sizeof(*env));
+	const char *argv[] = { "/bin/sh", "-c", "exec /bin/true", NULL };
+	struct sr_run_opts with = { .shim = true, .dir = dir, .env = env };
+	struct sr_run_opts without = with;
+	struct sr_run r, bare;
+	char *text;
+	size_t k = 0;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	env[k++] = sr_strf("SPANRING_DEBUG=%s", dbg);
+	while (k < SR_ENV_MAX + 4) {
+		env[k] = sr_strf("SR_PAD_%zu=x", k);
+		k++;
+	}
+	without.shim = false;
+	sr_run_cmd(&bare, &without, argv);
+	sr_run_cmd(&r, &with, argv);
+	sr_run_assert_same(&r, &bare);
+	sr_run_read_rings(&r, dir);
+	text = sr_read_file(dbg, NULL);
+	assert_non_null(text);
+	assert_has(text, "passed on unchanged: child not linked");
+	/* both images traced, in two traces: the link was lost, nothing else */
+	assert_int_equal(sr_run_count(&r, "process"), 2);
+	assert_int_equal(r.ntraces, 2);
+	free(text);
+	for (size_t i = 0; i < k; i++)
+		free((char *)env[i]);
+	free(env);
+	sr_run_free(&r);
+	sr_run_free(&bare);
+	free(dbg);
+	free(dir);
+	sr_tmpdir_free(base);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(shim_huge_environment_passed_unchanged),
+	     cmocka_unit_test(shim_missing_dir_runs_untraced),
 	     cmocka_unit_test(shim_unwritable_dir_runs_untraced),
 	     cmocka_unit_test(shim_symlink_dir_refused),
 	     cmocka_unit_test(shim_foreign_writable_dir_refused),

@@ -135,7 +135,7 @@ static void shim_python_socket_and_subprocess(void **state)
 
 static void shim_curl_loopback_http(void **state)
 {
-	char *dir = sr_tmpdir("shim");
+	char *dir;
 	struct server srv;
 	const struct sr_vspan *c, *p;
 	const char *argv[] = { "/usr/bin/curl", "-q", "-sS", "--noproxy", "*",
@@ -143,6 +143,11 @@ static void shim_curl_loopback_http(void **state)
 	struct sr_run r;
 
 	(void)state;
+	/* curl (its libraries) hangs in setlocale() at start with the ASan
+	 * runtime preloaded, shim or not: nothing to learn there */
+	if (getenv("SR_SANITIZE") && strstr(getenv("SR_SANITIZE"), "address"))
+		skip();
+	dir = sr_tmpdir("shim");
 	server_start(&srv, 2,
 		     "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
 	argv[5] = sr_strf("http://127.0.0.1:%d/x", srv.port);

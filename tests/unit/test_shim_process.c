@@ -153,7 +153,8 @@ static void shim_coreutils_ls_cat(void **state)
 {
 	char *dir = sr_tmpdir("shim");
 	char *file = sr_strf("%s-file", dir);
-	const char *ls[] = { "/bin/ls", "-l", "/", "/nonexistent-spanring", NULL };
+	const char *ls[] = { "/bin/ls", "-l", "/usr/bin/true", "/usr/bin/env",
+			     "/nonexistent-spanring", NULL };
 	const char *cat[] = { "/bin/cat", file, NULL };
 	char *want;
 	FILE *f = fopen(file, "w");
@@ -210,6 +211,36 @@ static void shim_execve_explicit_envp_stays_traced(void **state)
 	sr_run_both(&r, dir, argv, NULL);
 	assert_string_equal(r.out, "FOO=bar\n");
 	assert_chain(&r, proc_by_argv(&r, "sh -c echo FOO=$FOO"),
+		     "process<exec<process");
+	sr_run_free(&r);
+	free((char *)argv[0]);
+	sr_tmpdir_free(dir);
+}
+
+static void shim_failed_exec_span_has_error(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { prog("progs/shim_procs"), "execfail", NULL };
+	const struct sr_vspan *e0, *e1, *e2;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "execv -1 errno 2\nexecvp -1 errno 2\n"
+				   "after-failure\n");
+	assert_int_equal(sr_run_count(&r, "exec"), 3);
+	e0 = sr_run_span(&r, "exec", 0);
+	e1 = sr_run_span(&r, "exec", 1);
+	e2 = sr_run_span(&r, "exec", 2);
+	assert_true(e0->started && e0->ended && e1->ended);
+	assert_string_equal(e0->err, "No such file or directory");
+	assert_int_equal(cJSON_GetObjectItem(e0->errdata, "errno")->valueint, 2);
+	assert_string_equal(sr_vspan_str(e1, "process.executable.path"),
+			    "spanring-no-such-program");
+	assert_non_null(e1->err);
+	/* the third replaced the image: left open for the sidecar */
+	assert_true(e2->started && !e2->ended);
+	assert_chain(&r, proc_by_argv(&r, "echo after-failure"),
 		     "process<exec<process");
 	sr_run_free(&r);
 	free((char *)argv[0]);
@@ -312,6 +343,8 @@ static void shim_system_span_and_status(void **state)
 	sh = proc_by_argv(&r, "sh -c echo from-system; exit 7");
 	assert_string_equal(sh->parent, sys->span);
 	assert_ended_with(&r, sh, 7);
+	assert_non_null(sr_run_child(&r, sh->ring_pid));
+	assert_int_equal(WEXITSTATUS(sr_run_child(&r, sh->ring_pid)->status), 7);
 	sr_run_assert_tree(&r, NULL);
 	sr_run_free(&r);
 	free((char *)argv[0]);
@@ -477,6 +510,36 @@ static void killed_leaves_span_open(const char *cmd, int sig)
 	sr_tmpdir_free(dir);
 }
 
+/* A traced parent that reaps a killed child says how it died. */
+static void shim_parent_reports_child_signal(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/sh", "-c",
+			       "/bin/sh -c 'kill -SEGV $$'; echo rc=$?", NULL };
+	const struct sr_vspan *outer, *inner;
+	const struct sr_vchild *c;
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "rc=139\n");
+	outer = proc_by_argv(&r, "/bin/sh -c /bin/sh -c 'kill -SEGV $$'; echo rc=$?");
+	inner = proc_by_argv(&r, "/bin/sh -c kill -SEGV $$");
+	assert_true(inner->started && !inner->ended);
+	assert_ended_with(&r, outer, 0);
+	c = sr_run_child(&r, inner->ring_pid);
+	if (!c) {
+		sr_run_dump(&r);
+		fail_msg("no CHILD_EXIT for pid %u", inner->ring_pid);
+	}
+	assert_true(WIFSIGNALED(c->status));
+	assert_int_equal(WTERMSIG(c->status), SIGSEGV);
+	assert_string_equal(c->trace, inner->trace);
+	assert_int_equal(c->ring_pid, outer->ring_pid);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
 static void shim_sigsegv_leaves_process_span_open(void **state)
 {
 	(void)state;
@@ -494,6 +557,7 @@ SR_TEST_MAIN(cmocka_unit_test(shim_true_process_span),
 	     cmocka_unit_test(shim_coreutils_ls_cat),
 	     cmocka_unit_test(shim_env_i_child_stays_traced),
 	     cmocka_unit_test(shim_execve_explicit_envp_stays_traced),
+	     cmocka_unit_test(shim_failed_exec_span_has_error),
 	     cmocka_unit_test(shim_fork_child_gets_own_ring),
 	     cmocka_unit_test(shim_vfork_exec_child_traced),
 	     cmocka_unit_test(shim_posix_spawn_spans),
@@ -501,5 +565,6 @@ SR_TEST_MAIN(cmocka_unit_test(shim_true_process_span),
 	     cmocka_unit_test(shim_popen_spans_to_pclose),
 	     cmocka_unit_test(shim_close_all_fds_keeps_ring_alive),
 	     cmocka_unit_test(shim_signal_handler_reenters_hooks),
+	     cmocka_unit_test(shim_parent_reports_child_signal),
 	     cmocka_unit_test(shim_sigsegv_leaves_process_span_open),
 	     cmocka_unit_test(shim_sigkill_leaves_process_span_open))

@@ -7,6 +7,7 @@
 #include "tests/lib/harness.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -227,6 +228,22 @@ static void sidecar_golden_bytes(void **state)
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_golden(F.rv.out);
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-encoding\":\"lz4\""), 1);
+}
+
+static void export_console_prints_seed_lines(void **state)
+{
+	const char *args[] = { "--exporter", "console", "--schedule-delay", "0.1", NULL };
+	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
+
+	(void)state;
+	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
+	sr_sd_start(&F.sd, args, NULL);
+	assert_true(sr_wait_lines(F.sd.console, 4, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_in_file(F.sd.console,
+		"[Exporter] Export trace_id=trace_11111111111111111111111111110000, name=golden\n"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.console, "[Exporter] Export span: {\"object\":\"trace.span\""), 3);
+	assert_int_equal(sr_count_in_file(F.sd.console, GOLDEN[1]), 1);
 }
 
 static void sidecar_drops_malformed_record_only(void **state)
@@ -549,8 +566,8 @@ static pid_t emit_held(const char *const *extra, int *in)
 	for (int i = 0; extra && extra[i]; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	assert_int_equal(pipe(ip), 0);
-	assert_int_equal(pipe(op), 0);
+	assert_int_equal(pipe2(ip, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(op, O_CLOEXEC), 0);
 	pid = sr_spawn(argv, NULL, ip[0], op[1], NULL);
 	close(ip[0]);
 	close(op[1]);
@@ -621,6 +638,29 @@ static void exec_orphan_ends_at_exec_without_error(void **state)
 		"\"ended_at\":\"2026-11-21T11:24:00.774235+00:00\""), 2);
 }
 
+static void orphan_gets_exit_signal_from_parent(void **state)
+{
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	char pid[16];
+	int in;
+	pid_t p;
+
+	(void)state;
+	p = emit_held((const char *[]){ "--spans", "0", "--no-end", "--fixed", NULL }, &in);
+	/* the traced parent's report (written here before the death, which
+	 * the sidecar accepts in either order) */
+	snprintf(pid, sizeof(pid), "%d", (int)p);
+	assert_int_equal(sr_emit(F.sd.dir, (const char *[]){ "--fixed", "--spans", "0",
+							    "--child-killed", pid, NULL }), 0);
+	sr_sd_start(&F.sd, file, NULL);
+	kill(p, SIGKILL);
+	sr_wait_pid(p, 5000);
+	close(in);
+	assert_true(sr_wait_contains(F.sd.out, "\"process.exit.signal\":\"SIGKILL\"", WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_in_file(F.sd.out, "process ended without closing the span"), 1);
+}
+
 /* --- lifecycle ------------------------------------------------------------- */
 
 static void sidecar_sigterm_drains_and_exits_zero(void **state)
@@ -660,6 +700,26 @@ static void sidecar_sigusr1_flushes(void **state)
 	kill(F.sd.pid, SIGUSR1);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+}
+
+static void sidecar_sighup_reopens_log(void **state)
+{
+	char *logf = sr_strf("%s/own.log", F.base), *old = sr_strf("%s/own.log.1", F.base);
+
+	(void)state;
+	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--log-file", logf,
+					     NULL }, NULL);
+	assert_true(sr_wait_contains(logf, "serving", WAIT_MS));
+	/* rotate: the old file stays open until SIGHUP */
+	assert_int_equal(rename(logf, old), 0);
+	kill(F.sd.pid, SIGHUP);
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	assert_true(sr_wait_contains(logf, "opened", WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_in_file(old, "opened"), 0);
+	assert_int_equal(sr_count_in_file(logf, "stopped"), 1);
+	free(logf);
+	free(old);
 }
 
 static void sidecar_second_instance_refused(void **state)
@@ -777,6 +837,23 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 	free(path);
 }
 
+/* Path of the ring file of process pid in the sidecar's directory. */
+static char *ring_of(pid_t pid)
+{
+	char prefix[32], *path = NULL;
+	DIR *d = opendir(F.sd.dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	snprintf(prefix, sizeof(prefix), "sr-%d-", (int)pid);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)))
+			path = sr_strf("%s/%s", F.sd.dir, e->d_name);
+	closedir(d);
+	assert_non_null(path);
+	return path;
+}
+
 static void sidecar_survives_hostile_rings(void **state)
 {
 	static uint8_t junk[16384];
@@ -804,25 +881,13 @@ static void sidecar_survives_hostile_rings(void **state)
 	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL }, &in);
 	sd_http(NULL, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 2, WAIT_MS));
-	{
-		size_t n;
-		char **l = NULL;
-		char *cmd = sr_strf("ls %s | grep '^sr-%d-' > %s/ringname", F.sd.dir, (int)p, F.base);
-
-		assert_int_equal(system(cmd), 0);
-		free(cmd);
-		cmd = sr_strf("%s/ringname", F.base);
-		l = sr_lines(cmd, &n);
-		assert_int_equal(n, 1);
-		ring = sr_strf("%s/%s", F.sd.dir, l[0]);
-		sr_lines_free(l, n);
-		free(cmd);
-	}
+	ring = ring_of(p);
 	assert_int_equal(truncate(ring, 4096), 0);
 	/* good rings are still served */
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(sr_wait_lines(F.rv.out, 2 + 12, WAIT_MS));
-	assert_true(wait_stat("rings_bad", 3, WAIT_MS));
+	assert_true(wait_stat("rings_bad", 4, WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "truncated under the reader", WAIT_MS));
 	assert_int_equal(kill(F.sd.pid, 0), 0);
 	kill(p, SIGKILL);
 	sr_wait_pid(p, 5000);
@@ -865,23 +930,14 @@ static void sidecar_stats_file_counts(void **state)
 
 /* --- real programs under the shim ---------------------------------------- */
 
-static void shim_programs_payload_conforms(void **state)
+/* The environment that runs a program under the shim of this build into
+ * the sidecar's ring directory; false when the shim is not built. */
+static bool shim_env(const char **env, char **keep)
 {
 	char so[4096];
-	char *pre, *dirv, *cmd;
-	const char *env[5];
-	const char *sh[] = { "/bin/sh", "-c", "/bin/true; /bin/echo hi > /dev/null", NULL };
-	size_t n;
-	char **l;
-	int st;
 
-	(void)state;
-	if (!realpath(sr_build_path("libspanring.so"), so)) {
-		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
-		skip();
-	}
-	recv_on(NULL);
-	sd_http(NULL, KEY_ENV);
+	if (!realpath(sr_build_path("libspanring.so"), so))
+		return false;
 #ifdef __SANITIZE_ADDRESS__
 	/* an instrumented shim needs the ASan runtime loaded first */
 	{
@@ -892,21 +948,39 @@ static void shim_programs_payload_conforms(void **state)
 		assert_non_null(fgets(rt, sizeof(rt), cc));
 		pclose(cc);
 		rt[strcspn(rt, "\n")] = 0;
-		pre = sr_strf("LD_PRELOAD=%s:%s", rt, so);
+		keep[0] = sr_strf("LD_PRELOAD=%s:%s", rt, so);
 	}
 	env[3] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
 #else
-	pre = sr_strf("LD_PRELOAD=%s", so);
+	keep[0] = sr_strf("LD_PRELOAD=%s", so);
 	env[3] = NULL;
 #endif
-	dirv = sr_strf("SPANRING_DIR=%s", F.sd.dir);
-	env[0] = pre;
-	env[1] = dirv;
+	keep[1] = sr_strf("SPANRING_DIR=%s", F.sd.dir);
+	env[0] = keep[0];
+	env[1] = keep[1];
 	env[2] = "SPANRING_WORKFLOW=conformance";
 	env[4] = NULL;
+	return true;
+}
+
+static void shim_programs_payload_conforms(void **state)
+{
+	const char *env[5];
+	char *keep[2];
+	const char *sh[] = { "/bin/sh", "-c", "/bin/true; /bin/echo hi > /dev/null", NULL };
+	size_t n;
+	char **l;
+	int st;
+
+	(void)state;
+	if (!shim_env(env, keep)) {
+		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
+		skip();
+	}
+	recv_on(NULL);
+	sd_http(NULL, KEY_ENV);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cmd = sr_strf("%s/..", F.sd.dir);
 	assert_true(sr_wait_contains(F.rv.out, "\"workflow_name\":\"conformance\"", WAIT_MS));
 	assert_true(wait_stat("rings_removed", 2, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
@@ -918,15 +992,45 @@ static void shim_programs_payload_conforms(void **state)
 	/* one trace for the whole tree, a process span per image */
 	assert_int_equal(sr_count_in_file(F.rv.out, "\"object\":\"trace\","), 1);
 	assert_true(sr_count_in_file(F.rv.out, "\"name\":\"process\"") >= 2);
-	free(cmd);
-	free(pre);
-	free(dirv);
+	free(keep[0]);
+	free(keep[1]);
+}
+
+static void shim_killed_program_span_has_error(void **state)
+{
+	const char *env[5];
+	char *keep[2];
+	/* the inner shell kills itself; the outer one reaps it */
+	const char *sh[] = { "/bin/sh", "-c", "/bin/sh -c 'kill -9 $$'; exit 0", NULL };
+	int st;
+
+	(void)state;
+	if (!shim_env(env, keep)) {
+		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
+		skip();
+	}
+	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--schedule-delay",
+					     "0.1", NULL }, NULL);
+	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(sr_wait_contains(F.sd.out, "process ended without closing the span",
+				     WAIT_MS));
+	assert_true(wait_stat("spans_orphaned", 1, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_in_file(F.sd.out, "process ended without closing the span"), 1);
+	/* an exit status, when the parent reported one (CHILD_EXIT), is
+	 * the signal that killed it */
+	assert_int_equal(sr_count_in_file(F.sd.out, "\"process.exit.signal\":"),
+			 sr_count_in_file(F.sd.out, "\"process.exit.signal\":\"SIGKILL\""));
+	free(keep[0]);
+	free(keep[1]);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(sidecar_drops_malformed_record_only),
+	     T(export_console_prints_seed_lines),
 	     T(sidecar_normalises_untrusted_json),
 	     T(export_retries_5xx_with_growing_delays),
 	     T(export_client_error_not_retried), T(export_400_single_attempt),
@@ -937,10 +1041,13 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(spool_survives_restart), T(sidecar_sigkill_loses_nothing),
 	     T(producer_killed_process_span_has_error),
 	     T(exec_orphan_ends_at_exec_without_error),
+	     T(orphan_gets_exit_signal_from_parent),
 	     T(sidecar_sigterm_drains_and_exits_zero),
 	     T(sidecar_sigterm_respects_deadline_when_blackholed),
-	     T(sidecar_sigusr1_flushes), T(sidecar_second_instance_refused),
+	     T(sidecar_sigusr1_flushes), T(sidecar_sighup_reopens_log),
+	     T(sidecar_second_instance_refused),
 	     T(sidecar_rejects_bad_configuration),
 	     T(sidecar_help_lists_every_option),
 	     T(sidecar_survives_hostile_rings), T(sidecar_stats_file_counts),
-	     T(shim_programs_payload_conforms))
+	     T(shim_programs_payload_conforms),
+	     T(shim_killed_program_span_has_error))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "tools/run/tree.h"
 
 #define TR "trace_0123456789abcdef0123456789abcdef"
@@ -199,6 +200,33 @@ static void tree_counts_malformed_lines(void **state)
 	}
 	assert_int_equal(sr_tree_malformed(t), 5);
 	assert_int_equal(sr_tree_spans(t), 1);
+	sr_tree_free(t);
+}
+
+static void tree_skips_overlong_lines(void **state)
+{
+	struct sr_tree *t = sr_tree_new();
+	size_t big = SR_TREE_LINE_MAX + 100;
+	char *s1 = span(1, 0, 0, 10, "process", "{\"process.pid\":1}", NULL);
+	char *s2 = span(2, 0, 0, 10, "process", "{\"process.pid\":2}", NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	fprintf(f, "%s\n{\"object\":\"trace.span\",\"x\":\"", s1);
+	for (size_t i = 0; i < big; i++)
+		fputc('a', f);
+	fprintf(f, "\"}\n%s\n", s2);
+	fclose(f);
+	f = fmemopen(buf, len, "r");
+	assert_non_null(f);
+	assert_int_equal(sr_tree_load(t, f), 0);
+	fclose(f);
+	assert_int_equal(sr_tree_spans(t), 2);
+	assert_int_equal(sr_tree_malformed(t), 1);
+	free(buf), free(s1), free(s2);
 	sr_tree_free(t);
 }
 
@@ -435,6 +463,7 @@ static void tree_formats_durations(void **state)
 SR_TEST_MAIN(cmocka_unit_test(tree_nests_spans_by_parent),
 	     cmocka_unit_test(tree_missing_parent_goes_under_trace),
 	     cmocka_unit_test(tree_counts_malformed_lines),
+	     cmocka_unit_test(tree_skips_overlong_lines),
 	     cmocka_unit_test(tree_shows_duplicate_span_once),
 	     cmocka_unit_test(tree_breaks_parent_cycles),
 	     cmocka_unit_test(tree_escapes_control_characters),

@@ -47,10 +47,10 @@ struct conn {
 	int fd;
 	char *buf;
 	size_t len, cap;
-	bool dead;  /* black-holed: read and ignored until closed */
+	bool dead; /* black-holed: read and ignored until closed */
 };
 
-static struct opts o = { .max_body = 64u << 20 };
+static struct opts o = {.max_body = 64u << 20};
 static int out_fd = -1, req_fd = -1;
 static long nreq;
 static volatile sig_atomic_t stop;
@@ -65,19 +65,28 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spanring-recv [options]\n"
-		"  --port N                 listen on 127.0.0.1:N (0: any; printed as\n"
-		"                           \"listening 127.0.0.1:PORT\" on stdout)\n"
-		"  --output FILE            received items as JSON lines (default: none)\n"
-		"  --requests FILE          one JSON line per request (default: none)\n"
-		"  --status-seq S1,S2,...   statuses of the first requests, then 200\n"
+		"  --port N                 listen on 127.0.0.1:N (0: any; "
+		"printed as\n"
+		"                           \"listening 127.0.0.1:PORT\" on "
+		"stdout)\n"
+		"  --output FILE            received items as JSON lines "
+		"(default: none)\n"
+		"  --requests FILE          one JSON line per request "
+		"(default: none)\n"
+		"  --status-seq S1,S2,...   statuses of the first requests, "
+		"then 200\n"
 		"  --cycle                  repeat --status-seq forever\n"
 		"  --delay-ms N             wait before each answer\n"
-		"  --retry-after V          Retry-After value sent with 429 and 503\n"
-		"  --drop-connections N     close the first N requests' connections unanswered\n"
+		"  --retry-after V          Retry-After value sent with 429 "
+		"and 503\n"
+		"  --drop-connections N     close the first N requests' "
+		"connections unanswered\n"
 		"  --blackhole              accept requests and never answer\n"
-		"  --reject-items-matching STR  answer 400 naming data[i] for the first\n"
+		"  --reject-items-matching STR  answer 400 naming data[i] for "
+		"the first\n"
 		"                           item containing STR\n"
-		"  --max-body BYTES         largest body accepted (default 64 MiB)\n"
+		"  --max-body BYTES         largest body accepted (default 64 "
+		"MiB)\n"
 		"  --help\n");
 }
 
@@ -107,28 +116,49 @@ static int parse_args(int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		}
-		if (!strcmp(a, "--blackhole")) { o.blackhole = true; continue; }
-		if (!strcmp(a, "--cycle")) { o.cycle = true; continue; }
+		if (!strcmp(a, "--blackhole")) {
+			o.blackhole = true;
+			continue;
+		}
+		if (!strcmp(a, "--cycle")) {
+			o.cycle = true;
+			continue;
+		}
 		if (!v) {
-			fprintf(stderr, "spanring-recv: %s: missing value or unknown option\n", a);
+			fprintf(stderr,
+				"spanring-recv: %s: missing value or unknown "
+				"option\n",
+				a);
 			return -1;
 		}
 		i++;
-		if (!strcmp(a, "--port")) o.port = atoi(v);
-		else if (!strcmp(a, "--output")) o.output = v;
-		else if (!strcmp(a, "--requests")) o.requests = v;
-		else if (!strcmp(a, "--delay-ms")) o.delay_ms = atol(v);
-		else if (!strcmp(a, "--retry-after")) o.retry_after = v;
-		else if (!strcmp(a, "--drop-connections")) o.drop_connections = atol(v);
-		else if (!strcmp(a, "--reject-items-matching")) o.reject = v;
-		else if (!strcmp(a, "--max-body")) o.max_body = strtoull(v, NULL, 10);
+		if (!strcmp(a, "--port"))
+			o.port = atoi(v);
+		else if (!strcmp(a, "--output"))
+			o.output = v;
+		else if (!strcmp(a, "--requests"))
+			o.requests = v;
+		else if (!strcmp(a, "--delay-ms"))
+			o.delay_ms = atol(v);
+		else if (!strcmp(a, "--retry-after"))
+			o.retry_after = v;
+		else if (!strcmp(a, "--drop-connections"))
+			o.drop_connections = atol(v);
+		else if (!strcmp(a, "--reject-items-matching"))
+			o.reject = v;
+		else if (!strcmp(a, "--max-body"))
+			o.max_body = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--status-seq")) {
 			if (parse_statuses(v)) {
-				fprintf(stderr, "spanring-recv: bad --status-seq '%s'\n", v);
+				fprintf(
+				    stderr,
+				    "spanring-recv: bad --status-seq '%s'\n",
+				    v);
 				return -1;
 			}
 		} else {
-			fprintf(stderr, "spanring-recv: unknown option %s\n", a);
+			fprintf(stderr, "spanring-recv: unknown option %s\n",
+				a);
 			return -1;
 		}
 	}
@@ -171,16 +201,19 @@ struct result {
 	cJSON *hdrs;
 };
 
-static const char *header(const struct req *r, const char *name, char *v, size_t vn)
+static const char *header(const struct req *r, const char *name, char *v,
+			  size_t vn)
 {
 	size_t nl = strlen(name);
 
-	for (const char *p = r->headers, *end = r->headers + r->hlen; p < end;) {
+	for (const char *p = r->headers, *end = r->headers + r->hlen;
+	     p < end;) {
 		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
 
 		if (!eol)
 			eol = end;
-		if ((size_t)(eol - p) > nl + 1 && !strncasecmp(p, name, nl) && p[nl] == ':') {
+		if ((size_t)(eol - p) > nl + 1 && !strncasecmp(p, name, nl) &&
+		    p[nl] == ':') {
 			const char *s = p + nl + 1;
 
 			while (s < eol && (*s == ' ' || *s == '\t'))
@@ -197,8 +230,10 @@ static cJSON *headers_json(const struct req *r)
 {
 	cJSON *h = cJSON_CreateObject();
 
-	for (const char *p = r->headers, *end = r->headers + r->hlen; p < end;) {
-		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2), *colon;
+	for (const char *p = r->headers, *end = r->headers + r->hlen;
+	     p < end;) {
+		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2),
+			   *colon;
 		char name[128], val[1024];
 
 		if (!eol)
@@ -240,29 +275,34 @@ static void on_item(void *ctx, int i, const char *p, size_t n)
 
 /* OpenAI payload: validates every item; writes them (raw bytes) when
  * the answer is 2xx. */
-static void openai_items(const char *text, size_t len, cJSON *data, struct result *res)
+static void openai_items(const char *text, size_t len, cJSON *data,
+			 struct result *res)
 {
 	int n = cJSON_GetArraySize(data), i = 0;
-	struct split_ctx s = { res, calloc((size_t)n + 1, sizeof(char *)),
-			       calloc((size_t)n + 1, sizeof(size_t)), n };
+	struct split_ctx s = {res, calloc((size_t)n + 1, sizeof(char *)),
+			      calloc((size_t)n + 1, sizeof(size_t)), n};
 	const cJSON *it;
-	bool raw = s.raw && s.rawn && sr_recv_split_data(text, len, on_item, &s) == n;
+	bool raw =
+	    s.raw && s.rawn && sr_recv_split_data(text, len, on_item, &s) == n;
 
-	cJSON_ArrayForEach(it, data)
-		sr_recv_check_item(it, i++, &res->err);
+	cJSON_ArrayForEach(it, data) sr_recv_check_item(it, i++, &res->err);
 	for (i = 0; o.reject && raw && i < n; i++) {
 		if (memmem(s.raw[i], s.rawn[i], o.reject, strlen(o.reject))) {
 			res->status = 400;
-			snprintf(res->answer, sizeof(res->answer),
-				 "{\"error\":{\"message\":\"item rejected\",\"type\":\"invalid_request_error\",\"param\":\"data[%d]\",\"code\":\"rejected\"}}",
-				 i);
+			snprintf(
+			    res->answer, sizeof(res->answer),
+			    "{\"error\":{\"message\":\"item "
+			    "rejected\",\"type\":\"invalid_request_error\","
+			    "\"param\":\"data[%d]\",\"code\":\"rejected\"}}",
+			    i);
 			break;
 		}
 	}
 	res->items = n;
 	if (res->status < 300) {
 		i = 0;
-		cJSON_ArrayForEach(it, data) {
+		cJSON_ArrayForEach(it, data)
+		{
 			if (raw) {
 				write_line(out_fd, s.raw[i], s.rawn[i]);
 			} else {
@@ -283,16 +323,20 @@ static void otlp_items(cJSON *root, struct result *res)
 {
 	const cJSON *rs, *ss, *sp;
 
-	cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(root, "resourceSpans"))
-		cJSON_ArrayForEach(ss, cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans"))
-			cJSON_ArrayForEach(sp, cJSON_GetObjectItemCaseSensitive(ss, "spans")) {
-				char *t = cJSON_PrintUnformatted(sp);
+	cJSON_ArrayForEach(
+	    rs, cJSON_GetObjectItemCaseSensitive(root, "resourceSpans"))
+	    cJSON_ArrayForEach(
+		ss, cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans"))
+		cJSON_ArrayForEach(
+		    sp, cJSON_GetObjectItemCaseSensitive(ss, "spans"))
+	{
+		char *t = cJSON_PrintUnformatted(sp);
 
-				res->items++;
-				if (t && res->status < 300)
-					write_line(out_fd, t, strlen(t));
-				free(t);
-			}
+		res->items++;
+		if (t && res->status < 300)
+			write_line(out_fd, t, strlen(t));
+		free(t);
+	}
 }
 
 static void handle_body(const struct req *r, struct result *res)
@@ -309,13 +353,16 @@ static void handle_body(const struct req *r, struct result *res)
 		c = SR_CODEC_GZIP;
 	else if (r->encoding[0] && strcasecmp(r->encoding, "identity")) {
 		res->status = 415;
-		sr_recv_error(&res->err, "unsupported Content-Encoding %s", r->encoding);
+		sr_recv_error(&res->err, "unsupported Content-Encoding %s",
+			      r->encoding);
 		return;
 	}
 	if (c != SR_CODEC_NONE) {
 		if (sr_codec_decompress(c, r->body, r->blen, &plain, &plen)) {
 			res->status = 400;
-			sr_recv_error(&res->err, "body does not decompress as %s", r->encoding);
+			sr_recv_error(&res->err,
+				      "body does not decompress as %s",
+				      r->encoding);
 			return;
 		}
 		text = plain;
@@ -324,13 +371,18 @@ static void handle_body(const struct req *r, struct result *res)
 	if (!cJSON_IsObject(root)) {
 		res->status = 400;
 		sr_recv_error(&res->err, "body is not a JSON object");
-	} else if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "data"))) {
-		openai_items(text, plen, cJSON_GetObjectItemCaseSensitive(root, "data"), res);
+	} else if (cJSON_IsArray(
+		       cJSON_GetObjectItemCaseSensitive(root, "data"))) {
+		openai_items(text, plen,
+			     cJSON_GetObjectItemCaseSensitive(root, "data"),
+			     res);
 	} else if (cJSON_GetObjectItemCaseSensitive(root, "resourceSpans")) {
 		otlp_items(root, res);
 	} else {
 		res->status = 400;
-		sr_recv_error(&res->err, "neither {\"data\":[...]} nor {\"resourceSpans\":...}");
+		sr_recv_error(
+		    &res->err,
+		    "neither {\"data\":[...]} nor {\"resourceSpans\":...}");
 	}
 	cJSON_Delete(root);
 	free(plain);
@@ -365,34 +417,52 @@ static void log_request(const struct req *r, const struct result *res)
 static const char *reason(int s)
 {
 	switch (s) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
 	}
 }
 
 static void respond(int fd, const struct result *res)
 {
 	char buf[2048];
-	const char *body = res->answer[0] ? res->answer : res->status < 300 ? "{}" :
-			   "{\"error\":{\"message\":\"injected\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
-	int n = snprintf(buf, sizeof(buf),
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n%s%s%s%s\r\n%s",
-			 res->status, reason(res->status), strlen(body),
-			 o.retry_after && (res->status == 429 || res->status == 503) ?
-			 "Retry-After: " : "",
-			 o.retry_after && (res->status == 429 || res->status == 503) ?
-			 o.retry_after : "",
-			 o.retry_after && (res->status == 429 || res->status == 503) ?
-			 "\r\n" : "", "Connection: keep-alive\r\n", body);
+	const char *body =
+	    res->answer[0] ? res->answer
+	    : res->status < 300
+		? "{}"
+		: "{\"error\":{\"message\":\"injected\",\"type\":\"server_"
+		  "error\",\"param\":null,\"code\":null}}";
+	int n = snprintf(
+	    buf, sizeof(buf),
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n%s%s%s%s\r\n%s",
+	    res->status, reason(res->status), strlen(body),
+	    o.retry_after && (res->status == 429 || res->status == 503)
+		? "Retry-After: "
+		: "",
+	    o.retry_after && (res->status == 429 || res->status == 503)
+		? o.retry_after
+		: "",
+	    o.retry_after && (res->status == 429 || res->status == 503) ? "\r\n"
+									: "",
+	    "Connection: keep-alive\r\n", body);
 
 	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0) {
 		/* the client went away */
@@ -413,7 +483,7 @@ static int scheduled_status(void)
 /* Handles a complete request; returns false to close the connection. */
 static bool handle(struct conn *c, struct req *r)
 {
-	struct result res = { .status = 0 };
+	struct result res = {.status = 0};
 	char v[32];
 
 	nreq++;
@@ -428,7 +498,8 @@ static bool handle(struct conn *c, struct req *r)
 		return true;
 	}
 	if (o.delay_ms > 0) {
-		struct timespec ts = { o.delay_ms / 1000, (o.delay_ms % 1000) * 1000000 };
+		struct timespec ts = {o.delay_ms / 1000,
+				      (o.delay_ms % 1000) * 1000000};
 
 		nanosleep(&ts, NULL);
 	}
@@ -446,13 +517,14 @@ static bool handle(struct conn *c, struct req *r)
 
 static void bad_request(struct conn *c, const char *why)
 {
-	struct result res = { .status = 400 };
-	struct req r = { .method = "?", .path = "?" };
+	struct result res = {.status = 400};
+	struct req r = {.method = "?", .path = "?"};
 
 	nreq++;
 	sr_recv_error(&res.err, "%s", why);
 	snprintf(res.answer, sizeof(res.answer),
-		 "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}",
+		 "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_"
+		 "error\",\"param\":null,\"code\":null}}",
 		 why);
 	log_request(&r, &res);
 	respond(c->fd, &res);
@@ -463,8 +535,9 @@ static void bad_request(struct conn *c, const char *why)
 static bool process(struct conn *c)
 {
 	for (;;) {
-		char *hend = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
-		struct req r = { 0 };
+		char *hend =
+		    c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
+		struct req r = {0};
 		char v[64], *line_end, *sp1, *sp2;
 		size_t hsize, clen = 0;
 
@@ -478,13 +551,16 @@ static bool process(struct conn *c)
 		hsize = (size_t)(hend - c->buf) + 4;
 		line_end = memmem(c->buf, hsize, "\r\n", 2);
 		sp1 = memchr(c->buf, ' ', (size_t)(line_end - c->buf));
-		sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
+		sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1))
+			  : NULL;
 		if (!sp2 || sp1 - c->buf >= (long)sizeof(r.method)) {
 			bad_request(c, "malformed request line");
 			return false;
 		}
-		snprintf(r.method, sizeof(r.method), "%.*s", (int)(sp1 - c->buf), c->buf);
-		snprintf(r.path, sizeof(r.path), "%.*s", (int)(sp2 - sp1 - 1), sp1 + 1);
+		snprintf(r.method, sizeof(r.method), "%.*s",
+			 (int)(sp1 - c->buf), c->buf);
+		snprintf(r.path, sizeof(r.path), "%.*s", (int)(sp2 - sp1 - 1),
+			 sp1 + 1);
 		r.headers = line_end + 2;
 		r.hlen = (size_t)(hend + 2 - r.headers);
 		if (header(&r, "Transfer-Encoding", v, sizeof(v))) {
@@ -554,15 +630,18 @@ static bool on_readable(struct conn *c)
 
 static int listen_on(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port)};
 	socklen_t al = sizeof(a);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1,
+	    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 128) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
 		perror("spanring-recv: listen");
 		close(fd);
@@ -577,26 +656,29 @@ static void accept_all(int lfd, struct conn *cs, int *n)
 {
 	int fd, one = 1;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+	       0) {
 		if (*n == MAX_CONNS) {
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		cs[(*n)++] = (struct conn){ .fd = fd };
+		cs[(*n)++] = (struct conn){.fd = fd};
 	}
 }
 
 static int open_out(const char *path)
 {
-	return path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+	return path
+		   ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+		   : -1;
 }
 
 int main(int argc, char **argv)
 {
 	static struct conn cs[MAX_CONNS];
 	struct pollfd p[MAX_CONNS + 1];
-	struct sigaction sa = { .sa_handler = on_term };
+	struct sigaction sa = {.sa_handler = on_term};
 	int lfd, n = 0;
 
 	if (parse_args(argc, argv)) {
@@ -616,9 +698,9 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		return 71;
 	while (!stop) {
-		p[0] = (struct pollfd){ lfd, POLLIN, 0 };
+		p[0] = (struct pollfd){lfd, POLLIN, 0};
 		for (int i = 0; i < n; i++)
-			p[i + 1] = (struct pollfd){ cs[i].fd, POLLIN, 0 };
+			p[i + 1] = (struct pollfd){cs[i].fd, POLLIN, 0};
 		if (poll(p, (nfds_t)n + 1, 1000) <= 0)
 			continue;
 		for (int i = n - 1; i >= 0; i--) {

@@ -26,7 +26,8 @@ static bool hex_id(const char *s, const char *prefix, size_t hex)
 	if (strncmp(s, prefix, p) || strlen(s) != p + hex)
 		return false;
 	for (size_t i = p; i < p + hex; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+		if (!isxdigit((unsigned char)s[i]) ||
+		    isupper((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -39,7 +40,8 @@ static bool iso_ts(const char *s)
 	if (strlen(s) != sizeof(pat) - 1)
 		return false;
 	for (size_t i = 0; pat[i]; i++) {
-		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pat[i])
+		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i])
+				  : s[i] != pat[i])
 			return false;
 	}
 	return true;
@@ -57,17 +59,22 @@ static bool keys_are(const cJSON *o, const char *const *keys, int n)
 
 static void check_trace(const cJSON *it, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = { "object", "id", "workflow_name",
-					    "group_id", "metadata" };
+	static const char *const keys[] = {"object", "id", "workflow_name",
+					   "group_id", "metadata"};
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(it, "group_id");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
 
 	if (!keys_are(it, keys, 5))
-		sr_recv_error(e, "data[%d]: trace keys not object,id,workflow_name,group_id,metadata", i);
+		sr_recv_error(e,
+			      "data[%d]: trace keys not "
+			      "object,id,workflow_name,group_id,metadata",
+			      i);
 	if (!cJSON_IsString(id) || !hex_id(id->valuestring, "trace_", 32))
-		sr_recv_error(e, "data[%d].id: not trace_ + 32 lowercase hex", i);
-	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "workflow_name")))
+		sr_recv_error(e, "data[%d].id: not trace_ + 32 lowercase hex",
+			      i);
+	if (!cJSON_IsString(
+		cJSON_GetObjectItemCaseSensitive(it, "workflow_name")))
 		sr_recv_error(e, "data[%d].workflow_name: not a string", i);
 	if (!cJSON_IsNull(g) && !cJSON_IsString(g))
 		sr_recv_error(e, "data[%d].group_id: not a string or null", i);
@@ -77,7 +84,7 @@ static void check_trace(const cJSON *it, int i, struct sr_recv_errors *e)
 
 static void check_error(const cJSON *err, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = { "message", "data" };
+	static const char *const keys[] = {"message", "data"};
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(err, "data");
 
 	if (cJSON_IsNull(err))
@@ -85,37 +92,48 @@ static void check_error(const cJSON *err, int i, struct sr_recv_errors *e)
 	if (!cJSON_IsObject(err) || !keys_are(err, keys, 2) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(err, "message")) ||
 	    (!cJSON_IsNull(d) && !cJSON_IsObject(d)))
-		sr_recv_error(e, "data[%d].error: not null or {message: string, data: object|null}", i);
+		sr_recv_error(e,
+			      "data[%d].error: not null or {message: string, "
+			      "data: object|null}",
+			      i);
 }
 
 static void check_span(const cJSON *it, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = { "object", "id", "trace_id", "parent_id",
-					    "started_at", "ended_at", "span_data", "error" };
+	static const char *const keys[] = {
+	    "object",	  "id",	      "trace_id",  "parent_id",
+	    "started_at", "ended_at", "span_data", "error"};
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(it, "trace_id");
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "parent_id");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(it, "span_data");
-	const char *ts[2] = { "started_at", "ended_at" };
+	const char *ts[2] = {"started_at", "ended_at"};
 
 	if (!keys_are(it, keys, 8))
 		sr_recv_error(e, "data[%d]: span keys not in WIRE.md order", i);
 	if (!cJSON_IsString(id) || !hex_id(id->valuestring, "span_", 24))
-		sr_recv_error(e, "data[%d].id: not span_ + 24 lowercase hex", i);
+		sr_recv_error(e, "data[%d].id: not span_ + 24 lowercase hex",
+			      i);
 	if (!cJSON_IsString(tid) || !hex_id(tid->valuestring, "trace_", 32))
-		sr_recv_error(e, "data[%d].trace_id: not trace_ + 32 lowercase hex", i);
+		sr_recv_error(
+		    e, "data[%d].trace_id: not trace_ + 32 lowercase hex", i);
 	if (!cJSON_IsNull(pid) &&
 	    (!cJSON_IsString(pid) || !hex_id(pid->valuestring, "span_", 24)))
-		sr_recv_error(e, "data[%d].parent_id: not null or a span id", i);
+		sr_recv_error(e, "data[%d].parent_id: not null or a span id",
+			      i);
 	for (int k = 0; k < 2; k++) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, ts[k]);
 
 		if (!cJSON_IsString(t) || !iso_ts(t->valuestring))
-			sr_recv_error(e, "data[%d].%s: not YYYY-MM-DDTHH:MM:SS.ffffff+00:00", i, ts[k]);
+			sr_recv_error(
+			    e,
+			    "data[%d].%s: not YYYY-MM-DDTHH:MM:SS.ffffff+00:00",
+			    i, ts[k]);
 	}
 	if (!cJSON_IsObject(sd) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sd, "type")))
-		sr_recv_error(e, "data[%d].span_data: not an object with a type", i);
+		sr_recv_error(
+		    e, "data[%d].span_data: not an object with a type", i);
 	check_error(cJSON_GetObjectItemCaseSensitive(it, "error"), i, e);
 }
 
@@ -130,7 +148,8 @@ void sr_recv_check_item(const cJSON *it, int i, struct sr_recv_errors *e)
 	else if (!strcmp(o->valuestring, "trace.span"))
 		check_span(it, i, e);
 	else
-		sr_recv_error(e, "data[%d].object: unknown \"%.40s\"", i, o->valuestring);
+		sr_recv_error(e, "data[%d].object: unknown \"%.40s\"", i,
+			      o->valuestring);
 }
 
 static const char *ws(const char *p, const char *end)

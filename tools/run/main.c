@@ -21,6 +21,7 @@
 
 #include "common/limits.h"
 #include "proc.h"
+#include "replay.h"
 #include "tree.h"
 
 #ifndef SR_VERSION
@@ -75,8 +76,8 @@ static void usage(FILE *f)
 	    "stderr. The exit status is CMD's (128+N: killed by signal N).\n"
 	    "\n"
 	    "options:\n"
-	    "  --exporter E      file (default), console, or openai (sent\n"
-	    "                    with OPENAI_API_KEY; no tree)\n"
+	    "  --exporter E      export as well: console, or openai (with\n"
+	    "                    OPENAI_API_KEY); default file (tree only)\n"
 	    "  --endpoint URL    openai exporter endpoint (implies openai)\n"
 	    "  --json FILE       write the trace as JSON lines ('-': stdout)\n"
 	    "  --no-tree         do not print the tree\n"
@@ -228,8 +229,6 @@ static int check_opts(struct opts *o, bool exporter_set)
 		o->exporter = EXP_OPENAI;
 	if (o->endpoint && o->exporter != EXP_OPENAI)
 		return bad_usage("--endpoint needs --exporter openai", NULL);
-	if (o->json && o->exporter != EXP_FILE)
-		return bad_usage("--json needs the file exporter", NULL);
 	if (!o->cmd || !o->cmd[0])
 		return bad_usage("no command given", NULL);
 	return 0;
@@ -354,28 +353,36 @@ static void show_log(const struct run *r)
 	fwrite(buf, 1, k, stderr);
 }
 
-static int start_sidecar(struct run *r, const struct opts *o)
+/*
+ * Starts a private spanringd on ring directory `rings` with `exporter`
+ * (file: into spans.jsonl; console: its stdout into console.out), its
+ * spool and stats named with `tag` in the private directory, and waits
+ * until it serves. 0 or -errno (-ECHILD: it exited, -EINTR: stop signal).
+ */
+static int start_sidecar(struct run *r, const char *rings, const char *exporter,
+			 const char *endpoint, const char *tag)
 {
-	static const char *const names[] = {"file", "console", "openai"};
 	char out[PATH_MAX], spool[PATH_MAX], stats[PATH_MAX], log[PATH_MAX],
-	    console[PATH_MAX];
+	    console[PATH_MAX], name[64];
 	const char *argv[24];
 	int n = 0, rc;
 
 	path_in(out, sizeof(out), r, "spans.jsonl");
-	path_in(spool, sizeof(spool), r, "spool");
-	path_in(stats, sizeof(stats), r, "stats.json");
+	snprintf(name, sizeof(name), "%sspool", tag);
+	path_in(spool, sizeof(spool), r, name);
+	snprintf(name, sizeof(name), "%sstats.json", tag);
+	path_in(stats, sizeof(stats), r, name);
 	path_in(log, sizeof(log), r, "spanringd.log");
 	path_in(console, sizeof(console), r, "console.out");
-	if (mkdir(r->rings, 0700) || mkdir(spool, 0700))
+	if (mkdir(spool, 0700))
 		return -errno;
 	argv[n++] = SIDECAR_NAME;
-	argv[n++] = "--dir", argv[n++] = r->rings;
-	argv[n++] = "--exporter", argv[n++] = names[o->exporter];
-	if (o->exporter == EXP_FILE)
+	argv[n++] = "--dir", argv[n++] = rings;
+	argv[n++] = "--exporter", argv[n++] = exporter;
+	if (!strcmp(exporter, "file"))
 		argv[n++] = "--output", argv[n++] = out;
-	if (o->endpoint)
-		argv[n++] = "--endpoint", argv[n++] = o->endpoint;
+	if (endpoint)
+		argv[n++] = "--endpoint", argv[n++] = endpoint;
 	argv[n++] = "--schedule-delay", argv[n++] = SCHEDULE_DELAY;
 	argv[n++] = "--spool-dir", argv[n++] = spool;
 	argv[n++] = "--stats-file", argv[n++] = stats;
@@ -385,13 +392,13 @@ static int start_sidecar(struct run *r, const struct opts *o)
 	argv[n] = NULL;
 	r->sd_pid = sr_run_spawn_sidecar(
 	    r->sidecar, (char *const *)argv,
-	    o->exporter == EXP_CONSOLE ? console : "/dev/null", log);
+	    strcmp(exporter, "console") ? "/dev/null" : console, log);
 	if (r->sd_pid < 0) {
 		rc = r->sd_pid;
 		r->sd_pid = 0;
 		return rc;
 	}
-	rc = sr_run_wait_lock(r->rings, r->sd_pid, SR_RUN_START_TIMEOUT_MS,
+	rc = sr_run_wait_lock(rings, r->sd_pid, SR_RUN_START_TIMEOUT_MS,
 			      &r->sd_status);
 	if (rc == -ECHILD)
 		r->sd_pid = 0;
@@ -486,13 +493,13 @@ static void describe_exit(FILE *f, const struct run *r, const struct opts *o,
 }
 
 /* The sidecar's counters (stats.json), NULL if unreadable. */
-static cJSON *read_stats(const struct run *r)
+static cJSON *read_stats(const struct run *r, const char *name)
 {
 	char path[PATH_MAX], buf[65536];
 	FILE *in;
 	size_t k;
 
-	path_in(path, sizeof(path), r, "stats.json");
+	path_in(path, sizeof(path), r, name);
 	in = fopen(path, "re");
 	if (!in)
 		return NULL;
@@ -538,7 +545,7 @@ static void export_summary(const cJSON *st, FILE *f)
 
 	fprintf(f,
 		"spanring: spanringd exported %.0f item%s in %.0f request%s "
-		"(no tree with --exporter openai)\n",
+		"(openai exporter)\n",
 		items, items == 1 ? "" : "s", reqs, reqs == 1 ? "" : "s");
 	if (left > 0)
 		fprintf(f,
@@ -576,15 +583,11 @@ static int render_file(const char *path, FILE *f, const struct sr_tree_opts *t)
 	return rc;
 }
 
-static void show_trace(const struct run *r, const struct opts *o)
+static struct sr_tree_opts tree_opts(const struct opts *o, FILE *f)
 {
-	FILE *f = o->tree_stdout ? stdout : stderr;
-	struct winsize ws;
-	const char *nc = getenv("NO_COLOR");
-	char path[PATH_MAX];
 	struct sr_tree_opts t = {.max_depth = o->depth};
-	cJSON *st = read_stats(r);
-	int rc;
+	const char *nc = getenv("NO_COLOR");
+	struct winsize ws;
 
 	t.color = o->color == 1 ||
 		  (o->color < 0 && isatty(fileno(f)) && !(nc && *nc));
@@ -592,28 +595,41 @@ static void show_trace(const struct run *r, const struct opts *o)
 		t.width = o->width;
 	else if (isatty(fileno(f)) && !ioctl(fileno(f), TIOCGWINSZ, &ws))
 		t.width = ws.ws_col;
+	return t;
+}
+
+static void show_tree(const struct run *r, FILE *f,
+		      const struct sr_tree_opts *t)
+{
+	char path[PATH_MAX];
+	int rc;
+
 	if (r->system_sidecar > 0)
-		fprintf(
-		    f,
-		    "spanring: SPANRING_DIR is served by spanringd pid %ld; "
-		    "this run was traced in a private directory\n",
-		    r->system_sidecar);
-	path_in(path, sizeof(path), r,
-		o->exporter == EXP_FILE ? "spans.jsonl" : "console.out");
-	if (o->exporter == EXP_CONSOLE)
-		copy_to(path, f);
-	if (o->exporter == EXP_OPENAI)
-		export_summary(st, f);
-	else if ((rc = render_file(path, f, &t)))
+		fprintf(f,
+			"spanring: SPANRING_DIR is served by spanringd pid "
+			"%ld; this run was traced in a private directory\n",
+			r->system_sidecar);
+	path_in(path, sizeof(path), r, "spans.jsonl");
+	rc = render_file(path, f, t);
+	if (rc)
 		fprintf(f, "spanring: cannot show the trace: %s\n",
 			strerror(-rc));
-	/* warnings of the sidecar (its log level is warn) */
+}
+
+/* What the sidecars logged (level warn) and counted as lost or failed. */
+static void sidecar_warnings(const struct run *r, FILE *f)
+{
+	char path[PATH_MAX];
+	cJSON *st;
+
 	path_in(path, sizeof(path), r, "spanringd.log");
 	copy_to(path, f);
+	st = read_stats(r, "stats.json");
 	stats_warnings(st, f);
 	cJSON_Delete(st);
-	describe_exit(f, r, o, t.color);
-	fflush(f);
+	st = read_stats(r, "replay-stats.json");
+	stats_warnings(st, f);
+	cJSON_Delete(st);
 }
 
 /* --- the run ---------------------------------------------------------------
@@ -648,6 +664,44 @@ static void stop_sidecar(struct run *r)
 			"spanring: spanringd ended badly (status %#x):\n", st);
 		show_log(r);
 	}
+}
+
+/*
+ * --exporter console|openai: spanringd runs one exporter, and the first
+ * one wrote the file; the file's items are replayed as ring records into
+ * a second private sidecar with the exporter asked for.
+ */
+static void export_again(struct run *r, const struct opts *o, FILE *f)
+{
+	static const char *const names[] = {"file", "console", "openai"};
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t skipped;
+	cJSON *st;
+	int n;
+
+	path_in(dir, sizeof(dir), r, "replay");
+	path_in(path, sizeof(path), r, "spans.jsonl");
+	n = mkdir(dir, 0700) ? -errno : sr_replay_write(path, dir, &skipped);
+	if (n < 0 && n != -ENOENT)
+		fprintf(stderr, "spanring: cannot replay the trace: %s\n",
+			strerror(-n));
+	if (n <= 0)
+		return;
+	n = start_sidecar(r, dir, names[o->exporter], o->endpoint, "replay-");
+	if (n) {
+		fprintf(stderr,
+			"spanring: %s (%s exporter) did not start: %s\n",
+			r->sidecar, names[o->exporter], strerror(-n));
+		return;
+	}
+	stop_sidecar(r); /* SIGTERM: drain, export, exit */
+	path_in(path, sizeof(path), r, "console.out");
+	if (o->exporter == EXP_CONSOLE)
+		copy_to(path, f);
+	st = read_stats(r, "replay-stats.json");
+	if (o->exporter == EXP_OPENAI)
+		export_summary(st, f);
+	cJSON_Delete(st);
 }
 
 static void finish(struct run *r, const struct opts *o)
@@ -694,7 +748,11 @@ static int prepare(struct run *r, const struct opts *o)
 		return EX_OSERR_;
 	}
 	snprintf(r->rings, sizeof(r->rings), "%s/rings", r->dir);
-	rc = start_sidecar(r, o);
+	/* the tree and --json come from the file exporter, whatever the
+	 * exporter asked for (export_again() replays the file into it) */
+	rc = mkdir(r->rings, 0700)
+		 ? -errno
+		 : start_sidecar(r, r->rings, "file", NULL, "");
 	if (rc == -EINTR)
 		return 128 + sr_run_stop_signal();
 	if (rc) {
@@ -710,6 +768,8 @@ static int prepare(struct run *r, const struct opts *o)
 
 static void output(struct run *r, const struct opts *o)
 {
+	FILE *f = o->tree_stdout ? stdout : stderr;
+	struct sr_tree_opts t = tree_opts(o, f);
 	char path[PATH_MAX];
 	int rc;
 
@@ -729,7 +789,13 @@ static void output(struct run *r, const struct opts *o)
 		fprintf(stderr, "spanring: cannot write %s: %s\n", o->json,
 			strerror(-rc));
 	if (!o->no_tree)
-		show_trace(r, o);
+		show_tree(r, f, &t);
+	if (o->exporter != EXP_FILE && !sr_run_stop_signal())
+		export_again(r, o, f);
+	sidecar_warnings(r, f);
+	if (!o->no_tree)
+		describe_exit(f, r, o, t.color);
+	fflush(f);
 }
 
 int main(int argc, char **argv)

@@ -200,9 +200,10 @@ static void on_signal(int sig)
 
 void sr_run_signals_init(void)
 {
-	/* SA_RESTART: a signal while the tree is written must not fail the
-	 * write with EINTR */
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	/* no SA_RESTART: a wait interrupted by a signal returns, so the
+	 * handler's effect is seen at once (also under sanitizers that
+	 * defer handlers to the end of the interrupted call) */
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	sigprocmask(SIG_SETMASK, NULL, &orig_mask);

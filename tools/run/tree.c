@@ -440,7 +440,7 @@ static void summarize(struct node *n, const cJSON *sd, const cJSON *err)
  * "2026-11-21T11:24:00.769235+00:00" (or with Z, or without fraction) to ns
  * since the epoch; 0 if it is not such a time.
  */
-static uint64_t parse_iso(const char *s)
+uint64_t sr_tree_parse_time(const char *s)
 {
 	struct tm tm = {0};
 	int used = 0, oh = 0, om = 0;
@@ -549,8 +549,8 @@ static int add_span(struct sr_tree *t, const cJSON *o)
 	n->id = strdup(id);
 	n->trace = strdup(trace);
 	n->parent = dup_or_null(jstr(o, "parent_id"));
-	n->start = parse_iso(jstr(o, "started_at"));
-	n->end = parse_iso(jstr(o, "ended_at"));
+	n->start = sr_tree_parse_time(jstr(o, "started_at"));
+	n->end = sr_tree_parse_time(jstr(o, "ended_at"));
 	summarize(n, sd, cJSON_GetObjectItemCaseSensitive(o, "error"));
 	if (!n->id || !n->trace || !n->label) {
 		node_free(n);
@@ -636,23 +636,38 @@ int sr_tree_add_line(struct sr_tree *t, const char *line, size_t len)
 	return rc;
 }
 
+/* Skips the rest of a line that did not fit. */
+static void skip_line(FILE *f, char *buf, size_t cap)
+{
+	size_t k;
+
+	while (fgets(buf, (int)cap, f)) {
+		k = strlen(buf);
+		if (k && buf[k - 1] == '\n')
+			return;
+	}
+}
+
 int sr_tree_load(struct sr_tree *t, FILE *f)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t k;
+	/* one buffer of the longest line we take, the newline, the NUL */
+	size_t cap = SR_TREE_LINE_MAX + 2;
+	char *line = malloc(cap);
 	int rc = 0;
 
-	while ((k = getline(&line, &cap, f)) >= 0) {
-		if ((size_t)k > SR_TREE_LINE_MAX) {
+	if (!line)
+		return -ENOMEM;
+	while (!rc && fgets(line, (int)cap, f)) {
+		size_t k = strlen(line);
+
+		if (k == cap - 1 && line[k - 1] != '\n') {
 			t->malformed++;
+			skip_line(f, line, cap);
 			continue;
 		}
-		rc = sr_tree_add_line(t, line, (size_t)k);
+		rc = sr_tree_add_line(t, line, k);
 		if (rc == -EINVAL || rc == -E2BIG)
 			rc = 0;
-		if (rc)
-			break;
 	}
 	if (!rc && ferror(f))
 		rc = -EIO;

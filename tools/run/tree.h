@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct sr_tree;
@@ -60,6 +61,10 @@ size_t sr_tree_dropped(const struct sr_tree *t);
  * calls are refused with -EBUSY). 0, -ENOMEM or -EIO (write error).
  */
 int sr_tree_render(struct sr_tree *t, FILE *out, const struct sr_tree_opts *o);
+
+/* ns since the epoch of a WIRE.md time ("2026-11-21T11:24:00.769235+00:00";
+ * also "Z" or another offset, fewer digits); 0 if it is not one. */
+uint64_t sr_tree_parse_time(const char *s);
 
 /* Formats a duration in ns into out ("812µs", "12.3ms", "1.52s",
  * "2m03s"). Returns out. */

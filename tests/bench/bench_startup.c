@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_startup.c - B3: what the shim adds to a process start.
+ *  - fork + execve of /bin/true, waited for, N times: bare, with an empty
+ *    preloaded library (libempty_preload.so, built beside this program),
+ *    and with libspanring.so recording into a private ring directory;
+ *  - a shell loop of 1000 `sh -c true` (each a fork, an exec of sh and an
+ *    exec of true): bare, empty preload, shim.
+ * Figures are microseconds per process (per loop iteration), median of
+ * runs; rings left by a run are removed between runs (outside the timing),
+ * as a sidecar would. No sidecar runs: within one shell-loop run the
+ * directory grows to ~3000 small rings (SPANRING_LANES=4,
+ * SPANRING_LANE_SIZE=16384 keep them under the byte cap).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/ringdir.h"
+#include "tests/bench/bench.h"
+
+#define TRUE_N 100
+#define LOOP_N 1000
+
+extern char **environ;
+
+struct config {
+	char **envp;     /* environment of the started programs */
+	const char *dir; /* ring directory to empty between runs, or NULL */
+	int loop;        /* 0: /bin/true N times; 1: shell loop */
+};
+
+static char **make_env(const char *const *extra)
+{
+	size_t n = 0, k = 0;
+	char **e;
+
+	while (environ[n])
+		n++;
+	e = calloc(n + 8, sizeof(*e));
+	if (!e)
+		abort();
+	for (size_t i = 0; environ[i]; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
+		    strncmp(environ[i], "SPANRING_", 9) &&
+		    strncmp(environ[i], "TRACEPARENT=", 12))
+			e[k++] = environ[i];
+	for (size_t i = 0; extra && extra[i]; i++)
+		e[k++] = (char *)extra[i];
+	return e;
+}
+
+static void run_wait(const char *path, char *const argv[], char *const envp[])
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_startup: %s failed\n", path);
+		exit(1);
+	}
+}
+
+static void remove_ring(void *ctx, const char *name)
+{
+	sr_dir_remove(*(int *)ctx, name);
+}
+
+static void empty_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	sr_dir_scan(dfd, 0, remove_ring, &dfd);
+	close(dfd);
+}
+
+static double run_config(void *ctx)
+{
+	static char *true_argv[] = { (char *)"true", NULL };
+	static char *loop_argv[] = {
+		(char *)"sh", (char *)"-c",
+		(char *)"i=0; while [ $i -lt 1000 ]; do sh -c true; "
+			"i=$((i+1)); done",
+		NULL,
+	};
+	struct config *c = ctx;
+	uint64_t t0;
+
+	if (c->dir)
+		empty_dir(c->dir);
+	t0 = sr_bench_ns();
+	if (c->loop) {
+		run_wait("/bin/sh", loop_argv, c->envp);
+		return (double)(sr_bench_ns() - t0) / 1e3 / LOOP_N;
+	}
+	for (int i = 0; i < TRUE_N; i++)
+		run_wait("/bin/true", true_argv, c->envp);
+	return (double)(sr_bench_ns() - t0) / 1e3 / TRUE_N;
+}
+
+/* path of a file beside this program, or in its parent directory */
+static char *beside(const char *name, int up)
+{
+	char exe[PATH_MAX], *out;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		exit(1);
+	exe[n] = 0;
+	for (int i = 0; i <= up; i++)
+		*strrchr(exe, '/') = 0;
+	if (asprintf(&out, "%s/%s", exe, name) < 0)
+		exit(1);
+	if (access(out, R_OK) != 0) {
+		fprintf(stderr, "bench_startup: %s missing\n", out);
+		exit(1);
+	}
+	return out;
+}
+
+static void row(const char *rowname, struct sr_bench_stats *s,
+		const char *base, double base_median, const char *target,
+		const char *note)
+{
+	sr_bench_print(&(struct sr_bench_row){
+		.id = "B3", .row = rowname, .unit = "us", .s = *s,
+		.baseline = base, .baseline_median = base_median,
+		.target = target, .note = note });
+}
+
+int main(void)
+{
+	char dir[] = "/dev/shm/spanring-bench-start-XXXXXX", cmd[128];
+	char *empty = beside("libempty_preload.so", 0);
+	char *shim = beside("libspanring.so", 1);
+	char *pre_empty, *pre_shim, *dir_env;
+	struct sr_bench_stats t[3], l[3];
+	int runs = sr_bench_runs(5);
+
+	if (!mkdtemp(dir) || asprintf(&pre_empty, "LD_PRELOAD=%s", empty) < 0 ||
+	    asprintf(&pre_shim, "LD_PRELOAD=%s", shim) < 0 ||
+	    asprintf(&dir_env, "SPANRING_DIR=%s", dir) < 0)
+		return 1;
+	const char *e_empty[] = { pre_empty, NULL };
+	const char *e_shim[] = { pre_shim, dir_env, "SPANRING_LANES=4",
+				 "SPANRING_LANE_SIZE=16384",
+				 "SPANRING_MAX_RINGS=100000", NULL };
+	struct config c[3] = {
+		{ make_env(NULL), NULL, 0 },
+		{ make_env(e_empty), NULL, 0 },
+		{ make_env(e_shim), dir, 0 },
+	};
+
+	for (int i = 0; i < 3; i++)
+		sr_bench_measure(run_config, &c[i], runs, &t[i]);
+	for (int i = 0; i < 3; i++) {
+		c[i].loop = 1;
+		sr_bench_measure(run_config, &c[i], runs, &l[i]);
+	}
+	row("/bin/true fork+exec, shim", &t[2], "bare", t[0].median,
+	    "ratio <= 1.15", NULL);
+	row("/bin/true fork+exec, empty preload", &t[1], "bare", t[0].median,
+	    NULL, NULL);
+	row("/bin/true fork+exec, shim vs empty preload", &t[2],
+	    "empty preload", t[1].median, NULL, NULL);
+	row("/bin/true fork+exec, bare", &t[0], NULL, NAN, NULL, NULL);
+	row("1000 x sh -c true, shim (per iteration)", &l[2], "bare",
+	    l[0].median, NULL,
+	    "3 traced images per iteration; rings accumulate, no sidecar");
+	row("1000 x sh -c true, empty preload (per iteration)", &l[1], "bare",
+	    l[0].median, NULL, NULL);
+	row("1000 x sh -c true, bare (per iteration)", &l[0], NULL, NAN, NULL,
+	    NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) != 0;
+}
