@@ -44,7 +44,7 @@ void sr_ids_reseed(void)
 	errno = saved;
 }
 
-static void thread_seed(uint64_t epoch)
+static __attribute__((noinline)) void thread_seed(uint64_t epoch)
 {
 	uint64_t x, y;
 
@@ -68,7 +68,7 @@ static uint64_t rotl(uint64_t x, int k)
 }
 
 /* xoshiro256** */
-static uint64_t next(void)
+static inline __attribute__((always_inline)) uint64_t next(void)
 {
 	uint64_t epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
 	uint64_t r, t;
@@ -88,20 +88,58 @@ static uint64_t next(void)
 
 void sr_id_random(uint8_t *out, size_t n)
 {
+	uint64_t acc;
+
+	/* on the span path: whole words with fixed-size copies, the tail
+	 * byte by byte, zero tested on what was written (no library calls) */
 	do {
-		for (size_t i = 0; i < n; i += 8) {
+		size_t i = 0;
+
+		acc = 0;
+		for (; i + 8 <= n; i += 8) {
 			uint64_t v = next();
 
-			memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+			memcpy(out + i, &v, 8);
+			acc |= v;
 		}
-	} while (sr_id_is_zero(out, n));
+		if (i < n) {
+			uint64_t v = next();
+
+			if (i + 4 <= n) {
+				uint32_t w = (uint32_t)v;
+
+				memcpy(out + i, &w, 4);
+				acc |= w;
+				v >>= 32;
+				i += 4;
+			}
+			for (; i < n; i++, v >>= 8) {
+				out[i] = (uint8_t)v;
+				acc |= (uint8_t)v;
+			}
+		}
+	} while (acc == 0 && n);
 }
 
 bool sr_id_is_zero(const uint8_t *id, size_t n)
 {
-	uint8_t acc = 0;
+	uint64_t acc = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, id + i, 8);
+		acc |= w;
+	}
+	if (i + 4 <= n) {
+		uint32_t w;
+
+		memcpy(&w, id + i, 4);
+		acc |= w;
+		i += 4;
+	}
+	for (; i < n; i++)
 		acc |= id[i];
 	return acc == 0;
 }

@@ -6,7 +6,14 @@
  * their span_data and errors until they end; both live in one mapping made
  * on the thread's first API span (mmap, not malloc: a program's allocator
  * is never called; pages are touched only as used) and unmapped at thread
- * exit. Ending a span writes one complete SPAN record and pops the store.
+ * exit. A frame holds its span's record ready to encode (strings pointing
+ * into the arena); ending a span stamps its end, writes one complete SPAN
+ * record and pops the store.
+ *
+ * errno is left alone without saving it: the span path calls nothing that
+ * sets it (no system call, no library call that can fail); the rare calls
+ * that may (the first mmap, a thread's first record, reseeding the id
+ * generator) save and restore it themselves.
  */
 #include "spanring.h"
 
@@ -19,16 +26,11 @@
 #include "common/limits.h"
 #include "shim.h"
 
-struct text {
-	uint32_t off, len; /* in the arena */
-};
-
+/* An open span: its record as it will be written (strings point into the
+ * arena), end time left to fill. Ending it encodes it as it is. */
 struct frame {
-	uint8_t trace[16], span[12], parent[12];
-	uint64_t start_ns;
-	uint32_t flags;     /* SR_SF_* */
-	uint32_t mark;      /* arena use before this frame */
-	struct text name, data, err, errdata;
+	struct sr_span_rec s;
+	uint32_t mark; /* arena use before this frame */
 };
 
 struct shim_api {
@@ -39,6 +41,20 @@ struct shim_api {
 	struct frame f[SR_SPAN_STACK_MAX];
 	char arena[SR_API_ARENA];
 };
+
+/* The thread's first API call: its state, mapped (mmap may set errno). */
+static __attribute__((noinline)) struct shim_api *api_map(void)
+{
+	int saved = errno;
+	struct shim_api *a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	errno = saved;
+	if (a == MAP_FAILED)
+		return NULL;
+	shim_thr.api = a;
+	return a;
+}
 
 /* Guard and state for one API call. 0, -ENODEV, -EBUSY, -ENOMEM. */
 static int api_enter(struct shim_api **out)
@@ -51,41 +67,52 @@ static int api_enter(struct shim_api **out)
 		return -EBUSY;
 	shim_resume();
 	a = shim_thr.api;
-	if (!a) {
-		a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (a == MAP_FAILED) {
-			shim_pause();
-			return -ENOMEM;
-		}
-		shim_thr.api = a;
+	if (!a && !(a = api_map())) {
+		shim_pause();
+		return -ENOMEM;
 	}
 	*out = a;
 	return 0;
 }
 
-static int api_leave(int rc, int saved_errno)
+static int api_leave(int rc)
 {
 	shim_pause();
-	errno = saved_errno;
 	return rc;
 }
 
-/* Copies n bytes into the arena. false when it is full. */
-static bool store(struct shim_api *a, struct text *t, const char *s, size_t n)
+/* Copies n bytes into the arena; the caller checked the room. */
+static struct sr_str store(struct shim_api *a, const char *s, size_t n)
 {
-	if (n > sizeof(a->arena) - a->used)
-		return false;
-	memcpy(a->arena + a->used, s, n);
-	t->off = a->used;
-	t->len = (uint32_t)n;
+	struct sr_str t = { a->arena + a->used, (uint32_t)n };
+
+	if (n) /* an unnamed span: no library call */
+		memcpy(a->arena + a->used, s, n);
 	a->used += (uint32_t)n;
-	return true;
+	return t;
 }
 
-static struct sr_str text_str(const struct shim_api *a, struct text t)
+static size_t arena_room(const struct shim_api *a)
 {
-	return (struct sr_str){ a->arena + t.off, t.len };
+	return sizeof(a->arena) - a->used;
+}
+
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The API's cheap check: s starts with '{' and ends with '}' (whitespace
+ * aside). The sidecar validates the JSON itself. */
+static bool json_object_shape(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && json_space(s[i]))
+		i++;
+	while (n > i && json_space(s[n - 1]))
+		n--;
+	return n - i >= 2 && s[i] == '{' && s[n - 1] == '}';
 }
 
 void shim_api_reset(bool unmap)
@@ -111,8 +138,8 @@ bool shim_api_current(uint8_t trace_id[16], uint8_t span[12])
 	if (!a)
 		return false;
 	if (a->depth) {
-		memcpy(trace_id, a->f[a->depth - 1].trace, 16);
-		memcpy(span, a->f[a->depth - 1].span, 12);
+		memcpy(trace_id, a->f[a->depth - 1].s.trace_id, 16);
+		memcpy(span, a->f[a->depth - 1].s.span_id, 12);
 		return true;
 	}
 	if (!a->trace_on)
@@ -132,8 +159,8 @@ SHIM_API int spanring_trace_begin(const char *workflow_name,
 				  const char *metadata_json)
 {
 	struct sr_trace_rec t = { .ts_ns = sr_now_ns() };
-	int saved = errno, rc;
 	struct shim_api *a;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
@@ -141,9 +168,9 @@ SHIM_API int spanring_trace_begin(const char *workflow_name,
 	if (!workflow_name || !*workflow_name ||
 	    (metadata_json &&
 	     !shim_json_object_ok(metadata_json, strlen(metadata_json))))
-		return api_leave(-EINVAL, saved);
+		return api_leave(-EINVAL);
 	if (a->trace_on)
-		return api_leave(-EBUSY, saved);
+		return api_leave(-EBUSY);
 	sr_id_random(a->trace, 16);
 	a->trace_on = true;
 	memcpy(t.trace_id, a->trace, 16);
@@ -155,126 +182,136 @@ SHIM_API int spanring_trace_begin(const char *workflow_name,
 	if (metadata_json)
 		t.metadata = (struct sr_str){ metadata_json,
 					      (uint32_t)strlen(metadata_json) };
-	return api_leave(shim_emit_trace(&t), saved);
+	return api_leave(shim_emit_trace(&t));
 }
 
 SHIM_API int spanring_trace_end(void)
 {
-	int saved = errno, rc;
 	struct shim_api *a;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
 	if (!a->trace_on)
-		return api_leave(-ENOENT, saved);
+		return api_leave(-ENOENT);
 	a->trace_on = false;
-	return api_leave(0, saved);
+	return api_leave(0);
 }
 
-/* Pushes a frame with its text; fills ids and parent. */
-static int push(struct shim_api *a, uint32_t flags, const char *name,
-		const char *data)
+/* A new span's trace and parent: the innermost open span's, else those
+ * of shim_parent() (the thread's trace, else the process span). */
+static void set_parent(const struct shim_api *a, struct sr_span_rec *s)
 {
-	size_t nlen = name ? strnlen(name, SR_NAME_MAX) : 0;
+	if (a->depth) {
+		const struct sr_span_rec *up = &a->f[a->depth - 1].s;
+
+		memcpy(s->trace_id, up->trace_id, 16);
+		memcpy(s->parent_id, up->span_id, 12);
+		return;
+	}
+	shim_parent(s->trace_id, s->parent_id, &s->flags);
+}
+
+/* Pushes a frame with its text; fills ids, parent and start. */
+static int push(struct shim_api *a, uint32_t flags, const char *name,
+		size_t nlen, const char *data)
+{
 	size_t dlen = strlen(data);
 	struct frame *f;
 
-	if (!shim_json_object_shape(data, dlen))
+	if (!json_object_shape(data, dlen))
 		return -EINVAL;
 	if (dlen + nlen + 256 > SR_RECORD_MAX)
 		return -E2BIG;
-	if (a->depth >= SR_SPAN_STACK_MAX)
+	if (a->depth >= SR_SPAN_STACK_MAX || nlen + dlen > arena_room(a))
 		return -ENOSPC;
 	f = &a->f[a->depth];
-	memset(f, 0, sizeof(*f));
 	f->mark = a->used;
-	if (!store(a, &f->name, name ? name : "", nlen) ||
-	    !store(a, &f->data, data, dlen)) {
-		a->used = f->mark;
-		return -ENOSPC;
-	}
-	f->flags = flags;
-	shim_parent(f->trace, f->parent, &f->flags);
-	sr_id_random(f->span, 12);
+	f->s.name = store(a, name, nlen);
+	f->s.data = store(a, data, dlen);
+	/* two stores: a chained assignment reloads one as 16 bytes just
+	 * written as 8 + 4, a store-forwarding stall (~5 ns) */
+	f->s.err = (struct sr_str){ NULL, 0 };
+	f->s.errdata = (struct sr_str){ NULL, 0 };
+	f->s.flags = flags;
+	f->s.end_ns = 0;
+	set_parent(a, &f->s);
+	sr_id_random(f->s.span_id, 12);
 	a->depth++;
-	f->start_ns = sr_now_ns();
+	f->s.start_ns = sr_now_ns();
 	return 0;
 }
 
 SHIM_API int spanring_span_begin(const char *span_data_json)
 {
-	int saved = errno, rc;
 	struct shim_api *a;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
 	if (!span_data_json)
-		return api_leave(-EINVAL, saved);
-	return api_leave(push(a, SR_SF_SPAN_DATA, NULL, span_data_json), saved);
+		return api_leave(-EINVAL);
+	return api_leave(push(a, SR_SF_SPAN_DATA, "", 0, span_data_json));
 }
 
 SHIM_API int spanring_span_begin_custom(const char *name, const char *data_json)
 {
-	int saved = errno, rc;
 	struct shim_api *a;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
 	if (!name || !*name)
-		return api_leave(-EINVAL, saved);
-	return api_leave(push(a, 0, name, data_json ? data_json : "{}"), saved);
+		return api_leave(-EINVAL);
+	return api_leave(push(a, 0, name, strnlen(name, SR_NAME_MAX),
+			      data_json ? data_json : "{}"));
 }
 
 SHIM_API int spanring_span_set_error(const char *message, const char *data_json)
 {
-	int saved = errno, rc;
+	size_t mlen, dlen;
 	struct shim_api *a;
 	struct frame *f;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
 	if (!message ||
 	    (data_json && !shim_json_object_ok(data_json, strlen(data_json))))
-		return api_leave(-EINVAL, saved);
+		return api_leave(-EINVAL);
 	if (!a->depth)
-		return api_leave(-ENOENT, saved);
+		return api_leave(-ENOENT);
 	f = &a->f[a->depth - 1];
-	if (!store(a, &f->err, message, strnlen(message, SR_NAME_MAX * 4)) ||
-	    !store(a, &f->errdata, data_json ? data_json : "",
-		   data_json ? strlen(data_json) : 0))
-		return api_leave(-ENOSPC, saved);
-	f->flags |= SR_SF_ERROR;
-	return api_leave(0, saved);
+	mlen = strnlen(message, SR_NAME_MAX * 4);
+	dlen = data_json ? strlen(data_json) : 0;
+	if (mlen + dlen > arena_room(a))
+		return api_leave(-ENOSPC);
+	f->s.err = store(a, message, mlen);
+	f->s.errdata = store(a, data_json ? data_json : "", dlen);
+	f->s.flags |= SR_SF_ERROR;
+	return api_leave(0);
 }
 
 SHIM_API int spanring_span_end(void)
 {
-	struct sr_span_rec s = { .end_ns = sr_now_ns() };
-	int saved = errno, rc;
+	uint64_t end_ns = sr_now_ns();
 	struct shim_api *a;
 	struct frame *f;
+	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
 	if (!a->depth)
-		return api_leave(-ENOENT, saved);
+		return api_leave(-ENOENT);
 	f = &a->f[a->depth - 1];
-	memcpy(s.trace_id, f->trace, 16);
-	memcpy(s.span_id, f->span, 12);
-	memcpy(s.parent_id, f->parent, 12);
-	s.start_ns = f->start_ns;
-	s.flags = f->flags;
-	s.name = text_str(a, f->name);
-	s.data = text_str(a, f->data);
-	s.err = text_str(a, f->err);
-	s.errdata = text_str(a, f->errdata);
-	rc = shim_emit_span(SR_REC_SPAN, &s);
+	f->s.end_ns = end_ns;
+	rc = shim_emit_span(SR_REC_SPAN, &f->s);
 	a->depth--;
 	a->used = f->mark;
-	return api_leave(rc, saved);
+	return api_leave(rc);
 }

@@ -93,13 +93,16 @@ void shim_thread_key_init(void)
 
 /* First record of a thread: its id for lane ownership, and a destructor
  * that gives the lane back when the thread exits. */
-static void thread_first_record(void)
+static __attribute__((noinline)) void thread_first_record(void)
 {
+	int saved = errno;
+
 	shim_thr.prod.tid = (uint32_t)syscall(SYS_gettid);
 	if (exit_key_ok && !shim_thr.registered) {
 		shim_thr.registered = 1;
 		pthread_setspecific(exit_key, (void *)1);
 	}
+	errno = saved;
 }
 
 bool shim_enter(unsigned hook)
@@ -163,10 +166,13 @@ void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
 }
 
 /* Reserves, encodes (cutting strings to the ring's record size) and
- * commits one record. */
-static int emit(uint16_t type, uint32_t size,
-		uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
-		const void *rec)
+ * commits one record. Inlined into each caller, so the encoder is a direct
+ * call. Nothing here sets errno but a thread's first record (which saves
+ * it): the callers need not save it. */
+static inline __attribute__((always_inline)) int
+emit(uint16_t type, uint32_t size,
+     uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
+     const void *rec)
 {
 	uint32_t max = sr_ring_record_max(&shim.ring), n;
 	struct sr_resv rv;
@@ -213,29 +219,17 @@ static uint32_t enc_child(uint8_t *d, uint32_t cap, const void *r, bool *t)
 
 int shim_emit_child(const struct sr_child_rec *c)
 {
-	int saved = errno, rc;
-
-	rc = emit(SR_REC_CHILD_EXIT, sr_child_size(), enc_child, c);
-	errno = saved;
-	return rc;
+	return emit(SR_REC_CHILD_EXIT, sr_child_size(), enc_child, c);
 }
 
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
 {
-	int saved = errno, rc;
-
-	rc = emit(type, sr_span_size(s), enc_span, s);
-	errno = saved;
-	return rc;
+	return emit(type, sr_span_size(s), enc_span, s);
 }
 
 int shim_emit_trace(const struct sr_trace_rec *t)
 {
-	int saved = errno, rc;
-
-	rc = emit(SR_REC_TRACE, sr_trace_size(t), enc_trace, t);
-	errno = saved;
-	return rc;
+	return emit(SR_REC_TRACE, sr_trace_size(t), enc_trace, t);
 }
 
 /* Skips a JSON string starting after its opening quote; returns the
@@ -319,22 +313,6 @@ void shim_jw_text(struct sr_jw *w, const char *s, size_t max)
 	while (n && sr_json_escaped_len(s, n) + 2 > max)
 		n -= n / 4 + 1;
 	sr_jw_str(w, s, n);
-}
-
-static bool json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-bool shim_json_object_shape(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && json_space(s[i]))
-		i++;
-	while (n > i && json_space(s[n - 1]))
-		n--;
-	return n - i >= 2 && s[i] == '{' && s[n - 1] == '}';
 }
 
 void shim_jw_signal(struct sr_jw *w, int sig)

@@ -67,10 +67,32 @@ static uint64_t event_mono(uint64_t ts_ns, uint64_t mono_now)
 	return age < mono_now ? mono_now - age : 0;
 }
 
+/*
+ * Where an item goes in the queue: at the end, except a trace object,
+ * which goes before the first queued span of its trace (another thread's
+ * lane of the same ring can be read before the lane that holds the
+ * TRACE record). Trace objects are rare: the scan costs nothing overall.
+ */
+static size_t trace_slot(const struct queue *q, const char *json, size_t len)
+{
+	static const char head[] = "{\"object\":\"trace\",\"id\":\"";
+	char want[64];
+
+	if (len < sizeof(head) - 1 + 38 || memcmp(json, head, sizeof(head) - 1))
+		return q->n;
+	snprintf(want, sizeof(want), "\"trace_id\":\"%.38s\"",
+		 json + sizeof(head) - 1);
+	for (size_t i = 0; i < q->n; i++)
+		if (memmem(q->items[i], q->lens[i], want, strlen(want)))
+			return i;
+	return q->n;
+}
+
 static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 {
 	struct queue *q = ctx;
 	uint64_t now = sr_mono_ns(), at = event_mono(ts_ns, now);
+	size_t pos;
 
 	if (q->n == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 256;
@@ -89,8 +111,14 @@ static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 	}
 	if (!q->n || at < q->oldest)
 		q->oldest = at;
-	q->items[q->n] = json;
-	q->lens[q->n++] = len;
+	pos = trace_slot(q, json, len);
+	memmove(&q->items[pos + 1], &q->items[pos],
+		(q->n - pos) * sizeof(*q->items));
+	memmove(&q->lens[pos + 1], &q->lens[pos],
+		(q->n - pos) * sizeof(*q->lens));
+	q->items[pos] = json;
+	q->lens[pos] = len;
+	q->n++;
 	sr_rings_note_queued(q->rings);
 	return 0;
 }

@@ -40,8 +40,7 @@
 	X(http_requests)                                                     \
 	X(items_exported)                                                    \
 	X(bytes_sent)            /* request bodies, as sent */               \
-	X(dead_lettered)         /* items the server rejected */             \
-	X(dropped_no_key)        /* openai exporter without a key */
+	X(dead_lettered)         /* items the server rejected */
 
 struct sr_stats {
 #define X(name) _Atomic uint64_t name;

@@ -518,6 +518,60 @@ static void spool_survives_restart(void **state)
 	assert_int_equal(dups, 0);
 }
 
+/* Waits until the ring directory holds no ring file. */
+static bool wait_no_rings(int ms)
+{
+	long long end = sr_ms() + ms;
+
+	for (;;) {
+		DIR *d = opendir(F.sd.dir);
+		struct dirent *e;
+		bool any = false;
+
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			any |= !strncmp(e->d_name, "sr-", 3);
+		closedir(d);
+		if (!any)
+			return true;
+		if (sr_ms() > end)
+			return false;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void spool_bound_drops_oldest_counted(void **state)
+{
+	const char *spans[] = { "--spans", "20", "--pad", "200", NULL };
+	char port[16];
+	long long dropped, delivered;
+
+	(void)state;
+	recv_on(NULL);
+	snprintf(port, sizeof(port), "%d", F.rv.port);
+	sr_recv_stop(&F.rv);
+	sd_http((const char *[]){ "--spool-max-bytes", "3K", NULL }, KEY_ENV);
+	for (int i = 0; i < 6; i++) {
+		/* one hand-off, hence one segment, per ring: the ring is
+		 * removed only after its items are in the spool */
+		assert_int_equal(sr_emit(F.sd.dir, spans), 0);
+		assert_true(wait_no_rings(WAIT_MS));
+	}
+	assert_true(wait_stat("spool_dropped_items", 1, WAIT_MS));
+	sr_recv_free(&F.rv);
+	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
+	assert_true(sr_wait_lines(F.rv.out, 22, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	dropped = stat_of("spool_dropped_items");
+	delivered = (long long)sr_count_lines(F.rv.out);
+	/* whole segments went, oldest first; the newest always stays */
+	assert_true(dropped >= 22);
+	assert_true(delivered >= 22 && delivered < 6 * 22);
+	assert_true(delivered + dropped >= 6 * 22);
+	assert_int_equal(sr_count_in_file(F.rv.out, "\"i\":19,"), delivered / 22);
+}
+
 static void sidecar_sigkill_loses_nothing(void **state)
 {
 	const char *emit_args[] = { sr_build_path("progs/emit"), "--dir", F.sd.dir,
@@ -1038,7 +1092,8 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(export_retry_after_http_date), T(export_bisects_rejected_batch),
 	     T(export_gzip_on_wire_and_in_spool),
 	     T(export_receiver_outage_delivers_everything),
-	     T(spool_survives_restart), T(sidecar_sigkill_loses_nothing),
+	     T(spool_survives_restart), T(spool_bound_drops_oldest_counted),
+	     T(sidecar_sigkill_loses_nothing),
 	     T(producer_killed_process_span_has_error),
 	     T(exec_orphan_ends_at_exec_without_error),
 	     T(orphan_gets_exit_signal_from_parent),
