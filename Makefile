@@ -166,7 +166,8 @@ fuzz-smoke: deps fuzz
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "  RUN     $$n ($${FUZZ_SECONDS:-20}s)"; \
-		$$f -max_total_time=$${FUZZ_SECONDS:-20} -max_len=65536 \
+		timeout -k 5 $$(( $${FUZZ_SECONDS:-20} * 3 + 60 )) \
+		$$f -max_total_time=$${FUZZ_SECONDS:-20} -timeout=10 -max_len=65536 \
 			build/fuzz/corpus-$$n $$( [ -d tests/fuzz/seeds/$$n ] && echo tests/fuzz/seeds/$$n ) \
 			> build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	done; echo "fuzz-smoke: all targets ran clean"

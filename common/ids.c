@@ -86,38 +86,44 @@ static inline __attribute__((always_inline)) uint64_t next(void)
 	return r;
 }
 
+/* Writes the first n (< 8) bytes of v with fixed-size stores (no library
+ * call); returns what was written, for the zero test. */
+static uint64_t put_tail(uint8_t *out, size_t n, uint64_t v)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	if (n >= 4) {
+		uint32_t w = (uint32_t)v;
+
+		memcpy(out, &w, 4);
+		acc = w;
+		v >>= 32;
+		i = 4;
+	}
+	for (; i < n; i++, v >>= 8) {
+		out[i] = (uint8_t)v;
+		acc |= (uint8_t)v;
+	}
+	return acc;
+}
+
 void sr_id_random(uint8_t *out, size_t n)
 {
 	uint64_t acc;
 
-	/* on the span path: whole words with fixed-size copies, the tail
-	 * byte by byte, zero tested on what was written (no library calls) */
+	/* on the span path: word copies, zero tested on the values written */
 	do {
 		size_t i = 0;
 
-		acc = 0;
-		for (; i + 8 <= n; i += 8) {
+		for (acc = 0; i + 8 <= n; i += 8) {
 			uint64_t v = next();
 
 			memcpy(out + i, &v, 8);
 			acc |= v;
 		}
-		if (i < n) {
-			uint64_t v = next();
-
-			if (i + 4 <= n) {
-				uint32_t w = (uint32_t)v;
-
-				memcpy(out + i, &w, 4);
-				acc |= w;
-				v >>= 32;
-				i += 4;
-			}
-			for (; i < n; i++, v >>= 8) {
-				out[i] = (uint8_t)v;
-				acc |= (uint8_t)v;
-			}
-		}
+		if (i < n)
+			acc |= put_tail(out + i, n - i, next());
 	} while (acc == 0 && n);
 }
 

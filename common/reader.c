@@ -22,6 +22,7 @@
 
 #include "guard.h"
 #include "limits.h"
+#include "why.h"
 
 struct sr_reader {
 	int fd;
@@ -38,21 +39,6 @@ struct sr_reader {
 	char fault[256];          /* last fault, human readable */
 };
 
-static int fail(char *why, size_t n, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t n, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static uint64_t align8(uint64_t v)
 {
 	return (v + SR_RECORD_ALIGN - 1) & ~(uint64_t)(SR_RECORD_ALIGN - 1);
@@ -65,55 +51,55 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 	uint64_t data_off, size, rmax;
 
 	if (h->magic == 0)
-		return fail(why, n, -EAGAIN,
-			    "header not initialised (magic is zero): being "
-			    "created, or not a ring");
+		return sr_why(why, n, -EAGAIN,
+			      "header not initialised (magic is zero): being "
+			      "created, or not a ring");
 	if (h->magic != SR_RING_MAGIC)
-		return fail(why, n, -EBADMSG,
-			    "bad magic 0x%016" PRIx64 ": not a spanring ring",
-			    h->magic);
+		return sr_why(why, n, -EBADMSG,
+			      "bad magic 0x%016" PRIx64 ": not a spanring ring",
+			      h->magic);
 	if (h->version != SR_RING_VERSION)
-		return fail(why, n, -EPROTONOSUPPORT,
-			    "layout version %u, this build reads version %u",
-			    h->version, SR_RING_VERSION);
+		return sr_why(why, n, -EPROTONOSUPPORT,
+			      "layout version %u, this build reads version %u",
+			      h->version, SR_RING_VERSION);
 	if (h->header_size != SR_RING_HEADER_SIZE)
-		return fail(why, n, -EBADMSG, "header_size %u, expected %u",
-			    h->header_size, SR_RING_HEADER_SIZE);
+		return sr_why(why, n, -EBADMSG, "header_size %u, expected %u",
+			      h->header_size, SR_RING_HEADER_SIZE);
 	if (h->lane_ctl_size != sizeof(struct sr_lane_ctl))
-		return fail(why, n, -EBADMSG, "lane_ctl_size %u, expected %zu",
-			    h->lane_ctl_size, sizeof(struct sr_lane_ctl));
+		return sr_why(why, n, -EBADMSG, "lane_ctl_size %u, expected %zu",
+			      h->lane_ctl_size, sizeof(struct sr_lane_ctl));
 	if (h->lane_count < SR_RING_MIN_LANES || h->lane_count > SR_RING_MAX_LANES)
-		return fail(why, n, -EBADMSG, "lane_count %u out of range %u..%u",
-			    h->lane_count, SR_RING_MIN_LANES, SR_RING_MAX_LANES);
+		return sr_why(why, n, -EBADMSG, "lane_count %u out of range %u..%u",
+			      h->lane_count, SR_RING_MIN_LANES, SR_RING_MAX_LANES);
 	if (h->lane_size < SR_RING_MIN_LANE_SIZE ||
 	    h->lane_size > SR_RING_MAX_LANE_SIZE ||
 	    (h->lane_size & (h->lane_size - 1)))
-		return fail(why, n, -EBADMSG,
-			    "lane_size %u is not a power of two in %u..%u",
-			    h->lane_size, SR_RING_MIN_LANE_SIZE,
-			    SR_RING_MAX_LANE_SIZE);
+		return sr_why(why, n, -EBADMSG,
+			      "lane_size %u is not a power of two in %u..%u",
+			      h->lane_size, SR_RING_MIN_LANE_SIZE,
+			      SR_RING_MAX_LANE_SIZE);
 	rmax = h->lane_size / 4 < SR_RECORD_MAX ? h->lane_size / 4 : SR_RECORD_MAX;
 	if (h->record_max < 64 || h->record_max > rmax)
-		return fail(why, n, -EBADMSG, "record_max %u out of range 64..%" PRIu64,
-			    h->record_max, rmax);
+		return sr_why(why, n, -EBADMSG, "record_max %u out of range 64..%" PRIu64,
+			      h->record_max, rmax);
 	if (h->lanes_offset != SR_RING_HEADER_SIZE)
-		return fail(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
-			    h->lanes_offset, SR_RING_HEADER_SIZE);
+		return sr_why(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
+			      h->lanes_offset, SR_RING_HEADER_SIZE);
 	data_off = (SR_RING_HEADER_SIZE +
 		    (uint64_t)h->lane_count * sizeof(struct sr_lane_ctl) + 4095) &
 		   ~4095ull;
 	if (h->data_offset != data_off)
-		return fail(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
-			    h->data_offset, data_off);
+		return sr_why(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
+			      h->data_offset, data_off);
 	size = data_off + (uint64_t)h->lane_count * h->lane_size;
 	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
-		return fail(why, n, -EBADMSG,
-			    "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",
-			    h->file_size, size);
+		return sr_why(why, n, -EBADMSG,
+			      "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",
+			      h->file_size, size);
 	if (st_size < size)
-		return fail(why, n, -ERANGE,
-			    "truncated: file has %" PRIu64 " bytes, header says %" PRIu64,
-			    st_size, size);
+		return sr_why(why, n, -ERANGE,
+			      "truncated: file has %" PRIu64 " bytes, header says %" PRIu64,
+			      st_size, size);
 	return 0;
 }
 
@@ -126,14 +112,14 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 	int rc;
 
 	if (m == MAP_FAILED)
-		return fail(why, n, -errno, "mmap: %s", strerror(errno));
+		return sr_why(why, n, -errno, "mmap: %s", strerror(errno));
 	/* Pairs with the store-release of magic in fill_header(). */
 	rc = sr_guard_load_acquire(m, &magic);
 	if (!rc)
 		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
 	munmap(m, SR_RING_HEADER_SIZE);
 	if (rc)
-		return fail(why, n, rc, "file shrank while its header was read");
+		return sr_why(why, n, rc, "file shrank while its header was read");
 	r->hdr.magic = magic;
 	r->hdr.owner_exe[sizeof(r->hdr.owner_exe) - 1] = 0;
 	return check_header(&r->hdr, st_size, why, n);
@@ -152,17 +138,17 @@ static int map_ring(struct sr_reader *r, char *why, size_t n)
 	r->map = mmap(NULL, r->hdr.file_size, prot, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED) {
 		r->map = NULL;
-		return fail(why, n, -errno, "mmap: %s", strerror(errno));
+		return sr_why(why, n, -errno, "mmap: %s", strerror(errno));
 	}
 	r->cursor = calloc(lanes, sizeof(uint64_t));
 	r->tail = calloc(lanes, sizeof(uint64_t));
 	r->head = calloc(lanes, sizeof(uint64_t));
 	r->buf = malloc(SR_READ_CHUNK);
 	if (!r->cursor || !r->tail || !r->head || !r->buf)
-		return fail(why, n, -ENOMEM, "out of memory");
+		return sr_why(why, n, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < lanes; i++) {
 		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]))
-			return fail(why, n, -EFAULT, "file shrank while opening");
+			return sr_why(why, n, -EFAULT, "file shrank while opening");
 		r->cursor[i] = r->tail[i];
 		r->head[i] = r->tail[i];
 	}
@@ -183,36 +169,36 @@ int sr_reader_open(int dirfd, const char *name, int flags,
 		why[0] = 0;
 	rc = sr_guard_init();
 	if (rc)
-		return fail(why, whylen, rc, "cannot install the SIGBUS guard");
+		return sr_why(why, whylen, rc, "cannot install the SIGBUS guard");
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return fail(why, whylen, -ENOMEM, "out of memory");
+		return sr_why(why, whylen, -ENOMEM, "out of memory");
 	r->flags = flags;
 	r->fd = openat(dirfd, name, oflags);
 	if (r->fd < 0) {
-		rc = fail(why, whylen, -errno, "open: %s", strerror(errno));
+		rc = sr_why(why, whylen, -errno, "open: %s", strerror(errno));
 		goto err_free;
 	}
 	if (fstat(r->fd, &st) < 0) {
-		rc = fail(why, whylen, -errno, "stat: %s", strerror(errno));
+		rc = sr_why(why, whylen, -errno, "stat: %s", strerror(errno));
 		goto err_free;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		rc = fail(why, whylen, -EISDIR, "is a directory, not a ring");
+		rc = sr_why(why, whylen, -EISDIR, "is a directory, not a ring");
 		goto err_free;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(why, whylen, -EINVAL, "not a regular file");
+		rc = sr_why(why, whylen, -EINVAL, "not a regular file");
 		goto err_free;
 	}
 	if (st.st_size == 0) {
-		rc = fail(why, whylen, -EAGAIN, "empty file: being created, or not a ring");
+		rc = sr_why(why, whylen, -EAGAIN, "empty file: being created, or not a ring");
 		goto err_free;
 	}
 	if ((uint64_t)st.st_size < SR_RING_HEADER_SIZE) {
-		rc = fail(why, whylen, -EBADMSG,
-			  "not a ring: %lld bytes, smaller than a ring header (%u)",
-			  (long long)st.st_size, SR_RING_HEADER_SIZE);
+		rc = sr_why(why, whylen, -EBADMSG,
+			    "not a ring: %lld bytes, smaller than a ring header (%u)",
+			    (long long)st.st_size, SR_RING_HEADER_SIZE);
 		goto err_free;
 	}
 	rc = read_header(r, (uint64_t)st.st_size, why, whylen);
@@ -419,12 +405,12 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 	r->head[i] = head;
 	/* head is a multiple of 8, never behind our cursor, never more than a
 	 * lane ahead of it (producers respect tail) */
-	if ((head & 7) || head < cur || head - cur > r->hdr.lane_size) {
+	if (((head | cur) & 7) || head < cur || head - cur > r->hdr.lane_size) {
 		note_fault(r, i, head > cur ? head - cur : 0,
 			   "head %" PRIu64 " %s tail %" PRIu64, head,
-			   head & 7	 ? "not 8-byte aligned, with"
-			   : head < cur ? "behind"
-					: "more than a lane beyond",
+			   (head | cur) & 7 ? "not 8-byte aligned, with"
+			   : head < cur	    ? "behind"
+					    : "more than a lane beyond",
 			   cur);
 		r->cursor[i] = head;
 		return 0;
@@ -596,7 +582,7 @@ int sr_reader_check(struct sr_reader *r,
 
 		/* walk every chunk of the lane without consuming */
 		for (;;) {
-			uint64_t f = r->faults;
+			uint64_t f = r->faults, at = r->cursor[i];
 			int rc = walk_lane(r, i, &budget, NULL, NULL, true, &stop);
 
 			if (rc < 0) {
@@ -608,7 +594,9 @@ int sr_reader_check(struct sr_reader *r,
 				if (report)
 					report(ctx, r->fault);
 			}
-			if (r->cursor[i] == r->head[i] || r->faults != f)
+			/* done, damaged, or no progress (bounded work) */
+			if (r->cursor[i] == r->head[i] || r->faults != f ||
+			    r->cursor[i] == at)
 				break;
 		}
 		r->cursor[i] = save;

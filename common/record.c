@@ -84,53 +84,36 @@ static bool fits_whole(uint32_t fixed, uint32_t cap, uint64_t sum)
 	return fixed + sum <= cap && cap - fixed <= STR_MAX;
 }
 
-/* Writes a span payload with strings already fitted, in payload order.
- * Strings come by value: the fast path then reads each field of *s once,
- * with loads no wider than the stores that wrote them (a 16-byte copy of
- * a string just written as pointer + length stalls store forwarding). */
-static inline __attribute__((always_inline)) uint32_t
-span_put(uint8_t *dst, const struct sr_span_rec *s, struct sr_str name,
-	 struct sr_str data, struct sr_str err, struct sr_str errdata)
+uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
+			bool *truncated)
 {
+	/* name and error message first: they matter most when cut */
+	struct sr_str str[4] = { s->name, s->err, s->data, s->errdata };
 	struct wr w = { dst, 0 };
 
+	if (cap < SPAN_FIXED)
+		return 0;
+	/* the span path's usual case needs no cut: skip fit() */
+	if (!fits_whole(SPAN_FIXED, cap, (uint64_t)s->name.n + s->data.n +
+						 s->err.n + s->errdata.n) &&
+	    fit(SPAN_FIXED, cap, str, 4))
+		*truncated = true;
 	put(&w, s->trace_id, 16);
 	put(&w, s->span_id, 12);
 	put(&w, s->parent_id, 12);
 	put_u64(&w, s->start_ns);
 	put_u64(&w, s->end_ns);
 	put_u32(&w, s->flags);
-	put_u16(&w, name.n);
-	put_u16(&w, data.n);
-	put_u16(&w, err.n);
-	put_u16(&w, errdata.n);
+	put_u16(&w, str[0].n);
+	put_u16(&w, str[2].n);
+	put_u16(&w, str[1].n);
+	put_u16(&w, str[3].n);
 	put_zero(&w, 4);
-	put(&w, name.p, name.n);
-	put(&w, data.p, data.n);
-	put(&w, err.p, err.n);
-	put(&w, errdata.p, errdata.n);
+	put(&w, str[0].p, str[0].n);
+	put(&w, str[2].p, str[2].n);
+	put(&w, str[1].p, str[1].n);
+	put(&w, str[3].p, str[3].n);
 	return w.off;
-}
-
-uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
-			bool *truncated)
-{
-	struct sr_str str[4];
-
-	if (cap < SPAN_FIXED)
-		return 0;
-	/* the span path's usual case needs no cut */
-	if (fits_whole(SPAN_FIXED, cap, (uint64_t)s->name.n + s->data.n +
-						 s->err.n + s->errdata.n))
-		return span_put(dst, s, s->name, s->data, s->err, s->errdata);
-	/* name and error message first: they matter most when cut */
-	str[0] = s->name;
-	str[1] = s->err;
-	str[2] = s->data;
-	str[3] = s->errdata;
-	if (fit(SPAN_FIXED, cap, str, 4))
-		*truncated = true;
-	return span_put(dst, s, str[0], str[2], str[1], str[3]);
 }
 
 uint32_t sr_trace_size(const struct sr_trace_rec *t)
@@ -254,10 +237,29 @@ static bool get_str(struct rd *r, struct sr_str *s, uint32_t n)
 	return true;
 }
 
+/* Reads k (<= 4) u16 string lengths, skips pad bytes, then takes the k
+ * strings into *s[i]: the variable part of every record with strings.
+ * 0, or -EBADMSG if they overrun the record or do not end where it does. */
+static int get_strs(struct rd *r, struct sr_str *const s[], int k,
+		    uint32_t pad)
+{
+	uint32_t n[4];
+
+	for (int i = 0; i < k; i++)
+		n[i] = get_u16(r);
+	r->off += pad;
+	for (int i = 0; i < k; i++)
+		if (!get_str(r, s[i], n[i]))
+			return -EBADMSG;
+	/* trailing bytes mean the lengths lie */
+	return r->off == r->len ? 0 : -EBADMSG;
+}
+
 int sr_span_decode(const uint8_t *src, uint32_t len, struct sr_span_rec *s)
 {
 	struct rd r = { src, len, 0 };
-	uint32_t n[4];
+	struct sr_str *const str[] = { &s->name, &s->data, &s->err,
+				       &s->errdata };
 
 	if (len < SPAN_FIXED)
 		return -EBADMSG;
@@ -267,39 +269,27 @@ int sr_span_decode(const uint8_t *src, uint32_t len, struct sr_span_rec *s)
 	s->start_ns = get_u64(&r);
 	s->end_ns = get_u64(&r);
 	s->flags = get_u32(&r);
-	for (int i = 0; i < 4; i++)
-		n[i] = get_u16(&r);
-	r.off += 4;
-	if (!get_str(&r, &s->name, n[0]) || !get_str(&r, &s->data, n[1]) ||
-	    !get_str(&r, &s->err, n[2]) || !get_str(&r, &s->errdata, n[3]))
-		return -EBADMSG;
-	/* trailing bytes mean the lengths lie */
-	return r.off == len ? 0 : -EBADMSG;
+	return get_strs(&r, str, 4, 4);
 }
 
 int sr_trace_decode(const uint8_t *src, uint32_t len, struct sr_trace_rec *t)
 {
 	struct rd r = { src, len, 0 };
-	uint32_t n[3];
+	struct sr_str *const str[] = { &t->workflow, &t->group_id,
+				       &t->metadata };
 
 	if (len < TRACE_FIXED)
 		return -EBADMSG;
 	get(&r, t->trace_id, 16);
 	t->ts_ns = get_u64(&r);
-	for (int i = 0; i < 3; i++)
-		n[i] = get_u16(&r);
-	r.off += 2;
-	if (!get_str(&r, &t->workflow, n[0]) || !get_str(&r, &t->group_id, n[1]) ||
-	    !get_str(&r, &t->metadata, n[2]))
-		return -EBADMSG;
-	return r.off == len ? 0 : -EBADMSG;
+	return get_strs(&r, str, 3, 2);
 }
 
 int sr_process_decode(const uint8_t *src, uint32_t len,
 		      struct sr_process_rec *p)
 {
 	struct rd r = { src, len, 0 };
-	uint32_t n;
+	struct sr_str *const str = &p->exe;
 
 	if (len < PROCESS_FIXED)
 		return -EBADMSG;
@@ -308,11 +298,7 @@ int sr_process_decode(const uint8_t *src, uint32_t len,
 	p->uid = get_u32(&r);
 	r.off += 4;
 	p->start_ns = get_u64(&r);
-	n = get_u16(&r);
-	r.off += 6;
-	if (!get_str(&r, &p->exe, n))
-		return -EBADMSG;
-	return r.off == len ? 0 : -EBADMSG;
+	return get_strs(&r, &str, 1, 6);
 }
 
 int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "ids.h"
+#include "why.h"
 
 int sr_dir_default(char *buf, size_t n)
 {
@@ -28,21 +28,6 @@ int sr_dir_default(char *buf, size_t n)
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
-static int why_fail(char *why, size_t n, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int why_fail(char *why, size_t n, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static int check_dir(int fd, const char *path, char *why, size_t n)
 {
 	struct stat st;
@@ -50,17 +35,17 @@ static int check_dir(int fd, const char *path, char *why, size_t n)
 	bool sticky;
 
 	if (fstat(fd, &st) < 0)
-		return why_fail(why, n, -errno, "%s: %s", path, strerror(errno));
+		return sr_why(why, n, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return why_fail(why, n, -ENOTDIR, "%s: not a directory", path);
+		return sr_why(why, n, -ENOTDIR, "%s: not a directory", path);
 	sticky = st.st_mode & S_ISVTX;
 	if (st.st_uid != me && !(st.st_uid == 0 && sticky))
-		return why_fail(why, n, -EPERM, "%s: owned by uid %u, not %u", path,
-				(unsigned)st.st_uid, (unsigned)me);
+		return sr_why(why, n, -EPERM, "%s: owned by uid %u, not %u", path,
+			      (unsigned)st.st_uid, (unsigned)me);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky)
-		return why_fail(why, n, -EPERM,
-				"%s: writable by others (mode %o) without the sticky bit",
-				path, (unsigned)(st.st_mode & 07777));
+		return sr_why(why, n, -EPERM,
+			      "%s: writable by others (mode %o) without the sticky bit",
+			      path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -73,8 +58,8 @@ int sr_dir_open(const char *path, bool create, char *why, size_t whylen)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && create) {
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return why_fail(why, whylen, -errno, "%s: cannot create: %s",
-					path, strerror(errno));
+			return sr_why(why, whylen, -errno, "%s: cannot create: %s",
+				      path, strerror(errno));
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0) {
@@ -82,10 +67,10 @@ int sr_dir_open(const char *path, bool create, char *why, size_t whylen)
 			struct stat st;
 
 			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-				return why_fail(why, whylen, -ELOOP,
-						"%s: is a symlink, refused", path);
+				return sr_why(why, whylen, -ELOOP,
+					      "%s: is a symlink, refused", path);
 		}
-		return why_fail(why, whylen, -errno, "%s: %s", path, strerror(errno));
+		return sr_why(why, whylen, -errno, "%s: %s", path, strerror(errno));
 	}
 	rc = check_dir(fd, path, why, whylen);
 	if (rc) {

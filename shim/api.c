@@ -57,7 +57,8 @@ static __attribute__((noinline)) struct shim_api *api_map(void)
 }
 
 /* Guard and state for one API call. 0, -ENODEV, -EBUSY, -ENOMEM. */
-static int api_enter(struct shim_api **out)
+static inline __attribute__((always_inline)) int
+api_enter(struct shim_api **out)
 {
 	struct shim_api *a;
 

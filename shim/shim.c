@@ -130,13 +130,13 @@ void shim_new_span_id(uint8_t id[12])
 void shim_parent(uint8_t trace_id[16], uint8_t parent[12], uint32_t *flags)
 {
 	if (shim_api_current(trace_id, parent)) {
-		if (sr_id_is_zero(parent, 12))
+		if (shim_span_id_zero(parent))
 			*flags |= SR_SF_ROOT;
 		return;
 	}
 	memcpy(trace_id, shim.trace_id, 16);
 	memcpy(parent, shim.self_span, 12);
-	if (sr_id_is_zero(parent, 12))
+	if (shim_span_id_zero(parent))
 		*flags |= SR_SF_ROOT;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/record.h"
 #include "common/ring.h"
@@ -70,6 +71,18 @@ static inline void shim_resume(void)
 {
 	shim_thr.guard++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* true if a 12-byte span id is all zero (no parent): inline, on the span
+ * path. */
+static inline bool shim_span_id_zero(const uint8_t id[12])
+{
+	uint64_t lo;
+	uint32_t hi;
+
+	memcpy(&lo, id, 8);
+	memcpy(&hi, id + 8, 4);
+	return (lo | hi) == 0;
 }
 
 /* Ids and parents for a span a hook records now on this thread: the

@@ -155,6 +155,16 @@ static int parse_secs(const char *s, double *out)
 	return 0;
 }
 
+/* Binary shift of a size suffix: 10, 20, 30 for K, M, G (either case),
+ * 0 for anything else. */
+static unsigned suffix_shift(char c)
+{
+	static const char units[] = "KMG";
+	const char *u = c ? strchr(units, toupper((unsigned char)c)) : NULL;
+
+	return u ? 10 * (unsigned)(u - units + 1) : 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out, bool suffix)
 {
 	char *end;
@@ -167,24 +177,9 @@ static int parse_u64(const char *s, uint64_t *out, bool suffix)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return -EINVAL;
-	if (suffix && *end && !end[1]) {
-		switch (*end) {
-		case 'K':
-		case 'k':
-			mul = 1ull << 10;
-			end++;
-			break;
-		case 'M':
-		case 'm':
-			mul = 1ull << 20;
-			end++;
-			break;
-		case 'G':
-		case 'g':
-			mul = 1ull << 30;
-			end++;
-			break;
-		}
+	if (suffix && *end && !end[1] && suffix_shift(*end)) {
+		mul = 1ull << suffix_shift(*end);
+		end++;
 	}
 	if (*end || v > UINT64_MAX / mul)
 		return -EINVAL;

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/jsonw.h"
 
 /* Parses s as one JSON object (whitespace around allowed). NULL when it is
@@ -377,45 +378,22 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 	return rc;
 }
 
-/* End of the compact JSON value at p (strings and nesting), for texts
- * that passed the fast path. */
-static const char *skip_compact(const char *p)
-{
-	int depth = 0;
-
-	do {
-		if (*p == '"') {
-			for (p++; *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			p++;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-			p++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-			p++;
-		} else {
-			while (*p && !strchr(",]}", *p))
-				p++;
-		}
-	} while (depth > 0 && *p);
-	return p;
-}
-
 /* True if the compact object text has a top-level "type" string. */
 static bool has_type(const char *o)
 {
-	const char *p = o + 1;
+	const char *end = o + strlen(o), *p = o + 1;
 
 	while (*p == '"') {
 		bool is_type = !strncmp(p, "\"type\":", 7);
 
-		p = skip_compact(p) + 1; /* key, then ':' */
+		p = sr_json_skip(p, end); /* key, then ':' */
+		if (!p || p == end)
+			return false;
+		p++;
 		if (is_type)
 			return *p == '"';
-		p = skip_compact(p);
-		if (*p != ',')
+		p = sr_json_skip(p, end);
+		if (!p || *p != ',')
 			break;
 		p++;
 	}

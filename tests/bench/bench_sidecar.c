@@ -301,39 +301,43 @@ static void b4_b6(int runs)
 #define B7_RINGS 100
 #define B7_SPANS "10000"
 
+/* Reads /proc/PID/name into buf (n bytes, NUL-terminated; empty when the
+ * read fails). 0, or -1 if the file cannot be opened. */
+static int proc_read(pid_t pid, const char *name, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, n - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = 0;
+	return 0;
+}
+
 /* A "Key:  N kB" field of /proc/PID/status, in KiB. */
 static double status_kib(pid_t pid, const char *key)
 {
-	char path[64], buf[4096];
+	char buf[4096];
 	const char *p;
-	int fd;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (proc_read(pid, "status", buf, sizeof(buf)))
 		return NAN;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
 	p = strstr(buf, key);
 	return p ? atof(p + strlen(key)) : NAN;
 }
 
 static double cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p;
 	unsigned long ut = 0, stt = 0;
-	int fd;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (proc_read(pid, "stat", buf, sizeof(buf)))
 		return NAN;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 			 &ut, &stt) != 2)

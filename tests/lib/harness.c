@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,67 @@ char *sr_read_file(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+char *sr_line_with(const char *text, const char *needle)
+{
+	const char *p = strstr(text, needle), *b, *e;
+	char *line;
+
+	if (!p)
+		fail_msg("no line with \"%s\" in:\n%s", needle, text);
+	for (b = p; b > text && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	line = strndup(b, e ? (size_t)(e - b) : strlen(b));
+	assert_non_null(line);
+	return line;
+}
+
+size_t sr_label_col(const char *line)
+{
+	const char *c = strstr(line, "─ ");
+	size_t col = 0;
+
+	assert_non_null(c);
+	for (const char *p = line; p < c; p++)
+		col += ((unsigned char)*p & 0xc0) != 0x80;
+	return col;
+}
+
+size_t sr_widest_line(const char *text)
+{
+	size_t best = 0, col = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			best = col > best ? col : best;
+			col = 0;
+		} else {
+			col += ((unsigned char)*p & 0xc0) != 0x80;
+		}
+	}
+	return best;
+}
+
+bool sr_asan_build(void)
+{
+	const char *s = getenv("SR_SANITIZE");
+
+	return s && strstr(s, "address");
+}
+
+const char *sr_asan_runtime(void)
+{
+	static char path[PATH_MAX];
+	FILE *p;
+
+	if (path[0])
+		return path;
+	p = popen("cc -print-file-name=libasan.so", "r");
+	assert_non_null(p);
+	assert_non_null(fgets(path, sizeof(path), p));
+	pclose(p);
+	path[strcspn(path, "\n")] = 0;
+	return path;
 }

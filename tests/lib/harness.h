@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,27 @@ char *sr_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Reads a whole file into a NUL-terminated heap buffer; NULL if absent. */
 char *sr_read_file(const char *path, size_t *len);
+
+/* The line of text that contains needle, as a heap copy (without its
+ * newline); fails the test, showing text, when there is none. */
+char *sr_line_with(const char *text, const char *needle);
+
+/* Code points before the span label of a trace tree line (the label
+ * follows "├─ " or "└─ "), so nesting can be compared. Fails the test on
+ * a line without one. */
+size_t sr_label_col(const char *line);
+
+/* Code points of the longest line of text; only lines ended by '\n'
+ * count. */
+size_t sr_widest_line(const char *text);
+
+/* True when the tests run against an ASan build (SR_SANITIZE names
+ * "address"): programs that load the instrumented shim need the ASan
+ * runtime preloaded before it. */
+bool sr_asan_build(void);
+
+/* Path of the ASan runtime, as the compiler knows it (static buffer,
+ * computed once). Fails the test if the compiler cannot tell. */
+const char *sr_asan_runtime(void);
 
 #endif /* SR_TEST_HARNESS_H */

@@ -32,29 +32,6 @@ static const char *shim_path(void)
 	return path;
 }
 
-static bool asan_build(void)
-{
-	const char *s = getenv("SR_SANITIZE");
-
-	return s && strstr(s, "address");
-}
-
-/* Path of the ASan runtime, as the compiler knows it. */
-static const char *asan_runtime(void)
-{
-	static char path[PATH_MAX];
-	FILE *p;
-
-	if (path[0])
-		return path;
-	p = popen("cc -print-file-name=libasan.so", "r");
-	assert_non_null(p);
-	assert_non_null(fgets(path, sizeof(path), p));
-	pclose(p);
-	path[strcspn(path, "\n")] = 0;
-	return path;
-}
-
 static bool env_dropped(const char *e, const struct sr_run_opts *o)
 {
 	static const char *const ours[] = {
@@ -101,17 +78,17 @@ static char **child_env_v(const struct sr_run_opts *o, char **mine)
 	for (size_t i = 0; environ[i]; i++)
 		if (!env_dropped(environ[i], o))
 			env[k++] = environ[i];
-	if (asan_build())
+	if (sr_asan_build())
 		/* the runtime must not turn a program's own crash into a
 		 * report, or traced and bare runs would differ */
 		env[k++] = (char *)"ASAN_OPTIONS=verify_asan_link_order=0:"
 				   "detect_leaks=0:handle_segv=0:handle_sigbus=0:"
 				   "handle_abort=0:handle_sigfpe=0:handle_sigill=0";
 	if (o->shim)
-		env[k++] = mine[0] = asan_build()
-					     ? sr_strf("LD_PRELOAD=%s:%s",
-						       asan_runtime(), shim_path())
-					     : sr_strf("LD_PRELOAD=%s", shim_path());
+		env[k++] = mine[0] =
+		    sr_asan_build() ? sr_strf("LD_PRELOAD=%s:%s",
+					      sr_asan_runtime(), shim_path())
+				    : sr_strf("LD_PRELOAD=%s", shim_path());
 	else
 		env[k++] = (char *)"SPANRING_DISABLE=1";
 	if (o->dir)
@@ -165,65 +142,67 @@ static void drain(int out, int err, struct sr_run *r)
 	}
 }
 
-void sr_run_cmd(struct sr_run *r, const struct sr_run_opts *o,
-		const char *const argv[])
+/* Forks and execs argv with stdin from in, stdout to out and stderr to
+ * err (-1: inherited), in the run's environment and, for o->uid, as that
+ * user; closes the child's ends in the parent. Returns the pid. */
+static pid_t spawn(const struct sr_run_opts *o, const char *const argv[],
+		   int in, int out, int err)
 {
-	int po[2], pe[2], pi[2];
 	struct env env;
 	pid_t pid;
 
-	memset(r, 0, sizeof(*r));
 	child_env(&env, o);
-	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(pi, O_CLOEXEC), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		dup2(pi[0], 0);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
+		dup2(in, 0);
+		dup2(out, 1);
+		if (err >= 0)
+			dup2(err, 2);
 		if (o->uid && (setgroups(0, NULL) < 0 || setgid(o->uid) < 0 ||
 			       setuid(o->uid) < 0))
 			_exit(126);
 		execve(argv[0], (char *const *)argv, env.v);
 		_exit(127);
 	}
-	close(po[1]);
-	close(pe[1]);
-	close(pi[0]);
+	close(in);
+	close(out);
+	if (err >= 0)
+		close(err);
+	env_free(&env);
+	return pid;
+}
+
+void sr_run_cmd(struct sr_run *r, const struct sr_run_opts *o,
+		const char *const argv[])
+{
+	int po[2], pe[2], pi[2];
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(pi, O_CLOEXEC), 0);
+	pid = spawn(o, argv, pi[0], po[1], pe[1]);
 	if (o->in && write(pi[1], o->in, strlen(o->in)) < 0)
 		fail_msg("stdin: %s", strerror(errno));
 	close(pi[1]);
 	drain(po[0], pe[0], r);
 	while (waitpid(pid, &r->status, 0) < 0)
 		assert_int_equal(errno, EINTR);
-	env_free(&env);
 }
 
 int sr_run_start(const struct sr_run_opts *o, const char *const argv[], int *in_fd,
 		 int *out_fd)
 {
-	struct env env;
 	int po[2], pi[2];
 	pid_t pid;
 
-	child_env(&env, o);
 	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(pi, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pi[0], 0);
-		dup2(po[1], 1);
-		execve(argv[0], (char *const *)argv, env.v);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pi[0]);
+	pid = spawn(o, argv, pi[0], po[1], -1);
 	*in_fd = pi[1];
 	*out_fd = po[0];
-	env_free(&env);
 	return pid;
 }
 

@@ -3,13 +3,15 @@
  * shim_api - the C API from several threads, for the shim tests: nested
  * spans, errors, a trace of its own on thread 0, the limits. Prints "ok"
  * when every call returned what the contract says (with the shim
- * recording, or -ENODEV for all when it is not), else what went wrong.
+ * recording, or -ENODEV for all when it is not) and left errno alone,
+ * else what went wrong.
  *   shim_api THREADS ITERATIONS
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shim/spanring.h"
 
@@ -17,16 +19,22 @@ static int iters;
 static int failures;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Every call is made with errno = EXDEV (set here for the next one) and
+ * must leave it so. */
 static void expect(int got, int want, const char *what, long t)
 {
+	int err = errno;
+
 	if (!spanring_enabled())
 		want = -ENODEV;
-	if (got == want)
-		return;
-	pthread_mutex_lock(&lock);
-	failures++;
-	printf("thread %ld: %s returned %d, want %d\n", t, what, got, want);
-	pthread_mutex_unlock(&lock);
+	if (got != want || err != EXDEV) {
+		pthread_mutex_lock(&lock);
+		failures++;
+		printf("thread %ld: %s returned %d, want %d; errno %d\n", t,
+		       what, got, want, err);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = EXDEV;
 }
 
 static void *work(void *arg)
@@ -34,6 +42,7 @@ static void *work(void *arg)
 	long t = (long)arg;
 	char data[64];
 
+	errno = EXDEV; /* the thread's first call maps its state */
 	if (t == 0)
 		expect(spanring_trace_begin("wf-api", "group_api", "{\"k\":1}"),
 		       0, "trace_begin", t);
@@ -43,9 +52,12 @@ static void *work(void *arg)
 		expect(spanring_span_begin("{\"type\":\"function\",\"name\":\"f\","
 					   "\"input\":\"x\",\"output\":null}"),
 		       0, "begin", t);
-		if (i % 2)
+		if (i % 2) {
+			expect(spanring_span_set_error("first", NULL), 0,
+			       "set_error", t);
 			expect(spanring_span_set_error("boom", "{\"code\":1}"),
-			       0, "set_error", t);
+			       0, "set_error again", t);
+		}
 		expect(spanring_span_end(), 0, "end inner", t);
 		expect(spanring_span_end(), 0, "end outer", t);
 	}
@@ -63,12 +75,29 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* 64 nested spans fit, the 65th does not; all end in order. */
+/* A JSON object of n bytes (n >= 8) in buf. */
+static const char *object(char *buf, size_t n)
+{
+	memset(buf, 'x', n);
+	memcpy(buf, "{\"a\":\"", 6);
+	memcpy(buf + n - 2, "\"}", 3);
+	return buf;
+}
+
+/* 64 nested spans fit, the 65th does not; all end in order. Text larger
+ * than a record, or than the text store, is refused and changes nothing
+ * (the innermost span ends without an error). */
 static void depth(void)
 {
+	static char big[70000];
+
+	errno = EXDEV;
+	expect(spanring_span_begin(object(big, 17000)), -E2BIG, "too big", -1);
 	for (int i = 0; i < 64; i++)
 		expect(spanring_span_begin_custom("deep", NULL), 0, "deep", -1);
 	expect(spanring_span_begin_custom("deep", NULL), -ENOSPC, "too deep", -1);
+	expect(spanring_span_set_error("x", object(big, sizeof(big) - 1)),
+	       -ENOSPC, "error too big", -1);
 	for (int i = 0; i < 64; i++)
 		expect(spanring_span_end(), 0, "deep end", -1);
 }

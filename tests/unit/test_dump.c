@@ -160,6 +160,14 @@ static char *make_ring(const char *dir, const char *name, struct sr_ring *r)
 	return sr_strf("%s/%s", dir, name);
 }
 
+/* Closes the ring make_ring() made and removes it with its directory. */
+static void ring_done(struct sr_ring *r, char *path, char *dir)
+{
+	sr_ring_close(r);
+	free(path);
+	sr_tmpdir_free(dir);
+}
+
 /* A ring whose owner has exited. */
 static char *make_dead_ring(const char *dir, const char *name)
 {
@@ -263,9 +271,7 @@ static void dump_list_json_has_counters(void **state)
 	assert_true(cJSON_GetObjectItem(j, "unread_bytes")->valueint > 0);
 	cJSON_Delete(j);
 	run_free(&o);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 /* --- records ---------------------------------------------------------------- */
@@ -362,9 +368,7 @@ static void dump_records_json_every_type(void **state)
 	cJSON_Delete(j);
 	assert_string_equal(cur, "");
 	run_free(&o);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 /* The default table names the ring and shows one line per record. */
@@ -386,9 +390,7 @@ static void dump_records_table_readable(void **state)
 	assert_has(o.out, "error=\"Connection refused\"");
 	assert_has(o.out, "(truncated)");
 	run_free(&o);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 /* A record that does not decode is shown as such, the rest still are,
@@ -411,9 +413,7 @@ static void dump_undecodable_record_reported(void **state)
 	assert_has(o.out, "\"name\":\"connect\"");
 	assert_has(o.err, "2 record(s) do not decode");
 	run_free(&o);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 /* Listing, printing, checking and stats leave the ring byte for byte as
@@ -447,9 +447,7 @@ static void dump_is_read_only(void **state)
 	run_free(&o);
 	free(before);
 	free(after);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 /* --- check and damage ------------------------------------------------------- */
@@ -466,9 +464,7 @@ static void dump_check_intact_ring_ok(void **state)
 	assert_int_equal(o.status, 0);
 	assert_has(o.out, "ok.ring: ok");
 	run_free(&o);
-	sr_ring_close(&r);
-	free(path);
-	sr_tmpdir_free(dir);
+	ring_done(&r, path, dir);
 }
 
 static void pw(int fd, off_t at, const void *v, size_t n)

@@ -260,6 +260,20 @@ static void *consumer_thread_main(void *arg)
 	return NULL;
 }
 
+/* Opens ring `name` of dirfd as a reader; fails the test, saying why,
+ * when it cannot. */
+static struct sr_reader *open_reader(int dirfd, const char *name, int flags)
+{
+	struct sr_reader *rd = NULL;
+	char why[256];
+	int rc = sr_reader_open(dirfd, name, flags, &rd, why, sizeof(why));
+
+	if (rc)
+		print_error("open %s: %s\n", name, why);
+	assert_int_equal(rc, 0);
+	return rd;
+}
+
 /* The same with the consumer as a thread of the producing process, so
  * ThreadSanitizer sees both sides of every head and tail exchange. */
 static void ring_mt_threads_consumer_thread(void **state)
@@ -267,13 +281,11 @@ static void ring_mt_threads_consumer_thread(void **state)
 	struct consumer_thread c = { .t = { calloc(THREADS * PER_THREAD, 1) } };
 	struct sr_ring_info *info;
 	pthread_t t;
-	char why[256];
 	struct mt m;
 
 	(void)state;
 	mt_open(&m, 4096);
-	assert_int_equal(sr_reader_open(m.dirfd, "mt.ring", 0, &c.rd, why,
-					sizeof(why)), 0);
+	c.rd = open_reader(m.dirfd, "mt.ring", 0);
 	assert_int_equal(pthread_create(&t, NULL, consumer_thread_main, &c), 0);
 	run_producers(&m);
 	pthread_join(t, NULL);
@@ -352,7 +364,7 @@ static void kill_round(int dirfd, uint32_t round)
 	struct sr_ring_info *info;
 	struct sr_reader *rd;
 	int ready[2];
-	char why[256], c;
+	char c;
 	pid_t pid;
 
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
@@ -365,8 +377,7 @@ static void kill_round(int dirfd, uint32_t round)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_int_equal(sr_reader_open(dirfd, "kill.ring", 0, &rd, why,
-					sizeof(why)), 0);
+	rd = open_reader(dirfd, "kill.ring", 0);
 	assert_true(sr_reader_owner_alive(rd));
 	/* read while it writes, then kill it at a point that varies */
 	end = sr_mono_ns() + DEADLINE_NS;
@@ -436,7 +447,7 @@ static void truncate_under_reader(off_t size)
 	struct sr_ring_params p = { .lanes = 2, .lane_size = 64 * 1024,
 				    .pid = (uint32_t)getpid() };
 	struct sr_producer prod[2] = { { .tid = 1 }, { .tid = 2 } };
-	char *dir = sr_tmpdir("ringtrunc"), why[256], go = 'g';
+	char *dir = sr_tmpdir("ringtrunc"), go = 'g';
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), cmd[2], rc;
 	uint64_t n = 0, end;
 	struct sr_reader *rd;
@@ -446,8 +457,7 @@ static void truncate_under_reader(off_t size)
 	assert_int_equal(sr_ring_create(&r, dirfd, "t.ring", &p), 0);
 	for (uint32_t i = 0; i < 400; i++)
 		put_retry(&r, &prod[i & 1], i & 1, i);
-	assert_int_equal(sr_reader_open(dirfd, "t.ring", 0, &rd, why,
-					sizeof(why)), 0);
+	rd = open_reader(dirfd, "t.ring", 0);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -512,8 +522,7 @@ static void ring_truncated_info_and_check_fault(void **state)
 	(void)state;
 	assert_int_equal(sr_ring_create(&r, dirfd, "t.ring", &p), 0);
 	put_retry(&r, &prod, 0, 0);
-	assert_int_equal(sr_reader_open(dirfd, "t.ring", 0, &rd, why,
-					sizeof(why)), 0);
+	rd = open_reader(dirfd, "t.ring", 0);
 	assert_int_equal(ftruncate(sr_ring_fd(&r), 0), 0);
 	info = malloc(sr_reader_info_size(rd));
 	assert_int_equal(sr_reader_info(rd, info), -EFAULT);
@@ -582,7 +591,7 @@ static pid_t start_owner(int dirfd, int *ready_rd, int *cmd_wr)
 /* Alive while the creating process lives, dead once it exited. */
 static void ring_owner_alive_until_exit(void **state)
 {
-	char *dir = sr_tmpdir("ringlive"), why[256];
+	char *dir = sr_tmpdir("ringlive");
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rd_fd, cmd;
 	struct sr_reader *rd, *rd2;
 	int st;
@@ -590,10 +599,8 @@ static void ring_owner_alive_until_exit(void **state)
 
 	(void)state;
 	pid = start_owner(dirfd, &rd_fd, &cmd);
-	assert_int_equal(sr_reader_open(dirfd, "o.ring", SR_READER_RDONLY, &rd,
-					why, sizeof(why)), 0);
-	assert_int_equal(sr_reader_open(dirfd, "o.ring", 0, &rd2, why,
-					sizeof(why)), 0);
+	rd = open_reader(dirfd, "o.ring", SR_READER_RDONLY);
+	rd2 = open_reader(dirfd, "o.ring", 0);
 	/* probing twice, from two readers, never disturbs the owner */
 	assert_true(sr_reader_owner_alive(rd));
 	assert_true(sr_reader_owner_alive(rd2));
@@ -615,7 +622,7 @@ static void ring_owner_alive_until_exit(void **state)
  * process lives on (the lock descriptor is close-on-exec). */
 static void ring_owner_dead_after_exec(void **state)
 {
-	char *dir = sr_tmpdir("ringexec"), why[256], c;
+	char *dir = sr_tmpdir("ringexec"), c;
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rd_fd, cmd;
 	struct sr_reader *rd;
 	uint64_t end;
@@ -624,8 +631,7 @@ static void ring_owner_dead_after_exec(void **state)
 
 	(void)state;
 	pid = start_owner(dirfd, &rd_fd, &cmd);
-	assert_int_equal(sr_reader_open(dirfd, "o.ring", SR_READER_RDONLY, &rd,
-					why, sizeof(why)), 0);
+	rd = open_reader(dirfd, "o.ring", SR_READER_RDONLY);
 	assert_true(sr_reader_owner_alive(rd));
 	assert_int_equal(write(cmd, "e", 1), 1);
 	/* EOF on `ready` (close-on-exec) means the exec happened */

@@ -54,30 +54,6 @@ static bool have_parts(void)
 		}                                                              \
 	} while (0)
 
-static bool asan_build(void)
-{
-	const char *s = getenv("SR_SANITIZE");
-
-	return s && strstr(s, "address");
-}
-
-/* The ASan runtime, preloaded before the (instrumented) shim so that
- * uninstrumented programs can load it. */
-static const char *asan_runtime(void)
-{
-	static char path[PATH_MAX];
-	FILE *p;
-
-	if (path[0])
-		return path;
-	p = popen("cc -print-file-name=libasan.so", "r");
-	assert_non_null(p);
-	assert_non_null(fgets(path, sizeof(path), p));
-	pclose(p);
-	path[strcspn(path, "\n")] = 0;
-	return path;
-}
-
 static bool dropped_var(const char *e)
 {
 	static const char *const drop[] = {
@@ -106,8 +82,8 @@ static char **make_env(const char *runtime_dir, const char *const *extra)
 		if (!dropped_var(environ[i]))
 			env[k++] = environ[i];
 	env[k++] = sr_strf("XDG_RUNTIME_DIR=%s", runtime_dir);
-	if (asan_build()) {
-		env[k++] = sr_strf("LD_PRELOAD=%s", asan_runtime());
+	if (sr_asan_build()) {
+		env[k++] = sr_strf("LD_PRELOAD=%s", sr_asan_runtime());
 		env[k++] = (char *)"ASAN_OPTIONS=verify_asan_link_order=0:"
 				   "detect_leaks=0";
 	}
@@ -153,7 +129,7 @@ static void start_on(struct proc *p, const char *runtime_dir,
 	p->in = in[1], p->out = out[0], p->err = err[0];
 	for (size_t i = 0; env[i]; i++)
 		if (!strncmp(env[i], "XDG_RUNTIME_DIR=", 16) ||
-		    (!strncmp(env[i], "LD_PRELOAD=", 11) && asan_build()))
+		    (!strncmp(env[i], "LD_PRELOAD=", 11) && sr_asan_build()))
 			free(env[i]);
 	free(env);
 }
@@ -272,6 +248,14 @@ static void assert_no_children(void)
 
 	assert_int_equal(waitpid(-1, &st, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
+}
+
+/* No descendant and nothing in rt is left behind; removes rt. */
+static void assert_left_clean(char *rt)
+{
+	assert_no_children();
+	assert_true(dir_empty(rt));
+	sr_tmpdir_free(rt);
 }
 
 static void run_keeps_exit_code(void **state)
@@ -427,6 +411,19 @@ static void run_passes_stdio_through(void **state)
 	"trap 'echo got-" sig "; exit " code "' " sig "; echo ready; read x; " \
 	"echo not-signalled"
 
+/* Runs `spanring run -- sh -c script` (script prints "ready" and then
+ * waits), sends sig to spanring (group: to its whole process group, as a
+ * terminal does) once ready, and waits for the end. */
+static void signal_when_ready(struct proc *p, const char *rt,
+			      const char *script, int sig, bool group)
+{
+	start(p, rt, NULL,
+	      (const char *[]){"run", "--", "sh", "-c", script, NULL});
+	pump(p, "ready\n");
+	assert_int_equal(kill(group ? -p->pid : p->pid, sig), 0);
+	finish_signalled(p);
+}
+
 static void run_forwards_sigterm(void **state)
 {
 	char *rt = sr_tmpdir("run");
@@ -435,30 +432,18 @@ static void run_forwards_sigterm(void **state)
 	(void)state;
 	NEED_PARTS();
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	start(&p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c",
-			       WAIT_SCRIPT("TERM", "42"), NULL});
-	pump(&p, "ready\n");
-	assert_int_equal(kill(p.pid, SIGTERM), 0);
-	finish_signalled(&p);
+	signal_when_ready(&p, rt, WAIT_SCRIPT("TERM", "42"), SIGTERM, false);
 	assert_true(WIFEXITED(p.status));
 	assert_int_equal(WEXITSTATUS(p.status), 42);
 	assert_string_equal(p.o, "ready\ngot-TERM\n");
 	assert_non_null(strstr(p.e, "exited with status 42"));
 	proc_free(&p);
 	/* without a trap the command dies of it, and spanring says so */
-	start(&p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c", "echo ready; read x",
-			       NULL});
-	pump(&p, "ready\n");
-	assert_int_equal(kill(p.pid, SIGTERM), 0);
-	finish_signalled(&p);
+	signal_when_ready(&p, rt, "echo ready; read x", SIGTERM, false);
 	assert_int_equal(WEXITSTATUS(p.status), 128 + SIGTERM);
 	assert_non_null(strstr(p.e, "killed by signal 15 (SIGTERM)"));
 	proc_free(&p);
-	assert_no_children();
-	assert_true(dir_empty(rt));
-	sr_tmpdir_free(rt);
+	assert_left_clean(rt);
 }
 
 static void run_sigint_to_group_reaches_command(void **state)
@@ -470,30 +455,18 @@ static void run_sigint_to_group_reaches_command(void **state)
 	NEED_PARTS();
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	/* as Ctrl-C does: the whole foreground group gets SIGINT */
-	start(&p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c",
-			       WAIT_SCRIPT("INT", "43"), NULL});
-	pump(&p, "ready\n");
-	assert_int_equal(kill(-p.pid, SIGINT), 0);
-	finish_signalled(&p);
+	signal_when_ready(&p, rt, WAIT_SCRIPT("INT", "43"), SIGINT, true);
 	/* spanring survived it, and reports the command's own exit */
 	assert_true(WIFEXITED(p.status));
 	assert_int_equal(WEXITSTATUS(p.status), 43);
 	assert_string_equal(p.o, "ready\ngot-INT\n");
 	proc_free(&p);
-	start(&p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c", "echo ready; read x",
-			       NULL});
-	pump(&p, "ready\n");
-	assert_int_equal(kill(-p.pid, SIGINT), 0);
-	finish_signalled(&p);
+	signal_when_ready(&p, rt, "echo ready; read x", SIGINT, true);
 	assert_true(WIFEXITED(p.status));
 	assert_int_equal(WEXITSTATUS(p.status), 128 + SIGINT);
 	assert_non_null(strstr(p.e, "killed by signal 2 (SIGINT)"));
 	proc_free(&p);
-	assert_no_children();
-	assert_true(dir_empty(rt));
-	sr_tmpdir_free(rt);
+	assert_left_clean(rt);
 }
 
 static void run_leaves_nothing_behind(void **state)
@@ -685,31 +658,6 @@ static const cJSON *by_id(const cJSON *spans, const char *id)
 	return NULL;
 }
 
-/* The tree line holding needle (a heap copy). */
-static char *line_of(const char *text, const char *needle)
-{
-	const char *p = strstr(text, needle), *b, *e;
-
-	if (!p)
-		fail_msg("no \"%s\" in:\n%s", needle, text);
-	for (b = p; b > text && b[-1] != '\n'; b--)
-		;
-	e = strchr(p, '\n');
-	return strndup(b, e ? (size_t)(e - b) : strlen(b));
-}
-
-/* Code points before the span label ("├─ X" / "└─ X") of a tree line. */
-static size_t label_col(const char *line)
-{
-	const char *c = strstr(line, "─ ");
-	size_t col = 0;
-
-	assert_non_null(c);
-	for (const char *b = line; b < c; b++)
-		col += ((unsigned char)*b & 0xc0) != 0x80;
-	return col;
-}
-
 static void run_tree_matches_json(void **state)
 {
 	char *rt = sr_tmpdir("run"), *json = sr_strf("%s/spans.json", rt);
@@ -738,11 +686,13 @@ static void run_tree_matches_json(void **state)
 	assert_true(hops >= 2);
 	/* the tree shows one line per span, nested the same way */
 	assert_non_null(strstr(p.e, "\nspanring: sh exited with status 3\n"));
-	shl = line_of(p.e, "process sh -c 'true; ls /nonexistent; exit 3'");
-	lsl = line_of(p.e, "process ls /nonexistent");
+	shl = sr_line_with(p.e,
+			   "process sh -c 'true; ls /nonexistent; exit 3'");
+	lsl = sr_line_with(p.e, "process ls /nonexistent");
 	assert_non_null(strstr(shl, "exit 3"));
 	assert_non_null(strstr(lsl, "exit 2"));
-	assert_int_equal(label_col(lsl), label_col(shl) + 3 * (size_t)hops);
+	assert_int_equal(sr_label_col(lsl),
+			 sr_label_col(shl) + 3 * (size_t)hops);
 	assert_non_null(strstr(p.e, "exec ls /nonexistent"));
 	count = sr_strf("  %d spans\n", cJSON_GetArraySize(spans));
 	assert_non_null(strstr(p.e, count));
@@ -769,13 +719,11 @@ static void run_waits_for_background_children(void **state)
 	pump(&p, "started\n");
 	finish(&p, "go\n");
 	assert_int_equal(WEXITSTATUS(p.status), 0);
-	line = line_of(p.e, "process ls /");
+	line = sr_line_with(p.e, "process ls /");
 	assert_non_null(strstr(line, "exit 0"));
 	free(line);
 	proc_free(&p);
-	assert_no_children();
-	assert_true(dir_empty(rt));
-	sr_tmpdir_free(rt);
+	assert_left_clean(rt);
 }
 
 static void run_console_exporter_shows_lines_and_tree(void **state)
@@ -955,7 +903,6 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 			      NULL};
 	const char *no_color[] = {"NO_COLOR=1", NULL};
 	char *rt = sr_tmpdir("run"), *out, *line;
-	size_t widest = 0, col = 0;
 
 	(void)state;
 	NEED_PARTS();
@@ -965,15 +912,7 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 	free(out);
 	out = on_terminal(rt, no_color, args);
 	assert_null(strchr(out, '\033'));
-	for (const char *c = out; *c; c++) {
-		if (*c == '\n') {
-			widest = col > widest ? col : widest;
-			col = 0;
-		} else {
-			col += ((unsigned char)*c & 0xc0) != 0x80;
-		}
-	}
-	assert_true(widest <= 70);
+	assert_true(sr_widest_line(out) <= 70);
 	line = strstr(out, "process sh -c");
 	assert_non_null(line);
 	/* argv cut with an ellipsis, pid and exit code kept */

@@ -65,6 +65,7 @@ static void shim_api_threads_nest_and_fail(void **state)
 				assert_null(s->err);
 			}
 		} else if (!strcmp(s->name, "deep")) {
+			assert_null(s->err);
 			deep++;
 		}
 	}

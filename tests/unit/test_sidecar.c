@@ -985,25 +985,18 @@ static void sidecar_stats_file_counts(void **state)
 /* --- real programs under the shim ---------------------------------------- */
 
 /* The environment that runs a program under the shim of this build into
- * the sidecar's ring directory; false when the shim is not built. */
-static bool shim_env(const char **env, char **keep)
+ * the sidecar's ring directory; skips the test when the shim is not built. */
+static void shim_env(const char **env, char **keep)
 {
 	char so[4096];
 
-	if (!realpath(sr_build_path("libspanring.so"), so))
-		return false;
+	if (!realpath(sr_build_path("libspanring.so"), so)) {
+		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
+		skip();
+	}
 #ifdef __SANITIZE_ADDRESS__
 	/* an instrumented shim needs the ASan runtime loaded first */
-	{
-		char rt[1024] = "";
-		FILE *cc = popen("cc -print-file-name=libasan.so", "r");
-
-		assert_non_null(cc);
-		assert_non_null(fgets(rt, sizeof(rt), cc));
-		pclose(cc);
-		rt[strcspn(rt, "\n")] = 0;
-		keep[0] = sr_strf("LD_PRELOAD=%s:%s", rt, so);
-	}
+	keep[0] = sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so);
 	env[3] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
 #else
 	keep[0] = sr_strf("LD_PRELOAD=%s", so);
@@ -1014,7 +1007,6 @@ static bool shim_env(const char **env, char **keep)
 	env[1] = keep[1];
 	env[2] = "SPANRING_WORKFLOW=conformance";
 	env[4] = NULL;
-	return true;
 }
 
 static void shim_programs_payload_conforms(void **state)
@@ -1027,10 +1019,7 @@ static void shim_programs_payload_conforms(void **state)
 	int st;
 
 	(void)state;
-	if (!shim_env(env, keep)) {
-		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
-		skip();
-	}
+	shim_env(env, keep);
 	recv_on(NULL);
 	sd_http(NULL, KEY_ENV);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
@@ -1059,10 +1048,7 @@ static void shim_killed_program_span_has_error(void **state)
 	int st;
 
 	(void)state;
-	if (!shim_env(env, keep)) {
-		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
-		skip();
-	}
+	shim_env(env, keep);
 	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--schedule-delay",
 					     "0.1", NULL }, NULL);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);

@@ -59,32 +59,6 @@ static char *render(struct sr_tree *t, char **lines, size_t n,
 	return buf;
 }
 
-/* The line of out that contains needle (a heap copy), or fail. */
-static char *line_with(const char *out, const char *needle)
-{
-	const char *p = strstr(out, needle), *b, *e;
-
-	if (!p)
-		fail_msg("no line with \"%s\" in:\n%s", needle, out);
-	for (b = p; b > out && b[-1] != '\n'; b--)
-		;
-	e = strchr(p, '\n');
-	return strndup(b, e ? (size_t)(e - b) : strlen(b));
-}
-
-/* Column where the span label starts (after "├─ " / "└─ "), in code
- * points, so nesting can be compared. */
-static size_t label_col(const char *line)
-{
-	const char *c = strstr(line, "─ ");
-	size_t col = 0;
-
-	assert_non_null(c);
-	for (const char *p = line; p < c; p++)
-		col += ((unsigned char)*p & 0xc0) != 0x80;
-	return col;
-}
-
 static size_t count_of(const char *s, const char *needle)
 {
 	size_t n = 0;
@@ -137,21 +111,22 @@ static void tree_nests_spans_by_parent(void **state)
 	(void)state;
 	out = render(t, l, n, &o);
 	assert_non_null(strstr(out, "trace sh  " TR "  6 spans\n"));
-	sh = line_with(out, "process sh -c 'true; ls /nonexistent; exit 3'");
-	fork = line_with(out, "fork");
-	child = line_with(out, "process sh (forked)  pid 101");
-	exec = line_with(out, "exec ls /nonexistent");
-	ls = line_with(out, "process ls /nonexistent");
-	conn = line_with(out, "connect 127.0.0.1:8080");
+	sh = sr_line_with(out,
+			  "process sh -c 'true; ls /nonexistent; exit 3'");
+	fork = sr_line_with(out, "fork");
+	child = sr_line_with(out, "process sh (forked)  pid 101");
+	exec = sr_line_with(out, "exec ls /nonexistent");
+	ls = sr_line_with(out, "process ls /nonexistent");
+	conn = sr_line_with(out, "connect 127.0.0.1:8080");
 	assert_non_null(strstr(sh, "pid 100  exit 3"));
 	assert_non_null(strstr(ls, "pid 101  exit 2"));
 	assert_non_null(strstr(fork, "fork → pid 101"));
 	assert_non_null(strstr(conn, "tcp  error: Connection refused"));
-	assert_int_equal(label_col(fork), label_col(sh) + 3);
-	assert_int_equal(label_col(child), label_col(fork) + 3);
-	assert_int_equal(label_col(exec), label_col(child) + 3);
-	assert_int_equal(label_col(ls), label_col(exec) + 3);
-	assert_int_equal(label_col(conn), label_col(fork));
+	assert_int_equal(sr_label_col(fork), sr_label_col(sh) + 3);
+	assert_int_equal(sr_label_col(child), sr_label_col(fork) + 3);
+	assert_int_equal(sr_label_col(exec), sr_label_col(child) + 3);
+	assert_int_equal(sr_label_col(ls), sr_label_col(exec) + 3);
+	assert_int_equal(sr_label_col(conn), sr_label_col(fork));
 	/* children by start time: the fork before the connect */
 	assert_true(strstr(out, "fork") < strstr(out, "connect"));
 	assert_non_null(strstr(sh, "  +0.000s    1.50s  "));
@@ -171,9 +146,9 @@ static void tree_missing_parent_goes_under_trace(void **state)
 	l[0] = span(1, 0, 0, 10, "process", "{\"process.pid\":1}", NULL);
 	l[1] = span(2, 0x99, 5, 6, "lost", "{\"k\":1}", NULL);
 	out = render(t, l, 2, &o);
-	a = line_with(out, "process");
-	b = line_with(out, "lost {\"k\":1}");
-	assert_int_equal(label_col(a), label_col(b));
+	a = sr_line_with(out, "process");
+	b = sr_line_with(out, "lost {\"k\":1}");
+	assert_int_equal(sr_label_col(a), sr_label_col(b));
 	/* no trace object came: the trace is named by its id only */
 	assert_non_null(strstr(out, "trace  " TR "  2 spans\n"));
 	free(a), free(b), free(out);
@@ -285,22 +260,6 @@ static void tree_escapes_control_characters(void **state)
 	sr_tree_free(t);
 }
 
-/* Columns of the longest line. */
-static size_t widest(const char *out)
-{
-	size_t best = 0, col = 0;
-
-	for (const char *p = out; *p; p++) {
-		if (*p == '\n') {
-			best = col > best ? col : best;
-			col = 0;
-		} else {
-			col += ((unsigned char)*p & 0xc0) != 0x80;
-		}
-	}
-	return best;
-}
-
 static void tree_cuts_lines_to_width(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
@@ -315,8 +274,8 @@ static void tree_cuts_lines_to_width(void **state)
 		    "\"process.exit.code\":1}",
 		    NULL);
 	out = render(t, l, 1, &o);
-	assert_true(widest(out) <= 70);
-	line = line_with(out, "process cc -Wall");
+	assert_true(sr_widest_line(out) <= 70);
+	line = sr_line_with(out, "process cc -Wall");
 	/* the argv is cut, the pid and exit code stay */
 	assert_non_null(strstr(line, "…  pid 42  exit 1"));
 	free(line), free(out);

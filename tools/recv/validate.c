@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/jsonscan.h"
+
 void sr_recv_error(struct sr_recv_errors *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -159,39 +161,6 @@ static const char *ws(const char *p, const char *end)
 	return p;
 }
 
-const char *sr_recv_skip_value(const char *p, const char *end)
-{
-	int depth = 0;
-
-	p = ws(p, end);
-	if (p >= end)
-		return NULL;
-	do {
-		if (p >= end)
-			return NULL;
-		if (*p == '"') {
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return NULL;
-			p++;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-			p++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-			p++;
-		} else if (depth == 0) {
-			while (p < end && !strchr(",]} \t\r\n", *p))
-				p++;
-		} else {
-			p++;
-		}
-	} while (depth > 0);
-	return depth == 0 ? p : NULL;
-}
-
 int sr_recv_split_data(const char *text, size_t len,
 		       void (*fn)(void *ctx, int i, const char *p, size_t n),
 		       void *ctx)
@@ -208,7 +177,7 @@ int sr_recv_split_data(const char *text, size_t len,
 	if (p < end && *p == ']')
 		return 0;
 	while (p < end) {
-		const char *q = sr_recv_skip_value(p, end);
+		const char *q = sr_json_skip(p, end);
 
 		if (!q)
 			return -1;

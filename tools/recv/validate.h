@@ -26,10 +26,6 @@ void sr_recv_error(struct sr_recv_errors *e, const char *fmt, ...)
  * keys and their order, id formats, timestamps, span_data, error. */
 void sr_recv_check_item(const cJSON *item, int i, struct sr_recv_errors *e);
 
-/* End of the JSON value starting at p (whitespace skipped), or NULL. A
- * structural scan (strings, nesting), not a validation. */
-const char *sr_recv_skip_value(const char *p, const char *end);
-
 /* Finds the raw bytes of each element of the top-level "data" array of
  * an object text: calls fn(ctx, index, start, len). Returns the count, or
  * -1 when the text is not of that shape. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,19 +499,30 @@ static void node_free(struct node *n)
 	free(n->exe);
 }
 
+/* Room for element n of arr (cap elements of size bytes): arr itself when
+ * there is, else arr reallocated to twice cap (first when empty) with
+ * *cap updated. NULL when out of memory (arr is then left as it was). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	p = realloc(arr, c * size);
+	if (p)
+		*cap = c;
+	return p;
+}
+
 static int add_trace(struct sr_tree *t, const char *id, const char *name)
 {
 	struct trace *tr;
 
-	if (t->ntr == t->trcap) {
-		size_t cap = t->trcap ? t->trcap * 2 : 16;
-
-		tr = realloc(t->tr, cap * sizeof(*tr));
-		if (!tr)
-			return -ENOMEM;
-		t->tr = tr;
-		t->trcap = cap;
-	}
+	tr = grow(t->tr, &t->trcap, t->ntr, sizeof(*tr), 16);
+	if (!tr)
+		return -ENOMEM;
+	t->tr = tr;
 	tr = &t->tr[t->ntr];
 	memset(tr, 0, sizeof(*tr));
 	tr->id = strdup(id);
@@ -535,15 +547,10 @@ static int add_span(struct sr_tree *t, const cJSON *o)
 		t->dropped++;
 		return -E2BIG;
 	}
-	if (t->nn == t->ncap) {
-		size_t cap = t->ncap ? t->ncap * 2 : 64;
-
-		n = realloc(t->n, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->n = n;
-		t->ncap = cap;
-	}
+	n = grow(t->n, &t->ncap, t->nn, sizeof(*n), 64);
+	if (!n)
+		return -ENOMEM;
+	t->n = n;
 	n = &t->n[t->nn];
 	memset(n, 0, sizeof(*n));
 	n->id = strdup(id);
@@ -728,13 +735,17 @@ static int cmp_trace_id(const void *a, const void *b)
 	return c ? c : (x->name == NULL) - (y->name == NULL);
 }
 
-static size_t find_node(const struct sr_tree *t, const char *id)
+/* Binary search of an array sorted by id, whose elements (size bytes each)
+ * hold their id string at offset off; the index, or NONE. */
+static size_t find_id(const void *arr, size_t n, size_t size, size_t off,
+		      const char *id)
 {
-	size_t lo = 0, hi = t->nn;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->n[mid].id, id);
+		const char *at = (const char *)arr + mid * size + off;
+		int c = strcmp(*(char *const *)at, id);
 
 		if (c == 0)
 			return mid;
@@ -746,22 +757,16 @@ static size_t find_node(const struct sr_tree *t, const char *id)
 	return NONE;
 }
 
+static size_t find_node(const struct sr_tree *t, const char *id)
+{
+	return find_id(t->n, t->nn, sizeof(*t->n), offsetof(struct node, id),
+		       id);
+}
+
 static size_t find_trace(const struct sr_tree *t, const char *id)
 {
-	size_t lo = 0, hi = t->ntr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->tr[mid].id, id);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NONE;
+	return find_id(t->tr, t->ntr, sizeof(*t->tr),
+		       offsetof(struct trace, id), id);
 }
 
 /* Sorts the nodes by id and drops duplicates (at-least-once export). */
