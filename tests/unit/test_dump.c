@@ -485,7 +485,7 @@ static void pw64(int fd, off_t at, uint64_t v)
 /* Kinds of damage; lane 0's first record is at DATA_OFF. */
 enum damage { BAD_MAGIC, WRONG_VERSION, LANE_COUNT, LANE_SIZE, FILE_SIZE,
 	      TRUNCATED, REC_LENGTH, REC_CHECK, HEAD_BEHIND, HEAD_BEYOND,
-	      HEAD_UNALIGNED, DAMAGE_COUNT };
+	      HEAD_UNALIGNED, TAIL_UNALIGNED, DAMAGE_COUNT };
 
 static const struct {
 	const char *fault;  /* what --check must say */
@@ -504,6 +504,7 @@ static const struct {
 	[HEAD_BEHIND] = { "lane 0: head 0 behind tail 64", 0 },
 	[HEAD_BEYOND] = { "lane 1: head 8200 more than a lane beyond tail 0", 0 },
 	[HEAD_UNALIGNED] = { "lane 0: head 13 not 8-byte aligned", 0 },
+	[TAIL_UNALIGNED] = { "not 8-byte aligned, with tail 13", 0 },
 };
 
 static void apply_damage(int fd, enum damage d)
@@ -527,6 +528,7 @@ static void apply_damage(int fd, enum damage d)
 	case HEAD_BEHIND: pw64(fd, 4096 + 64, 64); pw64(fd, 4096, 0); break;
 	case HEAD_BEYOND: pw64(fd, 4096 + 128, LANE * 2 + 8); break;
 	case HEAD_UNALIGNED: pw64(fd, 4096, 13); break;
+	case TAIL_UNALIGNED: pw64(fd, 4096 + 64, 13); break;
 	default: break;
 	}
 }
