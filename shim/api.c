@@ -200,18 +200,25 @@ SHIM_API int spanring_trace_end(void)
 	return api_leave(0);
 }
 
-/* A new span's trace and parent: the innermost open span's, else those
- * of shim_parent() (the thread's trace, else the process span). */
+/* A new span's trace and parent, as shim_parent() gives them (the
+ * innermost open span, else the root of the thread's trace, else the
+ * process span) without looking the thread's state up again. */
 static void set_parent(const struct shim_api *a, struct sr_span_rec *s)
 {
-	if (a->depth) {
-		const struct sr_span_rec *up = &a->f[a->depth - 1].s;
+	static const uint8_t no_parent[12];
+	const uint8_t *trace = shim.trace_id, *parent = shim.self_span;
 
-		memcpy(s->trace_id, up->trace_id, 16);
-		memcpy(s->parent_id, up->span_id, 12);
-		return;
+	if (a->depth) {
+		trace = a->f[a->depth - 1].s.trace_id;
+		parent = a->f[a->depth - 1].s.span_id;
+	} else if (a->trace_on) {
+		trace = a->trace;
+		parent = no_parent;
 	}
-	shim_parent(s->trace_id, s->parent_id, &s->flags);
+	memcpy(s->trace_id, trace, 16);
+	memcpy(s->parent_id, parent, 12);
+	if (shim_span_id_zero(s->parent_id))
+		s->flags |= SR_SF_ROOT;
 }
 
 /* Pushes a frame with its text; fills ids, parent and start. */

@@ -13,6 +13,9 @@
 #include "common/jsonscan.h"
 #include "common/jsonw.h"
 
+/* 9999-12-31T23:59:59: sr_fmt_iso() clamps later times. */
+#define ISO_LAST_SEC 253402300799ull
+
 /* Parses s as one JSON object (whitespace around allowed). NULL when it is
  * anything else. An empty text gives an empty object when `empty_ok`. */
 static cJSON *parse_object(struct sr_str s, int empty_ok)
@@ -256,7 +259,7 @@ static bool jc_value(struct jc *c, int depth)
  * *out when the fast path can vouch for it; 0 when cJSON must decide
  * (invalid, or needs normalising: bad UTF-8, exponents, deep nesting).
  */
-static int fast_object(struct sr_str s, char **out)
+static int fast_object(struct sr_str s, char **out, size_t *len)
 {
 	struct jc c = {(const unsigned char *)s.p,
 		       (const unsigned char *)s.p + s.n, malloc(s.n + 1), 0, 0};
@@ -273,24 +276,31 @@ static int fast_object(struct sr_str s, char **out)
 	}
 	c.out[c.o] = 0;
 	*out = c.out;
+	*len = c.o;
 	return 1;
 }
 
-/* Compact text of an object: fast path, else cJSON. NULL if invalid. */
-static char *object_text(struct sr_str s)
+/* Compact text of an object (*len bytes): fast path, else cJSON. NULL
+ * if invalid. */
+static char *object_text(struct sr_str s, size_t *len)
 {
 	char *t = NULL;
 	cJSON *j;
 
-	if (fast_object(s, &t))
+	if (fast_object(s, &t, len))
 		return t;
 	j = parse_object(s, 0);
 	if (!j)
 		return NULL;
 	t = print_clean(j);
 	cJSON_Delete(j);
+	if (t)
+		*len = strlen(t);
 	return t;
 }
+
+/* A literal's bytes, without strlen (this runs for every span). */
+#define LIT(w, s) sr_jw_raw((w), (s), sizeof(s) - 1)
 
 /* Moves every member of `from` into `to`, replacing same-named ones. */
 static int merge(cJSON *to, cJSON *from)
@@ -342,18 +352,17 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 {
 	char id[SR_TRACE_ID_STR], *meta = NULL, *buf;
 	struct sr_jw w;
-	size_t cap;
+	size_t cap, mlen = 0;
 	int rc;
 
 	if (sr_id_is_zero(t->trace_id, 16))
 		return -EBADMSG;
 	if (t->metadata.n) {
-		meta = object_text(t->metadata);
+		meta = object_text(t->metadata, &mlen);
 		if (!meta)
 			return -EBADMSG;
 	}
-	cap = 160 + esc(t->workflow) + esc(t->group_id) +
-	      (meta ? strlen(meta) : 0);
+	cap = 160 + esc(t->workflow) + esc(t->group_id) + mlen;
 	buf = malloc(cap);
 	if (!buf) {
 		free(meta);
@@ -379,9 +388,9 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 }
 
 /* True if the compact object text has a top-level "type" string. */
-static bool has_type(const char *o)
+static bool has_type(const char *o, size_t len)
 {
-	const char *end = o + strlen(o), *p = o + 1;
+	const char *end = o + len, *p = o + 1;
 
 	while (*p == '"') {
 		bool is_type = !strncmp(p, "\"type\":", 7);
@@ -414,17 +423,17 @@ static char *merged_data(struct sr_str data, struct sr_str extra)
 	return t;
 }
 
-/* The span_data text: the caller's whole object (C API spans) or a
- * custom span {"type":"custom","name":NAME,"data":DATA+extra}. */
-static char *span_data(const struct sr_span_rec *s, struct sr_str extra)
+/* The span_data text (*len bytes): the caller's whole object (C API
+ * spans), or the data object of a custom span with `extra` merged in;
+ * put_span_data() writes the custom span's wrapper around it. */
+static char *span_data(const struct sr_span_rec *s, struct sr_str extra,
+		       size_t *len)
 {
-	char *d, *buf;
-	struct sr_jw w;
-	size_t cap;
+	char *d;
 
 	if (s->flags & SR_SF_SPAN_DATA) {
-		d = object_text(s->data);
-		if (d && !has_type(d)) {
+		d = object_text(s->data, len);
+		if (d && !has_type(d, *len)) {
 			free(d);
 			d = NULL;
 		}
@@ -432,46 +441,72 @@ static char *span_data(const struct sr_span_rec *s, struct sr_str extra)
 	}
 	if (extra.n)
 		d = merged_data(s->data, extra);
+	else if (s->data.n)
+		return object_text(s->data, len);
 	else
-		d = s->data.n ? object_text(s->data) : strdup("{}");
-	if (!d)
-		return NULL;
-	cap = 64 + esc(s->name) + strlen(d);
-	buf = malloc(cap);
-	if (!buf) {
-		free(d);
-		return NULL;
+		d = strdup("{}");
+	if (d)
+		*len = strlen(d);
+	return d;
+}
+
+/* {"type":"custom","name":NAME,"data":DATA} or the caller's object. */
+static void put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
+			  const char *d, size_t len)
+{
+	if (s->flags & SR_SF_SPAN_DATA) {
+		sr_jw_raw(w, d, len);
+		return;
 	}
-	sr_jw_init(&w, buf, cap);
-	sr_jw_lit(&w, "{\"type\":\"custom\",\"name\":");
-	sr_jw_str(&w, s->name.p, s->name.n);
-	sr_jw_lit(&w, ",\"data\":");
-	sr_jw_lit(&w, d);
-	sr_jw_lit(&w, "}");
-	free(d);
-	if (w.overflow) {
-		free(buf);
-		return NULL;
+	LIT(w, "{\"type\":\"custom\",\"name\":");
+	sr_jw_str(w, s->name.p, s->name.n);
+	LIT(w, ",\"data\":");
+	sr_jw_raw(w, d, len);
+	LIT(w, "}");
+}
+
+/*
+ * ISO text of a time. The part up to the seconds is formatted once per
+ * second and reused (spans come in bursts of the same second); only
+ * the microseconds are written each time. Same text as sr_fmt_iso().
+ */
+static const char *iso(char out[SR_ISO_LEN], uint64_t ns)
+{
+	static _Thread_local uint64_t sec = UINT64_MAX;
+	static _Thread_local char head[SR_ISO_LEN];
+	uint64_t s = ns / 1000000000ull;
+	unsigned us = (unsigned)(ns % 1000000000ull / 1000);
+
+	if (s > ISO_LAST_SEC) /* clamped by sr_fmt_iso */
+		return sr_fmt_iso(out, ns);
+	if (s != sec) {
+		sr_fmt_iso(head, ns);
+		sec = s;
 	}
-	sr_jw_cstr(&w);
-	return buf;
+	memcpy(out, head, SR_ISO_LEN);
+	for (int i = 25; i >= 20; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	return out;
 }
 
 static void put_error(struct sr_jw *w, const struct sr_span_rec *s,
-		      const char *edata)
+		      const char *edata, size_t elen)
 {
 	if (!s->err.n && !(s->flags & SR_SF_ERROR)) {
-		sr_jw_lit(w, "null");
+		LIT(w, "null");
 		return;
 	}
-	sr_jw_lit(w, "{\"message\":");
+	LIT(w, "{\"message\":");
 	if (s->err.n)
 		sr_jw_str(w, s->err.p, s->err.n);
 	else
-		sr_jw_lit(w, "\"error\"");
-	sr_jw_lit(w, ",\"data\":");
-	sr_jw_lit(w, edata ? edata : "null");
-	sr_jw_lit(w, "}");
+		LIT(w, "\"error\"");
+	LIT(w, ",\"data\":");
+	if (edata)
+		sr_jw_raw(w, edata, elen);
+	else
+		LIT(w, "null");
+	LIT(w, "}");
 }
 
 int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
@@ -479,22 +514,22 @@ int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 {
 	char id[SR_SPAN_ID_STR], pid[SR_SPAN_ID_STR], tid[SR_TRACE_ID_STR];
 	char t0[SR_ISO_LEN], t1[SR_ISO_LEN], *sd, *ed = NULL, *buf;
+	size_t cap, sdlen = 0, edlen = 0;
 	struct sr_jw w;
-	size_t cap;
 
 	if (sr_id_is_zero(s->trace_id, 16) || sr_id_is_zero(s->span_id, 12))
 		return -EBADMSG;
 	if (s->errdata.n) {
-		ed = object_text(s->errdata);
+		ed = object_text(s->errdata, &edlen);
 		if (!ed)
 			return -EBADMSG;
 	}
-	sd = span_data(s, extra);
+	sd = span_data(s, extra, &sdlen);
 	if (!sd) {
 		free(ed);
 		return -EBADMSG;
 	}
-	cap = 400 + strlen(sd) + esc(s->err) + (ed ? strlen(ed) : 0);
+	cap = 464 + esc(s->name) + sdlen + esc(s->err) + edlen;
 	buf = malloc(cap);
 	if (!buf) {
 		free(sd);
@@ -504,28 +539,29 @@ int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 	sr_fmt_span_id(id, s->span_id);
 	sr_fmt_trace_id(tid, s->trace_id);
 	sr_jw_init(&w, buf, cap);
-	sr_jw_lit(&w, "{\"object\":\"trace.span\",\"id\":\"");
-	sr_jw_lit(&w, id);
-	sr_jw_lit(&w, "\",\"trace_id\":\"");
-	sr_jw_lit(&w, tid);
-	sr_jw_lit(&w, "\",\"parent_id\":");
+	LIT(&w, "{\"object\":\"trace.span\",\"id\":\"");
+	sr_jw_raw(&w, id, SR_SPAN_ID_STR - 1);
+	LIT(&w, "\",\"trace_id\":\"");
+	sr_jw_raw(&w, tid, SR_TRACE_ID_STR - 1);
+	LIT(&w, "\",\"parent_id\":");
 	if ((s->flags & SR_SF_ROOT) || sr_id_is_zero(s->parent_id, 12)) {
-		sr_jw_lit(&w, "null");
+		LIT(&w, "null");
 	} else {
 		sr_fmt_span_id(pid, s->parent_id);
-		sr_jw_lit(&w, "\"");
-		sr_jw_lit(&w, pid);
-		sr_jw_lit(&w, "\"");
+		LIT(&w, "\"");
+		sr_jw_raw(&w, pid, SR_SPAN_ID_STR - 1);
+		LIT(&w, "\"");
 	}
-	sr_jw_lit(&w, ",\"started_at\":\"");
-	sr_jw_lit(&w, sr_fmt_iso(t0, s->start_ns));
-	sr_jw_lit(&w, "\",\"ended_at\":\"");
-	sr_jw_lit(&w, sr_fmt_iso(t1, s->end_ns ? s->end_ns : s->start_ns));
-	sr_jw_lit(&w, "\",\"span_data\":");
-	sr_jw_lit(&w, sd);
-	sr_jw_lit(&w, ",\"error\":");
-	put_error(&w, s, ed);
-	sr_jw_lit(&w, "}");
+	LIT(&w, ",\"started_at\":\"");
+	sr_jw_raw(&w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
+	LIT(&w, "\",\"ended_at\":\"");
+	sr_jw_raw(&w, iso(t1, s->end_ns ? s->end_ns : s->start_ns),
+		  SR_ISO_LEN - 1);
+	LIT(&w, "\",\"span_data\":");
+	put_span_data(&w, s, sd, sdlen);
+	LIT(&w, ",\"error\":");
+	put_error(&w, s, ed, edlen);
+	LIT(&w, "}");
 	free(sd);
 	free(ed);
 	return finish(&w, buf, out, len);

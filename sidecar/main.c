@@ -40,6 +40,7 @@ struct queue {
 	size_t *lens;
 	size_t n, cap;
 	uint64_t oldest; /* monotonic ns of the oldest item's event */
+	uint64_t mono, real; /* clocks read once per drain round */
 	struct sr_rings *rings;
 };
 
@@ -55,16 +56,24 @@ struct daemon {
 	bool stop, force;
 };
 
+/* Reads the clocks for the items of the next drain round (two clock
+ * reads per item would cost more than the item's queueing). */
+static void q_clock(struct queue *q)
+{
+	q->mono = sr_mono_ns();
+	q->real = sr_now_ns();
+}
+
 /* Monotonic time of a wall-clock event: how long ago it happened counts
  * toward schedule_delay (an item read late is exported sooner). */
-static uint64_t event_mono(uint64_t ts_ns, uint64_t mono_now)
+static uint64_t event_mono(const struct queue *q, uint64_t ts_ns)
 {
-	uint64_t real_now = sr_now_ns(), age;
+	uint64_t age;
 
-	if (!ts_ns || ts_ns > real_now)
-		return mono_now;
-	age = real_now - ts_ns;
-	return age < mono_now ? mono_now - age : 0;
+	if (!ts_ns || ts_ns > q->real)
+		return q->mono;
+	age = q->real - ts_ns;
+	return age < q->mono ? q->mono - age : 0;
 }
 
 /*
@@ -91,7 +100,7 @@ static size_t trace_slot(const struct queue *q, const char *json, size_t len)
 static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 {
 	struct queue *q = ctx;
-	uint64_t now = sr_mono_ns(), at = event_mono(ts_ns, now);
+	uint64_t at = event_mono(q, ts_ns);
 	size_t pos;
 
 	if (q->n == q->cap) {
@@ -214,7 +223,10 @@ static int sink_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
 static void drain_all(struct daemon *d)
 {
 	for (int rounds = 0; rounds < 1000; rounds++) {
-		int n = sr_rings_drain(d->rings, &d->sink);
+		int n;
+
+		q_clock(&d->q);
+		n = sr_rings_drain(d->rings, &d->sink);
 
 		if (sink_full(d))
 			flush(d);
@@ -239,7 +251,10 @@ static bool flush_due(struct daemon *d, bool hot)
 
 static void tick(struct daemon *d, bool all)
 {
-	bool hot = sr_rings_tick(d->rings, &d->sink, all);
+	bool hot;
+
+	q_clock(&d->q);
+	hot = sr_rings_tick(d->rings, &d->sink, all);
 
 	drain_all(d);
 	if (flush_due(d, hot) || (d->force && !d->q.n)) {

@@ -27,12 +27,17 @@
 struct sr_spool;
 struct sr_segment;
 
-/* One batch to spool: JSON lines (`len` bytes, each line ending '\n'). */
+/* One batch to spool: malloc'd JSON lines (`len` bytes, each line ending
+ * '\n', then a NUL). */
 struct sr_spool_batch {
-	const char *lines;
+	char *lines;
 	size_t len;
 	uint32_t items;
 };
+
+/* Bytes of text of segments not yet taken by the exporter kept in memory,
+ * so that it need not read and decompress what was just written. */
+#define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
 
 /*
  * Opens (creating, mode 0700) the spool directory, takes its lock
