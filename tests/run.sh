@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test of every test binary alone, with a timeout, and prints
-# one line per test and the totals as the last line: "N passed, M failed".
+# one line per test and the totals as the last line: "N passed, M failed"
+# (", K skipped" when a test skipped itself, saying why).
 #   tests/run.sh [BUILD] [GLOB...]   (globs select test names)
 # SR_TEST_TIMEOUT: seconds per test (default 120).
 set -u
@@ -10,7 +11,7 @@ timeout_s=${SR_TEST_TIMEOUT:-120}
 export SR_BUILD="$build"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-pass=0 fail=0 failed=""
+pass=0 fail=0 skipped=0 failed=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for bin in "$build"/tests/test_*; do
@@ -28,7 +29,10 @@ for bin in "$build"/tests/test_*; do
 		timeout -k 5 "$timeout_s" "$bin" --run "$name" >"$log" 2>&1
 		rc=$?
 		secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
-		if [ $rc -eq 0 ]; then
+		if [ $rc -eq 0 ] && grep -q '^\[  SKIPPED \]' "$log"; then
+			skipped=$((skipped + 1))
+			printf 'SKIP %-44s %6ss\n' "$name" "$secs"
+		elif [ $rc -eq 0 ]; then
 			pass=$((pass + 1))
 			printf 'PASS %-44s %6ss\n' "$name" "$secs"
 		else
@@ -41,5 +45,9 @@ for bin in "$build"/tests/test_*; do
 	done
 done
 [ -n "$failed" ] && echo "failed:$failed"
-echo "$pass passed, $fail failed"
+if [ $skipped -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skipped skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
 [ $fail -eq 0 ] && [ $pass -gt 0 ]
