@@ -72,6 +72,9 @@
 /* A ring fd is moved to the lowest free number >= this (or half the fd
  * limit when lower), out of the way of programs using low numbers. */
 #define SR_RING_FD_MIN 800
+/* bytes of the executable the shim reads to recognise it (ELF header and
+ * program headers; more program headers than fit: /proc/self/exe) */
+#define SR_EXE_HEAD_MAX 2048u
 
 /* --- consumer ----------------------------------------------------------- */
 

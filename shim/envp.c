@@ -52,7 +52,8 @@ char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 			return envp;
 		}
 		if (strncmp(envp[k], "TRACEPARENT=", 12) == 0 ||
-		    strncmp(envp[k], "SPANRING_CONTEXT=", 17) == 0)
+		    strncmp(envp[k], "SPANRING_CONTEXT=", 17) == 0 ||
+		    strncmp(envp[k], "SPANRING_PIDNS=", 15) == 0)
 			continue;
 		for (unsigned i = 0; i < nc; i++)
 			if (has_name(envp[k], carry[i]))
@@ -62,6 +63,8 @@ char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 	fmt_context(e, trace, span);
 	e->vec[n++] = e->tp;
 	e->vec[n++] = e->ctx;
+	if (shim_pidns_env())
+		e->vec[n++] = (char *)shim_pidns_env();
 	for (unsigned i = 0; i < nc; i++)
 		if (!present[i])
 			e->vec[n++] = (char *)carry[i];

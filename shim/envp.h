@@ -2,8 +2,9 @@
 /*
  * envp.h - the environment a traced program's child gets: the caller's
  * envp, with TRACEPARENT and SPANRING_CONTEXT naming the span that creates
- * the child, and LD_PRELOAD / SPANRING_* put back when the caller dropped
- * them (env -i, an explicit envp). Built on the caller's stack, no malloc:
+ * the child, SPANRING_PIDNS (this process and its pid namespace), and
+ * LD_PRELOAD / SPANRING_* put back when the caller dropped them (env -i,
+ * an explicit envp). Built on the caller's stack, no malloc:
  * it may run in a fork child about to exec.
  */
 #ifndef SR_SHIM_ENVP_H
@@ -16,7 +17,7 @@
 #define SHIM_CARRY_MAX 16
 
 struct shim_envp {
-	char *vec[SR_ENV_MAX + SHIM_CARRY_MAX + 3]; /* NULL-terminated */
+	char *vec[SR_ENV_MAX + SHIM_CARRY_MAX + 4]; /* NULL-terminated */
 	char tp[72];  /* "TRACEPARENT=00-<32 hex>-<16 hex>-01" */
 	char ctx[80]; /* "SPANRING_CONTEXT=<32 hex>-<24 hex>" */
 };

@@ -12,9 +12,11 @@
 #include "process.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +44,13 @@ static uint32_t cfg_lanes = SR_RING_DEFAULT_LANES;
 static uint32_t cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
 static uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
 static uint64_t proc_start_ns;
+
+/* Who this image is, read once per image (fork child: again). */
+static struct {
+	uint32_t pid, ppid, uid;
+	uint64_t pidns; /* pid namespace inode, 0 unknown */
+} self;
+static char pidns_env[64]; /* "SPANRING_PIDNS=<pid>:<inode>" for children */
 
 /* Variables a child needs to be traced the same way (shim_carry_env). */
 static const char *const carried[] = {
@@ -264,6 +273,65 @@ static uint64_t pidns_inode(void)
 	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
+/* SPANRING_PIDNS=<pid>:<inode> as written by a spanring image for its
+ * exec or spawn: true (and *ino) if it came from this process before an
+ * exec (pid = ours) or from our parent (pid = getppid(), which is 0 when
+ * the parent is outside our pid namespace). */
+static bool pidns_from_env(uint64_t *ino)
+{
+	const char *v = getenv("SPANRING_PIDNS");
+	unsigned long long pid, x;
+	char *end;
+
+	if (!v)
+		return false;
+	errno = 0;
+	pid = strtoull(v, &end, 10);
+	if (errno || end == v || *end != ':' || pid == 0 || pid > UINT32_MAX)
+		goto bad;
+	x = strtoull(end + 1, &end, 10);
+	if (errno || *end || x == 0)
+		goto bad;
+	if (pid != self.pid && pid != self.ppid)
+		return false;
+	*ino = x;
+	return true;
+bad:
+	shim_debug("SPANRING_PIDNS=%.40s: malformed, ignored", v);
+	return false;
+}
+
+/* Reads the image's identity; true if /proc was used. The pid namespace inode costs a /proc
+ * lookup (~15 us, the first in a process), so it is taken from the image
+ * that made this one when that is known to share our namespace: a fork
+ * child that still sees its parent (getppid() != 0; a child in a new
+ * namespace cannot see a parent outside it) keeps the parent's, an exec'd
+ * or spawned image reads SPANRING_PIDNS (see pidns_from_env). */
+static bool self_init(bool fork_child)
+{
+	bool proc = false;
+	uint64_t ino = 0;
+
+	self.pid = (uint32_t)getpid();
+	self.ppid = (uint32_t)getppid();
+	self.uid = (uint32_t)getuid();
+	if (fork_child && self.ppid != 0 && self.pidns != 0)
+		ino = self.pidns;
+	else if (fork_child || !pidns_from_env(&ino))
+		ino = pidns_inode(), proc = true;
+	self.pidns = ino;
+	pidns_env[0] = 0;
+	if (ino)
+		snprintf(pidns_env, sizeof(pidns_env), "SPANRING_PIDNS=%u:%llu",
+			 self.pid, (unsigned long long)ino);
+	return proc;
+}
+
+const char *shim_pidns_env(void)
+{
+	return pidns_env[0] ? pidns_env : NULL;
+}
+
 static void ring_fd_high(void)
 {
 	struct rlimit rl;
@@ -282,9 +350,9 @@ static int ring_open(void)
 {
 	struct sr_ring_params p = {
 		.lanes = cfg_lanes, .lane_size = cfg_lane_size,
-		.pid = (uint32_t)getpid(), .ppid = (uint32_t)getppid(),
-		.uid = (uint32_t)getuid(), .start_ns = proc_start_ns,
-		.pidns = pidns_inode(), .exe = exe_path,
+		.pid = self.pid, .ppid = self.ppid,
+		.uid = self.uid, .start_ns = proc_start_ns,
+		.pidns = self.pidns, .exe = exe_path,
 		.trace_id = shim.trace_id, .span_id = shim.proc_span,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
@@ -326,8 +394,8 @@ static const char *base_name(const char *path)
 static void write_process_record(void)
 {
 	struct sr_process_rec pr = {
-		.pid = (uint32_t)getpid(), .ppid = (uint32_t)getppid(),
-		.uid = (uint32_t)getuid(), .start_ns = proc_start_ns,
+		.pid = self.pid, .ppid = self.ppid,
+		.uid = self.uid, .start_ns = proc_start_ns,
 		.exe = { exe_path, (uint32_t)strlen(exe_path) },
 	};
 	uint8_t buf[SR_EXE_MAX + 64];
@@ -337,7 +405,7 @@ static void write_process_record(void)
 	void *p;
 
 	if (!shim_thr.prod.tid)
-		shim_thr.prod.tid = (uint32_t)getpid();
+		shim_thr.prod.tid = self.pid;
 	p = sr_ring_reserve(&shim.ring, &shim_thr.prod, n + 8, &rv);
 	if (!p)
 		return;
@@ -387,10 +455,10 @@ static void write_process_start(void)
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
 	sr_jw_key(&w, "process.pid");
-	sr_jw_i64(&w, getpid());
+	sr_jw_i64(&w, self.pid);
 	sr_jw_lit(&w, ",");
 	sr_jw_key(&w, "process.parent_pid");
-	sr_jw_i64(&w, getppid());
+	sr_jw_i64(&w, self.ppid);
 	sr_jw_lit(&w, ",");
 	sr_jw_key(&w, "process.executable.path");
 	sr_jw_cstr_val(&w, exe_path);
@@ -402,7 +470,7 @@ static void write_process_start(void)
 	sr_jw_lit(&w, argv_json);
 	sr_jw_lit(&w, ",");
 	sr_jw_key(&w, "process.owner");
-	sr_jw_i64(&w, getuid());
+	sr_jw_i64(&w, self.uid);
 	sr_jw_lit(&w, "}");
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -524,6 +592,9 @@ static void atfork_child(void)
 
 	if (!shim.recording)
 		goto out;
+	/* the guard makes the close hook use the plain system call for the
+	 * shim's own descriptors (no libc symbol to resolve) */
+	shim_thr.guard++;
 	/* not recording first: the close hook must really close the fd */
 	shim.recording = false;
 	shim.protect = false;
@@ -539,17 +610,72 @@ static void atfork_child(void)
 	/* the exit handler registered by the parent is inherited: it ends
 	 * the new process span, so the once-flag must be fresh */
 	atomic_store(&proc_ended, false);
+	self_init(true);
 	image_start(false, NULL);
+	shim_thr.guard--;
 out:
 	errno = saved;
 }
 
 /* --- constructor -------------------------------------------------------- */
 
-static void exe_init(void)
+/* true if the file at `path` is the executable the kernel mapped: its
+ * ELF header and program headers are those in memory (auxv), at the same
+ * load bias. A script (the interpreter was mapped) or a file replaced
+ * since the exec is not. */
+static bool is_main_image(const char *path)
 {
-	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	const ElfW(Phdr) *mem = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	size_t phnum = getauxval(AT_PHNUM), size = phnum * sizeof(*mem);
+	union {
+		ElfW(Ehdr) eh;
+		char b[SR_EXE_HEAD_MAX];
+	} u;
+	uintptr_t bias = 0;
+	bool phdr = false;
+	ssize_t n;
+	int fd;
 
+	if (!mem || !phnum)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, u.b, sizeof(u.b), 0);
+	close(fd);
+	if (n < (ssize_t)sizeof(u.eh) ||
+	    memcmp(u.eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    u.eh.e_phentsize != sizeof(*mem) || u.eh.e_phnum != phnum ||
+	    u.eh.e_phoff > (size_t)n || size > (size_t)n - u.eh.e_phoff ||
+	    memcmp(u.b + u.eh.e_phoff, mem, size) != 0)
+		return false;
+	for (size_t i = 0; i < phnum; i++)
+		if (mem[i].p_type == PT_PHDR) {
+			bias = (uintptr_t)mem - mem[i].p_vaddr;
+			phdr = true;
+		}
+	return phdr && bias + u.eh.e_entry == getauxval(AT_ENTRY);
+}
+
+/* The executable's path as /proc/self/exe names it. The first /proc
+ * lookup of a process costs ~15 us: unless this image already paid it
+ * (`proc_used`), the path the image was executed by (AT_EXECFN), made
+ * absolute and free of symbolic links, is used when it names the mapped
+ * executable; /proc/self/exe otherwise. */
+static void exe_init(bool proc_used)
+{
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	char real[PATH_MAX];
+	ssize_t n;
+
+	if (!proc_used && fn && realpath(fn, real) && is_main_image(real)) {
+		/* cut as readlink() below would */
+		n = (ssize_t)strnlen(real, sizeof(exe_path) - 1);
+		memcpy(exe_path, real, (size_t)n);
+		exe_path[n] = 0;
+		return;
+	}
+	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[n > 0 ? n : 0] = 0;
 }
 
@@ -575,13 +701,15 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	int saved = errno;
 
 	(void)envp;
-	shim_real_init();
+	/* held while starting: hooks reached from here (close) pass through,
+	 * closing the shim's own descriptors without resolving libc's close */
+	shim_thr.guard++;
 	shim_debug_set(getenv("SPANRING_DEBUG"));
 	if (tracing_refused())
 		goto out;
 	config_init();
 	carry_init();
-	exe_init();
+	exe_init(self_init(false));
 	argv_json_init(argv);
 	shim_thread_key_init();
 	incoming_init(&in);
@@ -593,5 +721,6 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	pthread_atfork(NULL, NULL, atfork_child);
 	on_exit(on_exit_handler, NULL);
 out:
+	shim_thr.guard--;
 	errno = saved;
 }

@@ -25,4 +25,9 @@ void shim_fork_child(const uint8_t fork_span[12]);
  * Returns how many were written to out (at most max). */
 unsigned shim_carry_env(const char **out, unsigned max);
 
+/* "SPANRING_PIDNS=<pid>:<inode>": this image's pid and pid namespace, for
+ * the environment of its exec or spawn (saves the child a /proc lookup);
+ * NULL if the namespace is unknown. Static storage, set at image start. */
+const char *shim_pidns_env(void);
+
 #endif /* SR_SHIM_PROCESS_H */

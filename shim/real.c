@@ -2,44 +2,29 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
 struct shim_real shim_real;
 
-/* Names in struct order; exit_ and Exit map to _exit and _Exit. */
-static const char *const names[] = {
-	"execve", "execvpe", "fexecve", "posix_spawn", "posix_spawnp",
-	"system", "popen", "pclose", "fork", "_exit", "_Exit", "connect",
-	"getaddrinfo", "close", "close_range", "closefrom", "dup2", "dup3",
-	"wait", "waitpid", "wait3", "wait4", "waitid",
-};
+/* Stored in a slot whose symbol the next objects do not define (e.g.
+ * close_range before glibc 2.34): looked up once, then NULL for good. */
+char shim_real_none;
 
-_Static_assert(sizeof(names) / sizeof(names[0]) * sizeof(void *) ==
-		       sizeof(struct shim_real),
-	       "one name per real function");
-
-void *shim_real_get(void **slot, const char *name)
+void *shim_real_resolve(void **slot, const char *name)
 {
-	void *p = atomic_load_explicit((_Atomic(void *) *)slot,
-				       memory_order_relaxed);
+	int saved = errno;
+	void *p;
 
-	if (p)
-		return p;
 	if (strcmp(name, "exit_") == 0)
 		name = "_exit";
 	else if (strcmp(name, "Exit") == 0)
 		name = "_Exit";
 	p = dlsym(RTLD_NEXT, name);
 	/* Racing threads resolve the same address: a plain store is fine. */
-	atomic_store_explicit((_Atomic(void *) *)slot, p, memory_order_relaxed);
+	atomic_store_explicit((_Atomic(void *) *)slot, p ? p : (void *)&shim_real_none,
+			      memory_order_relaxed);
+	errno = saved;
 	return p;
-}
-
-void shim_real_init(void)
-{
-	void **slots = (void **)&shim_real;
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		shim_real_get(&slots[i], names[i]);
 }

@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * real.h - the libc functions the shim interposes, resolved with
- * dlsym(RTLD_NEXT). All are resolved once by the constructor (before any
- * signal handler of the program can run); a hook called before that (from
- * another library's constructor) resolves its symbol on first use.
+ * dlsym(RTLD_NEXT) on first use, one by one: a process pays only for the
+ * hooks it calls (two dozen lookups in the constructor were ~15 us of every
+ * start). Safe on first use from any context a hook can run in:
+ *  - before the constructor (another library's constructor): nothing but
+ *    the slot is needed;
+ *  - concurrently: racing threads store the same address;
+ *  - in a fork child: fork() re-initialises the loader's lock in the
+ *    child, so a lock held by a vanished thread cannot block dlsym;
+ *  - in a signal handler: dlsym takes the loader's recursive lock (a
+ *    handler interrupting the loader on its own thread re-enters it, as
+ *    lazy PLT binding does) and does not allocate for a symbol found in
+ *    libc, a dependency of the shim;
+ *  - errno is preserved; a symbol the next objects lack is looked up once
+ *    and REAL() is NULL from then on (callers that may meet it check).
  */
 #ifndef SR_SHIM_REAL_H
 #define SR_SHIM_REAL_H
@@ -51,16 +62,25 @@ struct shim_real {
 
 extern struct shim_real shim_real;
 
-/* Resolves every symbol. Called by the constructor. */
-void shim_real_init(void);
+/* Looks `name` up (RTLD_NEXT) into *slot; returns it, NULL if missing.
+ * errno preserved. */
+void *shim_real_resolve(void **slot, const char *name)
+	__attribute__((noinline, cold));
+/* Its address is what a slot holds once its symbol was found missing. */
+extern char shim_real_none;
 
-/* Resolves one symbol by name into *slot if still unset; returns it. */
-void *shim_real_get(void **slot, const char *name);
+static inline void *shim_real_get(void **slot, const char *name)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
 
-/* REAL(execve) -> the resolved pointer (resolving it if needed). */
+	if (__builtin_expect(p == NULL, 0))
+		return shim_real_resolve(slot, name);
+	return p == (void *)&shim_real_none ? NULL : p;
+}
+
+/* REAL(execve) -> the real function, resolved on first use (NULL only if
+ * no object after the shim defines it). */
 #define REAL(f)                                                              \
-	((__typeof__(shim_real.f))(                                          \
-		shim_real.f ? (void *)shim_real.f                            \
-			    : shim_real_get((void **)&shim_real.f, #f)))
+	((__typeof__(shim_real.f))shim_real_get((void **)&shim_real.f, #f))
 
 #endif /* SR_SHIM_REAL_H */

@@ -87,29 +87,49 @@ static char *print_clean(const cJSON *j)
 
 struct jc {
 	const unsigned char *p, *end;
-	char *out; /* compact copy */
+	const unsigned char *run; /* start of the input not copied yet */
+	char *out;		  /* compact copy */
 	size_t o;
 	int slow; /* valid maybe, but cJSON must normalise it */
 };
 
+/* Copies the input read since the last copy (one memcpy per run between
+ * whitespace, not one per token). */
+static void jc_flush(struct jc *c, const unsigned char *to)
+{
+	memcpy(c->out + c->o, c->run, (size_t)(to - c->run));
+	c->o += (size_t)(to - c->run);
+}
+
 static void jc_ws(struct jc *c)
 {
+	const unsigned char *at = c->p;
+
 	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
 				 *c->p == '\n' || *c->p == '\r'))
 		c->p++;
+	if (c->p != at) {
+		jc_flush(c, at);
+		c->run = c->p;
+	}
 }
 
-static void jc_put(struct jc *c, const unsigned char *from, size_t n)
-{
-	memcpy(c->out + c->o, from, n);
-	c->o += n;
-}
+/* Bytes the string loop must look at: '"', '\\', controls, non-ASCII. */
+static const bool jc_special[256] = {[0x00 ... 0x1f] = true,
+				     ['"'] = true,
+				     ['\\'] = true,
+				     [0x80 ... 0xff] = true};
 
 static bool jc_string(struct jc *c)
 {
-	const unsigned char *s = c->p++;
+	c->p++;
 
-	while (c->p < c->end && *c->p != '"') {
+	while (c->p < c->end) {
+		/* plain bytes in one table lookup each */
+		while (c->p < c->end && !jc_special[*c->p])
+			c->p++;
+		if (c->p >= c->end || *c->p == '"')
+			break;
 		if (*c->p < 0x20)
 			return false;
 		if (*c->p == '\\') {
@@ -136,21 +156,16 @@ static bool jc_string(struct jc *c)
 				k = 1;
 			}
 			c->p += k;
-			continue;
 		}
-		c->p++;
 	}
 	if (c->p >= c->end)
 		return false;
 	c->p++;
-	jc_put(c, s, (size_t)(c->p - s));
 	return true;
 }
 
 static bool jc_number(struct jc *c)
 {
-	const unsigned char *s = c->p;
-
 	if (*c->p == '-')
 		c->p++;
 	if (c->p >= c->end || !isdigit(*c->p))
@@ -175,7 +190,6 @@ static bool jc_number(struct jc *c)
 		while (c->p < c->end && isdigit(*c->p))
 			c->p++;
 	}
-	jc_put(c, s, (size_t)(c->p - s));
 	return true;
 }
 
@@ -189,10 +203,10 @@ static bool jc_container(struct jc *c, int depth, unsigned char close)
 		c->slow = 1;
 		return false;
 	}
-	jc_put(c, c->p++, 1);
+	c->p++;
 	jc_ws(c);
 	if (c->p < c->end && *c->p == close) {
-		jc_put(c, c->p++, 1);
+		c->p++;
 		return true;
 	}
 	for (;;) {
@@ -203,7 +217,7 @@ static bool jc_container(struct jc *c, int depth, unsigned char close)
 			jc_ws(c);
 			if (c->p >= c->end || *c->p != ':')
 				return false;
-			jc_put(c, c->p++, 1);
+			c->p++;
 		}
 		if (!jc_value(c, depth + 1))
 			return false;
@@ -211,12 +225,12 @@ static bool jc_container(struct jc *c, int depth, unsigned char close)
 		if (c->p >= c->end)
 			return false;
 		if (*c->p == close) {
-			jc_put(c, c->p++, 1);
+			c->p++;
 			return true;
 		}
 		if (*c->p != ',')
 			return false;
-		jc_put(c, c->p++, 1);
+		c->p++;
 	}
 }
 
@@ -226,7 +240,6 @@ static bool jc_word(struct jc *c, const char *w)
 
 	if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n))
 		return false;
-	jc_put(c, c->p, n);
 	c->p += n;
 	return true;
 }
@@ -255,28 +268,48 @@ static bool jc_value(struct jc *c, int depth)
 }
 
 /*
- * Compact copy of a JSON object text without a tree: 1 and a malloc'd
- * *out when the fast path can vouch for it; 0 when cJSON must decide
- * (invalid, or needs normalising: bad UTF-8, exponents, deep nesting).
+ * Compact copy of a JSON object text without a tree, appended to w:
+ * true when the fast path can vouch for it; false when cJSON must decide
+ * (invalid, or needs normalising: bad UTF-8, exponents, deep nesting),
+ * and w is left as it was. fast_object() makes a malloc'd copy (*len
+ * bytes) the same way (1, or 0).
  */
-static int fast_object(struct sr_str s, char **out, size_t *len)
+static bool put_fast(struct sr_jw *w, struct sr_str s)
 {
-	struct jc c = {(const unsigned char *)s.p,
-		       (const unsigned char *)s.p + s.n, malloc(s.n + 1), 0, 0};
+	struct jc c = {.p = (const unsigned char *)s.p,
+		       .end = (const unsigned char *)s.p + s.n,
+		       .run = (const unsigned char *)s.p,
+		       .out = w->buf + w->len};
 	bool ok;
 
-	if (!c.out)
-		return 0;
+	/* the compact copy is never longer than the text */
+	if (w->overflow || w->cap - w->len < s.n)
+		return false;
 	jc_ws(&c);
 	ok = c.p < c.end && *c.p == '{' && jc_container(&c, 0, '}');
 	jc_ws(&c);
-	if (!ok || c.slow || c.p != c.end) {
-		free(c.out);
+	if (!ok || c.slow || c.p != c.end)
+		return false;
+	jc_flush(&c, c.p);
+	w->len += c.o;
+	return true;
+}
+
+static int fast_object(struct sr_str s, char **out, size_t *len)
+{
+	char *buf = malloc(s.n + 1);
+	struct sr_jw w;
+
+	if (!buf)
+		return 0;
+	sr_jw_init(&w, buf, s.n + 1);
+	if (!put_fast(&w, s)) {
+		free(buf);
 		return 0;
 	}
-	c.out[c.o] = 0;
-	*out = c.out;
-	*len = c.o;
+	sr_jw_cstr(&w);
+	*out = buf;
+	*len = w.len;
 	return 1;
 }
 
@@ -431,14 +464,8 @@ static char *span_data(const struct sr_span_rec *s, struct sr_str extra,
 {
 	char *d;
 
-	if (s->flags & SR_SF_SPAN_DATA) {
-		d = object_text(s->data, len);
-		if (d && !has_type(d, *len)) {
-			free(d);
-			d = NULL;
-		}
-		return d;
-	}
+	if (s->flags & SR_SF_SPAN_DATA)
+		return object_text(s->data, len);
 	if (extra.n)
 		d = merged_data(s->data, extra);
 	else if (s->data.n)
@@ -448,21 +475,6 @@ static char *span_data(const struct sr_span_rec *s, struct sr_str extra,
 	if (d)
 		*len = strlen(d);
 	return d;
-}
-
-/* {"type":"custom","name":NAME,"data":DATA} or the caller's object. */
-static void put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
-			  const char *d, size_t len)
-{
-	if (s->flags & SR_SF_SPAN_DATA) {
-		sr_jw_raw(w, d, len);
-		return;
-	}
-	LIT(w, "{\"type\":\"custom\",\"name\":");
-	sr_jw_str(w, s->name.p, s->name.n);
-	LIT(w, ",\"data\":");
-	sr_jw_raw(w, d, len);
-	LIT(w, "}");
 }
 
 /*
@@ -489,12 +501,49 @@ static const char *iso(char out[SR_ISO_LEN], uint64_t ns)
 	return out;
 }
 
-static void put_error(struct sr_jw *w, const struct sr_span_rec *s,
-		      const char *edata, size_t elen)
+/* An object text of a span: its bytes from the ring, or the text cJSON
+ * made of them (`txt`, n bytes) when the fast path cannot vouch for them
+ * or a SPAN_END's members were merged in. */
+struct obj {
+	struct sr_str in;
+	const char *txt;
+	size_t n;
+};
+
+static bool put_obj(struct sr_jw *w, const struct obj *o)
+{
+	if (o->txt) {
+		sr_jw_raw(w, o->txt, o->n);
+		return true;
+	}
+	return put_fast(w, o->in);
+}
+
+/* {"type":"custom","name":NAME,"data":DATA} or the caller's object, which
+ * must have a "type". */
+static bool put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
+			  const struct obj *d)
+{
+	size_t at = w->len;
+
+	if (s->flags & SR_SF_SPAN_DATA)
+		return put_obj(w, d) && !w->overflow &&
+		       has_type(w->buf + at, w->len - at);
+	LIT(w, "{\"type\":\"custom\",\"name\":");
+	sr_jw_str(w, s->name.p, s->name.n);
+	LIT(w, ",\"data\":");
+	if (!put_obj(w, d))
+		return false;
+	LIT(w, "}");
+	return true;
+}
+
+static bool put_error(struct sr_jw *w, const struct sr_span_rec *s,
+		      const struct obj *ed)
 {
 	if (!s->err.n && !(s->flags & SR_SF_ERROR)) {
 		LIT(w, "null");
-		return;
+		return true;
 	}
 	LIT(w, "{\"message\":");
 	if (s->err.n)
@@ -502,67 +551,119 @@ static void put_error(struct sr_jw *w, const struct sr_span_rec *s,
 	else
 		LIT(w, "\"error\"");
 	LIT(w, ",\"data\":");
-	if (edata)
-		sr_jw_raw(w, edata, elen);
-	else
+	if (s->errdata.n) {
+		if (!put_obj(w, ed))
+			return false;
+	} else {
 		LIT(w, "null");
+	}
 	LIT(w, "}");
+	return true;
+}
+
+static bool put_span(struct sr_jw *w, const struct sr_span_rec *s,
+		     const struct obj *d, const struct obj *ed)
+{
+	char id[SR_SPAN_ID_STR], pid[SR_SPAN_ID_STR], tid[SR_TRACE_ID_STR];
+	char t0[SR_ISO_LEN], t1[SR_ISO_LEN];
+
+	sr_fmt_span_id(id, s->span_id);
+	sr_fmt_trace_id(tid, s->trace_id);
+	LIT(w, "{\"object\":\"trace.span\",\"id\":\"");
+	sr_jw_raw(w, id, SR_SPAN_ID_STR - 1);
+	LIT(w, "\",\"trace_id\":\"");
+	sr_jw_raw(w, tid, SR_TRACE_ID_STR - 1);
+	LIT(w, "\",\"parent_id\":");
+	if ((s->flags & SR_SF_ROOT) || sr_id_is_zero(s->parent_id, 12)) {
+		LIT(w, "null");
+	} else {
+		sr_fmt_span_id(pid, s->parent_id);
+		LIT(w, "\"");
+		sr_jw_raw(w, pid, SR_SPAN_ID_STR - 1);
+		LIT(w, "\"");
+	}
+	LIT(w, ",\"started_at\":\"");
+	sr_jw_raw(w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
+	LIT(w, "\",\"ended_at\":\"");
+	sr_jw_raw(w, iso(t1, s->end_ns ? s->end_ns : s->start_ns),
+		  SR_ISO_LEN - 1);
+	LIT(w, "\",\"span_data\":");
+	if (!put_span_data(w, s, d))
+		return false;
+	LIT(w, ",\"error\":");
+	if (!put_error(w, s, ed))
+		return false;
+	LIT(w, "}");
+	return true;
+}
+
+static size_t obj_len(const struct obj *o)
+{
+	return o->txt ? o->n : o->in.n;
+}
+
+/* The span object in one malloc'd buffer: 0, -EAGAIN when put_span()
+ * refused a text, -ENOMEM. */
+static int span_item(const struct sr_span_rec *s, const struct obj *d,
+		     const struct obj *ed, char **out, size_t *len)
+{
+	size_t cap =
+	    464 + esc(s->name) + obj_len(d) + esc(s->err) + obj_len(ed);
+	char *buf = malloc(cap);
+	struct sr_jw w;
+
+	if (!buf)
+		return -ENOMEM;
+	sr_jw_init(&w, buf, cap);
+	if (!put_span(&w, s, d, ed)) {
+		free(buf);
+		return -EAGAIN;
+	}
+	return finish(&w, buf, out, len);
+}
+
+/* Texts through cJSON where needed, or merged: then the item. */
+static int span_general(const struct sr_span_rec *s, struct sr_str extra,
+			char **out, size_t *len)
+{
+	struct obj d = {0}, ed = {0};
+	char *sd, *edt = NULL;
+	int rc;
+
+	if (s->errdata.n) {
+		edt = object_text(s->errdata, &ed.n);
+		if (!edt)
+			return -EBADMSG;
+		ed.txt = edt;
+	}
+	sd = span_data(s, extra, &d.n);
+	if (!sd) {
+		free(edt);
+		return -EBADMSG;
+	}
+	d.txt = sd;
+	rc = span_item(s, &d, &ed, out, len);
+	free(sd);
+	free(edt);
+	return rc == -EAGAIN ? -EBADMSG : rc;
 }
 
 int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 		   size_t *len)
 {
-	char id[SR_SPAN_ID_STR], pid[SR_SPAN_ID_STR], tid[SR_TRACE_ID_STR];
-	char t0[SR_ISO_LEN], t1[SR_ISO_LEN], *sd, *ed = NULL, *buf;
-	size_t cap, sdlen = 0, edlen = 0;
-	struct sr_jw w;
+	struct obj d = {s->data, NULL, 0}, ed = {s->errdata, NULL, 0};
+	int rc;
 
 	if (sr_id_is_zero(s->trace_id, 16) || sr_id_is_zero(s->span_id, 12))
 		return -EBADMSG;
-	if (s->errdata.n) {
-		ed = object_text(s->errdata, &edlen);
-		if (!ed)
-			return -EBADMSG;
+	if (!extra.n) {
+		/* the usual case: texts copied by the fast path straight
+		 * into the item, no other buffer */
+		if (!s->data.n && !(s->flags & SR_SF_SPAN_DATA))
+			d = (struct obj){s->data, "{}", 2};
+		rc = span_item(s, &d, &ed, out, len);
+		if (rc != -EAGAIN)
+			return rc;
 	}
-	sd = span_data(s, extra, &sdlen);
-	if (!sd) {
-		free(ed);
-		return -EBADMSG;
-	}
-	cap = 464 + esc(s->name) + sdlen + esc(s->err) + edlen;
-	buf = malloc(cap);
-	if (!buf) {
-		free(sd);
-		free(ed);
-		return -ENOMEM;
-	}
-	sr_fmt_span_id(id, s->span_id);
-	sr_fmt_trace_id(tid, s->trace_id);
-	sr_jw_init(&w, buf, cap);
-	LIT(&w, "{\"object\":\"trace.span\",\"id\":\"");
-	sr_jw_raw(&w, id, SR_SPAN_ID_STR - 1);
-	LIT(&w, "\",\"trace_id\":\"");
-	sr_jw_raw(&w, tid, SR_TRACE_ID_STR - 1);
-	LIT(&w, "\",\"parent_id\":");
-	if ((s->flags & SR_SF_ROOT) || sr_id_is_zero(s->parent_id, 12)) {
-		LIT(&w, "null");
-	} else {
-		sr_fmt_span_id(pid, s->parent_id);
-		LIT(&w, "\"");
-		sr_jw_raw(&w, pid, SR_SPAN_ID_STR - 1);
-		LIT(&w, "\"");
-	}
-	LIT(&w, ",\"started_at\":\"");
-	sr_jw_raw(&w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
-	LIT(&w, "\",\"ended_at\":\"");
-	sr_jw_raw(&w, iso(t1, s->end_ns ? s->end_ns : s->start_ns),
-		  SR_ISO_LEN - 1);
-	LIT(&w, "\",\"span_data\":");
-	put_span_data(&w, s, sd, sdlen);
-	LIT(&w, ",\"error\":");
-	put_error(&w, s, ed, edlen);
-	LIT(&w, "}");
-	free(sd);
-	free(ed);
-	return finish(&w, buf, out, len);
+	return span_general(s, extra, out, len);
 }

@@ -34,12 +34,15 @@
  * others). */
 #define RESCAN_NS 2000000000ull
 #define STATS_NS 1000000000ull
+/* Pause after a hand-off the spool refused (full disk, spool directory
+ * gone): retried then, not in a busy loop. */
+#define SPOOL_RETRY_NS 1000000000ull
 
 struct queue {
 	char **items;
 	size_t *lens;
 	size_t n, cap;
-	uint64_t oldest; /* monotonic ns of the oldest item's event */
+	uint64_t oldest;     /* monotonic ns of the oldest item's event */
 	uint64_t mono, real; /* clocks read once per drain round */
 	struct sr_rings *rings;
 };
@@ -54,6 +57,7 @@ struct daemon {
 	struct queue q;
 	struct sr_sink sink;
 	bool stop, force;
+	uint64_t spool_retry; /* monotonic ns: no hand-off before */
 };
 
 /* Reads the clocks for the items of the next drain round (two clock
@@ -137,7 +141,7 @@ static bool q_full_cap(const struct queue *q, uint32_t max)
 	return q->n >= max;
 }
 
-/* Joins items [from, to) as JSON lines. */
+/* Joins items [from, to) as JSON lines (NUL-terminated). */
 static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
 {
 	size_t n = 0, o = 0;
@@ -153,6 +157,7 @@ static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
 		o += d->q.lens[i];
 		buf[o++] = '\n';
 	}
+	buf[o] = 0;
 	*len = n;
 	return buf;
 }
@@ -161,24 +166,27 @@ static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
 static int spool_queue(struct daemon *d)
 {
 	size_t step = d->c.max_batch_size, nb = (d->q.n + step - 1) / step;
-	struct sr_spool_batch *b = calloc(nb ? nb : 1, sizeof(*b));
-	int rc = b ? 0 : -ENOMEM;
+	struct sr_spool_batch *b = nb ? calloc(nb, sizeof(*b)) : NULL;
 
-	for (size_t k = 0; k < nb && !rc; k++) {
+	if (!nb)
+		return 0;
+	if (!b)
+		return -ENOMEM;
+	for (size_t k = 0; k < nb; k++) {
 		size_t from = k * step,
 		       to = from + step < d->q.n ? from + step : d->q.n;
 
 		b[k].items = (uint32_t)(to - from);
 		b[k].lines = join_lines(d, from, to, &b[k].len);
-		if (!b[k].lines)
-			rc = -ENOMEM;
+		if (!b[k].lines) {
+			while (k-- > 0)
+				free(b[k].lines);
+			free(b);
+			return -ENOMEM;
+		}
 	}
-	if (!rc && nb)
-		rc = sr_spool_put(d->spool, b, nb);
-	for (size_t k = 0; b && k < nb; k++)
-		free((char *)b[k].lines);
-	free(b);
-	return rc;
+	/* the spool takes b: the exporter may send these very texts */
+	return sr_spool_put(d->spool, b, nb);
 }
 
 /* Hands the queue to the spool, then commits the rings (R-RING-7). On a
@@ -193,6 +201,7 @@ static int flush(struct daemon *d)
 		sr_log(SR_LOG_ERROR, "spool",
 		       "cannot write a segment: %s; %zu items stay in memory",
 		       strerror(-rc), d->q.n);
+		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
 		return rc;
 	}
 	for (size_t i = 0; i < d->q.n; i++)
@@ -228,10 +237,12 @@ static void drain_all(struct daemon *d)
 		q_clock(&d->q);
 		n = sr_rings_drain(d->rings, &d->sink);
 
-		if (sink_full(d))
-			flush(d);
-		else if (n == 0)
+		if (sink_full(d)) {
+			if (sr_mono_ns() < d->spool_retry || flush(d))
+				break;
+		} else if (n == 0) {
 			break;
+		}
 	}
 	SR_STAT_SET(queue_items, d->q.n);
 }
@@ -241,7 +252,7 @@ static bool flush_due(struct daemon *d, bool hot)
 	uint64_t trigger =
 	    (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
 
-	if (!d->q.n)
+	if (!d->q.n || sr_mono_ns() < d->spool_retry)
 		return false;
 	if (d->force || hot || d->q.n >= (trigger ? trigger : 1))
 		return true;
@@ -326,6 +337,8 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 		uint64_t due =
 		    d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
 
+		if (due < d->spool_retry)
+			due = d->spool_retry;
 		if (due < until)
 			until = due;
 	}

@@ -25,6 +25,9 @@ struct seg {
 	uint64_t seq;
 	uint64_t bytes;
 	uint32_t items;
+	struct sr_spool_batch *mem; /* its text while kept in memory */
+	size_t nmem;
+	uint64_t memlen; /* bytes of text in mem */
 };
 
 /* A loaded segment (export thread). */
@@ -33,14 +36,17 @@ struct sr_segment {
 	uint8_t *buf; /* whole file */
 	size_t len;
 	uint32_t batches, done;
-	size_t *off; /* offset of each frame header */
-	int fd;	     /* kept open to record progress */
+	size_t *off;		    /* offset of each frame header */
+	int fd;			    /* kept open to record progress */
+	struct sr_spool_batch *mem; /* text from memory, NULL: the file's */
+	size_t nmem;
 };
 
 struct sr_spool {
 	int dirfd, lockfd;
 	enum sr_codec codec;
 	uint64_t max_bytes, bytes;
+	uint64_t mem_bytes; /* text kept in memory (struct seg.mem) */
 	bool sync;
 	pthread_mutex_t lock;
 	struct seg *segs; /* sorted by seq, oldest first, [head, n) live */
@@ -65,6 +71,23 @@ static bool seg_parse(const char *name, struct seg *g)
 	g->seq = seq;
 	g->items = items;
 	return true;
+}
+
+static void batches_free(struct sr_spool_batch *b, size_t n)
+{
+	for (size_t i = 0; b && i < n; i++)
+		free(b[i].lines);
+	free(b);
+}
+
+/* Lets go of a segment's text in memory (lock held, or alone). */
+static void seg_forget(struct sr_spool *s, struct seg *g)
+{
+	batches_free(g->mem, g->nmem);
+	s->mem_bytes -= g->memlen;
+	g->mem = NULL;
+	g->nmem = 0;
+	g->memlen = 0;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -117,6 +140,7 @@ static int scan(struct sr_spool *s)
 		return -errno;
 	}
 	while ((e = readdir(d))) {
+		g = (struct seg){0};
 		if (!strncmp(e->d_name, ".tmp-", 5)) {
 			unlinkat(s->dirfd, e->d_name, 0);
 			continue;
@@ -215,6 +239,8 @@ void sr_spool_free(struct sr_spool *s)
 		close(s->dirfd);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
+	for (size_t i = s->head; i < s->n; i++)
+		seg_forget(s, &s->segs[i]);
 	pthread_mutex_destroy(&s->lock);
 	free(s->segs);
 	free(s);
@@ -262,6 +288,7 @@ static void enforce_bound(struct sr_spool *s)
 
 		seg_name(name, sizeof(name), g);
 		unlinkat(s->dirfd, name, 0);
+		seg_forget(s, g);
 		s->bytes -= g->bytes;
 		SR_STAT_ADD(spool_dropped_items, g->items);
 	}
@@ -324,19 +351,24 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 	return 0;
 }
 
-int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
+int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 {
 	char tmp[80], name[64];
 	struct seg g = {0};
+	uint64_t text = 0;
 	uint8_t *img;
 	size_t len;
 	int rc;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		g.items += b[i].items;
+		text += b[i].len;
+	}
 	rc = build_segment(s, b, n, &img, &len);
-	if (rc)
+	if (rc) {
+		batches_free(b, n);
 		return rc;
+	}
 	pthread_mutex_lock(&s->lock);
 	g.seq = s->next_seq++;
 	pthread_mutex_unlock(&s->lock);
@@ -349,14 +381,25 @@ int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
 		rc = -errno;
 	if (rc) {
 		unlinkat(s->dirfd, tmp, 0);
+		batches_free(b, n);
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
+	if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX) {
+		g.mem = b;
+		g.nmem = n;
+		g.memlen = text;
+	}
 	rc = push(s, &g);
+	if (!rc && g.mem) {
+		s->mem_bytes += text;
+		b = NULL; /* the segment holds it now */
+	}
 	enforce_bound(s);
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
 	pthread_mutex_unlock(&s->lock);
+	batches_free(b, n);
 	SR_STAT_ADD(batches_spooled, n);
 	return rc;
 }
@@ -395,6 +438,7 @@ void sr_segment_free(struct sr_segment *g)
 		return;
 	if (g->fd >= 0)
 		close(g->fd);
+	batches_free(g->mem, g->nmem);
 	free(g->buf);
 	free(g->off);
 	free(g);
@@ -439,14 +483,24 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 
 	pthread_mutex_lock(&s->lock);
 	i = find(s, seq);
-	if (i >= 0)
+	if (i >= 0) {
+		/* the text in memory goes with the loaded segment */
 		info = s->segs[i];
+		s->mem_bytes -= info.memlen;
+		s->segs[i].mem = NULL;
+		s->segs[i].nmem = 0;
+		s->segs[i].memlen = 0;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (i < 0)
 		return -ENOENT;
 	g = calloc(1, sizeof(*g));
-	if (!g)
+	if (!g) {
+		batches_free(info.mem, info.nmem);
 		return -ENOMEM;
+	}
+	g->mem = info.mem;
+	g->nmem = info.nmem;
 	g->seq = seq;
 	seg_name(name, sizeof(name), &info);
 	g->fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
@@ -467,6 +521,11 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 		 : -EBADMSG;
 	if (rc)
 		goto err;
+	if (g->mem && g->nmem != g->batches) {
+		batches_free(g->mem, g->nmem);
+		g->mem = NULL;
+		g->nmem = 0;
+	}
 	*out = g;
 	return 0;
 err:
@@ -484,13 +543,21 @@ uint32_t sr_segment_done(const struct sr_segment *g)
 	return g->done;
 }
 
-int sr_segment_batch(const struct sr_segment *g, uint32_t i, char **lines,
+int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 		     size_t *len, uint32_t *items)
 {
 	uint32_t hdr[3];
 
 	if (i >= g->batches)
 		return -EINVAL;
+	if (i < g->nmem && g->mem[i].lines) {
+		/* the same bytes as the file's, without decompressing */
+		*lines = g->mem[i].lines;
+		*len = g->mem[i].len;
+		*items = g->mem[i].items;
+		g->mem[i].lines = NULL;
+		return 0;
+	}
 	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
 	if (hdr[2] > SR_CODEC_GZIP)
 		return -EBADMSG;
@@ -520,6 +587,7 @@ int sr_spool_remove(struct sr_spool *s, uint64_t seq)
 		seg_name(name, sizeof(name), &s->segs[i]);
 		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
 			rc = -errno;
+		seg_forget(s, &s->segs[i]);
 		s->bytes -= s->segs[i].bytes;
 		memmove(&s->segs[i], &s->segs[i + 1],
 			(s->n - (size_t)i - 1) * sizeof(*s->segs));

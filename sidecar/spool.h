@@ -54,8 +54,10 @@ void sr_spool_free(struct sr_spool *s);
 int sr_spool_dirfd(const struct sr_spool *s);
 
 /* Writes one segment holding `n` batches, each compressed on its own.
- * 0 or -errno; drops the oldest segments beyond the bound. */
-int sr_spool_put(struct sr_spool *s, const struct sr_spool_batch *b, size_t n)
+ * 0 or -errno; drops the oldest segments beyond the bound. Takes `b`
+ * (calloc'd) and its lines in every case: they are kept for the exporter
+ * while SR_SPOOL_MEM_MAX allows, else freed. */
+int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
     __attribute__((warn_unused_result));
 
 /* Makes the segments put so far durable (fsync of the directory). */
@@ -75,9 +77,10 @@ void sr_segment_free(struct sr_segment *g);
 uint32_t sr_segment_batches(const struct sr_segment *g);
 uint32_t sr_segment_done(const struct sr_segment *g);
 
-/* Batch i decompressed: malloc'd NUL-terminated JSON lines. 0, -EBADMSG,
+/* Batch i: malloc'd NUL-terminated JSON lines, the text kept in memory
+ * (handed over once) or else decompressed from the file. 0, -EBADMSG,
  * -ENOMEM. */
-int sr_segment_batch(const struct sr_segment *g, uint32_t i, char **lines,
+int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 		     size_t *len, uint32_t *items)
     __attribute__((warn_unused_result));
 

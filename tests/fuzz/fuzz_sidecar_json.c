@@ -31,12 +31,13 @@ static void check_fast(const uint8_t *data, size_t n)
 {
 	struct sr_str s = { (const char *)data, (uint32_t)n };
 	char *fast = NULL;
+	size_t flen = 0;
 
-	if (fast_object(s, &fast)) {
+	if (fast_object(s, &fast, &flen)) {
 		cJSON *a = cJSON_Parse(fast), *b = parse_object(s, 0);
 		char *pa, *pb;
 
-		if (!a || !b)
+		if (!a || !b || strlen(fast) != flen)
 			abort();
 		/* compare printed trees, not cJSON_Compare(): that one looks
 		 * members up by name and so cannot judge duplicate keys */
