@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "common/reader.h"
 #include "common/record.h"
+#include "common/ringdir.h"
 
 static const char *sh_argv[] = { "/bin/sh", "-c",
 				 "echo out; echo err >&2; exit 3", NULL };
@@ -370,7 +372,83 @@ static void shim_huge_environment_passed_unchanged(void **state)
 	sr_tmpdir_free(base);
 }
 
+struct pidns_check {
+	int dfd;
+	uint64_t want; /* our pid namespace inode */
+	int rings;
+};
+
+static void check_ring_pidns(void *ctx, const char *name)
+{
+	struct pidns_check *c = ctx;
+	struct sr_ring_info *info;
+	struct sr_reader *rr;
+	char why[256];
+
+	assert_int_equal(sr_reader_open(c->dfd, name, SR_READER_RDONLY, &rr,
+					why, sizeof(why)), 0);
+	info = malloc(sr_reader_info_size(rr));
+	assert_non_null(info);
+	assert_int_equal(sr_reader_info(rr, info), 0);
+	if (info->owner_pidns != c->want)
+		fail_msg("%s: owner_pidns %llu, want %llu", name,
+			 (unsigned long long)info->owner_pidns,
+			 (unsigned long long)c->want);
+	c->rings++;
+	free(info);
+	sr_reader_free(rr);
+}
+
+/* Every ring of a process tree names the pid namespace: images started by
+ * a spanring parent take it from SPANRING_PIDNS, which is trusted only
+ * from this process or its parent; a forged or malformed value is
+ * ignored (the latter with a debug line). */
+static void shim_pidns_inherited_or_read(void **state)
+{
+	static const char *const forged[] = { "SPANRING_PIDNS=1:4242",
+					      "SPANRING_PIDNS=x:y" };
+	const char *argv[] = { "/bin/sh", "-c",
+			       "/bin/true; /bin/sh -c 'exec /bin/true'", NULL };
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+	for (size_t i = 0; i < 2; i++) {
+		char *base = sr_tmpdir("shimenv");
+		char *dir = sr_strf("%s/rings", base);
+		char *dbg = sr_strf("%s/debug.log", base);
+		char *dbg_env = sr_strf("SPANRING_DEBUG=%s", dbg);
+		const char *env[] = { dbg_env, forged[i], NULL };
+		struct sr_run_opts o = { .shim = true, .dir = dir, .env = env };
+		struct pidns_check c = { .want = (uint64_t)st.st_ino };
+		struct sr_run r;
+		char *text;
+
+		assert_int_equal(mkdir(dir, 0700), 0);
+		sr_run_cmd(&r, &o, argv);
+		assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+		c.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(c.dfd >= 0);
+		assert_true(sr_dir_scan(c.dfd, 0, check_ring_pidns, &c) >= 0);
+		/* sh, two fork children, two exec'd true, the inner sh */
+		assert_int_equal(c.rings, 6);
+		close(c.dfd);
+		text = sr_read_file(dbg, NULL);
+		if (i == 1) {
+			assert_non_null(text);
+			assert_has(text, "SPANRING_PIDNS=x:y: malformed, ignored");
+		}
+		free(text);
+		sr_run_free(&r);
+		free(dbg_env);
+		free(dbg);
+		free(dir);
+		sr_tmpdir_free(base);
+	}
+}
+
 SR_TEST_MAIN(cmocka_unit_test(shim_huge_environment_passed_unchanged),
+	     cmocka_unit_test(shim_pidns_inherited_or_read),
 	     cmocka_unit_test(shim_missing_dir_runs_untraced),
 	     cmocka_unit_test(shim_unwritable_dir_runs_untraced),
 	     cmocka_unit_test(shim_symlink_dir_refused),
