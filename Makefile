@@ -194,7 +194,7 @@ $(BUILD)/bench/libempty_preload.so: tests/bench/empty_preload.c
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC -O2 -o $@ $<
 $(BUILD)/bench/bench_startup: $(BUILD)/bench/libempty_preload.so
-benches: $(BENCH_BINS)
+benches: $(BENCH_BINS) $(HELPER_BINS)
 bench: deps deps-bench all
 	$(Q)$(MAKE) --no-print-directory benches
 	$(Q)tests/bench/run.sh $(BUILD)
