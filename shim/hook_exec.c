@@ -143,38 +143,40 @@ static bool gather(char **argv, const char *arg0, va_list *ap)
 	return true;
 }
 
-SHIM_API int execl(const char *path, const char *arg0, ...)
+/* execl, execlp: the listed arguments, gathered on the stack, and environ. */
+static int exec_listed(enum exec_kind kind, const char *file,
+		       const char *arg0, va_list *ap)
 {
 	char *argv[SR_EXECL_ARGS_MAX + 1];
-	struct exec_call c = { EXEC_PATH, path, -1, argv };
-	va_list ap;
-	bool ok;
+	struct exec_call c = { kind, file, -1, argv };
 
-	va_start(ap, arg0);
-	ok = gather(argv, arg0, &ap);
-	va_end(ap);
-	if (!ok) {
+	if (!gather(argv, arg0, ap)) {
 		errno = E2BIG;
 		return -1;
 	}
 	return traced_exec(&c, environ);
 }
 
-SHIM_API int execlp(const char *file, const char *arg0, ...)
+SHIM_API int execl(const char *path, const char *arg0, ...)
 {
-	char *argv[SR_EXECL_ARGS_MAX + 1];
-	struct exec_call c = { EXEC_SEARCH, file, -1, argv };
 	va_list ap;
-	bool ok;
+	int rc;
 
 	va_start(ap, arg0);
-	ok = gather(argv, arg0, &ap);
+	rc = exec_listed(EXEC_PATH, path, arg0, &ap);
 	va_end(ap);
-	if (!ok) {
-		errno = E2BIG;
-		return -1;
-	}
-	return traced_exec(&c, environ);
+	return rc;
+}
+
+SHIM_API int execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg0);
+	rc = exec_listed(EXEC_SEARCH, file, arg0, &ap);
+	va_end(ap);
+	return rc;
 }
 
 SHIM_API int execle(const char *path, const char *arg0, ...)
