@@ -82,6 +82,15 @@
  * memory of a drain call, whatever the ring claims. */
 #define SR_READ_CHUNK (256u * 1024u)
 
+/* --- spanring-dump (tools/dump) ------------------------------------------ */
+
+/* Rings one `spanring-dump --follow` over a directory keeps track of, open
+ * or finished (a finished ring is remembered until its file is removed, so
+ * it is not printed twice): four times the default directory cap, since
+ * SPANRING_MAX_RINGS may raise it. Each open ring holds a descriptor, its
+ * mapping and an SR_READ_CHUNK buffer; rings beyond are not followed. */
+#define SR_DUMP_FOLLOW_MAX (4u * SR_DIR_MAX_RINGS)
+
 /* --- spanring run (tools/run) ------------------------------------------ */
 
 /* Spans one trace tree holds: ~150 bytes each once parsed, so the tree of

@@ -8,12 +8,14 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/reader.h"
@@ -775,6 +777,116 @@ static void dump_follow_until_owner_exits(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* Output of a running program, read from a pipe as it comes. */
+struct stream {
+	int fd;
+	pid_t pid;   /* the program, stopped when the wait fails */
+	char *text;  /* NUL-terminated, everything read so far */
+	size_t len;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads until needle has been printed after text[from], within 10 s, and
+ * returns the offset just past it; on failure stops the program first. */
+static size_t wait_for(struct stream *s, size_t from, const char *needle)
+{
+	long long deadline = now_ms() + 10000;
+	char *hit;
+
+	while (!(hit = strstr(s->text + from, needle))) {
+		struct pollfd pfd = { s->fd, POLLIN, 0 };
+		long long left = deadline - now_ms();
+		char buf[4096];
+		ssize_t n;
+
+		n = left > 0 && poll(&pfd, 1, (int)left) > 0
+			    ? read(s->fd, buf, sizeof(buf)) : -1;
+		if (n <= 0) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			fail_msg("no \"%s\" in time; output so far:\n%s", needle,
+				 s->text);
+		}
+		s->text = realloc(s->text, s->len + (size_t)n + 1);
+		assert_non_null(s->text);
+		memcpy(s->text + s->len, buf, (size_t)n);
+		s->len += (size_t)n;
+		s->text[s->len] = 0;
+	}
+	return (size_t)(hit - s->text) + strlen(needle);
+}
+
+/* --follow over a directory also follows a ring created after it started,
+ * drops a removed ring quietly, and runs until SIGTERM, then exits 0. */
+static void dump_follow_dir_picks_up_new_rings(void **state)
+{
+	char *dir = sr_tmpdir("dumpfolldir"), *errp = sr_strf("%s/.err", dir),
+	     *first, *err, *line;
+	struct sr_ring_params rp = { .lanes = 2, .lane_size = LANE,
+				     .pid = (uint32_t)getpid() };
+	struct stream s = { .text = calloc(1, 1) };
+	struct sr_producer pr = { .tid = 9 };
+	struct sr_ring ra, rb;
+	int out[2], st, dirfd;
+	size_t at;
+	pid_t dumper;
+
+	(void)state;
+	first = make_ring(dir, "sr-1-000000000000000a-16384.ring", &ra);
+	assert_int_equal(pipe(out), 0);
+	dumper = fork();
+	assert_true(dumper >= 0);
+	if (dumper == 0) {
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(out[1], 1);
+		dup2(e, 2);
+		close(out[0]);
+		execl(sr_build_path("spanring-dump"), "spanring-dump", "--dir",
+		      dir, "--records", "--follow", "--json", "--interval", "10",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	s.fd = out[0];
+	s.pid = dumper;
+	/* the ring present at start is printed: the first scan is over */
+	at = wait_for(&s, 0, "\"name\":\"connect\"");
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(sr_ring_create(&rb, dirfd, "sr-2-000000000000000b-16384.ring",
+					&rp), 0);
+	close(dirfd);
+	put_span(&rb, &pr, SR_REC_SPAN, "late", "{}", "");
+	at = wait_for(&s, at, "\"name\":\"late\"");
+	line = sr_line_with(s.text, "\"name\":\"late\"");
+	assert_has(line, "sr-2-000000000000000b");
+	free(line);
+	/* the sidecar removes a ring it is done with */
+	assert_int_equal(unlink(first), 0);
+	put_span(&rb, &pr, SR_REC_SPAN, "later", "{}", "");
+	wait_for(&s, at, "\"name\":\"later\"");
+	assert_int_equal(kill(dumper, SIGTERM), 0);
+	assert_int_equal(waitpid(dumper, &st, 0), dumper);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	err = sr_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_string_equal(err, "");
+	free(err);
+	close(out[0]);
+	free(s.text);
+	free(errp);
+	sr_ring_close(&rb);
+	ring_done(&ra, first, dir);
+}
+
 /* --- stats -------------------------------------------------------------------- */
 
 static void dump_stats_flattened_or_absent(void **state)
@@ -819,4 +931,5 @@ SR_TEST_MAIN(cmocka_unit_test(dump_lists_rings_and_reports_bad_ones),
 	     cmocka_unit_test(dump_help_and_version),
 	     cmocka_unit_test(dump_garbage_never_crashes),
 	     cmocka_unit_test(dump_follow_until_owner_exits),
+	     cmocka_unit_test(dump_follow_dir_picks_up_new_rings),
 	     cmocka_unit_test(dump_stats_flattened_or_absent))

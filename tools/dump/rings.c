@@ -333,7 +333,8 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Follows open rings until stopped or every owner is gone and drained. */
+/* Follows the rings named as operands until stopped or every owner is
+ * gone and drained. */
 static int follow(const struct sr_dump_opts *o, struct sr_reader **rd,
 		  struct printer *pr, int n)
 {
@@ -364,14 +365,234 @@ static int follow(const struct sr_dump_opts *o, struct sr_reader **rd,
 	return rc;
 }
 
+/* --- following a directory -------------------------------------------------- */
+
+/* One ring of the directory being followed. */
+struct followed {
+	char *path;           /* "<dir>/<name>", owned; NULL: forgotten */
+	const char *name;     /* last component of path */
+	struct sr_reader *rd; /* NULL once finished, or when it did not open */
+	struct printer pr;
+	bool named;           /* a ring file name: sr_dir_scan() reports it */
+	bool seen;            /* reported by the latest scan */
+};
+
+struct follow_set {
+	const struct sr_dump_opts *o;
+	FILE *out;
+	int dirfd;
+	struct followed *v;   /* SR_DUMP_FOLLOW_MAX; [0, n) sorted by name */
+	unsigned n, added;    /* sorted entries; new ones after them */
+	bool full_said, scan_said; /* a limit / scan failure was reported */
+	int rc;               /* first problem, as exit status */
+};
+
+static int cmp_followed(const void *a, const void *b)
+{
+	return strcmp(((const struct followed *)a)->name,
+		      ((const struct followed *)b)->name);
+}
+
+/* Takes path over and appends an entry after the sorted ones. */
+static void add_followed(struct follow_set *s, char *path)
+{
+	struct followed *f;
+
+	if (s->n + s->added >= SR_DUMP_FOLLOW_MAX) {
+		if (!s->full_said)
+			fprintf(stderr, "spanring-dump: %s: following at most %u rings, %s is not followed\n",
+				s->o->dir, SR_DUMP_FOLLOW_MAX, base(path));
+		s->full_said = true;
+		free(path);
+		return;
+	}
+	f = &s->v[s->n + s->added++];
+	*f = (struct followed){ .path = path, .name = base(path), .seen = true };
+	f->named = sr_ring_name_parse(f->name, NULL, NULL);
+	f->pr = (struct printer){ path, s->o->fmt, s->out, 0, 0 };
+}
+
+static void forget(struct followed *f)
+{
+	free(f->path);
+	f->path = NULL;
+}
+
+/* Reports a ring's faults and closes it. A ring that a scan can report
+ * again stays in the table, so its records are not printed twice. */
+static void finish(struct follow_set *s, struct followed *f)
+{
+	worst(&s->rc, fault_status(f->rd, &f->pr));
+	sr_reader_free(f->rd);
+	f->rd = NULL;
+	if (!f->named)
+		forget(f);
+}
+
+/* Opens a ring met for the first time and prints what it holds. */
+static void start(struct follow_set *s, struct followed *f)
+{
+	char why[256];
+	int err = sr_reader_open(AT_FDCWD, f->path, SR_READER_RDONLY, &f->rd,
+				 why, sizeof(why));
+
+	if (err == -EAGAIN || err == -ENOENT) {
+		/* header not written yet, or already removed: the next scan
+		 * says which */
+		f->rd = NULL;
+		forget(f);
+		return;
+	}
+	if (err) {
+		fprintf(stderr, "spanring-dump: %s: %s\n", f->path, why);
+		worst(&s->rc, open_status(err));
+		f->rd = NULL;
+		if (!f->named)
+			forget(f);
+		return;
+	}
+	if (s->o->fmt == SR_DUMP_TABLE)
+		ring_banner(f->path, f->rd, s->out);
+	worst(&s->rc, drain_ring(f->rd, &f->pr));
+}
+
+/* Drops forgotten entries; starts and sorts in the new ones. */
+static void settle(struct follow_set *s)
+{
+	unsigned k = 0, all;
+
+	for (unsigned i = s->n; i < s->n + s->added; i++)
+		start(s, &s->v[i]);
+	all = s->n + s->added;
+	for (unsigned i = 0; i < all; i++)
+		if (s->v[i].path)
+			s->v[k++] = s->v[i];
+	if (s->added)
+		qsort(s->v, k, sizeof(*s->v), cmp_followed);
+	s->n = k;
+	s->added = 0;
+}
+
+static void on_ring_name(void *ctx, const char *name)
+{
+	struct follow_set *s = ctx;
+	struct followed key = { .name = name }, *f;
+	char *path;
+
+	f = bsearch(&key, s->v, s->n, sizeof(key), cmp_followed);
+	if (f) {
+		f->seen = true;
+		return;
+	}
+	/* a directory changing during the scan may show a name twice */
+	for (unsigned i = s->n; i < s->n + s->added; i++)
+		if (strcmp(s->v[i].name, name) == 0)
+			return;
+	if (asprintf(&path, "%s/%s", s->o->dir, name) < 0) {
+		worst(&s->rc, EX_OSERR);
+		return;
+	}
+	add_followed(s, path);
+}
+
+/* Finds rings created and removed since the last scan. A removed ring is
+ * printed as far as its mapping still reads, then dropped quietly. */
+static void rescan(struct follow_set *s)
+{
+	int n;
+
+	for (unsigned i = 0; i < s->n; i++)
+		s->v[i].seen = false;
+	n = sr_dir_scan(s->dirfd, 0, on_ring_name, s);
+	if (n < 0 && !s->scan_said)
+		fprintf(stderr, "spanring-dump: %s: %s\n", s->o->dir,
+			strerror(-n));
+	s->scan_said |= n < 0;
+	for (unsigned i = 0; n >= 0 && i < s->n; i++) {
+		struct followed *f = &s->v[i];
+
+		if (!f->named || f->seen)
+			continue;
+		if (f->rd) {
+			worst(&s->rc, drain_ring(f->rd, &f->pr));
+			finish(s, f);
+		}
+		forget(f);
+	}
+	settle(s);
+}
+
+/* Prints what each open ring got since the last round; closes those
+ * whose owner is gone (liveness first: what was written before death is
+ * printed by the drain that follows). */
+static void follow_round(struct follow_set *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		struct followed *f = &s->v[i];
+		bool alive;
+
+		if (!f->rd)
+			continue;
+		alive = sr_reader_owner_alive(f->rd);
+		worst(&s->rc, drain_ring(f->rd, &f->pr));
+		if (!alive || f->pr.err)
+			finish(s, f);
+	}
+	settle(s);
+}
+
+/* Follows every ring of o->dir, present or to come, until *o->stop. */
+static int follow_dir(const struct sr_dump_opts *o, FILE *out)
+{
+	struct follow_set s = { .o = o, .out = out, .dirfd = -1 };
+	struct paths p;
+	int rc = dir_rings(o->dir, &p);
+
+	if (rc)
+		return rc;
+	s.dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s.v = calloc(SR_DUMP_FOLLOW_MAX, sizeof(*s.v));
+	if (s.dirfd < 0 || !s.v) {
+		fprintf(stderr, "spanring-dump: %s: %s\n", o->dir, strerror(errno));
+		rc = EX_OSERR;
+		goto out;
+	}
+	for (int i = 0; i < p.n; i++) {
+		add_followed(&s, p.v[i]);
+		p.v[i] = NULL;
+	}
+	settle(&s);
+	while (!*o->stop) {
+		sleep_ms(o->interval_ms);
+		if (*o->stop)
+			break;
+		rescan(&s);
+		follow_round(&s);
+	}
+	for (unsigned i = 0; i < s.n; i++) {
+		if (s.v[i].rd)
+			finish(&s, &s.v[i]);
+		forget(&s.v[i]);
+	}
+out:
+	free(s.v);
+	if (s.dirfd >= 0)
+		close(s.dirfd);
+	paths_free(&p);
+	return rc ? rc : s.rc;
+}
+
 int sr_dump_records(const struct sr_dump_opts *o, char **argv, int argc,
 		    bool follow_on, FILE *out)
 {
 	struct sr_reader **rd;
 	struct printer *pr;
 	struct paths p;
-	int rc = get_paths(o, argv, argc, &p);
+	int rc;
 
+	if (follow_on && argc == 0)
+		return follow_dir(o, out);
+	rc = get_paths(o, argv, argc, &p);
 	if (rc)
 		return rc;
 	rd = calloc((size_t)p.n + 1, sizeof(*rd));

@@ -30,8 +30,11 @@ struct sr_dump_opts {
 int sr_dump_list(const struct sr_dump_opts *o, FILE *out);
 
 /* Prints every unconsumed record of the rings at paths[0..n) (n == 0:
- * every ring of o->dir). With follow, keeps printing new records until
- * *o->stop is set or every owner is gone and everything was printed. */
+ * every ring of o->dir). With follow and paths, keeps printing new
+ * records until *o->stop is set or every owner is gone and everything was
+ * printed. With follow over o->dir, rescans it every o->interval_ms: rings
+ * created later are followed too (at most SR_DUMP_FOLLOW_MAX), removed
+ * ones are dropped once read; ends only when *o->stop is set. */
 int sr_dump_records(const struct sr_dump_opts *o, char **paths, int n,
 		    bool follow, FILE *out);
 
