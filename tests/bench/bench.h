@@ -60,6 +60,11 @@ void sr_bench_print(const struct sr_bench_row *row);
 /* Runs from $SR_BENCH_RUNS (default `def`, at least SR_BENCH_MIN_RUNS). */
 int sr_bench_runs(int def);
 
+/* B1's floor, ns per span: the `len` bytes of an encoded span record
+ * (len <= 256) copied into a local buffer with its two timestamps stamped
+ * in, one atomic add and two clock reads, `iters` times. */
+double sr_bench_floor(const uint8_t *bytes, uint32_t len, long iters);
+
 /* Keeps the compiler from optimising a value away. */
 static inline void sr_bench_keep(const void *p)
 {

@@ -123,25 +123,11 @@ static void prefault(struct bench *b)
 	}
 }
 
-static _Atomic uint64_t floor_counter;
-
 static double run_floor(void *ctx)
 {
 	struct bench *b = ctx;
-	uint8_t local[256];
-	uint64_t t0 = sr_bench_ns();
 
-	for (long i = 0; i < ITERS; i++) {
-		uint64_t start = sr_now_ns(), end = sr_now_ns();
-
-		memcpy(local, b->floor_bytes, b->floor_len);
-		memcpy(local + 48, &start, 8);
-		memcpy(local + 56, &end, 8);
-		atomic_fetch_add_explicit(&floor_counter, 1,
-					  memory_order_relaxed);
-		sr_bench_keep(local);
-	}
-	return (double)(sr_bench_ns() - t0) / ITERS;
+	return sr_bench_floor(b->floor_bytes, b->floor_len, ITERS);
 }
 
 struct find {
