@@ -10,7 +10,11 @@ build=${1:-build}
 here=$(dirname "$0")
 out="$build/bench/results.json"
 lines=$(mktemp)
-trap 'rm -f "$lines"' EXIT
+# Bench programs that link the shim start traced: their own rings go to a
+# private directory, never to the user's default one.
+SPANRING_DIR=$(mktemp -d "${TMPDIR:-/tmp}/spanring-bench-XXXXXX")
+export SPANRING_DIR
+trap 'rm -rf "$lines" "$SPANRING_DIR"' EXIT
 mkdir -p "$build/bench"
 status=0
 for b in "$build"/bench/bench_* "$here"/*.sh; do
