@@ -162,7 +162,10 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c) $(SIDECAR_
 	$(Q)clang $(FUZZ_FLAGS) -DSR_FUZZING -o $@ $< $(COMMON_SRC) \
 		$(filter-out tools/dump/main.c,$(wildcard tools/dump/*.c)) $(LIBS)
 fuzz: $(FUZZ_BINS)
-fuzz-smoke: deps fuzz
+# Targets that may install packages build in a second make, which reads
+# pkg-config again once the packages are there.
+fuzz-smoke: deps
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "  RUN     $$n ($${FUZZ_SECONDS:-20}s)"; \
@@ -195,11 +198,12 @@ $(BUILD)/bench/libempty_preload.so: tests/bench/empty_preload.c
 	$(Q)$(CC) -shared -fPIC -O2 -o $@ $<
 $(BUILD)/bench/bench_startup: $(BUILD)/bench/libempty_preload.so
 benches: $(BENCH_BINS) $(HELPER_BINS)
-bench: deps deps-bench all
-	$(Q)$(MAKE) --no-print-directory benches
+bench: deps deps-bench
+	$(Q)$(MAKE) --no-print-directory all benches
 	$(Q)tests/bench/run.sh $(BUILD)
 
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(BUILD)
 
 deps:
