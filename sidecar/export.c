@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -40,6 +41,7 @@ struct sr_exporter {
 	double round_delay;	   /* s, next backoff */
 	bool warned_no_key;
 	int out_fd, dl_fd; /* file exporter output, dead letters */
+	bool out_checked;  /* output's last line checked after opening */
 };
 
 static uint64_t secs_ns(double s)
@@ -85,6 +87,26 @@ static enum outcome pause_for(struct sr_exporter *e, double secs)
 static int open_append(const char *path)
 {
 	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* A sidecar killed in the middle of a write leaves a torn last line. The
+ * batch is written again after the restart: start it on a line of its own
+ * so the torn fragment cannot swallow the first item sent again. */
+static void end_torn_line(int fd, const char *path)
+{
+	int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	char last = '\n';
+
+	if (rfd < 0)
+		return; /* write-only output: nothing to read, nothing to mend */
+	if (fstat(rfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    pread(rfd, &last, 1, st.st_size - 1) != 1)
+		last = '\n';
+	close(rfd);
+	if (last != '\n' && write(fd, "\n", 1) != 1)
+		sr_log(SR_LOG_WARN, "export", "output %s: cannot end a torn line",
+		       path);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -315,6 +337,9 @@ static enum outcome to_file(struct sr_exporter *e, const char *lines,
 		       e->c->output, strerror(errno));
 		return FAILED;
 	}
+	if (!e->out_checked && strcmp(e->c->output, "-"))
+		end_torn_line(e->out_fd, e->c->output);
+	e->out_checked = true;
 	rc = write_all(e->out_fd, lines, len);
 	if (!rc && strcmp(e->c->output, "-"))
 		fdatasync(e->out_fd);
