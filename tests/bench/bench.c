@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/reader.h"
 #include "common/jsonw.h"
 
 uint64_t sr_bench_ns(void)
@@ -151,4 +152,25 @@ double sr_bench_floor(const uint8_t *bytes, uint32_t len, long iters)
 		sr_bench_keep(local);
 	}
 	return (double)(sr_bench_ns() - t0) / (double)iters;
+}
+
+size_t sr_bench_drops_note(struct sr_reader *rd, uint32_t rec_len, char *note,
+			   size_t n)
+{
+	struct sr_ring_info *info = malloc(sr_reader_info_size(rd));
+	int len;
+
+	if (!info || sr_reader_info(rd, info))
+		len = snprintf(note, n, "ring info unavailable");
+	else
+		len = snprintf(note, n,
+			       "%u-byte records; written %llu, dropped %llu "
+			       "(full %llu, oversize %llu, no lane %llu)",
+			       rec_len, (unsigned long long)info->written,
+			       (unsigned long long)info->dropped,
+			       (unsigned long long)info->dropped_full,
+			       (unsigned long long)info->dropped_oversize,
+			       (unsigned long long)info->dropped_no_lane);
+	free(info);
+	return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
 }

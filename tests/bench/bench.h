@@ -63,6 +63,12 @@ int sr_bench_runs(int def);
 /* B1's floor, ns per span: the `len` bytes of an encoded span record
  * (len <= 256) copied into a local buffer with its two timestamps stamped
  * in, one atomic add and two clock reads, `iters` times. */
+/* Writes "<rec_len>-byte records; written W, dropped D (full, oversize, no
+ * lane)" for the ring rd into note; returns the length written. */
+struct sr_reader;
+size_t sr_bench_drops_note(struct sr_reader *rd, uint32_t rec_len, char *note,
+			   size_t n);
+
 double sr_bench_floor(const uint8_t *bytes, uint32_t len, long iters);
 
 /* Keeps the compiler from optimising a value away. */

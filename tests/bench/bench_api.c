@@ -170,24 +170,6 @@ static int setup(struct bench *b, const char *dir)
 	return 0;
 }
 
-static void drops_note(struct bench *b, char *note, size_t n)
-{
-	struct sr_ring_info *info = malloc(sr_reader_info_size(b->rd));
-
-	if (!info || sr_reader_info(b->rd, info)) {
-		snprintf(note, n, "ring info unavailable");
-	} else {
-		snprintf(note, n,
-			 "%u-byte records; written %llu, dropped %llu (full %llu, "
-			 "oversize %llu, no lane %llu); API failures %ld",
-			 b->floor_len, (unsigned long long)info->written,
-			 (unsigned long long)info->dropped,
-			 (unsigned long long)info->dropped_full,
-			 (unsigned long long)info->dropped_oversize,
-			 (unsigned long long)info->dropped_no_lane, b->failures);
-	}
-	free(info);
-}
 
 /* First invocation: make a private ring directory and run again with the
  * shim pointed at it. Returns only in the re-executed copy. */
@@ -282,7 +264,12 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	drain(&b);
 	sr_lttng_pair_measure(runs, ITERS * 5, &lt, lnote, sizeof(lnote));
-	drops_note(&b, note, sizeof(note));
+	{
+		size_t len = sr_bench_drops_note(b.rd, b.floor_len, note, sizeof(note));
+
+		snprintf(note + len, sizeof(note) - len, "; API failures %ld",
+			 b.failures);
+	}
 	print_rows(&one, &two, &flo, &lt, note, lnote);
 	cleanup(&b, dir);
 	return 0;

@@ -184,24 +184,6 @@ static int setup(struct bench *b, char *dir)
 	return 0;
 }
 
-static void print_drops(struct bench *b, char *note, size_t n)
-{
-	struct sr_ring_info *info = malloc(sr_reader_info_size(b->rd));
-
-	if (!info || sr_reader_info(b->rd, info)) {
-		snprintf(note, n, "ring info unavailable");
-	} else {
-		snprintf(note, n,
-			 "%u-byte records; written %llu, dropped %llu (full %llu, "
-			 "oversize %llu, no lane %llu)",
-			 b->floor_len, (unsigned long long)info->written,
-			 (unsigned long long)info->dropped,
-			 (unsigned long long)info->dropped_full,
-			 (unsigned long long)info->dropped_oversize,
-			 (unsigned long long)info->dropped_no_lane);
-	}
-	free(info);
-}
 
 int main(int argc, char **argv)
 {
@@ -221,7 +203,7 @@ int main(int argc, char **argv)
 	sr_bench_measure(run_1thread, &b, runs, &one);
 	sr_bench_measure(run_2threads, &b, runs, &two);
 	sr_lttng_pair_measure(runs, ITERS, &lt, lnote, sizeof(lnote));
-	print_drops(&b, note, sizeof(note));
+	sr_bench_drops_note(b.rd, b.floor_len, note, sizeof(note));
 
 	sr_bench_print(&(struct sr_bench_row){
 		.id = "B1", .row = "ring: span record, 1 thread", .unit = "ns",
