@@ -36,6 +36,18 @@
  * bigger record is cut by the codec (flag set) or dropped and counted. */
 #define SR_RECORD_MAX (16u * 1024u)
 
+/* Bytes of every lane kept free (and backed) for a process's last record,
+ * its end: a lane filled by a burst still takes the exit record, so a clean
+ * exit is never reported as a crash. The end record is ~250 bytes (its
+ * data is at most 512 bytes, most of it never used). */
+#define SR_RING_LAST_RESERVE 512u
+
+/* Lane memory is backed (allocated in the ring's filesystem) before it is
+ * written, first this many bytes, then doubling: a short process holds a
+ * page or two of each lane it writes, a busy one makes a handful of calls
+ * per lane in its life. */
+#define SR_RING_BACK_CHUNK 4096u
+
 /* --- ring directory ----------------------------------------------------- */
 
 /* Without a sidecar rings wait in the directory: at most this many ring
@@ -60,8 +72,6 @@
  * fork and exec) to add its variables for a child; a bigger environment is
  * passed on unchanged and the child is not linked (counted, debug line). */
 #define SR_ENV_MAX 1024u
-/* Arguments of execl/execlp/execle gathered on the stack (E2BIG beyond). */
-#define SR_EXECL_ARGS_MAX 1024u
 /* popen() streams tracked at once (pclose finds its child and span). */
 #define SR_POPEN_MAX 64u
 /* One SPANRING_DEBUG line, formatted on the stack. */
@@ -69,9 +79,6 @@
 /* Bytes per thread holding the span_data of open C API spans (mapped on a
  * thread's first API span; pages touched only as used). */
 #define SR_API_ARENA (64u * 1024u)
-/* A ring fd is moved to the lowest free number >= this (or half the fd
- * limit when lower), out of the way of programs using low numbers. */
-#define SR_RING_FD_MIN 800
 /* bytes of the executable the shim reads to recognise it (ELF header and
  * program headers; more program headers than fit: /proc/self/exe) */
 #define SR_EXE_HEAD_MAX 2048u

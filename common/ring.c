@@ -64,10 +64,59 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 			      memory_order_release);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Backs bytes [off, off + len) of the file so that writing them through
+ * the mapping cannot fault for want of space: fallocate, or writing zeros
+ * where the filesystem cannot fallocate. 0 or -errno (-ENOSPC). */
+static int back_range(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zero[4096];
+
+	if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(zero) ? (size_t)(len - done)
+						    : sizeof(zero);
+		ssize_t w = pwrite(fd, zero, n, (off_t)(off + done));
+
+		if (w <= 0)
+			return w < 0 ? -errno : -ENOSPC;
+		done += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Backs what the owner writes at once (header, lane controls) and tells
+ * whether lanes can be backed later through the mapping. A kernel without
+ * MADV_POPULATE_WRITE gets every lane backed now instead. */
+static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
+{
+	int rc = back_range(fd, 0, data_off);
+
+	if (rc < 0)
+		return rc;
+	/* also faults the control pages in, which the owner writes next */
+	if (madvise(r->hdr, data_off, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	rc = back_range(fd, data_off, r->map_size - data_off);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < r->lane_count; i++)
+		r->lanes[i].backed = r->lane_size;
+	return 0;
+}
+
 int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		   const struct sr_ring_params *p)
 {
-	uint64_t data_off;
+	uint64_t data_off, size;
 	void *map;
 	int fd, err;
 
@@ -76,23 +125,21 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	data_off = align_up(SR_RING_HEADER_SIZE +
 				    (uint64_t)p->lanes * sizeof(struct sr_lane_ctl),
 			    4096);
+	size = data_off + (uint64_t)p->lanes * p->lane_size;
 	fd = openat(dirfd, name,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto err_unlink;
-	if (ftruncate(fd, (off_t)(data_off + (uint64_t)p->lanes * p->lane_size)) < 0)
-		goto err_unlink;
-	map = mmap(NULL, data_off + (uint64_t)p->lanes * p->lane_size,
-		   PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		goto err_unlink;
 	memset(r, 0, sizeof(*r));
 	r->hdr = map;
 	r->lanes = (struct sr_lane_ctl *)((uint8_t *)map + SR_RING_HEADER_SIZE);
 	r->data = (uint8_t *)map + data_off;
-	r->map_size = data_off + (uint64_t)p->lanes * p->lane_size;
+	r->map_size = size;
 	r->lane_count = p->lanes;
 	r->lane_size = p->lane_size;
 	r->owned_lanes = p->lanes > SR_RING_SHARED_LANES
@@ -100,10 +147,19 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 				 : 1;
 	r->record_max = p->lane_size / 4 < SR_RECORD_MAX ? p->lane_size / 4
 							 : SR_RECORD_MAX;
-	r->fd = fd;
+	err = back_initial(r, fd, data_off);
+	if (err < 0)
+		goto err_unmap;
+	/* The mapping holds the open file description, and the lock with
+	 * it: the owner keeps no descriptor a program could see or close. */
+	close(fd);
 	fill_header(r, p);
 	return 0;
 
+err_unmap:
+	munmap(map, size);
+	memset(r, 0, sizeof(*r));
+	errno = -err;
 err_unlink:
 	err = errno;
 	unlinkat(dirfd, name, 0);
@@ -116,22 +172,13 @@ void sr_ring_close(struct sr_ring *r)
 	if (!r || !r->hdr)
 		return;
 	munmap(r->hdr, r->map_size);
-	close(r->fd);
 	memset(r, 0, sizeof(*r));
-	r->fd = -1;
 }
 
-int sr_ring_relocate_fd(struct sr_ring *r, int minfd)
+void sr_ring_forget(struct sr_ring *r)
 {
-	int nfd = fcntl(r->fd, F_DUPFD_CLOEXEC, minfd);
-
-	if (nfd < 0)
-		return -errno;
-	/* The new descriptor shares the open file description, so the owner
-	 * lock moves with it. */
-	close(r->fd);
-	r->fd = nfd;
-	return 0;
+	if (r)
+		memset(r, 0, sizeof(*r));
 }
 
 /* --- producer path: no syscall, no lock that blocks, no malloc --------- */
@@ -206,23 +253,58 @@ static uint8_t *lane_data(struct sr_ring *r, struct sr_lane_ctl *c)
 	return r->data + (uint64_t)(c - r->lanes) * r->lane_size;
 }
 
+/* Backs the lane's first `need` bytes (see sr_ring_reserve): the rare
+ * path of a producer, one system call per chunk, errno preserved. */
+static __attribute__((noinline, cold)) bool
+lane_back(struct sr_ring *r, struct sr_lane_ctl *c, uint64_t need)
+{
+	uint64_t have = c->backed;
+	uint64_t want = have ? have * 2 : SR_RING_BACK_CHUNK;
+	int saved = errno, rc;
+
+	if (r->frozen)
+		return false;
+	while (want < need)
+		want *= 2;
+	if (want > r->lane_size)
+		want = r->lane_size;
+	rc = madvise(lane_data(r, c) + have, want - have, MADV_POPULATE_WRITE);
+	errno = saved;
+	if (rc < 0)
+		return false;
+	c->backed = want;
+	return true;
+}
+
 /* Finds room for `need` bytes at head, writing a pad record when the
- * record would cross the lane's end. Returns the record position or
- * UINT64_MAX when the lane is full. */
+ * record would cross the lane's end. Ordinary records leave `keep` bytes
+ * free and backed for the last record. Returns the record position or
+ * UINT64_MAX when the lane is full (or cannot be backed). */
 static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
-			  uint32_t need)
+			  uint32_t need, uint32_t keep)
 {
 	uint64_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
 	uint64_t off = head & (r->lane_size - 1);
 	uint64_t pad = r->lane_size - off < need ? r->lane_size - off : 0;
 	uint64_t end = head + pad + need;
 
-	if (end - c->tail_cache > r->lane_size) {
+	if (end + keep - c->tail_cache > r->lane_size) {
 		/* Pairs with the store-release of tail in sr_reader_commit():
 		 * the consumer is done with the bytes it released. */
 		c->tail_cache = atomic_load_explicit(&c->tail,
 						     memory_order_acquire);
-		if (end - c->tail_cache > r->lane_size)
+		if (end + keep - c->tail_cache > r->lane_size)
+			return UINT64_MAX;
+	}
+	/* Until a lane is backed whole it is in its first pass, where
+	 * positions are offsets: back up to the record's end and the
+	 * reserve (the whole lane when the record wraps). */
+	if (c->backed < r->lane_size) {
+		uint64_t want = pad ? r->lane_size : end + keep;
+
+		if (want > r->lane_size)
+			want = r->lane_size;
+		if (want > c->backed && !lane_back(r, c, want))
 			return UINT64_MAX;
 	}
 	if (pad) {
@@ -236,8 +318,9 @@ static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 	return head + pad;
 }
 
-void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
-		      struct sr_resv *rv)
+static inline __attribute__((always_inline)) void *
+reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+	struct sr_resv *rv, uint32_t keep)
 {
 	struct sr_lane_ctl *c = NULL;
 	uint32_t need = (uint32_t)align_up(len, SR_RECORD_ALIGN);
@@ -269,7 +352,7 @@ void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		count(&c->dropped_oversize);
 		goto drop;
 	}
-	pos = lane_room(r, c, need);
+	pos = lane_room(r, c, need, keep);
 	if (pos == UINT64_MAX) {
 		count(&c->dropped_full);
 		goto drop;
@@ -282,6 +365,18 @@ void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 drop:
 	sr_ring_discard(r, p, rv);
 	return NULL;
+}
+
+void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+		      struct sr_resv *rv)
+{
+	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE);
+}
+
+void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
+			   uint32_t len, struct sr_resv *rv)
+{
+	return reserve(r, p, len, rv, 0);
 }
 
 void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
@@ -324,16 +419,6 @@ void sr_producer_release(struct sr_ring *r, struct sr_producer *p)
 	r->lanes[p->lane].owned = 0;
 	lane_put(&r->lanes[p->lane]);
 	p->owns = 0;
-}
-
-int sr_ring_fd(const struct sr_ring *r)
-{
-	return r->fd;
-}
-
-struct sr_ring_header *sr_ring_header(struct sr_ring *r)
-{
-	return r->hdr;
 }
 
 uint32_t sr_ring_record_max(const struct sr_ring *r)

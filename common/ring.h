@@ -30,7 +30,9 @@ struct sr_ring {
 	uint32_t lane_size;
 	uint32_t owned_lanes;       /* lanes a thread may own for life */
 	uint32_t record_max;        /* bytes, header included */
-	int fd;                     /* holds the owner lock */
+	uint8_t frozen;             /* 1: make no more system calls (lane
+				       backing); set by an owner that must
+				       not, e.g. under a seccomp filter */
 };
 
 /* What sr_ring_create() writes into the header. */
@@ -70,30 +72,27 @@ struct sr_resv {
 
 /*
  * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW, mode
- * 0600, O_CLOEXEC), sizes it, maps it, takes the owner lock (flock
- * LOCK_EX, held until the process exits or execs) and fills the header,
- * magic last. Pages are not touched beyond the header and lane controls.
- * Fills `*r`. Returns 0, -EINVAL for bad geometry, or the -errno of the
- * failed call (the file is removed then).
+ * 0600, O_CLOEXEC), sizes it (sparse), backs the header and lane controls
+ * (no SIGBUS when the filesystem is full: -ENOSPC instead), maps it, takes
+ * the owner lock (flock LOCK_EX) and fills the header, magic last. The
+ * descriptor is closed before returning: the shared mapping keeps the open
+ * file description, and with it the lock, until the mapping goes (munmap,
+ * exec, exit, kill). Lane data is backed later, a chunk at a time, by the
+ * producers (see sr_ring_reserve). Fills `*r`. Returns 0, -EINVAL for bad
+ * geometry, or the -errno of the failed call (the file is removed then).
  */
 int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		   const struct sr_ring_params *p)
 	__attribute__((warn_unused_result));
 
-/* Unmaps and closes the lock descriptor (a fork child drops its copy of
- * the parent's ring this way). Does not remove the file. Safe on a ring
- * that is zeroed or already closed. */
+/* Unmaps the ring (a fork child drops its copy of the parent's ring this
+ * way; the last mapping gone releases the owner lock). Does not remove the
+ * file. Safe on a ring that is zeroed or already closed. */
 void sr_ring_close(struct sr_ring *r);
 
-/* Moves the lock descriptor to the lowest free number >= minfd, out of the
- * way of programs that dup2() onto low numbers. Returns 0 or -errno. */
-int sr_ring_relocate_fd(struct sr_ring *r, int minfd);
-
-/* The file descriptor holding the owner lock (for fd-protection hooks). */
-int sr_ring_fd(const struct sr_ring *r);
-
-/* The mapped header (read-only use by the owner). */
-struct sr_ring_header *sr_ring_header(struct sr_ring *r);
+/* Forgets the ring without a system call (the mapping stays): a fork child
+ * that may not make system calls drops its parent's ring this way. */
+void sr_ring_forget(struct sr_ring *r);
 
 /* Largest record (header included) this ring accepts. */
 uint32_t sr_ring_record_max(const struct sr_ring *r);
@@ -101,8 +100,14 @@ uint32_t sr_ring_record_max(const struct sr_ring *r);
 /*
  * Reserves `len` bytes (header included, 8 <= len) for one record.
  * Returns a pointer to the payload (len - 8 bytes, 8-byte aligned) or NULL
- * when the record is dropped: no space (counted dropped_full), too large
- * (dropped_oversize), or no lane free (dropped_no_lane). Every call that
+ * when the record is dropped: no space (counted dropped_full; also when
+ * the lane's memory cannot be backed: filesystem full, or `frozen`), too
+ * large (dropped_oversize), or no lane free (dropped_no_lane). Ordinary
+ * records leave SR_RING_LAST_RESERVE bytes of every lane free and backed
+ * for sr_ring_reserve_last(). When a record reaches past the lane's backed
+ * memory, the memory is backed first (MADV_POPULATE_WRITE, one system call
+ * per chunk, chunks doubling from SR_RING_BACK_CHUNK; errno preserved):
+ * no page is written before it is backed, so no SIGBUS. Every call that
  * returns NULL counts exactly one drop; every call that returns a pointer
  * must be followed by exactly one commit or discard by the same thread.
  * Async-signal-safe: a handler may reserve while the thread it interrupted
@@ -111,6 +116,12 @@ uint32_t sr_ring_record_max(const struct sr_ring *r);
  */
 void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		      struct sr_resv *rv);
+
+/* sr_ring_reserve() for a process's last record (its end): may use the
+ * lane's reserve, so a full lane still takes it. `len` at most
+ * SR_RING_LAST_RESERVE for the guarantee to hold. */
+void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
+			   uint32_t len, struct sr_resv *rv);
 
 /* Publishes the reservation as a record of `type` with SR_RF_* `flags`:
  * the consumer sees all of it or none of it (store-release of head). */

@@ -69,7 +69,9 @@ struct sr_lane_ctl {
 	_Atomic uint32_t holder;          /* tid holding the lane, 0 = free */
 	uint32_t owned;                   /* 1: held for a thread's lifetime */
 	uint64_t tail_cache;              /* producer's last view of tail */
-	uint64_t reserved2;
+	uint64_t backed;                  /* data bytes from the lane's start
+					     known to have memory behind them
+					     (holder only; see ring.c) */
 	/* consumer cache line */
 	_Atomic uint64_t tail;            /* bytes released by the consumer */
 	uint8_t reserved3[SR_CACHELINE - 8];

@@ -1,21 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 #include "envp.h"
 
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "common/ids.h"
 #include "process.h"
 #include "shim.h"
 
-static _Atomic uint64_t overflows;
-
 static bool has_name(const char *entry, const char *var)
 {
 	size_t n = strcspn(var, "=");
 
 	return strncmp(entry, var, n) == 0 && entry[n] == '=';
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+size_t shim_envp_count(char *const envp[])
+{
+	size_t k = 0;
+
+	while (envp && envp[k] && k <= SR_ENV_MAX)
+		k++;
+	return k;
+}
+
+bool shim_envp_disabled(char *const envp[])
+{
+	for (size_t k = 0; envp && envp[k]; k++)
+		if (strcmp(envp[k], "SPANRING_DISABLE=1") == 0)
+			return true;
+	return false;
+}
+
+bool shim_envp_may_trace(char *const envp[])
+{
+	return !shim_envp_disabled(envp) && !shim_identity_changed();
 }
 
 static void fmt_context(struct shim_envp *e, const uint8_t trace[16],
@@ -37,23 +60,40 @@ static void fmt_context(struct shim_envp *e, const uint8_t trace[16],
 	memcpy(e->ctx + 50, sh, 25);
 }
 
+/* Entries never passed on as they are: ours, naming this image. */
+static bool replaced(const char *entry, bool *own_tp)
+{
+	const char *inherited = shim_inherited_traceparent();
+
+	if (starts(entry, "TRACEPARENT=")) {
+		/* the program's own context for its child is kept */
+		if (!*inherited || strcmp(entry + 12, inherited) != 0) {
+			*own_tp = true;
+			return false;
+		}
+		return true;
+	}
+	return starts(entry, "SPANRING_CONTEXT=") ||
+	       starts(entry, "SPANRING_PIDNS=") ||
+	       starts(entry, "SPANRING_VFORK=") ||
+	       starts(entry, "SPANRING_DEBUG=fd:");
+}
+
 char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 			     const uint8_t trace[16], const uint8_t span[12])
 {
 	const char *carry[SHIM_CARRY_MAX];
-	bool present[SHIM_CARRY_MAX] = { false };
-	unsigned nc = shim_carry_env(carry, SHIM_CARRY_MAX), n = 0, k;
+	bool present[SHIM_CARRY_MAX] = { false }, own_tp = false;
+	unsigned nc = shim_carry_env(carry, SHIM_CARRY_MAX);
+	size_t n = 0, k;
 
 	for (k = 0; envp && envp[k]; k++) {
-		if (k >= SR_ENV_MAX) {
-			atomic_fetch_add(&overflows, 1);
+		if (k >= SR_ENV_MAX || k + SHIM_ENVP_EXTRA >= e->cap) {
 			shim_debug("environment of more than %u entries passed "
 				   "on unchanged: child not linked", SR_ENV_MAX);
 			return envp;
 		}
-		if (strncmp(envp[k], "TRACEPARENT=", 12) == 0 ||
-		    strncmp(envp[k], "SPANRING_CONTEXT=", 17) == 0 ||
-		    strncmp(envp[k], "SPANRING_PIDNS=", 15) == 0)
+		if (replaced(envp[k], &own_tp))
 			continue;
 		for (unsigned i = 0; i < nc; i++)
 			if (has_name(envp[k], carry[i]))
@@ -61,18 +101,16 @@ char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 		e->vec[n++] = envp[k];
 	}
 	fmt_context(e, trace, span);
-	e->vec[n++] = e->tp;
+	if (!own_tp)
+		e->vec[n++] = e->tp;
 	e->vec[n++] = e->ctx;
 	if (shim_pidns_env())
 		e->vec[n++] = (char *)shim_pidns_env();
+	if (e->vfork)
+		e->vec[n++] = (char *)e->vfork;
 	for (unsigned i = 0; i < nc; i++)
 		if (!present[i])
 			e->vec[n++] = (char *)carry[i];
 	e->vec[n] = NULL;
 	return e->vec;
-}
-
-uint64_t shim_envp_overflows(void)
-{
-	return atomic_load(&overflows);
 }

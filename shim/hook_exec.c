@@ -7,18 +7,22 @@
  * and the process span at the exec's start.
  *
  * Everything here runs on the stack (it is legal between fork and exec):
- * the execl forms gather their arguments into a bounded array.
+ * the execl forms gather their arguments on the stack, as glibc does.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
 #include "envp.h"
+#include "process.h"
 #include "real.h"
 #include "shim.h"
 
@@ -45,6 +49,64 @@ static int call_real(const struct exec_call *c, char *const envp[])
 	}
 }
 
+/* The exec with the child's environment; if the added variables push it
+ * over the kernel's limit (E2BIG), again with the caller's own: the shim
+ * never turns a working exec into a failing one. */
+static int exec_with(const struct exec_call *c, char *const nenv[],
+		     char *const envp[], bool raw)
+{
+	int rc;
+
+	for (int i = 0; i < 2; i++, nenv = envp) {
+		/* a child sharing its parent's memory, maybe on a small
+		 * stack: execve by system call, no libc symbol to resolve */
+		if (raw && c->kind == EXEC_PATH)
+			rc = (int)syscall(SYS_execve, c->file, c->argv, nenv);
+		else
+			rc = call_real(c, nenv);
+		if (errno != E2BIG || nenv == envp)
+			break;
+		shim_debug("exec of %.200s: environment too large with "
+			   "spanring's variables, child untraced",
+			   c->file ? c->file : "(fd)");
+	}
+	return rc;
+}
+
+/* true if a set-user-ID or set-group-ID file: the shim does not follow a
+ * program into another identity. A name searched in PATH is not looked
+ * up (the loader ignores a preloaded library from a non-system path under
+ * secure execution anyway, and the shim stays inactive there). */
+static bool set_id_file(const struct exec_call *c)
+{
+	struct stat st;
+	int rc;
+
+	if (c->kind == EXEC_FD)
+		rc = fstat(c->fd, &st);
+	else if (c->file && strchr(c->file, '/'))
+		rc = stat(c->file, &st);
+	else
+		return false;
+	return rc == 0 && ((st.st_mode & S_ISUID) ||
+			   (st.st_mode & (S_ISGID | S_IXGRP)) ==
+				   (S_ISGID | S_IXGRP));
+}
+
+/* Whether the child gets spanring's variables: not when the envp says
+ * SPANRING_DISABLE=1, nor across an identity change (see envp.h). */
+static bool may_trace_child(const struct exec_call *c, char *const envp[])
+{
+	if (shim_envp_disabled(envp))
+		return false;
+	if (shim_identity_changed() || set_id_file(c)) {
+		shim_debug("exec of %.200s: identity changed, child untraced",
+			   c->file ? c->file : "(fd)");
+		return false;
+	}
+	return true;
+}
+
 static size_t exec_data(char *buf, size_t n, const struct exec_call *c)
 {
 	char fdpath[32];
@@ -66,22 +128,29 @@ static size_t exec_data(char *buf, size_t n, const struct exec_call *c)
 	return w.len;
 }
 
-static int traced_exec(const struct exec_call *c, char *const envp[])
+/* This image execs: an `exec` span (SPAN_START, flag EXEC) that names the
+ * next image's parent; its end with the error if the exec returns. */
+static __attribute__((noinline)) int image_exec(const struct exec_call *c,
+						char *const envp[])
 {
 	char data[SR_ARGV_JSON_MAX + 1024], errd[32];
 	struct sr_span_rec s;
-	struct shim_envp e;
-	char *const *nenv;
+	char *const *nenv = envp;
 	int rc, err;
 
-	if (!shim_enter(SHIM_HOOK_EXEC))
-		return call_real(c, envp);
 	shim_span_open(&s, "exec", SR_SF_EXEC);
 	s.data.p = data;
 	s.data.n = (uint32_t)exec_data(data, sizeof(data), c);
-	nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
-	shim_emit_span(SR_REC_SPAN_START, &s);
-	rc = call_real(c, nenv);
+	if (may_trace_child(c, envp)) {
+		SHIM_ENVP_DECL(e, envp);
+
+		nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
+		shim_emit_span(SR_REC_SPAN_START, &s);
+		rc = exec_with(c, nenv, envp, false);
+	} else {
+		shim_emit_span(SR_REC_SPAN_START, &s);
+		rc = call_real(c, envp);
+	}
 	/* still here: the exec failed */
 	err = errno;
 	s.end_ns = sr_now_ns();
@@ -89,8 +158,82 @@ static int traced_exec(const struct exec_call *c, char *const envp[])
 	s.data = (struct sr_str){ "{}", 2 };
 	shim_span_errno(&s, err, errd, sizeof(errd));
 	shim_emit_span(SR_REC_SPAN_END, &s);
-	shim_leave();
 	errno = err;
+	return rc;
+}
+
+/* A vfork child (or a clone sharing our memory) that failed to exec: a
+ * complete `spawn` span with the error, in the parent's ring on a shared
+ * lane. Off the exec path's stack. */
+static __attribute__((noinline, cold)) void
+child_exec_failed(const struct exec_call *c, struct sr_span_rec *s,
+		  uint32_t pid, int err)
+{
+	char data[640], errd[32];
+	struct sr_jw w;
+
+	sr_jw_init(&w, data, sizeof(data));
+	sr_jw_lit(&w, "{");
+	sr_jw_key(&w, "process.executable.path");
+	shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.child_pid");
+	sr_jw_i64(&w, pid);
+	sr_jw_lit(&w, "}");
+	s->end_ns = sr_now_ns();
+	s->data = (struct sr_str){ data, (uint32_t)w.len };
+	shim_span_errno(s, err, errd, sizeof(errd));
+	shim_emit_span_from_child(s, pid);
+}
+
+/* A child sharing the parent's memory (vfork, clone(CLONE_VM)) execs: it
+ * must not write with its parent's thread state nor leave a span open in
+ * the parent's ring, and may run on a small stack. The next image records
+ * the `spawn` span (SPANRING_VFORK); only a failure is written here. */
+static int shared_child_exec(const struct exec_call *c, char *const envp[])
+{
+	char vfork_env[SHIM_VFORK_ENV_MAX];
+	uint32_t pid = (uint32_t)getpid();
+	struct sr_span_rec s;
+	char *const *nenv = envp;
+	int rc, err;
+
+	shim_span_open(&s, "spawn", 0);
+	if (may_trace_child(c, envp)) {
+		SHIM_ENVP_DECL(e, envp);
+
+		shim_vfork_env(vfork_env, pid, s.start_ns, s.trace_id,
+			       s.span_id, s.parent_id);
+		e.vfork = vfork_env;
+		nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
+		/* the guard is the parent thread's: a successful exec never
+		 * comes back to give it back */
+		shim_leave();
+		rc = exec_with(c, nenv, envp, true);
+	} else {
+		shim_leave();
+		rc = exec_with(c, envp, envp, true);
+	}
+	err = errno;
+	if (shim_enter(SHIM_HOOK_EXEC)) {
+		child_exec_failed(c, &s, pid, err);
+		shim_leave();
+	}
+	errno = err;
+	return rc;
+}
+
+static int traced_exec(const struct exec_call *c, char *const envp[])
+{
+	int rc;
+
+	if (!shim_enter(SHIM_HOOK_EXEC))
+		return call_real(c, envp);
+	/* shared_child_exec() leaves the guard itself */
+	if (shim_in_shared_child())
+		return shared_child_exec(c, envp);
+	rc = image_exec(c, envp);
+	shim_leave();
 	return rc;
 }
 
@@ -129,32 +272,50 @@ SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 	return traced_exec(&c, envp);
 }
 
-/* Gathers execl-style arguments after arg0 into argv (NULL-terminated);
- * returns false (E2BIG) beyond SR_EXECL_ARGS_MAX. */
-static bool gather(char **argv, const char *arg0, va_list *ap)
+/* Arguments of an execl-style call after arg0, up to the NULL (and for
+ * execle the envp after it), counted as glibc does: any number. */
+static size_t count_listed(const char *arg0, va_list ap)
 {
-	size_t n = 0;
+	va_list cp;
+	size_t n = 1;
 
-	argv[n++] = (char *)arg0;
-	while (arg0 && (argv[n] = va_arg(*ap, char *)) != NULL)
-		if (++n >= SR_EXECL_ARGS_MAX)
-			return false;
-	argv[n] = NULL;
-	return true;
+	va_copy(cp, ap);
+	while (arg0 && va_arg(cp, char *) != NULL)
+		n++;
+	va_end(cp);
+	return n;
 }
 
-/* execl, execlp: the listed arguments, gathered on the stack, and environ. */
-static int exec_listed(enum exec_kind kind, const char *file,
-		       const char *arg0, va_list *ap)
+/* Fills argv (n + 1 entries) from arg0 and ap; the terminating NULL is
+ * consumed from ap, so execle's envp follows. */
+static void gather(char **argv, size_t n, const char *arg0, va_list *ap)
 {
-	char *argv[SR_EXECL_ARGS_MAX + 1];
-	struct exec_call c = { kind, file, -1, argv };
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i < n; i++)
+		argv[i] = va_arg(*ap, char *);
+	if (arg0)
+		(void)va_arg(*ap, char *);
+	argv[n] = NULL;
+}
 
-	if (!gather(argv, arg0, ap)) {
+/* An execl-style call: the argument vector on the stack as glibc builds
+ * it (E2BIG past INT_MAX arguments, as there), then for execle the envp
+ * after the NULL, else environ. */
+static int exec_listed(enum exec_kind kind, const char *file,
+		       const char *arg0, va_list *ap, bool has_envp)
+{
+	size_t n = count_listed(arg0, *ap);
+	struct exec_call c = { kind, file, -1, NULL };
+	char **argv;
+
+	if (n >= INT_MAX) {
 		errno = E2BIG;
 		return -1;
 	}
-	return traced_exec(&c, environ);
+	argv = __builtin_alloca((n + 1) * sizeof(char *));
+	gather(argv, n, arg0, ap);
+	c.argv = argv;
+	return traced_exec(&c, has_envp ? va_arg(*ap, char *const *) : environ);
 }
 
 SHIM_API int execl(const char *path, const char *arg0, ...)
@@ -163,7 +324,7 @@ SHIM_API int execl(const char *path, const char *arg0, ...)
 	int rc;
 
 	va_start(ap, arg0);
-	rc = exec_listed(EXEC_PATH, path, arg0, &ap);
+	rc = exec_listed(EXEC_PATH, path, arg0, &ap, false);
 	va_end(ap);
 	return rc;
 }
@@ -174,26 +335,18 @@ SHIM_API int execlp(const char *file, const char *arg0, ...)
 	int rc;
 
 	va_start(ap, arg0);
-	rc = exec_listed(EXEC_SEARCH, file, arg0, &ap);
+	rc = exec_listed(EXEC_SEARCH, file, arg0, &ap, false);
 	va_end(ap);
 	return rc;
 }
 
 SHIM_API int execle(const char *path, const char *arg0, ...)
 {
-	char *argv[SR_EXECL_ARGS_MAX + 1];
-	struct exec_call c = { EXEC_PATH, path, -1, argv };
-	char *const *envp;
 	va_list ap;
-	bool ok;
+	int rc;
 
 	va_start(ap, arg0);
-	ok = gather(argv, arg0, &ap);
-	envp = ok ? va_arg(ap, char *const *) : NULL;
+	rc = exec_listed(EXEC_PATH, path, arg0, &ap, true);
 	va_end(ap);
-	if (!ok) {
-		errno = E2BIG;
-		return -1;
-	}
-	return traced_exec(&c, envp);
+	return rc;
 }

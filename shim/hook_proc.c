@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hook_proc.c - fork, vfork, _exit and _Exit.
+ * hook_proc.c - fork, _exit, _Exit, the wait family and prctl.
  *
  * fork records a `fork` span in the parent; the child is re-born by the
  * pthread_atfork child handler (process.c), which gives it its own ring
  * and process span under that fork span.
+ *
+ * vfork is not interposed: a vfork child shares its parent's memory and
+ * stack, so a wrapper could not even return into it. The exec hooks notice
+ * they run in such a child (its pid is not the image's) and hand the span
+ * to the next image (hook_exec.c).
  *
  * The wait family writes a CHILD_EXIT record for every child it reaps
  * that exited or was killed: the sidecar uses it to give the child's
  * process span, if the child could not end it (a fatal signal), its exit
  * status.
  *
- * vfork is implemented as fork, as POSIX allows (vfork's only guarantee
- * over fork is a cheaper start). A real vfork child shares the parent's
- * memory and stack: it would write its records into the parent's ring and
- * lanes, and a wrapper function cannot even return into it safely. A fork
- * child gets its own ring and its own process span instead; the program
- * sees the same results (the parent is not suspended until the child
- * execs, which no correct vfork user can observe).
+ * prctl(PR_SET_SECCOMP) is watched: once a filter is installed the shim
+ * makes no system call of its own (a filter that allows only what the
+ * program needs would kill it).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -37,12 +40,12 @@ static void fork_done(struct sr_span_rec *s, pid_t pid, int err)
 
 	s->end_ns = sr_now_ns();
 	if (pid < 0) {
-		snprintf(data, sizeof(data), "{\"process.pid\":%d}", (int)getpid());
+		snprintf(data, sizeof(data), "{\"process.pid\":%u}", shim.pid);
 		shim_span_errno(s, err, errd, sizeof(errd));
 	} else {
 		snprintf(data, sizeof(data),
-			 "{\"process.pid\":%d,\"process.child_pid\":%d}",
-			 (int)getpid(), (int)pid);
+			 "{\"process.pid\":%u,\"process.child_pid\":%d}",
+			 shim.pid, (int)pid);
 	}
 	s->data = (struct sr_str){ data, (uint32_t)strlen(data) };
 	shim_emit_span(SR_REC_SPAN, s);
@@ -75,11 +78,6 @@ SHIM_API pid_t fork(void)
 	}
 	errno = err;
 	return pid;
-}
-
-SHIM_API pid_t vfork(void)
-{
-	return fork();
 }
 
 SHIM_API void _exit(int status)
@@ -177,4 +175,33 @@ SHIM_API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	}
 	errno = err;
 	return r;
+}
+
+/* prctl: glibc reads four more arguments whatever the option. */
+SHIM_API int prctl(int option, ...)
+{
+	unsigned long a[4];
+	bool seccomp = option == PR_SET_SECCOMP;
+	va_list ap;
+	int rc, err;
+
+	va_start(ap, option);
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	/* set first: a filter applies from the call's return on, and
+	 * another thread may be in the shim meanwhile */
+	if (seccomp && !shim.sandboxed) {
+		shim.sandboxed = true;
+		shim.ring.frozen = 1;
+		rc = REAL(prctl)(option, a[0], a[1], a[2], a[3]);
+		err = errno;
+		if (rc < 0) {
+			shim.ring.frozen = 0;
+			shim.sandboxed = false;
+		}
+		errno = err;
+		return rc;
+	}
+	return REAL(prctl)(option, a[0], a[1], a[2], a[3]);
 }

@@ -70,20 +70,31 @@ static int traced_spawn(bool search, pid_t *pid, const char *path,
 	__typeof__(shim_real.posix_spawn) fn =
 		search ? REAL(posix_spawnp) : REAL(posix_spawn);
 	struct sr_span_rec s;
-	struct shim_envp e;
+	char *const *nenv = envp;
 	pid_t child = 0;
-	int rc, saved = errno;
+	int rc, err;
 
 	if (!shim_enter(SHIM_HOOK_EXEC))
 		return fn(pid, path, fa, attr, argv, envp);
 	shim_span_open(&s, "spawn", 0);
-	rc = fn(&child, path, fa, attr, argv,
-		shim_envp_build(&e, envp, s.trace_id, s.span_id));
+	if (shim_envp_may_trace(envp)) {
+		SHIM_ENVP_DECL(e, envp);
+
+		nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
+		rc = fn(&child, path, fa, attr, argv, nenv);
+		/* our variables pushed it over the kernel's limit */
+		if (rc == E2BIG && nenv != envp)
+			rc = fn(&child, path, fa, attr, argv, envp);
+	} else {
+		rc = fn(&child, path, fa, attr, argv, envp);
+	}
+	/* errno as the real call left it (glibc sets it on some failures) */
+	err = errno;
 	if (pid && rc == 0)
 		*pid = child;
 	spawn_done(&s, path, argv, child, rc);
 	shim_leave();
-	errno = saved;
+	errno = err;
 	return rc;
 }
 
@@ -199,12 +210,11 @@ static void jw_status(struct sr_jw *w, int status, bool first)
 static int system_probe(void)
 {
 	uint8_t trace[16], parent[12];
-	struct shim_envp e;
 	uint32_t flags = 0;
 	int rc, err;
 
 	shim_parent(trace, parent, &flags);
-	rc = run_system("exit 0", shim_envp_build(&e, environ, trace, parent));
+	rc = run_system("exit 0", SHIM_CHILD_ENVP(environ, trace, parent));
 	err = errno;
 	shim_leave();
 	errno = err;
@@ -215,7 +225,6 @@ SHIM_API int system(const char *cmd)
 {
 	char data[SR_ARGV_JSON_MAX + 256], errd[32];
 	struct sr_span_rec s;
-	struct shim_envp e;
 	struct sr_jw w;
 	int status, err;
 
@@ -224,8 +233,8 @@ SHIM_API int system(const char *cmd)
 	if (!cmd)
 		return system_probe();
 	shim_span_open(&s, "system", 0);
-	status = run_system(cmd, shim_envp_build(&e, environ, s.trace_id,
-						  s.span_id));
+	status = run_system(cmd, SHIM_CHILD_ENVP(environ, s.trace_id,
+						 s.span_id));
 	err = errno;
 	s.end_ns = sr_now_ns();
 	sr_jw_init(&w, data, sizeof(data));
@@ -256,6 +265,8 @@ struct popen_slot {
 };
 
 static struct popen_slot slots[SR_POPEN_MAX];
+/* Slots open: fclose() looks for its stream only when there are some. */
+static _Atomic unsigned slots_open;
 
 static struct popen_slot *slot_claim(void)
 {
@@ -282,19 +293,25 @@ static struct popen_slot *slot_find(FILE *fp)
 	return NULL;
 }
 
-/* "r" or "w", then optionally "e". */
+/* As glibc reads it: the letters r, w and e in any order, exactly one of
+ * r and w. */
 static bool popen_mode(const char *mode, bool *reading, bool *cloexec)
 {
-	if (!mode || (mode[0] != 'r' && mode[0] != 'w'))
-		return false;
-	*reading = mode[0] == 'r';
+	bool r = false, w = false;
+
 	*cloexec = false;
-	for (const char *m = mode + 1; *m; m++) {
-		if (*m != 'e')
+	for (const char *m = mode; m && *m; m++) {
+		if (*m == 'r')
+			r = true;
+		else if (*m == 'w')
+			w = true;
+		else if (*m == 'e')
+			*cloexec = true;
+		else
 			return false;
-		*cloexec = true;
 	}
-	return true;
+	*reading = r;
+	return r != w;
 }
 
 /* Spawns the shell with one end of a pipe as its stdin or stdout; returns
@@ -322,7 +339,8 @@ static int popen_spawn(struct popen_slot *sl, const char *cmd, bool reading,
 	close(theirs);
 	if (rc) {
 		close(mine);
-		errno = rc;
+		/* what glibc's popen says when the shell cannot be started */
+		errno = ENOMEM;
 		return -1;
 	}
 	return mine;
@@ -332,7 +350,6 @@ static FILE *traced_popen(struct popen_slot *sl, const char *cmd,
 			  bool reading, bool cloexec)
 {
 	char data[SR_ARGV_JSON_MAX + 64], errd[32];
-	struct shim_envp e;
 	struct sr_jw w;
 	int fd, err;
 
@@ -344,7 +361,7 @@ static FILE *traced_popen(struct popen_slot *sl, const char *cmd,
 	sr_jw_lit(&w, "}");
 	sl->s.data = (struct sr_str){ data, (uint32_t)w.len };
 	fd = popen_spawn(sl, cmd, reading,
-			 shim_envp_build(&e, environ, sl->s.trace_id,
+			 SHIM_CHILD_ENVP(environ, sl->s.trace_id,
 					 sl->s.span_id));
 	if (fd >= 0 && !cloexec)
 		fcntl(fd, F_SETFD, 0);
@@ -389,6 +406,8 @@ SHIM_API FILE *popen(const char *cmd, const char *mode)
 	}
 	fp = traced_popen(sl, cmd, reading, cloexec);
 	err = errno;
+	if (fp)
+		atomic_fetch_add(&slots_open, 1);
 	atomic_store(&sl->state, fp ? SLOT_OPEN : SLOT_FREE);
 	shim_leave();
 	errno = err;
@@ -412,16 +431,15 @@ static void pclose_span(struct popen_slot *sl, int status, int err)
 	shim_emit_span(SR_REC_SPAN_END, &sl->s);
 }
 
-SHIM_API int pclose(FILE *fp)
+/* Closes a popen() stream of the shim's: as glibc's pclose (and fclose of
+ * a popen stream), waits for the shell and returns its wait status. */
+static int slot_close(struct popen_slot *sl, FILE *fp)
 {
-	struct popen_slot *sl = fp ? slot_find(fp) : NULL;
 	int status, err;
 	bool rec;
 
-	if (!sl)
-		return REAL(pclose)(fp);
 	rec = shim_enter(SHIM_HOOK_EXEC);
-	fclose(fp);
+	REAL(fclose)(fp);
 	if (!rec)
 		shim_resume(); /* wait_child pauses the guard */
 	status = wait_child(sl->pid);
@@ -430,7 +448,24 @@ SHIM_API int pclose(FILE *fp)
 		pclose_span(sl, status, err);
 	shim_leave();
 	sl->fp = NULL;
+	atomic_fetch_sub(&slots_open, 1);
 	atomic_store(&sl->state, SLOT_FREE);
 	errno = err;
 	return status;
+}
+
+SHIM_API int pclose(FILE *fp)
+{
+	struct popen_slot *sl = fp ? slot_find(fp) : NULL;
+
+	return sl ? slot_close(sl, fp) : REAL(pclose)(fp);
+}
+
+SHIM_API int fclose(FILE *fp)
+{
+	struct popen_slot *sl = NULL;
+
+	if (atomic_load_explicit(&slots_open, memory_order_relaxed) && fp)
+		sl = slot_find(fp);
+	return sl ? slot_close(sl, fp) : REAL(fclose)(fp);
 }

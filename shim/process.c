@@ -51,6 +51,7 @@ static struct {
 	uint64_t pidns; /* pid namespace inode, 0 unknown */
 } self;
 static char pidns_env[64]; /* "SPANRING_PIDNS=<pid>:<inode>" for children */
+static char inherited_tp[128]; /* TRACEPARENT at start, "" if none */
 
 /* Variables a child needs to be traced the same way (shim_carry_env). */
 static const char *const carried[] = {
@@ -104,7 +105,9 @@ static void carry_init(void)
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
-		if (v)
+		/* a descriptor number means nothing in a child */
+		if (v && !(strcmp(carried[i], "SPANRING_DEBUG") == 0 &&
+			   strncmp(v, "fd:", 3) == 0))
 			carry_add(carried[i], v);
 	}
 }
@@ -313,6 +316,7 @@ static bool self_init(bool fork_child)
 	uint64_t ino = 0;
 
 	self.pid = (uint32_t)getpid();
+	shim.pid = self.pid;
 	self.ppid = (uint32_t)getppid();
 	self.uid = (uint32_t)getuid();
 	if (fork_child && self.ppid != 0 && self.pidns != 0)
@@ -330,19 +334,6 @@ static bool self_init(bool fork_child)
 const char *shim_pidns_env(void)
 {
 	return pidns_env[0] ? pidns_env : NULL;
-}
-
-static void ring_fd_high(void)
-{
-	struct rlimit rl;
-	int minfd = SR_RING_FD_MIN;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 2 < (rlim_t)minfd)
-		minfd = (int)(rl.rlim_cur / 2);
-	if (sr_ring_relocate_fd(&shim.ring, minfd) < 0)
-		shim_debug("ring fd %d stays low", sr_ring_fd(&shim.ring));
-	shim.protect_fd = sr_ring_fd(&shim.ring);
-	shim.protect = true;
 }
 
 /* Opens the ring directory and creates this image's ring in it. */
@@ -380,7 +371,6 @@ static int ring_open(void)
 			   strerror(-rc));
 		return rc;
 	}
-	ring_fd_high();
 	return 0;
 }
 
@@ -482,8 +472,10 @@ static void write_process_start(void)
 	shim_emit_span(SR_REC_SPAN_START, &s);
 }
 
+static void write_vfork_span(void);
+
 /* Creates the ring and the records every image starts with. */
-static void image_start(bool new_trace, const char *argv0)
+static void image_start(bool exec, bool new_trace, const char *argv0)
 {
 	proc_start_ns = sr_now_ns();
 	if (shim.hooks & SHIM_HOOK_PROCESS) {
@@ -499,6 +491,8 @@ static void image_start(bool new_trace, const char *argv0)
 	write_process_record();
 	if (new_trace)
 		write_trace_record(argv0);
+	if (exec)
+		write_vfork_span();
 	if (shim.hooks & SHIM_HOOK_PROCESS)
 		write_process_start();
 }
@@ -532,7 +526,8 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 		sr_jw_key(&w, "process.exit.code");
 		sr_jw_i64(&w, code);
 	}
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+	/* no system call once sandboxed: the filter may forbid it */
+	if (!shim.sandboxed && getrusage(RUSAGE_SELF, &ru) == 0) {
 		sr_jw_lit(&w, ",");
 		sr_jw_key(&w, "process.cpu.user_time");
 		jw_seconds(&w, &ru.ru_utime);
@@ -552,11 +547,14 @@ static _Atomic bool proc_ended; /* the process span was ended */
 void shim_process_end(int code, int sig)
 {
 	struct sr_span_rec s = { .flags = SR_SF_PROCESS };
-	char data[512];
+	/* small enough for the lane's reserve (SR_RING_LAST_RESERVE) */
+	char data[256];
 	int saved = errno;
 
+	/* a vfork child's _exit is not the end of the process it borrowed
+	 * its memory from */
 	if (!shim.recording || sr_id_is_zero(shim.proc_span, 12) ||
-	    atomic_exchange(&proc_ended, true))
+	    shim_in_shared_child() || atomic_exchange(&proc_ended, true))
 		goto out;
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -566,7 +564,7 @@ void shim_process_end(int code, int sig)
 	s.data.p = data;
 	s.data.n = (uint32_t)end_data(data, sizeof(data), code, sig);
 	shim_thr.guard++;
-	shim_emit_span(SR_REC_SPAN_END, &s);
+	shim_emit_span_last(&s);
 	shim_thr.guard--;
 	atomic_fetch_or_explicit((_Atomic uint32_t *)&shim.ring.hdr->owner_flags,
 				 SR_OWNER_EXITED, memory_order_release);
@@ -592,12 +590,17 @@ static void atfork_child(void)
 
 	if (!shim.recording)
 		goto out;
-	/* the guard makes the close hook use the plain system call for the
-	 * shim's own descriptors (no libc symbol to resolve) */
 	shim_thr.guard++;
-	/* not recording first: the close hook must really close the fd */
 	shim.recording = false;
-	shim.protect = false;
+	if (shim.sandboxed) {
+		/* no system call allowed: the child runs untraced, and keeps
+		 * the parent's mapping (and its owner lock) until it execs or
+		 * exits */
+		sr_ring_forget(&shim.ring);
+		shim_thr.guard--;
+		goto out;
+	}
+	/* the mapping holds the parent's owner lock: drop it at once */
 	sr_ring_close(&shim.ring);
 	memset(&shim_thr.prod, 0, sizeof(shim_thr.prod));
 	shim_api_reset(false);
@@ -611,10 +614,89 @@ static void atfork_child(void)
 	 * the new process span, so the once-flag must be fresh */
 	atomic_store(&proc_ended, false);
 	self_init(true);
-	image_start(false, NULL);
+	image_start(false, false, NULL);
 	shim_thr.guard--;
 out:
 	errno = saved;
+}
+
+/* --- what children are told -------------------------------------------- */
+
+const char *shim_inherited_traceparent(void)
+{
+	return inherited_tp;
+}
+
+bool shim_identity_changed(void)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+
+	if (shim.sandboxed)
+		return true;
+	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return true;
+	return r != getauxval(AT_UID) || e != getauxval(AT_EUID) ||
+	       rg != getauxval(AT_GID) || eg != getauxval(AT_EGID);
+}
+
+void shim_vfork_env(char *buf, uint32_t pid, uint64_t start_ns,
+		    const uint8_t trace[16], const uint8_t span[12],
+		    const uint8_t parent[12])
+{
+	char t[33], s[25], p[25];
+
+	sr_hex(t, trace, 16);
+	sr_hex(s, span, 12);
+	sr_hex(p, parent, 12);
+	snprintf(buf, SHIM_VFORK_ENV_MAX, "SPANRING_VFORK=%u:%llu:%s:%s:%s",
+		 pid, (unsigned long long)start_ns, t, s, p);
+}
+
+/* An image a vfork child exec'd records the `spawn` span its parent's
+ * child could not (SPANRING_VFORK, only when its pid is ours: the variable
+ * may have been passed on further), ending now. */
+static void write_vfork_span(void)
+{
+	const char *v = getenv("SPANRING_VFORK");
+	char data[SR_ARGV_JSON_MAX + SR_EXE_MAX * 2 + 128];
+	struct sr_span_rec s = { 0 };
+	unsigned long long pid, start;
+	struct sr_jw w;
+	char *end;
+
+	if (!v || !(shim.hooks & SHIM_HOOK_EXEC))
+		return;
+	errno = 0;
+	pid = strtoull(v, &end, 10);
+	if (errno || *end != ':' || pid != self.pid)
+		return;
+	start = strtoull(end + 1, &end, 10);
+	if (errno || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
+	    !sr_unhex(s.trace_id, end + 1, 16) ||
+	    !sr_unhex(s.span_id, end + 34, 12) ||
+	    !sr_unhex(s.parent_id, end + 59, 12) || start > proc_start_ns) {
+		shim_debug("SPANRING_VFORK=%.140s: malformed, ignored", v);
+		return;
+	}
+	sr_jw_init(&w, data, sizeof(data));
+	sr_jw_lit(&w, "{");
+	sr_jw_key(&w, "process.executable.path");
+	sr_jw_cstr_val(&w, exe_path);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.command_args");
+	sr_jw_lit(&w, argv_json);
+	sr_jw_lit(&w, ",");
+	sr_jw_key(&w, "process.child_pid");
+	sr_jw_i64(&w, self.pid);
+	sr_jw_lit(&w, "}");
+	if (sr_id_is_zero(s.parent_id, 12))
+		s.flags |= SR_SF_ROOT;
+	s.start_ns = start;
+	s.end_ns = proc_start_ns;
+	s.name = (struct sr_str){ "spawn", 5 };
+	s.data = (struct sr_str){ data, (uint32_t)w.len };
+	shim_emit_span(SR_REC_SPAN, &s);
 }
 
 /* --- constructor -------------------------------------------------------- */
@@ -713,9 +795,12 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	argv_json_init(argv);
 	shim_thread_key_init();
 	incoming_init(&in);
+	if (getenv("TRACEPARENT"))
+		snprintf(inherited_tp, sizeof(inherited_tp), "%s",
+			 getenv("TRACEPARENT"));
 	memcpy(shim.trace_id, in.trace, 16);
 	memcpy(shim.self_parent, in.parent, 12);
-	image_start(!in.ancestor, argc > 0 && argv ? argv[0] : NULL);
+	image_start(true, !in.ancestor, argc > 0 && argv ? argv[0] : NULL);
 	if (!shim.recording)
 		goto out;
 	pthread_atfork(NULL, NULL, atfork_child);

@@ -8,16 +8,12 @@
 #ifndef SR_SHIM_PROCESS_H
 #define SR_SHIM_PROCESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Ends the process span (once per image) with the exit status: code >= 0
  * for an exit, sig > 0 for a fatal signal. Async-signal-safe. */
 void shim_process_end(int code, int sig);
-
-/* In a fork child: drops the parent's ring (not its file), reseeds ids,
- * opens a ring of its own and starts its process span under `fork_span`.
- * Async-signal-safe (system calls and stack buffers only). */
-void shim_fork_child(const uint8_t fork_span[12]);
 
 /* Pointers to static "NAME=value" strings a child needs to be traced the
  * same way when its environment lacks them: LD_PRELOAD (as this process
@@ -29,5 +25,25 @@ unsigned shim_carry_env(const char **out, unsigned max);
  * the environment of its exec or spawn (saves the child a /proc lookup);
  * NULL if the namespace is unknown. Static storage, set at image start. */
 const char *shim_pidns_env(void);
+
+/* The TRACEPARENT this image got from its environment at start ("" if
+ * none): one the program put into a child's environment differs, and is
+ * kept (see envp.c). */
+const char *shim_inherited_traceparent(void);
+
+/* true if the process changed its real or effective uid or gid since the
+ * image started (sudo, su, a daemon dropping privileges): the shim then
+ * does not put itself back into a child's environment. Two system calls;
+ * true once sandboxed (it cannot tell without a system call then). */
+bool shim_identity_changed(void);
+
+/* "SPANRING_VFORK=<pid>:<start ns>:<trace>:<span>:<parent>": tells the
+ * image a vfork child execs that it was started by a vfork + exec whose
+ * `spawn` span it records (the child could not: it shares its parent's
+ * memory and ring). Writes it into buf (at least SHIM_VFORK_ENV_MAX). */
+#define SHIM_VFORK_ENV_MAX 136
+void shim_vfork_env(char *buf, uint32_t pid, uint64_t start_ns,
+		    const uint8_t trace[16], const uint8_t span[12],
+		    const uint8_t parent[12]);
 
 #endif /* SR_SHIM_PROCESS_H */

@@ -48,11 +48,8 @@ struct shim_real {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
-	int (*close)(int);
-	int (*close_range)(unsigned, unsigned, int);
-	void (*closefrom)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
+	int (*fclose)(FILE *);
+	int (*prctl)(int, ...);
 	pid_t (*wait)(int *);
 	pid_t (*waitpid)(pid_t, int *, int);
 	pid_t (*wait3)(int *, int, struct rusage *);

@@ -54,7 +54,7 @@ void shim_debug(const char *fmt, ...)
 	int saved = errno, n, fd;
 	va_list ap;
 
-	if (!shim_debug_on())
+	if (!shim_debug_on() || shim.sandboxed)
 		return;
 	n = snprintf(line, sizeof(line), "spanring[%d]: ", (int)getpid());
 	va_start(ap, fmt);
@@ -95,9 +95,12 @@ void shim_thread_key_init(void)
  * that gives the lane back when the thread exits. */
 static __attribute__((noinline)) void thread_first_record(void)
 {
+	static _Atomic uint32_t ids = 1u << 30;
 	int saved = errno;
 
-	shim_thr.prod.tid = (uint32_t)syscall(SYS_gettid);
+	/* a made-up id once sandboxed: no system call then */
+	shim_thr.prod.tid = shim.sandboxed ? atomic_fetch_add(&ids, 1)
+					   : (uint32_t)syscall(SYS_gettid);
 	if (exit_key_ok && !shim_thr.registered) {
 		shim_thr.registered = 1;
 		pthread_setspecific(exit_key, (void *)1);
@@ -165,39 +168,54 @@ void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
 	s->errdata.n = (uint32_t)strlen(data);
 }
 
+bool shim_in_shared_child(void)
+{
+	return !shim.sandboxed && (uint32_t)getpid() != shim.pid;
+}
+
+enum emit_how { EMIT_PLAIN, EMIT_LAST, EMIT_CHILD };
+
 /* Reserves, encodes (cutting strings to the ring's record size) and
  * commits one record. Inlined into each caller, so the encoder is a direct
  * call. Nothing here sets errno but a thread's first record (which saves
- * it): the callers need not save it. */
+ * it): the callers need not save it. EMIT_CHILD writes with a producer of
+ * its own on a shared lane (`tid` names it), never touching the thread's
+ * state, which belongs to the parent a vfork child borrowed it from. */
 static inline __attribute__((always_inline)) int
 emit(uint16_t type, uint32_t size,
      uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
-     const void *rec)
+     const void *rec, enum emit_how how, uint32_t tid)
 {
 	uint32_t max = sr_ring_record_max(&shim.ring), n;
+	struct sr_producer child = { .tid = tid, .no_lane = 1 };
+	struct sr_producer *prod = &shim_thr.prod;
 	struct sr_resv rv;
 	bool cut = false;
 	uint8_t *p;
 
 	if (!shim.recording)
 		return -ENODEV;
-	if (!shim_thr.prod.tid)
+	if (how == EMIT_CHILD)
+		prod = &child;
+	else if (!shim_thr.prod.tid)
 		thread_first_record();
 	if (size > max - 8)
 		size = max - 8;
-	p = sr_ring_reserve(&shim.ring, &shim_thr.prod, size + 8, &rv);
+	if (how == EMIT_LAST)
+		p = sr_ring_reserve_last(&shim.ring, prod, size + 8, &rv);
+	else
+		p = sr_ring_reserve(&shim.ring, prod, size + 8, &rv);
 	if (!p)
 		return -ENOBUFS;
 	n = enc(p, size, rec, &cut);
 	if (!n) {
-		sr_ring_discard(&shim.ring, &shim_thr.prod, &rv);
+		sr_ring_discard(&shim.ring, prod, &rv);
 		return -ENOBUFS;
 	}
 	/* The codec may use less than reserved when it cut strings: shrink
 	 * the record (only its own tail, never past what was reserved). */
 	rv.len = n + 8;
-	sr_ring_commit(&shim.ring, &shim_thr.prod, &rv, type,
-		       cut ? SR_RF_TRUNCATED : 0);
+	sr_ring_commit(&shim.ring, prod, &rv, type, cut ? SR_RF_TRUNCATED : 0);
 	return 0;
 }
 
@@ -219,17 +237,31 @@ static uint32_t enc_child(uint8_t *d, uint32_t cap, const void *r, bool *t)
 
 int shim_emit_child(const struct sr_child_rec *c)
 {
-	return emit(SR_REC_CHILD_EXIT, sr_child_size(), enc_child, c);
+	return emit(SR_REC_CHILD_EXIT, sr_child_size(), enc_child, c,
+		    EMIT_PLAIN, 0);
 }
 
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
 {
-	return emit(type, sr_span_size(s), enc_span, s);
+	return emit(type, sr_span_size(s), enc_span, s, EMIT_PLAIN, 0);
+}
+
+int shim_emit_span_last(const struct sr_span_rec *s)
+{
+	return emit(SR_REC_SPAN_END, sr_span_size(s), enc_span, s, EMIT_LAST,
+		    0);
+}
+
+int shim_emit_span_from_child(const struct sr_span_rec *s, uint32_t tid)
+{
+	return emit(SR_REC_SPAN, sr_span_size(s), enc_span, s, EMIT_CHILD,
+		    tid);
 }
 
 int shim_emit_trace(const struct sr_trace_rec *t)
 {
-	return emit(SR_REC_TRACE, sr_trace_size(t), enc_trace, t);
+	return emit(SR_REC_TRACE, sr_trace_size(t), enc_trace, t, EMIT_PLAIN,
+		    0);
 }
 
 /* Skips a JSON string starting after its opening quote; returns the

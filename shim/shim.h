@@ -8,6 +8,7 @@
 #ifndef SR_SHIM_H
 #define SR_SHIM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,8 +49,12 @@ struct shim_state {
 				     they are roots of the trace */
 	uint8_t proc_span[12];    /* the process span (zero: not recorded) */
 	uint8_t self_parent[12];  /* parent of the process span (zero: root) */
-	bool protect;             /* protect_fd is the ring's lock fd */
-	int protect_fd;           /* close/dup2 onto it are diverted */
+	uint32_t pid;             /* getpid() of this image (fork child: its
+				     own); another pid means a vfork or
+				     clone child sharing our memory */
+	_Atomic bool sandboxed;   /* a seccomp filter was installed through
+				     prctl: the shim makes no system call of
+				     its own from then on */
 };
 
 extern struct shim_state shim;
@@ -93,6 +98,17 @@ void shim_new_span_id(uint8_t id[12]);
 /* Writes one record. 0, -ENOBUFS (dropped: counted in the ring), -ENODEV
  * (not recording). Async-signal-safe, no malloc, errno preserved. */
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s);
+/* The process's last record (its end): may use the lane's reserve. */
+int shim_emit_span_last(const struct sr_span_rec *s);
+/* From a vfork or clone child that shares this process's memory: one
+ * complete span on a shared lane taken for the record (the parent's
+ * thread state is left alone). */
+int shim_emit_span_from_child(const struct sr_span_rec *s, uint32_t tid);
+
+/* true if this code runs in a child that shares the process's memory
+ * (vfork, clone(CLONE_VM)): its pid is not the image's. One getpid();
+ * false once sandboxed (no system call is made then). */
+bool shim_in_shared_child(void);
 int shim_emit_trace(const struct sr_trace_rec *t);
 int shim_emit_child(const struct sr_child_rec *c);
 

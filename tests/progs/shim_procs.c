@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -47,16 +48,37 @@ static int do_fork(void)
 	return 0;
 }
 
+static int prepared;
+
+static void on_prepare(void)
+{
+	prepared++;
+}
+
+/* vfork semantics a program may rely on: the child writes into the
+ * parent's memory (the exec-error idiom), the parent waits until the child
+ * execs, and pthread_atfork handlers do not run. */
 static int do_vfork(void)
 {
 	char *argv[] = { (char *)"echo", (char *)"from-vfork", NULL };
-	pid_t pid = vfork();
+	volatile int x = 0, err = 0;
+	pid_t pid;
 
+	pthread_atfork(on_prepare, NULL, NULL);
+	pid = vfork();
 	if (pid == 0) {
+		x = 42;
 		execv("/bin/echo", argv);
 		_exit(127);
 	}
-	printf("child exit %d\n", reap(pid));
+	printf("child exit %d x %d atfork %d\n", reap(pid), x, prepared);
+	pid = vfork();
+	if (pid == 0) {
+		execv("/nonexistent/prog", argv);
+		err = errno;
+		_exit(127);
+	}
+	printf("failed exec errno %d exit %d\n", err, reap(pid));
 	return 0;
 }
 

@@ -112,9 +112,10 @@ static void ring_wrap_every_alignment(void **state)
 
 			assert_true(put_rec(&f, chunk - 8, 0));
 			left -= chunk;
+			/* room for the next chunk beside the lane's reserve */
+			sr_reader_poll(f.rd, SIZE_MAX, NULL, NULL);
+			assert_int_equal(sr_reader_commit(f.rd), 0);
 		}
-		sr_reader_poll(f.rd, SIZE_MAX, NULL, NULL);
-		assert_int_equal(sr_reader_commit(f.rd), 0);
 		for (int round = 0; round < 60; round++) {
 			uint32_t len = 1 + (uint32_t)(round * 37 + shift) % 900;
 

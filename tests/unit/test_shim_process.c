@@ -280,16 +280,32 @@ static void shim_vfork_exec_child_traced(void **state)
 {
 	char *dir = sr_tmpdir("shim");
 	const char *argv[] = { prog("progs/shim_procs"), "vfork", NULL };
-	const struct sr_vspan *echo;
+	const struct sr_vspan *echo, *bad, *self;
 	struct sr_run r;
 
 	(void)state;
 	sr_run_both(&r, dir, argv, NULL);
-	assert_string_equal(r.out, "from-vfork\nchild exit 0\n");
+	/* vfork stays vfork: shared memory, no atfork handlers, the exec
+	 * error reported through a shared variable */
+	assert_string_equal(r.out, "from-vfork\nchild exit 0 x 42 atfork 0\n"
+				   "failed exec errno 2 exit 127\n");
 	sr_run_assert_tree(&r, NULL);
+	/* the children make no ring until they exec: shim_procs and echo */
+	assert_int_equal(r.nrings, 2);
 	echo = proc_by_argv(&r, "echo from-vfork");
-	assert_chain(&r, echo, "process<exec<process<fork<process");
+	assert_chain(&r, echo, "process<spawn<process");
 	assert_ended_with(&r, echo, 0);
+	self = sr_run_by_id(&r, sr_run_by_id(&r, echo->parent)->parent);
+	assert_ended_with(&r, self, 0);
+	assert_int_equal(sr_run_count(&r, "spawn"), 2);
+	bad = sr_run_span(&r, "spawn", 0);
+	if (!bad->err)
+		bad = sr_run_span(&r, "spawn", 1);
+	assert_non_null(bad->err);
+	assert_string_equal(bad->err, "No such file or directory");
+	assert_string_equal(bad->parent, self->span);
+	assert_string_equal(sr_vspan_str(bad, "process.executable.path"),
+			    "/nonexistent/prog");
 	sr_run_free(&r);
 	free((char *)argv[0]);
 	sr_tmpdir_free(dir);

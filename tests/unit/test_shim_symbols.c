@@ -11,9 +11,8 @@
 static const char *const interposed[] = {
 	"execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
 	"fexecve", "posix_spawn", "posix_spawnp", "system", "popen", "pclose",
-	"fork", "vfork", "_exit", "_Exit", "connect", "getaddrinfo", "close",
-	"close_range", "closefrom", "dup2", "dup3", "wait", "waitpid", "wait3",
-	"wait4", "waitid",
+	"fclose", "fork", "_exit", "_Exit", "prctl", "connect", "getaddrinfo",
+	"wait", "waitpid", "wait3", "wait4", "waitid",
 };
 
 static const char *const api[] = {
