@@ -51,10 +51,14 @@
 /* --- ring directory ----------------------------------------------------- */
 
 /* Without a sidecar rings wait in the directory: at most this many ring
- * files and bytes of ring files, beyond which new processes run untraced
- * and append one byte to SR_DIR_CAPPED_FILE (its size is the count). */
+ * files, beyond which new processes run untraced and append one byte to
+ * SR_DIR_CAPPED_FILE (its size is the count). */
 #define SR_DIR_MAX_RINGS 1024u
-#define SR_DIR_MAX_BYTES (1024ull * 1024 * 1024)
+/* Free bytes the ring directory's filesystem must have for a new ring: its
+ * control pages and the first chunks of a few lanes. Rings are sparse and
+ * backed as they fill, so the cap follows the real free space; a ring that
+ * later finds the filesystem full drops (and counts) records, never faults. */
+#define SR_DIR_MIN_FREE (64u * 1024u)
 #define SR_DIR_CAPPED_FILE "rings-refused.count"
 #define SR_RING_SUFFIX ".ring"
 #define SR_RING_NAME_MAX 64u

@@ -85,13 +85,11 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 	if (h->lanes_offset != SR_RING_HEADER_SIZE)
 		return sr_why(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
 			      h->lanes_offset, SR_RING_HEADER_SIZE);
-	data_off = (SR_RING_HEADER_SIZE +
-		    (uint64_t)h->lane_count * sizeof(struct sr_lane_ctl) + 4095) &
-		   ~4095ull;
+	data_off = sr_ring_data_offset(h->lane_count);
 	if (h->data_offset != data_off)
 		return sr_why(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
 			      h->data_offset, data_off);
-	size = data_off + (uint64_t)h->lane_count * h->lane_size;
+	size = sr_ring_file_size(h->lane_count, h->lane_size);
 	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
 		return sr_why(why, n, -EBADMSG,
 			      "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",

@@ -24,14 +24,6 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-static bool geometry_ok(uint32_t lanes, uint32_t lane_size)
-{
-	return lanes >= SR_RING_MIN_LANES && lanes <= SR_RING_MAX_LANES &&
-	       lane_size >= SR_RING_MIN_LANE_SIZE &&
-	       lane_size <= SR_RING_MAX_LANE_SIZE &&
-	       (lane_size & (lane_size - 1)) == 0;
-}
-
 static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 {
 	struct sr_ring_header *h = r->hdr;
@@ -120,12 +112,10 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	void *map;
 	int fd, err;
 
-	if (!geometry_ok(p->lanes, p->lane_size))
+	if (!sr_ring_geometry_ok(p->lanes, p->lane_size))
 		return -EINVAL;
-	data_off = align_up(SR_RING_HEADER_SIZE +
-				    (uint64_t)p->lanes * sizeof(struct sr_lane_ctl),
-			    4096);
-	size = data_off + (uint64_t)p->lanes * p->lane_size;
+	data_off = sr_ring_data_offset(p->lanes);
+	size = sr_ring_file_size(p->lanes, p->lane_size);
 	fd = openat(dirfd, name,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

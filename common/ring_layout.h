@@ -15,8 +15,11 @@
 #define SR_RING_LAYOUT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "limits.h"
 
 #define SR_RING_MAGIC 0x31474e4952525053ull /* "SPRRING1" little-endian */
 #define SR_RING_VERSION 1u
@@ -92,6 +95,33 @@ static inline uint8_t sr_rec_check(uint32_t len, uint16_t type, uint8_t flags)
 {
 	uint32_t x = len * 0x9e3779b1u ^ (uint32_t)type * 0x85ebca6bu ^ flags;
 	return (uint8_t)(x ^ x >> 8 ^ x >> 16 ^ x >> 24 ^ 0x5a);
+}
+
+/* The geometry, computed in one place for creator, readers and tools. */
+
+/* true if `lanes` lanes of `lane_size` bytes is a ring this build makes and
+ * reads: counts and sizes in their ranges, the size a power of two. */
+static inline bool sr_ring_geometry_ok(uint32_t lanes, uint32_t lane_size)
+{
+	return lanes >= SR_RING_MIN_LANES && lanes <= SR_RING_MAX_LANES &&
+	       lane_size >= SR_RING_MIN_LANE_SIZE &&
+	       lane_size <= SR_RING_MAX_LANE_SIZE &&
+	       (lane_size & (lane_size - 1)) == 0;
+}
+
+/* File offset of lane 0's data: header and lane controls, page aligned. */
+static inline uint64_t sr_ring_data_offset(uint32_t lanes)
+{
+	uint64_t ctl = SR_RING_HEADER_SIZE +
+		       (uint64_t)lanes * sizeof(struct sr_lane_ctl);
+
+	return (ctl + 4095) & ~4095ull;
+}
+
+/* Bytes of a ring file of this geometry (its name states it too). */
+static inline uint64_t sr_ring_file_size(uint32_t lanes, uint32_t lane_size)
+{
+	return sr_ring_data_offset(lanes) + (uint64_t)lanes * lane_size;
 }
 
 _Static_assert(sizeof(struct sr_ring_header) == SR_RING_HEADER_SIZE,

@@ -198,42 +198,37 @@ int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes)
 
 /*
  * Start-up must not scan a directory of a thousand rings (~1.5 us each).
- * On tmpfs a directory's size is 40 + 20 bytes per entry, and no ring can
- * hold more memory than the whole file system uses: when both upper bounds
- * are within the caps, there is room without reading a single entry.
+ * On tmpfs a directory's size is 40 + 20 bytes per entry: an upper bound
+ * of the ring count without reading a single entry.
  */
-static bool tmpfs_has_room(int dirfd, uint64_t bytes, uint32_t max_rings,
-			   uint64_t max_bytes)
+static bool tmpfs_count_ok(int dirfd, const struct statfs *sf,
+			   uint32_t max_rings)
 {
-	struct statfs sf;
 	struct stat st;
-	uint64_t entries, used;
 
-	if (fstatfs(dirfd, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
-	    fstat(dirfd, &st) < 0 || st.st_size < 40)
+	if (sf->f_type != TMPFS_MAGIC || fstat(dirfd, &st) < 0 ||
+	    st.st_size < 40)
 		return false;
-	entries = ((uint64_t)st.st_size - 40) / 20;
-	used = (uint64_t)(sf.f_blocks - sf.f_bfree) * (uint64_t)sf.f_bsize;
-	return entries < max_rings && bytes <= max_bytes &&
-	       used <= max_bytes - bytes;
+	return ((uint64_t)st.st_size - 40) / 20 < max_rings;
 }
 
-bool sr_dir_has_room(int dirfd, uint64_t bytes, uint32_t max_rings,
-		     uint64_t max_bytes)
+bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
 {
+	struct statfs sf;
 	uint32_t rings;
 	uint64_t used;
 
 	if (!max_rings)
 		max_rings = SR_DIR_MAX_RINGS;
-	if (!max_bytes)
-		max_bytes = SR_DIR_MAX_BYTES;
-	if (tmpfs_has_room(dirfd, bytes, max_rings, max_bytes))
+	/* rings are sparse: what matters is the space really left */
+	if (fstatfs(dirfd, &sf) < 0 ||
+	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < need)
+		return false;
+	if (tmpfs_count_ok(dirfd, &sf, max_rings))
 		return true;
 	if (sr_dir_usage(dirfd, &rings, &used) < 0)
 		return false;
-	return rings < max_rings && bytes <= max_bytes &&
-	       used <= max_bytes - bytes;
+	return rings < max_rings;
 }
 
 void sr_dir_count_refused(int dirfd)

@@ -46,10 +46,11 @@ int sr_dir_scan(int dirfd, unsigned max_files,
 /* Counts ring files and the bytes their names state. 0 or -errno. */
 int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes);
 
-/* true if one more ring of `bytes` keeps the directory within
- * SR_DIR_MAX_RINGS and SR_DIR_MAX_BYTES (or the given caps, when nonzero). */
-bool sr_dir_has_room(int dirfd, uint64_t bytes, uint32_t max_rings,
-		     uint64_t max_bytes);
+/* true if one more ring fits: the directory's filesystem has at least
+ * `need` bytes free (its real free space: rings are sparse, see
+ * SR_DIR_MIN_FREE) and fewer than `max_rings` ring files (0:
+ * SR_DIR_MAX_RINGS). */
+bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings);
 
 /* Counts one ring that was not created because the directory was full:
  * one byte appended to SR_DIR_CAPPED_FILE, whose size is the count. */

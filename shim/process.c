@@ -181,10 +181,7 @@ static void config_init(void)
 		dir_path[0] = 0;
 	if (env_u32("SPANRING_LANES", &lanes) &&
 	    env_u32("SPANRING_LANE_SIZE", &lane_size) &&
-	    lanes >= SR_RING_MIN_LANES && lanes <= SR_RING_MAX_LANES &&
-	    lane_size >= SR_RING_MIN_LANE_SIZE &&
-	    lane_size <= SR_RING_MAX_LANE_SIZE &&
-	    !(lane_size & (lane_size - 1))) {
+	    sr_ring_geometry_ok(lanes, lane_size)) {
 		cfg_lanes = lanes;
 		cfg_lane_size = lane_size;
 	} else {
@@ -260,14 +257,6 @@ static void incoming_init(struct incoming *in)
 }
 
 /* --- ring and records --------------------------------------------------- */
-
-static uint64_t ring_bytes(void)
-{
-	uint64_t ctl = SR_RING_HEADER_SIZE +
-		       (uint64_t)cfg_lanes * sizeof(struct sr_lane_ctl);
-
-	return ((ctl + 4095) & ~4095ull) + (uint64_t)cfg_lanes * cfg_lane_size;
-}
 
 static uint64_t pidns_inode(void)
 {
@@ -355,7 +344,7 @@ static int ring_open(void)
 		shim_debug("untraced: ring directory unusable: %s", why);
 		return dfd;
 	}
-	if (!sr_dir_has_room(dfd, ring_bytes(), cfg_max_rings, 0)) {
+	if (!sr_dir_has_room(dfd, SR_DIR_MIN_FREE, cfg_max_rings)) {
 		sr_dir_count_refused(dfd);
 		close(dfd);
 		shim_debug("untraced: ring directory %s is full (cap reached)",
@@ -363,7 +352,8 @@ static int ring_open(void)
 		return -ENOSPC;
 	}
 	sr_id_random(nonce, sizeof(nonce));
-	sr_ring_name(name, p.pid, nonce, ring_bytes());
+	sr_ring_name(name, p.pid, nonce,
+		     sr_ring_file_size(cfg_lanes, cfg_lane_size));
 	rc = sr_ring_create(&shim.ring, dfd, name, &p);
 	close(dfd);
 	if (rc < 0) {
@@ -793,7 +783,6 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	carry_init();
 	exe_init(self_init(false));
 	argv_json_init(argv);
-	shim_thread_key_init();
 	incoming_init(&in);
 	if (getenv("TRACEPARENT"))
 		snprintf(inherited_tp, sizeof(inherited_tp), "%s",

@@ -26,7 +26,8 @@ struct shim_state shim;
 static char debug_path[256];
 static int debug_fd = -1;
 static pthread_key_t exit_key;
-static bool exit_key_ok;
+/* 0 not made, 1 being made, 2 made, 3 none left */
+static _Atomic int exit_key_state;
 
 void shim_debug_set(const char *spec)
 {
@@ -86,13 +87,26 @@ static void thread_exit(void *arg)
 	shim_thr.registered = 0;
 }
 
-void shim_thread_key_init(void)
+/* The key of the thread-exit destructor, made when a thread other than the
+ * main one first records: a program whose main thread alone records keeps
+ * every pthread key for itself. */
+static bool exit_key_ready(void)
 {
-	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+	int st = atomic_load(&exit_key_state), none = 0;
+
+	if (st == 0 && atomic_compare_exchange_strong(&exit_key_state, &none,
+						      1)) {
+		st = pthread_key_create(&exit_key, thread_exit) == 0 ? 2 : 3;
+		atomic_store(&exit_key_state, st);
+	}
+	/* glibc keeps the values of the first 32 keys in the thread itself;
+	 * beyond, pthread_setspecific allocates, which this path must not */
+	return st == 2 && exit_key < 32;
 }
 
-/* First record of a thread: its id for lane ownership, and a destructor
- * that gives the lane back when the thread exits. */
+/* First record of a thread: its id for lane ownership, and (not for the
+ * main thread, whose end is the process's) a destructor that gives the
+ * lane back when the thread exits. */
 static __attribute__((noinline)) void thread_first_record(void)
 {
 	static _Atomic uint32_t ids = 1u << 30;
@@ -101,7 +115,8 @@ static __attribute__((noinline)) void thread_first_record(void)
 	/* a made-up id once sandboxed: no system call then */
 	shim_thr.prod.tid = shim.sandboxed ? atomic_fetch_add(&ids, 1)
 					   : (uint32_t)syscall(SYS_gettid);
-	if (exit_key_ok && !shim_thr.registered) {
+	if (!shim.sandboxed && shim_thr.prod.tid != shim.pid &&
+	    !shim_thr.registered && exit_key_ready()) {
 		shim_thr.registered = 1;
 		pthread_setspecific(exit_key, (void *)1);
 	}

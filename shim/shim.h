@@ -122,9 +122,6 @@ void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n);
 void shim_debug_set(const char *spec);
 bool shim_debug_on(void);
 
-/* Arms the thread-exit destructor that gives a thread's lane back. */
-void shim_thread_key_init(void);
-
 /* Diagnostics to SPANRING_DEBUG (file or fd:N), never stdout/stderr.
  * Formatted on the stack, one write(2); errno preserved. */
 void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

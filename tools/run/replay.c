@@ -38,14 +38,6 @@ struct writer {
 	uint8_t *buf;  /* one encoded record, SR_RECORD_MAX bytes */
 };
 
-static uint64_t ring_bytes(void)
-{
-	uint64_t ctl = SR_RING_HEADER_SIZE + LANES * sizeof(struct sr_lane_ctl);
-
-	return ((ctl + 4095) & ~4095ull) +
-	       (uint64_t)LANES * SR_RUN_REPLAY_LANE_SIZE;
-}
-
 static void ring_close(struct writer *w)
 {
 	if (!w->open)
@@ -99,7 +91,8 @@ static int ring_open(struct writer *w)
 	int rc;
 
 	sr_id_random(nonce, sizeof(nonce));
-	sr_ring_name(name, p.pid, nonce, ring_bytes());
+	sr_ring_name(name, p.pid, nonce,
+		     sr_ring_file_size(LANES, SR_RUN_REPLAY_LANE_SIZE));
 	rc = sr_ring_create(&w->ring, w->dirfd, name, &p);
 	if (rc)
 		return rc;
