@@ -1508,6 +1508,40 @@ static void spool_damaged_segments_salvaged(void **state)
 	free(names);
 }
 
+static void sidecar_clamps_hostile_lane_head(void **state)
+{
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	struct sr_ring_header h;
+	uint64_t head = 1ull << 63;
+	char *ring;
+	int in, fd;
+	pid_t p;
+
+	(void)state;
+	sr_sd_start(&F.sd, file, NULL);
+	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL }, &in);
+	assert_true(sr_wait_lines(F.sd.out, 2, WAIT_MS));
+	ring = ring_of(p);
+	fd = open(ring, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	/* lane 1's head 2^63 bytes ahead of its tail */
+	assert_int_equal(pwrite(fd, &head, 8, (off_t)h.lanes_offset + h.lane_ctl_size),
+			 8);
+	close(fd);
+	assert_true(wait_stat("ring_faults", 1, WAIT_MS));
+	/* (a value beyond 2^63 reads back as a negative number) */
+	if (stat_of("ring_lost_bytes") < 0 ||
+	    stat_of("ring_lost_bytes") > (long long)h.lane_size)
+		fail_msg("ring_lost_bytes %lld, expected at most the lane size %u",
+			 stat_of("ring_lost_bytes"), h.lane_size);
+	kill(p, SIGKILL);
+	sr_wait_pid(p, 5000);
+	close(in);
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	free(ring);
+}
+
 static void sidecar_waits_for_dying_lock(void **state)
 {
 	char *lock = sr_strf("%s/.spanringd.lock", F.sd.dir);
@@ -1569,4 +1603,5 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(export_dead_letter_unwritable_stops_the_line),
 	     T(sidecar_refuses_unwritable_files_at_start),
 	     T(spool_dir_removed_heals), T(spool_damaged_segments_salvaged),
-	     T(sidecar_waits_for_dying_lock))
+	     T(sidecar_waits_for_dying_lock),
+	     T(sidecar_clamps_hostile_lane_head))
