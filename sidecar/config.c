@@ -62,7 +62,7 @@ static const struct opt opts[] = {
     {"base-delay", NULL, T_SECS, F(base_delay), "1",
      "first retry delay, seconds (doubles)"},
     {"max-delay", NULL, T_SECS, F(max_delay), "30",
-     "largest retry delay, seconds"},
+     "largest retry delay, seconds (also caps a server's hint)"},
     {"compression", NULL, T_CODEC, F(compression), "lz4",
      "spool segments: lz4 | gzip | none"},
     {"wire-compression", NULL, T_CODEC, F(wire_compression), "none",
@@ -137,8 +137,9 @@ void sr_config_help(FILE *out)
 	fprintf(out,
 		"\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
 		"credentials and headers of the openai exporter.\n"
-		"Signals: TERM/INT drain and exit, USR1 flush, HUP reopen "
-		"the log.\nExit codes: 0 ok, 64 usage, 66 no input, 73 cannot "
+		"Signals: TERM/INT drain and exit, USR1 flush and cut every "
+		"wait, HUP reopen\nthe log.\nExit codes: 0 ok, 64 usage, 65 "
+		"bad key file, 66 no input, 71 system\nresources, 73 cannot "
 		"create, 75 already running, 78 config.\n");
 }
 
