@@ -139,6 +139,8 @@ $(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(COMMON_OBJ)
 
 # test_tree links the trace tree renderer of `spanring run`.
 $(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
+# test_sidecar_units links spanringd's modules (all but its main).
+$(BUILD)/tests/test_sidecar_units: $(call obj,$(filter-out sidecar/main.c,$(SIDECAR_SRC)))
 
 tests: $(TARGETS) $(TEST_BINS) $(HELPER_BINS)
 

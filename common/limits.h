@@ -87,6 +87,14 @@
  * program headers; more program headers than fit: /proc/self/exe) */
 #define SR_EXE_HEAD_MAX 2048u
 
+/* --- sidecar ------------------------------------------------------------- */
+
+/* How long a starting spanringd waits for the directory and spool locks
+ * of one that is dying (SIGKILLed an instant before: the kernel releases
+ * its locks only once its exit has run). 1.5 s covers a dying process on
+ * a loaded machine; a live sidecar is refused after it (exit 75). */
+#define SR_LOCK_WAIT_NS 1500000000ull
+
 /* --- consumer ----------------------------------------------------------- */
 
 /* Bytes one reader copies out of one lane per poll: bounds the work and

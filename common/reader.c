@@ -404,7 +404,12 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 	/* head is a multiple of 8, never behind our cursor, never more than a
 	 * lane ahead of it (producers respect tail) */
 	if (((head | cur) & 7) || head < cur || head - cur > r->hdr.lane_size) {
-		note_fault(r, i, head > cur ? head - cur : 0,
+		/* a lane never held more than lane_size bytes: a hostile
+		 * head cannot inflate the loss counted */
+		note_fault(r, i,
+			   head <= cur		     ? 0
+			   : head - cur < r->hdr.lane_size ? head - cur
+							   : r->hdr.lane_size,
 			   "head %" PRIu64 " %s tail %" PRIu64, head,
 			   (head | cur) & 7 ? "not 8-byte aligned, with"
 			   : head < cur	    ? "behind"

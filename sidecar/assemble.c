@@ -352,6 +352,11 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+void sr_asm_ring_touch(struct sr_asm_ring *r)
+{
+	r->dirty = true;
+}
+
 int sr_asm_ring_save(struct sr_asm_ring *r, int dirfd, const char *name,
 		     bool sync)
 {

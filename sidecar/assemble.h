@@ -72,7 +72,10 @@ bool sr_asm_ring_dirty(const struct sr_asm_ring *r);
 /* Saves the open set to `name` in dirfd (temporary + fsync when `sync` +
  * rename), or removes the file when the set is empty. 0 or -errno. */
 int sr_asm_ring_save(struct sr_asm_ring *r, int dirfd, const char *name,
-		     bool sync);
+		     bool sync) __attribute__((warn_unused_result));
+
+/* Marks the open set changed: it is saved again (its file was lost). */
+void sr_asm_ring_touch(struct sr_asm_ring *r);
 
 /* Loads a set saved by sr_asm_ring_save(); a missing file is an empty
  * set; entries that do not decode are skipped. 0 or -errno. */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -61,7 +62,7 @@ static const struct opt opts[] = {
     {"base-delay", NULL, T_SECS, F(base_delay), "1",
      "first retry delay, seconds (doubles)"},
     {"max-delay", NULL, T_SECS, F(max_delay), "30",
-     "largest retry delay, seconds"},
+     "largest retry delay, seconds (also caps a server's hint)"},
     {"compression", NULL, T_CODEC, F(compression), "lz4",
      "spool segments: lz4 | gzip | none"},
     {"wire-compression", NULL, T_CODEC, F(wire_compression), "none",
@@ -136,23 +137,75 @@ void sr_config_help(FILE *out)
 	fprintf(out,
 		"\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
 		"credentials and headers of the openai exporter.\n"
-		"Signals: TERM/INT drain and exit, USR1 flush, HUP reopen "
-		"the log.\nExit codes: 0 ok, 64 usage, 66 no input, 73 cannot "
+		"Signals: TERM/INT drain and exit, USR1 flush and cut every "
+		"wait, HUP reopen\nthe log.\nExit codes: 0 ok, 64 usage, 65 "
+		"bad key file, 66 no input, 71 system\nresources, 73 cannot "
 		"create, 75 already running, 78 config.\n");
 }
 
-/* Seconds, non-negative, finite. */
+/* Seconds: decimal digits with an optional fraction ("5", "0.25",
+ * ".5"), at most a day. No sign, exponent, hex, inf or nan. */
 static int parse_secs(const char *s, double *out)
 {
+	const char *p = s;
+	bool digits = false;
 	char *end;
 	double v;
 
+	while (isdigit((unsigned char)*p))
+		p++, digits = true;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits = true;
+	if (!digits || *p)
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 86400)
+	if (errno || *end || !isfinite(v) || v > 86400)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/* An http(s) URL libcurl accepts as a whole: a host, a port in range.
+ * 0, or -EINVAL with the reason in why. */
+static int check_url(const char *v, char *why, size_t n)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	CURLUcode uc;
+	int rc = 0;
+
+	if (!u) {
+		snprintf(why, n, "out of memory");
+		return -ENOMEM;
+	}
+	uc = curl_url_set(u, CURLUPART_URL, v, 0);
+	if (uc) {
+		snprintf(why, n, "%s", curl_url_strerror(uc));
+		rc = -EINVAL;
+	} else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+		   (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+		snprintf(why, n, "not an http:// or https:// URL");
+		rc = -EINVAL;
+	} else if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host) {
+		snprintf(why, n, "no host");
+		rc = -EINVAL;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Header values (API key, organization, project) must not carry control
+ * characters: they would end the header line. */
+static bool header_safe(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return false;
+	return true;
 }
 
 /* Binary shift of a size suffix: 10, 20, 30 for K, M, G (either case),
@@ -299,6 +352,13 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 				src, v, strerror(-rc));
 			return SR_EX_NOINPUT;
 		}
+		if (!header_safe(c->api_key)) {
+			fprintf(stderr,
+				"spanringd: %s: key file %s holds control "
+				"characters inside the key\n",
+				src, v);
+			return SR_EX_DATAERR;
+		}
 		return 0;
 	case T_FLAG:
 		*(bool *)field = true;
@@ -362,7 +422,7 @@ static void defaults(struct sr_config *c)
 	c->fsync = true;
 }
 
-static int load_env(struct sr_config *c, bool *endpoint_set)
+static int load_env(struct sr_config *c, int *endpoint_set)
 {
 	char env[64], src[80];
 	const char *v;
@@ -380,13 +440,13 @@ static int load_env(struct sr_config *c, bool *endpoint_set)
 		if (rc)
 			return rc == SR_EX_USAGE ? SR_EX_CONFIG : rc;
 		if (!strcmp(opts[i].flag, "endpoint"))
-			*endpoint_set = true;
+			*endpoint_set = 1;
 	}
 	return 0;
 }
 
 static int load_argv(struct sr_config *c, int argc, char **argv,
-		     bool *endpoint_set)
+		     int *endpoint_set)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq, *v;
@@ -428,32 +488,51 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		if (rc)
 			return rc;
 		if (!strcmp(o->flag, "endpoint"))
-			*endpoint_set = true;
+			*endpoint_set = 2;
 	}
 	return 0;
 }
 
-/* Checks relations between values once all are known. */
-static int finish(struct sr_config *c, bool endpoint_set)
+/* Checks relations between values once all are known. `endpoint_set`:
+ * 0 default, 1 from the environment, 2 from a flag. */
+static int finish(struct sr_config *c, int endpoint_set)
 {
 	const char *v;
 
-	if (!c->api_key[0] && (v = getenv("OPENAI_API_KEY")))
-		snprintf(c->api_key, sizeof(c->api_key), "%s", v);
-	if ((v = getenv("OPENAI_ORG_ID")))
-		snprintf(c->org_id, sizeof(c->org_id), "%s", v);
-	if ((v = getenv("OPENAI_PROJECT_ID")))
-		snprintf(c->project_id, sizeof(c->project_id), "%s", v);
+	static const struct {
+		const char *var;
+		size_t off, size;
+	} creds[] = {
+	    {"OPENAI_API_KEY", F(api_key)},
+	    {"OPENAI_ORG_ID", F(org_id)},
+	    {"OPENAI_PROJECT_ID", F(project_id)},
+	};
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		char *field = (char *)c + creds[i].off;
+
+		v = getenv(creds[i].var);
+		if (!v || (i == 0 && field[0]))
+			continue; /* the key file wins */
+		if (strlen(v) >= creds[i].size || !header_safe(v)) {
+			/* the value itself is never printed: it may be a key */
+			fprintf(stderr,
+				"spanringd: environment %s: %s\n", creds[i].var,
+				strlen(v) >= creds[i].size
+				    ? "too long"
+				    : "holds control characters");
+			return SR_EX_CONFIG;
+		}
+		snprintf(field, creds[i].size, "%s", v);
+	}
 	if (c->exporter == (enum sr_exporter_kind) - 1)
 		c->exporter =
 		    endpoint_set || c->api_key[0] ? SR_EXP_OPENAI : SR_EXP_FILE;
-	if (strncmp(c->endpoint, "http://", 7) &&
-	    strncmp(c->endpoint, "https://", 8)) {
-		fprintf(stderr,
-			"spanringd: endpoint '%s' is not an http:// or "
-			"https:// URL\n",
-			c->endpoint);
-		return SR_EX_USAGE;
+	if (check_url(c->endpoint, why, sizeof(why))) {
+		fprintf(stderr, "spanringd: endpoint '%s' is not usable: %s\n",
+			c->endpoint, why);
+		return endpoint_set == 1 ? SR_EX_CONFIG : SR_EX_USAGE;
 	}
 	if (c->max_delay < c->base_delay) {
 		fprintf(stderr,
@@ -484,7 +563,7 @@ static int finish(struct sr_config *c, bool endpoint_set)
 
 int sr_config_load(struct sr_config *c, int argc, char **argv)
 {
-	bool endpoint_set = false;
+	int endpoint_set = 0;
 	int rc;
 
 	defaults(c);

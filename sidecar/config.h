@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sysexits.h>
 
 #include "log.h"
 
@@ -49,14 +50,15 @@ struct sr_config {
 	bool help, version;
 };
 
-/* Exit codes of sysexits.h used by spanringd. */
-#define SR_EX_USAGE 64
-#define SR_EX_NOINPUT 66
-#define SR_EX_SOFTWARE 70
-#define SR_EX_OSERR 71
-#define SR_EX_CANTCREAT 73
-#define SR_EX_TEMPFAIL 75
-#define SR_EX_CONFIG 78
+/* Exit codes of spanringd: those of <sysexits.h>. */
+#define SR_EX_USAGE EX_USAGE	     /* 64 bad flag or value */
+#define SR_EX_DATAERR EX_DATAERR     /* 65 bad content of the key file */
+#define SR_EX_NOINPUT EX_NOINPUT     /* 66 unreadable key file */
+#define SR_EX_SOFTWARE EX_SOFTWARE   /* 70 internal */
+#define SR_EX_OSERR EX_OSERR	     /* 71 system resources */
+#define SR_EX_CANTCREAT EX_CANTCREAT /* 73 a directory or file unusable */
+#define SR_EX_TEMPFAIL EX_TEMPFAIL   /* 75 already served */
+#define SR_EX_CONFIG EX_CONFIG	     /* 78 bad value in a variable */
 
 /*
  * Fills *c from defaults, then the environment, then argv. Returns 0, or

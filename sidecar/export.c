@@ -20,7 +20,12 @@
 #include "retry.h"
 #include "stats.h"
 
-enum outcome { DELIVERED, FAILED, ABORTED };
+enum outcome {
+	DELIVERED, /* delivered, or durably in the dead letter */
+	FAILED,	   /* not now: kept in the spool, next round after a backoff */
+	ABORTED,   /* the stop deadline came */
+	REJECTED,  /* a 4xx not retried: the answer is in the response */
+};
 
 struct item {
 	const char *p;
@@ -31,15 +36,19 @@ struct sr_exporter {
 	const struct sr_config *c;
 	struct sr_spool *sp;
 	struct sr_http *http;
+	char dest[4200]; /* what the log names: the URL or the output */
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping, kicked;
+	uint64_t cuts;		   /* SIGUSR1s so far: each cuts a pause */
 	_Atomic uint64_t abort_at; /* monotonic ns, 0: none */
 	uint64_t next_try;	   /* monotonic ns: backoff after a failure */
 	double round_delay;	   /* s, next backoff */
+	double hint;		   /* s, the server's last wait hint, -1 */
 	bool warned_no_key;
+	bool dl_blocked;   /* the dead letter cannot be written now */
 	int out_fd, dl_fd; /* file exporter output, dead letters */
 	bool out_checked;  /* output's last line checked after opening */
 };
@@ -49,8 +58,8 @@ static uint64_t secs_ns(double s)
 	return (uint64_t)(s * 1e9);
 }
 
-/* Waits until `until` (monotonic ns) or stop/kick; lock held. Returns
- * false when the deadline of a stop passed. */
+/* Waits until `until` (monotonic ns) or a signal of the condition
+ * (stop, kick); lock held. Callers check why they woke. */
 static void wait_until(struct sr_exporter *e, uint64_t until)
 {
 	struct timespec ts;
@@ -60,14 +69,15 @@ static void wait_until(struct sr_exporter *e, uint64_t until)
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 }
 
-/* Sleeps `secs` between attempts; ABORTED if a stop deadline comes
- * first. */
+/* Sleeps `secs` between attempts: DELIVERED when the time is up or a
+ * SIGUSR1 cut it short, ABORTED if a stop deadline comes first. */
 static enum outcome pause_for(struct sr_exporter *e, double secs)
 {
-	uint64_t until = sr_mono_ns() + secs_ns(secs), at;
+	uint64_t until = sr_mono_ns() + secs_ns(secs), at, cuts;
 	enum outcome o = DELIVERED;
 
 	pthread_mutex_lock(&e->lock);
+	cuts = e->cuts;
 	for (;;) {
 		uint64_t now = sr_mono_ns();
 
@@ -76,7 +86,7 @@ static enum outcome pause_for(struct sr_exporter *e, double secs)
 			o = ABORTED;
 			break;
 		}
-		if (now >= until)
+		if (now >= until || e->cuts != cuts)
 			break;
 		wait_until(e, until);
 	}
@@ -127,22 +137,38 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* --- dead letters ------------------------------------------------------- */
 
-static void dead_letter(struct sr_exporter *e, const struct item *it,
-			const struct sr_http_resp *r)
+/*
+ * Appends one line {"status":…,"answer":…,"item":…} and fdatasyncs it.
+ * 0, or -errno when it is not durably written (a partial line is cut
+ * off again): the caller keeps the batch in the spool (stop the line).
+ */
+static int dead_letter(struct sr_exporter *e, const struct item *it,
+		       const struct sr_http_resp *r)
 {
 	cJSON *ans = cJSON_Parse(r->answer);
 	char *txt, head[64];
+	struct stat st;
+	off_t was = -1;
 	int rc;
 
+	if (e->dl_fd >= 0 && fstat(e->dl_fd, &st) == 0 && st.st_nlink == 0) {
+		/* removed (with the spool directory?): never write into a
+		 * file nobody can read */
+		close(e->dl_fd);
+		e->dl_fd = -1;
+	}
 	if (e->dl_fd < 0)
 		e->dl_fd = open_append(e->c->dead_letter);
+	if (e->dl_fd >= 0 && fstat(e->dl_fd, &st) == 0)
+		was = st.st_size;
 	if (!ans)
 		ans = cJSON_CreateString(r->answer);
 	txt = ans ? cJSON_PrintUnformatted(ans) : NULL;
 	cJSON_Delete(ans);
 	snprintf(head, sizeof(head), "{\"status\":%ld,\"answer\":", r->status);
-	rc = e->dl_fd < 0 || !txt ? -EIO
-				  : write_all(e->dl_fd, head, strlen(head));
+	rc = e->dl_fd < 0 ? -errno : !txt ? -ENOMEM : 0;
+	if (!rc)
+		rc = write_all(e->dl_fd, head, strlen(head));
 	if (!rc)
 		rc = write_all(e->dl_fd, txt, strlen(txt));
 	if (!rc)
@@ -151,14 +177,46 @@ static void dead_letter(struct sr_exporter *e, const struct item *it,
 		rc = write_all(e->dl_fd, it->p, it->n);
 	if (!rc)
 		rc = write_all(e->dl_fd, "}\n", 2);
-	if (!rc)
-		fdatasync(e->dl_fd);
+	if (!rc && fdatasync(e->dl_fd) < 0)
+		rc = -errno;
 	free(txt);
-	if (rc)
-		sr_log(SR_LOG_ERROR, "export",
-		       "dead-letter file %s: cannot write: %s",
-		       e->c->dead_letter, strerror(-rc));
+	if (rc) {
+		if (e->dl_fd >= 0) {
+			/* no torn line; reopened next time (the path may
+			 * have been fixed) */
+			if (was >= 0 && ftruncate(e->dl_fd, was) < 0)
+				was = -1;
+			close(e->dl_fd);
+			e->dl_fd = -1;
+		}
+		SR_STAT_ADD(dead_letter_errors, 1);
+		if (!e->dl_blocked)
+			sr_log(SR_LOG_ERROR, "export",
+			       "dead-letter file %s: cannot write: %s; rejected "
+			       "items stay in the spool until it can be "
+			       "written",
+			       e->c->dead_letter, strerror(-rc));
+		e->dl_blocked = true;
+		return rc;
+	}
+	if (e->dl_blocked)
+		sr_log(SR_LOG_INFO, "export", "dead-letter file %s: written again",
+		       e->c->dead_letter);
+	e->dl_blocked = false;
 	SR_STAT_ADD(dead_lettered, 1);
+	return 0;
+}
+
+static int dead_letter_all(struct sr_exporter *e, const struct item *it,
+			   size_t n, const struct sr_http_resp *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = dead_letter(e, &it[i], r);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* Item index named by an error answer's "param" ("data[3].span_data…"),
@@ -210,8 +268,11 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	void *z = NULL;
 	int rc;
 
-	if (!body)
+	if (!body) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		r->status = 0;
 		return -ENOMEM;
+	}
 	if (wc != SR_CODEC_NONE &&
 	    sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
 		free(body);
@@ -231,49 +292,18 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	return rc;
 }
 
-static enum outcome send_items(struct sr_exporter *e, struct item *it,
-			       size_t n);
-
-/* A 4xx that is not retried: isolate the bad items. */
-static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
-			     const struct sr_http_resp *r)
-{
-	bool split = r->status == 400 || r->status == 422 || r->status == 413;
-	enum outcome a, b;
-	long bad;
-
-	sr_log(SR_LOG_ERROR, "export",
-	       "[non-fatal] POST %s: client error %ld for %zu items: %.200s",
-	       e->c->endpoint, r->status, n, r->answer);
-	if (!split || n == 1) {
-		for (size_t i = 0; i < n; i++)
-			dead_letter(e, &it[i], r);
-		return DELIVERED;
-	}
-	bad = r->status == 413 ? -1 : param_index(r->answer, n);
-	if (bad >= 0) {
-		/* the answer names the item: no bisection needed */
-		dead_letter(e, &it[bad], r);
-		memmove(&it[bad], &it[bad + 1],
-			(n - (size_t)bad - 1) * sizeof(*it));
-		return send_items(e, it, n - 1);
-	}
-	a = send_items(e, it, n / 2);
-	b = send_items(e, it + n / 2, n - n / 2);
-	return a != DELIVERED ? a : b;
-}
-
-/* The seed's loop: max_retries attempts, delays doubling with jitter. */
-static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
+/*
+ * Sends it[0, n) with the retry rules (retry.h): max_retries attempts,
+ * the normal backoff or the server's hint between them, capped at
+ * max_delay, cut short by SIGUSR1. DELIVERED, REJECTED (the answer in
+ * *r), FAILED (attempts spent, or the server said not to retry; its
+ * last wait hint is kept for the next round) or ABORTED.
+ */
+static enum outcome attempts(struct sr_exporter *e, const struct item *it,
+			     size_t n, struct sr_http_resp *r)
 {
 	double delay = e->c->base_delay;
-	struct sr_http_resp *r = malloc(sizeof(*r));
-	enum outcome o = FAILED;
 
-	if (!r || !n) {
-		free(r);
-		return n ? FAILED : DELIVERED;
-	}
 	for (uint32_t attempt = 1;; attempt++) {
 		enum sr_verdict v;
 		double wait;
@@ -281,19 +311,23 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 		if (attempt > 1)
 			SR_STAT_ADD(exports_retried, 1);
 		v = post(e, it, n, r) ? SR_V_RETRY
-				      : sr_retry_verdict(r->status);
+				      : sr_retry_verdict(r->status,
+							 r->should_retry);
 		if (v == SR_V_OK) {
 			SR_STAT_ADD(exports_ok, 1);
 			SR_STAT_ADD(items_exported, n);
 			sr_log(SR_LOG_DEBUG, "export", "exported %zu items", n);
-			o = DELIVERED;
-			break;
+			return DELIVERED;
 		}
-		if (v == SR_V_REJECT) {
-			struct sr_http_resp copy = *r;
-
-			free(r);
-			return rejected(e, it, n, &copy);
+		if (v == SR_V_REJECT)
+			return REJECTED;
+		e->hint = r->retry_after;
+		if (v == SR_V_HOLD) {
+			sr_log(SR_LOG_WARN, "export",
+			       "[non-fatal] POST %s: status %ld with "
+			       "x-should-retry: false; kept for the next round",
+			       e->c->endpoint, r->status);
+			return FAILED;
 		}
 		if (r->status)
 			sr_log(SR_LOG_WARN, "export",
@@ -308,15 +342,167 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 			       e->c->endpoint, r->err, attempt,
 			       e->c->max_retries);
 		if (attempt >= e->c->max_retries)
-			break;
-		wait = r->retry_after >= 0 ? r->retry_after
-					   : sr_retry_jitter(delay);
-		if (pause_for(e, wait) == ABORTED) {
-			o = ABORTED;
-			break;
-		}
+			return FAILED;
+		wait = sr_retry_wait(sr_retry_jitter(delay), r->retry_after,
+				     e->c->max_delay);
+		if (pause_for(e, wait) == ABORTED)
+			return ABORTED;
 		delay = sr_retry_next(delay, e->c->max_delay);
 	}
+}
+
+/* Requests the isolation of a rejected batch of n items may take:
+ * 2 * ceil(log2 n) + 2. */
+static unsigned isolation_budget(size_t n)
+{
+	unsigned lg = 0;
+
+	while (lg < 63 && ((size_t)1 << lg) < n)
+		lg++;
+	return 2 * lg + 2;
+}
+
+/* A rejected part of the batch still to isolate, with its answer. */
+struct part {
+	size_t off, n;
+	struct sr_http_resp *r;
+};
+
+static bool same_answer(const struct sr_http_resp *a,
+			const struct sr_http_resp *b)
+{
+	return a->status == b->status && !strcmp(a->answer, b->answer);
+}
+
+/*
+ * A batch answered with a 4xx that is not retried: the bad items go to
+ * the dead letter with the server's answer, the rest is delivered, in at
+ * most isolation_budget(n) more requests (iteratively: the parts wait on
+ * a stack, never in recursion):
+ *   - 400/422 naming an item (error.param "data[i]…"): that item is
+ *     dead-lettered, the rest sent again;
+ *   - 400/422 naming none: a batch-wide answer, the whole part is
+ *     dead-lettered at once;
+ *   - 413: split in halves, each sent; the same answer for both halves
+ *     means splitting does not help: both are dead-lettered;
+ *   - any other 4xx: the part is dead-lettered;
+ *   - budget spent: what is left is dead-lettered with its answer.
+ * Takes `first` (malloc'd). DELIVERED, FAILED (a request failed, or the
+ * dead letter could not be written: the batch stays spooled), ABORTED.
+ */
+static enum outcome isolate(struct sr_exporter *e, struct item *it, size_t n,
+			    struct sr_http_resp *first)
+{
+	unsigned budget = isolation_budget(n);
+	size_t top = 0, cap = budget + 2;
+	struct part *st = calloc(cap, sizeof(*st));
+	enum outcome o = DELIVERED;
+
+	if (!st) {
+		free(first);
+		return FAILED;
+	}
+	st[top++] = (struct part){0, n, first};
+	while (top && o == DELIVERED) {
+		struct part p = st[--top];
+		struct sr_http_resp *r = p.r, *r2 = NULL;
+		long s = r->status;
+		long bad;
+
+		sr_log(SR_LOG_ERROR, "export",
+		       "[non-fatal] POST %s: client error %ld for %zu items: "
+		       "%.200s",
+		       e->c->endpoint, s, p.n, r->answer);
+		bad = s == 400 || s == 422 ? param_index(r->answer, p.n) : -1;
+		if (bad >= 0) {
+			if (dead_letter(e, &it[p.off + (size_t)bad], r)) {
+				o = FAILED;
+			} else {
+				memmove(&it[p.off + (size_t)bad],
+					&it[p.off + (size_t)bad + 1],
+					(p.n - (size_t)bad - 1) * sizeof(*it));
+				p.n--;
+				if (p.n && !budget) {
+					if (dead_letter_all(e, it + p.off, p.n, r))
+						o = FAILED;
+				} else if (p.n) {
+					budget--;
+					o = attempts(e, it + p.off, p.n, r);
+					if (o == REJECTED) {
+						st[top++] = p; /* keeps r */
+						o = DELIVERED;
+						continue;
+					}
+				}
+			}
+			free(r);
+			continue;
+		}
+		if (s != 413 || p.n == 1 || budget < 2) {
+			if (dead_letter_all(e, it + p.off, p.n, r))
+				o = FAILED;
+			free(r);
+			continue;
+		}
+		/* 413: halves */
+		budget -= 2;
+		r2 = malloc(sizeof(*r2));
+		if (!r2) {
+			free(r);
+			o = FAILED;
+			break;
+		}
+		{
+			struct part a = {p.off, p.n / 2, r};
+			struct part b = {p.off + p.n / 2, p.n - p.n / 2, r2};
+			enum outcome oa = attempts(e, it + a.off, a.n, r), ob;
+
+			if (oa != DELIVERED && oa != REJECTED) {
+				o = oa;
+				free(r);
+				free(r2);
+				break;
+			}
+			ob = attempts(e, it + b.off, b.n, r2);
+			if (ob != DELIVERED && ob != REJECTED) {
+				o = ob;
+			} else if (oa == REJECTED && ob == REJECTED &&
+				   same_answer(r, r2)) {
+				if (dead_letter_all(e, it + p.off, p.n, r))
+					o = FAILED;
+			} else {
+				if (ob == REJECTED) {
+					st[top++] = b;
+					r2 = NULL;
+				}
+				if (oa == REJECTED) {
+					st[top++] = a;
+					r = NULL;
+				}
+			}
+			free(r);
+			free(r2);
+		}
+	}
+	while (top)
+		free(st[--top].r);
+	free(st);
+	return o;
+}
+
+static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
+{
+	struct sr_http_resp *r;
+	enum outcome o;
+
+	if (!n)
+		return DELIVERED;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return FAILED;
+	o = attempts(e, it, n, r);
+	if (o == REJECTED)
+		return isolate(e, it, n, r); /* takes r */
 	free(r);
 	return o;
 }
@@ -341,8 +527,9 @@ static enum outcome to_file(struct sr_exporter *e, const char *lines,
 		end_torn_line(e->out_fd, e->c->output);
 	e->out_checked = true;
 	rc = write_all(e->out_fd, lines, len);
-	if (!rc && strcmp(e->c->output, "-"))
-		fdatasync(e->out_fd);
+	if (!rc && strcmp(e->c->output, "-") && fdatasync(e->out_fd) < 0 &&
+	    errno != EINVAL)
+		rc = -errno;
 	if (rc) {
 		sr_log(SR_LOG_ERROR, "export", "output %s: cannot write: %s",
 		       e->c->output, strerror(-rc));
@@ -430,38 +617,61 @@ static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 
 /* --- the thread --------------------------------------------------------- */
 
-/* After a round that failed: back off before the next. */
+/* After a round that failed: back off before the next (the server's last
+ * hint counts, capped at max_delay like every wait). */
 static void failed_round(struct sr_exporter *e, enum outcome o)
 {
+	double wait = sr_retry_wait(sr_retry_jitter(e->round_delay), e->hint,
+				    e->c->max_delay);
+
 	SR_STAT_ADD(exports_failed, 1);
-	if (o == FAILED)
+	if (o == FAILED && e->dl_blocked)
+		sr_log(SR_LOG_ERROR, "export",
+		       "%s: rejected items not written to the dead letter %s; "
+		       "batch kept in the spool, next round in %.1fs",
+		       e->dest, e->c->dead_letter, wait);
+	else if (o == FAILED && e->c->exporter == SR_EXP_OPENAI)
 		sr_log(SR_LOG_ERROR, "export",
 		       "[non-fatal] POST %s: batch not delivered after %u "
 		       "attempts; kept in the spool, next round in %.1fs",
-		       e->c->endpoint, e->c->max_retries, e->round_delay);
+		       e->dest, e->c->max_retries, wait);
+	else if (o == FAILED)
+		sr_log(SR_LOG_ERROR, "export",
+		       "%s: batch not delivered; kept in the spool, next round "
+		       "in %.1fs",
+		       e->dest, wait);
 	pthread_mutex_lock(&e->lock);
-	e->next_try = sr_mono_ns() + secs_ns(sr_retry_jitter(e->round_delay));
+	e->next_try = sr_mono_ns() + secs_ns(wait);
 	pthread_mutex_unlock(&e->lock);
+	e->hint = -1;
 	e->round_delay =
 	    sr_retry_next(e->round_delay ? e->round_delay : 1, e->c->max_delay);
 }
 
-/* Delivers the batches of the oldest segment in order. false when a
- * batch could not be delivered now. */
+/* Delivers the batches of the oldest segment in order; a damaged segment
+ * gives its intact batches and goes to quarantine. false when a batch
+ * could not be delivered now. */
 static bool export_one(struct sr_exporter *e, uint64_t seq)
 {
 	struct sr_segment *g = NULL;
 	int rc = sr_spool_load(e->sp, seq, &g);
-	bool ok = true;
+	bool ok = true, gone = false;
+	uint32_t lost;
 
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		if (sr_spool_lost(e->sp, seq, &lost) == 0 && lost)
+			sr_log(SR_LOG_ERROR, "spool",
+			       "segment %llu: file gone with its directory, "
+			       "%u items lost",
+			       (unsigned long long)seq, lost);
 		return true;
+	}
 	if (rc) {
 		sr_log(SR_LOG_ERROR, "spool",
-		       "segment %llu unreadable (%s): removed",
+		       "segment %llu unreadable (%s): kept, next round later",
 		       (unsigned long long)seq, strerror(-rc));
-		sr_spool_remove(e->sp, seq);
-		return true;
+		failed_round(e, ABORTED);
+		return false;
 	}
 	for (uint32_t i = sr_segment_done(g); i < sr_segment_batches(g) && ok;
 	     i++) {
@@ -473,7 +683,8 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 		rc = sr_segment_batch(g, i, &lines, &len, &items);
 		if (rc)
 			sr_log(SR_LOG_ERROR, "spool",
-			       "segment %llu batch %u corrupt (%s): skipped",
+			       "segment %llu batch %u unreadable (%s): left in "
+			       "the file for quarantine",
 			       (unsigned long long)seq, i, strerror(-rc));
 		else
 			o = deliver(e, lines, len, items);
@@ -484,13 +695,31 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 			break;
 		}
 		e->round_delay = e->c->base_delay;
-		sr_spool_mark(e->sp, g, i + 1);
+		rc = sr_spool_mark(e->sp, g, i + 1);
+		if (rc)
+			sr_log(SR_LOG_WARN, "spool",
+			       "segment %llu: cannot record progress: %s (a "
+			       "restart may send batch %u again)",
+			       (unsigned long long)seq, strerror(-rc), i);
+		if (i + 1 >= sr_segment_batches(g))
+			gone = true;
 		/* abort_at is set only by a stop: its deadline passed */
 		if (atomic_load(&e->abort_at) &&
 		    sr_mono_ns() >= atomic_load(&e->abort_at))
 			break;
 	}
+	if (sr_segment_batches(g) == 0 && sr_segment_damage(g)) {
+		/* nothing intact: straight to quarantine */
+		rc = sr_spool_mark(e->sp, g, 0);
+		gone = rc == 0;
+		if (rc) {
+			failed_round(e, ABORTED);
+			ok = false;
+		}
+	}
 	sr_segment_free(g);
+	if (!gone)
+		sr_spool_release(e->sp, seq);
 	return ok;
 }
 
@@ -573,26 +802,73 @@ static int add_headers(struct sr_exporter *e)
 	return rc ? -ENOMEM : 0;
 }
 
+/* Opens the files the exporter writes now, so that a path that cannot be
+ * written is an error at start, not a loss later. */
+static int open_files(struct sr_exporter *e, char *why, size_t whylen)
+{
+	const struct sr_config *c = e->c;
+
+	if (c->exporter == SR_EXP_FILE) {
+		e->out_fd = strcmp(c->output, "-") ? open_append(c->output)
+						   : dup(1);
+		if (e->out_fd < 0) {
+			snprintf(why, whylen, "output %s: cannot open: %s",
+				 c->output, strerror(errno));
+			return -errno;
+		}
+	}
+	if (c->exporter == SR_EXP_OPENAI) {
+		e->dl_fd = open_append(c->dead_letter);
+		if (e->dl_fd < 0) {
+			snprintf(why, whylen,
+				 "dead-letter file %s: cannot open: %s",
+				 c->dead_letter, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 struct sr_exporter *sr_exporter_new(const struct sr_config *c,
-				    struct sr_spool *sp)
+				    struct sr_spool *sp, char *why,
+				    size_t whylen)
 {
 	struct sr_exporter *e = calloc(1, sizeof(*e));
 	pthread_condattr_t ca;
+	int rc;
 
-	if (!e)
+	if (!e) {
+		snprintf(why, whylen, "out of memory");
 		return NULL;
+	}
 	e->c = c;
 	e->sp = sp;
 	e->out_fd = e->dl_fd = -1;
+	e->hint = -1;
 	e->round_delay = c->base_delay;
+	if (c->exporter == SR_EXP_OPENAI)
+		snprintf(e->dest, sizeof(e->dest), "POST %s", c->endpoint);
+	else if (c->exporter == SR_EXP_FILE)
+		snprintf(e->dest, sizeof(e->dest), "output %s",
+			 strcmp(c->output, "-") ? c->output : "stdout");
+	else
+		snprintf(e->dest, sizeof(e->dest), "%s",
+			 c->exporter == SR_EXP_CONSOLE ? "console" : "null");
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	rc = open_files(e, why, whylen);
+	if (rc) {
+		sr_exporter_free(e);
+		errno = -rc;
+		return NULL;
+	}
 	if (c->exporter == SR_EXP_OPENAI) {
 		e->http = sr_http_new(&e->abort_at);
 		if (!e->http || add_headers(e)) {
+			snprintf(why, whylen, "cannot set up libcurl");
 			sr_exporter_free(e);
 			errno = ENOMEM;
 			return NULL;
@@ -615,8 +891,10 @@ void sr_exporter_kick(struct sr_exporter *e, int force)
 {
 	pthread_mutex_lock(&e->lock);
 	e->kicked = true;
-	if (force)
-		e->next_try = 0;
+	if (force) {
+		e->next_try = 0; /* the backoff between rounds */
+		e->cuts++;	 /* and a pause between attempts */
+	}
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 }

@@ -2,11 +2,14 @@
 /*
  * export.h - the export thread: takes spool segments oldest first and
  * delivers them with the configured exporter (openai, console, file,
- * null), with the seed's retry loop and spanring's additions (408/429,
- * Retry-After, bisection of rejected batches into a dead-letter file).
- * A segment is removed from the spool once delivered or dead-lettered;
- * after a failed round it stays and is retried after a backoff (base
- * delay doubling to max delay), across restarts.
+ * null), with the seed's retry loop and spanring's additions (retry.h:
+ * 408/409/429, Retry-After, retry-after-ms, x-should-retry; isolation of
+ * rejected items into a dead-letter file in O(log n) requests).
+ * A segment is removed from the spool once delivered or durably
+ * dead-lettered; after a failed round (or a dead letter that cannot be
+ * written) it stays and is retried after a backoff (base delay doubling
+ * to max delay), across restarts. Each exporter has its own thread: a
+ * slow destination never blocks the drain.
  */
 #ifndef SR_SD_EXPORT_H
 #define SR_SD_EXPORT_H
@@ -18,16 +21,20 @@
 
 struct sr_exporter;
 
-/* Prepares the exporter (HTTP handle, output and dead-letter files are
- * opened lazily). NULL + errno. `c` and `sp` must outlive it. */
+/* Prepares the exporter: the HTTP handle, and opens the file exporter's
+ * output or the dead-letter file (a path that cannot be written is an
+ * error now). NULL + errno with the reason in `why`. `c` and `sp` must
+ * outlive it. */
 struct sr_exporter *sr_exporter_new(const struct sr_config *c,
-				    struct sr_spool *sp);
+				    struct sr_spool *sp, char *why,
+				    size_t whylen);
 
 /* Starts the thread. 0 or -errno. */
 int sr_exporter_start(struct sr_exporter *e);
 
-/* New segments are in the spool (`force`: also skip a pending backoff,
- * SIGUSR1). Thread-safe, never blocks for long. */
+/* New segments are in the spool (`force`: also cut every pending wait,
+ * the backoff between rounds and the pause between attempts: SIGUSR1).
+ * Thread-safe, never blocks for long. */
 void sr_exporter_kick(struct sr_exporter *e, int force);
 
 /* Asks the thread to deliver what it can until `deadline` (monotonic ns),

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct sr_http {
 	const _Atomic uint64_t *abort_at;
 	struct sr_http_resp *resp; /* the request in progress */
 	size_t answer_len;
+	bool have_ms; /* retry-after-ms seen in this answer */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
@@ -33,17 +35,45 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* Copies the value of header line p (len bytes) named `name` (with its
+ * colon) into v; false when the line is another header or too long. */
+static bool header_value(const char *p, size_t len, const char *name, char *v,
+			 size_t vn)
+{
+	size_t k = strlen(name);
+
+	if (len <= k || len - k >= vn || strncasecmp(p, name, k))
+		return false;
+	memcpy(v, p + k, len - k);
+	v[len - k] = 0;
+	return true;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
 	struct sr_http *h = ctx;
+	struct sr_http_resp *r = h->resp;
 	size_t len = size * n;
 	char v[128];
 
-	if (len > 12 && len < 12 + sizeof(v) &&
-	    !strncasecmp(p, "Retry-After:", 12)) {
-		memcpy(v, p + 12, len - 12);
-		v[len - 12] = 0;
-		h->resp->retry_after = sr_retry_after_parse(v, time(NULL));
+	if (!strncasecmp(p, "HTTP/", 5)) {
+		/* a new answer (after a 1xx): forget the previous headers */
+		r->retry_after = -1;
+		r->should_retry = SR_SR_ABSENT;
+		h->have_ms = false;
+	} else if (header_value(p, len, "retry-after-ms:", v, sizeof(v))) {
+		/* milliseconds win over Retry-After, as in the JS client */
+		double s = sr_retry_after_ms_parse(v);
+
+		if (s >= 0) {
+			r->retry_after = s;
+			h->have_ms = true;
+		}
+	} else if (header_value(p, len, "Retry-After:", v, sizeof(v))) {
+		if (!h->have_ms)
+			r->retry_after = sr_retry_after_parse(v, time(NULL));
+	} else if (header_value(p, len, "x-should-retry:", v, sizeof(v))) {
+		r->should_retry = sr_should_retry_parse(v);
 	}
 	return len;
 }
@@ -117,6 +147,8 @@ int sr_http_post(struct sr_http *h, const char *url, const void *body,
 
 	memset(r, 0, sizeof(*r));
 	r->retry_after = -1;
+	r->should_retry = SR_SR_ABSENT;
+	h->have_ms = false;
 	h->resp = r;
 	h->answer_len = 0;
 	if (content_encoding) {

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retry.h"
+
 /* Bytes of a server's answer kept (for logs and the dead-letter file). */
 #define SR_HTTP_ANSWER_MAX 8192u
 
@@ -19,7 +21,9 @@ struct sr_http;
 struct sr_http_resp {
 	long status;			 /* 0: no answer (network error) */
 	char answer[SR_HTTP_ANSWER_MAX]; /* body, NUL-terminated, cut */
-	double retry_after;		 /* s, -1 when absent or invalid */
+	double retry_after; /* s, -1 when absent or invalid: retry-after-ms,
+			     * else Retry-After */
+	enum sr_should_retry should_retry; /* x-should-retry */
 	char err[256];			 /* network error text */
 };
 
@@ -36,6 +40,6 @@ int sr_http_header(struct sr_http *h, const char *line);
  * -EIO with r->err set when none did. */
 int sr_http_post(struct sr_http *h, const char *url, const void *body,
 		 size_t len, const char *content_encoding,
-		 struct sr_http_resp *r);
+		 struct sr_http_resp *r) __attribute__((warn_unused_result));
 
 #endif /* SR_SD_HTTP_H */

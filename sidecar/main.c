@@ -24,7 +24,9 @@
 #include "common/clock.h"
 #include "common/ringdir.h"
 #include "config.h"
+#include "common/limits.h"
 #include "export.h"
+#include "lock.h"
 #include "log.h"
 #include "scan.h"
 #include "spool.h"
@@ -58,6 +60,8 @@ struct daemon {
 	struct sr_sink sink;
 	bool stop, force;
 	uint64_t spool_retry; /* monotonic ns: no hand-off before */
+	uint64_t heals;	      /* spool heals already answered */
+	bool spool_failed;    /* the last hand-off was refused */
 };
 
 /* Reads the clocks for the items of the next drain round (two clock
@@ -189,21 +193,44 @@ static int spool_queue(struct daemon *d)
 	return sr_spool_put(d->spool, b, nb);
 }
 
+/* A recreated spool directory lost the open-span files: write them
+ * again before any ring is committed past their starts. */
+static void after_heal(struct daemon *d)
+{
+	uint64_t h = sr_spool_heals(d->spool);
+
+	if (h != d->heals) {
+		d->heals = h;
+		sr_rings_state_lost(d->rings);
+	}
+}
+
 /* Hands the queue to the spool, then commits the rings (R-RING-7). On a
  * spool failure nothing is committed: the rings are read again later. */
-static int flush(struct daemon *d)
+static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 {
-	int rc = spool_queue(d);
+	int rc = sr_spool_check(d->spool);
 
 	if (!rc)
+		rc = spool_queue(d);
+	if (!rc)
 		rc = sr_spool_sync(d->spool);
+	after_heal(d);
 	if (rc) {
-		sr_log(SR_LOG_ERROR, "spool",
-		       "cannot write a segment: %s; %zu items stay in memory",
-		       strerror(-rc), d->q.n);
+		/* logged once per outage, not once a second */
+		if (!d->spool_failed)
+			sr_log(SR_LOG_ERROR, "spool",
+			       "cannot write a segment: %s; %zu items stay in "
+			       "memory, their rings uncommitted (tried again "
+			       "every second)",
+			       strerror(-rc), d->q.n);
+		d->spool_failed = true;
 		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
 		return rc;
 	}
+	if (d->spool_failed)
+		sr_log(SR_LOG_INFO, "spool", "segments written again");
+	d->spool_failed = false;
 	for (size_t i = 0; i < d->q.n; i++)
 		free(d->q.items[i]);
 	d->q.n = 0;
@@ -211,6 +238,14 @@ static int flush(struct daemon *d)
 	rc = sr_rings_commit(d->rings, true);
 	sr_exporter_kick(d->exp, d->force);
 	return rc;
+}
+
+/* The spool or a ring refused: the items stay in memory or their rings
+ * uncommitted; flush() logged why and set when to try again. */
+static void flush_now(struct daemon *d)
+{
+	if (flush(d))
+		sr_log(SR_LOG_DEBUG, "main", "hand-off incomplete, retried");
 }
 
 static bool sink_full(void *ctx)
@@ -238,7 +273,7 @@ static void drain_all(struct daemon *d)
 		n = sr_rings_drain(d->rings, &d->sink);
 
 		if (sink_full(d)) {
-			if (sr_mono_ns() < d->spool_retry || flush(d))
+			if (sr_mono_ns() < d->spool_retry || flush(d) != 0)
 				break;
 		} else if (n == 0) {
 			break;
@@ -269,10 +304,12 @@ static void tick(struct daemon *d, bool all)
 
 	drain_all(d);
 	if (flush_due(d, hot) || (d->force && !d->q.n)) {
-		flush(d);
+		flush_now(d);
 	} else if (sr_rings_pending(d->rings)) {
 		/* rings whose reads produced no queued item (span starts) */
-		sr_rings_commit(d->rings, d->q.n == 0);
+		if (sr_rings_commit(d->rings, d->q.n == 0))
+			sr_log(SR_LOG_DEBUG, "main", "commit incomplete, "
+			       "retried on the next tick");
 	}
 	if (d->force)
 		sr_exporter_kick(d->exp, 1);
@@ -291,6 +328,7 @@ static void on_signals(struct daemon *d)
 			break;
 		case SIGUSR1:
 			d->force = true;
+			d->spool_retry = 0; /* cuts this wait too */
 			break;
 		case SIGHUP:
 			if (sr_log_reopen())
@@ -345,6 +383,21 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 	return until <= now ? 0 : (int)((until - now) / 1000000 + 1);
 }
 
+/* Rewrites the stats file; a failure is logged once per outage. */
+static void write_stats(struct daemon *d)
+{
+	static bool failing;
+	int rc = sr_stats_write(d->c.stats_file);
+
+	if (rc && !failing)
+		sr_log(SR_LOG_ERROR, "main", "stats file %s: cannot write: %s",
+		       d->c.stats_file, strerror(-rc));
+	else if (!rc && failing)
+		sr_log(SR_LOG_INFO, "main", "stats file %s: written again",
+		       d->c.stats_file);
+	failing = rc != 0;
+}
+
 static void run(struct daemon *d)
 {
 	uint64_t now = sr_mono_ns(), next_tick = now, next_scan = now,
@@ -371,32 +424,61 @@ static void run(struct daemon *d)
 			tick(d, false);
 			next_tick = now + tick_ns;
 		} else if (flush_due(d, false)) {
-			flush(d);
+			flush_now(d);
 		}
 		if (now >= next_stats) {
-			sr_stats_write(d->c.stats_file);
+			write_stats(d);
 			next_stats = now + STATS_NS;
 		}
 	}
 }
 
 /* SIGTERM: drain everything drainable, spool it, deliver what can be
- * delivered before the deadline. */
-static void shutdown_all(struct daemon *d)
+ * delivered before the deadline. Returns 0, or SR_EX_CANTCREAT when
+ * items could not be spooled (their rings stay uncommitted: a restart
+ * reads them again). */
+static int shutdown_all(struct daemon *d)
 {
 	uint64_t deadline =
 	    sr_mono_ns() + (uint64_t)(d->c.shutdown_timeout * 1e9);
+	size_t unspooled;
 
 	sr_log(SR_LOG_INFO, "main", "stopping: draining rings, %.1fs to flush",
 	       d->c.shutdown_timeout);
 	sr_rings_rescan(d->rings);
+	d->spool_retry = 0;
 	tick(d, true);
 	drain_all(d);
-	flush(d);
+	d->spool_retry = 0;
+	flush_now(d);
+	unspooled = d->q.n;
 	sr_exporter_stop(d->exp, deadline);
-	sr_stats_write(d->c.stats_file);
-	sr_log(SR_LOG_INFO, "main", "stopped; %zu segments left in the spool",
-	       sr_spool_count(d->spool));
+	SR_STAT_SET(queue_items, d->q.n);
+	write_stats(d);
+	if (unspooled) {
+		sr_log(SR_LOG_ERROR, "main",
+		       "stopped; %zu segments (%llu items) left in the spool, "
+		       "%zu items could not be spooled: their rings are not "
+		       "committed, a restart reads them again",
+		       sr_spool_count(d->spool),
+		       (unsigned long long)sr_spool_items(d->spool),
+		       unspooled);
+		return SR_EX_CANTCREAT;
+	}
+	sr_log(SR_LOG_INFO, "main",
+	       "stopped; %zu segments (%llu items) left in the spool",
+	       sr_spool_count(d->spool),
+	       (unsigned long long)sr_spool_items(d->spool));
+	return 0;
+}
+
+static void on_lock_wait(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	sr_log(SR_LOG_INFO, "main",
+	       "%s: lock held, waiting up to %.1fs for a stopping spanringd",
+	       d->c.dir, SR_LOCK_WAIT_NS / 1e9);
 }
 
 static int take_lock(struct daemon *d)
@@ -411,7 +493,7 @@ static int take_lock(struct daemon *d)
 			strerror(errno));
 		return SR_EX_CANTCREAT;
 	}
-	if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
+	if (sr_flock_wait(d->lockfd, SR_LOCK_WAIT_NS, on_lock_wait, d) < 0) {
 		n = (int)pread(d->lockfd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = 0;
 		fprintf(stderr,
@@ -486,6 +568,7 @@ static int open_spool(struct daemon *d)
 
 static int setup(struct daemon *d)
 {
+	char why[512] = "";
 	int rc = open_dirs(d);
 
 	if (!rc)
@@ -504,9 +587,21 @@ static int setup(struct daemon *d)
 	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd,
 					  sr_spool_dirfd(d->spool), d->asm_)
 			   : NULL;
-	d->exp = sr_exporter_new(&d->c, d->spool);
-	if (!d->rings || !d->exp || sr_exporter_start(d->exp))
+	if (!d->rings)
 		return SR_EX_OSERR;
+	d->exp = sr_exporter_new(&d->c, d->spool, why, sizeof(why));
+	if (!d->exp) {
+		fprintf(stderr, "spanringd: %s\n", why);
+		return errno == ENOMEM ? SR_EX_OSERR : SR_EX_CANTCREAT;
+	}
+	if (sr_exporter_start(d->exp))
+		return SR_EX_OSERR;
+	rc = sr_stats_write(d->c.stats_file);
+	if (rc) {
+		fprintf(stderr, "spanringd: stats file %s: cannot write: %s\n",
+			d->c.stats_file, strerror(-rc));
+		return SR_EX_CANTCREAT;
+	}
 	d->q.rings = d->rings;
 	d->sink = (struct sr_sink){sink_emit, sink_full, d};
 	return 0;
@@ -574,7 +669,7 @@ int main(int argc, char **argv)
 		sr_rings_rescan(d.rings);
 		sr_rings_forget_stale(d.rings);
 		run(&d);
-		shutdown_all(&d);
+		rc = shutdown_all(&d);
 	}
 	teardown(&d);
 	return rc;

@@ -463,6 +463,13 @@ int sr_rings_commit(struct sr_rings *rs, bool all)
 	return first;
 }
 
+void sr_rings_state_lost(struct sr_rings *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i]->ar)
+			sr_asm_ring_touch(rs->r[i]->ar);
+}
+
 void sr_rings_forget_stale(struct sr_rings *rs)
 {
 	int fd = dup(rs->statefd);

@@ -66,7 +66,12 @@ bool sr_rings_pending(const struct sr_rings *rs);
  * the queue being empty), removes drained dead rings. 0 or -errno (the
  * first error; the others are still tried).
  */
-int sr_rings_commit(struct sr_rings *rs, bool all);
+int sr_rings_commit(struct sr_rings *rs, bool all)
+    __attribute__((warn_unused_result));
+
+/* The open-span files were lost (the spool directory was removed): every
+ * ring's set is written again at the next commit. */
+void sr_rings_state_lost(struct sr_rings *rs);
 
 /* Removes open-span files whose ring is gone (a crash between removing
  * a ring and its file) and stale temporaries. */

@@ -15,6 +15,9 @@
 
 #include "codec.h"
 #include "common/clock.h"
+#include "common/limits.h"
+#include "lock.h"
+#include "log.h"
 #include "stats.h"
 
 #define SEG_MAGIC "SRSPOOL1"
@@ -33,17 +36,23 @@ struct seg {
 /* A loaded segment (export thread). */
 struct sr_segment {
 	uint64_t seq;
-	uint8_t *buf; /* whole file */
+	uint32_t items; /* as named */
+	uint8_t *buf;	/* whole file */
 	size_t len;
 	uint32_t batches, done;
 	size_t *off;		    /* offset of each frame header */
-	int fd;			    /* kept open to record progress */
+	int fd;			    /* kept open to record progress, or -1 */
 	struct sr_spool_batch *mem; /* text from memory, NULL: the file's */
 	size_t nmem;
+	const char *damage; /* NULL: intact; else quarantined when done */
+	uint32_t unreadable; /* batches that did not decompress */
 };
 
 struct sr_spool {
+	char path[4096];
 	int dirfd, lockfd;
+	uint64_t heals;	    /* times the directory was recreated */
+	uint64_t busy_seq;  /* segment loaded by the exporter, + 1; 0: none */
 	enum sr_codec codec;
 	uint64_t max_bytes, bytes;
 	uint64_t mem_bytes; /* text kept in memory (struct seg.mem) */
@@ -193,6 +202,7 @@ struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
 	if (!s)
 		return NULL;
 	s->dirfd = s->lockfd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", dir);
 	s->codec = codec;
 	s->max_bytes = max_bytes;
 	s->sync = sync;
@@ -212,8 +222,14 @@ struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
 	}
 	s->lockfd =
 	    openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+	if (s->lockfd < 0) {
 		rc = -errno;
+		snprintf(why, whylen, "cannot create %s/.lock: %s", dir,
+			 strerror(errno));
+		goto err;
+	}
+	rc = sr_flock_wait(s->lockfd, SR_LOCK_WAIT_NS, NULL, NULL);
+	if (rc) {
 		snprintf(why, whylen, "%s is in use by another spanringd", dir);
 		goto err;
 	}
@@ -351,9 +367,139 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 	return 0;
 }
 
-int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
+/* Writes a segment image under its name (temporary, sync, rename). */
+static int write_segment(struct sr_spool *s, const struct seg *g,
+			 const uint8_t *img, size_t len)
 {
 	char tmp[80], name[64];
+	int rc;
+
+	seg_name(name, sizeof(name), g);
+	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
+	rc = write_file(s->dirfd, tmp, img, len, s->sync);
+	if (!rc && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
+		rc = -errno;
+	if (rc)
+		unlinkat(s->dirfd, tmp, 0);
+	return rc;
+}
+
+/* True when the directory we hold was removed (or replaced). */
+static bool dir_gone(const struct sr_spool *s)
+{
+	struct stat held, now;
+
+	if (fstat(s->dirfd, &held) < 0 || held.st_nlink == 0)
+		return true;
+	return stat(s->path, &now) < 0 || now.st_ino != held.st_ino ||
+	       now.st_dev != held.st_dev;
+}
+
+/*
+ * The spool directory was removed under us: recreates it, takes its lock
+ * again (same descriptor numbers: the open-span files of scan.c use the
+ * directory through the same fd), rewrites the segments whose text is
+ * still in memory and forgets the others, counting their items as lost.
+ * Lock held. 0 or -errno (the directory cannot be made: tried again on
+ * the next hand-off).
+ */
+static int heal(struct sr_spool *s)
+{
+	size_t kept = 0, lost = 0, lost_items = 0, w = s->head;
+	int fd, lfd, rc = mkdir_p(s->path);
+
+	if (rc)
+		return rc;
+	fd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, s->dirfd) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	lfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0 &&
+	    dup2(lfd, s->lockfd) >= 0) {
+		close(lfd);
+	} else {
+		if (lfd >= 0)
+			close(lfd);
+		sr_log(SR_LOG_WARN, "spool", "%s: cannot lock the recreated "
+		       "directory", s->path);
+	}
+	for (size_t i = s->head; i < s->n; i++) {
+		struct seg *g = &s->segs[i];
+		char name[64];
+		bool busy = s->busy_seq == g->seq + 1;
+		int wrc = -ENOENT;
+
+		seg_name(name, sizeof(name), g);
+		if (faccessat(s->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    busy) {
+			s->segs[w++] = *g; /* the exporter holds its text */
+			continue;
+		}
+		if (g->mem) {
+			uint8_t *img;
+			size_t len;
+
+			wrc = build_segment(s, g->mem, g->nmem, &img, &len);
+			if (!wrc) {
+				wrc = write_segment(s, g, img, len);
+				free(img);
+			}
+		}
+		if (!wrc) {
+			kept++;
+			s->segs[w++] = *g;
+			continue;
+		}
+		lost++;
+		lost_items += g->items;
+		SR_STAT_ADD(spool_lost_items, g->items);
+		seg_forget(s, g);
+		s->bytes -= g->bytes;
+	}
+	s->n = w;
+	if (s->sync)
+		fsync(s->dirfd);
+	s->heals++;
+	SR_STAT_ADD(spool_heals, 1);
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+	sr_log(SR_LOG_ERROR, "spool",
+	       "directory %s was removed under spanringd: recreated; %zu "
+	       "segments rewritten from memory, %zu segments (%zu items) lost "
+	       "with it; open spans are saved again",
+	       s->path, kept, lost, lost_items);
+	return 0;
+}
+
+uint64_t sr_spool_heals(struct sr_spool *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->heals;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int sr_spool_check(struct sr_spool *s)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (dir_gone(s))
+		rc = heal(s);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
+{
 	struct seg g = {0};
 	uint64_t text = 0;
 	uint8_t *img;
@@ -373,14 +519,11 @@ int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 	g.seq = s->next_seq++;
 	pthread_mutex_unlock(&s->lock);
 	g.bytes = len;
-	seg_name(name, sizeof(name), &g);
-	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
-	rc = write_file(s->dirfd, tmp, img, len, s->sync);
+	rc = write_segment(s, &g, img, len);
+	if (rc == -ENOENT && sr_spool_check(s) == 0)
+		rc = write_segment(s, &g, img, len);
 	free(img);
-	if (!rc && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
-		rc = -errno;
 	if (rc) {
-		unlinkat(s->dirfd, tmp, 0);
 		batches_free(b, n);
 		return rc;
 	}
@@ -444,36 +587,63 @@ void sr_segment_free(struct sr_segment *g)
 	free(g);
 }
 
-/* Checks the header and every frame header against the file length. */
-static int index_frames(struct sr_segment *g)
+/* A frame header that can be a batch: bytes within the image, a known
+ * codec, at least one byte. */
+static bool frame_ok(const uint8_t *buf, size_t len, size_t off)
 {
-	size_t off = SEG_HDR;
+	uint32_t hdr[3];
 
-	if (g->len < SEG_HDR || memcmp(g->buf, SEG_MAGIC, 8))
+	if (off + FRAME_HDR > len)
+		return false;
+	memcpy(hdr, buf + off, FRAME_HDR);
+	return hdr[0] && hdr[0] <= len - off - FRAME_HDR &&
+	       hdr[2] <= SR_CODEC_GZIP;
+}
+
+int sr_segment_index(const uint8_t *buf, size_t len, size_t *off, size_t max,
+		     struct sr_seg_index *ix)
+{
+	uint32_t want, done;
+	size_t o = SEG_HDR, k = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	if (len < SEG_HDR || memcmp(buf, SEG_MAGIC, 8)) {
+		ix->damage = "not a spool segment (bad magic or too short)";
 		return -EBADMSG;
-	memcpy(&g->batches, g->buf + 8, 4);
-	memcpy(&g->done, g->buf + 12, 4);
-	if (g->batches > g->len / FRAME_HDR || g->done > g->batches)
-		return -EBADMSG;
-	g->off = calloc(g->batches + 1, sizeof(*g->off));
-	if (!g->off)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < g->batches; i++) {
+	}
+	memcpy(&want, buf + 8, 4);
+	memcpy(&done, buf + 12, 4);
+	/* the intact frames, in order; the header's count, when smaller,
+	 * says where the batches end (anything after them is junk) */
+	while (frame_ok(buf, len, o) && (!want || k < want)) {
 		uint32_t clen;
 
-		if (off + FRAME_HDR > g->len)
-			return -EBADMSG;
-		memcpy(&clen, g->buf + off, 4);
-		if (clen > g->len - off - FRAME_HDR)
-			return -EBADMSG;
-		g->off[i] = off;
-		off += FRAME_HDR + clen;
+		memcpy(&clen, buf + o, 4);
+		if (off && k < max)
+			off[k] = o;
+		k++;
+		o += FRAME_HDR + clen;
 	}
-	return off == g->len ? 0 : -EBADMSG;
+	ix->batches = (uint32_t)k;
+	ix->done = done;
+	ix->end = o;
+	if (k < want)
+		ix->damage = "truncated or damaged after the intact batches";
+	else if (o != len)
+		ix->damage = "bytes after the last batch";
+	if (done > k) {
+		/* cannot be trusted: send everything again (duplicates,
+		 * not loss) */
+		ix->done = 0;
+		if (!ix->damage)
+			ix->damage = "delivered counter beyond the batches";
+	}
+	return 0;
 }
 
 int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 {
+	struct sr_seg_index ix;
 	struct sr_segment *g;
 	char name[64];
 	struct stat st;
@@ -490,6 +660,7 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 		s->segs[i].mem = NULL;
 		s->segs[i].nmem = 0;
 		s->segs[i].memlen = 0;
+		s->busy_seq = seq + 1;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (i < 0)
@@ -502,35 +673,77 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 	g->mem = info.mem;
 	g->nmem = info.nmem;
 	g->seq = seq;
+	g->items = info.items;
 	seg_name(name, sizeof(name), &info);
 	g->fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (g->fd < 0) {
 		rc = -errno;
+		if (rc == -ENOENT && g->mem) {
+			/* the file went with its directory, the text did not */
+			g->batches = (uint32_t)g->nmem;
+			*out = g;
+			return 0;
+		}
 		goto err;
 	}
-	rc = -EBADMSG;
-	if (fstat(g->fd, &st) < 0 || (uint64_t)st.st_size > SR_CODEC_MAX_OUT)
-		goto err;
+	if (fstat(g->fd, &st) < 0 || (uint64_t)st.st_size > SR_CODEC_MAX_OUT) {
+		g->damage = "unreadable (larger than a segment can be)";
+		goto nothing;
+	}
 	g->len = (size_t)st.st_size;
 	g->buf = malloc(g->len + 1);
 	rc = -ENOMEM;
 	if (!g->buf)
 		goto err;
-	rc = pread(g->fd, g->buf, g->len, 0) == (ssize_t)g->len
-		 ? index_frames(g)
-		 : -EBADMSG;
-	if (rc)
+	if (pread(g->fd, g->buf, g->len, 0) != (ssize_t)g->len) {
+		g->damage = "unreadable (short read)";
+		goto nothing;
+	}
+	sr_segment_index(g->buf, g->len, NULL, 0, &ix);
+	g->damage = ix.damage;
+	g->off = calloc(ix.batches + 1, sizeof(*g->off));
+	rc = -ENOMEM;
+	if (!g->off)
 		goto err;
-	if (g->mem && g->nmem != g->batches) {
+	sr_segment_index(g->buf, g->len, g->off, ix.batches, &ix);
+	g->batches = ix.batches;
+	g->done = ix.done;
+	if (g->mem && (g->nmem != g->batches || g->damage)) {
 		batches_free(g->mem, g->nmem);
 		g->mem = NULL;
 		g->nmem = 0;
 	}
 	*out = g;
 	return 0;
+nothing:
+	/* no batch to give: quarantined by the first sr_spool_mark() */
+	batches_free(g->mem, g->nmem);
+	g->mem = NULL;
+	g->nmem = 0;
+	*out = g;
+	return 0;
 err:
+	sr_spool_release(s, seq);
 	sr_segment_free(g);
 	return rc;
+}
+
+void sr_spool_release(struct sr_spool *s, uint64_t seq)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->busy_seq == seq + 1)
+		s->busy_seq = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+const char *sr_segment_damage(const struct sr_segment *g)
+{
+	return g->damage;
+}
+
+uint64_t sr_segment_seq(const struct sr_segment *g)
+{
+	return g->seq;
 }
 
 uint32_t sr_segment_batches(const struct sr_segment *g)
@@ -547,6 +760,7 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 		     size_t *len, uint32_t *items)
 {
 	uint32_t hdr[3];
+	int rc;
 
 	if (i >= g->batches)
 		return -EINVAL;
@@ -558,21 +772,88 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 		g->mem[i].lines = NULL;
 		return 0;
 	}
-	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
-	if (hdr[2] > SR_CODEC_GZIP)
+	if (!g->buf) {
+		g->damage = "text lost";
 		return -EBADMSG;
+	}
+	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
 	*items = hdr[1];
-	return sr_codec_decompress((enum sr_codec)hdr[2],
-				   g->buf + g->off[i] + FRAME_HDR, hdr[0],
-				   (void **)lines, len);
+	rc = sr_codec_decompress((enum sr_codec)hdr[2],
+				 g->buf + g->off[i] + FRAME_HDR, hdr[0],
+				 (void **)lines, len);
+	if (rc == -EBADMSG) {
+		g->damage = "a batch does not decompress (checksum)";
+		g->unreadable++;
+	}
+	return rc;
+}
+
+/* Moves a damaged segment's file to quarantine/ and forgets it. */
+static int quarantine(struct sr_spool *s, struct sr_segment *g)
+{
+	char name[64], dst[80];
+	struct seg info = {.seq = g->seq, .items = g->items};
+	ssize_t i;
+	int rc = 0;
+
+	seg_name(name, sizeof(name), &info);
+	snprintf(dst, sizeof(dst), "quarantine/%s", name);
+	pthread_mutex_lock(&s->lock);
+	if (mkdirat(s->dirfd, "quarantine", 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	if (!rc && renameat(s->dirfd, name, s->dirfd, dst) < 0 &&
+	    errno != ENOENT)
+		rc = -errno;
+	i = find(s, g->seq);
+	if (!rc && i >= 0) {
+		seg_forget(s, &s->segs[i]);
+		s->bytes -= s->segs[i].bytes;
+		memmove(&s->segs[i], &s->segs[i + 1],
+			(s->n - (size_t)i - 1) * sizeof(*s->segs));
+		s->n--;
+	}
+	if (s->busy_seq == g->seq + 1)
+		s->busy_seq = 0;
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+	pthread_mutex_unlock(&s->lock);
+	if (rc) {
+		sr_log(SR_LOG_ERROR, "spool",
+		       "segment %s damaged (%s): cannot move it to "
+		       "quarantine/: %s; kept in place",
+		       name, g->damage, strerror(-rc));
+		return rc;
+	}
+	SR_STAT_ADD(spool_quarantined, 1);
+	sr_log(SR_LOG_WARN, "spool",
+	       "segment %s damaged (%s): %u intact batches delivered, the file "
+	       "moved to %s/%s",
+	       name, g->damage, g->batches - g->unreadable, s->path, dst);
+	return 0;
 }
 
 int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 {
 	g->done = done;
 	if (done >= g->batches)
-		return sr_spool_remove(s, g->seq);
+		return g->damage ? quarantine(s, g) : sr_spool_remove(s, g->seq);
+	if (g->fd < 0 || g->len < SEG_HDR)
+		return 0;
 	return pwrite(g->fd, &done, 4, 12) == 4 ? 0 : -errno;
+}
+
+int sr_spool_lost(struct sr_spool *s, uint64_t seq, uint32_t *items)
+{
+	ssize_t i;
+
+	*items = 0;
+	pthread_mutex_lock(&s->lock);
+	i = find(s, seq);
+	if (i >= 0)
+		*items = s->segs[i].items;
+	pthread_mutex_unlock(&s->lock);
+	SR_STAT_ADD(spool_lost_items, *items);
+	return sr_spool_remove(s, seq);
 }
 
 int sr_spool_remove(struct sr_spool *s, uint64_t seq)
@@ -593,6 +874,8 @@ int sr_spool_remove(struct sr_spool *s, uint64_t seq)
 			(s->n - (size_t)i - 1) * sizeof(*s->segs));
 		s->n--;
 	}
+	if (s->busy_seq == seq + 1)
+		s->busy_seq = 0;
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
 	pthread_mutex_unlock(&s->lock);
@@ -605,6 +888,17 @@ size_t sr_spool_count(struct sr_spool *s)
 
 	pthread_mutex_lock(&s->lock);
 	n = s->n - s->head;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+uint64_t sr_spool_items(struct sr_spool *s)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = s->head; i < s->n; i++)
+		n += s->segs[i].items;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }

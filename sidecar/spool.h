@@ -13,6 +13,11 @@
  * One file per flush, not per batch: file creation and removal cost more
  * kernel time than everything else together.
  *
+ * It heals: a directory removed under it is recreated on the next
+ * hand-off (segments whose text is still in memory are written again, the
+ * others are counted lost). A damaged segment gives up its intact batches
+ * and is then moved to quarantine/ in the spool directory, never deleted.
+ *
  * Thread-safe: the drain thread puts, the export thread reads and removes.
  */
 #ifndef SR_SD_SPOOL_H
@@ -66,12 +71,44 @@ int sr_spool_sync(struct sr_spool *s) __attribute__((warn_unused_result));
 /* The oldest segment not yet removed: true and *seq, or false if empty. */
 bool sr_spool_oldest(struct sr_spool *s, uint64_t *seq);
 
-/* Loads segment `seq`: 0 and *out, -ENOENT (dropped meanwhile), -EBADMSG
- * (corrupt: the caller removes it), -ENOMEM. Free with
- * sr_segment_free(). */
+/*
+ * Loads segment `seq`: 0 and *out, also for a damaged file (its intact
+ * batches are indexed; sr_segment_damage() says what is wrong), -ENOENT
+ * (dropped meanwhile, or its file is gone and its text too: the caller
+ * calls sr_spool_lost()), -EBADMSG (unreadable), -ENOMEM. Free with
+ * sr_segment_free(), then sr_spool_release() unless it was removed.
+ */
 int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
     __attribute__((warn_unused_result));
 void sr_segment_free(struct sr_segment *g);
+
+/* The exporter is done with segment seq for now (a heal may rewrite or
+ * forget it again). */
+void sr_spool_release(struct sr_spool *s, uint64_t seq);
+
+/* What is wrong with a loaded segment, or NULL when it is intact. A
+ * batch that does not decompress marks it damaged too. */
+const char *sr_segment_damage(const struct sr_segment *g);
+uint64_t sr_segment_seq(const struct sr_segment *g);
+
+/* What a segment image holds (sr_segment_index). */
+struct sr_seg_index {
+	uint32_t batches;   /* intact frames, in order */
+	uint32_t done;	    /* delivered counter; 0 when it cannot be trusted */
+	size_t end;	    /* offset after the last intact frame */
+	const char *damage; /* NULL: intact */
+};
+
+/*
+ * Indexes a segment image of len bytes (untrusted: a fuzz target covers
+ * it): the frames from the start that are whole and name a known codec,
+ * up to the header's batch count; off[] (may be NULL) gets the offsets of
+ * the first `max` of them. Junk after the batches, a truncated file, a
+ * delivered counter beyond the batches are damage (described, not
+ * fatal). 0, or -EBADMSG when it is no segment at all (bad magic, short).
+ */
+int sr_segment_index(const uint8_t *buf, size_t len, size_t *off, size_t max,
+		     struct sr_seg_index *ix);
 
 /* Batches in the segment, and how many were delivered already. */
 uint32_t sr_segment_batches(const struct sr_segment *g);
@@ -86,13 +123,28 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 
 /* Records that batches [0, done) are delivered (in the file, without
  * fsync: a crash may send them again, a clean restart does not); the
- * segment is removed once all are. 0 or -errno. */
-int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done);
+ * segment is removed once all are, or moved to quarantine/ when damaged
+ * (a batch that could not be read stays in it). 0 or -errno. */
+int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
+    __attribute__((warn_unused_result));
+
+/* Forgets segment seq whose file and text are both gone (its directory
+ * was removed): its items are counted lost (*items). 0 or -errno. */
+int sr_spool_lost(struct sr_spool *s, uint64_t seq, uint32_t *items);
+
+/* Checks that the directory is still there, recreating it when it was
+ * removed (see above). 0 or -errno. */
+int sr_spool_check(struct sr_spool *s);
+
+/* Times the directory was recreated: the open-span files went with it
+ * and must be written again. */
+uint64_t sr_spool_heals(struct sr_spool *s);
 
 /* Removes segment `seq` (given up). 0 or -errno. */
 int sr_spool_remove(struct sr_spool *s, uint64_t seq);
 
-/* Segments waiting. */
+/* Segments waiting, and the items in them. */
 size_t sr_spool_count(struct sr_spool *s);
+uint64_t sr_spool_items(struct sr_spool *s);
 
 #endif /* SR_SD_SPOOL_H */

@@ -40,7 +40,11 @@
 	X(http_requests)                                                     \
 	X(items_exported)                                                    \
 	X(bytes_sent)            /* request bodies, as sent */               \
-	X(dead_lettered)         /* items the server rejected */
+	X(dead_lettered)         /* items the server rejected */             \
+	X(dead_letter_errors)    /* dead-letter writes that failed */        \
+	X(spool_heals)           /* spool directory recreated */             \
+	X(spool_lost_items)      /* went with a removed spool directory */   \
+	X(spool_quarantined)     /* damaged segments moved aside */
 
 struct sr_stats {
 #define X(name) _Atomic uint64_t name;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +30,7 @@
 
 struct fx {
 	char *base;
+	char *mnt; /* a tmpfs of the test's own, unmounted by teardown */
 	struct sr_sd sd;
 	struct sr_recv rv;
 	bool rv_on;
@@ -50,6 +53,9 @@ static int teardown(void **state)
 	sr_sd_free(&F.sd);
 	if (F.rv_on)
 		sr_recv_free(&F.rv);
+	if (F.mnt && umount2(F.mnt, MNT_DETACH) != 0)
+		fprintf(stderr, "umount %s: %s\n", F.mnt, strerror(errno));
+	free(F.mnt);
 	sr_tmpdir_free(F.base);
 	return 0;
 }
@@ -449,7 +455,8 @@ static void export_retry_after_seconds(void **state)
 	(void)state;
 	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "1", NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
-	sd_http(NULL, KEY_ENV);
+	/* a hint is obeyed up to max_delay */
+	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 2);
@@ -471,7 +478,7 @@ static void export_retry_after_http_date(void **state)
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", date, NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
-	sd_http(NULL, KEY_ENV);
+	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 2);
@@ -555,7 +562,7 @@ static void spool_survives_restart(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(wait_stat("exports_failed", 1, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_count_in_file(F.sd.log, "1 segments left in the spool") == 1);
+	assert_true(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool") == 1);
 	sr_recv_free(&F.rv);
 	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
 	sd_http(NULL, KEY_ENV);
@@ -789,7 +796,7 @@ static void sidecar_sigterm_respects_deadline_when_blackholed(void **state)
 	t0 = sr_ms();
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_true(sr_ms() - t0 < 9000);
-	assert_int_equal(sr_count_in_file(F.sd.log, "1 segments left in the spool"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool"), 1);
 }
 
 static void sidecar_sigusr1_flushes(void **state)
@@ -1115,6 +1122,449 @@ static void shim_killed_program_span_has_error(void **state)
 	free(keep[1]);
 }
 
+/* --- the export path under stress ----------------------------------------- */
+
+/* A small tmpfs of the test's own at base/fs (root only: else the test
+ * skips itself); the sidecar's spool and dead letter move into it. */
+static void spool_on_tmpfs(const char *size)
+{
+	char *opt = sr_strf("size=%s,mode=0700", size);
+
+	F.mnt = sr_strf("%s/fs", F.base);
+	assert_int_equal(mkdir(F.mnt, 0700), 0);
+	if (mount("tmpfs", F.mnt, "tmpfs", 0, opt) != 0) {
+		free(opt);
+		free(F.mnt);
+		F.mnt = NULL;
+		skip(); /* needs root */
+	}
+	free(opt);
+	free(F.sd.spool);
+	free(F.sd.dead);
+	F.sd.spool = sr_strf("%s/spool", F.mnt);
+	F.sd.dead = sr_strf("%s/dead.jsonl", F.mnt);
+}
+
+/* Files in dir whose names start with prefix. */
+static size_t count_prefix(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static bool wait_prefix(const char *dir, const char *prefix, size_t n, int ms)
+{
+	long long end = sr_ms() + ms;
+
+	while (count_prefix(dir, prefix) < n) {
+		struct timespec ts = { 0, 20000000 };
+
+		if (sr_ms() > end)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+static void export_retry_after_zero_keeps_backoff(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "503,503", "--fault-header",
+				  "Retry-After: 0", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http((const char *[]){ "--base-delay", "0.2", "--max-delay", "5", NULL }, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 3);
+	/* Retry-After: 0 means the normal backoff: 0.2 s, then 0.4 s */
+	if (t[1] - t[0] < 0.2 || t[2] - t[1] < 0.4)
+		fail_msg("gaps %.3f, %.3f s; expected >= 0.2, >= 0.4", t[1] - t[0],
+			 t[2] - t[1]);
+}
+
+static void export_retry_after_capped_at_max_delay(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "120", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http((const char *[]){ "--max-delay", "0.5", NULL }, KEY_ENV);
+	/* delivered long before 120 s: the hint is capped at max_delay */
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 2);
+	assert_int_equal(st[0], 429);
+	/* ... and still obeyed up to it */
+	if (t[1] - t[0] < 0.5)
+		fail_msg("gap %.3f s, expected >= 0.5 (max_delay)", t[1] - t[0]);
+}
+
+static void export_retry_after_ms_wins_over_retry_after(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "503", "--fault-header",
+				  "retry-after-ms: 700", "--fault-header", "Retry-After: 0",
+				  NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 2);
+	if (t[1] - t[0] < 0.7)
+		fail_msg("gap %.3f s, expected >= 0.7 (retry-after-ms)", t[1] - t[0]);
+}
+
+static void export_409_and_408_retried(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "409,408", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 3);
+	assert_int_equal(st[0], 409);
+	assert_int_equal(st[1], 408);
+	assert_int_equal(st[2], 200);
+	assert_int_equal(sr_count_lines(F.sd.dead), 0);
+}
+
+static void export_x_should_retry_obeyed(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	/* true: a 400 is retried instead of rejected */
+	recv_on((const char *[]){ "--status-seq", "400", "--fault-header",
+				  "x-should-retry: true", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 2);
+	assert_int_equal(st[0], 400);
+	assert_int_equal(sr_count_lines(F.sd.dead), 0);
+}
+
+static void export_x_should_retry_false_holds(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	/* false: a 503 ends the round at once (kept, the next round
+	 * delivers), no attempt within the round */
+	recv_on((const char *[]){ "--status-seq", "503", "--fault-header",
+				  "x-should-retry: false", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(requests(t, st, 8), 2);
+	assert_int_equal(st[0], 503);
+	assert_int_equal(stat_of("exports_retried"), 0);
+	assert_int_equal(stat_of("exports_failed"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log, "x-should-retry: false"), 1);
+}
+
+static void export_sigusr1_cuts_retry_pause(void **state)
+{
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", "100", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	/* a pause of 100 s between the attempts, were it not cut */
+	sd_http((const char *[]){ "--max-delay", "100", NULL }, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.req, 1, WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "server error 503, attempt 1", WAIT_MS));
+	kill(F.sd.pid, SIGUSR1);
+	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_lines(F.rv.req), 2);
+}
+
+static void export_unnamed_400_dead_letters_in_one_request(void **state)
+{
+	const char *args[] = { "--spans", "50", NULL };
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "400", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, args), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(sr_wait_lines(F.sd.dead, 52, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	/* an answer that names no item is batch-wide: no bisection */
+	assert_int_equal(requests(t, st, 8), 1);
+	assert_int_equal(sr_count_lines(F.sd.dead), 52);
+	assert_int_equal(sr_count_in_file(F.sd.dead, "\"status\":400,\"answer\":{\"error\""), 52);
+	assert_int_equal(stat_of("dead_lettered"), 52);
+}
+
+static void export_413_same_answer_for_halves_stops(void **state)
+{
+	double t[8];
+	int st[8];
+
+	(void)state;
+	recv_on((const char *[]){ "--status-seq", "413,413,413", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(sr_wait_lines(F.sd.dead, 12, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	/* whole batch, then both halves answer the same: splitting further
+	 * cannot help */
+	assert_int_equal(requests(t, st, 8), 3);
+	assert_int_equal(sr_count_lines(F.sd.dead), 12);
+	assert_int_equal(sr_count_lines(F.rv.out), 0);
+}
+
+static void export_dead_letter_unwritable_stops_the_line(void **state)
+{
+	char *filler;
+	int fd;
+	char block[4096];
+	const char *bad[] = { "--spans", "3", "--mark", "POISON", NULL };
+
+	(void)state;
+	spool_on_tmpfs("256k");
+	assert_int_equal(mkdir(F.sd.spool, 0700), 0);
+	/* fill the tmpfs: the dead letter can be opened, not written */
+	filler = sr_strf("%s/filler", F.mnt);
+	fd = open(filler, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) == sizeof(block))
+		;
+	close(fd);
+	/* the spool itself lives elsewhere: only the dead letter is full */
+	free(F.sd.spool);
+	F.sd.spool = sr_strf("%s/spool", F.base);
+	recv_on((const char *[]){ "--reject-items-matching", "POISON", NULL });
+	assert_int_equal(sr_emit(F.sd.dir, bad), 0);
+	sd_http(NULL, KEY_ENV);
+	assert_true(wait_stat("dead_letter_errors", 1, WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "rejected items stay in the spool", WAIT_MS));
+	/* nothing left the spool */
+	assert_true(stat_of("spool_segments") >= 1);
+	assert_int_equal(stat_of("dead_lettered"), 0);
+	assert_int_equal(sr_count_lines(F.sd.dead), 0);
+	/* room again: the next round writes it and the spool empties */
+	assert_int_equal(unlink(filler), 0);
+	kill(F.sd.pid, SIGUSR1);
+	assert_true(sr_wait_lines(F.sd.dead, 1, WAIT_MS));
+	assert_true(wait_stat("items_exported", 4, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_int_equal(sr_count_lines(F.sd.dead), 1);
+	assert_int_equal(sr_count_in_file(F.sd.dead, "POISON"), 1);
+	assert_int_equal(stat_of("spool_segments"), 0);
+	free(filler);
+}
+
+static void sidecar_refuses_unwritable_files_at_start(void **state)
+{
+	static const char *const cases[][4] = {
+		{ "--exporter", "openai", "--dead-letter", "/proc/version/dead.jsonl" },
+		{ "--exporter", "file", "--output", "/proc/version/out.jsonl" },
+		{ "--exporter", "file", "--stats-file", "/proc/version/stats.json" },
+		{ "--exporter", "file", "--output", "/" },
+	};
+	char *err = sr_strf("%s/err", F.base);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = { sr_build_path("spanringd"), "--dir", F.sd.dir,
+				       "--spool-dir", F.sd.spool, cases[i][0], cases[i][1],
+				       cases[i][2], cases[i][3], NULL };
+		const char *env[] = { "OPENAI_API_KEY=sk-test", NULL };
+		int st;
+
+		unlink(err);
+		st = sr_wait_pid(sr_spawn(argv, env, -1, -1, err), 10000);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 73)
+			fail_msg("%s %s: exit %d, expected 73", cases[i][2], cases[i][3],
+				 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		if (sr_count_in_file(err, cases[i][3]) < 1)
+			fail_msg("%s %s: the message does not name the path", cases[i][2],
+				 cases[i][3]);
+	}
+	free(err);
+}
+
+static void spool_dir_removed_heals(void **state)
+{
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	char *cmd;
+	int in, st;
+	pid_t p;
+
+	(void)state;
+	spool_on_tmpfs("8m");
+	sr_sd_start(&F.sd, file, NULL);
+	/* a process span held open: its start is kept in open-<ring> */
+	p = emit_held(NULL, &in);
+	assert_true(wait_prefix(F.sd.spool, "open-", 1, WAIT_MS));
+	cmd = sr_strf("rm -rf '%s'", F.sd.spool);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	/* the next hand-off recreates it, saves the open span again */
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	assert_true(wait_stat("spool_heals", 1, WAIT_MS));
+	assert_true(wait_prefix(F.sd.spool, "open-", 1, WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "was removed under spanringd: recreated",
+				     WAIT_MS));
+	/* writes resume: the held process ends and its span arrives */
+	close(in);
+	st = sr_wait_pid(p, 10000);
+	assert_true(st != -1);
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	/* 12 items of each emit: nothing lost, nothing spooled twice */
+	assert_int_equal(sr_count_lines(F.sd.out), 24);
+	assert_int_equal(stat_of("spool_lost_items"), 0);
+	assert_int_equal(sr_count_in_file(F.sd.log, "0 segments (0 items) left in the spool"), 1);
+}
+
+/* Writes junk after the intact batches of one segment and cuts another
+ * in half: the intact batches of both are delivered, both files end up
+ * in quarantine/. */
+static void spool_damaged_segments_salvaged(void **state)
+{
+	const char *spans[] = { "--spans", "98", NULL };
+	char port[16], *q;
+	char **names = NULL;
+	size_t n = 0, dups;
+	DIR *d;
+	struct dirent *e;
+
+	(void)state;
+	spool_on_tmpfs("16m");
+	recv_on(NULL);
+	snprintf(port, sizeof(port), "%d", F.rv.port);
+	sr_recv_stop(&F.rv);
+	/* two segments of 10 batches of 10 items, the receiver down */
+	sd_http((const char *[]){ "--max-batch-size", "10", "--shutdown-timeout", "0.2",
+				  "--max-retries", "1", NULL }, KEY_ENV);
+	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
+	assert_true(wait_stat("batches_spooled", 10, WAIT_MS));
+	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
+	assert_true(wait_stat("batches_spooled", 20, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	d = opendir(F.sd.spool);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "seg-", 4)) {
+			names = realloc(names, (n + 1) * sizeof(*names));
+			names[n++] = sr_strf("%s/%s", F.sd.spool, e->d_name);
+		}
+	closedir(d);
+	assert_int_equal(n, 2);
+	{
+		int fd = open(names[0], O_WRONLY | O_APPEND);
+		struct stat sb;
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "junk after the batches", 22), 22);
+		close(fd);
+		assert_int_equal(stat(names[1], &sb), 0);
+		assert_int_equal(truncate(names[1], sb.st_size / 2), 0);
+	}
+	sr_recv_free(&F.rv);
+	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
+	unlink(F.sd.stats);
+	sd_http(NULL, KEY_ENV);
+	assert_true(wait_stat("spool_quarantined", 2, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	/* the first segment whole, the second up to the cut */
+	assert_true(distinct_ids(F.rv.out, &dups) >= 100 + 30);
+	assert_true(distinct_ids(F.rv.out, &dups) < 200);
+	assert_int_equal(dups, 0);
+	/* moved aside, never deleted */
+	q = sr_strf("%s/quarantine", F.sd.spool);
+	assert_int_equal(count_prefix(q, "seg-"), 2);
+	assert_int_equal(count_prefix(F.sd.spool, "seg-"), 0);
+	assert_int_equal(sr_count_in_file(F.sd.log, "intact batches delivered, the file moved to"), 2);
+	free(q);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void sidecar_clamps_hostile_lane_head(void **state)
+{
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	struct sr_ring_header h;
+	uint64_t head = 1ull << 63;
+	char *ring;
+	int in, fd;
+	pid_t p;
+
+	(void)state;
+	sr_sd_start(&F.sd, file, NULL);
+	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL }, &in);
+	assert_true(sr_wait_lines(F.sd.out, 2, WAIT_MS));
+	ring = ring_of(p);
+	fd = open(ring, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	/* lane 1's head 2^63 bytes ahead of its tail */
+	assert_int_equal(pwrite(fd, &head, 8, (off_t)h.lanes_offset + h.lane_ctl_size),
+			 8);
+	close(fd);
+	assert_true(wait_stat("ring_faults", 1, WAIT_MS));
+	/* (a value beyond 2^63 reads back as a negative number) */
+	if (stat_of("ring_lost_bytes") < 0 ||
+	    stat_of("ring_lost_bytes") > (long long)h.lane_size)
+		fail_msg("ring_lost_bytes %lld, expected at most the lane size %u",
+			 stat_of("ring_lost_bytes"), h.lane_size);
+	kill(p, SIGKILL);
+	sr_wait_pid(p, 5000);
+	close(in);
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	free(ring);
+}
+
+static void sidecar_waits_for_dying_lock(void **state)
+{
+	char *lock = sr_strf("%s/.spanringd.lock", F.sd.dir);
+	int fd;
+
+	(void)state;
+	assert_true(mkdir(F.sd.dir, 0700) == 0 || errno == EEXIST);
+	/* a sidecar that is going away still holds the lock */
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	F.sd.pid = sr_spawn((const char *[]){ sr_build_path("spanringd"), "--dir", F.sd.dir,
+					      "--spool-dir", F.sd.spool, "--exporter",
+					      "file", "--output", F.sd.out, NULL },
+			    NULL, -1, -1, F.sd.log);
+	assert_true(F.sd.pid > 0);
+	assert_true(sr_wait_contains(F.sd.log, "lock held, waiting", WAIT_MS));
+	close(fd); /* it dies */
+	assert_true(sr_wait_contains(F.sd.log, "serving", WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	free(lock);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
@@ -1141,4 +1591,17 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(sidecar_help_lists_every_option),
 	     T(sidecar_survives_hostile_rings), T(sidecar_stats_file_counts),
 	     T(shim_programs_payload_conforms),
-	     T(shim_killed_program_span_has_error))
+	     T(shim_killed_program_span_has_error),
+	     T(export_retry_after_zero_keeps_backoff),
+	     T(export_retry_after_capped_at_max_delay),
+	     T(export_retry_after_ms_wins_over_retry_after),
+	     T(export_409_and_408_retried), T(export_x_should_retry_obeyed),
+	     T(export_x_should_retry_false_holds),
+	     T(export_sigusr1_cuts_retry_pause),
+	     T(export_unnamed_400_dead_letters_in_one_request),
+	     T(export_413_same_answer_for_halves_stops),
+	     T(export_dead_letter_unwritable_stops_the_line),
+	     T(sidecar_refuses_unwritable_files_at_start),
+	     T(spool_dir_removed_heals), T(spool_damaged_segments_salvaged),
+	     T(sidecar_waits_for_dying_lock),
+	     T(sidecar_clamps_hostile_lane_head))

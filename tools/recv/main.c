@@ -39,6 +39,8 @@ struct opts {
 	bool cycle, blackhole;
 	long delay_ms;
 	const char *retry_after;
+	const char *fault_hdr[4]; /* --fault-header: lines on non-2xx answers */
+	int nfault_hdr;
 	long drop_connections;
 	size_t max_body;
 };
@@ -79,6 +81,9 @@ static void usage(FILE *f)
 		"  --delay-ms N             wait before each answer\n"
 		"  --retry-after V          Retry-After value sent with 429 "
 		"and 503\n"
+		"  --fault-header LINE      header line ('Name: value') sent "
+		"with every\n"
+		"                           answer that is not 2xx (up to 4)\n"
 		"  --drop-connections N     close the first N requests' "
 		"connections unanswered\n"
 		"  --blackhole              accept requests and never answer\n"
@@ -142,6 +147,9 @@ static int parse_args(int argc, char **argv)
 			o.delay_ms = atol(v);
 		else if (!strcmp(a, "--retry-after"))
 			o.retry_after = v;
+		else if (!strcmp(a, "--fault-header") && o.nfault_hdr < 4 &&
+			 strlen(v) < 200 && !strpbrk(v, "\r\n"))
+			o.fault_hdr[o.nfault_hdr++] = v;
 		else if (!strcmp(a, "--drop-connections"))
 			o.drop_connections = atol(v);
 		else if (!strcmp(a, "--reject-items-matching"))
@@ -442,18 +450,24 @@ static const char *reason(int s)
 
 static void respond(int fd, const struct result *res)
 {
-	char buf[2048];
+	char buf[2048], extra[1024] = "";
 	const char *body =
 	    res->answer[0] ? res->answer
 	    : res->status < 300
 		? "{}"
 		: "{\"error\":{\"message\":\"injected\",\"type\":\"server_"
 		  "error\",\"param\":null,\"code\":null}}";
-	int n = snprintf(
+	int n;
+
+	for (int i = 0; res->status >= 300 && i < o.nfault_hdr; i++) {
+		strcat(extra, o.fault_hdr[i]);
+		strcat(extra, "\r\n");
+	}
+	n = snprintf(
 	    buf, sizeof(buf),
 	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n%s%s%s%s\r\n%s",
-	    res->status, reason(res->status), strlen(body),
+	    "Content-Length: %zu\r\n%s%s%s%s%s\r\n%s",
+	    res->status, reason(res->status), strlen(body), extra,
 	    o.retry_after && (res->status == 429 || res->status == 503)
 		? "Retry-After: "
 		: "",

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sidecar's modules in process: the retry rules (retry.c), the spool
+ * format, its salvage of damaged segments and its healing (spool.c), and
+ * the validation of options (config.c). The objects of spanringd are
+ * linked into this binary (Makefile).
+ */
+#include "tests/lib/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sidecar/config.h"
+#include "sidecar/retry.h"
+#include "sidecar/spool.h"
+#include "sidecar/stats.h"
+
+#define assert_near(a, b)                                                    \
+	do {                                                                 \
+		double a_ = (a), b_ = (b);                                   \
+		if (a_ < b_ - 1e-9 || a_ > b_ + 1e-9)                        \
+			fail_msg("%s = %g, expected %g", #a, a_, b_);        \
+	} while (0)
+
+/* --- retry rules ------------------------------------------------------- */
+
+struct verdict_case {
+	long status;
+	enum sr_should_retry sr;
+	enum sr_verdict want;
+};
+
+static void retry_verdict_table(void **state)
+{
+	static const struct verdict_case cases[] = {
+		{ 200, SR_SR_ABSENT, SR_V_OK },	    { 204, SR_SR_FALSE, SR_V_OK },
+		{ 0, SR_SR_ABSENT, SR_V_RETRY },    { 302, SR_SR_ABSENT, SR_V_RETRY },
+		{ 400, SR_SR_ABSENT, SR_V_REJECT }, { 401, SR_SR_ABSENT, SR_V_REJECT },
+		{ 404, SR_SR_ABSENT, SR_V_REJECT }, { 413, SR_SR_ABSENT, SR_V_REJECT },
+		{ 408, SR_SR_ABSENT, SR_V_RETRY },  { 409, SR_SR_ABSENT, SR_V_RETRY },
+		{ 429, SR_SR_ABSENT, SR_V_RETRY },  { 500, SR_SR_ABSENT, SR_V_RETRY },
+		{ 503, SR_SR_ABSENT, SR_V_RETRY },  { 400, SR_SR_TRUE, SR_V_RETRY },
+		{ 401, SR_SR_TRUE, SR_V_RETRY },    { 400, SR_SR_FALSE, SR_V_REJECT },
+		{ 503, SR_SR_FALSE, SR_V_HOLD },    { 429, SR_SR_FALSE, SR_V_HOLD },
+		{ 409, SR_SR_FALSE, SR_V_HOLD },    { 0, SR_SR_FALSE, SR_V_HOLD },
+		{ 503, SR_SR_TRUE, SR_V_RETRY },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum sr_verdict v = sr_retry_verdict(cases[i].status, cases[i].sr);
+
+		if (v != cases[i].want)
+			fail_msg("status %ld, x-should-retry %d: verdict %d, expected %d",
+				 cases[i].status, cases[i].sr, v, cases[i].want);
+	}
+}
+
+static void retry_wait_bounded_by_rule_and_max_delay(void **state)
+{
+	(void)state;
+	/* no hint, or 0: the normal backoff */
+	assert_near(sr_retry_wait(1.0, -1, 30), 1.0);
+	assert_near(sr_retry_wait(1.0, 0, 30), 1.0);
+	/* a shorter hint never shortens the backoff */
+	assert_near(sr_retry_wait(2.0, 0.5, 30), 2.0);
+	/* a longer one is obeyed, up to max_delay */
+	assert_near(sr_retry_wait(1.0, 7, 30), 7.0);
+	assert_near(sr_retry_wait(1.0, 120, 30), 30.0);
+	assert_near(sr_retry_wait(1.0, 3600, 5), 5.0);
+	/* jitter adds at most 10 % */
+	for (int i = 0; i < 100; i++) {
+		double j = sr_retry_jitter(2.0);
+
+		if (j < 2.0 || j > 2.2)
+			fail_msg("jitter(2) = %g, expected in [2, 2.2]", j);
+	}
+	assert_near(sr_retry_next(1, 30), 2);
+	assert_near(sr_retry_next(20, 30), 30);
+}
+
+static void retry_after_values_parsed_strictly(void **state)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	time_t when = now + 20;
+
+	(void)state;
+	assert_near(sr_retry_after_parse("0", now), 0);
+	assert_near(sr_retry_after_parse(" 120 ", now), 120);
+	assert_near(sr_retry_after_parse("1.5", now), 1.5);
+	assert_near(sr_retry_after_parse("99999999", now), SR_RETRY_AFTER_MAX);
+	assert_near(sr_retry_after_parse("0x10", now), -1);
+	assert_near(sr_retry_after_parse("-1", now), -1);
+	assert_near(sr_retry_after_parse("1e3", now), -1);
+	assert_near(sr_retry_after_parse("soon", now), -1);
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	assert_near(sr_retry_after_parse(date, now), 20);
+	when = now - 100;
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	assert_near(sr_retry_after_parse(date, now), 0);
+	assert_near(sr_retry_after_ms_parse("300"), 0.3);
+	assert_near(sr_retry_after_ms_parse(" 1500.5\r\n"), 1.5005);
+	assert_near(sr_retry_after_ms_parse("abc"), -1);
+	assert_near(sr_retry_after_ms_parse(""), -1);
+	assert_int_equal(sr_should_retry_parse(" true\r\n"), SR_SR_TRUE);
+	assert_int_equal(sr_should_retry_parse("FALSE"), SR_SR_FALSE);
+	assert_int_equal(sr_should_retry_parse("yes"), SR_SR_ABSENT);
+	assert_int_equal(sr_should_retry_parse(""), SR_SR_ABSENT);
+}
+
+/* --- spool format and salvage ------------------------------------------ */
+
+struct spool_fx {
+	char *base, *dir;
+	struct sr_spool *sp;
+};
+
+/* n batches of `items` JSON lines each, {"i":K} numbered from `from`. */
+static struct sr_spool_batch *batches(uint32_t n, uint32_t items, int from)
+{
+	struct sr_spool_batch *b = calloc(n, sizeof(*b));
+
+	assert_non_null(b);
+	for (uint32_t k = 0; k < n; k++) {
+		size_t cap = items * 32 + 1, o = 0;
+
+		b[k].lines = malloc(cap);
+		assert_non_null(b[k].lines);
+		for (uint32_t i = 0; i < items; i++)
+			o += (size_t)snprintf(b[k].lines + o, cap - o, "{\"i\":%d}\n",
+					      from + (int)(k * items + i));
+		b[k].len = o;
+		b[k].items = items;
+	}
+	return b;
+}
+
+static void spool_up(struct spool_fx *f, enum sr_codec codec)
+{
+	char why[256] = "";
+
+	f->base = sr_tmpdir("spool");
+	f->dir = sr_strf("%s/spool", f->base);
+	f->sp = sr_spool_open(f->dir, codec, 0, false, why, sizeof(why));
+	if (!f->sp)
+		fail_msg("sr_spool_open: %s", why);
+}
+
+static void spool_down(struct spool_fx *f)
+{
+	sr_spool_free(f->sp);
+	free(f->dir);
+	sr_tmpdir_free(f->base);
+}
+
+/* Reopens the spool (as a restart does): the text in memory is gone. */
+static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
+{
+	char why[256] = "";
+
+	sr_spool_free(f->sp);
+	f->sp = sr_spool_open(f->dir, codec, 0, false, why, sizeof(why));
+	if (!f->sp)
+		fail_msg("sr_spool_open again: %s", why);
+}
+
+/* Path of the only segment file. */
+static char *only_segment(struct spool_fx *f)
+{
+	uint64_t seq;
+	char *cmd, *out, *nl;
+	FILE *p;
+	char buf[512] = "";
+
+	assert_true(sr_spool_oldest(f->sp, &seq));
+	cmd = sr_strf("ls '%s'/seg-*.spool", f->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(buf, sizeof(buf), p));
+	pclose(p);
+	free(cmd);
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	out = strdup(buf);
+	return out;
+}
+
+/* Delivers every batch it can (as the exporter does), counting items
+ * and lines; returns the batches read. */
+static uint32_t drain_segment(struct spool_fx *f, size_t *lines, const char **damage)
+{
+	struct sr_segment *g = NULL;
+	uint64_t seq;
+	uint32_t got = 0, n;
+
+	*lines = 0;
+	assert_true(sr_spool_oldest(f->sp, &seq));
+	assert_int_equal(sr_spool_load(f->sp, seq, &g), 0);
+	n = sr_segment_batches(g);
+	for (uint32_t i = sr_segment_done(g); i < n; i++) {
+		char *l = NULL;
+		size_t len;
+		uint32_t items;
+
+		if (sr_segment_batch(g, i, &l, &len, &items) == 0) {
+			got++;
+			for (char *p = l; (p = memchr(p, '\n', len - (size_t)(p - l))); p++)
+				(*lines)++;
+		}
+		free(l);
+		assert_int_equal(sr_spool_mark(f->sp, g, i + 1), 0);
+	}
+	if (!n)
+		assert_int_equal(sr_spool_mark(f->sp, g, 0), 0);
+	*damage = sr_segment_damage(g);
+	sr_segment_free(g);
+	return got;
+}
+
+static void spool_roundtrip_intact(void **state)
+{
+	struct spool_fx f;
+	const char *damage;
+	size_t lines;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	assert_int_equal(sr_spool_put(f.sp, batches(4, 10, 0), 4), 0);
+	spool_reopen(&f, SR_CODEC_LZ4); /* read from the file */
+	assert_int_equal(drain_segment(&f, &lines, &damage), 4);
+	assert_int_equal(lines, 40);
+	assert_null(damage);
+	assert_int_equal(sr_spool_count(f.sp), 0);
+	spool_down(&f);
+}
+
+/* The damages of a segment file, each salvaged. */
+enum damage { JUNK_AFTER, DONE_BEYOND, HALF_TRUNCATED, BAD_CHECKSUM, BAD_MAGIC };
+
+static void damage_file(const char *path, enum damage d)
+{
+	size_t len;
+	char *buf = sr_read_file(path, &len);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	uint32_t v;
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	switch (d) {
+	case JUNK_AFTER:
+		assert_int_equal(pwrite(fd, "\x01\x00\x00\x00junk junk junk junk", 23,
+					(off_t)len), 23);
+		break;
+	case DONE_BEYOND:
+		v = 1000;
+		assert_int_equal(pwrite(fd, &v, 4, 12), 4);
+		break;
+	case HALF_TRUNCATED:
+		assert_int_equal(ftruncate(fd, (off_t)(len / 2)), 0);
+		break;
+	case BAD_CHECKSUM:
+		/* a byte inside the last batch's compressed data */
+		buf[len - 6] ^= 0x5a;
+		assert_int_equal(pwrite(fd, buf + len - 6, 1, (off_t)(len - 6)), 1);
+		break;
+	case BAD_MAGIC:
+		assert_int_equal(pwrite(fd, "XXXXXXXX", 8, 0), 8);
+		break;
+	}
+	close(fd);
+	free(buf);
+}
+
+struct salvage_case {
+	enum damage d;
+	const char *name;
+	uint32_t min_batches, max_batches; /* intact batches delivered */
+};
+
+static void spool_salvages_damaged_segments(void **state)
+{
+	static const struct salvage_case cases[] = {
+		{ JUNK_AFTER, "junk after intact batches", 6, 6 },
+		{ DONE_BEYOND, "delivered counter beyond the batches", 6, 6 },
+		{ HALF_TRUNCATED, "half-truncated file", 2, 3 },
+		{ BAD_CHECKSUM, "last batch checksum", 5, 5 },
+		{ BAD_MAGIC, "bad magic", 0, 0 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct salvage_case *c = &cases[k];
+		struct spool_fx f;
+		const char *damage;
+		char *seg, *q;
+		size_t lines;
+		uint32_t got;
+		struct stat st;
+
+		spool_up(&f, SR_CODEC_LZ4);
+		assert_int_equal(sr_spool_put(f.sp, batches(6, 20, 0), 6), 0);
+		seg = only_segment(&f);
+		damage_file(seg, c->d);
+		spool_reopen(&f, SR_CODEC_LZ4);
+		got = drain_segment(&f, &lines, &damage);
+		if (got < c->min_batches || got > c->max_batches)
+			fail_msg("%s: %u intact batches delivered, expected %u..%u", c->name,
+				 got, c->min_batches, c->max_batches);
+		if (lines != got * 20u)
+			fail_msg("%s: %zu lines, expected %u", c->name, lines, got * 20);
+		if (!damage)
+			fail_msg("%s: not reported as damaged", c->name);
+		/* moved aside, never deleted */
+		q = sr_strf("%s/quarantine/%s", f.dir, strrchr(seg, '/') + 1);
+		if (stat(q, &st) != 0)
+			fail_msg("%s: %s not in quarantine: %s", c->name, q, strerror(errno));
+		if (stat(seg, &st) == 0)
+			fail_msg("%s: %s still in the spool", c->name, seg);
+		assert_int_equal(sr_spool_count(f.sp), 0);
+		free(q);
+		free(seg);
+		spool_down(&f);
+	}
+}
+
+static void spool_index_of_damaged_images(void **state)
+{
+	static const uint8_t head[16] = "SRSPOOL1\x02\x00\x00\x00\x00\x00\x00\x00";
+	uint8_t img[64];
+	struct sr_seg_index ix;
+	size_t off[4];
+
+	(void)state;
+	/* two frames of 4 bytes each (codec none) */
+	memcpy(img, head, 16);
+	memcpy(img + 16, "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00" "a\n\n\n", 16);
+	memcpy(img + 32, "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00" "b\n\n\n", 16);
+	assert_int_equal(sr_segment_index(img, 48, off, 4, &ix), 0);
+	assert_int_equal(ix.batches, 2);
+	assert_null(ix.damage);
+	assert_int_equal(off[1], 32);
+	/* cut inside the second frame */
+	assert_int_equal(sr_segment_index(img, 40, off, 4, &ix), 0);
+	assert_int_equal(ix.batches, 1);
+	assert_non_null(ix.damage);
+	/* junk after */
+	memset(img + 48, 0xff, 16);
+	assert_int_equal(sr_segment_index(img, 64, off, 4, &ix), 0);
+	assert_int_equal(ix.batches, 2);
+	assert_non_null(ix.damage);
+	/* counter beyond: not trusted */
+	img[12] = 9;
+	assert_int_equal(sr_segment_index(img, 48, off, 4, &ix), 0);
+	assert_int_equal(ix.done, 0);
+	assert_non_null(ix.damage);
+	/* not a segment */
+	assert_int_equal(sr_segment_index(img, 10, off, 4, &ix), -EBADMSG);
+	img[0] = 'X';
+	assert_int_equal(sr_segment_index(img, 48, off, 4, &ix), -EBADMSG);
+}
+
+static void spool_heals_removed_directory(void **state)
+{
+	struct spool_fx f;
+	const char *damage;
+	char *cmd;
+	size_t lines;
+	uint64_t lost0 = SR_STAT_GET(spool_lost_items);
+	struct stat st;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	/* one segment whose text is kept in memory */
+	assert_int_equal(sr_spool_put(f.sp, batches(2, 5, 0), 2), 0);
+	cmd = sr_strf("rm -rf '%s'", f.dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(sr_spool_heals(f.sp), 0);
+	/* the next hand-off recreates it and writes both segments */
+	assert_int_equal(sr_spool_put(f.sp, batches(1, 5, 100), 1), 0);
+	assert_int_equal(sr_spool_heals(f.sp), 1);
+	assert_int_equal(stat(f.dir, &st), 0);
+	assert_int_equal(sr_spool_count(f.sp), 2);
+	assert_int_equal(sr_spool_items(f.sp), 15);
+	assert_int_equal(SR_STAT_GET(spool_lost_items) - lost0, 0);
+	/* and they are files again: a restart reads them */
+	spool_reopen(&f, SR_CODEC_LZ4);
+	assert_int_equal(sr_spool_count(f.sp), 2);
+	assert_int_equal(drain_segment(&f, &lines, &damage), 2);
+	assert_int_equal(lines, 10);
+	assert_null(damage);
+	assert_int_equal(drain_segment(&f, &lines, &damage), 1);
+	assert_int_equal(lines, 5);
+	spool_down(&f);
+}
+
+static void spool_heal_counts_what_memory_lost(void **state)
+{
+	struct spool_fx f;
+	char *cmd;
+	uint64_t lost0 = SR_STAT_GET(spool_lost_items);
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	assert_int_equal(sr_spool_put(f.sp, batches(1, 7, 0), 1), 0);
+	spool_reopen(&f, SR_CODEC_LZ4); /* its text is no longer in memory */
+	cmd = sr_strf("rm -rf '%s'", f.dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(sr_spool_check(f.sp), 0);
+	assert_int_equal(sr_spool_heals(f.sp), 1);
+	/* honest: the segment is gone, its items counted */
+	assert_int_equal(sr_spool_count(f.sp), 0);
+	assert_int_equal(SR_STAT_GET(spool_lost_items) - lost0, 7);
+	spool_down(&f);
+}
+
+/* --- configuration ----------------------------------------------------- */
+
+struct cfg_case {
+	const char *flag, *value;
+	int code;
+};
+
+static int load(const char *flag, const char *value)
+{
+	static struct sr_config c;
+	char a0[] = "spanringd", a1[] = "--dir", a2[] = "/tmp", a3[64], a4[256];
+	char *argv[] = { a0, a1, a2, a3, a4, NULL };
+
+	snprintf(a3, sizeof(a3), "%s", flag);
+	snprintf(a4, sizeof(a4), "%s", value ? value : "");
+	return sr_config_load(&c, value ? 5 : 4, argv);
+}
+
+static void config_values_validated(void **state)
+{
+	static const struct cfg_case cases[] = {
+		{ "--endpoint", "http://", 64 },
+		{ "--endpoint", "http://127.0.0.1:99999/x", 64 },
+		{ "--endpoint", "http://[::1", 64 },
+		{ "--endpoint", "ftp://127.0.0.1/x", 64 },
+		{ "--endpoint", "127.0.0.1:8080/x", 64 },
+		{ "--endpoint", "http://127.0.0.1:8080/v1/traces/ingest", 0 },
+		{ "--endpoint", "https://[::1]:443/x", 0 },
+		{ "--schedule-delay", "0x10", 64 },
+		{ "--schedule-delay", "1e2", 64 },
+		{ "--schedule-delay", "-1", 64 },
+		{ "--schedule-delay", "inf", 64 },
+		{ "--schedule-delay", " 5", 64 },
+		{ "--schedule-delay", "0.25", 0 },
+		{ "--schedule-delay", ".5", 0 },
+		{ "--base-delay", "0x1", 64 },
+		{ "--max-batch-size", "0x10", 64 },
+		{ "--max-batch-size", "+5", 64 },
+		{ "--spool-max-bytes", "10Q", 64 },
+		{ "--spool-max-bytes", "10M", 0 },
+	};
+
+	(void)state;
+	unsetenv("SPANRINGD_ENDPOINT");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = load(cases[i].flag, cases[i].value);
+
+		if (rc != cases[i].code)
+			fail_msg("%s '%s': %d, expected %d", cases[i].flag, cases[i].value,
+				 rc, cases[i].code);
+	}
+	/* the same value from a variable is a configuration error (78) */
+	setenv("SPANRINGD_ENDPOINT", "http://[::1", 1);
+	assert_int_equal(load("--max-retries", "3"), 78);
+	unsetenv("SPANRINGD_ENDPOINT");
+	setenv("OPENAI_ORG_ID", "org\r\nX-Evil: 1", 1);
+	assert_int_equal(load("--max-retries", "3"), 78);
+	unsetenv("OPENAI_ORG_ID");
+}
+
+SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
+	     cmocka_unit_test(retry_wait_bounded_by_rule_and_max_delay),
+	     cmocka_unit_test(retry_after_values_parsed_strictly),
+	     cmocka_unit_test(spool_roundtrip_intact),
+	     cmocka_unit_test(spool_salvages_damaged_segments),
+	     cmocka_unit_test(spool_index_of_damaged_images),
+	     cmocka_unit_test(spool_heals_removed_directory),
+	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
+	     cmocka_unit_test(config_values_validated))
