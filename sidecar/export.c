@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "http.h"
 #include "log.h"
+#include "otlp.h"
 #include "retry.h"
 #include "stats.h"
 
@@ -31,6 +32,7 @@ struct sr_exporter {
 	const struct sr_config *c;
 	struct sr_spool *sp;
 	struct sr_http *http;
+	struct sr_otlp *otlp; /* the otlp exporter's mapping, else NULL */
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t lock;
@@ -43,6 +45,12 @@ struct sr_exporter {
 	int out_fd, dl_fd; /* file exporter output, dead letters */
 	bool out_checked;  /* output's last line checked after opening */
 };
+
+/* Where requests go. */
+static const char *url_of(const struct sr_exporter *e)
+{
+	return e->otlp ? e->c->otlp_endpoint : e->c->endpoint;
+}
 
 static uint64_t secs_ns(double s)
 {
@@ -201,17 +209,40 @@ static char *build_body(const struct item *it, size_t n, size_t *len)
 	return b;
 }
 
+/* The otlp exporter's body: -E2BIG when it is over --otlp-max-body and
+ * can be split. */
+static char *otlp_body(struct sr_exporter *e, const struct item *it,
+		       size_t n, size_t *len, int *rc)
+{
+	struct sr_otlp_item *oi = calloc(n + 1, sizeof(*oi));
+	char *body = NULL;
+	size_t skipped;
+
+	*rc = -ENOMEM;
+	for (size_t i = 0; oi && i < n; i++)
+		oi[i] = (struct sr_otlp_item){it[i].p, it[i].n};
+	if (oi && !(*rc = sr_otlp_body(e->otlp, oi, n, &body, len, &skipped)) &&
+	    *len > e->c->otlp_max_body && n > 1) {
+		free(body);
+		body = NULL;
+		*rc = -E2BIG;
+	}
+	free(oi);
+	return body;
+}
+
 static int post(struct sr_exporter *e, const struct item *it, size_t n,
 		struct sr_http_resp *r)
 {
-	enum sr_codec wc = e->c->wire_compression;
+	enum sr_codec wc = e->otlp ? e->c->otlp_codec : e->c->wire_compression;
 	size_t len, zlen;
-	char *body = build_body(it, n, &len);
+	int rc = -ENOMEM;
+	char *body = e->otlp ? otlp_body(e, it, n, &len, &rc)
+			     : build_body(it, n, &len);
 	void *z = NULL;
-	int rc;
 
 	if (!body)
-		return -ENOMEM;
+		return rc;
 	if (wc != SR_CODEC_NONE &&
 	    sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
 		free(body);
@@ -222,7 +253,7 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	}
 	SR_STAT_ADD(http_requests, 1);
 	SR_STAT_ADD(bytes_sent, len);
-	rc = sr_http_post(e->http, e->c->endpoint, body, len,
+	rc = sr_http_post(e->http, url_of(e), body, len,
 			  wc == SR_CODEC_LZ4	? "lz4"
 			  : wc == SR_CODEC_GZIP ? "gzip"
 						: NULL,
@@ -238,13 +269,14 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it,
 static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
 			     const struct sr_http_resp *r)
 {
-	bool split = r->status == 400 || r->status == 422 || r->status == 413;
+	bool split = r->status == 413 ||
+		     (!e->otlp && (r->status == 400 || r->status == 422));
 	enum outcome a, b;
 	long bad;
 
 	sr_log(SR_LOG_ERROR, "export",
 	       "[non-fatal] POST %s: client error %ld for %zu items: %.200s",
-	       e->c->endpoint, r->status, n, r->answer);
+	       url_of(e), r->status, n, r->answer);
 	if (!split || n == 1) {
 		for (size_t i = 0; i < n; i++)
 			dead_letter(e, &it[i], r);
@@ -263,6 +295,21 @@ static enum outcome rejected(struct sr_exporter *e, struct item *it, size_t n,
 	return a != DELIVERED ? a : b;
 }
 
+/* OTLP: a 2xx answer may still reject some spans. */
+static void partial_success(struct sr_exporter *e, const char *answer)
+{
+	char msg[256];
+	uint64_t n = answer[0] ? sr_otlp_rejected(answer, msg, sizeof(msg)) : 0;
+
+	if (!n)
+		return;
+	SR_STAT_ADD(spans_rejected, n);
+	sr_log(SR_LOG_WARN, "export",
+	       "[non-fatal] POST %s: partial success, %llu spans rejected: "
+	       "%.200s",
+	       url_of(e), (unsigned long long)n, msg);
+}
+
 /* The seed's loop: max_retries attempts, delays doubling with jitter. */
 static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 {
@@ -278,10 +325,24 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 		enum sr_verdict v;
 		double wait;
 
+		int rc;
+
 		if (attempt > 1)
 			SR_STAT_ADD(exports_retried, 1);
-		v = post(e, it, n, r) ? SR_V_RETRY
-				      : sr_retry_verdict(r->status);
+		rc = post(e, it, n, r);
+		if (rc == -E2BIG) {
+			/* over the body limit: halves, each with its tries */
+			enum outcome a = send_items(e, it, n / 2);
+			enum outcome b = send_items(e, it + n / 2, n - n / 2);
+
+			free(r);
+			return a != DELIVERED ? a : b;
+		}
+		v = rc	      ? SR_V_RETRY
+		    : e->otlp ? sr_otlp_verdict(r->status)
+			      : sr_retry_verdict(r->status);
+		if (v == SR_V_OK && e->otlp)
+			partial_success(e, r->answer);
 		if (v == SR_V_OK) {
 			SR_STAT_ADD(exports_ok, 1);
 			SR_STAT_ADD(items_exported, n);
@@ -299,18 +360,20 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: server error %ld, attempt "
 			       "%u of %u",
-			       e->c->endpoint, r->status, attempt,
+			       url_of(e), r->status, attempt,
 			       e->c->max_retries);
 		else
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: request failed: %s, "
 			       "attempt %u of %u",
-			       e->c->endpoint, r->err, attempt,
+			       url_of(e), r->err, attempt,
 			       e->c->max_retries);
 		if (attempt >= e->c->max_retries)
 			break;
 		wait = r->retry_after >= 0 ? r->retry_after
 					   : sr_retry_jitter(delay);
+		if (e->otlp && r->retry_after >= 0 && wait > e->c->max_delay)
+			wait = e->c->max_delay; /* OTLP: within max_delay */
 		if (pause_for(e, wait) == ABORTED) {
 			o = ABORTED;
 			break;
@@ -401,6 +464,29 @@ static size_t split_lines(char *lines, size_t len, struct item **out)
 	return k;
 }
 
+/* OTLP: trace objects are remembered for their spans (they are no
+ * spans themselves); the spans are sent. */
+static enum outcome otlp_deliver(struct sr_exporter *e, struct item *it,
+				 size_t n)
+{
+	size_t k = 0, traces;
+	enum outcome o;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sr_otlp_item oi = {it[i].p, it[i].n};
+
+		if (sr_otlp_is_trace(&oi))
+			sr_otlp_note_trace(e->otlp, &oi);
+		else
+			it[k++] = it[i];
+	}
+	traces = n - k;
+	o = k ? send_items(e, it, k) : DELIVERED;
+	if (o == DELIVERED)
+		SR_STAT_ADD(items_exported, traces);
+	return o;
+}
+
 static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 			    uint32_t items)
 {
@@ -418,7 +504,9 @@ static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 	n = split_lines(lines, len, &it);
 	if (!it)
 		return FAILED;
-	if (e->c->exporter == SR_EXP_CONSOLE) {
+	if (e->otlp) {
+		o = otlp_deliver(e, it, n);
+	} else if (e->c->exporter == SR_EXP_CONSOLE) {
 		o = to_console(it, n);
 		SR_STAT_ADD(items_exported, n);
 	} else {
@@ -438,7 +526,7 @@ static void failed_round(struct sr_exporter *e, enum outcome o)
 		sr_log(SR_LOG_ERROR, "export",
 		       "[non-fatal] POST %s: batch not delivered after %u "
 		       "attempts; kept in the spool, next round in %.1fs",
-		       e->c->endpoint, e->c->max_retries, e->round_delay);
+		       url_of(e), e->c->max_retries, e->round_delay);
 	pthread_mutex_lock(&e->lock);
 	e->next_try = sr_mono_ns() + secs_ns(sr_retry_jitter(e->round_delay));
 	pthread_mutex_unlock(&e->lock);
@@ -492,6 +580,11 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 	}
 	sr_segment_free(g);
 	return ok;
+}
+
+static int add_line(void *ctx, const char *line)
+{
+	return sr_http_header(ctx, line);
 }
 
 static bool can_send(struct sr_exporter *e)
@@ -590,7 +683,16 @@ struct sr_exporter *sr_exporter_new(const struct sr_config *c,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (c->exporter == SR_EXP_OPENAI) {
+	if (c->exporter == SR_EXP_OTLP) {
+		e->otlp = sr_otlp_new(c);
+		e->http = e->otlp ? sr_http_new(&e->abort_at) : NULL;
+		if (!e->http || sr_otlp_headers(e->otlp, add_line, e->http) ||
+		    sr_http_timeout(e->http, c->otlp_timeout)) {
+			sr_exporter_free(e);
+			errno = ENOMEM;
+			return NULL;
+		}
+	} else if (c->exporter == SR_EXP_OPENAI) {
 		e->http = sr_http_new(&e->abort_at);
 		if (!e->http || add_headers(e)) {
 			sr_exporter_free(e);
@@ -642,6 +744,7 @@ void sr_exporter_free(struct sr_exporter *e)
 	if (e->running)
 		sr_exporter_stop(e, sr_mono_ns());
 	sr_http_free(e->http);
+	sr_otlp_free(e->otlp);
 	if (e->out_fd >= 0)
 		close(e->out_fd);
 	if (e->dl_fd >= 0)

@@ -40,7 +40,8 @@
 	X(http_requests)                                                     \
 	X(items_exported)                                                    \
 	X(bytes_sent)            /* request bodies, as sent */               \
-	X(dead_lettered)         /* items the server rejected */
+	X(dead_lettered)         /* items the server rejected */            \
+	X(spans_rejected)        /* otlp partialSuccess.rejectedSpans */
 
 struct sr_stats {
 #define X(name) _Atomic uint64_t name;
