@@ -45,7 +45,8 @@ endif
 # Debian packages: what building and testing need, and what bench adds.
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
 	liblz4-dev zlib1g-dev libcmocka-dev
-DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev
+DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
+	nodejs npm
 DEB_BENCH := liblttng-ust-dev lttng-tools
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
