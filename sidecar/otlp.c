@@ -457,11 +457,11 @@ static int parse_limit(const char *traces, const char *generic,
 	errno = 0;
 	u = strtoull(v, &end, 10);
 	if (errno || end == v || *end || !isdigit((unsigned char)*v) ||
-	    u > 1000000)
+	    u < 1 || u > 1000000)
 		return bad_var(getenv(traces) && *getenv(traces) ? traces
 								 : generic,
-			       v, "a count from 0 to 1000000");
-	*out = u ? (uint32_t)u : UINT32_MAX; /* 0: keep nothing */
+			       v, "a count from 1 to 1000000");
+	*out = (uint32_t)u;
 	return 0;
 }
 
@@ -614,8 +614,6 @@ int sr_otlp_config(struct sr_config *c)
 			      "OTEL_ATTRIBUTE_COUNT_LIMIT",
 			      &c->span_attr_count_limit)))
 		return rc;
-	if (c->attr_value_length_limit == UINT32_MAX)
-		c->attr_value_length_limit = 0; /* 0 characters: none left */
 	if (!c->span_attr_count_limit)
 		c->span_attr_count_limit = SR_OTLP_ATTR_COUNT_DEFAULT;
 	if (!c->otlp_max_body)
