@@ -45,7 +45,12 @@ endif
 # Debian packages: what building and testing need, and what bench adds.
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
 	liblz4-dev zlib1g-dev libcmocka-dev
-DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev
+DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
+	nodejs
+# npm (the OTLP shape test installs the OpenTelemetry JS SDK with it) is
+# its own Debian package, but bundled in some builds of nodejs: installed
+# only when no npm command is there.
+DEB_TEST_NPM := npm
 DEB_BENCH := liblttng-ust-dev lttng-tools
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
@@ -210,6 +215,7 @@ demo: deps
 
 deps:
 	$(Q)tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+	$(Q)command -v npm >/dev/null || tools/deps.sh $(DEB_TEST_NPM)
 deps-bench:
 	$(Q)tools/deps.sh $(DEB_BENCH)
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/ringdir.h"
+#include "otlp.h"
 
 enum opt_type {
 	T_STR,
@@ -44,7 +45,7 @@ static const struct opt opts[] = {
      "ring directory to serve"},
     {"exporter", NULL, T_EXPORTER, F(exporter),
      "openai if a key or endpoint is set, else file",
-     "openai | console | file"},
+     "openai | otlp | console | file"},
     {"endpoint", NULL, T_STR, F(endpoint),
      "https://api.openai.com/v1/traces/ingest", "URL (http or https)"},
     {"output", NULL, T_STR, F(output), "- (stdout)",
@@ -91,6 +92,34 @@ static const struct opt opts[] = {
      "fsync spool segments before rings are committed (yes | no)"},
     {"api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
      "file holding the API key"},
+    {"otlp-endpoint", NULL, T_STR, F(otlp_endpoint),
+     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT"
+     "/v1/traces, else http://localhost:4318/v1/traces",
+     "otlp: traces URL, used as is"},
+    {"otlp-headers", NULL, T_STR, F(otlp_headers),
+     "OTEL_EXPORTER_OTLP_HEADERS + OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+     "otlp: extra headers k=v,k2=v2 (URL-encoded values; added last)"},
+    {"otlp-compression", NULL, T_STR, F(otlp_compression),
+     "OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, else none",
+     "otlp: request bodies gzip | lz4 | none"},
+    {"otlp-timeout", NULL, T_SECS, F(otlp_timeout),
+     "OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (ms), else 10",
+     "otlp: seconds a request may take"},
+    {"otlp-max-body", NULL, T_U64, F(otlp_max_body), "4M",
+     "otlp: largest request body; bigger batches are split"},
+    {"service-name", NULL, T_STR, F(service_name),
+     "OTEL_SERVICE_NAME, else the trace's workflow name",
+     "otlp: resource service.name"},
+    {"resource-attributes", NULL, T_STR, F(resource_attributes),
+     "OTEL_RESOURCE_ATTRIBUTES",
+     "otlp: resource attributes k=v,… (URL-encoded values; added last)"},
+    {"attribute-value-length-limit", NULL, T_U32,
+     F(attr_value_length_limit),
+     "OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT, else none",
+     "otlp: longest attribute string, in characters"},
+    {"span-attribute-count-limit", NULL, T_U32, F(span_attr_count_limit),
+     "OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT, else 128",
+     "otlp: attributes per span (the rest counted as dropped)"},
     {"help", "", T_FLAG, F(help), NULL, "this text"},
     {"version", "", T_FLAG, F(version), NULL, "print the version"},
 };
@@ -273,9 +302,9 @@ static int set_codec(const char *v, enum sr_codec *c)
 static int set_exporter(const char *v, enum sr_exporter_kind *e)
 {
 	static const char *const names[] = {"openai", "console", "file",
-					    "null"};
+					    "null", "otlp"};
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (!strcmp(v, names[i])) {
 			*e = (enum sr_exporter_kind)i;
 			return 0;
@@ -420,6 +449,7 @@ static void defaults(struct sr_config *c)
 	c->poll_interval = 0.1;
 	c->orphan_grace = 0.15;
 	c->fsync = true;
+	c->otlp_timeout = -1;
 }
 
 static int load_env(struct sr_config *c, int *endpoint_set)
@@ -498,6 +528,7 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 static int finish(struct sr_config *c, int endpoint_set)
 {
 	const char *v;
+	int rc;
 
 	static const struct {
 		const char *var;
@@ -526,6 +557,9 @@ static int finish(struct sr_config *c, int endpoint_set)
 		}
 		snprintf(field, creds[i].size, "%s", v);
 	}
+	if (c->exporter == (enum sr_exporter_kind) - 1 &&
+	    (v = getenv("OTEL_TRACES_EXPORTER")) && !strcmp(v, "otlp"))
+		c->exporter = SR_EXP_OTLP;
 	if (c->exporter == (enum sr_exporter_kind) - 1)
 		c->exporter =
 		    endpoint_set || c->api_key[0] ? SR_EXP_OPENAI : SR_EXP_FILE;
@@ -549,6 +583,8 @@ static int finish(struct sr_config *c, int endpoint_set)
 		fprintf(stderr, "spanringd: no ring directory (set --dir)\n");
 		return SR_EX_USAGE;
 	}
+	if (c->exporter == SR_EXP_OTLP && (rc = sr_otlp_config(c)))
+		return rc;
 	if (!c->stats_file[0] && snprintf(c->stats_file, sizeof(c->stats_file),
 					  "%s/.spanringd.stats.json",
 					  c->dir) >= (int)sizeof(c->stats_file))

@@ -18,7 +18,8 @@ enum sr_exporter_kind {
 	SR_EXP_OPENAI,
 	SR_EXP_CONSOLE,
 	SR_EXP_FILE,
-	SR_EXP_NULL
+	SR_EXP_NULL,
+	SR_EXP_OTLP
 };
 enum sr_codec { SR_CODEC_NONE, SR_CODEC_LZ4, SR_CODEC_GZIP };
 
@@ -47,6 +48,17 @@ struct sr_config {
 	bool fsync;	      /* fsync spool segments */
 	char api_key[512];    /* never logged */
 	char org_id[256], project_id[256];
+	/* otlp exporter (otlp.c): empty / 0 until resolved from OTEL_* */
+	char otlp_endpoint[2048];	 /* traces URL, used as is */
+	char otlp_headers[8192];	 /* "k=v,…", values URL-encoded */
+	char otlp_compression[16];	 /* gzip | lz4 | none */
+	double otlp_timeout;		 /* s; < 0: unset */
+	char service_name[512];		 /* resource service.name */
+	char resource_attributes[4096];	 /* "k=v,…", URL-encoded */
+	uint32_t attr_value_length_limit; /* code points, 0: none */
+	uint32_t span_attr_count_limit;	  /* attributes per span */
+	uint64_t otlp_max_body;		  /* bytes per request body */
+	enum sr_codec otlp_codec;	  /* resolved otlp_compression */
 	bool help, version;
 };
 

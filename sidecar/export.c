@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "common/clock.h"
 #include "http.h"
+#include "otlp.h"
 #include "log.h"
 #include "retry.h"
 #include "stats.h"
@@ -25,6 +26,7 @@ enum outcome {
 	FAILED,	   /* not now: kept in the spool, next round after a backoff */
 	ABORTED,   /* the stop deadline came */
 	REJECTED,  /* a 4xx not retried: the answer is in the response */
+	TOO_BIG,   /* the body would pass --otlp-max-body: send halves */
 };
 
 struct item {
@@ -37,6 +39,7 @@ struct sr_exporter {
 	struct sr_spool *sp;
 	struct sr_http *http;
 	char dest[4200]; /* what the log names: the URL or the output */
+	struct sr_otlp *otlp; /* the otlp exporter's mapping, else NULL */
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t lock;
@@ -52,6 +55,12 @@ struct sr_exporter {
 	int out_fd, dl_fd; /* file exporter output, dead letters */
 	bool out_checked;  /* output's last line checked after opening */
 };
+
+/* Where requests go. */
+static const char *url_of(const struct sr_exporter *e)
+{
+	return e->otlp ? e->c->otlp_endpoint : e->c->endpoint;
+}
 
 static uint64_t secs_ns(double s)
 {
@@ -259,19 +268,43 @@ static char *build_body(const struct item *it, size_t n, size_t *len)
 	return b;
 }
 
+/* The otlp exporter's body: -E2BIG when it is over --otlp-max-body and
+ * can be split. */
+static char *otlp_body(struct sr_exporter *e, const struct item *it,
+		       size_t n, size_t *len, int *rc)
+{
+	struct sr_otlp_item *oi = calloc(n + 1, sizeof(*oi));
+	char *body = NULL;
+	size_t skipped;
+
+	*rc = -ENOMEM;
+	for (size_t i = 0; oi && i < n; i++)
+		oi[i] = (struct sr_otlp_item){it[i].p, it[i].n};
+	if (oi && !(*rc = sr_otlp_body(e->otlp, oi, n, &body, len, &skipped)) &&
+	    *len > e->c->otlp_max_body && n > 1) {
+		free(body);
+		body = NULL;
+		*rc = -E2BIG;
+	}
+	free(oi);
+	return body;
+}
+
 static int post(struct sr_exporter *e, const struct item *it, size_t n,
 		struct sr_http_resp *r)
 {
-	enum sr_codec wc = e->c->wire_compression;
+	enum sr_codec wc = e->otlp ? e->c->otlp_codec : e->c->wire_compression;
 	size_t len, zlen;
-	char *body = build_body(it, n, &len);
+	int rc = -ENOMEM;
+	char *body = e->otlp ? otlp_body(e, it, n, &len, &rc)
+			     : build_body(it, n, &len);
 	void *z = NULL;
-	int rc;
 
 	if (!body) {
-		snprintf(r->err, sizeof(r->err), "out of memory");
+		snprintf(r->err, sizeof(r->err), "%s",
+			 rc == -E2BIG ? "body over the limit" : "out of memory");
 		r->status = 0;
-		return -ENOMEM;
+		return rc;
 	}
 	if (wc != SR_CODEC_NONE &&
 	    sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
@@ -283,13 +316,28 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	}
 	SR_STAT_ADD(http_requests, 1);
 	SR_STAT_ADD(bytes_sent, len);
-	rc = sr_http_post(e->http, e->c->endpoint, body, len,
+	rc = sr_http_post(e->http, url_of(e), body, len,
 			  wc == SR_CODEC_LZ4	? "lz4"
 			  : wc == SR_CODEC_GZIP ? "gzip"
 						: NULL,
 			  r);
 	free(body);
 	return rc;
+}
+
+/* OTLP: a 2xx answer may still reject some spans. */
+static void partial_success(struct sr_exporter *e, const char *answer)
+{
+	char msg[256];
+	uint64_t n = answer[0] ? sr_otlp_rejected(answer, msg, sizeof(msg)) : 0;
+
+	if (!n)
+		return;
+	SR_STAT_ADD(spans_rejected, n);
+	sr_log(SR_LOG_WARN, "export",
+	       "[non-fatal] POST %s: partial success, %llu spans rejected: "
+	       "%.200s",
+	       url_of(e), (unsigned long long)n, msg);
 }
 
 /*
@@ -307,12 +355,18 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 	for (uint32_t attempt = 1;; attempt++) {
 		enum sr_verdict v;
 		double wait;
+		int rc;
 
 		if (attempt > 1)
 			SR_STAT_ADD(exports_retried, 1);
-		v = post(e, it, n, r) ? SR_V_RETRY
-				      : sr_retry_verdict(r->status,
-							 r->should_retry);
+		rc = post(e, it, n, r);
+		if (rc == -E2BIG)
+			return TOO_BIG;
+		v = rc	      ? SR_V_RETRY
+		    : e->otlp ? sr_otlp_verdict(r->status)
+			      : sr_retry_verdict(r->status, r->should_retry);
+		if (v == SR_V_OK && e->otlp)
+			partial_success(e, r->answer);
 		if (v == SR_V_OK) {
 			SR_STAT_ADD(exports_ok, 1);
 			SR_STAT_ADD(items_exported, n);
@@ -326,20 +380,20 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: status %ld with "
 			       "x-should-retry: false; kept for the next round",
-			       e->c->endpoint, r->status);
+			       url_of(e), r->status);
 			return FAILED;
 		}
 		if (r->status)
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: server error %ld, attempt "
 			       "%u of %u",
-			       e->c->endpoint, r->status, attempt,
+			       url_of(e), r->status, attempt,
 			       e->c->max_retries);
 		else
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: request failed: %s, "
 			       "attempt %u of %u",
-			       e->c->endpoint, r->err, attempt,
+			       url_of(e), r->err, attempt,
 			       e->c->max_retries);
 		if (attempt >= e->c->max_retries)
 			return FAILED;
@@ -412,8 +466,11 @@ static enum outcome isolate(struct sr_exporter *e, struct item *it, size_t n,
 		sr_log(SR_LOG_ERROR, "export",
 		       "[non-fatal] POST %s: client error %ld for %zu items: "
 		       "%.200s",
-		       e->c->endpoint, s, p.n, r->answer);
-		bad = s == 400 || s == 422 ? param_index(r->answer, p.n) : -1;
+		       url_of(e), s, p.n, r->answer);
+		/* an OTLP receiver answers for the request as a whole */
+		bad = (s == 400 || s == 422) && !e->otlp
+			      ? param_index(r->answer, p.n)
+			      : -1;
 		if (bad >= 0) {
 			if (dead_letter(e, &it[p.off + (size_t)bad], r)) {
 				o = FAILED;
@@ -504,6 +561,12 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 	if (o == REJECTED)
 		return isolate(e, it, n, r); /* takes r */
 	free(r);
+	if (o == TOO_BIG) {
+		/* over the body limit: halves, each with its attempts */
+		o = send_items(e, it, n / 2);
+		if (o == DELIVERED)
+			o = send_items(e, it + n / 2, n - n / 2);
+	}
 	return o;
 }
 
@@ -588,6 +651,29 @@ static size_t split_lines(char *lines, size_t len, struct item **out)
 	return k;
 }
 
+/* OTLP: trace objects are remembered for their spans (they are no
+ * spans themselves); the spans are sent. */
+static enum outcome otlp_deliver(struct sr_exporter *e, struct item *it,
+				 size_t n)
+{
+	size_t k = 0, traces;
+	enum outcome o;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sr_otlp_item oi = {it[i].p, it[i].n};
+
+		if (sr_otlp_is_trace(&oi))
+			sr_otlp_note_trace(e->otlp, &oi);
+		else
+			it[k++] = it[i];
+	}
+	traces = n - k;
+	o = k ? send_items(e, it, k) : DELIVERED;
+	if (o == DELIVERED)
+		SR_STAT_ADD(items_exported, traces);
+	return o;
+}
+
 static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 			    uint32_t items)
 {
@@ -605,7 +691,9 @@ static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 	n = split_lines(lines, len, &it);
 	if (!it)
 		return FAILED;
-	if (e->c->exporter == SR_EXP_CONSOLE) {
+	if (e->otlp) {
+		o = otlp_deliver(e, it, n);
+	} else if (e->c->exporter == SR_EXP_CONSOLE) {
 		o = to_console(it, n);
 		SR_STAT_ADD(items_exported, n);
 	} else {
@@ -774,6 +862,11 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static int add_line(void *ctx, const char *line)
+{
+	return sr_http_header(ctx, line);
+}
+
 static int add_headers(struct sr_exporter *e)
 {
 	const struct sr_config *c = e->c;
@@ -817,7 +910,7 @@ static int open_files(struct sr_exporter *e, char *why, size_t whylen)
 			return -errno;
 		}
 	}
-	if (c->exporter == SR_EXP_OPENAI) {
+	if (c->exporter == SR_EXP_OPENAI || c->exporter == SR_EXP_OTLP) {
 		e->dl_fd = open_append(c->dead_letter);
 		if (e->dl_fd < 0) {
 			snprintf(why, whylen,
@@ -846,8 +939,10 @@ struct sr_exporter *sr_exporter_new(const struct sr_config *c,
 	e->out_fd = e->dl_fd = -1;
 	e->hint = -1;
 	e->round_delay = c->base_delay;
-	if (c->exporter == SR_EXP_OPENAI)
-		snprintf(e->dest, sizeof(e->dest), "POST %s", c->endpoint);
+	if (c->exporter == SR_EXP_OPENAI || c->exporter == SR_EXP_OTLP)
+		snprintf(e->dest, sizeof(e->dest), "POST %s",
+			 c->exporter == SR_EXP_OTLP ? c->otlp_endpoint
+						    : c->endpoint);
 	else if (c->exporter == SR_EXP_FILE)
 		snprintf(e->dest, sizeof(e->dest), "output %s",
 			 strcmp(c->output, "-") ? c->output : "stdout");
@@ -865,7 +960,17 @@ struct sr_exporter *sr_exporter_new(const struct sr_config *c,
 		errno = -rc;
 		return NULL;
 	}
-	if (c->exporter == SR_EXP_OPENAI) {
+	if (c->exporter == SR_EXP_OTLP) {
+		e->otlp = sr_otlp_new(c);
+		e->http = e->otlp ? sr_http_new(&e->abort_at) : NULL;
+		if (!e->http || sr_otlp_headers(e->otlp, add_line, e->http) ||
+		    sr_http_timeout(e->http, c->otlp_timeout)) {
+			snprintf(why, whylen, "cannot set up the otlp exporter");
+			sr_exporter_free(e);
+			errno = ENOMEM;
+			return NULL;
+		}
+	} else if (c->exporter == SR_EXP_OPENAI) {
 		e->http = sr_http_new(&e->abort_at);
 		if (!e->http || add_headers(e)) {
 			snprintf(why, whylen, "cannot set up libcurl");
@@ -924,6 +1029,7 @@ void sr_exporter_free(struct sr_exporter *e)
 		close(e->out_fd);
 	if (e->dl_fd >= 0)
 		close(e->dl_fd);
+	sr_otlp_free(e->otlp);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

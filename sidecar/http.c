@@ -137,6 +137,15 @@ int sr_http_header(struct sr_http *h, const char *line)
 	return 0;
 }
 
+int sr_http_timeout(struct sr_http *h, double secs)
+{
+	if (!(secs > 0))
+		return -EINVAL;
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
+			 (long)(secs * 1000 < 1 ? 1 : secs * 1000));
+	return 0;
+}
+
 int sr_http_post(struct sr_http *h, const char *url, const void *body,
 		 size_t len, const char *content_encoding,
 		 struct sr_http_resp *r)

@@ -36,6 +36,9 @@ void sr_http_free(struct sr_http *h);
  * -ENOMEM. */
 int sr_http_header(struct sr_http *h, const char *line);
 
+/* Replaces the 60 s limit of a whole request (secs > 0). 0 or -EINVAL. */
+int sr_http_timeout(struct sr_http *h, double secs);
+
 /* POSTs body to url. Returns 0 when an answer came (r->status set), or
  * -EIO with r->err set when none did. */
 int sr_http_post(struct sr_http *h, const char *url, const void *body,

@@ -631,7 +631,7 @@ static void teardown(struct daemon *d)
 static const char *exporter_name(enum sr_exporter_kind k)
 {
 	static const char *const names[] = {"openai", "console", "file",
-					    "null"};
+					    "null", "otlp"};
 
 	return names[k];
 }
@@ -663,8 +663,13 @@ int main(int argc, char **argv)
 		sr_log(SR_LOG_INFO, "main",
 		       "serving %s: exporter %s%s%s, spool %s (%s)", d.c.dir,
 		       exporter_name(d.c.exporter),
-		       d.c.exporter == SR_EXP_OPENAI ? " to " : "",
-		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint : "",
+		       d.c.exporter == SR_EXP_OPENAI ||
+			       d.c.exporter == SR_EXP_OTLP
+			   ? " to "
+			   : "",
+		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint
+		       : d.c.exporter == SR_EXP_OTLP ? d.c.otlp_endpoint
+						      : "",
 		       d.c.spool_dir, sr_codec_name(d.c.compression));
 		sr_rings_rescan(d.rings);
 		sr_rings_forget_stale(d.rings);

@@ -44,7 +44,8 @@
 	X(dead_letter_errors)    /* dead-letter writes that failed */        \
 	X(spool_heals)           /* spool directory recreated */             \
 	X(spool_lost_items)      /* went with a removed spool directory */   \
-	X(spool_quarantined)     /* damaged segments moved aside */
+	X(spool_quarantined)     /* damaged segments moved aside */   \
+	X(spans_rejected)        /* otlp partialSuccess.rejectedSpans */
 
 struct sr_stats {
 #define X(name) _Atomic uint64_t name;

@@ -7,7 +7,8 @@
  *  B4  spans/s and sidecar CPU-seconds per million spans: 4 producers'
  *      rings (pre-filled, owners gone) drained, assembled, encoded,
  *      LZ4-spooled and delivered to the receiver (counting only);
- *      baseline: the same into the null sink.
+ *      baseline: the same into the null sink. The same with the otlp
+ *      exporter (OTLP/JSON mapping on the export thread) beside openai.
  *  B6  LZ4 ratio and MB/s of the spooled batches (stats file); gzip
  *      ratio beside it; baseline: uncompressed (1x).
  *  B7  sidecar peak RSS with 100 live rings and 1 M spans; baseline: the
@@ -215,8 +216,11 @@ struct b4 {
 	double rate, cpu_per_m, ratio, mbs;
 };
 
-static void b4_run(bool to_recv, const char *compression, struct b4 *r)
+/* exporter: "null", "openai" or "otlp" (the last two to the receiver). */
+static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 {
+	bool to_recv = strcmp(exporter, "null") != 0;
+	char otlp_env[200];
 	char *rings = mkdir_tmp("/dev/shm", "rings"), *tmp = mkdir_tmp("/tmp", "spool");
 	char spool[4300], stats[4300], url[128];
 	const char *argv[40];
@@ -231,10 +235,13 @@ static void b4_run(bool to_recv, const char *compression, struct b4 *r)
 		emit_wait(rings, B4_SPANS, "16777216");
 	if (to_recv)
 		rp = recv_start(NULL, url, sizeof(url));
-	sd_args(argv, rings, spool, stats, to_recv ? "openai" : "null",
+	sd_args(argv, rings, spool, stats, exporter,
 		to_recv ? url : NULL, compression, "5");
+	snprintf(otlp_env, sizeof(otlp_env), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=%s",
+		 to_recv ? url : "");
 	t0 = now_s();
-	sp = spawn(argv, -1, -1, (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL });
+	sp = spawn(argv, -1, -1, (const char *[]){ "OPENAI_API_KEY=sk-bench", otlp_env,
+						   NULL });
 	while (!lock_is(rings, sp))
 		nap_ms(1);
 	kill(sp, SIGTERM);
@@ -260,24 +267,27 @@ static void b4_run(bool to_recv, const char *compression, struct b4 *r)
 
 static void b4_b6(int runs)
 {
-	double rate[2][SR_BENCH_MAX_RUNS], cpu[2][SR_BENCH_MAX_RUNS];
+	double rate[3][SR_BENCH_MAX_RUNS], cpu[3][SR_BENCH_MAX_RUNS];
 	double ratio[SR_BENCH_MAX_RUNS], mbs[SR_BENCH_MAX_RUNS], gz[SR_BENCH_MAX_RUNS];
-	struct sr_bench_stats s[2], c[2], rs, ms, gs;
+	struct sr_bench_stats s[3], c[3], rs, ms, gs;
 	struct b4 r;
 
 	for (int i = 0; i < runs; i++) {
-		b4_run(false, "lz4", &r);
+		b4_run("null", "lz4", &r);
 		rate[0][i] = r.rate;
 		cpu[0][i] = r.cpu_per_m;
-		b4_run(true, "lz4", &r);
+		b4_run("otlp", "lz4", &r);
+		rate[2][i] = r.rate;
+		cpu[2][i] = r.cpu_per_m;
+		b4_run("openai", "lz4", &r);
 		rate[1][i] = r.rate;
 		cpu[1][i] = r.cpu_per_m;
 		ratio[i] = r.ratio;
 		mbs[i] = r.mbs;
-		b4_run(false, "gzip", &r);
+		b4_run("null", "gzip", &r);
 		gz[i] = r.ratio;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		sr_bench_reduce(rate[k], runs, &s[k]);
 		sr_bench_reduce(cpu[k], runs, &c[k]);
 	}
@@ -288,6 +298,10 @@ static void b4_b6(int runs)
 		"spans/s", s[1], "null sink", s[0].median, ">= 1 M spans/s per core", NULL });
 	sr_bench_print(&(struct sr_bench_row){ "B4", "sidecar CPU per million spans -> receiver",
 		"CPU s", c[1], "null sink", c[0].median, "<= 1.0 CPU s", NULL });
+	sr_bench_print(&(struct sr_bench_row){ "B4", "otlp exporter -> receiver, 4 producers",
+		"spans/s", s[2], "openai exporter", s[1].median, NULL, NULL });
+	sr_bench_print(&(struct sr_bench_row){ "B4", "otlp exporter CPU per million spans",
+		"CPU s", c[2], "openai exporter", c[1].median, NULL, NULL });
 	sr_bench_print(&(struct sr_bench_row){ "B6", "LZ4 ratio of spooled batches", "x",
 		rs, "uncompressed", 1.0, ">= 4x", NULL });
 	sr_bench_print(&(struct sr_bench_row){ "B6", "LZ4 compression speed", "MB/s",

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "sidecar/codec.h"
+#include "otlp.h"
 #include "validate.h"
 
 #define MAX_CONNS 64
@@ -92,6 +93,11 @@ static void usage(FILE *f)
 		"                           item containing STR\n"
 		"  --max-body BYTES         largest body accepted (default 64 "
 		"MiB)\n"
+		"  --otlp-reject-spans-matching STR  answer OTLP bodies with "
+		"partialSuccess,\n"
+		"                           rejecting spans containing STR\n"
+		"  --otlp-parents FILE      spans whose parent was not "
+		"received yet\n"
 		"  --help\n");
 }
 
@@ -127,6 +133,13 @@ static int parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--cycle")) {
 			o.cycle = true;
+			continue;
+		}
+		switch (sr_recv_otlp_option(a, v)) {
+		case -1:
+			return -1;
+		case 1:
+			i++;
 			continue;
 		}
 		if (!v) {
@@ -327,24 +340,9 @@ static void openai_items(const char *text, size_t len, cJSON *data,
 	free(s.rawn);
 }
 
-static void otlp_items(cJSON *root, struct result *res)
+static void otlp_line(const char *p, size_t n)
 {
-	const cJSON *rs, *ss, *sp;
-
-	cJSON_ArrayForEach(
-	    rs, cJSON_GetObjectItemCaseSensitive(root, "resourceSpans"))
-	    cJSON_ArrayForEach(
-		ss, cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans"))
-		cJSON_ArrayForEach(
-		    sp, cJSON_GetObjectItemCaseSensitive(ss, "spans"))
-	{
-		char *t = cJSON_PrintUnformatted(sp);
-
-		res->items++;
-		if (t && res->status < 300)
-			write_line(out_fd, t, strlen(t));
-		free(t);
-	}
+	write_line(out_fd, p, n);
 }
 
 static void handle_body(const struct req *r, struct result *res)
@@ -385,7 +383,12 @@ static void handle_body(const struct req *r, struct result *res)
 			     cJSON_GetObjectItemCaseSensitive(root, "data"),
 			     res);
 	} else if (cJSON_GetObjectItemCaseSensitive(root, "resourceSpans")) {
-		otlp_items(root, res);
+		char ct[128];
+
+		res->items = sr_recv_otlp(
+		    root, header(r, "Content-Type", ct, sizeof(ct)),
+		    res->status < 300, &res->err, otlp_line, res->answer,
+		    sizeof(res->answer));
 	} else {
 		res->status = 400;
 		sr_recv_error(
