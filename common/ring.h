@@ -43,6 +43,10 @@ struct sr_ring_params {
 	const char *exe;          /* executable path, may be NULL */
 	const uint8_t *trace_id;  /* 16 bytes or NULL */
 	const uint8_t *span_id;   /* 12 bytes or NULL */
+	uint32_t mode;            /* file mode, exactly (umask ignored);
+				   * 0: 0600 */
+	bool chgrp;               /* give the file group gid */
+	uint32_t gid;
 };
 
 /*
@@ -69,8 +73,9 @@ struct sr_resv {
 };
 
 /*
- * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW, mode
- * 0600, O_CLOEXEC), sizes it, maps it, takes the owner lock (flock
+ * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW,
+ * O_CLOEXEC, mode p->mode or 0600; group p->gid when p->chgrp: a ring a
+ * sidecar of that group reads), sizes it, maps it, takes the owner lock (flock
  * LOCK_EX, held until the process exits or execs) and fills the header,
  * magic last. Pages are not touched beyond the header and lane controls.
  * Fills `*r`. Returns 0, -EINVAL for bad geometry, or the -errno of the

@@ -90,6 +90,13 @@ static const struct opt opts[] = {
      "fsync spool segments before rings are committed (yes | no)"},
     {"api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
      "file holding the API key"},
+    {"identity", NULL, T_BOOL, F(identity), "yes",
+     "add host, pod and pid namespace to trace metadata and custom span "
+     "data (yes | no)"},
+    {"check-max-age", NULL, T_SECS, F(check_max_age), "10",
+     "--check: seconds the stats file may be old"},
+    {"check", "", T_FLAG, F(check), NULL,
+     "health probe: exit 0 if the running spanringd is well (stats file)"},
     {"help", "", T_FLAG, F(help), NULL, "this text"},
     {"version", "", T_FLAG, F(version), NULL, "print the version"},
 };
@@ -137,8 +144,10 @@ void sr_config_help(FILE *out)
 		"\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
 		"credentials and headers of the openai exporter.\n"
 		"Signals: TERM/INT drain and exit, USR1 flush, HUP reopen "
-		"the log.\nExit codes: 0 ok, 64 usage, 66 no input, 73 cannot "
-		"create, 75 already running, 78 config.\n");
+		"the log.\nExit codes: 0 ok, 64 usage, 66 no input, 69 --check: not "
+		"running or stale, 73 cannot create, 74 --check: spool failing,\n"
+		"75 already running, 77 rings or ring directories it could not "
+		"read, 78 config.\n");
 }
 
 /* Seconds, non-negative, finite. */
@@ -360,6 +369,8 @@ static void defaults(struct sr_config *c)
 	c->poll_interval = 0.1;
 	c->orphan_grace = 0.15;
 	c->fsync = true;
+	c->check_max_age = 10;
+	c->identity = true;
 }
 
 static int load_env(struct sr_config *c, bool *endpoint_set)
@@ -381,6 +392,8 @@ static int load_env(struct sr_config *c, bool *endpoint_set)
 			return rc == SR_EX_USAGE ? SR_EX_CONFIG : rc;
 		if (!strcmp(opts[i].flag, "endpoint"))
 			*endpoint_set = true;
+		if (!strcmp(opts[i].flag, "spool-dir"))
+			c->spool_dir_set = true;
 	}
 	return 0;
 }
@@ -429,6 +442,8 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 			return rc;
 		if (!strcmp(o->flag, "endpoint"))
 			*endpoint_set = true;
+		if (!strcmp(o->flag, "spool-dir"))
+			c->spool_dir_set = true;
 	}
 	return 0;
 }

@@ -46,16 +46,22 @@ struct sr_config {
 	bool fsync;	      /* fsync spool segments */
 	char api_key[512];    /* never logged */
 	char org_id[256], project_id[256];
-	bool help, version;
+	bool spool_dir_set;   /* --spool-dir given (else a default) */
+	bool identity;        /* add where items come from (identity.h) */
+	double check_max_age; /* s: --check fails on older stats */
+	bool help, version, check;
 };
 
 /* Exit codes of sysexits.h used by spanringd. */
 #define SR_EX_USAGE 64
 #define SR_EX_NOINPUT 66
+#define SR_EX_UNAVAILABLE 69
 #define SR_EX_SOFTWARE 70
 #define SR_EX_OSERR 71
 #define SR_EX_CANTCREAT 73
+#define SR_EX_IOERR 74
 #define SR_EX_TEMPFAIL 75
+#define SR_EX_NOPERM 77
 #define SR_EX_CONFIG 78
 
 /*
