@@ -60,6 +60,17 @@
  * later finds the filesystem full drops (and counts) records, never faults. */
 #define SR_DIR_MIN_FREE (64u * 1024u)
 #define SR_DIR_CAPPED_FILE "rings-refused.count"
+/* A process that refuses its ring directory (unsafe modes, wrong owner, a
+ * per-uid subdirectory it cannot make) runs untraced and appends one byte
+ * to this file of the directory it was given, when it can: the sidecar
+ * reports the size as shim_untraced_dir. */
+#define SR_DIR_UNTRACED_FILE "untraced.count"
+/* In a directory writable by anyone (a Kubernetes emptyDir is 0777) each
+ * uid writes its rings into "uid-<uid>/", which it owns; the sidecar
+ * serves at most this many such subdirectories (one per uid of the
+ * workload: a handful), so a hostile name cannot make it open thousands. */
+#define SR_DIR_SUB_PREFIX "uid-"
+#define SR_DIR_MAX_SUBDIRS 64u
 #define SR_RING_SUFFIX ".ring"
 #define SR_RING_NAME_MAX 64u
 

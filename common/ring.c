@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "limits.h"
@@ -120,6 +121,12 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	/* group access is given by the descriptor, after O_EXCL made the
+	 * file ours: the umask would take the group's write bit */
+	if (p->chgrp && fchown(fd, (uid_t)-1, (gid_t)p->gid) < 0)
+		goto err_unlink;
+	if (p->mode && p->mode != 0600 && fchmod(fd, (mode_t)(p->mode & 0660)) < 0)
+		goto err_unlink;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto err_unlink;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

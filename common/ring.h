@@ -45,6 +45,10 @@ struct sr_ring_params {
 	const char *exe;          /* executable path, may be NULL */
 	const uint8_t *trace_id;  /* 16 bytes or NULL */
 	const uint8_t *span_id;   /* 12 bytes or NULL */
+	uint32_t mode;            /* file mode, exactly (umask ignored);
+				   * 0: 0600 */
+	bool chgrp;               /* give the file group gid */
+	uint32_t gid;
 };
 
 /*
@@ -71,15 +75,17 @@ struct sr_resv {
 };
 
 /*
- * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW, mode
- * 0600, O_CLOEXEC), sizes it (sparse), backs the header and lane controls
- * (no SIGBUS when the filesystem is full: -ENOSPC instead), maps it, takes
- * the owner lock (flock LOCK_EX) and fills the header, magic last. The
- * descriptor is closed before returning: the shared mapping keeps the open
- * file description, and with it the lock, until the mapping goes (munmap,
- * exec, exit, kill). Lane data is backed later, a chunk at a time, by the
- * producers (see sr_ring_reserve). Fills `*r`. Returns 0, -EINVAL for bad
- * geometry, or the -errno of the failed call (the file is removed then).
+ * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW,
+ * O_CLOEXEC, mode p->mode or 0600; group p->gid when p->chgrp: a ring a
+ * sidecar of that group reads), sizes it (sparse), backs the header and
+ * lane controls (no SIGBUS when the filesystem is full: -ENOSPC instead),
+ * maps it, takes the owner lock (flock LOCK_EX) and fills the header, magic
+ * last. The descriptor is closed before returning: the shared mapping keeps
+ * the open file description, and with it the lock, until the mapping goes
+ * (munmap, exec, exit, kill). Lane data is backed later, a chunk at a time,
+ * by the producers (see sr_ring_reserve). Fills `*r`. Returns 0, -EINVAL
+ * for bad geometry, or the -errno of the failed call (the file is removed
+ * then).
  */
 int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		   const struct sr_ring_params *p)

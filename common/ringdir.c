@@ -2,6 +2,7 @@
 #include "ringdir.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,54 +29,220 @@ int sr_dir_default(char *buf, size_t n)
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
-static int check_dir(int fd, const char *path, char *why, size_t n)
+/* true if the process belongs to group g (egid or supplementary). No
+ * allocation: the shim calls this at start-up. */
+static bool in_group(gid_t g)
+{
+	gid_t list[256];
+	int n;
+
+	if (g == getegid())
+		return true;
+	n = getgroups((int)(sizeof(list) / sizeof(list[0])), list);
+	for (int i = 0; i < n; i++)
+		if (list[i] == g)
+			return true;
+	return false;
+}
+
+/* The kind of the named directory open at fd, or -errno with why. */
+static int classify(int fd, const char *path, unsigned flags,
+		    struct sr_dir *d, char *why, size_t n)
 {
 	struct stat st;
 	uid_t me = geteuid();
-	bool sticky;
+	bool root_reads = (flags & SR_DIR_CONSUMER) && me == 0;
 
 	if (fstat(fd, &st) < 0)
 		return sr_why(why, n, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return sr_why(why, n, -ENOTDIR, "%s: not a directory", path);
-	sticky = st.st_mode & S_ISVTX;
-	if (st.st_uid != me && !(st.st_uid == 0 && sticky))
+	d->ring_mode = 0600;
+	d->ring_chgrp = false;
+	d->ring_gid = (uint32_t)st.st_gid;
+	if (st.st_mode & S_IWOTH) {
+		d->kind = SR_DIR_VOLUME;
+		return 0;
+	}
+	if (st.st_mode & S_IWGRP) {
+		if (!in_group(st.st_gid) && !root_reads)
+			return sr_why(why, n, -EPERM,
+				      "%s: writable by group %u (mode %o), which "
+				      "uid %u is not in",
+				      path, (unsigned)st.st_gid,
+				      (unsigned)(st.st_mode & 07777),
+				      (unsigned)me);
+		d->kind = SR_DIR_GROUP;
+		d->ring_mode = 0660;
+		d->ring_chgrp = !(st.st_mode & S_ISGID);
+		return 0;
+	}
+	if (st.st_uid != me && !root_reads)
 		return sr_why(why, n, -EPERM, "%s: owned by uid %u, not %u", path,
 			      (unsigned)st.st_uid, (unsigned)me);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky)
-		return sr_why(why, n, -EPERM,
-			      "%s: writable by others (mode %o) without the sticky bit",
-			      path, (unsigned)(st.st_mode & 07777));
+	d->kind = SR_DIR_PRIVATE;
 	return 0;
 }
 
-int sr_dir_open(const char *path, bool create, char *why, size_t whylen)
+static int open_nofollow(int at, const char *path, const char *shown,
+			 char *why, size_t n)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd >= 0)
+		return fd;
+	if ((errno == ELOOP || errno == ENOTDIR) &&
+	    fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return sr_why(why, n, -ELOOP, "%s: is a symlink, refused", shown);
+	return sr_why(why, n, -errno, "%s: %s", shown, strerror(errno));
+}
+
+/*
+ * The producer's uid-<euid>/ of a VOLUME. mkdirat() never follows a
+ * planted symlink, and what is opened is checked by its descriptor: owned
+ * by us, not writable by others. A directory we just made gets its mode
+ * exactly (the umask would take the group's write bit): 2770 of the
+ * volume's group when we belong to it, so a sidecar of that group can
+ * read the rings and remove them, else 0700.
+ */
+static int open_own_sub(struct sr_dir *d, const char *path, char *why,
+			size_t n)
+{
+	char name[32], shown[PATH_MAX];
+	bool group = in_group((gid_t)d->ring_gid), made;
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), SR_DIR_SUB_PREFIX "%u", (unsigned)geteuid());
+	snprintf(shown, sizeof(shown), "%s/%s", path, name);
+	made = mkdirat(d->volfd, name, 0700) == 0;
+	if (!made && errno != EEXIST)
+		return sr_why(why, n, -errno, "%s: cannot create: %s", shown,
+			      strerror(errno));
+	fd = open_nofollow(d->volfd, name, shown, why, n);
+	if (fd < 0)
+		return fd;
+	if (made && group &&
+	    (fchown(fd, (uid_t)-1, (gid_t)d->ring_gid) < 0 ||
+	     fchmod(fd, 02770) < 0)) {
+		close(fd);
+		return sr_why(why, n, -errno, "%s: cannot share with group %u: %s",
+			      shown, (unsigned)d->ring_gid, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && !in_group(st.st_gid))) {
+		close(fd);
+		return sr_why(why, n, -EPERM,
+			      "%s: not this uid's own directory (owner %u, "
+			      "mode %o)",
+			      shown, (unsigned)st.st_uid,
+			      (unsigned)(st.st_mode & 07777));
+	}
+	d->fd = fd;
+	d->ring_gid = (uint32_t)st.st_gid;
+	d->ring_mode = st.st_mode & S_IWGRP ? 0660 : 0600;
+	d->ring_chgrp = (st.st_mode & S_IWGRP) && !(st.st_mode & S_ISGID);
+	return 0;
+}
+
+int sr_dir_open_as(const char *path, unsigned flags, struct sr_dir *d,
+		   char *why, size_t whylen)
 {
 	int fd, rc;
 
 	if (why && whylen)
 		why[0] = 0;
+	d->fd = d->volfd = -1;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
+	if (fd < 0 && errno == ENOENT && (flags & SR_DIR_CREATE)) {
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return sr_why(why, whylen, -errno, "%s: cannot create: %s",
 				      path, strerror(errno));
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
-	if (fd < 0) {
-		if (errno == ELOOP || errno == ENOTDIR) {
-			struct stat st;
-
-			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-				return sr_why(why, whylen, -ELOOP,
-					      "%s: is a symlink, refused", path);
-		}
-		return sr_why(why, whylen, -errno, "%s: %s", path, strerror(errno));
-	}
-	rc = check_dir(fd, path, why, whylen);
+	if (fd < 0)
+		fd = open_nofollow(AT_FDCWD, path, path, why, whylen);
+	if (fd < 0)
+		return fd;
+	rc = classify(fd, path, flags, d, why, whylen);
 	if (rc) {
 		close(fd);
 		return rc;
+	}
+	d->fd = fd;
+	if (d->kind != SR_DIR_VOLUME || !(flags & SR_DIR_PRODUCER))
+		return 0;
+	d->volfd = fd;
+	d->fd = -1;
+	rc = open_own_sub(d, path, why, whylen);
+	if (rc)
+		sr_dir_close(d);
+	return rc;
+}
+
+void sr_dir_close(struct sr_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->volfd >= 0)
+		close(d->volfd);
+	d->fd = d->volfd = -1;
+}
+
+int sr_dir_open(const char *path, bool create, char *why, size_t whylen)
+{
+	struct sr_dir d;
+	int rc = sr_dir_open_as(path, SR_DIR_PRODUCER | (create ? SR_DIR_CREATE : 0),
+				&d, why, whylen), fd;
+
+	if (rc)
+		return rc;
+	fd = d.fd;
+	d.fd = -1;
+	sr_dir_close(&d);
+	return fd;
+}
+
+bool sr_dir_sub_parse(const char *name, uint32_t *uid)
+{
+	size_t pl = strlen(SR_DIR_SUB_PREFIX);
+	unsigned long long v;
+	char *end;
+
+	if (strncmp(name, SR_DIR_SUB_PREFIX, pl) != 0 || name[pl] < '0' ||
+	    name[pl] > '9' || strlen(name) > pl + 10)
+		return false;
+	v = strtoull(name + pl, &end, 10);
+	if (*end || v > UINT32_MAX)
+		return false;
+	if (uid)
+		*uid = (uint32_t)v;
+	return true;
+}
+
+int sr_dir_open_sub(int dirfd, const char *name, char *why, size_t whylen)
+{
+	struct stat st;
+	uint32_t uid;
+	int fd;
+
+	if (why && whylen)
+		why[0] = 0;
+	if (!sr_dir_sub_parse(name, &uid))
+		return sr_why(why, whylen, -EINVAL, "%s: not a uid-<N> name", name);
+	fd = open_nofollow(dirfd, name, name, why, whylen);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || (st.st_uid != uid && st.st_uid != 0) ||
+	    (st.st_mode & S_IWOTH)) {
+		close(fd);
+		return sr_why(why, whylen, -EPERM,
+			      "%s: owned by uid %u, mode %o: not uid %u's own "
+			      "directory",
+			      name, (unsigned)st.st_uid,
+			      (unsigned)(st.st_mode & 07777), (unsigned)uid);
 	}
 	return fd;
 }
@@ -168,6 +335,37 @@ out:
 	return seen;
 }
 
+int sr_dir_scan_subs(int dirfd, unsigned max,
+		     void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	int fd, seen = 0;
+	long n;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+
+			off += d->d_reclen;
+			if ((d->d_type != DT_DIR && d->d_type != DT_UNKNOWN) ||
+			    !sr_dir_sub_parse(d->d_name, NULL))
+				continue;
+			if ((unsigned)seen >= max)
+				goto out;
+			seen++;
+			fn(ctx, d->d_name);
+		}
+	}
+	if (n < 0)
+		seen = -errno;
+out:
+	close(fd);
+	return seen;
+}
+
 struct usage {
 	uint32_t rings;
 	uint64_t bytes;
@@ -231,28 +429,45 @@ bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
 	return rings < max_rings;
 }
 
-void sr_dir_count_refused(int dirfd)
+/* One byte appended to a count file of dirfd. An existing file is opened
+ * without O_CREAT: in a sticky world-writable directory the kernel
+ * (protected_regular) refuses O_CREAT on a file another uid made. */
+static void count_byte(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, SR_DIR_CAPPED_FILE,
-			O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 
+	if (fd < 0 && errno == ENOENT)
+		fd = openat(dirfd, name,
+			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
+				    O_NOFOLLOW,
+			    0666);
 	if (fd < 0)
 		return;
 	/* O_APPEND makes concurrent appends from many processes exact */
 	if (write(fd, "x", 1) < 0) {
-		/* nothing more to do: the count is best effort when full */
+		/* best effort: nothing more to do */
 	}
 	close(fd);
 }
 
-uint64_t sr_dir_refused(int dirfd)
+static uint64_t count_of(int dirfd, const char *name)
 {
 	struct stat st;
 
-	if (fstatat(dirfd, SR_DIR_CAPPED_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return 0;
 	return (uint64_t)st.st_size;
+}
+
+void sr_dir_count_refused(int dirfd)
+{
+	count_byte(dirfd, SR_DIR_CAPPED_FILE);
+}
+
+uint64_t sr_dir_refused(int dirfd)
+{
+	return count_of(dirfd, SR_DIR_CAPPED_FILE);
 }
 
 int sr_dir_remove(int dirfd, const char *name)
@@ -260,4 +475,37 @@ int sr_dir_remove(int dirfd, const char *name)
 	if (!sr_ring_name_parse(name, NULL, NULL))
 		return -EINVAL;
 	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+void sr_dir_count_untraced(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	count_byte(fd, SR_DIR_UNTRACED_FILE);
+	close(fd);
+}
+
+uint64_t sr_dir_untraced(int dirfd)
+{
+	return count_of(dirfd, SR_DIR_UNTRACED_FILE);
+}
+
+int sr_dir_untraced_init(int dirfd)
+{
+	int fd = openat(dirfd, SR_DIR_UNTRACED_FILE,
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	/* the umask would keep other uids from appending */
+	if (fchmod(fd, 0666) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
 }

@@ -22,14 +22,80 @@
 int sr_dir_default(char *buf, size_t n);
 
 /*
- * Opens the ring directory after checking it is safe to share: a real
- * directory (a symlink is refused), owned by the effective uid, or owned
- * by root with the sticky bit (a shared volume); not writable by group or
- * others unless sticky. With `create`, makes it with mode 0700 when it is
- * missing (its parent must exist). Returns an O_DIRECTORY|O_CLOEXEC fd or
- * -errno, with the reason in `why` (e.g. "/x: owned by uid 0, not 1000").
+ * How a ring directory may be shared (common/README.md, "Ring directory"):
+ *
+ *  PRIVATE  writable by its owner only. The producer must own it; a
+ *           consumer must own it or be root. Rings are 0600.
+ *  GROUP    group-writable (not by others) and its group is one the
+ *           process belongs to (egid or supplementary: Kubernetes
+ *           fsGroup). Rings are 0660 of that group.
+ *  VOLUME   writable by anyone (0777, 1777, 2777: an emptyDir). Nobody
+ *           writes rings into it directly: each uid uses "uid-<uid>/",
+ *           made by the producer (0700, or 2770 of the volume's group when
+ *           the process belongs to it) and refused when it is not the
+ *           producer's own.
  */
+enum sr_dir_kind { SR_DIR_PRIVATE, SR_DIR_GROUP, SR_DIR_VOLUME };
+
+#define SR_DIR_CREATE 1u   /* make the named directory (0700) if missing */
+#define SR_DIR_PRODUCER 2u /* in a VOLUME, open (make) uid-<euid>/ */
+#define SR_DIR_CONSUMER 4u /* root may read a directory it does not own */
+
+/* An opened ring directory and how rings are made in it. */
+struct sr_dir {
+	int fd;                /* where rings are (O_DIRECTORY|O_CLOEXEC) */
+	int volfd;             /* the named directory when fd is its uid-<uid>/
+				* subdirectory, else -1 */
+	enum sr_dir_kind kind; /* of the named directory */
+	uint32_t ring_mode;    /* 0600, or 0660 when a group shares fd */
+	bool ring_chgrp;       /* rings must be given ring_gid (no setgid) */
+	uint32_t ring_gid;
+};
+
+/*
+ * Opens the directory `path` after checking it is safe to share, as the
+ * kinds above say: a real directory (a symlink is refused), never
+ * writable by a group the process is not in. With SR_DIR_CREATE it is
+ * made 0700 when missing (its parent must exist). With SR_DIR_PRODUCER a
+ * VOLUME's uid-<euid>/ is opened, made first when missing, and must be a
+ * real directory owned by the euid and not writable by others. Fills *d
+ * and returns 0, or -errno with the reason in `why` (e.g. "/x: owned by
+ * uid 0, not 1000"); nothing stays open then.
+ */
+int sr_dir_open_as(const char *path, unsigned flags, struct sr_dir *d,
+		   char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* Closes what sr_dir_open_as() opened; safe on a closed one (fd -1). */
+void sr_dir_close(struct sr_dir *d);
+
+/* sr_dir_open_as(path, PRODUCER | (create ? CREATE : 0)): the descriptor
+ * of the directory rings go into, or -errno (reason in `why`). */
 int sr_dir_open(const char *path, bool create, char *why, size_t whylen);
+
+/*
+ * Opens the subdirectory `name` ("uid-<N>") of a ring directory for a
+ * consumer: a real directory owned by uid N (or root), not writable by
+ * others. Returns an O_DIRECTORY|O_CLOEXEC fd or -errno (why filled).
+ */
+int sr_dir_open_sub(int dirfd, const char *name, char *why, size_t whylen);
+
+/* true if name is "uid-<decimal uid>"; *uid gets it. */
+bool sr_dir_sub_parse(const char *name, uint32_t *uid);
+
+/* Calls fn for every "uid-<N>" entry of the directory (at most max).
+ * Returns the number seen or -errno. */
+int sr_dir_scan_subs(int dirfd, unsigned max,
+		     void (*fn)(void *ctx, const char *name), void *ctx);
+
+/* Counts one process that ran untraced because `path` (as given to it)
+ * was refused: one byte appended to SR_DIR_UNTRACED_FILE in `path` when
+ * that is a real directory the process may write to. Best effort. */
+void sr_dir_count_untraced(const char *path);
+/* The count (size of SR_DIR_UNTRACED_FILE in dirfd), 0 when absent. */
+uint64_t sr_dir_untraced(int dirfd);
+/* Makes SR_DIR_UNTRACED_FILE (mode 0666, so processes of every uid can
+ * append) when missing. 0 or -errno. */
+int sr_dir_untraced_init(int dirfd);
 
 /* true if name is a ring file name; *bytes gets the size it states. */
 bool sr_ring_name_parse(const char *name, uint32_t *pid, uint64_t *bytes);

@@ -325,7 +325,8 @@ const char *shim_pidns_env(void)
 	return pidns_env[0] ? pidns_env : NULL;
 }
 
-/* Opens the ring directory and creates this image's ring in it. */
+/* Opens the ring directory and creates this image's ring in it. A
+ * directory refused as unsafe is counted where the sidecar reads it. */
 static int ring_open(void)
 {
 	struct sr_ring_params p = {
@@ -336,26 +337,34 @@ static int ring_open(void)
 		.trace_id = shim.trace_id, .span_id = shim.proc_span,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
+	struct sr_dir d;
 	uint8_t nonce[8];
-	int dfd, rc;
+	int rc;
 
-	dfd = sr_dir_open(dir_path, !dir_explicit, why, sizeof(why));
-	if (dfd < 0) {
+	rc = sr_dir_open_as(dir_path,
+			    SR_DIR_PRODUCER | (dir_explicit ? 0 : SR_DIR_CREATE),
+			    &d, why, sizeof(why));
+	if (rc < 0) {
 		shim_debug("untraced: ring directory unusable: %s", why);
-		return dfd;
+		if (rc != -ENOENT)
+			sr_dir_count_untraced(dir_path);
+		return rc;
 	}
-	if (!sr_dir_has_room(dfd, SR_DIR_MIN_FREE, cfg_max_rings)) {
-		sr_dir_count_refused(dfd);
-		close(dfd);
+	if (!sr_dir_has_room(d.fd, SR_DIR_MIN_FREE, cfg_max_rings)) {
+		sr_dir_count_refused(d.fd);
+		sr_dir_close(&d);
 		shim_debug("untraced: ring directory %s is full (cap reached)",
 			   dir_path);
 		return -ENOSPC;
 	}
+	p.mode = d.ring_mode;
+	p.chgrp = d.ring_chgrp;
+	p.gid = d.ring_gid;
 	sr_id_random(nonce, sizeof(nonce));
 	sr_ring_name(name, p.pid, nonce,
 		     sr_ring_file_size(cfg_lanes, cfg_lane_size));
-	rc = sr_ring_create(&shim.ring, dfd, name, &p);
-	close(dfd);
+	rc = sr_ring_create(&shim.ring, d.fd, name, &p);
+	sr_dir_close(&d);
 	if (rc < 0) {
 		shim_debug("untraced: cannot create ring in %s: %s", dir_path,
 			   strerror(-rc));

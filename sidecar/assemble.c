@@ -29,6 +29,7 @@ struct sr_asm_ring {
 	size_t n, cap;
 	uint64_t next_seq;
 	bool dirty;
+	struct sr_str ident; /* identity members of its items (owned) */
 };
 
 struct child_exit {
@@ -77,7 +78,21 @@ void sr_asm_ring_free(struct sr_asm_ring *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->open[i].payload);
 	free(r->open);
+	free((char *)r->ident.p);
 	free(r);
+}
+
+int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n)
+{
+	char *t = n ? malloc(n) : NULL;
+
+	if (n && !t)
+		return -ENOMEM;
+	if (n)
+		memcpy(t, members, n);
+	free((char *)r->ident.p);
+	r->ident = (struct sr_str){t, (uint32_t)n};
+	return 0;
 }
 
 size_t sr_asm_ring_open(const struct sr_asm_ring *r)
@@ -229,6 +244,7 @@ int sr_asm_record(struct sr_asm *a, struct sr_asm_ring *r,
 	struct sr_span_rec s;
 	struct sr_process_rec p;
 
+	sr_encode_identity(r->ident);
 	switch (rec->type) {
 	case SR_REC_PROCESS:
 		return sr_process_decode(rec->payload, rec->len, &p) ? -EBADMSG
@@ -310,6 +326,8 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 	uint64_t end_ns = now_ns;
 	bool replaced = false;
 	int closed = 0, rc;
+
+	sr_encode_identity(r->ident);
 
 	for (size_t i = 0; i < r->n; i++)
 		if (!newest || r->open[i].seq > newest->seq)

@@ -63,6 +63,11 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 			 uint32_t owner_pid, uint64_t now_ns, sr_emit_fn emit,
 			 void *ctx);
 
+/* Sets the identity members (sidecar/identity.h) that this ring's trace
+ * metadata and custom span data get; copied. 0 or -ENOMEM. */
+int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members,
+			 size_t n);
+
 /* Spans held open. */
 size_t sr_asm_ring_open(const struct sr_asm_ring *r);
 

@@ -120,6 +120,13 @@ static const struct opt opts[] = {
     {"span-attribute-count-limit", NULL, T_U32, F(span_attr_count_limit),
      "OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT, else 128",
      "otlp: attributes per span (the rest counted as dropped)"},
+    {"identity", NULL, T_BOOL, F(identity), "yes",
+     "add host, pod and pid namespace to trace metadata and custom span "
+     "data (yes | no)"},
+    {"check-max-age", NULL, T_SECS, F(check_max_age), "10",
+     "--check: seconds the stats file may be old"},
+    {"check", "", T_FLAG, F(check), NULL,
+     "health probe: exit 0 if the running spanringd is well (stats file)"},
     {"help", "", T_FLAG, F(help), NULL, "this text"},
     {"version", "", T_FLAG, F(version), NULL, "print the version"},
 };
@@ -168,8 +175,10 @@ void sr_config_help(FILE *out)
 		"credentials and headers of the openai exporter.\n"
 		"Signals: TERM/INT drain and exit, USR1 flush and cut every "
 		"wait, HUP reopen\nthe log.\nExit codes: 0 ok, 64 usage, 65 "
-		"bad key file, 66 no input, 71 system\nresources, 73 cannot "
-		"create, 75 already running, 78 config.\n");
+		"bad key file, 66 no input, 69 --check: not\nrunning or stale, "
+		"71 system resources, 73 cannot create, 74 --check: spool\n"
+		"failing, 75 already running, 77 rings or ring directories it "
+		"could not read,\n78 config.\n");
 }
 
 /* Seconds: decimal digits with an optional fraction ("5", "0.25",
@@ -450,6 +459,8 @@ static void defaults(struct sr_config *c)
 	c->orphan_grace = 0.15;
 	c->fsync = true;
 	c->otlp_timeout = -1;
+	c->check_max_age = 10;
+	c->identity = true;
 }
 
 static int load_env(struct sr_config *c, int *endpoint_set)
@@ -471,6 +482,8 @@ static int load_env(struct sr_config *c, int *endpoint_set)
 			return rc == SR_EX_USAGE ? SR_EX_CONFIG : rc;
 		if (!strcmp(opts[i].flag, "endpoint"))
 			*endpoint_set = 1;
+		if (!strcmp(opts[i].flag, "spool-dir"))
+			c->spool_dir_set = true;
 	}
 	return 0;
 }
@@ -519,6 +532,8 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 			return rc;
 		if (!strcmp(o->flag, "endpoint"))
 			*endpoint_set = 2;
+		if (!strcmp(o->flag, "spool-dir"))
+			c->spool_dir_set = true;
 	}
 	return 0;
 }

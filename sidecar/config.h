@@ -59,17 +59,23 @@ struct sr_config {
 	uint32_t span_attr_count_limit;	  /* attributes per span */
 	uint64_t otlp_max_body;		  /* bytes per request body */
 	enum sr_codec otlp_codec;	  /* resolved otlp_compression */
-	bool help, version;
+	bool spool_dir_set;   /* --spool-dir given (else a default) */
+	bool identity;        /* add where items come from (identity.h) */
+	double check_max_age; /* s: --check fails on older stats */
+	bool help, version, check;
 };
 
 /* Exit codes of spanringd: those of <sysexits.h>. */
 #define SR_EX_USAGE EX_USAGE	     /* 64 bad flag or value */
 #define SR_EX_DATAERR EX_DATAERR     /* 65 bad content of the key file */
 #define SR_EX_NOINPUT EX_NOINPUT     /* 66 unreadable key file */
+#define SR_EX_UNAVAILABLE EX_UNAVAILABLE /* 69 not healthy (--check) */
 #define SR_EX_SOFTWARE EX_SOFTWARE   /* 70 internal */
 #define SR_EX_OSERR EX_OSERR	     /* 71 system resources */
 #define SR_EX_CANTCREAT EX_CANTCREAT /* 73 a directory or file unusable */
+#define SR_EX_IOERR EX_IOERR	     /* 74 spool cannot be written (--check) */
 #define SR_EX_TEMPFAIL EX_TEMPFAIL   /* 75 already served */
+#define SR_EX_NOPERM EX_NOPERM	     /* 77 rings that cannot be read */
 #define SR_EX_CONFIG EX_CONFIG	     /* 78 bad value in a variable */
 
 /*

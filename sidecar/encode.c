@@ -369,6 +369,34 @@ static size_t esc(struct sr_str s)
 	return sr_json_escaped_len(s.p, s.n) + 2;
 }
 
+static _Thread_local struct sr_str ident;
+
+void sr_encode_identity(struct sr_str members)
+{
+	ident = members;
+}
+
+/*
+ * Appends the identity members inside the object just written at
+ * w->buf[at..w->len) (it ends with '}'), unless it has the first
+ * member's key already. The buffer has room: callers count ident.n + 1.
+ */
+static void put_ident(struct sr_jw *w, size_t at)
+{
+	const char *colon = ident.n ? memchr(ident.p, ':', ident.n) : NULL;
+
+	if (!colon || w->overflow || w->len - at < 2 ||
+	    w->buf[w->len - 1] != '}' ||
+	    memmem(w->buf + at, w->len - at, ident.p,
+		   (size_t)(colon - ident.p) + 1))
+		return;
+	w->len--;
+	if (w->len - at > 1)
+		sr_jw_lit(w, ",");
+	sr_jw_raw(w, ident.p, ident.n);
+	sr_jw_lit(w, "}");
+}
+
 static int finish(struct sr_jw *w, char *buf, char **out, size_t *len)
 {
 	if (w->overflow) {
@@ -395,7 +423,7 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		if (!meta)
 			return -EBADMSG;
 	}
-	cap = 160 + esc(t->workflow) + esc(t->group_id) + mlen;
+	cap = 160 + esc(t->workflow) + esc(t->group_id) + mlen + ident.n + 2;
 	buf = malloc(cap);
 	if (!buf) {
 		free(meta);
@@ -413,7 +441,14 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 	else
 		sr_jw_lit(&w, "null");
 	sr_jw_lit(&w, ",\"metadata\":");
-	sr_jw_lit(&w, meta ? meta : "null");
+	if (meta || ident.n) {
+		size_t at = w.len;
+
+		sr_jw_lit(&w, meta ? meta : "{}");
+		put_ident(&w, at);
+	} else {
+		sr_jw_lit(&w, "null");
+	}
 	sr_jw_lit(&w, "}");
 	free(meta);
 	rc = finish(&w, buf, out, len);
@@ -532,8 +567,10 @@ static bool put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
 	LIT(w, "{\"type\":\"custom\",\"name\":");
 	sr_jw_str(w, s->name.p, s->name.n);
 	LIT(w, ",\"data\":");
+	at = w->len;
 	if (!put_obj(w, d))
 		return false;
+	put_ident(w, at);
 	LIT(w, "}");
 	return true;
 }
@@ -608,7 +645,8 @@ static int span_item(const struct sr_span_rec *s, const struct obj *d,
 		     const struct obj *ed, char **out, size_t *len)
 {
 	size_t cap =
-	    464 + esc(s->name) + obj_len(d) + esc(s->err) + obj_len(ed);
+	    464 + esc(s->name) + obj_len(d) + esc(s->err) + obj_len(ed) +
+	    ident.n + 2;
 	char *buf = malloc(cap);
 	struct sr_jw w;
 

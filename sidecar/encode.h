@@ -31,4 +31,14 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 		   size_t *len) __attribute__((warn_unused_result));
 
+/*
+ * Sets the identity members (JSON object members without braces, as
+ * sr_identity_members() writes them) that the following calls of this
+ * thread add to a trace's metadata (an object is made of a null one) and
+ * to the data of custom spans; empty: none. Not added where the object
+ * already has the first member's key (the caller chose its own). The
+ * text is not copied: it must stay valid while it is set.
+ */
+void sr_encode_identity(struct sr_str members);
+
 #endif /* SR_SD_ENCODE_H */

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "assemble.h"
@@ -27,6 +28,8 @@
 #include "common/limits.h"
 #include "export.h"
 #include "lock.h"
+#include "health.h"
+#include "identity.h"
 #include "log.h"
 #include "scan.h"
 #include "spool.h"
@@ -52,6 +55,7 @@ struct queue {
 struct daemon {
 	struct sr_config c;
 	int dirfd, lockfd, sigfd, inofd;
+	enum sr_dir_kind kind; /* of the ring directory */
 	struct sr_spool *spool;
 	struct sr_asm *asm_;
 	struct sr_rings *rings;
@@ -226,11 +230,13 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 			       strerror(-rc), d->q.n);
 		d->spool_failed = true;
 		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
+		SR_STAT_SET(spool_failing, 1);
 		return rc;
 	}
 	if (d->spool_failed)
 		sr_log(SR_LOG_INFO, "spool", "segments written again");
 	d->spool_failed = false;
+	SR_STAT_SET(spool_failing, 0);
 	for (size_t i = 0; i < d->q.n; i++)
 		free(d->q.items[i]);
 	d->q.n = 0;
@@ -355,7 +361,8 @@ static bool on_inotify(struct daemon *d)
 			uint64_t bytes;
 
 			if (ev->len &&
-			    sr_ring_name_parse(ev->name, &pid, &bytes))
+			    (sr_ring_name_parse(ev->name, &pid, &bytes) ||
+			     sr_dir_sub_parse(ev->name, NULL)))
 				ring = true;
 			if (ev->mask & IN_Q_OVERFLOW)
 				ring = true;
@@ -542,23 +549,81 @@ static int setup_signals(struct daemon *d)
 static int open_dirs(struct daemon *d)
 {
 	char why[512];
+	struct sr_dir dir;
 
-	d->dirfd = sr_dir_open(d->c.dir, true, why, sizeof(why));
-	if (d->dirfd < 0) {
+	if (sr_dir_open_as(d->c.dir, SR_DIR_CREATE | SR_DIR_CONSUMER, &dir, why,
+			   sizeof(why))) {
 		fprintf(stderr, "spanringd: ring directory %s unusable: %s\n",
 			d->c.dir, why);
 		return SR_EX_CANTCREAT;
 	}
+	d->dirfd = dir.fd;
+	d->kind = dir.kind;
+	/* processes of any uid count there that they ran untraced */
+	sr_dir_untraced_init(d->dirfd);
 	return take_lock(d);
+}
+
+/*
+ * The default spool is under $HOME or /var/lib: with a read-only root
+ * file system (containers) it cannot be made. It then goes beside the
+ * rings, <dir>/.spanringd-spool, which lives exactly as long as they do
+ * (the spool holds their open spans: both must survive a restart
+ * together). An explicit --spool-dir is never replaced.
+ */
+static struct sr_spool *spool_fallback(struct daemon *d, int err,
+				       const char *first, char *why, size_t n)
+{
+	char dl[sizeof(d->c.dead_letter)];
+	struct sr_spool *sp;
+	struct stat st;
+
+	if (d->c.spool_dir_set || (err != EROFS && err != EACCES &&
+				   err != EPERM && err != ENOENT))
+		return NULL;
+	/* made here, checked by lstat: in a directory writable by anyone a
+	 * planted symlink must not lead the spool elsewhere */
+	if ((mkdirat(d->dirfd, ".spanringd-spool", 0700) < 0 && errno != EEXIST) ||
+	    fstatat(d->dirfd, ".spanringd-spool", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		if (snprintf(why, n, "%s; %s/.spanringd-spool is not this "
+			     "uid's directory either", first, d->c.dir) >= (int)n)
+			why[n - 1] = 0;
+		return NULL;
+	}
+	if (snprintf(dl, sizeof(dl), "%s/dead-letter.jsonl", d->c.spool_dir) >=
+	    (int)sizeof(dl))
+		dl[0] = 0;
+	if (snprintf(d->c.spool_dir, sizeof(d->c.spool_dir),
+		     "%s/.spanringd-spool", d->c.dir) >= (int)sizeof(d->c.spool_dir))
+		return NULL;
+	if (!strcmp(dl, d->c.dead_letter) &&
+	    snprintf(d->c.dead_letter, sizeof(d->c.dead_letter),
+		     "%s/dead-letter.jsonl",
+		     d->c.spool_dir) >= (int)sizeof(d->c.dead_letter))
+		return NULL;
+	sp = sr_spool_open(d->c.spool_dir, d->c.compression,
+			   d->c.spool_max_bytes, d->c.fsync, why, n);
+	if (sp)
+		sr_log(SR_LOG_INFO, "spool",
+		       "default spool unusable (%s): using %s beside the rings",
+		       first, d->c.spool_dir);
+	return sp;
 }
 
 static int open_spool(struct daemon *d)
 {
-	char why[512] = "";
+	char why[512] = "", first[512];
 
 	d->spool =
 	    sr_spool_open(d->c.spool_dir, d->c.compression,
 			  d->c.spool_max_bytes, d->c.fsync, why, sizeof(why));
+	if (!d->spool) {
+		int err = errno;
+
+		snprintf(first, sizeof(first), "%s", why);
+		d->spool = spool_fallback(d, err, first, why, sizeof(why));
+	}
 	if (!d->spool) {
 		fprintf(stderr, "spanringd: spool: %s\n", why);
 		return errno == EWOULDBLOCK ? SR_EX_TEMPFAIL : SR_EX_CANTCREAT;
@@ -587,6 +652,8 @@ static int setup(struct daemon *d)
 	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd,
 					  sr_spool_dirfd(d->spool), d->asm_)
 			   : NULL;
+	if (d->rings)
+		sr_rings_serve(d->rings, d->kind == SR_DIR_VOLUME, d->inofd);
 	if (!d->rings)
 		return SR_EX_OSERR;
 	d->exp = sr_exporter_new(&d->c, d->spool, why, sizeof(why));
@@ -628,6 +695,32 @@ static void teardown(struct daemon *d)
 	curl_global_cleanup();
 }
 
+/* 0, or 77 when rings could not be read during the run: their spans
+ * were not exported, which a restart policy and an operator must see. */
+static int exit_status(void)
+{
+	uint64_t rings = SR_STAT_GET(rings_unreadable_total),
+		 dirs = SR_STAT_GET(dirs_unreadable_total);
+
+	if (!rings && !dirs)
+		return 0;
+	sr_log(SR_LOG_ERROR, "main",
+	       "exit 77: %llu rings and %llu ring directories could not be "
+	       "read during the run; their spans were not exported",
+	       (unsigned long long)rings, (unsigned long long)dirs);
+	return SR_EX_NOPERM;
+}
+
+/* One line naming where items come from (sidecar/identity.h). */
+static void log_identity(void)
+{
+	char buf[SR_IDENT_TEXT_MAX];
+	size_t n = sr_identity_members(buf, sizeof(buf) - 1, 0);
+
+	buf[n] = 0;
+	sr_log(SR_LOG_INFO, "main", "identity added to items: {%s}", buf);
+}
+
 static const char *exporter_name(enum sr_exporter_kind k)
 {
 	static const char *const names[] = {"openai", "console", "file",
@@ -652,6 +745,10 @@ int main(int argc, char **argv)
 		printf("spanringd %s\n", SR_VERSION);
 		return 0;
 	}
+	if (d.c.check)
+		return sr_health_check(&d.c, stdout);
+	if (d.c.identity)
+		sr_identity_init();
 	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {
 		fprintf(stderr, "spanringd: cannot open log file %s: %s\n",
 			d.c.log_file, strerror(errno));
@@ -671,10 +768,13 @@ int main(int argc, char **argv)
 		       : d.c.exporter == SR_EXP_OTLP ? d.c.otlp_endpoint
 						      : "",
 		       d.c.spool_dir, sr_codec_name(d.c.compression));
+		log_identity();
 		sr_rings_rescan(d.rings);
 		sr_rings_forget_stale(d.rings);
 		run(&d);
 		rc = shutdown_all(&d);
+		if (!rc)
+			rc = exit_status();
 	}
 	teardown(&d);
 	return rc;

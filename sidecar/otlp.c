@@ -1024,10 +1024,11 @@ static void map_function(struct span *s, const cJSON *sd, uint32_t lim)
 	rest(s, sd, "function", mapped, lim);
 }
 
+/* Where a span came from (sidecar/identity.h): resource attributes. */
 static bool identity_key(const char *k)
 {
 	return !strncmp(k, "container.", 10) || !strncmp(k, "k8s.", 4) ||
-	       !strncmp(k, "host.", 5);
+	       !strncmp(k, "host.", 5) || !strcmp(k, "process.pid_namespace");
 }
 
 /* custom: span_data.data members are attributes as they are (the shim's

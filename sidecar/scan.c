@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/reader.h"
 #include "common/record.h"
 #include "common/ringdir.h"
+#include "identity.h"
 #include "log.h"
 #include "stats.h"
 
@@ -26,6 +29,8 @@ enum ring_state {
 
 struct ring {
 	char name[SR_RING_NAME_MAX];
+	int dirfd;	  /* the directory holding it (borrowed) */
+	bool denied;	  /* open refused: permission (rings_unreadable) */
 	struct sr_reader *rd;
 	struct sr_asm_ring *ar;
 	enum ring_state st;
@@ -47,9 +52,27 @@ struct ring {
  * not cost a system call per tick forever). */
 #define WAIT_RETRY_NS 2000000000ull
 
+/* A uid-<N>/ subdirectory of a world-writable ring directory. Its
+ * descriptor stays open while the sidecar runs: rings read from it keep
+ * using it after it is removed or replaced (then a new slot is taken). */
+struct sub {
+	char name[32];
+	int fd;		/* -1: refused */
+	ino_t ino;
+	bool seen;	/* found by the current rescan */
+	bool logged;	/* a refusal or denied ring was logged */
+};
+
 struct sr_rings {
 	const struct sr_config *c;
 	int dirfd, statefd;
+	bool volume;	  /* dirfd is world-writable: serve uid-<N>/ only */
+	bool direct_logged;
+	bool denied_logged; /* a denied ring directly in dirfd was logged */
+	int inofd;	  /* inotify: subdirectories are watched too */
+	int scan_fd;	  /* directory being scanned (on_name) */
+	struct sub subs[SR_DIR_MAX_SUBDIRS];
+	size_t nsub;
 	struct sr_asm *a;
 	struct ring **r;
 	size_t n;
@@ -72,6 +95,7 @@ struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
 		return NULL;
 	rs->c = c;
 	rs->dirfd = dirfd;
+	rs->inofd = -1;
 	rs->statefd = statefd;
 	rs->a = a;
 	rs->r = calloc(SR_MAX_RINGS, sizeof(*rs->r));
@@ -96,28 +120,79 @@ void sr_rings_free(struct sr_rings *rs)
 		return;
 	for (size_t i = 0; i < rs->n; i++)
 		ring_free(rs->r[i]);
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (rs->subs[i].fd >= 0)
+			close(rs->subs[i].fd);
 	SR_STAT_SET(rings_active, 0);
 	free(rs->r);
 	free(rs);
 }
 
-static struct ring *find(struct sr_rings *rs, const char *name)
+void sr_rings_serve(struct sr_rings *rs, bool volume, int inofd)
+{
+	rs->volume = volume;
+	rs->inofd = inofd;
+}
+
+static struct ring *find(struct sr_rings *rs, int dirfd, const char *name)
 {
 	for (size_t i = 0; i < rs->n; i++)
-		if (!strcmp(rs->r[i]->name, name))
+		if (rs->r[i]->dirfd == dirfd && !strcmp(rs->r[i]->name, name))
 			return rs->r[i];
 	return NULL;
+}
+
+static struct sub *sub_of(struct sr_rings *rs, int dirfd)
+{
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (rs->subs[i].fd == dirfd)
+			return &rs->subs[i];
+	return NULL;
+}
+
+/*
+ * A ring the sidecar may not open: its spans cannot be exported. An error
+ * (once per directory; the rest are counted), a gauge the health probe
+ * reads and, at exit, status 77: never a silent success.
+ */
+static void ring_denied(struct sr_rings *rs, struct ring *g, const char *why)
+{
+	struct sub *sb = sub_of(rs, g->dirfd);
+	bool *logged = sb ? &sb->logged : &rs->denied_logged;
+	struct stat st;
+
+	g->denied = true;
+	SR_STAT_ADD(rings_unreadable_total, 1);
+	if (*logged)
+		return;
+	*logged = true;
+	if (fstatat(g->dirfd, g->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		memset(&st, 0, sizeof(st));
+	sr_log(SR_LOG_ERROR, "scan",
+	       "ring %s%s%s cannot be read (%s; owner uid %u gid %u, mode %o, "
+	       "spanringd runs as uid %u): its spans are not exported; run "
+	       "spanringd as that uid or root, or share a group "
+	       "(common/README.md); further such rings are counted only",
+	       sb ? sb->name : "", sb ? "/" : "", g->name, why,
+	       (unsigned)st.st_uid, (unsigned)st.st_gid,
+	       (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
 }
 
 /* Opens a ring; failures leave it BAD (logged once) or WAIT. */
 static void ring_open(struct sr_rings *rs, struct ring *g)
 {
-	char why[256], st[SR_RING_NAME_MAX + 8];
+	char why[256], st[SR_RING_NAME_MAX + 8], ident[SR_IDENT_TEXT_MAX];
+	size_t ident_n;
 	int rc =
-	    sr_reader_open(rs->dirfd, g->name, 0, &g->rd, why, sizeof(why));
+	    sr_reader_open(g->dirfd, g->name, 0, &g->rd, why, sizeof(why));
 
 	if (rc == -EAGAIN) {
 		g->st = R_WAIT;
+		return;
+	}
+	if (rc == -EACCES || rc == -EPERM) {
+		g->st = R_BAD;
+		ring_denied(rs, g, why);
 		return;
 	}
 	if (rc) {
@@ -137,6 +212,15 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 		return;
 	}
 	g->pid = g->info->owner_pid;
+	ident_n = sr_identity_members(ident, sizeof(ident),
+				      g->info->owner_pidns);
+	if (sr_asm_ring_identity(g->ar, ident, ident_n)) {
+		sr_reader_free(g->rd);
+		g->rd = NULL;
+		g->st = R_BAD;
+		SR_STAT_ADD(rings_bad, 1);
+		return;
+	}
 	state_name(g, st, sizeof(st));
 	if (sr_asm_ring_load(g->ar, rs->statefd, st))
 		sr_log(SR_LOG_WARN, "scan",
@@ -151,7 +235,7 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 static void on_name(void *ctx, const char *name)
 {
 	struct sr_rings *rs = ctx;
-	struct ring *g = find(rs, name);
+	struct ring *g = find(rs, rs->scan_fd, name);
 
 	if (g) {
 		g->seen = true;
@@ -165,6 +249,7 @@ static void on_name(void *ctx, const char *name)
 	if (!g)
 		return;
 	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->dirfd = rs->scan_fd;
 	g->seen = true;
 	g->seen_mono = sr_mono_ns();
 	rs->r[rs->n++] = g;
@@ -179,11 +264,96 @@ static void drop(struct sr_rings *rs, size_t i)
 
 static void count_active(struct sr_rings *rs)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, denied = 0, subs = 0;
 
-	for (size_t i = 0; i < rs->n; i++)
+	for (size_t i = 0; i < rs->n; i++) {
 		n += rs->r[i]->rd != NULL;
+		denied += rs->r[i]->denied;
+	}
+	for (size_t i = 0; i < rs->nsub; i++)
+		subs += rs->subs[i].seen && rs->subs[i].fd < 0;
 	SR_STAT_SET(rings_active, n);
+	SR_STAT_SET(rings_unreadable, denied);
+	SR_STAT_SET(dirs_unreadable, subs);
+}
+
+/* Ring files directly in a world-writable directory: anyone could have
+ * written them, so they are not exported (logged once). */
+static void on_direct(void *ctx, const char *name)
+{
+	struct sr_rings *rs = ctx;
+
+	if (rs->direct_logged)
+		return;
+	rs->direct_logged = true;
+	sr_log(SR_LOG_WARN, "scan",
+	       "ring %s ignored: %s is writable by anyone, rings are served "
+	       "from its " SR_DIR_SUB_PREFIX "<uid>/ subdirectories only "
+	       "(logged once)",
+	       name, rs->c->dir);
+}
+
+/* A uid-<N>/ entry of the directory: served when it is uid N's own. */
+static void on_sub(void *ctx, const char *name)
+{
+	struct sr_rings *rs = ctx;
+	struct sub *sb = NULL;
+	struct stat st;
+	char why[256], path[4200];
+	int fd;
+
+	if (fstatat(rs->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (!strcmp(rs->subs[i].name, name) &&
+		    rs->subs[i].ino == st.st_ino && !rs->subs[i].seen) {
+			sb = &rs->subs[i];
+			break;
+		}
+	if (sb && sb->fd >= 0) {
+		sb->seen = true;
+		return;
+	}
+	if (!sb) {
+		if (rs->nsub == SR_DIR_MAX_SUBDIRS)
+			return;
+		sb = &rs->subs[rs->nsub++];
+		snprintf(sb->name, sizeof(sb->name), "%s", name);
+		sb->ino = st.st_ino;
+		sb->fd = -1;
+	}
+	sb->seen = true;
+	fd = sr_dir_open_sub(rs->dirfd, name, why, sizeof(why));
+	if (fd < 0) {
+		if (!sb->logged) {
+			sr_log(SR_LOG_ERROR, "scan",
+			       "ring directory %s/%s cannot be served: %s "
+			       "(spanringd runs as uid %u)",
+			       rs->c->dir, name, why, (unsigned)geteuid());
+			SR_STAT_ADD(dirs_unreadable_total, 1);
+		}
+		sb->logged = true;
+		return;
+	}
+	sb->fd = fd;
+	sb->logged = false;
+	if (rs->inofd >= 0 &&
+	    snprintf(path, sizeof(path), "%s/%s", rs->c->dir, name) <
+		(int)sizeof(path))
+		inotify_add_watch(rs->inofd, path, IN_CREATE | IN_MOVED_TO);
+	sr_log(SR_LOG_DEBUG, "scan", "serving %s/%s", rs->c->dir, name);
+}
+
+/* What the shim counted: processes that ran untraced. */
+static void shim_counts(struct sr_rings *rs)
+{
+	uint64_t full = sr_dir_refused(rs->dirfd);
+
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (rs->subs[i].seen && rs->subs[i].fd >= 0)
+			full += sr_dir_refused(rs->subs[i].fd);
+	SR_STAT_SET(shim_untraced_full, full);
+	SR_STAT_SET(shim_untraced_dir, sr_dir_untraced(rs->dirfd));
 }
 
 int sr_rings_rescan(struct sr_rings *rs)
@@ -192,9 +362,20 @@ int sr_rings_rescan(struct sr_rings *rs)
 
 	for (size_t i = 0; i < rs->n; i++)
 		rs->r[i]->seen = false;
-	rc = sr_dir_scan(rs->dirfd, 0, on_name, rs);
+	for (size_t i = 0; i < rs->nsub; i++)
+		rs->subs[i].seen = false;
+	rs->scan_fd = rs->dirfd;
+	rc = sr_dir_scan(rs->dirfd, 0, rs->volume ? on_direct : on_name, rs);
 	if (rc < 0)
 		return rc;
+	sr_dir_scan_subs(rs->dirfd, SR_DIR_MAX_SUBDIRS, on_sub, rs);
+	for (size_t i = 0; i < rs->nsub; i++) {
+		if (!rs->subs[i].seen || rs->subs[i].fd < 0)
+			continue;
+		rs->scan_fd = rs->subs[i].fd;
+		sr_dir_scan(rs->subs[i].fd, 0, on_name, rs);
+	}
+	shim_counts(rs);
 	/* a vanished file's mapping stays valid: keep readable rings until
 	 * their owner is gone; forget the others */
 	for (size_t i = rs->n; i-- > 0;) {
@@ -402,7 +583,7 @@ static int remove_done(struct sr_rings *rs, size_t i)
 {
 	struct ring *g = rs->r[i];
 	char st[SR_RING_NAME_MAX + 8];
-	int rc = sr_dir_remove(rs->dirfd, g->name);
+	int rc = sr_dir_remove(g->dirfd, g->name);
 
 	if (rc && rc != -ENOENT)
 		sr_log(SR_LOG_WARN, "scan", "ring %s: cannot remove: %s",
@@ -470,6 +651,22 @@ void sr_rings_state_lost(struct sr_rings *rs)
 			sr_asm_ring_touch(rs->r[i]->ar);
 }
 
+/* true unless the ring file is known to be gone from every directory
+ * served. */
+static bool ring_exists(struct sr_rings *rs, const char *name)
+{
+	if (faccessat(rs->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return true;
+	for (size_t i = 0; i < rs->nsub; i++)
+		if (rs->subs[i].fd >= 0 &&
+		    (faccessat(rs->subs[i].fd, name, F_OK,
+			       AT_SYMLINK_NOFOLLOW) == 0 ||
+		     errno != ENOENT))
+			return true;
+	return false;
+}
+
 void sr_rings_forget_stale(struct sr_rings *rs)
 {
 	int fd = dup(rs->statefd);
@@ -489,9 +686,7 @@ void sr_rings_forget_stale(struct sr_rings *rs)
 		/* a ring removed before its open-span file was, or a
 		 * temporary left by a crash */
 		if ((n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) ||
-		    (faccessat(rs->dirfd, e->d_name + 5, F_OK,
-			       AT_SYMLINK_NOFOLLOW) < 0 &&
-		     errno == ENOENT))
+		    !ring_exists(rs, e->d_name + 5))
 			unlinkat(rs->statefd, e->d_name, 0);
 	}
 	closedir(d);

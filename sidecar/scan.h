@@ -37,7 +37,16 @@ struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
 			      struct sr_asm *a);
 void sr_rings_free(struct sr_rings *rs);
 
-/* Opens rings that appeared, forgets files that vanished. 0 or -errno. */
+/* How the directory is served: `volume` (world-writable) serves only its
+ * uid-<N>/ subdirectories (rings directly in it are ignored, logged
+ * once); subdirectories are served in every case and watched with
+ * `inofd` (-1: rescans only). Call before the first rescan. */
+void sr_rings_serve(struct sr_rings *rs, bool volume, int inofd);
+
+/* Opens rings that appeared (in the directory and its uid-<N>/
+ * subdirectories), forgets files that vanished, reads the shim's untraced
+ * counts. Rings or subdirectories it may not open are logged as errors
+ * and counted (rings_unreadable, dirs_unreadable). 0 or -errno. */
 int sr_rings_rescan(struct sr_rings *rs);
 
 /*

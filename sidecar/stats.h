@@ -15,6 +15,13 @@
 	X(rings_active)          /* rings open now (gauge) */                \
 	X(rings_removed)         /* drained after their owner died */        \
 	X(rings_bad)             /* files refused: not a ring, corrupt */    \
+	X(rings_unreadable)      /* rings it may not open, now (gauge) */    \
+	X(rings_unreadable_total) /* ever: makes the exit status 77 */       \
+	X(dirs_unreadable)       /* uid-<N>/ refused or denied now (gauge) */ \
+	X(dirs_unreadable_total) /* ever: makes the exit status 77 */        \
+	X(shim_untraced_dir)     /* processes that refused the dir (gauge) */ \
+	X(shim_untraced_full)    /* processes refused by the cap (gauge) */  \
+	X(spool_failing)         /* 1 while hand-offs to the spool fail */   \
 	X(ring_faults)           /* integrity faults inside rings */         \
 	X(ring_lost_bytes)       /* bytes skipped because of faults */       \
 	X(records_read)                                                      \

@@ -41,23 +41,114 @@ static void ringdir_symlink_refused(void **state)
 	sr_tmpdir_free(base);
 }
 
-/* Writable by others without the sticky bit: anyone could replace rings. */
-static void ringdir_world_writable_refused_unless_sticky(void **state)
+/* Writable by anyone (an emptyDir, sticky or not): a producer never
+ * writes into it directly but into its own uid-<euid>/, made 0700 (the
+ * umask ignored), or 2770 of the volume's group when it belongs to it. */
+static void ringdir_volume_uses_own_subdir(void **state)
 {
-	char *base = sr_tmpdir("rdmode"), *d = sr_strf("%s/d", base), why[256];
-	int fd;
+	static const mode_t modes[] = { 0777, 01777 };
+	char *base = sr_tmpdir("rdvol"), *d = sr_strf("%s/d", base), why[256];
+	char *sub = sr_strf("%s/d/uid-%u", base, (unsigned)geteuid());
+	struct sr_dir dir;
+	struct stat st;
 
 	(void)state;
 	assert_int_equal(mkdir(d, 0700), 0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(chmod(d, modes[i]), 0);
+		rmdir(sub);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+		assert_int_equal(dir.kind, SR_DIR_VOLUME);
+		assert_true(dir.volfd >= 0 && dir.fd >= 0);
+		assert_int_equal(fstat(dir.fd, &st), 0);
+		assert_int_equal(st.st_uid, geteuid());
+		/* the volume's group (ours: it is made by us) shares it */
+		if ((st.st_mode & 07777) != 02770 || dir.ring_mode != 0660)
+			fail_msg("mode %o: expected uid dir 2770 and rings 660, got "
+				 "%o and %o", (unsigned)modes[i],
+				 (unsigned)(st.st_mode & 07777), dir.ring_mode);
+		sr_dir_close(&dir);
+		/* a consumer serves the volume itself */
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		assert_int_equal(dir.volfd, -1);
+		sr_dir_close(&dir);
+	}
+	/* a group the process is not in: private 0700, rings 0600 */
+	if (geteuid() == 0 && chown(d, 0, 4242) == 0) {
+		rmdir(sub);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+		assert_int_equal(fstat(dir.fd, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+		assert_int_equal(dir.ring_mode, 0600);
+		sr_dir_close(&dir);
+	}
+	free(sub);
+	free(d);
+	sr_tmpdir_free(base);
+}
+
+/* A uid-<euid>/ planted by someone else (a symlink, or a directory owned
+ * by another uid) is refused: the process runs untraced and counts it in
+ * the volume's untraced.count. */
+static void ringdir_planted_subdir_refused(void **state)
+{
+	char *base = sr_tmpdir("rdplant"), *d = sr_strf("%s/d", base), why[256];
+	char *sub = sr_strf("%s/uid-%u", d, (unsigned)geteuid());
+	struct sr_dir dir;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir(d, 0777), 0);
 	assert_int_equal(chmod(d, 0777), 0);
-	assert_int_equal(open_dir(d, false, why), -EPERM);
-	assert_has(why, "writable by others (mode 777) without the sticky bit");
-	assert_int_equal(chmod(d, 0770), 0);
-	assert_int_equal(open_dir(d, false, why), -EPERM);
-	assert_int_equal(chmod(d, 01777), 0);
-	fd = open_dir(d, false, why);
-	assert_true(fd >= 0);
+	assert_int_equal(symlink(base, sub), 0);
+	assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), -ELOOP);
+	assert_has(why, "symlink");
+	assert_int_equal(dir.fd, -1);
+	assert_int_equal(unlink(sub), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(mkdir(sub, 0700), 0);
+		assert_int_equal(chown(sub, 4242, 4242), 0);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256),
+				 -EPERM);
+		assert_has(why, "not this uid's own directory (owner 4242");
+	}
+	sr_dir_count_untraced(d);
+	sr_dir_count_untraced(d);
+	fd = open(d, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(sr_dir_untraced(fd), 2);
 	close(fd);
+	free(sub);
+	free(d);
+	sr_tmpdir_free(base);
+}
+
+/* Group-writable, not by others: shared with the group when the process
+ * is in it (rings 0660 of that group), refused when it is not; a root
+ * consumer reads it anyway. */
+static void ringdir_group_shared(void **state)
+{
+	char *base = sr_tmpdir("rdgrp"), *d = sr_strf("%s/d", base), why[256];
+	struct sr_dir dir;
+
+	(void)state;
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(chmod(d, 02770), 0);
+	assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+	assert_int_equal(dir.kind, SR_DIR_GROUP);
+	assert_int_equal(dir.ring_mode, 0660);
+	assert_false(dir.ring_chgrp); /* setgid: rings inherit the group */
+	sr_dir_close(&dir);
+	assert_int_equal(chmod(d, 0770), 0);
+	assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+	assert_true(dir.ring_chgrp);
+	sr_dir_close(&dir);
+	if (geteuid() == 0 && chown(d, 0, 4242) == 0) {
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256),
+				 -EPERM);
+		assert_has(why, "writable by group 4242 (mode 770), which uid 0 is not in");
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		sr_dir_close(&dir);
+	}
 	free(d);
 	sr_tmpdir_free(base);
 }
@@ -76,6 +167,14 @@ static void ringdir_wrong_owner_refused(void **state)
 	}
 	assert_int_equal(open_dir(d, false, why), -EPERM);
 	assert_has(why, "owned by uid 4242");
+	/* a root sidecar reads the app's own 0700 directory */
+	{
+		struct sr_dir dir;
+
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		assert_int_equal(dir.kind, SR_DIR_PRIVATE);
+		sr_dir_close(&dir);
+	}
 	free(d);
 	sr_tmpdir_free(base);
 }
@@ -190,7 +289,9 @@ static void ringdir_names_parse_strictly(void **state)
 }
 
 SR_TEST_MAIN(cmocka_unit_test(ringdir_symlink_refused),
-	     cmocka_unit_test(ringdir_world_writable_refused_unless_sticky),
+	     cmocka_unit_test(ringdir_volume_uses_own_subdir),
+	     cmocka_unit_test(ringdir_planted_subdir_refused),
+	     cmocka_unit_test(ringdir_group_shared),
 	     cmocka_unit_test(ringdir_wrong_owner_refused),
 	     cmocka_unit_test(ringdir_missing_created_only_when_asked),
 	     cmocka_unit_test(ringdir_file_refused),

@@ -133,19 +133,27 @@ static void shim_foreign_writable_dir_refused(void **state)
 {
 	char *base = sr_tmpdir("shimenv");
 	char *dir = sr_strf("%s/open", base);
+	char *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid());
+	char *count = sr_strf("%s/untraced.count", dir);
 	struct sr_run r;
+	struct stat st;
 	char *dbg;
 
 	(void)state;
-	/* writable by anyone without the sticky bit: anyone could plant
-	 * rings or remove ours */
+	/* writable by anyone: the shim writes only into its own uid-<euid>/,
+	 * so one planted there by someone else is refused and counted */
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(symlink(base, sub), 0);
 	dbg = hostile_run(&r, base, dir, NULL, 0);
-	assert_has(dbg, "writable by others");
+	assert_has(dbg, "is a symlink, refused");
 	assert_int_equal(r.nrings, 0);
+	assert_int_equal(stat(count, &st), 0);
+	assert_true(st.st_size >= 1);
 	free(dbg);
 	sr_run_free(&r);
+	free(count);
+	free(sub);
 	free(dir);
 	sr_tmpdir_free(base);
 }

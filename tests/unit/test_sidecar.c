@@ -235,7 +235,8 @@ static void assert_golden(const char *path)
 static void sidecar_golden_bytes(void **state)
 {
 	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       "--identity", "no", NULL };
 
 	(void)state;
 	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
@@ -246,7 +247,9 @@ static void sidecar_golden_bytes(void **state)
 	/* the same bytes over HTTP, compressed on the wire */
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
-	sd_http((const char *[]){ "--wire-compression", "lz4", NULL }, KEY_ENV);
+	sd_http((const char *[]){ "--wire-compression", "lz4", "--identity", "no",
+				  NULL },
+		KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 4, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_golden(F.rv.out);
@@ -258,13 +261,15 @@ static void sidecar_golden_bytes(void **state)
 static void export_file_starts_after_torn_line(void **state)
 {
 	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL, NULL, NULL };
 	const char torn[] = "{\"object\":\"trace.span\",\"id\":\"span_to";
 	size_t dups, cut, n;
 	char **l;
 	FILE *f;
 
 	(void)state;
+	file[4] = "--identity";
+	file[5] = "no";
 	f = fopen(F.sd.out, "w");
 	assert_non_null(f);
 	fputs(torn, f);
@@ -285,7 +290,8 @@ static void export_file_starts_after_torn_line(void **state)
 
 static void export_console_prints_seed_lines(void **state)
 {
-	const char *args[] = { "--exporter", "console", "--schedule-delay", "0.1", NULL };
+	const char *args[] = { "--exporter", "console", "--schedule-delay", "0.1",
+			       "--identity", "no", NULL };
 	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
 
 	(void)state;
@@ -327,7 +333,7 @@ static void sidecar_normalises_untrusted_json(void **state)
 	(void)state;
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, args), 0);
-	sd_http(NULL, KEY_ENV);
+	sd_http((const char *[]){ "--identity", "no", NULL }, KEY_ENV);
 	/* trace, 3 of the 5 spans, process: NaN and a non-object dropped */
 	assert_true(sr_wait_lines(F.rv.out, 5, WAIT_MS));
 	assert_true(wait_stat("records_malformed", 2, WAIT_MS));
