@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "otlp.h"
 
+static bool identity_key(const char *k);
+
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -849,6 +851,9 @@ void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it)
 	md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
 	for (e = members(md); e; e = e->next)
 	{
+		/* where it came from is the resource's (identity.h) */
+		if (identity_key(e->string))
+			continue;
 		snprintf(key, sizeof(key), "openai.agents.trace.metadata.%s",
 			 e->string);
 		put_value(&t->attrs, key, e, lim, false);
