@@ -81,6 +81,66 @@ int spanring_span_set_error(const char *message, const char *data_json);
  * -ENODEV. */
 int spanring_span_end(void);
 
+/*
+ * --- Explicit identities: for tracing processors of SDKs that make their
+ * own ids and times (the OpenAI Agents SDK in Python and JavaScript).
+ *
+ * Ids are given as the SDK writes them: trace_id "trace_<32 hex>", span
+ * and parent ids "span_<24 hex>" (lowercase hex; -EINVAL otherwise; a
+ * parent_id NULL or "" is a span directly under its trace). Times are
+ * nanoseconds since the epoch (CLOCK_REALTIME); 0 means now. These calls
+ * neither read nor change the thread's stack of spans opened with
+ * spanring_span_begin(): they may be called from any thread, in any order
+ * (an SDK ends spans on whatever thread or task finishes them).
+ * Same common rules as above (0 or -errno, no malloc, no blocking,
+ * async-signal-safe, errno unchanged, -ENODEV when not recording).
+ */
+
+/* Records a trace object: id, workflow_name (required), group_id (NULL:
+ * null), metadata_json (NULL: null, else a JSON object text). Returns 0,
+ * -EINVAL, -E2BIG (larger than the documented limits), -ENOBUFS, -ENODEV. */
+int spanring_trace_record(const char *trace_id, const char *workflow_name,
+			  const char *group_id, const char *metadata_json);
+
+/* A span has started: recorded open in the ring at once, so a process that
+ * dies before spanring_span_finish() leaves it for the sidecar to close
+ * with an error. span_data_json is the SDK's span_data object ("type"
+ * included) as known at the start. Returns 0, -EINVAL, -E2BIG, -ENOBUFS,
+ * -ENODEV. */
+int spanring_span_start(const char *trace_id, const char *span_id,
+			const char *parent_id, long long started_ns,
+			const char *span_data_json);
+
+/* The span started with spanring_span_start() has ended: span_data_json
+ * (the final object, which replaces the one given at the start) and the
+ * error (error_message NULL: none; error_data_json NULL: null). The ids
+ * and started_ns must be those given to spanring_span_start(). Returns 0,
+ * -EINVAL, -E2BIG, -ENOBUFS, -ENODEV. */
+int spanring_span_finish(const char *trace_id, const char *span_id,
+			 const char *parent_id, long long started_ns,
+			 long long ended_ns, const char *span_data_json,
+			 const char *error_message,
+			 const char *error_data_json);
+
+/* A whole span in one record (no start seen earlier): as
+ * spanring_span_finish(). */
+int spanring_span_record(const char *trace_id, const char *span_id,
+			 const char *parent_id, long long started_ns,
+			 long long ended_ns, const char *span_data_json,
+			 const char *error_message,
+			 const char *error_data_json);
+
+/*
+ * The calling thread's current context: from now on, spans begun on this
+ * thread with spanring_span_begin() (when none is open) and the spans the
+ * shim records by itself on this thread (exec, spawn, system, popen, fork,
+ * connect, getaddrinfo) are children of span_id in trace_id, and so are the
+ * processes started from them. span_id NULL or "" puts them directly under
+ * trace_id; trace_id NULL clears the context (back to the process span).
+ * Returns 0, -EINVAL, -ENODEV.
+ */
+int spanring_context_set(const char *trace_id, const char *span_id);
+
 #ifdef __cplusplus
 }
 #endif
