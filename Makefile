@@ -6,6 +6,8 @@
 #   make bench           print the BENCH.md table
 #   make fuzz-smoke      run every fuzz target briefly (clang, libFuzzer)
 #   make demo            trace a small command with `spanring run`
+#   make check-cpython   CPython's process/fd regression tests, with and
+#                        without the shim: the same results
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the project needs
 #   V=1                  show the command lines
@@ -52,6 +54,9 @@ DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
 # only when no npm command is there.
 DEB_TEST_NPM := npm
 DEB_BENCH := liblttng-ust-dev lttng-tools
+# CPython's regression modules, run with and without the shim by
+# `make check-cpython` (tests/cpython.sh)
+DEB_CPYTHON := python3 libpython3.11-testsuite
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 SHIM_SRC := $(sort $(wildcard shim/*.c))
@@ -75,7 +80,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
 .PHONY: all test check-loop bench benches fuzz fuzz-smoke demo install uninstall \
-	clean deps deps-bench tests
+	clean deps deps-bench tests check-cpython
 all: $(TARGETS)
 
 # Keep objects that pattern rules build on the way (test objects).
@@ -218,6 +223,11 @@ deps:
 	$(Q)command -v npm >/dev/null || tools/deps.sh $(DEB_TEST_NPM)
 deps-bench:
 	$(Q)tools/deps.sh $(DEB_BENCH)
+
+# CPython's own process and descriptor tests, same results with the shim.
+check-cpython: deps all
+	$(Q)tools/deps.sh $(DEB_CPYTHON)
+	$(Q)tests/cpython.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
