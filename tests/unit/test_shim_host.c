@@ -309,6 +309,22 @@ static void shim_identity_change_not_followed(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* 6b. An envp that says SPANRING_DISABLE=1 gets nothing added. */
+static void shim_disabled_envp_not_injected(void **state)
+{
+	char *dir = sr_tmpdir("shimhost");
+	const char *argv[] = { "/usr/bin/env", "-i", "SPANRING_DISABLE=1",
+			       "/usr/bin/env", NULL };
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_out(&r, "SPANRING_DISABLE=1\n");
+	assert_int_equal(r.nrings, 1); /* the outer env only */
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
 /* 7. execl with 2000 arguments; the largest exec that works bare works
  * traced (the shim's variables are dropped rather than cause E2BIG). */
 static void shim_exec_limits_as_glibc(void **state)
@@ -404,6 +420,7 @@ SR_TEST_MAIN(cmocka_unit_test(shim_full_ring_filesystem_no_sigbus),
 	     cmocka_unit_test(shim_popen_errno_without_processes),
 	     cmocka_unit_test(shim_program_traceparent_kept),
 	     cmocka_unit_test(shim_identity_change_not_followed),
+	     cmocka_unit_test(shim_disabled_envp_not_injected),
 	     cmocka_unit_test(shim_exec_limits_as_glibc),
 	     cmocka_unit_test(shim_seccomp_filter_respected),
 	     cmocka_unit_test(shim_exit_recorded_when_lane_full),
