@@ -43,6 +43,18 @@ static void run_host(struct sr_run *r, const char *dir, const char *mode,
 	free(prog);
 }
 
+/* The ASan runtime preloaded before an ASan build of the shim makes system
+ * calls of its own (a seccomp allow-list kills it) and keeps shadow state
+ * of every stack (a 4 KiB clone stack breaks it): such tests say so and
+ * skip there. */
+static bool skip_under_asan(const char *why)
+{
+	if (!sr_asan_build())
+		return false;
+	print_message("[  SKIPPED ] under the ASan runtime: %s\n", why);
+	return true;
+}
+
 static void assert_out(const struct sr_run *r, const char *want)
 {
 	if (strcmp(r->out, want) != 0)
@@ -203,6 +215,10 @@ static void shim_small_stack_clone_exec(void **state)
 	struct sr_run r;
 
 	(void)state;
+	if (skip_under_asan("its shadow stacks do not follow a 4 KiB clone stack")) {
+		sr_tmpdir_free(dir);
+		skip();
+	}
 	run_host(&r, dir, "clone", NULL, NULL);
 	assert_out(&r, "from-clone\nclone child 0\n");
 	sr_run_assert_tree(&r, NULL);
@@ -353,6 +369,10 @@ static void shim_seccomp_filter_respected(void **state)
 	struct sr_run r;
 
 	(void)state;
+	if (skip_under_asan("its own system calls are not on the allow-list")) {
+		sr_tmpdir_free(dir);
+		skip();
+	}
 	run_host(&r, dir, "seccomp", NULL, NULL);
 	assert_out(&r, "before filter\nchild under filter\nchild 3\n");
 	assert_int_equal(r.nrings, 1);
