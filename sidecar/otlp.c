@@ -298,6 +298,7 @@ struct trace_slot {
 	bool used;
 	char *workflow;	   /* heap */
 	struct alist attrs; /* the trace's attributes for its spans */
+	struct alist res;   /* identity members of its metadata: resource */
 };
 
 struct sr_otlp {
@@ -682,6 +683,7 @@ void sr_otlp_free(struct sr_otlp *o)
 	for (size_t i = 0; o->traces && i < SR_OTLP_TRACE_SLOTS; i++) {
 		free(o->traces[i].workflow);
 		al_free(&o->traces[i].attrs);
+		al_free(&o->traces[i].res);
 	}
 	free(o->traces);
 	al_free(&o->res);
@@ -837,6 +839,7 @@ void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it)
 	t = &o->traces[slot];
 	free(t->workflow);
 	al_free(&t->attrs);
+	al_free(&t->res);
 	memcpy(t->id, id, 16);
 	t->used = true;
 	t->workflow = str_of(j, "workflow_name") ? strdup(str_of(j, "workflow_name"))
@@ -852,8 +855,10 @@ void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it)
 	for (e = members(md); e; e = e->next)
 	{
 		/* where it came from is the resource's (identity.h) */
-		if (identity_key(e->string))
+		if (identity_key(e->string)) {
+			put_value(&t->res, e->string, e, 0, false);
 			continue;
+		}
 		snprintf(key, sizeof(key), "openai.agents.trace.metadata.%s",
 			 e->string);
 		put_value(&t->attrs, key, e, lim, false);
@@ -1217,6 +1222,14 @@ static int encode_span(struct sr_otlp *o, const struct sr_otlp_item *it,
 			continue;
 		sb_lit(&c, t->attrs.v[i].val);
 		al_put(&s.attrs, t->attrs.v[i].key, &c);
+	}
+	for (size_t i = 0; t && i < t->res.n; i++) {
+		struct sb c = {0};
+
+		if (al_has(&s.res, t->res.v[i].key))
+			continue;
+		sb_lit(&c, t->res.v[i].val);
+		al_put(&s.res, t->res.v[i].key, &c);
 	}
 	/* W3C span id: the last 16 hex of the OpenAI id (WIRE.md §4) */
 	sb_lit(out, "{\"traceId\":\"");

@@ -368,6 +368,9 @@ static void otlp_agents_and_process_tree_validate(void **state)
 		gethostname(hn, sizeof(hn) - 1);
 		want = sr_strf("stringValue=%s", hn);
 		expect_res(span_named(all, "spawn"), "host.name", want);
+		/* an SDK span's identity comes from its trace's metadata */
+		expect_res(span_named(all, "invoke_agent Planner"), "host.name",
+			   want);
 		free(want);
 	}
 	cJSON_Delete(all);
