@@ -247,7 +247,9 @@ static void otlp_agents_and_process_tree_validate(void **state)
 	recv_on(NULL);
 	sd_otlp(NULL, NULL);
 	snprintf(port, sizeof(port), "%d", F.rv.port);
-	pre = sr_strf("LD_PRELOAD=%s", so);
+	/* an ASan build of the shim needs its runtime loaded first */
+	pre = sr_asan_build() ? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so)
+			      : sr_strf("LD_PRELOAD=%s", so);
 	dir = sr_strf("SPANRING_DIR=%s", F.sd.dir);
 	cmd = sr_strf("%s %s; /bin/true", sr_build_path("progs/agents_sdk"), port);
 	env[0] = pre;
