@@ -62,7 +62,7 @@ api_enter(struct shim_api **out)
 {
 	struct shim_api *a;
 
-	if (!shim.recording)
+	if (!shim_recording())
 		return -ENODEV;
 	if (shim_thr.guard)
 		return -EBUSY;
@@ -152,7 +152,7 @@ bool shim_api_current(uint8_t trace_id[16], uint8_t span[12])
 
 SHIM_API int spanring_enabled(void)
 {
-	return shim.recording ? 1 : 0;
+	return shim.recording || shim.pending ? 1 : 0;
 }
 
 SHIM_API int spanring_trace_begin(const char *workflow_name,

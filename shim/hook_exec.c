@@ -223,10 +223,59 @@ static int shared_child_exec(const struct exec_call *c, char *const envp[])
 	return rc;
 }
 
+/* A fork child that has recorded nothing execs: no ring is made for it.
+ * The next image's process span goes under the fork span (the child's
+ * pid lives on in it); only a failed exec makes the child's ring, to
+ * record the error. */
+static int pending_child_exec(const struct exec_call *c, char *const envp[],
+			      const uint8_t parent[12], bool shared)
+{
+	char errd[32];
+	struct sr_span_rec s = { 0 };
+	uint64_t start = sr_now_ns();
+	int rc, err;
+
+	shim_thr.guard++;
+	if (may_trace_child(c, envp)) {
+		SHIM_ENVP_DECL(e, envp);
+
+		rc = exec_with(c, shim_envp_build(&e, envp, shim.trace_id, parent),
+			       envp, false);
+	} else {
+		rc = call_real(c, envp);
+	}
+	err = errno;
+	shim_thr.guard--;
+	/* a vfork child of it has no ring to write into */
+	if (!shared && shim_enter(SHIM_HOOK_EXEC)) {
+		char data[640];
+		struct sr_jw w;
+
+		shim_span_open(&s, "exec", 0);
+		s.start_ns = start;
+		s.end_ns = sr_now_ns();
+		sr_jw_init(&w, data, sizeof(data));
+		sr_jw_lit(&w, "{");
+		sr_jw_key(&w, "process.executable.path");
+		shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
+		sr_jw_lit(&w, "}");
+		s.data = (struct sr_str){ data, (uint32_t)w.len };
+		shim_span_errno(&s, err, errd, sizeof(errd));
+		shim_emit_span(SR_REC_SPAN, &s);
+		shim_leave();
+	}
+	errno = err;
+	return rc;
+}
+
 static int traced_exec(const struct exec_call *c, char *const envp[])
 {
+	const uint8_t *pending = shim_pending_parent();
 	int rc;
 
+	if (pending && (shim.hooks & SHIM_HOOK_EXEC) && !shim_thr.guard)
+		return pending_child_exec(c, envp, pending,
+					  shim_in_shared_child());
 	if (!shim_enter(SHIM_HOOK_EXEC))
 		return call_real(c, envp);
 	/* shared_child_exec() leaves the guard itself */

@@ -82,14 +82,14 @@ SHIM_API pid_t fork(void)
 
 SHIM_API void _exit(int status)
 {
-	shim_process_end(status & 0xff, 0);
+	shim_process_end(status & 0xff, 0, true);
 	REAL(exit_)(status);
 	__builtin_unreachable();
 }
 
 SHIM_API void _Exit(int status)
 {
-	shim_process_end(status & 0xff, 0);
+	shim_process_end(status & 0xff, 0, true);
 	REAL(Exit)(status);
 	__builtin_unreachable();
 }

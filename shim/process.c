@@ -474,9 +474,10 @@ static void write_process_start(void)
 static void write_vfork_span(void);
 
 /* Creates the ring and the records every image starts with. */
-static void image_start(bool exec, bool new_trace, const char *argv0)
+static void image_start(bool exec, bool new_trace, const char *argv0,
+			uint64_t start_ns)
 {
-	proc_start_ns = sr_now_ns();
+	proc_start_ns = start_ns;
 	if (shim.hooks & SHIM_HOOK_PROCESS) {
 		shim_new_span_id(shim.proc_span);
 		memcpy(shim.self_span, shim.proc_span, 12);
@@ -543,7 +544,7 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 
 static _Atomic bool proc_ended; /* the process span was ended */
 
-void shim_process_end(int code, int sig)
+void shim_process_end(int code, int sig, bool from_exit_call)
 {
 	struct sr_span_rec s = { .flags = SR_SF_PROCESS };
 	/* small enough for the lane's reserve (SR_RING_LAST_RESERVE) */
@@ -552,8 +553,14 @@ void shim_process_end(int code, int sig)
 
 	/* a vfork child's _exit is not the end of the process it borrowed
 	 * its memory from */
+	if (from_exit_call && shim_in_shared_child())
+		goto out;
+	/* a fork child that recorded nothing: its ring and process span now,
+	 * so its end (and exit code) is recorded as before */
+	if (shim.pending)
+		shim_materialize();
 	if (!shim.recording || sr_id_is_zero(shim.proc_span, 12) ||
-	    shim_in_shared_child() || atomic_exchange(&proc_ended, true))
+	    atomic_exchange(&proc_ended, true))
 		goto out;
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -574,19 +581,34 @@ out:
 static void on_exit_handler(int status, void *arg)
 {
 	(void)arg;
-	shim_process_end(status & 0xff, 0);
+	shim_process_end(status & 0xff, 0, false);
 }
 
 /* --- fork --------------------------------------------------------------- */
 
+/* When a fork child that has not made its ring yet was born. */
+static uint64_t fork_ns;
+
 /* pthread_atfork child handler: every fork child, whether fork() came
  * through the hook (its span is the parent) or not (the process span is),
- * drops the parent's mapping before anything could write into it. */
+ * drops the parent's mapping before anything could write into it. When
+ * process spans are recorded, its own ring waits for its first record or
+ * its end (shim_materialize): a child that only execs makes none (the
+ * exec'd image's process span is the fork span's child, and the pid lives
+ * on in it), which halves the rings a shell loop makes. */
 static void atfork_child(void)
 {
 	uint8_t zero[12] = { 0 };
 	int saved = errno;
 
+	if (!shim.recording && shim.pending && !shim.sandboxed) {
+		/* a child of a child that made no ring yet: same pending
+		 * state, its own pid and birth */
+		shim.pid = (uint32_t)getpid();
+		fork_ns = sr_now_ns();
+		atomic_store(&proc_ended, false);
+		goto out;
+	}
 	if (!shim.recording)
 		goto out;
 	shim_thr.guard++;
@@ -603,7 +625,6 @@ static void atfork_child(void)
 	sr_ring_close(&shim.ring);
 	memset(&shim_thr.prod, 0, sizeof(shim_thr.prod));
 	shim_api_reset(false);
-	sr_ids_reseed();
 	if (memcmp(shim_thr.fork_span, zero, 12) != 0)
 		memcpy(shim.self_parent, shim_thr.fork_span, 12);
 	else
@@ -612,11 +633,53 @@ static void atfork_child(void)
 	/* the exit handler registered by the parent is inherited: it ends
 	 * the new process span, so the once-flag must be fresh */
 	atomic_store(&proc_ended, false);
-	self_init(true);
-	image_start(false, false, NULL);
+	fork_ns = sr_now_ns();
+	if (shim.hooks & SHIM_HOOK_PROCESS) {
+		/* the exec hooks tell a vfork child by its pid */
+		shim.pid = (uint32_t)getpid();
+		atomic_store(&shim.pending, true);
+	} else {
+		/* no process span to hang an exec'd image under: the ring
+		 * now, for the exec spans */
+		sr_ids_reseed();
+		self_init(true);
+		image_start(false, false, NULL, fork_ns);
+	}
 	shim_thr.guard--;
 out:
 	errno = saved;
+}
+
+bool shim_materialize(void)
+{
+	int saved = errno;
+	bool expected = true;
+
+	/* not from a vfork child sharing our memory: the ring would be ours,
+	 * named after it */
+	if ((uint32_t)getpid() != shim.pid) {
+		errno = saved;
+		return false;
+	}
+	/* one thread makes it; a record racing on another is not written */
+	if (!atomic_compare_exchange_strong(&shim.pending, &expected, false)) {
+		errno = saved;
+		return shim.recording;
+	}
+	shim_thr.guard++;
+	sr_ids_reseed();
+	self_init(true);
+	image_start(false, false, NULL, fork_ns);
+	shim_thr.guard--;
+	errno = saved;
+	return shim.recording;
+}
+
+const uint8_t *shim_pending_parent(void)
+{
+	return atomic_load_explicit(&shim.pending, memory_order_relaxed)
+		       ? shim.self_parent
+		       : NULL;
 }
 
 /* --- what children are told -------------------------------------------- */
@@ -798,7 +861,8 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 			 getenv("TRACEPARENT"));
 	memcpy(shim.trace_id, in.trace, 16);
 	memcpy(shim.self_parent, in.parent, 12);
-	image_start(true, !in.ancestor, argc > 0 && argv ? argv[0] : NULL);
+	image_start(true, !in.ancestor, argc > 0 && argv ? argv[0] : NULL,
+		    sr_now_ns());
 	if (!shim.recording)
 		goto out;
 	pthread_atfork(NULL, NULL, atfork_child);

@@ -12,8 +12,19 @@
 #include <stdint.h>
 
 /* Ends the process span (once per image) with the exit status: code >= 0
- * for an exit, sig > 0 for a fatal signal. Async-signal-safe. */
-void shim_process_end(int code, int sig);
+ * for an exit, sig > 0 for a fatal signal. `from_exit_call`: from the
+ * _exit/_Exit hooks, which a vfork child may call (it ends nothing then).
+ * Async-signal-safe. */
+void shim_process_end(int code, int sig, bool from_exit_call);
+
+/* A fork child's first record (or its end) makes its ring and process
+ * span, dated at the fork (atfork_child left it pending). true if the
+ * process records now. Async-signal-safe (system calls only). */
+bool shim_materialize(void);
+
+/* In a fork child that has not made its ring: the span its exec'd image
+ * goes under (the fork span), else NULL. */
+const uint8_t *shim_pending_parent(void);
 
 /* Pointers to static "NAME=value" strings a child needs to be traced the
  * same way when its environment lacks them: LD_PRELOAD (as this process

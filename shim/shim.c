@@ -125,7 +125,7 @@ static __attribute__((noinline)) void thread_first_record(void)
 
 bool shim_enter(unsigned hook)
 {
-	if (!shim.recording || !(shim.hooks & hook) || shim_thr.guard)
+	if (!(shim.hooks & hook) || shim_thr.guard || !shim_recording())
 		return false;
 	shim_thr.guard++;
 	/* the guard is set before any shim state is touched: a signal
@@ -208,7 +208,7 @@ emit(uint16_t type, uint32_t size,
 	bool cut = false;
 	uint8_t *p;
 
-	if (!shim.recording)
+	if (!shim_recording())
 		return -ENODEV;
 	if (how == EMIT_CHILD)
 		prod = &child;

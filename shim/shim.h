@@ -52,12 +52,25 @@ struct shim_state {
 	uint32_t pid;             /* getpid() of this image (fork child: its
 				     own); another pid means a vfork or
 				     clone child sharing our memory */
+	_Atomic bool pending;     /* fork child: its ring is made at its
+				     first record (shim_materialize) */
 	_Atomic bool sandboxed;   /* a seccomp filter was installed through
 				     prctl: the shim makes no system call of
 				     its own from then on */
 };
 
 extern struct shim_state shim;
+
+bool shim_materialize(void);
+
+/* true if this process records: a ring is open, or a fork child's is made
+ * now (its first record). */
+static inline bool shim_recording(void)
+{
+	return shim.recording ||
+	       (atomic_load_explicit(&shim.pending, memory_order_relaxed) &&
+		shim_materialize());
+}
 
 /* Enters the shim for hook `hook` if it may record: recording, the hook
  * group enabled, and not already inside the shim on this thread. On true
