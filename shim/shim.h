@@ -133,6 +133,12 @@ bool shim_api_current(uint8_t trace_id[16], uint8_t span[12]);
 /* api.c: forgets this thread's API state (fork child, thread exit). */
 void shim_api_reset(bool unmap);
 
+/* api_sdk.c: the thread's context set by spanring_context_set(), if any
+ * (span zero: directly under the trace). */
+bool shim_ctx_get(uint8_t trace_id[16], uint8_t span[12]);
+/* api_sdk.c: clears it (fork child, thread exit). */
+void shim_ctx_reset(void);
+
 struct sr_jw;
 /* Appends a signal's name as a JSON string: "SIGSEGV". */
 void shim_jw_signal(struct sr_jw *w, int sig);
