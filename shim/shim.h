@@ -35,6 +35,8 @@ struct shim_thread {
 	uint8_t registered;      /* thread-exit destructor armed */
 	struct shim_api *api;    /* C API spans (api.c), NULL until used */
 	uint8_t fork_span[12];   /* set by the fork hook for the child */
+	uint8_t fork_trace[16];  /* and the fork span's trace (an API span's
+				    or context's may not be the process's) */
 };
 
 extern SHIM_TLS struct shim_thread shim_thr;

@@ -128,7 +128,8 @@ static void *finisher(void *arg)
 
 static void run_child(void)
 {
-	char *const argv[] = { "/bin/true", NULL };
+	static char true_path[] = "/bin/true";
+	char *const argv[] = { true_path, NULL };
 	pid_t pid;
 	int st;
 
