@@ -120,6 +120,7 @@ void shim_api_reset(bool unmap)
 {
 	struct shim_api *a = shim_thr.api;
 
+	shim_ctx_reset();
 	if (!a)
 		return;
 	if (unmap) {
@@ -136,14 +137,14 @@ bool shim_api_current(uint8_t trace_id[16], uint8_t span[12])
 {
 	const struct shim_api *a = shim_thr.api;
 
-	if (!a)
-		return false;
-	if (a->depth) {
+	if (a && a->depth) {
 		memcpy(trace_id, a->f[a->depth - 1].s.trace_id, 16);
 		memcpy(span, a->f[a->depth - 1].s.span_id, 12);
 		return true;
 	}
-	if (!a->trace_on)
+	if (shim_ctx_get(trace_id, span))
+		return true;
+	if (!a || !a->trace_on)
 		return false;
 	memcpy(trace_id, a->trace, 16);
 	memset(span, 0, 12);
@@ -201,16 +202,21 @@ SHIM_API int spanring_trace_end(void)
 }
 
 /* A new span's trace and parent, as shim_parent() gives them (the
- * innermost open span, else the root of the thread's trace, else the
- * process span) without looking the thread's state up again. */
+ * innermost open span, else the thread's context, else the root of the
+ * thread's trace, else the process span) without looking the thread's
+ * state up again. */
 static void set_parent(const struct shim_api *a, struct sr_span_rec *s)
 {
 	static const uint8_t no_parent[12];
 	const uint8_t *trace = shim.trace_id, *parent = shim.self_span;
+	uint8_t ct[16], cs[12];
 
 	if (a->depth) {
 		trace = a->f[a->depth - 1].s.trace_id;
 		parent = a->f[a->depth - 1].s.span_id;
+	} else if (shim_ctx_get(ct, cs)) {
+		trace = ct;
+		parent = cs;
 	} else if (a->trace_on) {
 		trace = a->trace;
 		parent = no_parent;

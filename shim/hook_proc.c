@@ -62,6 +62,7 @@ SHIM_API pid_t fork(void)
 		shim_span_open(&s, "fork", 0);
 		/* read by the atfork child handler in the child */
 		memcpy(shim_thr.fork_span, s.span_id, 12);
+		memcpy(shim_thr.fork_trace, s.trace_id, 16);
 	}
 	pid = REAL(fork)();
 	err = errno;

@@ -625,9 +625,10 @@ static void atfork_child(void)
 	sr_ring_close(&shim.ring);
 	memset(&shim_thr.prod, 0, sizeof(shim_thr.prod));
 	shim_api_reset(false);
-	if (memcmp(shim_thr.fork_span, zero, 12) != 0)
+	if (memcmp(shim_thr.fork_span, zero, 12) != 0) {
 		memcpy(shim.self_parent, shim_thr.fork_span, 12);
-	else
+		memcpy(shim.trace_id, shim_thr.fork_trace, 16);
+	} else
 		memcpy(shim.self_parent, shim.self_span, 12);
 	memset(shim_thr.fork_span, 0, 12);
 	/* the exit handler registered by the parent is inherited: it ends

@@ -35,6 +35,8 @@ struct shim_thread {
 	uint8_t registered;      /* thread-exit destructor armed */
 	struct shim_api *api;    /* C API spans (api.c), NULL until used */
 	uint8_t fork_span[12];   /* set by the fork hook for the child */
+	uint8_t fork_trace[16];  /* and the fork span's trace (an API span's
+				    or context's may not be the process's) */
 };
 
 extern SHIM_TLS struct shim_thread shim_thr;
@@ -145,6 +147,12 @@ void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool shim_api_current(uint8_t trace_id[16], uint8_t span[12]);
 /* api.c: forgets this thread's API state (fork child, thread exit). */
 void shim_api_reset(bool unmap);
+
+/* api_sdk.c: the thread's context set by spanring_context_set(), if any
+ * (span zero: directly under the trace). */
+bool shim_ctx_get(uint8_t trace_id[16], uint8_t span[12]);
+/* api_sdk.c: clears it (fork child, thread exit). */
+void shim_ctx_reset(void);
 
 struct sr_jw;
 /* Appends a signal's name as a JSON string: "SIGSEGV". */

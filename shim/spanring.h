@@ -114,8 +114,10 @@ int spanring_span_start(const char *trace_id, const char *span_id,
 /* The span started with spanring_span_start() has ended: span_data_json
  * (the final object, which replaces the one given at the start) and the
  * error (error_message NULL: none; error_data_json NULL: null). The ids
- * and started_ns must be those given to spanring_span_start(). Returns 0,
- * -EINVAL, -E2BIG, -ENOBUFS, -ENODEV. */
+ * and started_ns must be those given to spanring_span_start(). The record
+ * is whole (ids, parent, times, data, error): the sidecar emits it even if
+ * the start was lost. Returns 0, -EINVAL (also ended_ns before started_ns),
+ * -E2BIG, -ENOBUFS, -ENODEV. */
 int spanring_span_finish(const char *trace_id, const char *span_id,
 			 const char *parent_id, long long started_ns,
 			 long long ended_ns, const char *span_data_json,

@@ -30,6 +30,9 @@ struct sr_asm_ring {
 	uint64_t next_seq;
 	bool dirty;
 	struct sr_str ident; /* identity members of its items (owned) */
+	uint8_t (*ended)[12]; /* SR_ENDED_EARLY_MAX ids of whole SPAN_ENDs
+				 read before their start; NULL until one */
+	size_t nended, next_ended;
 };
 
 struct child_exit {
@@ -78,6 +81,7 @@ void sr_asm_ring_free(struct sr_asm_ring *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->open[i].payload);
 	free(r->open);
+	free(r->ended);
 	free((char *)r->ident.p);
 	free(r);
 }
@@ -198,16 +202,58 @@ static void drop_open(struct sr_asm_ring *r, struct open_span *o)
 	r->dirty = true;
 }
 
+/* Remembers the id of a whole SPAN_END that came before its start. */
+static int note_ended(struct sr_asm_ring *r, const uint8_t id[12])
+{
+	if (!r->ended) {
+		r->ended = malloc(SR_ENDED_EARLY_MAX * sizeof(*r->ended));
+		if (!r->ended)
+			return -ENOMEM;
+	}
+	memcpy(r->ended[r->next_ended], id, 12);
+	r->next_ended = (r->next_ended + 1) % SR_ENDED_EARLY_MAX;
+	if (r->nended < SR_ENDED_EARLY_MAX)
+		r->nended++;
+	return 0;
+}
+
+/* True (and forgotten) if the span ended before this start of it. */
+static bool ended_early(struct sr_asm_ring *r, const uint8_t id[12])
+{
+	for (size_t i = 0; i < r->nended; i++)
+		if (!memcmp(r->ended[i], id, 12)) {
+			memset(r->ended[i], 0, 12);
+			return true;
+		}
+	return false;
+}
+
+/* A whole SPAN_END (SDK spans: flag SPAN_DATA, ids, parent, start, end,
+ * the final span_data) whose start was not seen: lost to a full ring, or
+ * on another lane not read yet. Emitted as it is. */
+static int span_end_whole(struct sr_asm_ring *r, const struct sr_span_rec *e,
+			  sr_emit_fn emit, void *ctx)
+{
+	int rc = note_ended(r, e->span_id);
+
+	if (rc)
+		return rc;
+	return emit_span(e, (struct sr_str){0}, emit, ctx);
+}
+
 static int span_end(struct sr_asm_ring *r, const struct sr_record *rec,
 		    sr_emit_fn emit, void *ctx)
 {
 	struct sr_span_rec e, s;
+	struct sr_str extra = {0};
 	struct open_span *o;
 	int rc;
 
 	if (sr_span_decode(rec->payload, rec->len, &e))
 		return -EBADMSG;
 	o = find_open(r, e.span_id);
+	if (!o && (e.flags & SR_SF_SPAN_DATA) && e.start_ns)
+		return span_end_whole(r, &e, emit, ctx);
 	if (!o) {
 		SR_STAT_ADD(records_unmatched, 1);
 		return 0;
@@ -220,7 +266,11 @@ static int span_end(struct sr_asm_ring *r, const struct sr_record *rec,
 	s.err = e.err;
 	s.errdata = e.errdata;
 	s.flags |= e.flags & SR_SF_ERROR;
-	rc = emit_span(&s, e.data, emit, ctx);
+	if (e.flags & SR_SF_SPAN_DATA)
+		s.data = e.data; /* the final span_data replaces the start's */
+	else
+		extra = e.data;
+	rc = emit_span(&s, extra, emit, ctx);
 	drop_open(r, o);
 	return rc;
 }
@@ -259,6 +309,8 @@ int sr_asm_record(struct sr_asm *a, struct sr_asm_ring *r,
 		if (sr_span_decode(rec->payload, rec->len, &s) ||
 		    sr_id_is_zero(s.span_id, 12))
 			return -EBADMSG;
+		if (r->nended && ended_early(r, s.span_id))
+			return 0;
 		return add_open(r, s.span_id, rec->payload, rec->len);
 	case SR_REC_SPAN_END:
 		return span_end(r, rec, emit, ctx);

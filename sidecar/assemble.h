@@ -3,8 +3,9 @@
  * assemble.h - records to WIRE.md items, by the assembly rules of
  * common/README.md: a TRACE record gives a trace object (once per trace
  * id, through a bounded set), a SPAN a span object at once, a SPAN_START
- * is held until its SPAN_END; when a ring's owner is gone its open spans
- * are closed (orphans). Every record is validated on its own.
+ * is held until its SPAN_END (a whole SPAN_END, flag SPAN_DATA, replaces
+ * the start's span_data and is emitted even without its start); when a
+ * ring's owner is gone its open spans are closed (orphans). Every record is validated on its own.
  *
  * The open spans of a ring survive a sidecar restart: they are saved to a
  * small file (sr_asm_ring_save) before the ring is committed past them.
@@ -24,6 +25,13 @@
 #define SR_TRACE_SET_SLOTS 65536u
 /* Spans held open per ring (process and exec spans: a handful). */
 #define SR_OPEN_SPANS_MAX 1024u
+/* Spans per ring whose SPAN_END came whole (an SDK's span, flag
+ * SPAN_DATA) before their SPAN_START was read: lanes are drained in
+ * rotation, so a start written on one thread may be read after the end
+ * another thread wrote later. Their starts, read within the next polls,
+ * are dropped; a lag of more than this many ends yields a duplicate span
+ * closed with an error when the owner exits. */
+#define SR_ENDED_EARLY_MAX 1024u
 /* Child exits remembered to put an exit status on an orphaned process
  * span (CHILD_EXIT records written by a traced parent). */
 #define SR_CHILD_EXITS_MAX 256u

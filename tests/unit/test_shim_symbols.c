@@ -19,6 +19,9 @@ static const char *const api[] = {
 	"spanring_enabled", "spanring_trace_begin", "spanring_trace_end",
 	"spanring_span_begin", "spanring_span_begin_custom",
 	"spanring_span_set_error", "spanring_span_end",
+	"spanring_trace_record", "spanring_span_start",
+	"spanring_span_finish", "spanring_span_record",
+	"spanring_context_set",
 };
 
 static bool listed(const char *sym, const char *const *v, size_t n)

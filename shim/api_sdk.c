@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_sdk.c - the explicit-identity calls of spanring.h, for tracing
+ * processors of SDKs that make their own ids and times: traces and spans
+ * recorded with the caller's ids, parents, times, span_data and error,
+ * and the thread's current context (spanring_context_set), which the hooks
+ * and spanring_span_begin() take as parent through shim_ctx_get().
+ *
+ * Nothing here keeps state across calls but the context: a start is one
+ * SPAN_START record, a finish one SPAN_END record that carries the whole
+ * span (flag SPAN_DATA: its span_data replaces the start's), so the
+ * sidecar can emit it even when it never saw the start (lost to a full
+ * ring) or sees it later (another thread's lane). The texts are encoded
+ * straight from the caller's strings into the ring: no copy, no malloc.
+ */
+#include "spanring.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/limits.h"
+#include "shim.h"
+
+/* The current context of the thread (spanring_context_set). */
+struct shim_ctx {
+	uint8_t trace[16];
+	uint8_t span[12]; /* zero: directly under the trace */
+	bool on;
+};
+
+static SHIM_TLS struct shim_ctx ctx;
+
+bool shim_ctx_get(uint8_t trace_id[16], uint8_t span[12])
+{
+	if (!ctx.on)
+		return false;
+	memcpy(trace_id, ctx.trace, 16);
+	memcpy(span, ctx.span, 12);
+	return true;
+}
+
+void shim_ctx_reset(void)
+{
+	ctx.on = false;
+}
+
+/* "<prefix><2n lowercase hex>" exactly, as the SDKs write ids. */
+static bool parse_id(const char *s, const char *prefix, size_t plen,
+		     uint8_t *out, size_t n)
+{
+	if (strncmp(s, prefix, plen))
+		return false;
+	s += plen;
+	for (size_t i = 0; i < 2 * n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[2 * n] == 0 && sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
+}
+
+static bool trace_id_ok(const char *s, uint8_t out[16])
+{
+	return s && parse_id(s, "trace_", 6, out, 16);
+}
+
+/* A span id, or NULL / "" for none (zero id). */
+static bool parent_ok(const char *s, uint8_t out[12])
+{
+	memset(out, 0, 12);
+	return !s || !*s || parse_id(s, "span_", 5, out, 12);
+}
+
+static struct sr_str text(const char *s)
+{
+	return (struct sr_str){ s, s ? (uint32_t)strlen(s) : 0 };
+}
+
+/* Enters the API for one call: 0, -ENODEV, -EBUSY. */
+static int enter(void)
+{
+	if (!shim.recording)
+		return -ENODEV;
+	if (shim_thr.guard)
+		return -EBUSY;
+	shim_resume();
+	return 0;
+}
+
+static int leave(int rc)
+{
+	shim_pause();
+	return rc;
+}
+
+/* -E2BIG when a record of `size` payload bytes would be cut: an SDK's
+ * texts are kept whole or not recorded at all (a cut JSON text is no
+ * JSON). */
+static int fits(uint32_t size)
+{
+	uint32_t max = sr_ring_record_max(&shim.ring);
+
+	return (uint64_t)size + 8 > max ? -E2BIG : 0;
+}
+
+SHIM_API int spanring_trace_record(const char *trace_id,
+				   const char *workflow_name,
+				   const char *group_id,
+				   const char *metadata_json)
+{
+	struct sr_trace_rec t = { .ts_ns = sr_now_ns() };
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	if (!trace_id_ok(trace_id, t.trace_id) || !workflow_name ||
+	    !*workflow_name ||
+	    (metadata_json &&
+	     !shim_json_object_ok(metadata_json, strlen(metadata_json))))
+		return leave(-EINVAL);
+	t.workflow = text(workflow_name);
+	t.group_id = text(group_id);
+	t.metadata = text(metadata_json);
+	rc = fits(sr_trace_size(&t));
+	if (rc)
+		return leave(rc);
+	return leave(shim_emit_trace(&t));
+}
+
+/* Fills the record of an SDK span from the caller's arguments: 0 or
+ * -EINVAL. */
+static int sdk_span(struct sr_span_rec *s, const char *trace_id,
+		    const char *span_id, const char *parent_id,
+		    long long started_ns, long long ended_ns,
+		    const char *span_data_json, const char *error_message,
+		    const char *error_data_json)
+{
+	memset(s, 0, sizeof(*s));
+	if (!trace_id_ok(trace_id, s->trace_id) || !span_id ||
+	    !parse_id(span_id, "span_", 5, s->span_id, 12) ||
+	    !parent_ok(parent_id, s->parent_id) || started_ns < 0 ||
+	    ended_ns < 0 || !span_data_json ||
+	    !shim_json_object_ok(span_data_json, strlen(span_data_json)) ||
+	    (error_data_json &&
+	     !shim_json_object_ok(error_data_json, strlen(error_data_json))))
+		return -EINVAL;
+	s->flags = SR_SF_SPAN_DATA;
+	if (sr_id_is_zero(s->parent_id, 12))
+		s->flags |= SR_SF_ROOT;
+	s->start_ns = started_ns ? (uint64_t)started_ns : sr_now_ns();
+	s->end_ns = (uint64_t)ended_ns;
+	s->data = text(span_data_json);
+	if (error_message) {
+		s->flags |= SR_SF_ERROR;
+		s->err = text(error_message);
+		s->errdata = text(error_data_json);
+	}
+	return 0;
+}
+
+SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
+				 const char *parent_id, long long started_ns,
+				 const char *span_data_json)
+{
+	struct sr_span_rec s;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = sdk_span(&s, trace_id, span_id, parent_id, started_ns, 0,
+		      span_data_json, NULL, NULL);
+	if (!rc)
+		rc = fits(sr_span_size(&s));
+	if (!rc)
+		rc = shim_emit_span(SR_REC_SPAN_START, &s);
+	return leave(rc);
+}
+
+/* A finished span, as SPAN_END (after a start) or SPAN (whole). */
+static int finish(uint16_t type, const char *trace_id, const char *span_id,
+		  const char *parent_id, long long started_ns,
+		  long long ended_ns, const char *span_data_json,
+		  const char *error_message, const char *error_data_json)
+{
+	struct sr_span_rec s;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = sdk_span(&s, trace_id, span_id, parent_id, started_ns, ended_ns,
+		      span_data_json, error_message, error_data_json);
+	if (!rc && !ended_ns)
+		s.end_ns = sr_now_ns();
+	if (!rc && s.end_ns < s.start_ns)
+		rc = -EINVAL;
+	if (!rc)
+		rc = fits(sr_span_size(&s));
+	if (!rc)
+		rc = shim_emit_span(type, &s);
+	return leave(rc);
+}
+
+SHIM_API int spanring_span_finish(const char *trace_id, const char *span_id,
+				  const char *parent_id, long long started_ns,
+				  long long ended_ns, const char *span_data_json,
+				  const char *error_message,
+				  const char *error_data_json)
+{
+	return finish(SR_REC_SPAN_END, trace_id, span_id, parent_id,
+		      started_ns, ended_ns, span_data_json, error_message,
+		      error_data_json);
+}
+
+SHIM_API int spanring_span_record(const char *trace_id, const char *span_id,
+				  const char *parent_id, long long started_ns,
+				  long long ended_ns, const char *span_data_json,
+				  const char *error_message,
+				  const char *error_data_json)
+{
+	return finish(SR_REC_SPAN, trace_id, span_id, parent_id, started_ns,
+		      ended_ns, span_data_json, error_message,
+		      error_data_json);
+}
+
+SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)
+{
+	struct shim_ctx c = { .on = true };
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	if (!trace_id) {
+		ctx.on = false;
+		return leave(0);
+	}
+	if (!trace_id_ok(trace_id, c.trace) || !parent_ok(span_id, c.span))
+		return leave(-EINVAL);
+	/* under the guard: a signal handler's hook span reads it whole or
+	 * not at all (it passes through while the guard is held) */
+	ctx = c;
+	return leave(0);
+}

@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+"""B9: the cost per span of spanring's Agents SDK processor beside the
+SDK's own BatchTraceProcessor + BackendSpanExporter (the seed's code, in the
+stand-in of tests/python/standin, exporting to a local spanring-recv), in
+the same process and run. Prints rows as tests/bench/bench.c does.
+  sdk_processor.py RECV_BINARY RUNS SPANS
+"""
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from agents.tracing import (BackendSpanExporter, BatchTraceProcessor, function_span,
+                            set_trace_processors, trace)
+from spanring.agents import SpanringTracingProcessor
+
+
+def spans(n):
+    with trace("bench"):
+        for _ in range(n):
+            with function_span("tool", input='{"q":"x"}') as f:
+                f.span_data.output = "result"
+
+
+def measure(make, n):
+    """(caller thread µs, process CPU µs) per span, processors included."""
+    procs = make()
+    set_trace_processors(procs)
+    c0, t0 = time.process_time(), time.thread_time()
+    spans(n)
+    t1 = time.thread_time()
+    for p in procs:
+        p.shutdown()  # the batch processor exports what it holds here
+    c1 = time.process_time()
+    return (t1 - t0) * 1e6 / n, (c1 - c0) * 1e6 / n
+
+
+def row(id_, name, vals, base_name, base_vals, note=None):
+    r = {"id": id_, "row": name, "unit": "us", "median": round(statistics.median(vals), 2),
+         "min": round(min(vals), 2), "max": round(max(vals), 2), "runs": len(vals),
+         "baseline": base_name, "baseline_median": round(statistics.median(base_vals), 2),
+         "ratio": round(statistics.median(vals) / statistics.median(base_vals), 3),
+         "target": "small fraction"}
+    if note:
+        r["note"] = note
+    print(json.dumps(r, separators=(",", ":")))
+
+
+def main():
+    recv, runs, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rv = subprocess.Popen([recv, "--port", "0", "--output", "/dev/null"],
+                          stdout=subprocess.PIPE, text=True)
+    port = int(rv.stdout.readline().split(":")[-1])
+    url = "http://127.0.0.1:%d/v1/traces/ingest" % port
+    res = {"none": [], "spanring": [], "batch": []}
+    makers = {
+        "none": lambda: [],
+        "spanring": lambda: [SpanringTracingProcessor()],
+        "batch": lambda: [BatchTraceProcessor(BackendSpanExporter(api_key="sk-bench",
+                                                                  endpoint=url),
+                                              schedule_delay=0.2)],
+    }
+    try:
+        for _ in range(runs):
+            for k, mk in makers.items():
+                res[k].append(measure(mk, n))
+    finally:
+        rv.terminate()
+        rv.wait()
+    sub = lambda k, i: [max(a[i] - b[i], 0.01) for a, b in zip(res[k], res["none"])]
+    row("B9", "SDK processor per span, caller thread", sub("spanring", 0),
+        "BatchTraceProcessor", sub("batch", 0),
+        "CPU of span start+end on the thread that runs the agent, beyond the SDK's own")
+    row("B9", "SDK processor per span, process CPU", sub("spanring", 1),
+        "Batch + BackendSpanExporter", sub("batch", 1),
+        "all threads of the process, export included (spanringd's work is out of process)")
+
+
+if __name__ == "__main__":
+    main()

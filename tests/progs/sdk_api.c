@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sdk_api - the explicit-identity calls of spanring.h, as an SDK's tracing
+ * processor makes them:
+ *   sdk_api codes    every return code of the header; prints "ok"
+ *   sdk_api trace    a trace with fixed ids and times: a span started and
+ *                    finished with new span_data and an error, one
+ *                    started on a thread and finished on another, one
+ *                    recorded whole, and under the context of a function
+ *                    span a posix_spawn, a system() and a fork (+ exec of
+ *                    /bin/true); prints "ok"
+ *   sdk_api open     a trace and two spans started, never finished;
+ *                    prints "ready" and waits to be killed
+ * Ids are T = trace_5dk0…, spans span_00…01 … (see below).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim/spanring.h"
+
+extern char **environ;
+
+#define T "trace_0123456789abcdef0123456789abcdef"
+#define S(n) "span_0000000000000000000000" n
+#define T0 1764000000123456789LL /* 2025-11-24T16:00:00.123456 */
+
+static int failures;
+
+static void want(int rc, int expect, const char *what)
+{
+	if (rc != expect) {
+		printf("%s: returned %d, expected %d\n", what, rc, expect);
+		failures++;
+	}
+}
+
+static void codes_off(void)
+{
+	want(spanring_trace_record(T, "wf", NULL, NULL), -ENODEV, "trace off");
+	want(spanring_span_start(T, S("01"), NULL, 0, "{\"type\":\"custom\"}"),
+	     -ENODEV, "start off");
+	want(spanring_span_finish(T, S("01"), NULL, 1, 2, "{}", NULL, NULL),
+	     -ENODEV, "finish off");
+	want(spanring_span_record(T, S("01"), NULL, 1, 2, "{}", NULL, NULL),
+	     -ENODEV, "record off");
+	want(spanring_context_set(T, NULL), -ENODEV, "context off");
+}
+
+static void codes(void)
+{
+	const char *d = "{\"type\":\"function\",\"name\":\"f\"}";
+	size_t big = 17u << 20;
+	char *huge = malloc(big + 1);
+
+	if (!spanring_enabled()) {
+		codes_off();
+		return;
+	}
+	want(spanring_trace_record(T, "wf", NULL, NULL), 0, "trace");
+	want(spanring_trace_record(T, "wf", "g", "{\"a\":[1,{}]}"), 0, "trace meta");
+	want(spanring_trace_record(NULL, "wf", NULL, NULL), -EINVAL, "trace NULL id");
+	want(spanring_trace_record("trace_0123", "wf", NULL, NULL), -EINVAL, "trace short");
+	want(spanring_trace_record("trace_0123456789ABCDEF0123456789abcdef", "wf",
+				   NULL, NULL), -EINVAL, "trace uppercase");
+	want(spanring_trace_record("trace_00000000000000000000000000000000", "wf",
+				   NULL, NULL), -EINVAL, "trace zero");
+	want(spanring_trace_record(T "0", "wf", NULL, NULL), -EINVAL, "trace long");
+	want(spanring_trace_record(T, "", NULL, NULL), -EINVAL, "trace empty name");
+	want(spanring_trace_record(T, NULL, NULL, NULL), -EINVAL, "trace NULL name");
+	want(spanring_trace_record(T, "wf", NULL, "[1]"), -EINVAL, "trace meta array");
+	want(spanring_trace_record(T, "wf", NULL, "{\"a\":1"), -EINVAL, "trace meta open");
+
+	want(spanring_span_start(T, S("01"), NULL, 0, d), 0, "start");
+	want(spanring_span_start(T, S("02"), S("01"), T0, d), 0, "start child");
+	want(spanring_span_start(T, "span_01", NULL, 0, d), -EINVAL, "start bad id");
+	want(spanring_span_start(T, NULL, NULL, 0, d), -EINVAL, "start NULL id");
+	want(spanring_span_start(T, S("03"), "trace_x", 0, d), -EINVAL, "start bad parent");
+	want(spanring_span_start("span_x", S("03"), NULL, 0, d), -EINVAL, "start bad trace");
+	want(spanring_span_start(T, S("03"), NULL, -1, d), -EINVAL, "start negative");
+	want(spanring_span_start(T, S("03"), NULL, 0, NULL), -EINVAL, "start NULL data");
+	want(spanring_span_start(T, S("03"), NULL, 0, "\"x\""), -EINVAL, "start data string");
+	want(spanring_span_finish(T, S("02"), S("01"), T0, T0 + 5, d, "boom",
+				  "{\"code\":1}"), 0, "finish");
+	want(spanring_span_finish(T, S("01"), "", 0, 0, d, NULL, NULL), 0, "finish now");
+	want(spanring_span_finish(T, S("04"), NULL, T0, T0 - 1, d, NULL, NULL),
+	     -EINVAL, "finish before start");
+	want(spanring_span_finish(T, S("04"), NULL, T0, T0, d, "m", "[]"),
+	     -EINVAL, "finish error data array");
+	want(spanring_span_record(T, S("05"), NULL, T0, T0, d, "", NULL), 0, "record");
+	want(spanring_span_record(T, S("05"), NULL, T0, T0, "{", NULL, NULL),
+	     -EINVAL, "record bad data");
+	want(spanring_context_set(T, S("01")), 0, "context");
+	want(spanring_context_set(T, NULL), 0, "context trace");
+	want(spanring_context_set(T, ""), 0, "context trace empty");
+	want(spanring_context_set("trace_1", NULL), -EINVAL, "context bad trace");
+	want(spanring_context_set(T, "span_1"), -EINVAL, "context bad span");
+	want(spanring_context_set(NULL, S("01")), 0, "context clear");
+	if (!huge) {
+		failures++;
+		return;
+	}
+	/* larger than any ring record can be (a lane is at most 16 MiB) */
+	memset(huge, ' ', big);
+	huge[0] = '{';
+	huge[big - 1] = '}';
+	huge[big] = 0;
+	want(spanring_span_start(T, S("06"), NULL, 0, huge), -E2BIG, "start huge");
+	want(spanring_span_record(T, S("06"), NULL, 0, 0, huge, NULL, NULL), -E2BIG,
+	     "record huge");
+	want(spanring_trace_record(T, "wf", NULL, huge), -E2BIG, "trace huge");
+	free(huge);
+}
+
+static void *finisher(void *arg)
+{
+	(void)arg;
+	want(spanring_span_finish(T, S("12"), S("10"), T0 + 2000, T0 + 3000,
+				  "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}",
+				  NULL, NULL), 0, "finish on thread");
+	return NULL;
+}
+
+static void run_child(void)
+{
+	static char true_path[] = "/bin/true";
+	char *const argv[] = { true_path, NULL };
+	pid_t pid;
+	int st;
+
+	want(posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ), 0, "spawn");
+	waitpid(pid, &st, 0);
+	want(system("/bin/true"), 0, "system");
+	pid = fork();
+	if (pid == 0) {
+		execv("/bin/true", argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+}
+
+static void trace(void)
+{
+	pthread_t th;
+
+	want(spanring_trace_record(T, "sdk wf", "group_42", "{\"n\":1.0,\"s\":\"é\"}"),
+	     0, "trace");
+	/* agent span: its data grows between start and end */
+	want(spanring_span_start(T, S("10"), NULL, T0,
+				 "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":null,\"output_type\":null}"),
+	     0, "start agent");
+	/* function span, fails */
+	want(spanring_span_start(T, S("11"), S("10"), T0 + 1000,
+				 "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":null,\"mcp_data\":null}"),
+	     0, "start function");
+	want(spanring_context_set(T, S("11")), 0, "context");
+	run_child();
+	want(spanring_context_set(NULL, NULL), 0, "context clear");
+	want(spanring_span_finish(T, S("11"), S("10"), T0 + 1000, T0 + 999999,
+				  "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":null}",
+				  "tool failed", "{\"exit\":2}"), 0, "finish function");
+	/* started here, finished on another thread */
+	want(spanring_span_start(T, S("12"), S("10"), T0 + 2000,
+				 "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}"),
+	     0, "start threaded");
+	pthread_create(&th, NULL, finisher, NULL);
+	pthread_join(th, NULL);
+	want(spanring_span_record(T, S("13"), S("10"), T0 + 4000, T0 + 5000,
+				  "{\"type\":\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}",
+				  NULL, NULL), 0, "record generation");
+	want(spanring_span_finish(T, S("10"), NULL, T0, T0 + 9000000,
+				  "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":[\"run\"],\"output_type\":\"str\"}",
+				  NULL, NULL), 0, "finish agent");
+}
+
+static void open_spans(void)
+{
+	char line[8];
+
+	want(spanring_trace_record(T, "killed", NULL, NULL), 0, "trace");
+	want(spanring_span_start(T, S("20"), NULL, T0,
+				 "{\"type\":\"agent\",\"name\":\"A\"}"), 0, "start agent");
+	want(spanring_span_start(T, S("21"), S("20"), T0 + 1,
+				 "{\"type\":\"function\",\"name\":\"slow\"}"), 0, "start function");
+	want(spanring_span_record(T, S("22"), S("20"), T0 + 2, T0 + 3,
+				  "{\"type\":\"custom\",\"name\":\"done\",\"data\":{}}",
+				  NULL, NULL), 0, "record");
+	printf(failures ? "failed\n" : "ready\n");
+	fflush(stdout);
+	/* killed here; stdin closing first is an error of the test */
+	if (!fgets(line, sizeof(line), stdin))
+		exit(3);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "codes"))
+		codes();
+	else if (!strcmp(mode, "trace"))
+		trace();
+	else if (!strcmp(mode, "open"))
+		open_spans();
+	else
+		return 2;
+	if (!failures)
+		printf("ok\n");
+	return failures ? 1 : 0;
+}

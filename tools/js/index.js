@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * spanring for Node.js: SpanringTracingProcessor, a tracing processor of
+ * @openai/agents that records the SDK's traces and spans into the
+ * process's spanring ring (libspanring.so, through koffi), for spanringd to
+ * export.
+ *
+ *   const { setTraceProcessors } = require('@openai/agents');
+ *   const { SpanringTracingProcessor } = require('spanring');
+ *   setTraceProcessors([new SpanringTracingProcessor()]);
+ *
+ * Child processes started while an SDK span is current (child_process
+ * spawn, exec, execFile, fork and their Sync forms) are recorded under
+ * that span: the processor wraps ChildProcess.prototype.spawn and the
+ * exported Sync functions, reads the SDK's current span from its
+ * AsyncLocalStorage (the async context of the calling code) and sets it as
+ * the thread's spanring context for the duration of the call.
+ */
+'use strict';
+
+const path = require('path');
+
+const ALS = Symbol.for('openai.agents.core.asyncLocalStorage');
+const NAME = 'libspanring.so';
+let loaded; // a library, or null once none could be loaded
+
+function candidates() {
+  if (process.env.SPANRING_LIBRARY) return [[process.env.SPANRING_LIBRARY, false]];
+  const out = [];
+  for (const e of (process.env.LD_PRELOAD || '').split(/[:\s]+/)) {
+    if (path.basename(e).startsWith('libspanring')) out.push([e, true]);
+  }
+  out.push([path.resolve(__dirname, '..', '..', 'build', NAME), false]);
+  out.push([NAME, false], ['/usr/local/lib/' + NAME, false]);
+  return out;
+}
+
+function bind(koffi, lib, file, preloaded) {
+  const f = (proto) => lib.func(proto);
+  return {
+    path: file,
+    preloaded,
+    enabled_: f('int spanring_enabled(void)'),
+    traceRecord: f('int spanring_trace_record(const char *, const char *, const char *, const char *)'),
+    spanStart: f('int spanring_span_start(const char *, const char *, const char *, int64_t, const char *)'),
+    spanFinish: f('int spanring_span_finish(const char *, const char *, const char *, int64_t, int64_t, const char *, const char *, const char *)'),
+    spanRecord: f('int spanring_span_record(const char *, const char *, const char *, int64_t, int64_t, const char *, const char *, const char *)'),
+    contextSet: f('int spanring_context_set(const char *, const char *)'),
+    enabled() {
+      return this.enabled_() === 1;
+    },
+  };
+}
+
+/* The process's library, loaded once (the preloaded copy when there is
+ * one: dlopen of its path gives the same handle); null, said once on
+ * stderr, when none can be loaded. */
+function load() {
+  if (loaded !== undefined) return loaded;
+  const tried = [];
+  let koffi;
+  try {
+    koffi = require('koffi');
+  } catch (e) {
+    tried.push('koffi (' + e.message + ')');
+  }
+  for (const [file, pre] of koffi ? candidates() : []) {
+    try {
+      loaded = bind(koffi, koffi.load(file), file, pre);
+      return loaded;
+    } catch (e) {
+      tried.push(file + ' (' + e.message + ')');
+    }
+  }
+  process.stderr.write('spanring: no libspanring.so could be loaded, spans are not recorded; tried: ' +
+    tried.join('; ') + '\n');
+  loaded = null;
+  return loaded;
+}
+
+/* Nanoseconds since the epoch of an SDK timestamp, as a BigInt (0n: now).
+ * Date.parse keeps milliseconds, all the JS SDK writes; digits beyond are
+ * kept to the microsecond. */
+function ns(iso) {
+  if (!iso) return 0n;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return 0n;
+  const m = /\.(\d{4,9})/.exec(iso);
+  let sub = 0n;
+  if (m) sub = BigInt((m[1] + '000000000').slice(3, 9)); // beyond the ms
+  return BigInt(ms) * 1000000n + sub;
+}
+
+function json(v) {
+  // JSON.stringify writes NaN and Infinity as null, as the SDK's exporter
+  return JSON.stringify(v === undefined ? null : v);
+}
+
+const validTrace = (t) => typeof t === 'string' && t.startsWith('trace_');
+const validSpan = (s) => typeof s === 'string' && s.startsWith('span_');
+
+/* The SDK's current span (or trace) in the calling async context. */
+function sdkCurrent() {
+  const store = globalThis[ALS]?.getStore?.();
+  if (!store || store.active !== true) return null;
+  if (store.span && validTrace(store.span.traceId) && validSpan(store.span.spanId))
+    return { traceId: store.span.traceId, spanId: store.span.spanId };
+  if (store.trace && validTrace(store.trace.traceId)) return { traceId: store.trace.traceId };
+  return null;
+}
+
+const active = []; // processors recording, the first gives the context
+let patched = false;
+
+function withContext(fn, self, args) {
+  const p = active[0];
+  const cur = p ? p._getCurrent() : null;
+  if (!cur) return fn.apply(self, args);
+  p._lib.contextSet(cur.traceId, cur.spanId || null);
+  try {
+    return fn.apply(self, args);
+  } finally {
+    p._lib.contextSet(null, null);
+  }
+}
+
+function patchChildProcess() {
+  if (patched) return;
+  patched = true;
+  const cp = require('child_process');
+  const spawn = cp.ChildProcess.prototype.spawn;
+  cp.ChildProcess.prototype.spawn = function spanringSpawn(...args) {
+    return withContext(spawn, this, args);
+  };
+  for (const name of ['spawnSync', 'execSync', 'execFileSync']) {
+    const orig = cp[name];
+    cp[name] = function (...args) {
+      return withContext(orig, this, args);
+    };
+  }
+  require('module').syncBuiltinESMExports();
+}
+
+class SpanringTracingProcessor {
+  constructor(options = {}) {
+    this._lib = options.library !== undefined ? options.library : load();
+    this._on = !!this._lib && this._lib.enabled();
+    this._getCurrent = options.getCurrent || sdkCurrent;
+    this.failures = 0; // calls the library refused (full ring, bad value)
+    if (this._on && options.childProcess !== false) {
+      active.push(this);
+      patchChildProcess();
+    }
+  }
+
+  _rc(rc) {
+    if (rc) this.failures++;
+  }
+
+  start() {}
+
+  async onTraceStart(trace) {
+    if (!this._on) return;
+    const d = trace.toJSON();
+    if (!d) return;
+    this._rc(this._lib.traceRecord(d.id, d.workflow_name, d.group_id ?? null,
+      d.metadata == null ? null : json(d.metadata)));
+  }
+
+  async onTraceEnd() {}
+
+  async onSpanStart(span) {
+    if (!this._on) return;
+    const d = span.toJSON();
+    if (!d) return;
+    this._rc(this._lib.spanStart(d.trace_id, d.id, d.parent_id ?? null, ns(d.started_at),
+      json(d.span_data)));
+  }
+
+  async onSpanEnd(span) {
+    if (!this._on) return;
+    const d = span.toJSON();
+    if (!d) return;
+    const e = d.error;
+    this._rc(this._lib.spanFinish(d.trace_id, d.id, d.parent_id ?? null, ns(d.started_at),
+      ns(d.ended_at), json(d.span_data), e ? String(e.message ?? '') : null,
+      e && e.data != null ? json(e.data) : null));
+  }
+
+  async shutdown() {
+    this._on = false;
+    const i = active.indexOf(this);
+    if (i >= 0) active.splice(i, 1);
+  }
+
+  async forceFlush() {}
+}
+
+module.exports = { SpanringTracingProcessor, load };
