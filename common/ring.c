@@ -84,21 +84,19 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Backs what the owner writes at once (header, lane controls) and tells
- * whether lanes can be backed later through the mapping. A kernel without
- * MADV_POPULATE_WRITE gets every lane backed now instead. */
+/* Backs what the owner writes at once (header, lane controls) and faults
+ * it in: MADV_POPULATE_WRITE allocates, and fails (EFAULT) instead of
+ * faulting when the filesystem is full. A kernel without it (EINVAL) gets
+ * the controls and every lane allocated now instead, with fallocate. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
-	int rc = back_range(fd, 0, data_off);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	/* also faults the control pages in, which the owner writes next */
 	if (madvise(r->hdr, data_off, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (errno != EINVAL)
-		return -errno;
-	rc = back_range(fd, data_off, r->map_size - data_off);
+		return errno == EFAULT ? -ENOSPC : -errno;
+	rc = back_range(fd, 0, r->map_size);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < r->lane_count; i++)

@@ -307,7 +307,10 @@ static bool self_init(bool fork_child)
 	self.pid = (uint32_t)getpid();
 	shim.pid = self.pid;
 	self.ppid = (uint32_t)getppid();
-	self.uid = (uint32_t)getuid();
+	/* an exec'd image's is in the auxiliary vector (no system call);
+	 * a fork child may be of a process that changed it since */
+	self.uid = fork_child ? (uint32_t)getuid()
+			      : (uint32_t)getauxval(AT_UID);
 	if (fork_child && self.ppid != 0 && self.pidns != 0)
 		ino = self.pidns;
 	else if (fork_child || !pidns_from_env(&ino))
