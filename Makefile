@@ -208,7 +208,7 @@ $(BUILD)/bench/libempty_preload.so: tests/bench/empty_preload.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC -O2 -o $@ $<
-$(BUILD)/bench/bench_startup: $(BUILD)/bench/libempty_preload.so
+$(BUILD)/bench/bench_startup $(BUILD)/bench/bench_shell: $(BUILD)/bench/libempty_preload.so
 benches: $(BENCH_BINS) $(HELPER_BINS)
 bench: deps deps-bench
 	$(Q)$(MAKE) --no-print-directory all benches
