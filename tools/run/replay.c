@@ -35,7 +35,7 @@ struct writer {
 	struct sr_producer prod;
 	bool open;
 	uint64_t used; /* bytes of the owned lane taken */
-	uint8_t *buf;  /* one encoded record, SR_RECORD_MAX bytes */
+	uint8_t *buf;  /* one encoded record, SR_RECORD_BIG_MAX bytes */
 };
 
 static void ring_close(struct writer *w)
@@ -92,7 +92,8 @@ static int ring_open(struct writer *w)
 
 	sr_id_random(nonce, sizeof(nonce));
 	sr_ring_name(name, p.pid, nonce,
-		     sr_ring_file_size(LANES, SR_RUN_REPLAY_LANE_SIZE));
+		     sr_ring_file_size(LANES, SR_RUN_REPLAY_LANE_SIZE,
+				       SR_RING_SPILL_SIZE));
 	rc = sr_ring_create(&w->ring, w->dirfd, name, &p);
 	if (rc)
 		return rc;
@@ -166,7 +167,7 @@ static int put_trace(struct writer *w, const cJSON *o)
 	t.workflow = str_of(jstr(o, "workflow_name"));
 	t.group_id = str_of(jstr(o, "group_id"));
 	t.metadata = str_of(meta);
-	n = sr_trace_encode(w->buf, SR_RECORD_MAX - 8, &t, &cut);
+	n = sr_trace_encode(w->buf, SR_RECORD_BIG_MAX - 8, &t, &cut);
 	free(meta);
 	return put(w, SR_REC_TRACE, n, cut);
 }
@@ -215,7 +216,7 @@ static int put_span(struct writer *w, const cJSON *o)
 		edata = object_json(err, "data");
 		s.errdata = str_of(edata);
 	}
-	n = sr_span_encode(w->buf, SR_RECORD_MAX - 8, &s, &cut);
+	n = sr_span_encode(w->buf, SR_RECORD_BIG_MAX - 8, &s, &cut);
 	free(data);
 	free(edata);
 	return put(w, SR_REC_SPAN, n, cut);
@@ -275,7 +276,7 @@ int sr_replay_write(const char *path, const char *dir, size_t *skipped)
 	if (!in)
 		return -errno;
 	w.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	w.buf = malloc(SR_RECORD_MAX);
+	w.buf = malloc(SR_RECORD_BIG_MAX);
 	rc = w.dirfd < 0 ? -errno
 	     : !w.buf	 ? -ENOMEM
 			 : put_lines(&w, in, skipped);
