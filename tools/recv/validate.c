@@ -258,7 +258,7 @@ int sr_recv_check_ingest(const cJSON *it, const char *raw, size_t n,
 	rsd = raw ? raw_member(raw, raw + n, "span_data", &sdn) : NULL;
 	for (int k = 0; rsd && k < 2; k++) {
 		f = raw_member(rsd, rsd + sdn, fields[k], &fn);
-		if (f && fn >= SR_RECV_FIELD_MAX) {
+		if (f && fn > SR_RECV_FIELD_MAX) {
 			snprintf(param, plen, "span_data.%s", fields[k]);
 			return -1;
 		}

@@ -27,7 +27,8 @@ void sr_recv_error(struct sr_recv_errors *e, const char *fmt, ...)
 void sr_recv_check_item(const cJSON *item, int i, struct sr_recv_errors *e);
 
 /* The ingest limits of WIRE.md section 2 the real endpoint enforces with
- * a 400: span_data.input and .output under this many bytes, usage with
+ * a 400: span_data.input and .output of at most this many bytes (what the
+ * SDKs send), usage with
  * input_tokens, output_tokens and a details object only. */
 #define SR_RECV_FIELD_MAX 100000u
 
