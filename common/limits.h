@@ -21,20 +21,40 @@
  * and nested writers (a signal handler interrupting a write) use them. */
 #define SR_RING_SHARED_LANES 2u
 
-/* Bytes of record data per lane: a power of two. 64 KiB holds ~400
- * span-sized records, several schedule delays' worth for a busy thread,
- * while a short-lived process touches one or two pages of it. */
-#define SR_RING_DEFAULT_LANE_SIZE (64u * 1024u)
+/* Bytes of record data per lane: a power of two. 1 MiB holds ~5000
+ * span-sized records: a burst of a thousand spans from one thread between
+ * two drains of a busy sidecar fits, where 64 KiB took 221-517 of them.
+ * The file is sparse and lanes are backed a chunk at a time as they fill
+ * (SR_RING_BACK_CHUNK), so a short-lived process still touches one or two
+ * pages of it; only a thread that wraps its lane holds the whole MiB. */
+#define SR_RING_DEFAULT_LANE_SIZE (1024u * 1024u)
 #define SR_RING_MIN_LANE_SIZE 4096u
 #define SR_RING_MAX_LANE_SIZE (16u * 1024u * 1024u)
 
-/* Largest ring file a consumer maps (bounded memory per ring). */
-#define SR_RING_MAX_FILE_SIZE (256ull * 1024 * 1024)
+/* Largest ring file a consumer maps (bounded address space per ring; the
+ * file is sparse, only backed pages hold memory): 256 lanes of the default
+ * size and the spill lane. */
+#define SR_RING_MAX_FILE_SIZE (1024ull * 1024 * 1024)
 
-/* Largest single record, header included: a ring accepts at most
- * min(SR_RECORD_MAX, lane_size / 4) so one record never takes a lane. A
- * bigger record is cut by the codec (flag set) or dropped and counted. */
-#define SR_RECORD_MAX (16u * 1024u)
+/* Largest record in an ordinary lane, header included: a ring accepts at
+ * most min(SR_RECORD_MAX, lane_size / 4) there, so one record never takes
+ * a lane. Bigger records go to the spill lane. */
+#define SR_RECORD_MAX (64u * 1024u)
+
+/* The spill lane: one more lane per ring, shared (taken for one record at
+ * a time, never waited for), that holds the records too big for an
+ * ordinary lane: span_data up to SR_SPAN_DATA_MAX with its error, trace
+ * metadata up to SR_METADATA_MAX. Its records are at most half of it, so
+ * one big record never blocks the next while the first is unread. Sparse
+ * and backed as it fills like every lane: a process that records no big
+ * span never touches it. A power of two. */
+#define SR_RING_SPILL_SIZE (4u * 1024u * 1024u)
+#define SR_RING_MIN_SPILL_SIZE (64u * 1024u)
+#define SR_RING_MAX_SPILL_SIZE (64u * 1024u * 1024u)
+/* Largest record anywhere (the spill lane's record_max at the default
+ * size): 1 MiB of span_data, 64 KiB of error message and of error data,
+ * names and the fixed part fit with room to spare. */
+#define SR_RECORD_BIG_MAX (SR_RING_SPILL_SIZE / 2u)
 
 /* Bytes of every lane kept free (and backed) for a process's last record,
  * its end: a lane filled by a burst still takes the exit record, so a clean
@@ -76,7 +96,20 @@
 
 /* --- record contents ---------------------------------------------------- */
 
-#define SR_NAME_MAX 256u      /* span name, workflow name, group id */
+/* Span names, workflow names and group ids the shim takes from its
+ * environment (SPANRING_WORKFLOW, SPANRING_GROUP_ID) and from hooks. */
+#define SR_NAME_MAX 256u
+/* What the C API records whole; longer values are refused (-E2BIG) or,
+ * for names, cut at a UTF-8 character boundary with the record's
+ * truncated flag set. The Agents SDKs send input and output up to 100 KB
+ * each (the exporter cuts them, WIRE.md section 2), metadata and error
+ * messages of a few KB; workflow names and span names of a few hundred
+ * bytes: the limits hold them with a wide margin. */
+#define SR_SPAN_DATA_MAX (1024u * 1024u) /* span_data / custom data text */
+#define SR_METADATA_MAX (64u * 1024u)    /* trace metadata text */
+#define SR_ERROR_MAX (64u * 1024u)       /* error message */
+#define SR_ERROR_DATA_MAX (64u * 1024u)  /* error data text */
+#define SR_API_NAME_MAX 4096u            /* workflow, group id, span name */
 #define SR_EXE_MAX 256u       /* executable path kept in the ring header */
 #define SR_ARGV_JSON_MAX 1024u /* JSON of process.command_args in a record */
 #define SR_SPAN_STACK_MAX 64u /* nested API spans per thread */
@@ -92,8 +125,10 @@
 /* One SPANRING_DEBUG line, formatted on the stack. */
 #define SR_DEBUG_LINE_MAX 512u
 /* Bytes per thread holding the span_data of open C API spans (mapped on a
- * thread's first API span; pages touched only as used). */
-#define SR_API_ARENA (64u * 1024u)
+ * thread's first API span; pages touched only as used, so the size costs
+ * address space, not memory): two spans of the largest size with their
+ * errors, or many small nested ones. */
+#define SR_API_ARENA (4u * 1024u * 1024u)
 /* bytes of the executable the shim reads to recognise it (ELF header and
  * program headers; more program headers than fit: /proc/self/exe) */
 #define SR_EXE_HEAD_MAX 2048u
@@ -109,8 +144,21 @@
 /* --- consumer ----------------------------------------------------------- */
 
 /* Bytes one reader copies out of one lane per poll: bounds the work and
- * memory of a drain call, whatever the ring claims. */
+ * memory of a drain call, whatever the ring claims. A record of the spill
+ * lane, larger, is copied alone into a buffer of its record_max made when
+ * the first one is read. */
 #define SR_READ_CHUNK (256u * 1024u)
+
+/* JSON nesting the sidecar keeps (span_data, metadata, error data): a
+ * value nested deeper is replaced by null and the item counted in
+ * json_repaired. The JS SDK's exporter stops at 1000 levels; real data
+ * rarely passes 20. */
+#define SR_JSON_DEPTH_MAX 512u
+
+/* A lane's drop counter is a count of refused records: one lane never
+ * refuses more than this many in a ring's life (a record a nanosecond for
+ * an hour). A larger value is hostile and counted as this. */
+#define SR_LANE_DROPS_MAX (1ull << 42)
 
 /* --- spanring-dump (tools/dump) ------------------------------------------ */
 

@@ -32,7 +32,10 @@ struct sr_reader {
 	uint64_t *cursor;         /* per lane: next position to read */
 	uint64_t *tail;           /* per lane: position last committed */
 	uint64_t *head;           /* per lane: head as last seen */
+	uint32_t nlanes;          /* lane_count + the spill lane */
 	uint8_t *buf;             /* SR_READ_CHUNK bytes of copied records */
+	uint8_t *big;             /* spill_record_max bytes for the spill
+				     lane, made when it first has records */
 	uint32_t next_lane;       /* rotation for fairness between lanes */
 	uint64_t faults;          /* integrity faults seen */
 	uint64_t lost;            /* bytes skipped because of faults */
@@ -78,10 +81,22 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			      "lane_size %u is not a power of two in %u..%u",
 			      h->lane_size, SR_RING_MIN_LANE_SIZE,
 			      SR_RING_MAX_LANE_SIZE);
-	rmax = h->lane_size / 4 < SR_RECORD_MAX ? h->lane_size / 4 : SR_RECORD_MAX;
+	rmax = sr_ring_lane_record_max(h->lane_size);
 	if (h->record_max < 64 || h->record_max > rmax)
 		return sr_why(why, n, -EBADMSG, "record_max %u out of range 64..%" PRIu64,
 			      h->record_max, rmax);
+	if (!sr_ring_spill_ok(h->spill_size))
+		return sr_why(why, n, -EBADMSG,
+			      "spill_size %u is not a power of two in %u..%u",
+			      h->spill_size, SR_RING_MIN_SPILL_SIZE,
+			      SR_RING_MAX_SPILL_SIZE);
+	/* the spill lane takes what the lanes cannot, at most half of it */
+	if (h->spill_record_max < h->record_max ||
+	    h->spill_record_max > sr_ring_spill_record_max(h->spill_size))
+		return sr_why(why, n, -EBADMSG,
+			      "spill_record_max %u out of range %u..%u",
+			      h->spill_record_max, h->record_max,
+			      sr_ring_spill_record_max(h->spill_size));
 	if (h->lanes_offset != SR_RING_HEADER_SIZE)
 		return sr_why(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
 			      h->lanes_offset, SR_RING_HEADER_SIZE);
@@ -89,7 +104,7 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 	if (h->data_offset != data_off)
 		return sr_why(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
 			      h->data_offset, data_off);
-	size = sr_ring_file_size(h->lane_count, h->lane_size);
+	size = sr_ring_file_size(h->lane_count, h->lane_size, h->spill_size);
 	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
 		return sr_why(why, n, -EBADMSG,
 			      "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",
@@ -128,11 +143,25 @@ static struct sr_lane_ctl *lane_ctl(struct sr_reader *r, uint32_t i)
 	return (struct sr_lane_ctl *)(r->map + r->hdr.lanes_offset) + i;
 }
 
+/* Geometry of lane i: the ordinary lanes, then the spill lane (index
+ * lane_count), whose data follows theirs. From the validated header. */
+static uint32_t lane_bytes(const struct sr_reader *r, uint32_t i)
+{
+	return i < r->hdr.lane_count ? r->hdr.lane_size : r->hdr.spill_size;
+}
+
+static uint32_t lane_rmax(const struct sr_reader *r, uint32_t i)
+{
+	return i < r->hdr.lane_count ? r->hdr.record_max
+				     : r->hdr.spill_record_max;
+}
+
 static int map_ring(struct sr_reader *r, char *why, size_t n)
 {
 	int prot = r->flags & SR_READER_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
-	uint32_t lanes = r->hdr.lane_count;
+	uint32_t lanes = r->hdr.lane_count + 1;
 
+	r->nlanes = lanes;
 	r->map = mmap(NULL, r->hdr.file_size, prot, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED) {
 		r->map = NULL;
@@ -225,13 +254,14 @@ void sr_reader_free(struct sr_reader *r)
 	free(r->tail);
 	free(r->head);
 	free(r->buf);
+	free(r->big);
 	free(r);
 }
 
 size_t sr_reader_info_size(const struct sr_reader *r)
 {
 	return sizeof(struct sr_ring_info) +
-	       r->hdr.lane_count * sizeof(struct sr_lane_info);
+	       (r->hdr.lane_count + 1) * sizeof(struct sr_lane_info);
 }
 
 static int read_lane_info(struct sr_reader *r, uint32_t i,
@@ -244,8 +274,12 @@ static int read_lane_info(struct sr_reader *r, uint32_t i,
 	li->head = c.head;
 	li->tail = c.tail;
 	li->written = c.written;
-	li->dropped_full = c.dropped_full;
-	li->dropped_oversize = c.dropped_oversize;
+	/* counters are untrusted: a lane refuses at most so many records */
+	li->dropped_full = c.dropped_full < SR_LANE_DROPS_MAX ? c.dropped_full
+							      : SR_LANE_DROPS_MAX;
+	li->dropped_oversize = c.dropped_oversize < SR_LANE_DROPS_MAX
+				       ? c.dropped_oversize
+				       : SR_LANE_DROPS_MAX;
 	li->truncated = c.truncated;
 	li->holder = c.holder;
 	li->owned = c.owned;
@@ -261,6 +295,8 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	info->lane_count = h->lane_count;
 	info->lane_size = h->lane_size;
 	info->record_max = h->record_max;
+	info->spill_size = h->spill_size;
+	info->spill_record_max = h->spill_record_max;
 	info->file_size = h->file_size;
 	info->owner_pid = h->owner_pid;
 	info->owner_ppid = h->owner_ppid;
@@ -276,10 +312,13 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	    sr_guard_load_acquire(&((struct sr_ring_header *)r->map)->dropped_no_lane,
 				  &no_lane))
 		return -EFAULT;
+	/* the ring-wide counter is untrusted too: clamped like a lane's */
+	if (no_lane > SR_LANE_DROPS_MAX)
+		no_lane = SR_LANE_DROPS_MAX;
 	info->dropped_no_lane = no_lane;
-	for (uint32_t i = 0; i < h->lane_count; i++) {
+	for (uint32_t i = 0; i < r->nlanes; i++) {
 		struct sr_lane_info *li = &info->lanes[i];
-		uint64_t used;
+		uint64_t used, size = lane_bytes(r, i);
 
 		if (read_lane_info(r, i, li))
 			return -EFAULT;
@@ -290,11 +329,11 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 		/* Positions are untrusted: a lag beyond the lane is reported
 		 * as a full lane, not as a huge number. */
 		used = li->head - li->tail;
-		if (li->head < li->tail || used > h->lane_size)
-			used = h->lane_size;
+		if (li->head < li->tail || used > size)
+			used = size;
 		info->unread_bytes += used;
-		if ((double)used / h->lane_size > info->max_fill)
-			info->max_fill = (double)used / h->lane_size;
+		if ((double)used / size > info->max_fill)
+			info->max_fill = (double)used / size;
 	}
 	info->dropped = info->dropped_full + info->dropped_oversize + no_lane;
 	return 0;
@@ -326,18 +365,19 @@ static void note_fault(struct sr_reader *r, uint32_t lane, uint64_t lost,
 	r->lost += lost;
 }
 
-/* Copies lane bytes [from, from + n) (n <= lane_size) into r->buf. */
+/* Copies lane bytes [from, from + n) (n <= lane size) into buf. */
 static int copy_out(struct sr_reader *r, uint32_t lane, uint64_t from,
-		    uint32_t n)
+		    uint32_t n, uint8_t *buf)
 {
 	const uint8_t *data = r->map + r->hdr.data_offset +
 			      (uint64_t)lane * r->hdr.lane_size;
-	uint32_t off = (uint32_t)(from & (r->hdr.lane_size - 1));
-	uint32_t first = r->hdr.lane_size - off < n ? r->hdr.lane_size - off : n;
+	uint32_t size = lane_bytes(r, lane);
+	uint32_t off = (uint32_t)(from & (size - 1));
+	uint32_t first = size - off < n ? size - off : n;
 
-	if (sr_guard_copy(r->buf, data + off, first))
+	if (sr_guard_copy(buf, data + off, first))
 		return -EFAULT;
-	if (first < n && sr_guard_copy(r->buf + first, data, n - first))
+	if (first < n && sr_guard_copy(buf + first, data, n - first))
 		return -EFAULT;
 	return 0;
 }
@@ -350,7 +390,8 @@ static int copy_out(struct sr_reader *r, uint32_t lane, uint64_t from,
 static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
 			     const struct sr_rec_hdr *h, uint64_t left)
 {
-	uint64_t in_lane = pos & (r->hdr.lane_size - 1);
+	uint32_t size = lane_bytes(r, lane), rmax = lane_rmax(r, lane);
+	uint64_t in_lane = pos & (size - 1);
 
 	/* the check byte catches headers that are not headers at all */
 	if (h->check != sr_rec_check(h->len, h->type, h->flags)) {
@@ -359,7 +400,7 @@ static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
 	}
 	/* a pad fills exactly to the lane's end */
 	if (h->type == SR_REC_PAD) {
-		if (h->len != r->hdr.lane_size - in_lane || h->len > left) {
+		if (h->len != size - in_lane || h->len > left) {
 			note_fault(r, lane, left,
 				   "pad at %" PRIu64 ": length %u does not reach the lane end",
 				   pos, h->len);
@@ -368,14 +409,14 @@ static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
 		return h->len;
 	}
 	/* a record is at least a header and at most record_max */
-	if (h->len < sizeof(*h) || h->len > r->hdr.record_max) {
+	if (h->len < sizeof(*h) || h->len > rmax) {
 		note_fault(r, lane, left,
 			   "record at %" PRIu64 ": length %u outside 8..%u", pos,
-			   h->len, r->hdr.record_max);
+			   h->len, rmax);
 		return 0;
 	}
 	/* a record never crosses the lane's end (producers pad first) */
-	if (in_lane + h->len > r->hdr.lane_size) {
+	if (in_lane + h->len > size) {
 		note_fault(r, lane, left,
 			   "record at %" PRIu64 ": length %u crosses the lane end", pos,
 			   h->len);
@@ -395,7 +436,7 @@ static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
  * readable (<= lane_size), 0 with the cursor moved on a fault, or -EFAULT. */
 static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 {
-	uint64_t head, cur = r->cursor[i];
+	uint64_t head, cur = r->cursor[i], size = lane_bytes(r, i);
 
 	/* Pairs with the store-release of head in sr_ring_commit(). */
 	if (sr_guard_load_acquire(&lane_ctl(r, i)->head, &head))
@@ -403,13 +444,13 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 	r->head[i] = head;
 	/* head is a multiple of 8, never behind our cursor, never more than a
 	 * lane ahead of it (producers respect tail) */
-	if (((head | cur) & 7) || head < cur || head - cur > r->hdr.lane_size) {
-		/* a lane never held more than lane_size bytes: a hostile
-		 * head cannot inflate the loss counted */
+	if (((head | cur) & 7) || head < cur || head - cur > size) {
+		/* a lane never held more than its size: a hostile head
+		 * cannot inflate the loss counted */
 		note_fault(r, i,
-			   head <= cur		     ? 0
-			   : head - cur < r->hdr.lane_size ? head - cur
-							   : r->hdr.lane_size,
+			   head <= cur	       ? 0
+			   : head - cur < size ? head - cur
+					       : size,
 			   "head %" PRIu64 " %s tail %" PRIu64, head,
 			   (head | cur) & 7 ? "not 8-byte aligned, with"
 			   : head < cur	    ? "behind"
@@ -449,6 +490,11 @@ static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
 static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		     sr_record_fn fn, void *ctx, bool consume, int *stop)
 {
+	uint32_t rmax = lane_rmax(r, i);
+	/* a chunk always holds one whole record: the spill lane's are
+	 * bigger than a chunk */
+	uint64_t chunk = rmax > SR_READ_CHUNK ? rmax : SR_READ_CHUNK;
+	uint8_t *buf = r->buf;
 	int64_t avail;
 	uint64_t pos, off = 0, n;
 	int delivered = 0, moved;
@@ -459,12 +505,17 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 	pos = r->cursor[i];
 	if (avail <= 0)
 		return (int)avail;
-	n = (uint64_t)avail < SR_READ_CHUNK ? (uint64_t)avail : SR_READ_CHUNK;
+	if (chunk > SR_READ_CHUNK) {
+		if (!r->big && !(r->big = malloc(chunk)))
+			return 0; /* read again when memory allows */
+		buf = r->big;
+	}
+	n = (uint64_t)avail < chunk ? (uint64_t)avail : chunk;
 	/* copy no more than the budget can consume (plus one whole record):
 	 * a small budget must not cost a full chunk's copy */
-	if (*budget < SR_READ_CHUNK && n > *budget + r->hdr.record_max)
-		n = *budget + r->hdr.record_max;
-	if (copy_out(r, i, pos, (uint32_t)n))
+	if (*budget < chunk && n > *budget + rmax)
+		n = *budget + rmax;
+	if (copy_out(r, i, pos, (uint32_t)n, buf))
 		return -EFAULT;
 	/* Bytes below a tail that moved during the copy may be torn: read
 	 * again from the new tail (the copy's loads stay before the tail's,
@@ -474,7 +525,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 	if (moved)
 		return moved < 0 ? -EFAULT : 0;
 	while (off + sizeof(struct sr_rec_hdr) <= n && *budget > 0) {
-		const struct sr_rec_hdr *h = (const void *)(r->buf + off);
+		const struct sr_rec_hdr *h = (const void *)(buf + off);
 		uint64_t step = check_record(r, i, pos + off, h,
 					     (uint64_t)avail - off);
 		struct sr_record rec;
@@ -492,7 +543,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 			rec.flags = h->flags;
 			rec.lane = i;
 			rec.pos = pos + off;
-			rec.payload = r->buf + off + sizeof(*h);
+			rec.payload = buf + off + sizeof(*h);
 			rec.len = h->len - (uint32_t)sizeof(*h);
 			if (fn && fn(ctx, &rec)) {
 				*stop = 1;
@@ -511,7 +562,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
 		   void *ctx)
 {
-	uint32_t lanes = r->hdr.lane_count;
+	uint32_t lanes = r->nlanes;
 	size_t budget = max_bytes;
 	int total = 0, stop = 0;
 
@@ -531,7 +582,7 @@ int sr_reader_commit(struct sr_reader *r)
 {
 	if (r->flags & SR_READER_RDONLY)
 		return -EPERM;
-	for (uint32_t i = 0; i < r->hdr.lane_count; i++) {
+	for (uint32_t i = 0; i < r->nlanes; i++) {
 		if (r->cursor[i] == r->tail[i])
 			continue;
 		/* Pairs with the load-acquire of tail in lane_room(): we have
@@ -545,13 +596,13 @@ int sr_reader_commit(struct sr_reader *r)
 
 void sr_reader_rewind(struct sr_reader *r)
 {
-	for (uint32_t i = 0; i < r->hdr.lane_count; i++)
+	for (uint32_t i = 0; i < r->nlanes; i++)
 		r->cursor[i] = r->tail[i];
 }
 
 bool sr_reader_drained(const struct sr_reader *r)
 {
-	for (uint32_t i = 0; i < r->hdr.lane_count; i++)
+	for (uint32_t i = 0; i < r->nlanes; i++)
 		if (r->cursor[i] != r->head[i])
 			return false;
 	return true;
@@ -578,7 +629,7 @@ int sr_reader_check(struct sr_reader *r,
 	uint64_t before = r->faults;
 	int found = 0;
 
-	for (uint32_t i = 0; i < r->hdr.lane_count; i++) {
+	for (uint32_t i = 0; i < r->nlanes; i++) {
 		uint64_t save = r->cursor[i];
 		size_t budget = SIZE_MAX;
 		int stop = 0;

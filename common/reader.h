@@ -36,9 +36,11 @@ struct sr_lane_info {
 	uint32_t owned;
 };
 
-/* Snapshot of a ring's header and counters. */
+/* Snapshot of a ring's header and counters. Drop counters are clamped to
+ * SR_LANE_DROPS_MAX per lane (the ring is untrusted). */
 struct sr_ring_info {
 	uint32_t lane_count, lane_size, record_max;
+	uint32_t spill_size, spill_record_max; /* the spill lane */
 	uint64_t file_size;
 	uint32_t owner_pid, owner_ppid, owner_uid, owner_flags;
 	uint64_t owner_start_ns, owner_pidns;
@@ -48,7 +50,8 @@ struct sr_ring_info {
 	uint64_t dropped_full, dropped_oversize, dropped_no_lane, truncated;
 	uint64_t unread_bytes;      /* sum of head - tail: consumer lag */
 	double max_fill;            /* fullest lane, 0..1 */
-	struct sr_lane_info lanes[]; /* lane_count entries, see info_size */
+	struct sr_lane_info lanes[]; /* lane_count entries, then the spill
+					lane's; see info_size */
 };
 
 /* One record as delivered by sr_reader_poll(). */

@@ -5,11 +5,11 @@
 #include <string.h>
 
 /* Fixed parts, in bytes. */
-#define SPAN_FIXED 72u   /* ids 40, times 16, flags 4, 4 lengths x u16 8, pad 4 */
-#define TRACE_FIXED 32u  /* id 16, ts 8, 3 lengths x u16 6, pad 2 */
+#define SPAN_FIXED 80u   /* ids 40, times 16, flags 4, 4 lengths x u32 16, pad 4 */
+#define TRACE_FIXED 40u  /* id 16, ts 8, 3 lengths x u32 12, pad 4 */
 #define PROCESS_FIXED 32u/* pid ppid uid 12, pad 4, start 8, exe len 2, pad 6 */
 #define CHILD_FIXED 32u  /* pid 4, status 4, ts 8, trace id 16 */
-#define STR_MAX 0xffffu  /* string lengths are u16 */
+#define STR_MAX 0xffffu  /* the process record's exe length is a u16 */
 
 struct wr {
 	uint8_t *p;
@@ -49,13 +49,14 @@ static void put_zero(struct wr *w, uint32_t n)
 
 /* Cuts string lengths so fixed + sum <= cap; never splits a UTF-8
  * sequence. Strings earlier in the list keep their bytes first. */
-static bool fit(uint32_t fixed, uint32_t cap, struct sr_str *s, int n)
+static bool fit(uint32_t fixed, uint32_t cap, struct sr_str *s, int n,
+		uint32_t str_max)
 {
 	uint32_t left = cap > fixed ? cap - fixed : 0;
 	bool cut = false;
 
 	for (int i = 0; i < n; i++) {
-		uint32_t want = s[i].n > STR_MAX ? STR_MAX : s[i].n;
+		uint32_t want = s[i].n > str_max ? str_max : s[i].n;
 
 		if (want > left)
 			want = left;
@@ -78,10 +79,10 @@ uint32_t sr_span_size(const struct sr_span_rec *s)
 }
 
 /* true when strings of `sum` bytes fit whole: fit() would change nothing
- * (within cap, and no string can exceed the u16 lengths). */
+ * (span and trace lengths are u32: only the room limits them). */
 static bool fits_whole(uint32_t fixed, uint32_t cap, uint64_t sum)
 {
-	return fixed + sum <= cap && cap - fixed <= STR_MAX;
+	return fixed + sum <= cap;
 }
 
 uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
@@ -96,7 +97,7 @@ uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
 	/* the span path's usual case needs no cut: skip fit() */
 	if (!fits_whole(SPAN_FIXED, cap, (uint64_t)s->name.n + s->data.n +
 						 s->err.n + s->errdata.n) &&
-	    fit(SPAN_FIXED, cap, str, 4))
+	    fit(SPAN_FIXED, cap, str, 4, UINT32_MAX))
 		*truncated = true;
 	put(&w, s->trace_id, 16);
 	put(&w, s->span_id, 12);
@@ -104,10 +105,10 @@ uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
 	put_u64(&w, s->start_ns);
 	put_u64(&w, s->end_ns);
 	put_u32(&w, s->flags);
-	put_u16(&w, str[0].n);
-	put_u16(&w, str[2].n);
-	put_u16(&w, str[1].n);
-	put_u16(&w, str[3].n);
+	put_u32(&w, str[0].n);
+	put_u32(&w, str[2].n);
+	put_u32(&w, str[1].n);
+	put_u32(&w, str[3].n);
 	put_zero(&w, 4);
 	put(&w, str[0].p, str[0].n);
 	put(&w, str[2].p, str[2].n);
@@ -129,14 +130,14 @@ uint32_t sr_trace_encode(uint8_t *dst, uint32_t cap,
 
 	if (cap < TRACE_FIXED)
 		return 0;
-	if (fit(TRACE_FIXED, cap, str, 3))
+	if (fit(TRACE_FIXED, cap, str, 3, UINT32_MAX))
 		*truncated = true;
 	put(&w, t->trace_id, 16);
 	put_u64(&w, t->ts_ns);
-	put_u16(&w, str[0].n);
-	put_u16(&w, str[1].n);
-	put_u16(&w, str[2].n);
-	put_zero(&w, 2);
+	put_u32(&w, str[0].n);
+	put_u32(&w, str[1].n);
+	put_u32(&w, str[2].n);
+	put_zero(&w, 4);
 	for (int i = 0; i < 3; i++)
 		put(&w, str[i].p, str[i].n);
 	return w.off;
@@ -155,7 +156,7 @@ uint32_t sr_process_encode(uint8_t *dst, uint32_t cap,
 
 	if (cap < PROCESS_FIXED)
 		return 0;
-	if (fit(PROCESS_FIXED, cap, &exe, 1))
+	if (fit(PROCESS_FIXED, cap, &exe, 1, STR_MAX))
 		*truncated = true;
 	put_u32(&w, p->pid);
 	put_u32(&w, p->ppid);
@@ -226,7 +227,8 @@ static void get(struct rd *r, void *dst, uint32_t n)
 	r->off += n;
 }
 
-/* Takes n string bytes after the fixed part; false if they overrun. */
+/* Takes n string bytes after the fixed part; false if they overrun (n is
+ * untrusted: compared, never added). */
 static bool get_str(struct rd *r, struct sr_str *s, uint32_t n)
 {
 	if (n > r->len - r->off)
@@ -237,16 +239,17 @@ static bool get_str(struct rd *r, struct sr_str *s, uint32_t n)
 	return true;
 }
 
-/* Reads k (<= 4) u16 string lengths, skips pad bytes, then takes the k
- * strings into *s[i]: the variable part of every record with strings.
- * 0, or -EBADMSG if they overrun the record or do not end where it does. */
+/* Reads k (<= 4) string lengths (u32, or u16 when `wide` is false), skips
+ * pad bytes, then takes the k strings into *s[i]: the variable part of
+ * every record with strings. 0, or -EBADMSG if they overrun the record or
+ * do not end where it does. */
 static int get_strs(struct rd *r, struct sr_str *const s[], int k,
-		    uint32_t pad)
+		    uint32_t pad, bool wide)
 {
 	uint32_t n[4];
 
 	for (int i = 0; i < k; i++)
-		n[i] = get_u16(r);
+		n[i] = wide ? get_u32(r) : get_u16(r);
 	r->off += pad;
 	for (int i = 0; i < k; i++)
 		if (!get_str(r, s[i], n[i]))
@@ -269,7 +272,7 @@ int sr_span_decode(const uint8_t *src, uint32_t len, struct sr_span_rec *s)
 	s->start_ns = get_u64(&r);
 	s->end_ns = get_u64(&r);
 	s->flags = get_u32(&r);
-	return get_strs(&r, str, 4, 4);
+	return get_strs(&r, str, 4, 4, true);
 }
 
 int sr_trace_decode(const uint8_t *src, uint32_t len, struct sr_trace_rec *t)
@@ -282,7 +285,7 @@ int sr_trace_decode(const uint8_t *src, uint32_t len, struct sr_trace_rec *t)
 		return -EBADMSG;
 	get(&r, t->trace_id, 16);
 	t->ts_ns = get_u64(&r);
-	return get_strs(&r, str, 3, 2);
+	return get_strs(&r, str, 3, 4, true);
 }
 
 int sr_process_decode(const uint8_t *src, uint32_t len,
@@ -298,7 +301,7 @@ int sr_process_decode(const uint8_t *src, uint32_t len,
 	p->uid = get_u32(&r);
 	r.off += 4;
 	p->start_ns = get_u64(&r);
-	return get_strs(&r, &str, 1, 6);
+	return get_strs(&r, &str, 1, 6, false);
 }
 
 int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)

@@ -36,6 +36,9 @@ enum sr_rec_type {
 #define SR_SF_CLIENT 0x08u    /* outbound call (connect, DNS): OTLP client */
 #define SR_SF_ERROR 0x10u     /* err holds the error message */
 #define SR_SF_ROOT 0x20u      /* parent_id is empty: directly under trace */
+#define SR_SF_CUT 0x40u       /* the writer cut a string to its limit (at a
+				 UTF-8 boundary): the record is committed
+				 with SR_RF_TRUNCATED */
 
 /* A string slice: not NUL-terminated. */
 struct sr_str {
@@ -65,6 +68,8 @@ struct sr_trace_rec {
 	struct sr_str workflow;  /* workflow_name */
 	struct sr_str group_id;  /* empty: null */
 	struct sr_str metadata;  /* JSON object text; empty: null */
+	bool cut;                /* the writer cut a string to its limit (not
+				    encoded: the record gets SR_RF_TRUNCATED) */
 };
 
 /* SR_REC_PROCESS. */
@@ -113,6 +118,21 @@ int sr_process_decode(const uint8_t *src, uint32_t len,
 	__attribute__((warn_unused_result));
 int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)
 	__attribute__((warn_unused_result));
+
+/* Length of the longest prefix of s[0..n) of at most max bytes that ends
+ * at a UTF-8 character boundary (n itself when n <= max). Looks at the
+ * bytes only (no validation); async-signal-safe. */
+static inline uint32_t sr_utf8_prefix(const char *s, size_t n, size_t max)
+{
+	size_t k = n;
+
+	if (k <= max)
+		return (uint32_t)k;
+	k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return (uint32_t)k;
+}
 
 /* Name of a record type for tools ("span", "trace", ...), "?" if unknown. */
 const char *sr_rec_type_name(uint16_t type);

@@ -35,6 +35,8 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 	h->lane_size = r->lane_size;
 	h->lane_ctl_size = sizeof(struct sr_lane_ctl);
 	h->record_max = r->record_max;
+	h->spill_size = r->spill_size;
+	h->spill_record_max = r->spill_record_max;
 	h->lanes_offset = SR_RING_HEADER_SIZE;
 	h->data_offset = (uint64_t)((uint8_t *)r->data - (uint8_t *)h);
 	h->file_size = r->map_size;
@@ -101,20 +103,25 @@ static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 		return rc;
 	for (uint32_t i = 0; i < r->lane_count; i++)
 		r->lanes[i].backed = r->lane_size;
+	r->lanes[r->lane_count].backed = r->spill_size;
 	return 0;
 }
 
 int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		   const struct sr_ring_params *p)
 {
+	uint32_t spill = p->spill_size ? p->spill_size : SR_RING_SPILL_SIZE;
 	uint64_t data_off, size;
 	void *map;
 	int fd, err;
 
-	if (!sr_ring_geometry_ok(p->lanes, p->lane_size))
+	if (!sr_ring_geometry_ok(p->lanes, p->lane_size) ||
+	    !sr_ring_spill_ok(spill))
 		return -EINVAL;
 	data_off = sr_ring_data_offset(p->lanes);
-	size = sr_ring_file_size(p->lanes, p->lane_size);
+	size = sr_ring_file_size(p->lanes, p->lane_size, spill);
+	if (size > SR_RING_MAX_FILE_SIZE)
+		return -EINVAL;
 	fd = openat(dirfd, name,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -140,8 +147,9 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	r->owned_lanes = p->lanes > SR_RING_SHARED_LANES
 				 ? p->lanes - SR_RING_SHARED_LANES
 				 : 1;
-	r->record_max = p->lane_size / 4 < SR_RECORD_MAX ? p->lane_size / 4
-							 : SR_RECORD_MAX;
+	r->record_max = sr_ring_lane_record_max(p->lane_size);
+	r->spill_size = spill;
+	r->spill_record_max = sr_ring_spill_record_max(spill);
 	err = back_initial(r, fd, data_off);
 	if (err < 0)
 		goto err_unmap;
@@ -243,9 +251,15 @@ static void count(_Atomic uint64_t *ctr)
 			      memory_order_relaxed);
 }
 
+/* The spill lane's data follows the last lane's: one formula for all. */
 static uint8_t *lane_data(struct sr_ring *r, struct sr_lane_ctl *c)
 {
 	return r->data + (uint64_t)(c - r->lanes) * r->lane_size;
+}
+
+static uint32_t lane_bytes(const struct sr_ring *r, const struct sr_lane_ctl *c)
+{
+	return c == &r->lanes[r->lane_count] ? r->spill_size : r->lane_size;
 }
 
 /* Backs the lane's first `need` bytes (see sr_ring_reserve): the rare
@@ -253,7 +267,7 @@ static uint8_t *lane_data(struct sr_ring *r, struct sr_lane_ctl *c)
 static __attribute__((noinline, cold)) bool
 lane_back(struct sr_ring *r, struct sr_lane_ctl *c, uint64_t need)
 {
-	uint64_t have = c->backed;
+	uint64_t have = c->backed, size = lane_bytes(r, c);
 	uint64_t want = have ? have * 2 : SR_RING_BACK_CHUNK;
 	int saved = errno, rc;
 
@@ -261,8 +275,8 @@ lane_back(struct sr_ring *r, struct sr_lane_ctl *c, uint64_t need)
 		return false;
 	while (want < need)
 		want *= 2;
-	if (want > r->lane_size)
-		want = r->lane_size;
+	if (want > size)
+		want = size;
 	rc = madvise(lane_data(r, c) + have, want - have, MADV_POPULATE_WRITE);
 	errno = saved;
 	if (rc < 0)
@@ -278,27 +292,28 @@ lane_back(struct sr_ring *r, struct sr_lane_ctl *c, uint64_t need)
 static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 			  uint32_t need, uint32_t keep)
 {
+	uint64_t size = lane_bytes(r, c);
 	uint64_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
-	uint64_t off = head & (r->lane_size - 1);
-	uint64_t pad = r->lane_size - off < need ? r->lane_size - off : 0;
+	uint64_t off = head & (size - 1);
+	uint64_t pad = size - off < need ? size - off : 0;
 	uint64_t end = head + pad + need;
 
-	if (end + keep - c->tail_cache > r->lane_size) {
+	if (end + keep - c->tail_cache > size) {
 		/* Pairs with the store-release of tail in sr_reader_commit():
 		 * the consumer is done with the bytes it released. */
 		c->tail_cache = atomic_load_explicit(&c->tail,
 						     memory_order_acquire);
-		if (end + keep - c->tail_cache > r->lane_size)
+		if (end + keep - c->tail_cache > size)
 			return UINT64_MAX;
 	}
 	/* Until a lane is backed whole it is in its first pass, where
 	 * positions are offsets: back up to the record's end and the
 	 * reserve (the whole lane when the record wraps). */
-	if (c->backed < r->lane_size) {
-		uint64_t want = pad ? r->lane_size : end + keep;
+	if (c->backed < size) {
+		uint64_t want = pad ? size : end + keep;
 
-		if (want > r->lane_size)
-			want = r->lane_size;
+		if (want > size)
+			want = size;
 		if (want > c->backed && !lane_back(r, c, want))
 			return UINT64_MAX;
 	}
@@ -313,16 +328,67 @@ static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 	return head + pad;
 }
 
+/* Places a record of `len` bytes in lane c, taken by the caller (rv->ctl
+ * set). The payload, or NULL with the drop counted and the lane let go. */
+static inline __attribute__((always_inline)) void *
+place(struct sr_ring *r, struct sr_producer *p, struct sr_lane_ctl *c,
+      uint32_t len, struct sr_resv *rv, uint32_t keep)
+{
+	uint32_t need = (uint32_t)align_up(len, SR_RECORD_ALIGN);
+	uint64_t pos = lane_room(r, c, need, keep);
+
+	if (pos == UINT64_MAX) {
+		count(&c->dropped_full);
+		sr_ring_discard(r, p, rv);
+		return NULL;
+	}
+	rv->pos = pos;
+	rv->len = len;
+	rv->rec = lane_data(r, c) + (pos & (lane_bytes(r, c) - 1));
+	return rv->rec + sizeof(struct sr_rec_hdr);
+}
+
+/* A record too big for a lane: the spill lane, taken for it alone (its
+ * whole room is for big records: no reserve kept). */
+static __attribute__((noinline)) void *
+reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+	      struct sr_resv *rv)
+{
+	struct sr_lane_ctl *c;
+
+	if (len > r->spill_record_max) {
+		/* counted on the spill lane, which only its holder writes */
+		c = lane_try_take(r, r->lane_count, p->tid | 0x80000000u);
+		if (c) {
+			count(&c->dropped_oversize);
+			lane_put(c);
+		} else {
+			atomic_fetch_add_explicit(&r->hdr->dropped_no_lane, 1,
+						  memory_order_relaxed);
+		}
+		return NULL;
+	}
+	c = lane_try_take(r, r->lane_count, p->tid | 0x80000000u);
+	if (!c) {
+		atomic_fetch_add_explicit(&r->hdr->dropped_no_lane, 1,
+					  memory_order_relaxed);
+		return NULL;
+	}
+	rv->ctl = c;
+	rv->transient = 1;
+	return place(r, p, c, len, rv, 0);
+}
+
 static inline __attribute__((always_inline)) void *
 reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 	struct sr_resv *rv, uint32_t keep)
 {
 	struct sr_lane_ctl *c = NULL;
-	uint32_t need = (uint32_t)align_up(len, SR_RECORD_ALIGN);
-	uint64_t pos;
 
 	rv->transient = 0;
 	rv->nested = p->busy;
+	if (__builtin_expect(len > r->record_max, 0))
+		return reserve_spill(r, p, len, rv);
 	if (!p->owns && !p->no_lane)
 		claim_owned_lane(r, p);
 	if (p->owns && !p->busy) {
@@ -343,23 +409,12 @@ reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		rv->transient = 1;
 	}
 	rv->ctl = c;
-	if (len < sizeof(struct sr_rec_hdr) || len > r->record_max) {
+	if (len < sizeof(struct sr_rec_hdr)) {
 		count(&c->dropped_oversize);
-		goto drop;
+		sr_ring_discard(r, p, rv);
+		return NULL;
 	}
-	pos = lane_room(r, c, need, keep);
-	if (pos == UINT64_MAX) {
-		count(&c->dropped_full);
-		goto drop;
-	}
-	rv->pos = pos;
-	rv->len = len;
-	rv->rec = lane_data(r, c) + (pos & (r->lane_size - 1));
-	return rv->rec + sizeof(struct sr_rec_hdr);
-
-drop:
-	sr_ring_discard(r, p, rv);
-	return NULL;
+	return place(r, p, c, len, rv, keep);
 }
 
 void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
@@ -419,4 +474,9 @@ void sr_producer_release(struct sr_ring *r, struct sr_producer *p)
 uint32_t sr_ring_record_max(const struct sr_ring *r)
 {
 	return r->record_max;
+}
+
+uint32_t sr_ring_record_big_max(const struct sr_ring *r)
+{
+	return r->spill_record_max;
 }

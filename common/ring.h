@@ -30,6 +30,8 @@ struct sr_ring {
 	uint32_t lane_size;
 	uint32_t owned_lanes;       /* lanes a thread may own for life */
 	uint32_t record_max;        /* bytes, header included */
+	uint32_t spill_size;        /* data bytes of the spill lane */
+	uint32_t spill_record_max;  /* bytes, header included */
 	uint8_t frozen;             /* 1: make no more system calls (lane
 				       backing); set by an owner that must
 				       not, e.g. under a seccomp filter */
@@ -39,6 +41,8 @@ struct sr_ring {
 struct sr_ring_params {
 	uint32_t lanes;           /* lane count, SR_RING_MIN..MAX_LANES */
 	uint32_t lane_size;       /* bytes, power of two, MIN..MAX_LANE_SIZE */
+	uint32_t spill_size;      /* bytes of the spill lane, power of two,
+				     MIN..MAX_SPILL_SIZE; 0: SR_RING_SPILL_SIZE */
 	uint32_t pid, ppid, uid;  /* owner identity */
 	uint64_t start_ns;        /* CLOCK_REALTIME, ns */
 	uint64_t pidns;           /* pid namespace inode, 0 if unknown */
@@ -100,15 +104,23 @@ void sr_ring_close(struct sr_ring *r);
  * that may not make system calls drops its parent's ring this way. */
 void sr_ring_forget(struct sr_ring *r);
 
-/* Largest record (header included) this ring accepts. */
+/* Largest record (header included) an ordinary lane accepts. */
 uint32_t sr_ring_record_max(const struct sr_ring *r);
+
+/* Largest record (header included) this ring accepts at all: bigger ones
+ * than sr_ring_record_max() go to the spill lane. */
+uint32_t sr_ring_record_big_max(const struct sr_ring *r);
 
 /*
  * Reserves `len` bytes (header included, 8 <= len) for one record.
  * Returns a pointer to the payload (len - 8 bytes, 8-byte aligned) or NULL
  * when the record is dropped: no space (counted dropped_full; also when
  * the lane's memory cannot be backed: filesystem full, or `frozen`), too
- * large (dropped_oversize), or no lane free (dropped_no_lane). Ordinary
+ * large (dropped_oversize), or no lane free (dropped_no_lane). A record
+ * larger than sr_ring_record_max() and at most sr_ring_record_big_max()
+ * is written to the spill lane, taken for that record alone (busy: the
+ * record is dropped as dropped_no_lane; full: dropped_full of the spill
+ * lane). Ordinary
  * records leave SR_RING_LAST_RESERVE bytes of every lane free and backed
  * for sr_ring_reserve_last(). When a record reaches past the lane's backed
  * memory, the memory is backed first (MADV_POPULATE_WRITE, one system call

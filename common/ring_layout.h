@@ -4,10 +4,14 @@
  * maps it. Fixed-width types only, little-endian (x86-64/aarch64), offsets
  * never pointers. Any change here bumps SR_RING_VERSION.
  *
- *   0            4096                     data_offset
- *   +------------+-----------+-----------+-----------------+-----------------+
- *   | header     | lane ctl 0| lane ctl 1| ... lane 0 data | lane 1 data ... |
- *   +------------+-----------+-----------+-----------------+-----------------+
+ *   0            4096                          data_offset
+ *   +------------+-----------+-----+-------------+-----------------+-----+------------+
+ *   | header     | lane ctl 0| ... | spill ctl   | lane 0 data     | ... | spill data |
+ *   +------------+-----------+-----+-------------+-----------------+-----+------------+
+ *
+ * lane_count ordinary lanes of lane_size bytes, then the spill lane (index
+ * lane_count) of spill_size bytes: its control block follows the others,
+ * its data follows theirs.
  *
  * See common/README.md for the protocol.
  */
@@ -22,7 +26,7 @@
 #include "limits.h"
 
 #define SR_RING_MAGIC 0x31474e4952525053ull /* "SPRRING1" little-endian */
-#define SR_RING_VERSION 1u
+#define SR_RING_VERSION 2u
 #define SR_RING_HEADER_SIZE 4096u
 #define SR_CACHELINE 64u
 #define SR_RECORD_ALIGN 8u
@@ -54,7 +58,9 @@ struct sr_ring_header {
 	char owner_exe[256];     /* executable path, NUL-terminated */
 	/* ring-wide drop counters (rare paths, atomic add) */
 	_Atomic uint64_t dropped_no_lane; /* every lane was busy */
-	uint8_t reserved1[SR_RING_HEADER_SIZE - 384];
+	uint32_t spill_size;     /* data bytes of the spill lane, power of two */
+	uint32_t spill_record_max; /* largest record in it, bytes */
+	uint8_t reserved1[SR_RING_HEADER_SIZE - 392];
 };
 
 /*
@@ -109,19 +115,41 @@ static inline bool sr_ring_geometry_ok(uint32_t lanes, uint32_t lane_size)
 	       (lane_size & (lane_size - 1)) == 0;
 }
 
-/* File offset of lane 0's data: header and lane controls, page aligned. */
+/* true if a spill lane of this size is one this build makes and reads. */
+static inline bool sr_ring_spill_ok(uint32_t spill_size)
+{
+	return spill_size >= SR_RING_MIN_SPILL_SIZE &&
+	       spill_size <= SR_RING_MAX_SPILL_SIZE &&
+	       (spill_size & (spill_size - 1)) == 0;
+}
+
+/* Largest record of an ordinary lane, and of the spill lane. */
+static inline uint32_t sr_ring_lane_record_max(uint32_t lane_size)
+{
+	return lane_size / 4 < SR_RECORD_MAX ? lane_size / 4 : SR_RECORD_MAX;
+}
+
+static inline uint32_t sr_ring_spill_record_max(uint32_t spill_size)
+{
+	return spill_size / 2;
+}
+
+/* File offset of lane 0's data: header and the controls of the lanes and
+ * of the spill lane, page aligned. */
 static inline uint64_t sr_ring_data_offset(uint32_t lanes)
 {
 	uint64_t ctl = SR_RING_HEADER_SIZE +
-		       (uint64_t)lanes * sizeof(struct sr_lane_ctl);
+		       (uint64_t)(lanes + 1) * sizeof(struct sr_lane_ctl);
 
 	return (ctl + 4095) & ~4095ull;
 }
 
 /* Bytes of a ring file of this geometry (its name states it too). */
-static inline uint64_t sr_ring_file_size(uint32_t lanes, uint32_t lane_size)
+static inline uint64_t sr_ring_file_size(uint32_t lanes, uint32_t lane_size,
+					 uint32_t spill_size)
 {
-	return sr_ring_data_offset(lanes) + (uint64_t)lanes * lane_size;
+	return sr_ring_data_offset(lanes) + (uint64_t)lanes * lane_size +
+	       spill_size;
 }
 
 _Static_assert(sizeof(struct sr_ring_header) == SR_RING_HEADER_SIZE,
@@ -130,6 +158,8 @@ _Static_assert(offsetof(struct sr_ring_header, owner_exe) == 120,
 	       "owner_exe offset");
 _Static_assert(offsetof(struct sr_ring_header, dropped_no_lane) == 376,
 	       "dropped_no_lane offset");
+_Static_assert(offsetof(struct sr_ring_header, spill_size) == 384,
+	       "spill_size offset");
 _Static_assert(sizeof(struct sr_lane_ctl) == 2 * SR_CACHELINE,
 	       "lane control is two cache lines");
 _Static_assert(offsetof(struct sr_lane_ctl, tail) == SR_CACHELINE,

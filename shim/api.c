@@ -156,34 +156,47 @@ SHIM_API int spanring_enabled(void)
 	return shim.recording || shim.pending ? 1 : 0;
 }
 
+/* A name of the API: its bytes up to SR_API_NAME_MAX, cut at a character
+ * boundary; *cut set when it was. */
+static struct sr_str api_name(const char *s, bool *cut)
+{
+	size_t n = strnlen(s, SR_API_NAME_MAX + 1);
+	uint32_t k = sr_utf8_prefix(s, n, SR_API_NAME_MAX);
+
+	*cut |= k != n;
+	return (struct sr_str){ s, k };
+}
+
 SHIM_API int spanring_trace_begin(const char *workflow_name,
 				  const char *group_id,
 				  const char *metadata_json)
 {
 	struct sr_trace_rec t = { .ts_ns = sr_now_ns() };
+	size_t mlen = 0;
 	struct shim_api *a;
 	int rc;
 
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
+	if (metadata_json)
+		mlen = strnlen(metadata_json, SR_METADATA_MAX + 1);
 	if (!workflow_name || !*workflow_name ||
-	    (metadata_json &&
-	     !shim_json_object_ok(metadata_json, strlen(metadata_json))))
+	    (metadata_json && mlen <= SR_METADATA_MAX &&
+	     !shim_json_object_ok(metadata_json, mlen)))
 		return api_leave(-EINVAL);
+	if (mlen > SR_METADATA_MAX)
+		return api_leave(-E2BIG);
 	if (a->trace_on)
 		return api_leave(-EBUSY);
 	sr_id_random(a->trace, 16);
 	a->trace_on = true;
 	memcpy(t.trace_id, a->trace, 16);
-	t.workflow = (struct sr_str){ workflow_name,
-				      (uint32_t)strnlen(workflow_name, SR_NAME_MAX) };
+	t.workflow = api_name(workflow_name, &t.cut);
 	if (group_id)
-		t.group_id = (struct sr_str){ group_id,
-					      (uint32_t)strnlen(group_id, SR_NAME_MAX) };
+		t.group_id = api_name(group_id, &t.cut);
 	if (metadata_json)
-		t.metadata = (struct sr_str){ metadata_json,
-					      (uint32_t)strlen(metadata_json) };
+		t.metadata = (struct sr_str){ metadata_json, (uint32_t)mlen };
 	return api_leave(shim_emit_trace(&t));
 }
 
@@ -231,13 +244,13 @@ static void set_parent(const struct shim_api *a, struct sr_span_rec *s)
 static int push(struct shim_api *a, uint32_t flags, const char *name,
 		size_t nlen, const char *data)
 {
-	size_t dlen = strlen(data);
+	size_t dlen = strnlen(data, SR_SPAN_DATA_MAX + 1);
 	struct frame *f;
 
+	if (dlen > SR_SPAN_DATA_MAX)
+		return -E2BIG;
 	if (!json_object_shape(data, dlen))
 		return -EINVAL;
-	if (dlen + nlen + 256 > SR_RECORD_MAX)
-		return -E2BIG;
 	if (a->depth >= SR_SPAN_STACK_MAX || nlen + dlen > arena_room(a))
 		return -ENOSPC;
 	f = &a->f[a->depth];
@@ -278,9 +291,13 @@ SHIM_API int spanring_span_begin_custom(const char *name, const char *data_json)
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
+	bool cut = false;
+	struct sr_str n;
+
 	if (!name || !*name)
 		return api_leave(-EINVAL);
-	return api_leave(push(a, 0, name, strnlen(name, SR_NAME_MAX),
+	n = api_name(name, &cut);
+	return api_leave(push(a, cut ? SR_SF_CUT : 0, n.p, n.n,
 			      data_json ? data_json : "{}"));
 }
 
@@ -294,14 +311,18 @@ SHIM_API int spanring_span_set_error(const char *message, const char *data_json)
 	rc = api_enter(&a);
 	if (rc)
 		return rc;
-	if (!message ||
-	    (data_json && !shim_json_object_ok(data_json, strlen(data_json))))
+	if (!message)
 		return api_leave(-EINVAL);
+	mlen = strnlen(message, SR_ERROR_MAX + 1);
+	dlen = data_json ? strnlen(data_json, SR_ERROR_DATA_MAX + 1) : 0;
+	if (data_json && dlen <= SR_ERROR_DATA_MAX &&
+	    !shim_json_object_ok(data_json, dlen))
+		return api_leave(-EINVAL);
+	if (mlen > SR_ERROR_MAX || dlen > SR_ERROR_DATA_MAX)
+		return api_leave(-E2BIG);
 	if (!a->depth)
 		return api_leave(-ENOENT);
 	f = &a->f[a->depth - 1];
-	mlen = strnlen(message, SR_NAME_MAX * 4);
-	dlen = data_json ? strlen(data_json) : 0;
 	if (mlen + dlen > arena_room(a))
 		return api_leave(-ENOSPC);
 	f->s.err = store(a, message, mlen);

@@ -365,7 +365,8 @@ static int ring_open(void)
 	p.gid = d.ring_gid;
 	sr_id_random(nonce, sizeof(nonce));
 	sr_ring_name(name, p.pid, nonce,
-		     sr_ring_file_size(cfg_lanes, cfg_lane_size));
+		     sr_ring_file_size(cfg_lanes, cfg_lane_size,
+				       SR_RING_SPILL_SIZE));
 	rc = sr_ring_create(&shim.ring, d.fd, name, &p);
 	sr_dir_close(&d);
 	if (rc < 0) {
@@ -420,9 +421,18 @@ static void write_trace_record(const char *argv0)
 		md = NULL;
 	}
 	memcpy(t.trace_id, shim.trace_id, 16);
-	t.workflow = (struct sr_str){ wf, (uint32_t)strnlen(wf, SR_NAME_MAX) };
-	if (gid)
-		t.group_id = (struct sr_str){ gid, (uint32_t)strnlen(gid, SR_NAME_MAX) };
+	/* cut like the C API's names: at a character boundary, flagged */
+	t.workflow.p = wf;
+	t.workflow.n = sr_utf8_prefix(wf, strnlen(wf, SR_API_NAME_MAX + 1),
+				      SR_API_NAME_MAX);
+	t.cut = wf[t.workflow.n] != 0;
+	if (gid) {
+		t.group_id.p = gid;
+		t.group_id.n = sr_utf8_prefix(gid,
+					      strnlen(gid, SR_API_NAME_MAX + 1),
+					      SR_API_NAME_MAX);
+		t.cut |= gid[t.group_id.n] != 0;
+	}
 	if (md)
 		t.metadata = (struct sr_str){ md, (uint32_t)strlen(md) };
 	shim_emit_trace(&t);

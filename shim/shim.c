@@ -201,7 +201,7 @@ emit(uint16_t type, uint32_t size,
      uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
      const void *rec, enum emit_how how, uint32_t tid)
 {
-	uint32_t max = sr_ring_record_max(&shim.ring), n;
+	uint32_t max = sr_ring_record_big_max(&shim.ring), n;
 	struct sr_producer child = { .tid = tid, .no_lane = 1 };
 	struct sr_producer *prod = &shim_thr.prod;
 	struct sr_resv rv;
@@ -214,6 +214,7 @@ emit(uint16_t type, uint32_t size,
 		prod = &child;
 	else if (!shim_thr.prod.tid)
 		thread_first_record();
+	/* bigger than the spill lane takes: cut to it (truncated flag) */
 	if (size > max - 8)
 		size = max - 8;
 	if (how == EMIT_LAST)
@@ -223,6 +224,12 @@ emit(uint16_t type, uint32_t size,
 	if (!p)
 		return -ENOBUFS;
 	n = enc(p, size, rec, &cut);
+	/* the writer cut a string itself (type is a constant here: one test
+	 * survives inlining) */
+	if (type == SR_REC_TRACE)
+		cut |= ((const struct sr_trace_rec *)rec)->cut;
+	else if (type != SR_REC_CHILD_EXIT)
+		cut |= !!(((const struct sr_span_rec *)rec)->flags & SR_SF_CUT);
 	if (!n) {
 		sr_ring_discard(&shim.ring, prod, &rv);
 		return -ENOBUFS;

@@ -111,7 +111,16 @@ void shim_parent(uint8_t trace_id[16], uint8_t parent[12], uint32_t *flags);
 void shim_new_span_id(uint8_t id[12]);
 
 /* Writes one record. 0, -ENOBUFS (dropped: counted in the ring), -ENODEV
- * (not recording). Async-signal-safe, no malloc, errno preserved. */
+ * (not recording). Async-signal-safe, no malloc, errno preserved.
+ * A record of any size up to sr_ring_record_big_max() (SR_RECORD_BIG_MAX)
+ * is written whole: bigger than a lane takes, it goes to the spill lane;
+ * bigger still, its strings are cut (truncated flag). Callers check their
+ * texts against the limits of common/limits.h first (SR_SPAN_DATA_MAX,
+ * SR_ERROR_MAX, SR_ERROR_DATA_MAX, SR_METADATA_MAX: -E2BIG beyond; names
+ * cut to SR_API_NAME_MAX with sr_utf8_prefix()), and mark a string they
+ * cut themselves with SR_SF_CUT (span) or .cut (trace): the record is
+ * then committed with SR_RF_TRUNCATED. Used by api.c and by the
+ * explicit-identity calls alike. */
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s);
 /* The process's last record (its end): may use the lane's reserve. */
 int shim_emit_span_last(const struct sr_span_rec *s);

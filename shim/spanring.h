@@ -24,6 +24,15 @@
  *  - When the process is not recording (SPANRING_DISABLE=1, untraced
  *    program, ring directory unusable) every call but spanring_enabled()
  *    returns -ENODEV and does nothing.
+ *  - Sizes: span_data (and a custom span's data) up to 1 MiB, trace
+ *    metadata, error messages and error data up to 64 KiB each are
+ *    recorded whole; a larger one is refused with -E2BIG. Workflow names,
+ *    group ids and custom span names longer than 4096 bytes are cut at a
+ *    UTF-8 character boundary and the record flagged truncated (the call
+ *    returns 0). Values are sent exactly as written; what JSON cannot
+ *    carry (NaN, Infinity, invalid UTF-8) is repaired by the sidecar, and
+ *    a span whose data is not JSON or has no known "type" still goes out,
+ *    as a custom span holding it (sidecar/README.md, "Repairs").
  *  - A span that could not be recorded because the ring was full still
  *    opens / closes normally; the call that lost the record returns
  *    -ENOBUFS (the loss is counted in the ring).
@@ -43,9 +52,10 @@ int spanring_enabled(void);
  * with no open parent span become its root spans (instead of children of
  * the process span). workflow_name is required (-EINVAL if NULL or
  * empty); group_id may be NULL; metadata_json may be NULL or must be a
- * JSON object text (-EINVAL otherwise). Returns 0, -EBUSY if a trace begun
- * by this call is already active on the thread, -ENOBUFS if the TRACE
- * record was lost (the trace is active anyway), -ENODEV.
+ * JSON object text (-EINVAL otherwise). Returns 0, -EINVAL, -E2BIG
+ * (metadata over 64 KiB), -EBUSY if a trace begun by this call is already
+ * active on the thread, -ENOBUFS if the TRACE record was lost (the trace
+ * is active anyway), -ENODEV.
  */
 int spanring_trace_begin(const char *workflow_name, const char *group_id,
 			 const char *metadata_json);
@@ -59,10 +69,10 @@ int spanring_trace_end(void);
  * included (e.g. {"type":"function","name":"f","input":"x"}). Its parent
  * is the innermost open span of the thread, else the root of the thread's
  * trace, else the process span. The text is checked only for the shape of
- * an object ('{' ... '}'); the consumer validates it and drops a span whose
- * data is not JSON. Returns 0, -EINVAL (NULL or not an object), -ENOSPC
- * (64 spans open, or the per-thread text store is full), -E2BIG (text
- * larger than a record), -EBUSY, -ENODEV.
+ * an object ('{' ... '}'); the consumer repairs what is not JSON and
+ * keeps the span. Returns 0, -EINVAL (NULL or not an object), -ENOSPC
+ * (64 spans open, or the per-thread text store of 4 MiB is full), -E2BIG
+ * (text over 1 MiB), -EBUSY, -ENODEV.
  */
 int spanring_span_begin(const char *span_data_json);
 
@@ -72,8 +82,9 @@ int spanring_span_begin_custom(const char *name, const char *data_json);
 
 /* Marks the innermost open span as failed: error = {"message": message,
  * "data": data_json}. A second call replaces the first. message is
- * required; data_json may be NULL. Returns 0, -EINVAL, -ENOENT (no open
- * span), -ENOSPC, -EBUSY, -ENODEV. */
+ * required (may be empty: sent as ""); data_json may be NULL. Returns 0,
+ * -EINVAL (NULL message, data not an object), -E2BIG (message or data
+ * over 64 KiB), -ENOENT (no open span), -ENOSPC, -EBUSY, -ENODEV. */
 int spanring_span_set_error(const char *message, const char *data_json);
 
 /* Ends the innermost open span of the thread and records it as one

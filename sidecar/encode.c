@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "encode.h"
 
-#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -11,358 +10,68 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/jsonscan.h"
+#include "common/jsonfix.h"
 #include "common/jsonw.h"
+#include "stats.h"
 
 /* 9999-12-31T23:59:59: sr_fmt_iso() clamps later times. */
 #define ISO_LAST_SEC 253402300799ull
 
-/* Parses s as one JSON object (whitespace around allowed). NULL when it is
- * anything else. An empty text gives an empty object when `empty_ok`. */
-static cJSON *parse_object(struct sr_str s, int empty_ok)
+/* Stats of repairs: a value the fixer changed, an item whose span_data
+ * or times were impossible. */
+static void count_fixes(unsigned fixes)
 {
-	const char *end = NULL;
-	cJSON *j;
-
-	if (s.n == 0)
-		return empty_ok ? cJSON_CreateObject() : NULL;
-	j = cJSON_ParseWithLengthOpts(s.p, s.n, &end, 0);
-	if (!j)
-		return NULL;
-	while (end && end < s.p + s.n &&
-	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-		end++;
-	if (!cJSON_IsObject(j) || end != s.p + s.n) {
-		cJSON_Delete(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* Compact text of j with invalid UTF-8 replaced by U+FFFD (cJSON copies
- * string bytes as they are). malloc'd, or NULL. */
-static char *print_clean(const cJSON *j)
-{
-	char *p = cJSON_PrintUnformatted(j), *q;
-	size_t n, i = 0, o = 0;
-
-	if (!p)
-		return NULL;
-	n = strlen(p);
-	for (i = 0; i < n;) {
-		size_t k = sr_utf8_seq((const unsigned char *)p + i, n - i);
-
-		if (!k)
-			break;
-		i += k;
-	}
-	if (i == n)
-		return p;
-	q = malloc(n * 3 + 1);
-	if (!q) {
-		free(p);
-		return NULL;
-	}
-	for (i = 0; i < n;) {
-		size_t k = sr_utf8_seq((const unsigned char *)p + i, n - i);
-
-		if (k) {
-			memcpy(q + o, p + i, k);
-			o += k;
-			i += k;
-		} else {
-			memcpy(q + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-	}
-	q[o] = 0;
-	free(p);
-	return q;
-}
-
-/* --- fast path: validate and compact without building a tree ----------- */
-
-/* Nesting accepted on the fast path (deeper texts take cJSON's path). */
-#define FAST_DEPTH 64
-
-struct jc {
-	const unsigned char *p, *end;
-	const unsigned char *run; /* start of the input not copied yet */
-	char *out;		  /* compact copy */
-	size_t o;
-	int slow; /* valid maybe, but cJSON must normalise it */
-};
-
-/* Copies the input read since the last copy (one memcpy per run between
- * whitespace, not one per token). */
-static void jc_flush(struct jc *c, const unsigned char *to)
-{
-	memcpy(c->out + c->o, c->run, (size_t)(to - c->run));
-	c->o += (size_t)(to - c->run);
-}
-
-static void jc_ws(struct jc *c)
-{
-	const unsigned char *at = c->p;
-
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
-				 *c->p == '\n' || *c->p == '\r'))
-		c->p++;
-	if (c->p != at) {
-		jc_flush(c, at);
-		c->run = c->p;
-	}
-}
-
-/* Bytes the string loop must look at: '"', '\\', controls, non-ASCII. */
-static const bool jc_special[256] = {[0x00 ... 0x1f] = true,
-				     ['"'] = true,
-				     ['\\'] = true,
-				     [0x80 ... 0xff] = true};
-
-static bool jc_string(struct jc *c)
-{
-	c->p++;
-
-	while (c->p < c->end) {
-		/* plain bytes in one table lookup each */
-		while (c->p < c->end && !jc_special[*c->p])
-			c->p++;
-		if (c->p >= c->end || *c->p == '"')
-			break;
-		if (*c->p < 0x20)
-			return false;
-		if (*c->p == '\\') {
-			if (++c->p >= c->end)
-				return false;
-			if (*c->p == 'u') {
-				for (int i = 1; i <= 4; i++)
-					if (c->p + i >= c->end ||
-					    !isxdigit(c->p[i]))
-						return false;
-				c->p += 5;
-				continue;
-			}
-			if (!strchr("\"\\/bfnrt", *c->p) || !*c->p)
-				return false;
-			c->p++;
-			continue;
-		}
-		if (*c->p >= 0x80) {
-			size_t k = sr_utf8_seq(c->p, (size_t)(c->end - c->p));
-
-			if (!k) {
-				c->slow = 1; /* repaired by print_clean */
-				k = 1;
-			}
-			c->p += k;
-		}
-	}
-	if (c->p >= c->end)
-		return false;
-	c->p++;
-	return true;
-}
-
-static bool jc_number(struct jc *c)
-{
-	if (*c->p == '-')
-		c->p++;
-	if (c->p >= c->end || !isdigit(*c->p))
-		return false;
-	if (*c->p == '0')
-		c->p++;
-	else
-		while (c->p < c->end && isdigit(*c->p))
-			c->p++;
-	if (c->p < c->end && *c->p == '.') {
-		if (++c->p >= c->end || !isdigit(*c->p))
-			return false;
-		while (c->p < c->end && isdigit(*c->p))
-			c->p++;
-	}
-	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-		c->slow = 1; /* an exponent may overflow to infinity */
-		if (++c->p < c->end && (*c->p == '+' || *c->p == '-'))
-			c->p++;
-		if (c->p >= c->end || !isdigit(*c->p))
-			return false;
-		while (c->p < c->end && isdigit(*c->p))
-			c->p++;
-	}
-	return true;
-}
-
-static bool jc_value(struct jc *c, int depth);
-
-static bool jc_container(struct jc *c, int depth, unsigned char close)
-{
-	bool obj = close == '}';
-
-	if (depth > FAST_DEPTH) {
-		c->slow = 1;
-		return false;
-	}
-	c->p++;
-	jc_ws(c);
-	if (c->p < c->end && *c->p == close) {
-		c->p++;
-		return true;
-	}
-	for (;;) {
-		jc_ws(c);
-		if (obj) {
-			if (c->p >= c->end || *c->p != '"' || !jc_string(c))
-				return false;
-			jc_ws(c);
-			if (c->p >= c->end || *c->p != ':')
-				return false;
-			c->p++;
-		}
-		if (!jc_value(c, depth + 1))
-			return false;
-		jc_ws(c);
-		if (c->p >= c->end)
-			return false;
-		if (*c->p == close) {
-			c->p++;
-			return true;
-		}
-		if (*c->p != ',')
-			return false;
-		c->p++;
-	}
-}
-
-static bool jc_word(struct jc *c, const char *w)
-{
-	size_t n = strlen(w);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n))
-		return false;
-	c->p += n;
-	return true;
-}
-
-static bool jc_value(struct jc *c, int depth)
-{
-	jc_ws(c);
-	if (c->p >= c->end)
-		return false;
-	switch (*c->p) {
-	case '{':
-		return jc_container(c, depth, '}');
-	case '[':
-		return jc_container(c, depth, ']');
-	case '"':
-		return jc_string(c);
-	case 't':
-		return jc_word(c, "true");
-	case 'f':
-		return jc_word(c, "false");
-	case 'n':
-		return jc_word(c, "null");
-	default:
-		return jc_number(c);
-	}
+	if (fixes)
+		SR_STAT_ADD(json_repaired, 1);
 }
 
 /*
- * Compact copy of a JSON object text without a tree, appended to w:
- * true when the fast path can vouch for it; false when cJSON must decide
- * (invalid, or needs normalising: bad UTF-8, exponents, deep nesting),
- * and w is left as it was. fast_object() makes a malloc'd copy (*len
- * bytes) the same way (1, or 0).
+ * Appends the exact, repaired copy of the object text s (jsonfix.h) to w;
+ * false, w unchanged, when s is not a JSON object. The caller sized w for
+ * sr_json_fix_cap(s.n).
  */
-static bool put_fast(struct sr_jw *w, struct sr_str s)
+static bool put_fixed(struct sr_jw *w, struct sr_str s)
 {
-	struct jc c = {.p = (const unsigned char *)s.p,
-		       .end = (const unsigned char *)s.p + s.n,
-		       .run = (const unsigned char *)s.p,
-		       .out = w->buf + w->len};
-	bool ok;
+	unsigned fixes = 0;
+	size_t n;
 
-	/* the compact copy is never longer than the text */
-	if (w->overflow || w->cap - w->len < s.n)
+	if (w->overflow || w->cap - w->len < sr_json_fix_cap(s.n))
 		return false;
-	jc_ws(&c);
-	ok = c.p < c.end && *c.p == '{' && jc_container(&c, 0, '}');
-	jc_ws(&c);
-	if (!ok || c.slow || c.p != c.end)
+	n = sr_json_fix_object(s.p, s.n, w->buf + w->len, &fixes);
+	if (!n)
 		return false;
-	jc_flush(&c, c.p);
-	w->len += c.o;
+	w->len += n;
+	count_fixes(fixes);
 	return true;
 }
 
-static int fast_object(struct sr_str s, char **out, size_t *len)
+/*
+ * Appends an object text of a ring: its exact repaired copy, or, when it
+ * is not JSON at all, {"text":"<the bytes as a string>"} (counted in
+ * json_repaired): a mangled payload is kept for a human to read, never
+ * forwarded as it is, never a reason to drop its item. Sized for by
+ * obj_cap().
+ */
+static void put_object(struct sr_jw *w, struct sr_str s)
 {
-	char *buf = malloc(s.n + 1);
-	struct sr_jw w;
-
-	if (!buf)
-		return 0;
-	sr_jw_init(&w, buf, s.n + 1);
-	if (!put_fast(&w, s)) {
-		free(buf);
-		return 0;
-	}
-	sr_jw_cstr(&w);
-	*out = buf;
-	*len = w.len;
-	return 1;
+	if (put_fixed(w, s))
+		return;
+	SR_STAT_ADD(json_repaired, 1);
+	sr_jw_lit(w, "{\"text\":");
+	sr_jw_str(w, s.p, s.n);
+	sr_jw_lit(w, "}");
 }
 
-/* Compact text of an object (*len bytes): fast path, else cJSON. NULL
- * if invalid. */
-static char *object_text(struct sr_str s, size_t *len)
+/* Bytes put_object() may need. */
+static size_t obj_cap(struct sr_str s)
 {
-	char *t = NULL;
-	cJSON *j;
+	size_t fix = sr_json_fix_cap(s.n), str = 6 * (size_t)s.n + 16;
 
-	if (fast_object(s, &t, len))
-		return t;
-	j = parse_object(s, 0);
-	if (!j)
-		return NULL;
-	t = print_clean(j);
-	cJSON_Delete(j);
-	if (t)
-		*len = strlen(t);
-	return t;
+	return fix > str ? fix : str;
 }
 
 /* A literal's bytes, without strlen (this runs for every span). */
 #define LIT(w, s) sr_jw_raw((w), (s), sizeof(s) - 1)
-
-/* Moves every member of `from` into `to`, replacing same-named ones. */
-static int merge(cJSON *to, cJSON *from)
-{
-	cJSON *m;
-
-	while ((m = from->child)) {
-		/* cJSON frees the item's own key before copying the new one,
-		 * so the key must not be the item's */
-		char *key = strdup(m->string ? m->string : "");
-		cJSON_bool ok;
-
-		cJSON_DetachItemViaPointer(from, m);
-		if (!key) {
-			cJSON_Delete(m);
-			return -ENOMEM;
-		}
-		if (cJSON_GetObjectItemCaseSensitive(to, key))
-			ok = cJSON_ReplaceItemInObjectCaseSensitive(to, key, m);
-		else
-			ok = cJSON_AddItemToObject(to, key, m);
-		free(key);
-		if (!ok) {
-			cJSON_Delete(m);
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
 
 static size_t esc(struct sr_str s)
 {
@@ -411,105 +120,170 @@ static int finish(struct sr_jw *w, char *buf, char **out, size_t *len)
 
 int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 {
-	char id[SR_TRACE_ID_STR], *meta = NULL, *buf;
+	char id[SR_TRACE_ID_STR], *buf;
 	struct sr_jw w;
-	size_t cap, mlen = 0;
-	int rc;
+	size_t cap;
 
 	if (sr_id_is_zero(t->trace_id, 16))
 		return -EBADMSG;
-	if (t->metadata.n) {
-		meta = object_text(t->metadata, &mlen);
-		if (!meta)
-			return -EBADMSG;
-	}
-	cap = 160 + esc(t->workflow) + esc(t->group_id) + mlen + ident.n + 2;
+	cap = 160 + esc(t->workflow) + esc(t->group_id) + obj_cap(t->metadata) +
+	      ident.n + 2;
 	buf = malloc(cap);
-	if (!buf) {
-		free(meta);
+	if (!buf)
 		return -ENOMEM;
-	}
 	sr_fmt_trace_id(id, t->trace_id);
 	sr_jw_init(&w, buf, cap);
-	sr_jw_lit(&w, "{\"object\":\"trace\",\"id\":\"");
-	sr_jw_lit(&w, id);
-	sr_jw_lit(&w, "\",\"workflow_name\":");
+	LIT(&w, "{\"object\":\"trace\",\"id\":\"");
+	sr_jw_raw(&w, id, SR_TRACE_ID_STR - 1);
+	LIT(&w, "\",\"workflow_name\":");
 	sr_jw_str(&w, t->workflow.p, t->workflow.n);
-	sr_jw_lit(&w, ",\"group_id\":");
+	LIT(&w, ",\"group_id\":");
 	if (t->group_id.n)
 		sr_jw_str(&w, t->group_id.p, t->group_id.n);
 	else
-		sr_jw_lit(&w, "null");
-	sr_jw_lit(&w, ",\"metadata\":");
-	if (meta || ident.n) {
+		LIT(&w, "null");
+	LIT(&w, ",\"metadata\":");
+	if (t->metadata.n || ident.n) {
 		size_t at = w.len;
 
-		sr_jw_lit(&w, meta ? meta : "{}");
+		if (t->metadata.n)
+			put_object(&w, t->metadata);
+		else
+			LIT(&w, "{}");
 		put_ident(&w, at);
 	} else {
-		sr_jw_lit(&w, "null");
+		LIT(&w, "null");
 	}
-	sr_jw_lit(&w, "}");
-	free(meta);
-	rc = finish(&w, buf, out, len);
-	return rc;
+	LIT(&w, "}");
+	return finish(&w, buf, out, len);
 }
 
-/* True if the compact object text has a top-level "type" string. */
-static bool has_type(const char *o, size_t len)
+/* span_data types of WIRE.md section 1, as compact JSON string tokens. */
+static const char *const known_types[] = {
+	"\"agent\"",	     "\"function\"",	  "\"generation\"",
+	"\"response\"",	     "\"handoff\"",	  "\"custom\"",
+	"\"guardrail\"",     "\"transcription\"", "\"speech\"",
+	"\"speech_group\"",  "\"mcp_tools\"",
+};
+
+/*
+ * The top-level "type" of the compact object o[0..len): 1 when it is a
+ * known type, 0 otherwise with *tok / *tlen the type's string token when
+ * there is one (an unknown type), else NULL (no "type", or not a string).
+ */
+static int span_type(const char *o, size_t len, const char **tok, size_t *tlen)
 {
 	const char *end = o + len, *p = o + 1;
 
-	while (*p == '"') {
-		bool is_type = !strncmp(p, "\"type\":", 7);
+	*tok = NULL;
+	while (p < end && *p == '"') {
+		bool is_type = end - p > 7 && !memcmp(p, "\"type\":", 7);
+		const char *v;
 
 		p = sr_json_skip(p, end); /* key, then ':' */
 		if (!p || p == end)
-			return false;
-		p++;
-		if (is_type)
-			return *p == '"';
+			return 0;
+		v = ++p;
 		p = sr_json_skip(p, end);
-		if (!p || *p != ',')
+		if (!p)
+			return 0;
+		if (is_type) {
+			if (*v != '"')
+				return 0;
+			for (size_t i = 0; i < sizeof(known_types) /
+						   sizeof(known_types[0]);
+			     i++)
+				if ((size_t)(p - v) == strlen(known_types[i]) &&
+				    !memcmp(v, known_types[i], (size_t)(p - v)))
+					return 1;
+			*tok = v;
+			*tlen = (size_t)(p - v);
+			return 0;
+		}
+		if (*p != ',')
 			break;
 		p++;
 	}
-	return false;
+	return 0;
 }
 
-/* A custom span's data with a SPAN_END's members merged in (rare: only
- * process and exec spans end that way), through cJSON. */
-static char *merged_data(struct sr_str data, struct sr_str extra)
+/*
+ * The caller's span_data object was written at w->buf[at..len) but has
+ * no known type: it becomes the data of a custom span named after its
+ * type (or "span_data" without a string type), so the item still goes
+ * out and says what was wrong. Room was counted by span_cap().
+ */
+static void wrap_custom(struct sr_jw *w, size_t at, const char *tok,
+			size_t tlen)
 {
-	cJSON *d = parse_object(data, 1), *x = parse_object(extra, 1);
-	char *t = NULL;
+	static const char head[] = "{\"type\":\"custom\",\"name\":";
+	static const char mid[] = ",\"data\":";
+	const char *name = tok ? tok : "\"span_data\"";
+	size_t nlen = tok ? tlen : 11, olen = w->len - at;
+	size_t shift = sizeof(head) - 1 + nlen + sizeof(mid) - 1;
+	size_t tok_off = tok ? (size_t)(tok - (w->buf + at)) : 0;
 
-	if (d && x && !merge(d, x))
-		t = print_clean(d);
-	cJSON_Delete(d);
-	cJSON_Delete(x);
-	return t;
+	memmove(w->buf + at + shift, w->buf + at, olen);
+	memcpy(w->buf + at, head, sizeof(head) - 1);
+	/* the type token moved with the object */
+	memcpy(w->buf + at + sizeof(head) - 1,
+	       tok ? w->buf + at + shift + tok_off : name, nlen);
+	memcpy(w->buf + at + shift - (sizeof(mid) - 1), mid, sizeof(mid) - 1);
+	w->len = at + shift + olen;
+	LIT(w, "}");
+	SR_STAT_ADD(spans_repaired, 1);
 }
 
-/* The span_data text (*len bytes): the caller's whole object (C API
- * spans), or the data object of a custom span with `extra` merged in;
- * put_span_data() writes the custom span's wrapper around it. */
-static char *span_data(const struct sr_span_rec *s, struct sr_str extra,
-		       size_t *len)
+/* The caller's whole span_data object (C API spans). */
+static void put_caller_data(struct sr_jw *w, struct sr_str data)
 {
-	char *d;
+	size_t at = w->len, tlen = 0;
+	const char *tok;
 
-	if (s->flags & SR_SF_SPAN_DATA)
-		return object_text(s->data, len);
-	if (extra.n)
-		d = merged_data(s->data, extra);
-	else if (s->data.n)
-		return object_text(s->data, len);
+	if (!put_fixed(w, data)) {
+		/* not JSON at all: kept as text under a custom span */
+		SR_STAT_ADD(spans_repaired, 1);
+		SR_STAT_ADD(json_repaired, 1);
+		LIT(w, "{\"type\":\"custom\",\"name\":\"span_data\","
+		       "\"data\":{\"text\":");
+		sr_jw_str(w, data.p, data.n);
+		LIT(w, "}}");
+		return;
+	}
+	if (!span_type(w->buf + at, w->len - at, &tok, &tlen))
+		wrap_custom(w, at, tok, tlen);
+}
+
+/*
+ * A custom span's data with a SPAN_END's members appended (process and
+ * exec spans end that way; the shim never repeats a key of the start).
+ * Both objects are copied exactly; `extra` is written after `data` and
+ * spliced in.
+ */
+static void put_merged(struct sr_jw *w, struct sr_str data, struct sr_str extra)
+{
+	size_t at = w->len, m;
+
+	if (data.n)
+		put_object(w, data);
 	else
-		d = strdup("{}");
-	if (d)
-		*len = strlen(d);
-	return d;
+		LIT(w, "{}");
+	m = w->len;
+	put_object(w, extra);
+	if (w->overflow || w->len - m <= 2)
+		goto done; /* an empty extra adds nothing */
+	/* "{a}{b}" -> "{a,b}" or "{}{b}" -> "{b}" */
+	if (m - at > 2) {
+		w->buf[m - 1] = ',';
+		memmove(w->buf + m, w->buf + m + 1, w->len - m - 1);
+		w->len--;
+	} else {
+		memmove(w->buf + at + 1, w->buf + m + 1, w->len - m - 1);
+		w->len -= 2;
+	}
+	return;
+done:
+	w->len = w->overflow ? w->len : m;
 }
 
 /*
@@ -536,74 +310,60 @@ static const char *iso(char out[SR_ISO_LEN], uint64_t ns)
 	return out;
 }
 
-/* An object text of a span: its bytes from the ring, or the text cJSON
- * made of them (`txt`, n bytes) when the fast path cannot vouch for them
- * or a SPAN_END's members were merged in. */
-struct obj {
-	struct sr_str in;
-	const char *txt;
-	size_t n;
-};
-
-static bool put_obj(struct sr_jw *w, const struct obj *o)
+/* {"type":"custom","name":NAME,"data":DATA} or the caller's object. */
+static void put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
+			  struct sr_str extra)
 {
-	if (o->txt) {
-		sr_jw_raw(w, o->txt, o->n);
-		return true;
+	size_t at;
+
+	if (s->flags & SR_SF_SPAN_DATA) {
+		put_caller_data(w, s->data);
+		return;
 	}
-	return put_fast(w, o->in);
-}
-
-/* {"type":"custom","name":NAME,"data":DATA} or the caller's object, which
- * must have a "type". */
-static bool put_span_data(struct sr_jw *w, const struct sr_span_rec *s,
-			  const struct obj *d)
-{
-	size_t at = w->len;
-
-	if (s->flags & SR_SF_SPAN_DATA)
-		return put_obj(w, d) && !w->overflow &&
-		       has_type(w->buf + at, w->len - at);
 	LIT(w, "{\"type\":\"custom\",\"name\":");
 	sr_jw_str(w, s->name.p, s->name.n);
 	LIT(w, ",\"data\":");
 	at = w->len;
-	if (!put_obj(w, d))
-		return false;
+	if (extra.n)
+		put_merged(w, s->data, extra);
+	else if (s->data.n)
+		put_object(w, s->data);
+	else
+		LIT(w, "{}");
 	put_ident(w, at);
 	LIT(w, "}");
-	return true;
 }
 
-static bool put_error(struct sr_jw *w, const struct sr_span_rec *s,
-		      const struct obj *ed)
+/* null, or {"message":M,"data":D}: an empty message stays empty. */
+static void put_error(struct sr_jw *w, const struct sr_span_rec *s)
 {
 	if (!s->err.n && !(s->flags & SR_SF_ERROR)) {
 		LIT(w, "null");
-		return true;
+		return;
 	}
 	LIT(w, "{\"message\":");
-	if (s->err.n)
-		sr_jw_str(w, s->err.p, s->err.n);
-	else
-		LIT(w, "\"error\"");
+	sr_jw_str(w, s->err.p, s->err.n);
 	LIT(w, ",\"data\":");
-	if (s->errdata.n) {
-		if (!put_obj(w, ed))
-			return false;
-	} else {
+	if (s->errdata.n)
+		put_object(w, s->errdata);
+	else
 		LIT(w, "null");
-	}
 	LIT(w, "}");
-	return true;
 }
 
-static bool put_span(struct sr_jw *w, const struct sr_span_rec *s,
-		     const struct obj *d, const struct obj *ed)
+static void put_span(struct sr_jw *w, const struct sr_span_rec *s,
+		     struct sr_str extra)
 {
 	char id[SR_SPAN_ID_STR], pid[SR_SPAN_ID_STR], tid[SR_TRACE_ID_STR];
 	char t0[SR_ISO_LEN], t1[SR_ISO_LEN];
+	uint64_t end = s->end_ns ? s->end_ns : s->start_ns;
 
+	if (end < s->start_ns) {
+		/* an end before the start cannot be: a span of no length at
+		 * its start, counted */
+		end = s->start_ns;
+		SR_STAT_ADD(spans_repaired, 1);
+	}
 	sr_fmt_span_id(id, s->span_id);
 	sr_fmt_trace_id(tid, s->trace_id);
 	LIT(w, "{\"object\":\"trace.span\",\"id\":\"");
@@ -622,86 +382,37 @@ static bool put_span(struct sr_jw *w, const struct sr_span_rec *s,
 	LIT(w, ",\"started_at\":\"");
 	sr_jw_raw(w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
 	LIT(w, "\",\"ended_at\":\"");
-	sr_jw_raw(w, iso(t1, s->end_ns ? s->end_ns : s->start_ns),
-		  SR_ISO_LEN - 1);
+	sr_jw_raw(w, iso(t1, end), SR_ISO_LEN - 1);
 	LIT(w, "\",\"span_data\":");
-	if (!put_span_data(w, s, d))
-		return false;
+	put_span_data(w, s, extra);
 	LIT(w, ",\"error\":");
-	if (!put_error(w, s, ed))
-		return false;
+	put_error(w, s);
 	LIT(w, "}");
-	return true;
 }
 
-static size_t obj_len(const struct obj *o)
+/* Bytes a span item may need: the fixed part, every text at its worst,
+ * the custom wrapper of wrap_custom() (a second copy of the data's size
+ * bounds the moved type token), the identity members. */
+static size_t span_cap(const struct sr_span_rec *s, struct sr_str extra)
 {
-	return o->txt ? o->n : o->in.n;
-}
-
-/* The span object in one malloc'd buffer: 0, -EAGAIN when put_span()
- * refused a text, -ENOMEM. */
-static int span_item(const struct sr_span_rec *s, const struct obj *d,
-		     const struct obj *ed, char **out, size_t *len)
-{
-	size_t cap =
-	    464 + esc(s->name) + obj_len(d) + esc(s->err) + obj_len(ed) +
-	    ident.n + 2;
-	char *buf = malloc(cap);
-	struct sr_jw w;
-
-	if (!buf)
-		return -ENOMEM;
-	sr_jw_init(&w, buf, cap);
-	if (!put_span(&w, s, d, ed)) {
-		free(buf);
-		return -EAGAIN;
-	}
-	return finish(&w, buf, out, len);
-}
-
-/* Texts through cJSON where needed, or merged: then the item. */
-static int span_general(const struct sr_span_rec *s, struct sr_str extra,
-			char **out, size_t *len)
-{
-	struct obj d = {0}, ed = {0};
-	char *sd, *edt = NULL;
-	int rc;
-
-	if (s->errdata.n) {
-		edt = object_text(s->errdata, &ed.n);
-		if (!edt)
-			return -EBADMSG;
-		ed.txt = edt;
-	}
-	sd = span_data(s, extra, &d.n);
-	if (!sd) {
-		free(edt);
-		return -EBADMSG;
-	}
-	d.txt = sd;
-	rc = span_item(s, &d, &ed, out, len);
-	free(sd);
-	free(edt);
-	return rc == -EAGAIN ? -EBADMSG : rc;
+	return 600 + esc(s->name) + 2 * obj_cap(s->data) + obj_cap(extra) +
+	       esc(s->err) + obj_cap(s->errdata) + ident.n + 2;
 }
 
 int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 		   size_t *len)
 {
-	struct obj d = {s->data, NULL, 0}, ed = {s->errdata, NULL, 0};
-	int rc;
+	size_t cap;
+	struct sr_jw w;
+	char *buf;
 
 	if (sr_id_is_zero(s->trace_id, 16) || sr_id_is_zero(s->span_id, 12))
 		return -EBADMSG;
-	if (!extra.n) {
-		/* the usual case: texts copied by the fast path straight
-		 * into the item, no other buffer */
-		if (!s->data.n && !(s->flags & SR_SF_SPAN_DATA))
-			d = (struct obj){s->data, "{}", 2};
-		rc = span_item(s, &d, &ed, out, len);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return span_general(s, extra, out, len);
+	cap = span_cap(s, extra);
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	sr_jw_init(&w, buf, cap);
+	put_span(&w, s, extra);
+	return finish(&w, buf, out, len);
 }

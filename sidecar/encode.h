@@ -2,9 +2,13 @@
 /*
  * encode.h - records to the exact JSON items of WIRE.md §1: keys in
  * order, compact, "trace_"/"span_" ids, ISO timestamps. Every JSON text
- * that came from a ring is untrusted: it is parsed with cJSON (must be an
- * object), re-emitted compact, with invalid UTF-8 repaired; NaN and
- * Infinity cannot pass (cJSON refuses them on input).
+ * that came from a ring is untrusted and copied exactly, repaired where
+ * JSON cannot carry it (common/jsonfix.h: invalid UTF-8, NaN, Infinity,
+ * nesting): never re-serialised. What cannot be an item as it is is
+ * repaired, flagged in stats, and still sent (sidecar/README.md,
+ * "Repairs"): a text that is not JSON is kept as {"text": "..."}, a
+ * span_data without a known "type" becomes a custom span holding it, an
+ * end before the start becomes the start. Only a zero id is refused.
  */
 #ifndef SR_SD_ENCODE_H
 #define SR_SD_ENCODE_H
@@ -15,8 +19,7 @@
 
 /*
  * Trace object of a TRACE record. Returns 0 and a malloc'd NUL-terminated
- * text in *out (*len bytes), -EBADMSG when a field is invalid (zero id,
- * metadata not a JSON object), or -ENOMEM.
+ * text in *out (*len bytes), -EBADMSG for a zero trace id, or -ENOMEM.
  */
 int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
     __attribute__((warn_unused_result));
@@ -26,7 +29,8 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
  * data, err, errdata all used). `extra` is a JSON object text whose
  * members are merged into the custom span's `data` (a SPAN_END's data),
  * or empty. An error is emitted when err is non-empty or SR_SF_ERROR is
- * set. Same returns as sr_encode_trace().
+ * set (an empty message stays ""). Returns 0, -EBADMSG for a zero trace
+ * or span id, or -ENOMEM.
  */
 int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 		   size_t *len) __attribute__((warn_unused_result));

@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "common/clock.h"
 #include "http.h"
+#include "ingest.h"
 #include "otlp.h"
 #include "log.h"
 #include "retry.h"
@@ -245,26 +246,42 @@ static long param_index(const char *answer, size_t n)
 
 /* --- one request -------------------------------------------------------- */
 
+/* The openai exporter's body {"data":[...]}: each item as the endpoint
+ * takes it (ingest.h: the SDKs' cuts of input/output, usage); the spool
+ * keeps the items whole. */
 static char *build_body(const struct item *it, size_t n, size_t *len)
 {
+	char **fixed = calloc(n ? n : 1, sizeof(char *));
+	size_t *flen = calloc(n ? n : 1, sizeof(size_t));
 	size_t cap = 16, o = 0;
-	char *b;
+	char *b = NULL;
 
-	for (size_t i = 0; i < n; i++)
-		cap += it[i].n + 1;
+	if (!fixed || !flen)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (sr_ingest_item(it[i].p, it[i].n, &fixed[i], &flen[i]) < 0)
+			goto out;
+		cap += (fixed[i] ? flen[i] : it[i].n) + 1;
+	}
 	b = malloc(cap);
 	if (!b)
-		return NULL;
+		goto out;
 	memcpy(b, "{\"data\":[", 9);
 	o = 9;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			b[o++] = ',';
-		memcpy(b + o, it[i].p, it[i].n);
-		o += it[i].n;
+		memcpy(b + o, fixed[i] ? fixed[i] : it[i].p,
+		       fixed[i] ? flen[i] : it[i].n);
+		o += fixed[i] ? flen[i] : it[i].n;
 	}
 	memcpy(b + o, "]}", 3);
 	*len = o + 2;
+out:
+	for (size_t i = 0; fixed && i < n; i++)
+		free(fixed[i]);
+	free(fixed);
+	free(flen);
 	return b;
 }
 

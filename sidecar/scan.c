@@ -39,6 +39,9 @@ struct ring {
 	bool uncommitted; /* read past the last commit */
 	bool queued;	  /* has items in memory, not yet spooled */
 	bool malformed_logged;
+	uint64_t drops[3]; /* producer drops already counted: full,
+			      oversize, no lane (as clamped by the reader) */
+	bool drops_logged;
 	uint64_t faults; /* integrity faults already counted */
 	uint64_t lost;
 	uint64_t next_check; /* monotonic ns of the next liveness probe */
@@ -347,11 +350,18 @@ static void on_sub(void *ctx, const char *name)
 /* What the shim counted: processes that ran untraced. */
 static void shim_counts(struct sr_rings *rs)
 {
-	uint64_t full = sr_dir_refused(rs->dirfd);
+	uint64_t full = sr_dir_refused(rs->dirfd), was;
 
 	for (size_t i = 0; i < rs->nsub; i++)
 		if (rs->subs[i].seen && rs->subs[i].fd >= 0)
 			full += sr_dir_refused(rs->subs[i].fd);
+	was = SR_STAT_GET(shim_untraced_full);
+	if (full > was)
+		sr_log(SR_LOG_WARN, "scan",
+		       "%s: %llu more processes ran untraced: the ring "
+		       "directory was at its cap (%llu in all, %s)",
+		       rs->c->dir, (unsigned long long)(full - was),
+		       (unsigned long long)full, SR_DIR_CAPPED_FILE);
 	SR_STAT_SET(shim_untraced_full, full);
 	SR_STAT_SET(shim_untraced_dir, sr_dir_untraced(rs->dirfd));
 }
@@ -403,6 +413,8 @@ static int on_record(void *ctx, const struct sr_record *rec)
 	if (rs->sink->full(rs->sink->ctx))
 		return 1;
 	SR_STAT_ADD(records_read, 1);
+	if (rec->flags & SR_RF_TRUNCATED)
+		SR_STAT_ADD(records_truncated, 1);
 	rc = sr_asm_record(rs->a, g->ar, rec, rs->sink->emit, rs->sink->ctx);
 	if (rc == -EBADMSG) {
 		SR_STAT_ADD(records_malformed, 1);
@@ -513,22 +525,48 @@ static void finish_dead(struct sr_rings *rs, struct ring *g, bool now_all)
 	g->uncommitted = true;
 }
 
-static void gauges(struct sr_rings *rs)
+/* Adds what a counter grew by since last seen (a counter that went down
+ * was rewritten by a hostile or restarted writer: counted from there). */
+static uint64_t grown(uint64_t *seen, uint64_t now)
 {
-	uint64_t full = 0, over = 0, nolane = 0;
+	uint64_t d = now >= *seen ? now - *seen : now;
 
+	*seen = now;
+	return d;
+}
+
+/*
+ * The producers' drops of every ring, as running totals: a ring's growth
+ * since the last look is added, so what a ring lost stays counted after
+ * the ring is removed. One log line per ring, the first time it drops.
+ */
+static void ring_drops(struct sr_rings *rs)
+{
 	for (size_t i = 0; i < rs->n; i++) {
-		struct sr_ring_info *in = rs->r[i]->info;
+		struct ring *g = rs->r[i];
+		struct sr_ring_info *in = g->info;
+		uint64_t f, o, l;
 
-		if (!rs->r[i]->rd)
+		if (!g->rd)
 			continue;
-		full += in->dropped_full;
-		over += in->dropped_oversize;
-		nolane += in->dropped_no_lane;
+		f = grown(&g->drops[0], in->dropped_full);
+		o = grown(&g->drops[1], in->dropped_oversize);
+		l = grown(&g->drops[2], in->dropped_no_lane);
+		SR_STAT_ADD(dropped_ring_full, f);
+		SR_STAT_ADD(dropped_ring_oversize, o);
+		SR_STAT_ADD(dropped_ring_no_lane, l);
+		if ((f | o | l) && !g->drops_logged) {
+			g->drops_logged = true;
+			sr_log(SR_LOG_WARN, "scan",
+			       "ring %s: pid %u dropped records: %llu ring "
+			       "full, %llu too big, %llu no free lane "
+			       "(running totals in stats; logged once per ring)",
+			       g->name, g->pid,
+			       (unsigned long long)in->dropped_full,
+			       (unsigned long long)in->dropped_oversize,
+			       (unsigned long long)in->dropped_no_lane);
+		}
 	}
-	SR_STAT_SET(dropped_ring_full, full);
-	SR_STAT_SET(dropped_ring_oversize, over);
-	SR_STAT_SET(dropped_ring_no_lane, nolane);
 }
 
 bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
@@ -564,7 +602,7 @@ bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
 		if (g->st == R_DYING)
 			finish_dead(rs, g, now_all);
 	}
-	gauges(rs);
+	ring_drops(rs);
 	return hot;
 }
 

@@ -307,6 +307,11 @@ static void enforce_bound(struct sr_spool *s)
 		seg_forget(s, g);
 		s->bytes -= g->bytes;
 		SR_STAT_ADD(spool_dropped_items, g->items);
+		sr_log(SR_LOG_WARN, "spool",
+		       "%s: full (over %llu bytes): oldest segment %s with %llu "
+		       "items dropped",
+		       s->path, (unsigned long long)s->max_bytes, name,
+		       (unsigned long long)g->items);
 	}
 }
 

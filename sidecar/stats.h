@@ -20,17 +20,20 @@
 	X(dirs_unreadable)       /* uid-<N>/ refused or denied now (gauge) */ \
 	X(dirs_unreadable_total) /* ever: makes the exit status 77 */        \
 	X(shim_untraced_dir)     /* processes that refused the dir (gauge) */ \
-	X(shim_untraced_full)    /* processes refused by the cap (gauge) */  \
+	X(shim_untraced_full)    /* processes refused by the cap (total) */  \
 	X(spool_failing)         /* 1 while hand-offs to the spool fail */   \
 	X(ring_faults)           /* integrity faults inside rings */         \
 	X(ring_lost_bytes)       /* bytes skipped because of faults */       \
 	X(records_read)                                                      \
 	X(records_malformed)     /* dropped: failed decoding/validation */   \
 	X(records_unmatched)     /* SPAN_END without its SPAN_START */       \
+	X(records_truncated)     /* records whose writer cut a string */     \
+	X(json_repaired)         /* items with a text repaired (jsonfix) */  \
+	X(spans_repaired)        /* span_data type or times repaired */      \
 	X(traces)                /* trace objects queued */                  \
 	X(spans)                 /* span objects queued */                   \
 	X(spans_orphaned)        /* closed because their owner died */       \
-	X(dropped_ring_full)     /* producers' drops, live rings (gauge) */  \
+	X(dropped_ring_full)     /* producers' drops, running total */       \
 	X(dropped_ring_oversize)                                             \
 	X(dropped_ring_no_lane)                                              \
 	X(queue_items)           /* in memory now (gauge) */                 \

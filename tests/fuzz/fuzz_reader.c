@@ -19,7 +19,8 @@
 
 #define LANE 4096u
 #define DATA_OFF 8192u
-#define FILE_BYTES (DATA_OFF + 2 * LANE)
+#define SPILL SR_RING_MIN_SPILL_SIZE
+#define FILE_BYTES (DATA_OFF + 2 * LANE + SPILL)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,6 +56,8 @@ static void valid_header(struct sr_ring_header *h)
 	h->lane_size = LANE;
 	h->lane_ctl_size = sizeof(struct sr_lane_ctl);
 	h->record_max = LANE / 4;
+	h->spill_size = SPILL;
+	h->spill_record_max = SPILL / 2;
 	h->lanes_offset = SR_RING_HEADER_SIZE;
 	h->data_offset = DATA_OFF;
 	h->file_size = FILE_BYTES;

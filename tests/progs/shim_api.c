@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "shim/spanring.h"
 
 static int iters;
@@ -85,19 +86,22 @@ static const char *object(char *buf, size_t n)
 }
 
 /* 64 nested spans fit, the 65th does not; all end in order. Text larger
- * than a record, or than the text store, is refused and changes nothing
- * (the innermost span ends without an error). */
+ * than its limit is refused (-E2BIG) and changes nothing (the innermost
+ * span ends without an error). */
 static void depth(void)
 {
-	static char big[70000];
+	static char big[SR_SPAN_DATA_MAX + 2];
 
 	errno = EXDEV;
-	expect(spanring_span_begin(object(big, 17000)), -E2BIG, "too big", -1);
+	expect(spanring_span_begin(object(big, SR_SPAN_DATA_MAX + 1)), -E2BIG,
+	       "too big", -1);
 	for (int i = 0; i < 64; i++)
 		expect(spanring_span_begin_custom("deep", NULL), 0, "deep", -1);
 	expect(spanring_span_begin_custom("deep", NULL), -ENOSPC, "too deep", -1);
-	expect(spanring_span_set_error("x", object(big, sizeof(big) - 1)),
-	       -ENOSPC, "error too big", -1);
+	expect(spanring_span_set_error("x", object(big, SR_ERROR_DATA_MAX + 1)),
+	       -E2BIG, "error data too big", -1);
+	expect(spanring_span_set_error(object(big, SR_ERROR_MAX + 1), NULL),
+	       -E2BIG, "error message too big", -1);
 	for (int i = 0; i < 64; i++)
 		expect(spanring_span_end(), 0, "deep end", -1);
 }

@@ -494,12 +494,12 @@ static const struct {
 	int open_err;       /* sr_reader_open() result, 0: opens */
 } damage_want[DAMAGE_COUNT] = {
 	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring", -EBADMSG },
-	[WRONG_VERSION] = { "layout version 9, this build reads version 1",
+	[WRONG_VERSION] = { "layout version 9, this build reads version 2",
 			    -EPROTONOSUPPORT },
 	[LANE_COUNT] = { "lane_count 100000 out of range", -EBADMSG },
 	[LANE_SIZE] = { "lane_size 5000 is not a power of two", -EBADMSG },
 	[FILE_SIZE] = { "file_size 999 does not match the geometry", -EBADMSG },
-	[TRUNCATED] = { "truncated: file has 12288 bytes, header says 16384",
+	[TRUNCATED] = { "truncated: file has 12288 bytes, header says 4210688",
 			-ERANGE },
 	[REC_LENGTH] = { "lane 0: record at 0: length 60000 outside 8..1024", 0 },
 	[REC_CHECK] = { "lane 0: record at 0: bad check byte", 0 },

@@ -165,12 +165,17 @@ static void ring_oversized_dropped_and_counted(void **state)
 
 	(void)state;
 	fx_open(&f, 2, 4096);
-	assert_false(put_rec(&f, 4096, 1)); /* > record_max (lane/4) */
+	/* > record_max (lane/4): the spill lane takes it */
+	assert_true(put_rec(&f, 4096, 1));
+	/* > the spill lane's record_max: dropped */
+	assert_false(put_rec(&f, sr_ring_record_big_max(&f.ring), 1));
 	assert_true(put_rec(&f, 100, 1));
 	info = malloc(sr_reader_info_size(f.rd));
 	assert_int_equal(sr_reader_info(f.rd, info), 0);
 	assert_int_equal(info->dropped_oversize, 1);
-	assert_int_equal(info->written, 1);
+	assert_int_equal(info->lanes[info->lane_count].dropped_oversize, 1);
+	assert_int_equal(info->written, 2);
+	assert_int_equal(info->lanes[info->lane_count].written, 1);
 	free(info);
 	fx_close(&f);
 }
@@ -390,7 +395,7 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 		big[k][sizeof(big[k]) - 1] = 0;
 	}
 	fx_open(&f, 2, 16 * 1024); /* record_max 4096 */
-	for (uint32_t cap = 72; cap < 1200; cap += 13) {
+	for (uint32_t cap = 80; cap < 1200; cap += 13) {
 		struct sr_span_rec s, d;
 		struct sr_trace_rec t = { .workflow = { big[0], 3000 },
 					  .group_id = { big[1], 100 },
@@ -436,7 +441,7 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 		assert_str(d.name, "big");
 		assert_prefix(d.data, big[0]);
 	}
-	/* a string longer than a u16 length is cut on a character boundary */
+	/* an exe longer than its u16 length is cut on a character boundary */
 	{
 		static char huge[70001];
 		static uint8_t buf[80000];
@@ -607,13 +612,18 @@ static void ring_record_max_boundary(void **state)
 	max = sr_ring_record_max(&f.ring);
 	assert_int_equal(max, 4096);
 	assert_true(put_rec(&f, max - 8, 3));
+	/* one byte more: the spill lane, up to its own limit */
+	assert_true(put_rec(&f, max - 7, 3));
+	max = sr_ring_record_big_max(&f.ring);
+	assert_int_equal(max, SR_RECORD_BIG_MAX);
+	assert_true(put_rec(&f, max - 8, 3));
 	assert_false(put_rec(&f, max - 7, 3));
 	assert_null(sr_ring_reserve(&f.ring, &f.prod, 7, &rv));
 	assert_null(sr_ring_reserve(&f.ring, &f.prod, UINT32_MAX, &rv));
 	info = info_of(f.rd);
 	assert_int_equal(info->dropped_oversize, 3);
-	assert_int_equal(info->written, 1);
-	assert_int_equal(info->written + info->dropped, 4);
+	assert_int_equal(info->written, 3);
+	assert_int_equal(info->written + info->dropped, 6);
 	free(info);
 	fx_close(&f);
 }

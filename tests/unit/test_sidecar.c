@@ -305,7 +305,9 @@ static void export_console_prints_seed_lines(void **state)
 	assert_int_equal(sr_count_in_file(F.sd.console, GOLDEN[1]), 1);
 }
 
-static void sidecar_drops_malformed_record_only(void **state)
+/* A custom span whose data is not JSON is repaired, not dropped: the text
+ * goes out as a string under data.text, counted in json_repaired. */
+static void sidecar_repairs_malformed_data(void **state)
 {
 	const char *args[] = { "--spans", "4", "--bad", "1", NULL };
 
@@ -313,41 +315,54 @@ static void sidecar_drops_malformed_record_only(void **state)
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, args), 0);
 	sd_http(NULL, KEY_ENV);
-	assert_true(sr_wait_lines(F.rv.out, 5, WAIT_MS));
-	assert_true(wait_stat("records_malformed", 1, 5000));
+	assert_true(sr_wait_lines(F.rv.out, 6, WAIT_MS));
+	assert_true(wait_stat("json_repaired", 1, 5000));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_lines(F.rv.out), 5);
-	assert_int_equal(stat_of("records_malformed"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out, "\"i\":1"), 0);
+	assert_int_equal(sr_count_lines(F.rv.out), 6);
+	assert_int_equal(stat_of("records_malformed"), 0);
+	assert_int_equal(stat_of("json_repaired"), 1);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"text\":\"{\\\"i\\\":1, not json\""), 1);
 }
 
-static void sidecar_normalises_untrusted_json(void **state)
+/* Values go out exactly as written (whitespace between tokens aside):
+ * exponents, big integers, 1.0, escapes; what JSON cannot carry is
+ * repaired in place: invalid UTF-8 (U+FFFD), NaN (null); a data text
+ * that is not an object is kept as a string. Nothing is dropped. */
+static void sidecar_keeps_values_exact(void **state)
 {
-	const char *args[] = { "--spans", "5",
+	const char *args[] = { "--spans", "6",
 		"--data", " { \"a\" : 1 ,\n \"b\":[1, 2 ,{\"c\":\"x y\"}] } ",
-		"--data", "{\"big\":1e999,\"small\":2.5E-3}",
-		"--data", "{\"s\":\"\xff\xfe ok\"}",
-		"--data", "{\"x\":NaN}",
-		"--data", "[1,2]", NULL };
+		"--data", "{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}",
+		"--data", "{\"s\":\"\xff\xfe ok\",\"z\":\"a\\u0000b\"}",
+		"--data", "{\"x\":NaN,\"y\":[Infinity,-Infinity]}",
+		"--data", "[1,2]",
+		"--data", "{\"k\":2,\"k\":3,\"j\":-0.0e-0}", NULL };
 
 	(void)state;
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, args), 0);
 	sd_http((const char *[]){ "--identity", "no", NULL }, KEY_ENV);
-	/* trace, 3 of the 5 spans, process: NaN and a non-object dropped */
-	assert_true(sr_wait_lines(F.rv.out, 5, WAIT_MS));
-	assert_true(wait_stat("records_malformed", 2, WAIT_MS));
+	/* trace, the 6 spans, process */
+	assert_true(sr_wait_lines(F.rv.out, 8, WAIT_MS));
+	assert_true(wait_stat("json_repaired", 3, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_lines(F.rv.out), 5);
+	assert_int_equal(sr_count_lines(F.rv.out), 8);
+	assert_int_equal(stat_of("records_malformed"), 0);
+	assert_int_equal(stat_of("json_repaired"), 3);
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"error_count\":0"), 1);
 	assert_int_equal(sr_count_in_file(F.rv.out,
 		"\"data\":{\"a\":1,\"b\":[1,2,{\"c\":\"x y\"}]}"), 1);
-	/* an exponent beyond double becomes null, never Infinity */
-	assert_int_equal(sr_count_in_file(F.rv.out, "\"big\":null,\"small\":0.0025"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out, "Infinity"), 0);
-	/* bytes that are not UTF-8 become U+FFFD */
-	assert_int_equal(sr_count_in_file(F.rv.out, "\"s\":\"\xef\xbf\xbd\xef\xbf\xbd ok\""), 1);
-	assert_int_equal(stat_of("records_malformed"), 2);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}"), 1);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"s\":\"\xef\xbf\xbd\xef\xbf\xbd ok\",\"z\":\"a\\u0000b\"}"), 1);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"x\":null,\"y\":[null,null]}"), 1);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"text\":\"[1,2]\"}"), 1);
+	assert_int_equal(sr_count_in_file(F.rv.out,
+		"\"data\":{\"k\":2,\"k\":3,\"j\":-0.0e-0}"), 1);
 }
 
 /* --- the seed's export behaviour ------------------------------------------ */
@@ -1574,10 +1589,10 @@ static void sidecar_waits_for_dying_lock(void **state)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
-	     T(sidecar_drops_malformed_record_only),
+	     T(sidecar_repairs_malformed_data),
 	     T(export_file_starts_after_torn_line),
 	     T(export_console_prints_seed_lines),
-	     T(sidecar_normalises_untrusted_json),
+	     T(sidecar_keeps_values_exact),
 	     T(export_retries_5xx_with_growing_delays),
 	     T(export_client_error_not_retried), T(export_400_single_attempt),
 	     T(export_no_key_warns_once), T(export_retry_after_seconds),

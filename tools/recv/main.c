@@ -307,6 +307,28 @@ static void openai_items(const char *text, size_t len, cJSON *data,
 	    s.raw && s.rawn && sr_recv_split_data(text, len, on_item, &s) == n;
 
 	cJSON_ArrayForEach(it, data) sr_recv_check_item(it, i++, &res->err);
+	i = 0;
+	cJSON_ArrayForEach(it, data)
+	{
+		char param[96];
+
+		if (res->status < 300 &&
+		    sr_recv_check_ingest(it, raw ? s.raw[i] : NULL,
+					 raw ? s.rawn[i] : 0, param,
+					 sizeof(param))) {
+			res->status = 400;
+			snprintf(res->answer, sizeof(res->answer),
+				 "{\"error\":{\"message\":\"Unknown or "
+				 "oversized parameter: '%s'.\",\"type\":"
+				 "\"invalid_request_error\",\"param\":"
+				 "\"data[%d].%s\",\"code\":"
+				 "\"unknown_parameter\"}}",
+				 param, i, param);
+			sr_recv_error(&res->err, "data[%d].%s: refused by the "
+				      "ingest rules", i, param);
+		}
+		i++;
+	}
 	for (i = 0; o.reject && raw && i < n; i++) {
 		if (memmem(s.raw[i], s.rawn[i], o.reject, strlen(o.reject))) {
 			res->status = 400;

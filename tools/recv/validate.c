@@ -191,3 +191,77 @@ int sr_recv_split_data(const char *text, size_t len,
 	}
 	return -1;
 }
+
+/* The raw bytes of member `key` of the object text starting at p (compact
+ * or not): its value's start and length, or NULL. */
+static const char *raw_member(const char *p, const char *end, const char *key,
+			      size_t *n)
+{
+	size_t kn = strlen(key);
+
+	p = ws(p, end);
+	if (p >= end || *p != '{')
+		return NULL;
+	p = ws(p + 1, end);
+	while (p < end && *p == '"') {
+		const char *k = p, *v, *q;
+
+		p = sr_json_skip(p, end);
+		if (!p)
+			return NULL;
+		p = ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		v = ws(p + 1, end);
+		q = sr_json_skip(v, end);
+		if (!q)
+			return NULL;
+		if ((size_t)(p - k) >= kn + 2 && !strncmp(k + 1, key, kn) &&
+		    k[kn + 1] == '"') {
+			*n = (size_t)(q - v);
+			return v;
+		}
+		p = ws(q, end);
+		if (p < end && *p == ',')
+			p = ws(p + 1, end);
+		else
+			break;
+	}
+	return NULL;
+}
+
+int sr_recv_check_ingest(const cJSON *it, const char *raw, size_t n,
+			 char *param, size_t plen)
+{
+	static const char *const fields[] = {"input", "output"};
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(it, "span_data");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(sd, "usage"), *m;
+	const char *rsd, *f;
+	size_t sdn, fn;
+
+	if (u) {
+		if (!cJSON_IsObject(u)) {
+			snprintf(param, plen, "span_data.usage");
+			return -1;
+		}
+		cJSON_ArrayForEach(m, u)
+		{
+			if (strcmp(m->string, "input_tokens") &&
+			    strcmp(m->string, "output_tokens") &&
+			    (strcmp(m->string, "details") || !cJSON_IsObject(m))) {
+				snprintf(param, plen, "span_data.usage.%.60s",
+					 m->string);
+				return -1;
+			}
+		}
+	}
+	rsd = raw ? raw_member(raw, raw + n, "span_data", &sdn) : NULL;
+	for (int k = 0; rsd && k < 2; k++) {
+		f = raw_member(rsd, rsd + sdn, fields[k], &fn);
+		if (f && fn > SR_RECV_FIELD_MAX) {
+			snprintf(param, plen, "span_data.%s", fields[k]);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/limits.h"
 #include "common/record.h"
 #include "common/ring.h"
@@ -35,7 +36,7 @@ struct writer {
 	struct sr_producer prod;
 	bool open;
 	uint64_t used; /* bytes of the owned lane taken */
-	uint8_t *buf;  /* one encoded record, SR_RECORD_MAX bytes */
+	uint8_t *buf;  /* one encoded record, SR_RECORD_BIG_MAX bytes */
 };
 
 static void ring_close(struct writer *w)
@@ -92,7 +93,8 @@ static int ring_open(struct writer *w)
 
 	sr_id_random(nonce, sizeof(nonce));
 	sr_ring_name(name, p.pid, nonce,
-		     sr_ring_file_size(LANES, SR_RUN_REPLAY_LANE_SIZE));
+		     sr_ring_file_size(LANES, SR_RUN_REPLAY_LANE_SIZE,
+				       SR_RING_SPILL_SIZE));
 	rc = sr_ring_create(&w->ring, w->dirfd, name, &p);
 	if (rc)
 		return rc;
@@ -143,19 +145,63 @@ static bool parse_id(uint8_t *dst, const char *s, const char *prefix, size_t n)
 	       sr_unhex(dst, s + k, n);
 }
 
-/* Compact JSON of an object member (NULL when absent or not an object):
- * free() the result. */
-static char *object_json(const cJSON *o, const char *k)
+/* The line being replayed: objects are taken from it as written (cJSON
+ * would print numbers again: 0.000000 as 0, big integers rounded). */
+static const char *cur_line;
+
+/* The bytes of member `key` of the object text at p, or NULL. */
+static const char *raw_member(const char *p, const char *end, const char *key,
+			      const char **vend)
+{
+	size_t kn = strlen(key);
+
+	if (p >= end || *p != '{')
+		return NULL;
+	for (p++; p < end && *p == '"';) {
+		const char *k = p, *v;
+
+		p = sr_json_skip(p, end);
+		if (!p || p >= end || *p != ':')
+			return NULL;
+		v = p + 1;
+		p = sr_json_skip(v, end);
+		if (!p)
+			return NULL;
+		if ((size_t)(v - 1 - k) == kn + 2 && !memcmp(k + 1, key, kn)) {
+			*vend = p;
+			return v;
+		}
+		if (p >= end || *p != ',')
+			break;
+		p++;
+	}
+	return NULL;
+}
+
+/* Compact JSON of an object member of the item (NULL when absent or not
+ * an object), as the line has it, else as cJSON prints it: free() it. */
+static char *object_json(const cJSON *o, const char *k, const char *k1,
+			 const char *k2)
 {
 	const cJSON *v = k ? cJSON_GetObjectItemCaseSensitive(o, k) : o;
+	const char *end = cur_line ? cur_line + strlen(cur_line) : NULL;
+	const char *r = cur_line, *e = end;
 
-	return cJSON_IsObject(v) ? cJSON_PrintUnformatted(v) : NULL;
+	if (!cJSON_IsObject(v))
+		return NULL;
+	if (r && k1)
+		r = raw_member(r, end, k1, &e);
+	if (r && k2)
+		r = raw_member(r, e, k2, &e);
+	if (r && *r == '{')
+		return strndup(r, (size_t)(e - r));
+	return cJSON_PrintUnformatted(v);
 }
 
 static int put_trace(struct writer *w, const cJSON *o)
 {
 	struct sr_trace_rec t = {.ts_ns = sr_now_ns()};
-	char *meta = object_json(o, "metadata");
+	char *meta = object_json(o, "metadata", "metadata", NULL);
 	bool cut = false;
 	uint32_t n;
 
@@ -166,7 +212,7 @@ static int put_trace(struct writer *w, const cJSON *o)
 	t.workflow = str_of(jstr(o, "workflow_name"));
 	t.group_id = str_of(jstr(o, "group_id"));
 	t.metadata = str_of(meta);
-	n = sr_trace_encode(w->buf, SR_RECORD_MAX - 8, &t, &cut);
+	n = sr_trace_encode(w->buf, SR_RECORD_BIG_MAX - 8, &t, &cut);
 	free(meta);
 	return put(w, SR_REC_TRACE, n, cut);
 }
@@ -179,12 +225,12 @@ static char *span_data(struct sr_span_rec *s, const cJSON *sd)
 
 	if (!type || strcmp(type, "custom") || !name) {
 		s->flags |= SR_SF_SPAN_DATA;
-		data = object_json(sd, NULL);
+		data = object_json(sd, NULL, "span_data", NULL);
 	} else {
 		s->name = str_of(name);
 		if (!strcmp(name, "connect") || !strcmp(name, "getaddrinfo"))
 			s->flags |= SR_SF_CLIENT;
-		data = object_json(sd, "data");
+		data = object_json(sd, "data", "span_data", "data");
 	}
 	s->data = str_of(data);
 	return data;
@@ -212,10 +258,10 @@ static int put_span(struct writer *w, const cJSON *o)
 	if (cJSON_IsObject(err)) {
 		s.flags |= SR_SF_ERROR;
 		s.err = str_of(jstr(err, "message"));
-		edata = object_json(err, "data");
+		edata = object_json(err, "data", "error", "data");
 		s.errdata = str_of(edata);
 	}
-	n = sr_span_encode(w->buf, SR_RECORD_MAX - 8, &s, &cut);
+	n = sr_span_encode(w->buf, SR_RECORD_BIG_MAX - 8, &s, &cut);
 	free(data);
 	free(edata);
 	return put(w, SR_REC_SPAN, n, cut);
@@ -228,11 +274,14 @@ static int put_line(struct writer *w, const char *line)
 	const char *kind = jstr(o, "object");
 	int rc = -EINVAL;
 
+	cur_line = line;
+
 	if (kind && !strcmp(kind, "trace"))
 		rc = put_trace(w, o);
 	else if (kind && !strcmp(kind, "trace.span"))
 		rc = put_span(w, o);
 	cJSON_Delete(o);
+	cur_line = NULL;
 	return rc == -EINVAL ? 0 : rc < 0 ? rc : 1;
 }
 
@@ -275,7 +324,7 @@ int sr_replay_write(const char *path, const char *dir, size_t *skipped)
 	if (!in)
 		return -errno;
 	w.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	w.buf = malloc(SR_RECORD_MAX);
+	w.buf = malloc(SR_RECORD_BIG_MAX);
 	rc = w.dirfd < 0 ? -errno
 	     : !w.buf	 ? -ENOMEM
 			 : put_lines(&w, in, skipped);
