@@ -407,6 +407,11 @@ static void write_process_record(void)
 		       cut ? SR_RF_TRUNCATED : 0);
 }
 
+/* The TRACE record of a trace this image starts, when nothing is recorded
+ * at start (no process span): written before the first span, so a process
+ * that records none exports no empty trace object. */
+static const char *trace_argv0;
+
 static void write_trace_record(const char *argv0)
 {
 	const char *wf = getenv("SPANRING_WORKFLOW");
@@ -502,12 +507,22 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 		return;
 	shim.recording = true;
 	write_process_record();
-	if (new_trace)
+	if (new_trace && (shim.hooks & SHIM_HOOK_PROCESS)) {
 		write_trace_record(argv0);
+	} else if (new_trace) {
+		trace_argv0 = argv0;
+		atomic_store(&shim.trace_pending, true);
+	}
 	if (exec)
 		write_vfork_span();
 	if (shim.hooks & SHIM_HOOK_PROCESS)
 		write_process_start();
+}
+
+void shim_trace_flush(void)
+{
+	if (atomic_exchange(&shim.trace_pending, false))
+		write_trace_record(trace_argv0);
 }
 
 /* --- end of the image --------------------------------------------------- */

@@ -22,6 +22,10 @@ void shim_process_end(int code, int sig, bool from_exit_call);
  * process records now. Async-signal-safe (system calls only). */
 bool shim_materialize(void);
 
+/* Writes the image's own TRACE record if it was left for the first span
+ * (no process span recorded). Async-signal-safe. */
+void shim_trace_flush(void);
+
 /* In a fork child that has not made its ring: the span its exec'd image
  * goes under (the fork span), else NULL. */
 const uint8_t *shim_pending_parent(void);

@@ -18,6 +18,7 @@
 #include "common/ids.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
+#include "process.h"
 
 SHIM_TLS struct shim_thread shim_thr;
 struct shim_state shim;
@@ -265,6 +266,9 @@ int shim_emit_child(const struct sr_child_rec *c)
 
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
 {
+	if (__builtin_expect(atomic_load_explicit(&shim.trace_pending,
+						  memory_order_relaxed), 0))
+		shim_trace_flush();
 	return emit(type, sr_span_size(s), enc_span, s, EMIT_PLAIN, 0);
 }
 

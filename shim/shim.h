@@ -54,6 +54,8 @@ struct shim_state {
 	uint32_t pid;             /* getpid() of this image (fork child: its
 				     own); another pid means a vfork or
 				     clone child sharing our memory */
+	_Atomic bool trace_pending; /* the image's TRACE record waits for
+				       its first span (shim_trace_flush) */
 	_Atomic bool pending;     /* fork child: its ring is made at its
 				     first record (shim_materialize) */
 	_Atomic bool sandboxed;   /* a seccomp filter was installed through

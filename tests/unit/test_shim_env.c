@@ -336,6 +336,32 @@ static void shim_hooks_select_groups(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* No span, no trace object: a process that records nothing (hooks off,
+ * no API call) leaves no empty trace; its first span brings the trace. */
+static void shim_no_span_no_trace_object(void **state)
+{
+	char *dir = sr_tmpdir("shim"), *host = sr_strf("%s", sr_build_path("progs/shim_host"));
+	const char *none[] = { "SPANRING_HOOKS=none", NULL };
+	const char *quiet[] = { "/bin/true", NULL };
+	const char *spans[] = { host, "burst", NULL };
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, quiet, none);
+	assert_int_equal(r.nrings, 1);
+	assert_int_equal(r.ntraces, 0);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+	dir = sr_tmpdir("shim");
+	sr_run_both(&r, dir, spans, none);
+	assert_int_equal(r.ntraces, 1);
+	assert_non_null(sr_run_span(&r, "burst", 0));
+	assert_string_equal(sr_run_span(&r, "burst", 0)->trace, r.traces[0].trace);
+	sr_run_free(&r);
+	free(host);
+	sr_tmpdir_free(dir);
+}
+
 /* More variables than the shim copies: the exec gets the caller's envp
  * unchanged (the child is not linked), and the debug output says so. */
 static void shim_huge_environment_passed_unchanged(void **state)
@@ -468,4 +494,5 @@ SR_TEST_MAIN(cmocka_unit_test(shim_huge_environment_passed_unchanged),
 	     cmocka_unit_test(shim_traceparent_from_other_tool_honoured),
 	     cmocka_unit_test(shim_spanring_context_links_without_trace_record),
 	     cmocka_unit_test(shim_disable_records_nothing),
-	     cmocka_unit_test(shim_hooks_select_groups))
+	     cmocka_unit_test(shim_hooks_select_groups),
+	     cmocka_unit_test(shim_no_span_no_trace_object))
