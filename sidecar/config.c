@@ -133,11 +133,6 @@ static const struct opt opts[] = {
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-const char *sr_codec_name(enum sr_codec c)
-{
-	return c == SR_CODEC_LZ4 ? "lz4" : c == SR_CODEC_GZIP ? "gzip" : "none";
-}
-
 static void env_name(const struct opt *o, char *buf, size_t n)
 {
 	size_t i = 0;
@@ -295,19 +290,6 @@ static int read_key_file(const char *path, char *key, size_t n)
 	return got > 0 ? 0 : -ENODATA;
 }
 
-static int set_codec(const char *v, enum sr_codec *c)
-{
-	if (!strcmp(v, "lz4"))
-		*c = SR_CODEC_LZ4;
-	else if (!strcmp(v, "gzip"))
-		*c = SR_CODEC_GZIP;
-	else if (!strcmp(v, "none"))
-		*c = SR_CODEC_NONE;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static int set_exporter(const char *v, enum sr_exporter_kind *e)
 {
 	static const char *const names[] = {"openai", "console", "file",
@@ -354,7 +336,7 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 		rc = set_exporter(v, field);
 		break;
 	case T_CODEC:
-		rc = set_codec(v, field);
+		rc = sr_codec_parse(v, field);
 		break;
 	case T_U32:
 		rc = parse_u64(v, &u, false);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sysexits.h>
 
+#include "common/codec.h"
 #include "log.h"
 
 enum sr_exporter_kind {
@@ -21,7 +22,6 @@ enum sr_exporter_kind {
 	SR_EXP_NULL,
 	SR_EXP_OTLP
 };
-enum sr_codec { SR_CODEC_NONE, SR_CODEC_LZ4, SR_CODEC_GZIP };
 
 struct sr_config {
 	char dir[4096]; /* ring directory */
@@ -87,7 +87,5 @@ int sr_config_load(struct sr_config *c, int argc, char **argv);
 
 /* Prints --help: every option, its variable and its default. */
 void sr_config_help(FILE *out);
-
-const char *sr_codec_name(enum sr_codec c);
 
 #endif /* SR_SD_CONFIG_H */

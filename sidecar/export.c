@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "common/clock.h"
+#include "common/codec.h"
 #include "http.h"
 #include "otlp.h"
 #include "log.h"

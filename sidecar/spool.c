@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/limits.h"
 #include "lock.h"
 #include "log.h"

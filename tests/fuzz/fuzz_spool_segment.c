@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sidecar/codec.c"
+#include "common/codec.c"
 #include "sidecar/log.c"
 #include "sidecar/lock.c"
 #include "sidecar/spool.c"
