@@ -145,6 +145,12 @@
  * sidecar (another exporter): a fuller ring starts the next one. */
 #define SR_RUN_REPLAY_LANE_SIZE (1024u * 1024u)
 
+/* --- destinations ------------------------------------------------------- */
+
+/* Destinations one spanringd exports to at once (--exporter a,b,...):
+ * each exporter kind (openai, otlp, file, console, null) at most once. */
+#define SR_EXPORTERS_MAX 5u
+
 /* --- the otlp exporter -------------------------------------------------- */
 
 /* Largest OTLP request body by default (--otlp-max-body): the

@@ -3,8 +3,9 @@
  * spanringd - drains the rings of a directory, assembles spans, keeps
  * them in a durable spool and exports them (sidecar/README.md).
  *
- * Two threads: this one (rings -> queue -> spool -> commit) and the
- * export thread (spool -> network). Signals arrive through a signalfd.
+ * This thread drains (rings -> queue -> spool -> commit); one export
+ * thread per destination delivers (spool -> network, file, console).
+ * Signals arrive through a signalfd.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -59,13 +60,15 @@ struct daemon {
 	struct sr_spool *spool;
 	struct sr_asm *asm_;
 	struct sr_rings *rings;
-	struct sr_exporter *exp;
+	struct sr_exporter *exp[SR_EXPORTERS_MAX]; /* one per destination */
 	struct queue q;
 	struct sr_sink sink;
 	bool stop, force;
 	uint64_t spool_retry; /* monotonic ns: no hand-off before */
 	uint64_t heals;	      /* spool heals already answered */
 	bool spool_failed;    /* the last hand-off was refused */
+	struct sr_spool_opts sopts;
+	const char *names[SR_EXPORTERS_MAX]; /* destinations in the spool */
 };
 
 /* Reads the clocks for the items of the next drain round (two clock
@@ -209,6 +212,14 @@ static void after_heal(struct daemon *d)
 	}
 }
 
+/* New segments for every destination (`force`: SIGUSR1, cut waits). */
+static void kick_all(struct daemon *d, int force)
+{
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		if (d->exp[k])
+			sr_exporter_kick(d->exp[k], force);
+}
+
 /* Hands the queue to the spool, then commits the rings (R-RING-7). On a
  * spool failure nothing is committed: the rings are read again later. */
 static int __attribute__((warn_unused_result)) flush(struct daemon *d)
@@ -242,7 +253,7 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 	d->q.n = 0;
 	SR_STAT_SET(queue_items, 0);
 	rc = sr_rings_commit(d->rings, true);
-	sr_exporter_kick(d->exp, d->force);
+	kick_all(d, d->force);
 	return rc;
 }
 
@@ -318,7 +329,7 @@ static void tick(struct daemon *d, bool all)
 			       "retried on the next tick");
 	}
 	if (d->force)
-		sr_exporter_kick(d->exp, 1);
+		kick_all(d, 1);
 	d->force = false;
 }
 
@@ -459,7 +470,11 @@ static int shutdown_all(struct daemon *d)
 	d->spool_retry = 0;
 	flush_now(d);
 	unspooled = d->q.n;
-	sr_exporter_stop(d->exp, deadline);
+	/* all at once: each has the whole deadline */
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_stop(d->exp[k], deadline);
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_join(d->exp[k]);
 	SR_STAT_SET(queue_items, d->q.n);
 	write_stats(d);
 	if (unspooled) {
@@ -602,8 +617,7 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 		     "%s/dead-letter.jsonl",
 		     d->c.spool_dir) >= (int)sizeof(d->c.dead_letter))
 		return NULL;
-	sp = sr_spool_open(d->c.spool_dir, d->c.compression,
-			   d->c.spool_max_bytes, d->c.fsync, why, n);
+	sp = sr_spool_open(d->c.spool_dir, &d->sopts, why, n);
 	if (sp)
 		sr_log(SR_LOG_INFO, "spool",
 		       "default spool unusable (%s): using %s beside the rings",
@@ -615,9 +629,16 @@ static int open_spool(struct daemon *d)
 {
 	char why[512] = "", first[512];
 
-	d->spool =
-	    sr_spool_open(d->c.spool_dir, d->c.compression,
-			  d->c.spool_max_bytes, d->c.fsync, why, sizeof(why));
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		d->names[k] = sr_exporter_kind_name(d->c.exporters[k]);
+	d->sopts = (struct sr_spool_opts){
+	    .codec = d->c.compression,
+	    .max_bytes = d->c.spool_max_bytes,
+	    .sync = d->c.fsync,
+	    .names = d->names,
+	    .ndest = d->c.n_exporters,
+	};
+	d->spool = sr_spool_open(d->c.spool_dir, &d->sopts, why, sizeof(why));
 	if (!d->spool) {
 		int err = errno;
 
@@ -631,9 +652,30 @@ static int open_spool(struct daemon *d)
 	return 0;
 }
 
-static int setup(struct daemon *d)
+/* One exporter per destination, each on its own thread; all are set up
+ * (files opened, URLs and headers ready) before any starts. */
+static int setup_exporters(struct daemon *d)
 {
 	char why[512] = "";
+
+	for (unsigned k = 0; k < d->c.n_exporters; k++) {
+		if (sr_stats_dest(d->names[k]) != (int)k)
+			return SR_EX_SOFTWARE;
+		d->exp[k] = sr_exporter_new(&d->c, d->c.exporters[k], k,
+					    d->spool, why, sizeof(why));
+		if (!d->exp[k]) {
+			fprintf(stderr, "spanringd: %s\n", why);
+			return errno == ENOMEM ? SR_EX_OSERR : SR_EX_CANTCREAT;
+		}
+	}
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		if (sr_exporter_start(d->exp[k]))
+			return SR_EX_OSERR;
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
 	int rc = open_dirs(d);
 
 	if (!rc)
@@ -656,13 +698,9 @@ static int setup(struct daemon *d)
 		sr_rings_serve(d->rings, d->kind == SR_DIR_VOLUME, d->inofd);
 	if (!d->rings)
 		return SR_EX_OSERR;
-	d->exp = sr_exporter_new(&d->c, d->spool, why, sizeof(why));
-	if (!d->exp) {
-		fprintf(stderr, "spanringd: %s\n", why);
-		return errno == ENOMEM ? SR_EX_OSERR : SR_EX_CANTCREAT;
-	}
-	if (sr_exporter_start(d->exp))
-		return SR_EX_OSERR;
+	rc = setup_exporters(d);
+	if (rc)
+		return rc;
 	rc = sr_stats_write(d->c.stats_file);
 	if (rc) {
 		fprintf(stderr, "spanringd: stats file %s: cannot write: %s\n",
@@ -676,7 +714,8 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
-	sr_exporter_free(d->exp);
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_free(d->exp[k]);
 	for (size_t i = 0; i < d->q.n; i++)
 		free(d->q.items[i]);
 	free(d->q.items);
@@ -721,12 +760,24 @@ static void log_identity(void)
 	sr_log(SR_LOG_INFO, "main", "identity added to items: {%s}", buf);
 }
 
-static const char *exporter_name(enum sr_exporter_kind k)
+/* "openai to URL, file to PATH, …" for the start-up line. */
+static void describe_exporters(const struct sr_config *c, char *buf, size_t n)
 {
-	static const char *const names[] = {"openai", "console", "file",
-					    "null", "otlp"};
+	size_t o = 0;
 
-	return names[k];
+	buf[0] = 0;
+	for (unsigned k = 0; k < c->n_exporters && o < n; k++) {
+		enum sr_exporter_kind x = c->exporters[k];
+		const char *to = x == SR_EXP_OPENAI ? c->endpoint
+				 : x == SR_EXP_OTLP ? c->otlp_endpoint
+				 : x == SR_EXP_FILE ? c->output
+						    : NULL;
+		int w = snprintf(buf + o, n - o, "%s%s%s%s", k ? ", " : "",
+				 sr_exporter_kind_name(x), to ? " to " : "",
+				 to ? (strcmp(to, "-") ? to : "stdout") : "");
+
+		o += w > 0 ? (size_t)w : 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -757,17 +808,13 @@ int main(int argc, char **argv)
 	block_signals();
 	rc = setup(&d);
 	if (!rc) {
+		char what[8192];
+
+		describe_exporters(&d.c, what, sizeof(what));
 		sr_log(SR_LOG_INFO, "main",
-		       "serving %s: exporter %s%s%s, spool %s (%s)", d.c.dir,
-		       exporter_name(d.c.exporter),
-		       d.c.exporter == SR_EXP_OPENAI ||
-			       d.c.exporter == SR_EXP_OTLP
-			   ? " to "
-			   : "",
-		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint
-		       : d.c.exporter == SR_EXP_OTLP ? d.c.otlp_endpoint
-						      : "",
-		       d.c.spool_dir, sr_codec_name(d.c.compression));
+		       "serving %s: exporter%s %s, spool %s (%s)", d.c.dir,
+		       d.c.n_exporters > 1 ? "s" : "", what, d.c.spool_dir,
+		       sr_codec_name(d.c.compression));
 		log_identity();
 		sr_rings_rescan(d.rings);
 		sr_rings_forget_stale(d.rings);
