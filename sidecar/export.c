@@ -864,6 +864,7 @@ static void *run(void *arg)
 		else
 			pthread_cond_wait(&e->cond, &e->lock);
 	}
+	SR_DSTAT_SET(e->dest, spool_behind, sr_spool_behind(e->sp, e->dest));
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }

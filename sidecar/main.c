@@ -32,7 +32,8 @@
 #include "health.h"
 #include "identity.h"
 #include "log.h"
-#include "scan.h"
+#include "queue.h"
+#include "rings.h"
 #include "spool.h"
 #include "stats.h"
 
@@ -44,15 +45,6 @@
  * gone): retried then, not in a busy loop. */
 #define SPOOL_RETRY_NS 1000000000ull
 
-struct queue {
-	char **items;
-	size_t *lens;
-	size_t n, cap;
-	uint64_t oldest;     /* monotonic ns of the oldest item's event */
-	uint64_t mono, real; /* clocks read once per drain round */
-	struct sr_rings *rings;
-};
-
 struct daemon {
 	struct sr_config c;
 	int dirfd, lockfd, sigfd, inofd;
@@ -61,142 +53,27 @@ struct daemon {
 	struct sr_asm *asm_;
 	struct sr_rings *rings;
 	struct sr_exporter *exp[SR_EXPORTERS_MAX]; /* one per destination */
-	struct queue q;
+	struct sr_queue *q;
 	struct sr_sink sink;
 	bool stop, force;
 	uint64_t spool_retry; /* monotonic ns: no hand-off before */
 	uint64_t heals;	      /* spool heals already answered */
 	bool spool_failed;    /* the last hand-off was refused */
 	struct sr_spool_opts sopts;
+	struct sr_rings_opts ropts;
 	const char *names[SR_EXPORTERS_MAX]; /* destinations in the spool */
 };
-
-/* Reads the clocks for the items of the next drain round (two clock
- * reads per item would cost more than the item's queueing). */
-static void q_clock(struct queue *q)
-{
-	q->mono = sr_mono_ns();
-	q->real = sr_now_ns();
-}
-
-/* Monotonic time of a wall-clock event: how long ago it happened counts
- * toward schedule_delay (an item read late is exported sooner). */
-static uint64_t event_mono(const struct queue *q, uint64_t ts_ns)
-{
-	uint64_t age;
-
-	if (!ts_ns || ts_ns > q->real)
-		return q->mono;
-	age = q->real - ts_ns;
-	return age < q->mono ? q->mono - age : 0;
-}
-
-/*
- * Where an item goes in the queue: at the end, except a trace object,
- * which goes before the first queued span of its trace (another thread's
- * lane of the same ring can be read before the lane that holds the
- * TRACE record). Trace objects are rare: the scan costs nothing overall.
- */
-static size_t trace_slot(const struct queue *q, const char *json, size_t len)
-{
-	static const char head[] = "{\"object\":\"trace\",\"id\":\"";
-	char want[64];
-
-	if (len < sizeof(head) - 1 + 38 || memcmp(json, head, sizeof(head) - 1))
-		return q->n;
-	snprintf(want, sizeof(want), "\"trace_id\":\"%.38s\"",
-		 json + sizeof(head) - 1);
-	for (size_t i = 0; i < q->n; i++)
-		if (memmem(q->items[i], q->lens[i], want, strlen(want)))
-			return i;
-	return q->n;
-}
-
-static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
-{
-	struct queue *q = ctx;
-	uint64_t at = event_mono(q, ts_ns);
-	size_t pos;
-
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		char **it = realloc(q->items, cap * sizeof(*it));
-		size_t *ln;
-
-		if (it)
-			q->items = it;
-		ln = it ? realloc(q->lens, cap * sizeof(*ln)) : NULL;
-		if (!ln) {
-			free(json);
-			return -ENOMEM;
-		}
-		q->lens = ln;
-		q->cap = cap;
-	}
-	if (!q->n || at < q->oldest)
-		q->oldest = at;
-	pos = trace_slot(q, json, len);
-	memmove(&q->items[pos + 1], &q->items[pos],
-		(q->n - pos) * sizeof(*q->items));
-	memmove(&q->lens[pos + 1], &q->lens[pos],
-		(q->n - pos) * sizeof(*q->lens));
-	q->items[pos] = json;
-	q->lens[pos] = len;
-	q->n++;
-	sr_rings_note_queued(q->rings);
-	return 0;
-}
-
-static bool q_full_cap(const struct queue *q, uint32_t max)
-{
-	return q->n >= max;
-}
-
-/* Joins items [from, to) as JSON lines (NUL-terminated). */
-static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
-{
-	size_t n = 0, o = 0;
-	char *buf;
-
-	for (size_t i = from; i < to; i++)
-		n += d->q.lens[i] + 1;
-	buf = malloc(n + 1);
-	if (!buf)
-		return NULL;
-	for (size_t i = from; i < to; i++) {
-		memcpy(buf + o, d->q.items[i], d->q.lens[i]);
-		o += d->q.lens[i];
-		buf[o++] = '\n';
-	}
-	buf[o] = 0;
-	*len = n;
-	return buf;
-}
 
 /* Writes the queue as one spool segment of max_batch_size batches. */
 static int spool_queue(struct daemon *d)
 {
-	size_t step = d->c.max_batch_size, nb = (d->q.n + step - 1) / step;
-	struct sr_spool_batch *b = nb ? calloc(nb, sizeof(*b)) : NULL;
+	struct sr_spool_batch *b;
+	size_t nb;
+	int rc = sr_queue_batches(d->q, d->c.max_batch_size, &b, &nb);
 
-	if (!nb)
-		return 0;
-	if (!b)
-		return -ENOMEM;
-	for (size_t k = 0; k < nb; k++) {
-		size_t from = k * step,
-		       to = from + step < d->q.n ? from + step : d->q.n;
-
-		b[k].items = (uint32_t)(to - from);
-		b[k].lines = join_lines(d, from, to, &b[k].len);
-		if (!b[k].lines) {
-			while (k-- > 0)
-				free(b[k].lines);
-			free(b);
-			return -ENOMEM;
-		}
-	}
-	/* the spool takes b: the exporter may send these very texts */
+	if (rc || !nb)
+		return rc;
+	/* the spool takes b: the exporters may send these very texts */
 	return sr_spool_put(d->spool, b, nb);
 }
 
@@ -238,7 +115,7 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 			       "cannot write a segment: %s; %zu items stay in "
 			       "memory, their rings uncommitted (tried again "
 			       "every second)",
-			       strerror(-rc), d->q.n);
+			       strerror(-rc), sr_queue_len(d->q));
 		d->spool_failed = true;
 		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
 		SR_STAT_SET(spool_failing, 1);
@@ -248,9 +125,7 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 		sr_log(SR_LOG_INFO, "spool", "segments written again");
 	d->spool_failed = false;
 	SR_STAT_SET(spool_failing, 0);
-	for (size_t i = 0; i < d->q.n; i++)
-		free(d->q.items[i]);
-	d->q.n = 0;
+	sr_queue_clear(d->q);
 	SR_STAT_SET(queue_items, 0);
 	rc = sr_rings_commit(d->rings, true);
 	kick_all(d, d->force);
@@ -269,14 +144,17 @@ static bool sink_full(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	return q_full_cap(&d->q, d->c.max_queue_size);
+	return sr_queue_len(d->q) >= d->c.max_queue_size;
 }
 
-static int sink_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
+static int sink_emit(void *ctx, const struct sr_item *it)
 {
 	struct daemon *d = ctx;
+	int rc = sr_queue_push(d->q, it);
 
-	return q_emit(&d->q, json, len, ts_ns);
+	if (!rc)
+		sr_rings_note_queued(d->rings);
+	return rc;
 }
 
 /* Drains rings round after round until nothing is new; flushes whenever
@@ -286,7 +164,7 @@ static void drain_all(struct daemon *d)
 	for (int rounds = 0; rounds < 1000; rounds++) {
 		int n;
 
-		q_clock(&d->q);
+		sr_queue_clock(d->q);
 		n = sr_rings_drain(d->rings, &d->sink);
 
 		if (sink_full(d)) {
@@ -296,7 +174,7 @@ static void drain_all(struct daemon *d)
 			break;
 		}
 	}
-	SR_STAT_SET(queue_items, d->q.n);
+	SR_STAT_SET(queue_items, sr_queue_len(d->q));
 }
 
 static bool flush_due(struct daemon *d, bool hot)
@@ -304,11 +182,13 @@ static bool flush_due(struct daemon *d, bool hot)
 	uint64_t trigger =
 	    (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
 
-	if (!d->q.n || sr_mono_ns() < d->spool_retry)
+	size_t n = sr_queue_len(d->q);
+
+	if (!n || sr_mono_ns() < d->spool_retry)
 		return false;
-	if (d->force || hot || d->q.n >= (trigger ? trigger : 1))
+	if (d->force || hot || n >= (trigger ? trigger : 1))
 		return true;
-	return sr_mono_ns() - d->q.oldest >=
+	return sr_mono_ns() - sr_queue_oldest(d->q) >=
 	       (uint64_t)(d->c.schedule_delay * 1e9);
 }
 
@@ -316,15 +196,15 @@ static void tick(struct daemon *d, bool all)
 {
 	bool hot;
 
-	q_clock(&d->q);
+	sr_queue_clock(d->q);
 	hot = sr_rings_tick(d->rings, &d->sink, all);
 
 	drain_all(d);
-	if (flush_due(d, hot) || (d->force && !d->q.n)) {
+	if (flush_due(d, hot) || (d->force && !sr_queue_len(d->q))) {
 		flush_now(d);
 	} else if (sr_rings_pending(d->rings)) {
 		/* rings whose reads produced no queued item (span starts) */
-		if (sr_rings_commit(d->rings, d->q.n == 0))
+		if (sr_rings_commit(d->rings, sr_queue_len(d->q) == 0))
 			sr_log(SR_LOG_DEBUG, "main", "commit incomplete, "
 			       "retried on the next tick");
 	}
@@ -389,9 +269,9 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 
 	if (next_tick < until)
 		until = next_tick;
-	if (d->q.n) {
-		uint64_t due =
-		    d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
+	if (sr_queue_len(d->q)) {
+		uint64_t due = sr_queue_oldest(d->q) +
+			       (uint64_t)(d->c.schedule_delay * 1e9);
 
 		if (due < d->spool_retry)
 			due = d->spool_retry;
@@ -469,13 +349,13 @@ static int shutdown_all(struct daemon *d)
 	drain_all(d);
 	d->spool_retry = 0;
 	flush_now(d);
-	unspooled = d->q.n;
+	unspooled = sr_queue_len(d->q);
 	/* all at once: each has the whole deadline */
 	for (unsigned k = 0; k < d->c.n_exporters; k++)
 		sr_exporter_stop(d->exp[k], deadline);
 	for (unsigned k = 0; k < d->c.n_exporters; k++)
 		sr_exporter_join(d->exp[k]);
-	SR_STAT_SET(queue_items, d->q.n);
+	SR_STAT_SET(queue_items, sr_queue_len(d->q));
 	write_stats(d);
 	if (unspooled) {
 		sr_log(SR_LOG_ERROR, "main",
@@ -690,8 +570,15 @@ static int setup(struct daemon *d)
 		close(d->inofd);
 		d->inofd = -1;
 	}
-	d->asm_ = sr_asm_new();
-	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd,
+	d->q = sr_queue_new();
+	d->asm_ = d->q ? sr_asm_new() : NULL;
+	d->ropts = (struct sr_rings_opts){
+	    .dir = d->c.dir,
+	    .orphan_grace = d->c.orphan_grace,
+	    .trigger_ratio = d->c.export_trigger_ratio,
+	    .fsync = d->c.fsync,
+	};
+	d->rings = d->asm_ ? sr_rings_new(&d->ropts, d->dirfd,
 					  sr_spool_dirfd(d->spool), d->asm_)
 			   : NULL;
 	if (d->rings)
@@ -707,7 +594,6 @@ static int setup(struct daemon *d)
 			d->c.stats_file, strerror(-rc));
 		return SR_EX_CANTCREAT;
 	}
-	d->q.rings = d->rings;
 	d->sink = (struct sr_sink){sink_emit, sink_full, d};
 	return 0;
 }
@@ -716,10 +602,7 @@ static void teardown(struct daemon *d)
 {
 	for (unsigned k = 0; k < d->c.n_exporters; k++)
 		sr_exporter_free(d->exp[k]);
-	for (size_t i = 0; i < d->q.n; i++)
-		free(d->q.items[i]);
-	free(d->q.items);
-	free(d->q.lens);
+	sr_queue_free(d->q);
 	sr_rings_free(d->rings);
 	sr_asm_free(d->asm_);
 	sr_spool_free(d->spool);
@@ -797,7 +680,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (d.c.check)
-		return sr_health_check(&d.c, stdout);
+		return sr_health_check(d.c.stats_file, d.c.check_max_age, stdout);
 	if (d.c.identity)
 		sr_identity_init();
 	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {

@@ -578,7 +578,7 @@ static bool dir_gone(const struct sr_spool *s)
 
 /*
  * The spool directory was removed under us: recreates it, takes its lock
- * again (same descriptor numbers: the open-span files of scan.c use the
+ * again (same descriptor numbers: the open-span files of rings.c use the
  * directory through the same fd), rewrites the segments whose text is
  * still in memory and forgets the others, counting their items as lost.
  * Lock held. 0 or -errno (the directory cannot be made: tried again on
