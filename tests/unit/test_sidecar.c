@@ -651,6 +651,23 @@ static void export_destinations_independent_across_restart(void **state)
 	assert_int_equal(dstat_of("file", "items_exported"), 12);
 	assert_int_equal(dstat_of("otlp", "items_exported"), 12);
 	assert_int_equal(dstat_of("openai", "exports_failed"), 0);
+	{
+		/* spanring-dump --stats shows each destination's counters */
+		char *dump = sr_strf("%s/dump.out", F.base);
+		const char *argv[] = { sr_build_path("spanring-dump"), "--stats", F.sd.stats,
+				       NULL };
+		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		assert_true(fd >= 0);
+		assert_int_equal(sr_wait_pid(sr_spawn(argv, NULL, -1, fd, NULL), WAIT_MS), 0);
+		close(fd);
+		if (sr_count_in_file(dump, "exporters.openai.items_exported 24\n") != 1 ||
+		    sr_count_in_file(dump, "exporters.otlp.items_exported 12\n") != 1 ||
+		    sr_count_in_file(dump, "exporters.file.spool_behind 0\n") != 1)
+			fail_msg("spanring-dump --stats: per-destination lines missing:\n%s",
+				 sr_read_file(dump, NULL));
+		free(dump);
+	}
 	sr_recv_free(&ot);
 	free(oturl);
 	free(otbase);
