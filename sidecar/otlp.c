@@ -1468,11 +1468,12 @@ static void map_span_data(struct span *s, const struct jobj *sd)
 {
 	static const char *const by_name[] = {"name", NULL};
 	static const char *const none[] = {NULL};
+	static const char custom[] = "custom";
 	struct jv tv = jo_get(sd, "type"), type = jv_str(tv);
 
 	s->kind = 1;
 	if (!type.p)
-		type = (struct jv){"custom", "custom" + 6};
+		type = (struct jv){custom, custom + sizeof(custom) - 1};
 	if (!raw_eq(type, "custom"))
 		put_key(s->attrs, "openai.agents.span.type", tv, 0, false);
 	if (raw_eq(type, "agent")) {
