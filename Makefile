@@ -106,8 +106,10 @@ $(BUILD)/obj/shim-common/%.o: common/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $< (shim)")
 	$(Q)$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+# The codec (LZ4, gzip) is common/ for the sidecar and the tools only.
+SHIM_COMMON_SRC := $(filter-out common/codec.c,$(COMMON_SRC))
 SHIM_OBJ := $(call obj,$(SHIM_SRC)) \
-	$(patsubst common/%.c,$(BUILD)/obj/shim-common/%.o,$(COMMON_SRC))
+	$(patsubst common/%.c,$(BUILD)/obj/shim-common/%.o,$(SHIM_COMMON_SRC))
 $(BUILD)/libspanring.so: $(SHIM_OBJ) shim/libspanring.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(LDFLAGS) $(if $(findstring thread,$(SANITIZE)),-fno-sanitize=thread) \
@@ -123,8 +125,7 @@ $(BUILD)/spanring-dump: $(call obj,$(DUMP_SRC)) $(COMMON_OBJ)
 $(BUILD)/spanring: $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-# The receiver decompresses with the sidecar's codec.
-$(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(call obj,sidecar/codec.c) $(COMMON_OBJ)
+$(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -142,7 +143,8 @@ $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(if $(SHIM_SRC),$(BUILD)/libspan
 # Helper programs that write rings themselves, like the shim does, link
 # common/ instead of the shim (they must not depend on it).
 RING_PROGS := $(BUILD)/progs/emit
-$(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(COMMON_OBJ)
+$(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o \
+		$(call obj,$(filter-out common/codec.c,$(COMMON_SRC)))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread

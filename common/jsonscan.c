@@ -10,13 +10,23 @@ static const char *ws(const char *p, const char *end)
 	return p;
 }
 
-/* Past the closing quote of the string whose opening quote is at p. */
+/* Past the closing quote of the string whose opening quote is at p:
+ * memchr to each quote, which is the end unless an odd run of
+ * backslashes escapes it (this scans every byte the sidecar exports). */
 static const char *skip_string(const char *p, const char *end)
 {
-	for (p++; p < end && *p != '"'; p++)
-		if (*p == '\\')
-			p++;
-	return p < end ? p + 1 : NULL;
+	const char *start = ++p;
+
+	while (p < end && (p = memchr(p, '"', (size_t)(end - p)))) {
+		const char *b = p;
+
+		while (b > start && b[-1] == '\\')
+			b--;
+		if (((p - b) & 1) == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
 }
 
 const char *sr_json_skip(const char *p, const char *end)

@@ -189,9 +189,12 @@
  * left running in its process group: short ones complete the tree, one
  * that runs on costs this delay once. */
 #define SR_RUN_LINGER_MS 500u
-/* Record bytes per ring when spanring run replays a trace into a second
- * sidecar (another exporter): a fuller ring starts the next one. */
-#define SR_RUN_REPLAY_LANE_SIZE (1024u * 1024u)
+
+/* --- destinations ------------------------------------------------------- */
+
+/* Destinations one spanringd exports to at once (--exporter a,b,...):
+ * each exporter kind (openai, otlp, file, console, null) at most once. */
+#define SR_EXPORTERS_MAX 5u
 
 /* --- the otlp exporter -------------------------------------------------- */
 

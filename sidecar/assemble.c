@@ -15,8 +15,6 @@
 #include "encode.h"
 #include "stats.h"
 
-#define OPEN_MAGIC "SROPEN1\n"
-
 struct open_span {
 	uint8_t span_id[12];
 	uint64_t seq; /* order of arrival */
@@ -124,6 +122,7 @@ static int emit_trace(struct sr_asm *a, const struct sr_record *rec,
 		      sr_emit_fn emit, void *ctx)
 {
 	struct sr_trace_rec t;
+	struct sr_item item;
 	uint8_t *slot;
 	char *json;
 	size_t len;
@@ -139,12 +138,15 @@ static int emit_trace(struct sr_asm *a, const struct sr_record *rec,
 		return rc;
 	memcpy(slot, t.trace_id, 16);
 	SR_STAT_ADD(traces, 1);
-	return emit(ctx, json, len, t.ts_ns);
+	item = (struct sr_item){json, len, t.ts_ns, true, {0}};
+	memcpy(item.trace_id, t.trace_id, 16);
+	return emit(ctx, &item);
 }
 
 static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
 		     sr_emit_fn emit, void *ctx)
 {
+	struct sr_item item;
 	char *json;
 	size_t len;
 	int rc = sr_encode_span(s, extra, &json, &len);
@@ -152,7 +154,10 @@ static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
 	if (rc)
 		return rc;
 	SR_STAT_ADD(spans, 1);
-	return emit(ctx, json, len, s->end_ns ? s->end_ns : s->start_ns);
+	item = (struct sr_item){json, len, s->end_ns ? s->end_ns : s->start_ns,
+				false, {0}};
+	memcpy(item.trace_id, s->trace_id, 16);
+	return emit(ctx, &item);
 }
 
 static struct open_span *find_open(struct sr_asm_ring *r, const uint8_t id[12])
@@ -402,111 +407,41 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 	return closed;
 }
 
-/* --- persistence of the open set --------------------------------------- */
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+/* --- the open set, for its file (openspans.c) --------------------------- */
 
 void sr_asm_ring_touch(struct sr_asm_ring *r)
 {
 	r->dirty = true;
 }
 
-int sr_asm_ring_save(struct sr_asm_ring *r, int dirfd, const char *name,
-		     bool sync)
+void sr_asm_ring_saved(struct sr_asm_ring *r)
 {
-	char tmp[300];
-	int fd, rc;
-
-	if (!r->n) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return -errno;
-		r->dirty = false;
-		return 0;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = write_all(fd, OPEN_MAGIC, 8);
-	for (size_t i = 0; i < r->n && !rc; i++) {
-		rc = write_all(fd, &r->open[i].len, 4);
-		if (!rc)
-			rc = write_all(fd, &r->open[i].seq, 8);
-		if (!rc)
-			rc = write_all(fd, r->open[i].payload, r->open[i].len);
-	}
-	if (!rc && sync && fdatasync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
-		rc = -errno;
-	if (rc)
-		unlinkat(dirfd, tmp, 0);
-	else
-		r->dirty = false;
-	return rc;
+	r->dirty = false;
 }
 
-int sr_asm_ring_load(struct sr_asm_ring *r, int dirfd, const char *name)
+void sr_asm_ring_entry(const struct sr_asm_ring *r, size_t i,
+		       struct sr_open_entry *e)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	uint8_t *buf;
-	struct stat st;
-	size_t off = 8;
-	int rc = 0;
+	e->payload = r->open[i].payload;
+	e->len = r->open[i].len;
+	e->seq = r->open[i].seq;
+}
 
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > 64 * 1024 * 1024) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size ||
-	    st.st_size < 8 || memcmp(buf, OPEN_MAGIC, 8)) {
-		free(buf);
-		close(fd);
+int sr_asm_ring_restore(struct sr_asm_ring *r, const uint8_t *payload,
+			uint32_t len, uint64_t seq)
+{
+	struct sr_span_rec s;
+	size_t had = r->n;
+	int rc;
+
+	if (sr_span_decode(payload, len, &s))
 		return -EBADMSG;
+	rc = add_open(r, s.span_id, payload, len);
+	if (r->n > had) {
+		/* keep the saved order: the orphan rule needs it */
+		r->open[had].seq = seq;
+		if (seq >= r->next_seq)
+			r->next_seq = seq + 1;
 	}
-	close(fd);
-	while (off + 12 <= (size_t)st.st_size && !rc) {
-		struct sr_span_rec s;
-		uint32_t len;
-		uint64_t seq;
-		size_t had = r->n;
-
-		memcpy(&len, buf + off, 4);
-		memcpy(&seq, buf + off + 4, 8);
-		off += 12;
-		if (len > (size_t)st.st_size - off)
-			break;
-		if (!sr_span_decode(buf + off, len, &s))
-			rc = add_open(r, s.span_id, buf + off, len);
-		if (r->n > had) {
-			/* keep the saved order: the orphan rule needs it */
-			r->open[had].seq = seq;
-			if (seq >= r->next_seq)
-				r->next_seq = seq + 1;
-		}
-		off += len;
-	}
-	free(buf);
-	r->dirty = false;
-	return rc == -EBADMSG ? 0 : rc;
+	return rc;
 }

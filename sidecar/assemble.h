@@ -7,8 +7,8 @@
  * the start's span_data and is emitted even without its start); when a
  * ring's owner is gone its open spans are closed (orphans). Every record is validated on its own.
  *
- * The open spans of a ring survive a sidecar restart: they are saved to a
- * small file (sr_asm_ring_save) before the ring is committed past them.
+ * The open spans of a ring survive a sidecar restart: openspans.h saves
+ * them to a small file before the ring is committed past them.
  * Used by one thread.
  */
 #ifndef SR_SD_ASSEMBLE_H
@@ -39,10 +39,18 @@
 struct sr_asm;
 struct sr_asm_ring;
 
-/* Receives an item: `json` is malloc'd and owned by the callee; `ts_ns`
- * is when it happened (span end, trace start; CLOCK_REALTIME). Returns 0
- * or -errno (the item is then freed by the callee too). */
-typedef int (*sr_emit_fn)(void *ctx, char *json, size_t len, uint64_t ts_ns);
+/* An item: a WIRE.md trace or span object. */
+struct sr_item {
+	char *json;	      /* malloc'd, owned by the receiver */
+	size_t len;
+	uint64_t ts_ns;	      /* when it happened (span end, trace start;
+				 CLOCK_REALTIME ns) */
+	bool trace;	      /* a trace object, else a span object */
+	uint8_t trace_id[16]; /* the trace it belongs to */
+};
+
+/* Receives an item, taking it->json in every case. Returns 0 or -errno. */
+typedef int (*sr_emit_fn)(void *ctx, const struct sr_item *it);
 
 /* Assembler state shared by all rings. NULL + errno on failure. */
 struct sr_asm *sr_asm_new(void);
@@ -82,16 +90,26 @@ size_t sr_asm_ring_open(const struct sr_asm_ring *r);
 /* True when the open set changed since the last save. */
 bool sr_asm_ring_dirty(const struct sr_asm_ring *r);
 
-/* Saves the open set to `name` in dirfd (temporary + fsync when `sync` +
- * rename), or removes the file when the set is empty. 0 or -errno. */
-int sr_asm_ring_save(struct sr_asm_ring *r, int dirfd, const char *name,
-		     bool sync) __attribute__((warn_unused_result));
-
 /* Marks the open set changed: it is saved again (its file was lost). */
 void sr_asm_ring_touch(struct sr_asm_ring *r);
 
-/* Loads a set saved by sr_asm_ring_save(); a missing file is an empty
- * set; entries that do not decode are skipped. 0 or -errno. */
-int sr_asm_ring_load(struct sr_asm_ring *r, int dirfd, const char *name);
+/* The open set is saved (sidecar/openspans.h): clean until it changes. */
+void sr_asm_ring_saved(struct sr_asm_ring *r);
+
+/* Open span i (i < sr_asm_ring_open()), in order of arrival: its
+ * SPAN_START payload (owned by r, valid until the set changes) and its
+ * order number. */
+struct sr_open_entry {
+	const uint8_t *payload;
+	uint32_t len;
+	uint64_t seq;
+};
+void sr_asm_ring_entry(const struct sr_asm_ring *r, size_t i,
+		       struct sr_open_entry *e);
+
+/* Adds a saved open span back (order number `seq` kept). 0, -EBADMSG
+ * (the payload does not decode: skipped) or -ENOMEM. */
+int sr_asm_ring_restore(struct sr_asm_ring *r, const uint8_t *payload,
+			uint32_t len, uint64_t seq);
 
 #endif /* SR_SD_ASSEMBLE_H */

@@ -43,9 +43,10 @@ struct opt {
 static const struct opt opts[] = {
     {"dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
      "ring directory to serve"},
-    {"exporter", NULL, T_EXPORTER, F(exporter),
-     "openai if a key or endpoint is set, else file",
-     "openai | otlp | console | file"},
+    {"exporter", NULL, T_EXPORTER, F(exporters),
+     "otlp if OTEL_TRACES_EXPORTER=otlp, else openai if a key or endpoint "
+     "is set, else file",
+     "openai | otlp | console | file, or several: openai,otlp,file"},
     {"endpoint", NULL, T_STR, F(endpoint),
      "https://api.openai.com/v1/traces/ingest", "URL (http or https)"},
     {"output", NULL, T_STR, F(output), "- (stdout)",
@@ -132,11 +133,6 @@ static const struct opt opts[] = {
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
-
-const char *sr_codec_name(enum sr_codec c)
-{
-	return c == SR_CODEC_LZ4 ? "lz4" : c == SR_CODEC_GZIP ? "gzip" : "none";
-}
 
 static void env_name(const struct opt *o, char *buf, size_t n)
 {
@@ -295,31 +291,67 @@ static int read_key_file(const char *path, char *key, size_t n)
 	return got > 0 ? 0 : -ENODATA;
 }
 
-static int set_codec(const char *v, enum sr_codec *c)
+static const char *const kind_names[] = {"openai", "console", "file", "null",
+					 "otlp"};
+
+const char *sr_exporter_kind_name(enum sr_exporter_kind k)
 {
-	if (!strcmp(v, "lz4"))
-		*c = SR_CODEC_LZ4;
-	else if (!strcmp(v, "gzip"))
-		*c = SR_CODEC_GZIP;
-	else if (!strcmp(v, "none"))
-		*c = SR_CODEC_NONE;
-	else
-		return -EINVAL;
-	return 0;
+	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0])
+		   ? kind_names[k]
+		   : "?";
 }
 
-static int set_exporter(const char *v, enum sr_exporter_kind *e)
+bool sr_config_has(const struct sr_config *c, enum sr_exporter_kind k)
 {
-	static const char *const names[] = {"openai", "console", "file",
-					    "null", "otlp"};
+	for (unsigned i = 0; i < c->n_exporters; i++)
+		if (c->exporters[i] == k)
+			return true;
+	return false;
+}
 
-	for (int i = 0; i < 5; i++) {
-		if (!strcmp(v, names[i])) {
-			*e = (enum sr_exporter_kind)i;
-			return 0;
-		}
+void sr_config_dead_letter(const struct sr_config *c,
+			   enum sr_exporter_kind k, char *buf, size_t n)
+{
+	const char *p = c->dead_letter;
+	size_t len = strlen(p);
+
+	if (!sr_config_has(c, SR_EXP_OPENAI) || !sr_config_has(c, SR_EXP_OTLP)) {
+		snprintf(buf, n, "%s", p);
+		return;
 	}
-	return -EINVAL;
+	if (len > 6 && !strcmp(p + len - 6, ".jsonl"))
+		snprintf(buf, n, "%.*s-%s.jsonl", (int)(len - 6), p,
+			 sr_exporter_kind_name(k));
+	else
+		snprintf(buf, n, "%s-%s", p, sr_exporter_kind_name(k));
+}
+
+/* "a,b,…": each a known exporter, at most once. */
+static int set_exporters(const char *v, struct sr_config *c)
+{
+	const size_t nk = sizeof(kind_names) / sizeof(kind_names[0]);
+	unsigned n = 0;
+
+	for (const char *p = v;;) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < nk; i++)
+			if (strlen(kind_names[i]) == len &&
+			    !strncmp(p, kind_names[i], len))
+				break;
+		if (i == nk || n == SR_EXPORTERS_MAX)
+			return -EINVAL;
+		for (unsigned j = 0; j < n; j++)
+			if (c->exporters[j] == (enum sr_exporter_kind)i)
+				return -EINVAL;
+		c->exporters[n++] = (enum sr_exporter_kind)i;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	c->n_exporters = n;
+	return 0;
 }
 
 static int set_bool(const char *v, bool *b)
@@ -351,10 +383,10 @@ static int set_opt(struct sr_config *c, const struct opt *o, const char *v,
 			memcpy(field, v, strlen(v) + 1);
 		break;
 	case T_EXPORTER:
-		rc = set_exporter(v, field);
+		rc = set_exporters(v, c);
 		break;
 	case T_CODEC:
-		rc = set_codec(v, field);
+		rc = sr_codec_parse(v, field);
 		break;
 	case T_U32:
 		rc = parse_u64(v, &u, false);
@@ -427,7 +459,6 @@ static void defaults(struct sr_config *c)
 	memset(c, 0, sizeof(*c));
 	if (sr_dir_default(c->dir, sizeof(c->dir)))
 		c->dir[0] = 0;
-	c->exporter = (enum sr_exporter_kind) - 1;
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s",
 		 "https://api.openai.com/v1/traces/ingest");
 	snprintf(c->output, sizeof(c->output), "-");
@@ -572,12 +603,21 @@ static int finish(struct sr_config *c, int endpoint_set)
 		}
 		snprintf(field, creds[i].size, "%s", v);
 	}
-	if (c->exporter == (enum sr_exporter_kind) - 1 &&
-	    (v = getenv("OTEL_TRACES_EXPORTER")) && !strcmp(v, "otlp"))
-		c->exporter = SR_EXP_OTLP;
-	if (c->exporter == (enum sr_exporter_kind) - 1)
-		c->exporter =
-		    endpoint_set || c->api_key[0] ? SR_EXP_OPENAI : SR_EXP_FILE;
+	if (!c->n_exporters) {
+		v = getenv("OTEL_TRACES_EXPORTER");
+		c->exporters[0] = v && !strcmp(v, "otlp") ? SR_EXP_OTLP
+				  : endpoint_set || c->api_key[0]
+				      ? SR_EXP_OPENAI
+				      : SR_EXP_FILE;
+		c->n_exporters = 1;
+	}
+	if (sr_config_has(c, SR_EXP_FILE) && sr_config_has(c, SR_EXP_CONSOLE) &&
+	    !strcmp(c->output, "-")) {
+		fprintf(stderr, "spanringd: exporters file and console would "
+				"both write to stdout: give the file exporter "
+				"--output PATH\n");
+		return SR_EX_USAGE;
+	}
 	if (check_url(c->endpoint, why, sizeof(why))) {
 		fprintf(stderr, "spanringd: endpoint '%s' is not usable: %s\n",
 			c->endpoint, why);
@@ -598,7 +638,7 @@ static int finish(struct sr_config *c, int endpoint_set)
 		fprintf(stderr, "spanringd: no ring directory (set --dir)\n");
 		return SR_EX_USAGE;
 	}
-	if (c->exporter == SR_EXP_OTLP && (rc = sr_otlp_config(c)))
+	if (sr_config_has(c, SR_EXP_OTLP) && (rc = sr_otlp_config(c)))
 		return rc;
 	if (!c->stats_file[0] && snprintf(c->stats_file, sizeof(c->stats_file),
 					  "%s/.spanringd.stats.json",

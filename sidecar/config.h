@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <sysexits.h>
 
+#include "common/codec.h"
+#include "common/limits.h"
 #include "log.h"
 
 enum sr_exporter_kind {
@@ -21,11 +23,12 @@ enum sr_exporter_kind {
 	SR_EXP_NULL,
 	SR_EXP_OTLP
 };
-enum sr_codec { SR_CODEC_NONE, SR_CODEC_LZ4, SR_CODEC_GZIP };
 
 struct sr_config {
 	char dir[4096]; /* ring directory */
-	enum sr_exporter_kind exporter;
+	/* destinations, in the order given, each kind at most once */
+	enum sr_exporter_kind exporters[SR_EXPORTERS_MAX];
+	unsigned n_exporters;
 	char endpoint[2048];
 	char output[4096];		/* file exporter: path or "-" */
 	uint32_t max_batch_size;	/* items per export */
@@ -88,6 +91,16 @@ int sr_config_load(struct sr_config *c, int argc, char **argv);
 /* Prints --help: every option, its variable and its default. */
 void sr_config_help(FILE *out);
 
-const char *sr_codec_name(enum sr_codec c);
+/* "openai", "console", "file", "null" or "otlp". */
+const char *sr_exporter_kind_name(enum sr_exporter_kind k);
+
+/* True when `k` is one of the destinations. */
+bool sr_config_has(const struct sr_config *c, enum sr_exporter_kind k);
+
+/* The dead-letter file of destination `k`: --dead-letter as is, except
+ * when both openai and otlp are destinations: then each has its own,
+ * "-<name>" inserted before a ".jsonl" suffix (else appended). */
+void sr_config_dead_letter(const struct sr_config *c,
+			   enum sr_exporter_kind k, char *buf, size_t n);
 
 #endif /* SR_SD_CONFIG_H */

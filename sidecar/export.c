@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "common/clock.h"
+#include "common/codec.h"
 #include "http.h"
 #include "ingest.h"
 #include "otlp.h"
@@ -37,9 +37,13 @@ struct item {
 
 struct sr_exporter {
 	const struct sr_config *c;
+	enum sr_exporter_kind kind;
+	unsigned dest;	/* in the spool and the stats */
+	char dead_letter[4096];
 	struct sr_spool *sp;
 	struct sr_http *http;
-	char dest[4200]; /* what the log names: the URL or the output */
+	const char *name;	/* the exporter's: openai, otlp, file, … */
+	char dest_text[4200]; /* what the log names: the URL or the output */
 	struct sr_otlp *otlp; /* the otlp exporter's mapping, else NULL */
 	pthread_t thread;
 	bool running;
@@ -168,7 +172,7 @@ static int dead_letter(struct sr_exporter *e, const struct item *it,
 		e->dl_fd = -1;
 	}
 	if (e->dl_fd < 0)
-		e->dl_fd = open_append(e->c->dead_letter);
+		e->dl_fd = open_append(e->dead_letter);
 	if (e->dl_fd >= 0 && fstat(e->dl_fd, &st) == 0)
 		was = st.st_size;
 	if (!ans)
@@ -199,21 +203,21 @@ static int dead_letter(struct sr_exporter *e, const struct item *it,
 			close(e->dl_fd);
 			e->dl_fd = -1;
 		}
-		SR_STAT_ADD(dead_letter_errors, 1);
+		SR_DSTAT_ADD(e->dest, dead_letter_errors, 1);
 		if (!e->dl_blocked)
 			sr_log(SR_LOG_ERROR, "export",
 			       "dead-letter file %s: cannot write: %s; rejected "
 			       "items stay in the spool until it can be "
 			       "written",
-			       e->c->dead_letter, strerror(-rc));
+			       e->dead_letter, strerror(-rc));
 		e->dl_blocked = true;
 		return rc;
 	}
 	if (e->dl_blocked)
 		sr_log(SR_LOG_INFO, "export", "dead-letter file %s: written again",
-		       e->c->dead_letter);
+		       e->dead_letter);
 	e->dl_blocked = false;
-	SR_STAT_ADD(dead_lettered, 1);
+	SR_DSTAT_ADD(e->dest, dead_lettered, 1);
 	return 0;
 }
 
@@ -331,8 +335,8 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	} else {
 		wc = SR_CODEC_NONE;
 	}
-	SR_STAT_ADD(http_requests, 1);
-	SR_STAT_ADD(bytes_sent, len);
+	SR_DSTAT_ADD(e->dest, http_requests, 1);
+	SR_DSTAT_ADD(e->dest, bytes_sent, len);
 	rc = sr_http_post(e->http, url_of(e), body, len,
 			  wc == SR_CODEC_LZ4	? "lz4"
 			  : wc == SR_CODEC_GZIP ? "gzip"
@@ -350,7 +354,7 @@ static void partial_success(struct sr_exporter *e, const char *answer)
 
 	if (!n)
 		return;
-	SR_STAT_ADD(spans_rejected, n);
+	SR_DSTAT_ADD(e->dest, spans_rejected, n);
 	sr_log(SR_LOG_WARN, "export",
 	       "[non-fatal] POST %s: partial success, %llu spans rejected: "
 	       "%.200s",
@@ -375,7 +379,7 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 		int rc;
 
 		if (attempt > 1)
-			SR_STAT_ADD(exports_retried, 1);
+			SR_DSTAT_ADD(e->dest, exports_retried, 1);
 		rc = post(e, it, n, r);
 		if (rc == -E2BIG)
 			return TOO_BIG;
@@ -385,8 +389,8 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 		if (v == SR_V_OK && e->otlp)
 			partial_success(e, r->answer);
 		if (v == SR_V_OK) {
-			SR_STAT_ADD(exports_ok, 1);
-			SR_STAT_ADD(items_exported, n);
+			SR_DSTAT_ADD(e->dest, exports_ok, 1);
+			SR_DSTAT_ADD(e->dest, items_exported, n);
 			sr_log(SR_LOG_DEBUG, "export", "exported %zu items", n);
 			return DELIVERED;
 		}
@@ -643,7 +647,7 @@ static enum outcome to_console(const struct item *it, size_t n)
 }
 
 /* Splits JSON lines in place into items. Returns the count. */
-static size_t split_lines(char *lines, size_t len, struct item **out)
+static size_t split_lines(const char *lines, size_t len, struct item **out)
 {
 	size_t n = 0, k = 0;
 	struct item *it;
@@ -655,8 +659,8 @@ static size_t split_lines(char *lines, size_t len, struct item **out)
 	it = calloc(n + 1, sizeof(*it));
 	if (!it)
 		return 0;
-	for (char *p = lines, *end = lines + len; p < end;) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
+	for (const char *p = lines, *end = lines + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		if (!nl)
 			nl = end;
@@ -687,22 +691,22 @@ static enum outcome otlp_deliver(struct sr_exporter *e, struct item *it,
 	traces = n - k;
 	o = k ? send_items(e, it, k) : DELIVERED;
 	if (o == DELIVERED)
-		SR_STAT_ADD(items_exported, traces);
+		SR_DSTAT_ADD(e->dest, items_exported, traces);
 	return o;
 }
 
-static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
+static enum outcome deliver(struct sr_exporter *e, const char *lines, size_t len,
 			    uint32_t items)
 {
 	struct item *it = NULL;
 	size_t n;
 	enum outcome o;
 
-	if (e->c->exporter == SR_EXP_NULL || e->c->exporter == SR_EXP_FILE) {
-		o = e->c->exporter == SR_EXP_NULL ? DELIVERED
+	if (e->kind == SR_EXP_NULL || e->kind == SR_EXP_FILE) {
+		o = e->kind == SR_EXP_NULL ? DELIVERED
 						  : to_file(e, lines, len);
 		if (o == DELIVERED)
-			SR_STAT_ADD(items_exported, items);
+			SR_DSTAT_ADD(e->dest, items_exported, items);
 		return o;
 	}
 	n = split_lines(lines, len, &it);
@@ -710,9 +714,9 @@ static enum outcome deliver(struct sr_exporter *e, char *lines, size_t len,
 		return FAILED;
 	if (e->otlp) {
 		o = otlp_deliver(e, it, n);
-	} else if (e->c->exporter == SR_EXP_CONSOLE) {
+	} else if (e->kind == SR_EXP_CONSOLE) {
 		o = to_console(it, n);
-		SR_STAT_ADD(items_exported, n);
+		SR_DSTAT_ADD(e->dest, items_exported, n);
 	} else {
 		o = send_items(e, it, n);
 	}
@@ -729,22 +733,22 @@ static void failed_round(struct sr_exporter *e, enum outcome o)
 	double wait = sr_retry_wait(sr_retry_jitter(e->round_delay), e->hint,
 				    e->c->max_delay);
 
-	SR_STAT_ADD(exports_failed, 1);
+	SR_DSTAT_ADD(e->dest, exports_failed, 1);
 	if (o == FAILED && e->dl_blocked)
 		sr_log(SR_LOG_ERROR, "export",
 		       "%s: rejected items not written to the dead letter %s; "
 		       "batch kept in the spool, next round in %.1fs",
-		       e->dest, e->c->dead_letter, wait);
-	else if (o == FAILED && e->c->exporter == SR_EXP_OPENAI)
+		       e->dest_text, e->dead_letter, wait);
+	else if (o == FAILED && e->kind == SR_EXP_OPENAI)
 		sr_log(SR_LOG_ERROR, "export",
 		       "[non-fatal] POST %s: batch not delivered after %u "
 		       "attempts; kept in the spool, next round in %.1fs",
-		       e->dest, e->c->max_retries, wait);
+		       e->dest_text, e->c->max_retries, wait);
 	else if (o == FAILED)
 		sr_log(SR_LOG_ERROR, "export",
 		       "%s: batch not delivered; kept in the spool, next round "
 		       "in %.1fs",
-		       e->dest, wait);
+		       e->dest_text, wait);
 	pthread_mutex_lock(&e->lock);
 	e->next_try = sr_mono_ns() + secs_ns(wait);
 	pthread_mutex_unlock(&e->lock);
@@ -759,7 +763,7 @@ static void failed_round(struct sr_exporter *e, enum outcome o)
 static bool export_one(struct sr_exporter *e, uint64_t seq)
 {
 	struct sr_segment *g = NULL;
-	int rc = sr_spool_load(e->sp, seq, &g);
+	int rc = sr_spool_load(e->sp, e->dest, seq, &g);
 	bool ok = true, gone = false;
 	uint32_t lost;
 
@@ -780,7 +784,7 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 	}
 	for (uint32_t i = sr_segment_done(g); i < sr_segment_batches(g) && ok;
 	     i++) {
-		char *lines = NULL;
+		const char *lines = NULL;
 		size_t len;
 		uint32_t items;
 		enum outcome o = DELIVERED;
@@ -793,7 +797,6 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 			       (unsigned long long)seq, i, strerror(-rc));
 		else
 			o = deliver(e, lines, len, items);
-		free(lines);
 		if (o != DELIVERED) {
 			failed_round(e, o);
 			ok = false;
@@ -813,24 +816,25 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 		    sr_mono_ns() >= atomic_load(&e->abort_at))
 			break;
 	}
-	if (sr_segment_batches(g) == 0 && sr_segment_damage(g)) {
-		/* nothing intact: straight to quarantine */
-		rc = sr_spool_mark(e->sp, g, 0);
-		gone = rc == 0;
+	if (!gone && sr_segment_done(g) >= sr_segment_batches(g)) {
+		/* nothing left for this destination (nothing intact, or it
+		 * had delivered all before a restart): done with it */
+		rc = sr_spool_mark(e->sp, g, sr_segment_batches(g));
 		if (rc) {
+			sr_log(SR_LOG_WARN, "spool", "segment %llu: cannot "
+			       "record progress of %s: %s",
+			       (unsigned long long)seq, e->name, strerror(-rc));
 			failed_round(e, ABORTED);
 			ok = false;
 		}
 	}
 	sr_segment_free(g);
-	if (!gone)
-		sr_spool_release(e->sp, seq);
 	return ok;
 }
 
 static bool can_send(struct sr_exporter *e)
 {
-	if (e->c->exporter != SR_EXP_OPENAI || e->c->api_key[0])
+	if (e->kind != SR_EXP_OPENAI || e->c->api_key[0])
 		return true;
 	if (!e->warned_no_key) {
 		sr_log(SR_LOG_WARN, "export",
@@ -848,7 +852,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
 		uint64_t now = sr_mono_ns(), at = atomic_load(&e->abort_at);
-		bool have = sr_spool_oldest(e->sp, &seq);
+		bool have = sr_spool_next(e->sp, e->dest, &seq);
 
 		if (e->stopping && (!have || (at && now >= at)))
 			break;
@@ -864,6 +868,8 @@ static void *run(void *arg)
 			e->kicked = false;
 			continue;
 		}
+		SR_DSTAT_SET(e->dest, spool_behind,
+			     have ? sr_spool_behind(e->sp, e->dest) : 0);
 		if (e->stopping && have && !can_send(e))
 			break;
 		if (have && can_send(e))
@@ -875,6 +881,7 @@ static void *run(void *arg)
 		else
 			pthread_cond_wait(&e->cond, &e->lock);
 	}
+	SR_DSTAT_SET(e->dest, spool_behind, sr_spool_behind(e->sp, e->dest));
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }
@@ -918,7 +925,7 @@ static int open_files(struct sr_exporter *e, char *why, size_t whylen)
 {
 	const struct sr_config *c = e->c;
 
-	if (c->exporter == SR_EXP_FILE) {
+	if (e->kind == SR_EXP_FILE) {
 		e->out_fd = strcmp(c->output, "-") ? open_append(c->output)
 						   : dup(1);
 		if (e->out_fd < 0) {
@@ -927,19 +934,59 @@ static int open_files(struct sr_exporter *e, char *why, size_t whylen)
 			return -errno;
 		}
 	}
-	if (c->exporter == SR_EXP_OPENAI || c->exporter == SR_EXP_OTLP) {
-		e->dl_fd = open_append(c->dead_letter);
+	if (e->kind == SR_EXP_OPENAI || e->kind == SR_EXP_OTLP) {
+		e->dl_fd = open_append(e->dead_letter);
 		if (e->dl_fd < 0) {
 			snprintf(why, whylen,
 				 "dead-letter file %s: cannot open: %s",
-				 c->dead_letter, strerror(errno));
+				 e->dead_letter, strerror(errno));
 			return -errno;
 		}
 	}
 	return 0;
 }
 
+/* What the log names: the URL, the output, or the exporter. */
+static void set_dest(struct sr_exporter *e)
+{
+	const struct sr_config *c = e->c;
+
+	if (e->kind == SR_EXP_OPENAI || e->kind == SR_EXP_OTLP)
+		snprintf(e->dest_text, sizeof(e->dest_text), "POST %s",
+			 e->kind == SR_EXP_OTLP ? c->otlp_endpoint
+						: c->endpoint);
+	else if (e->kind == SR_EXP_FILE)
+		snprintf(e->dest_text, sizeof(e->dest_text), "output %s",
+			 strcmp(c->output, "-") ? c->output : "stdout");
+	else
+		snprintf(e->dest_text, sizeof(e->dest_text), "%s",
+			 sr_exporter_kind_name(e->kind));
+}
+
+static int setup_http(struct sr_exporter *e, char *why, size_t whylen)
+{
+	const struct sr_config *c = e->c;
+
+	if (e->kind == SR_EXP_OTLP) {
+		e->otlp = sr_otlp_new(c);
+		e->http = e->otlp ? sr_http_new(&e->abort_at) : NULL;
+		if (!e->http || sr_otlp_headers(e->otlp, add_line, e->http) ||
+		    sr_http_timeout(e->http, c->otlp_timeout)) {
+			snprintf(why, whylen, "cannot set up the otlp exporter");
+			return -ENOMEM;
+		}
+	} else if (e->kind == SR_EXP_OPENAI) {
+		e->http = sr_http_new(&e->abort_at);
+		if (!e->http || add_headers(e)) {
+			snprintf(why, whylen, "cannot set up libcurl");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 struct sr_exporter *sr_exporter_new(const struct sr_config *c,
+				    enum sr_exporter_kind kind, unsigned dest,
 				    struct sr_spool *sp, char *why,
 				    size_t whylen)
 {
@@ -952,49 +999,27 @@ struct sr_exporter *sr_exporter_new(const struct sr_config *c,
 		return NULL;
 	}
 	e->c = c;
+	e->kind = kind;
+	e->dest = dest;
+	e->name = sr_exporter_kind_name(kind);
 	e->sp = sp;
 	e->out_fd = e->dl_fd = -1;
 	e->hint = -1;
 	e->round_delay = c->base_delay;
-	if (c->exporter == SR_EXP_OPENAI || c->exporter == SR_EXP_OTLP)
-		snprintf(e->dest, sizeof(e->dest), "POST %s",
-			 c->exporter == SR_EXP_OTLP ? c->otlp_endpoint
-						    : c->endpoint);
-	else if (c->exporter == SR_EXP_FILE)
-		snprintf(e->dest, sizeof(e->dest), "output %s",
-			 strcmp(c->output, "-") ? c->output : "stdout");
-	else
-		snprintf(e->dest, sizeof(e->dest), "%s",
-			 c->exporter == SR_EXP_CONSOLE ? "console" : "null");
+	sr_config_dead_letter(c, kind, e->dead_letter, sizeof(e->dead_letter));
+	set_dest(e);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	rc = open_files(e, why, whylen);
+	if (!rc)
+		rc = setup_http(e, why, whylen);
 	if (rc) {
 		sr_exporter_free(e);
 		errno = -rc;
 		return NULL;
-	}
-	if (c->exporter == SR_EXP_OTLP) {
-		e->otlp = sr_otlp_new(c);
-		e->http = e->otlp ? sr_http_new(&e->abort_at) : NULL;
-		if (!e->http || sr_otlp_headers(e->otlp, add_line, e->http) ||
-		    sr_http_timeout(e->http, c->otlp_timeout)) {
-			snprintf(why, whylen, "cannot set up the otlp exporter");
-			sr_exporter_free(e);
-			errno = ENOMEM;
-			return NULL;
-		}
-	} else if (c->exporter == SR_EXP_OPENAI) {
-		e->http = sr_http_new(&e->abort_at);
-		if (!e->http || add_headers(e)) {
-			snprintf(why, whylen, "cannot set up libcurl");
-			sr_exporter_free(e);
-			errno = ENOMEM;
-			return NULL;
-		}
 	}
 	return e;
 }
@@ -1031,6 +1056,12 @@ void sr_exporter_stop(struct sr_exporter *e, uint64_t deadline)
 	atomic_store(&e->abort_at, deadline);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
+}
+
+void sr_exporter_join(struct sr_exporter *e)
+{
+	if (!e->running)
+		return;
 	pthread_join(e->thread, NULL);
 	e->running = false;
 }
@@ -1039,8 +1070,10 @@ void sr_exporter_free(struct sr_exporter *e)
 {
 	if (!e)
 		return;
-	if (e->running)
+	if (e->running) {
 		sr_exporter_stop(e, sr_mono_ns());
+		sr_exporter_join(e);
+	}
 	sr_http_free(e->http);
 	if (e->out_fd >= 0)
 		close(e->out_fd);

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 
-/* The stats file is one line of ~1.5 KiB; anything much bigger is not
+/* The stats file is one line of a few KiB; anything much bigger is not
  * ours. */
 #define STATS_MAX 65536
 
@@ -56,13 +57,13 @@ static int verdict(const cJSON *j, double age, FILE *out)
 			"spanringd: error: pid %.0f cannot read %.0f rings and "
 			"%.0f ring directories (see its log)\n",
 			num(j, "pid"), rings, dirs);
-		return SR_EX_NOPERM;
+		return EX_NOPERM;
 	}
 	if (num(j, "spool_failing") > 0) {
 		fprintf(out, "spanringd: error: pid %.0f cannot write its spool "
 			     "(see its log)\n",
 			num(j, "pid"));
-		return SR_EX_IOERR;
+		return EX_IOERR;
 	}
 	fprintf(out,
 		"spanringd: ok: pid %.0f, up %.0fs, %.0f rings active, %.0f "
@@ -72,7 +73,7 @@ static int verdict(const cJSON *j, double age, FILE *out)
 	return 0;
 }
 
-int sr_health_check(const struct sr_config *c, FILE *out)
+int sr_health_check(const char *stats_file, double max_age, FILE *out)
 {
 	struct stat st;
 	double age;
@@ -80,26 +81,26 @@ int sr_health_check(const struct sr_config *c, FILE *out)
 	char *text;
 	int rc;
 
-	if (stat(c->stats_file, &st) < 0) {
-		fprintf(out, "spanringd: not running: %s: %s\n", c->stats_file,
+	if (stat(stats_file, &st) < 0) {
+		fprintf(out, "spanringd: not running: %s: %s\n", stats_file,
 			strerror(errno));
-		return SR_EX_UNAVAILABLE;
+		return EX_UNAVAILABLE;
 	}
 	age = age_of(&st);
-	if (age > c->check_max_age) {
+	if (age > max_age) {
 		fprintf(out,
 			"spanringd: not running or hung: %s was written %.1fs "
 			"ago (limit %gs)\n",
-			c->stats_file, age, c->check_max_age);
-		return SR_EX_UNAVAILABLE;
+			stats_file, age, max_age);
+		return EX_UNAVAILABLE;
 	}
-	text = read_small(c->stats_file);
+	text = read_small(stats_file);
 	j = text ? cJSON_Parse(text) : NULL;
 	free(text);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		fprintf(out, "spanringd: %s is not a stats file\n", c->stats_file);
-		return SR_EX_UNAVAILABLE;
+		fprintf(out, "spanringd: %s is not a stats file\n", stats_file);
+		return EX_UNAVAILABLE;
 	}
 	rc = verdict(j, age, out);
 	cJSON_Delete(j);

@@ -9,17 +9,16 @@
 
 #include <stdio.h>
 
-#include "config.h"
 
 /*
- * Checks the sidecar serving c->dir through c->stats_file and prints one
- * line to `out`. Returns 0 when it is well: the file is at most
- * c->check_max_age seconds old and reports no error; 69 (EX_UNAVAILABLE)
+ * Checks the sidecar that writes `stats_file` and prints one line to
+ * `out`. Returns 0 when it is well: the file is at most `max_age`
+ * seconds old and reports no error; 69 (EX_UNAVAILABLE)
  * when the file is missing, unreadable or stale (not running, hung);
  * 77 (EX_NOPERM) when it reports rings or ring directories it cannot
  * read (rings_unreadable, dirs_unreadable); 74 (EX_IOERR) when hand-offs
  * to the spool fail (spool_failing).
  */
-int sr_health_check(const struct sr_config *c, FILE *out);
+int sr_health_check(const char *stats_file, double max_age, FILE *out);
 
 #endif /* SR_SD_HEALTH_H */

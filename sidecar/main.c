@@ -3,8 +3,9 @@
  * spanringd - drains the rings of a directory, assembles spans, keeps
  * them in a durable spool and exports them (sidecar/README.md).
  *
- * Two threads: this one (rings -> queue -> spool -> commit) and the
- * export thread (spool -> network). Signals arrive through a signalfd.
+ * This thread drains (rings -> queue -> spool -> commit); one export
+ * thread per destination delivers (spool -> network, file, console).
+ * Signals arrive through a signalfd.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,7 +32,8 @@
 #include "health.h"
 #include "identity.h"
 #include "log.h"
-#include "scan.h"
+#include "queue.h"
+#include "rings.h"
 #include "spool.h"
 #include "stats.h"
 
@@ -43,15 +45,6 @@
  * gone): retried then, not in a busy loop. */
 #define SPOOL_RETRY_NS 1000000000ull
 
-struct queue {
-	char **items;
-	size_t *lens;
-	size_t n, cap;
-	uint64_t oldest;     /* monotonic ns of the oldest item's event */
-	uint64_t mono, real; /* clocks read once per drain round */
-	struct sr_rings *rings;
-};
-
 struct daemon {
 	struct sr_config c;
 	int dirfd, lockfd, sigfd, inofd;
@@ -59,141 +52,28 @@ struct daemon {
 	struct sr_spool *spool;
 	struct sr_asm *asm_;
 	struct sr_rings *rings;
-	struct sr_exporter *exp;
-	struct queue q;
+	struct sr_exporter *exp[SR_EXPORTERS_MAX]; /* one per destination */
+	struct sr_queue *q;
 	struct sr_sink sink;
 	bool stop, force;
 	uint64_t spool_retry; /* monotonic ns: no hand-off before */
 	uint64_t heals;	      /* spool heals already answered */
 	bool spool_failed;    /* the last hand-off was refused */
+	struct sr_spool_opts sopts;
+	struct sr_rings_opts ropts;
+	const char *names[SR_EXPORTERS_MAX]; /* destinations in the spool */
 };
-
-/* Reads the clocks for the items of the next drain round (two clock
- * reads per item would cost more than the item's queueing). */
-static void q_clock(struct queue *q)
-{
-	q->mono = sr_mono_ns();
-	q->real = sr_now_ns();
-}
-
-/* Monotonic time of a wall-clock event: how long ago it happened counts
- * toward schedule_delay (an item read late is exported sooner). */
-static uint64_t event_mono(const struct queue *q, uint64_t ts_ns)
-{
-	uint64_t age;
-
-	if (!ts_ns || ts_ns > q->real)
-		return q->mono;
-	age = q->real - ts_ns;
-	return age < q->mono ? q->mono - age : 0;
-}
-
-/*
- * Where an item goes in the queue: at the end, except a trace object,
- * which goes before the first queued span of its trace (another thread's
- * lane of the same ring can be read before the lane that holds the
- * TRACE record). Trace objects are rare: the scan costs nothing overall.
- */
-static size_t trace_slot(const struct queue *q, const char *json, size_t len)
-{
-	static const char head[] = "{\"object\":\"trace\",\"id\":\"";
-	char want[64];
-
-	if (len < sizeof(head) - 1 + 38 || memcmp(json, head, sizeof(head) - 1))
-		return q->n;
-	snprintf(want, sizeof(want), "\"trace_id\":\"%.38s\"",
-		 json + sizeof(head) - 1);
-	for (size_t i = 0; i < q->n; i++)
-		if (memmem(q->items[i], q->lens[i], want, strlen(want)))
-			return i;
-	return q->n;
-}
-
-static int q_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
-{
-	struct queue *q = ctx;
-	uint64_t at = event_mono(q, ts_ns);
-	size_t pos;
-
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		char **it = realloc(q->items, cap * sizeof(*it));
-		size_t *ln;
-
-		if (it)
-			q->items = it;
-		ln = it ? realloc(q->lens, cap * sizeof(*ln)) : NULL;
-		if (!ln) {
-			free(json);
-			return -ENOMEM;
-		}
-		q->lens = ln;
-		q->cap = cap;
-	}
-	if (!q->n || at < q->oldest)
-		q->oldest = at;
-	pos = trace_slot(q, json, len);
-	memmove(&q->items[pos + 1], &q->items[pos],
-		(q->n - pos) * sizeof(*q->items));
-	memmove(&q->lens[pos + 1], &q->lens[pos],
-		(q->n - pos) * sizeof(*q->lens));
-	q->items[pos] = json;
-	q->lens[pos] = len;
-	q->n++;
-	sr_rings_note_queued(q->rings);
-	return 0;
-}
-
-static bool q_full_cap(const struct queue *q, uint32_t max)
-{
-	return q->n >= max;
-}
-
-/* Joins items [from, to) as JSON lines (NUL-terminated). */
-static char *join_lines(struct daemon *d, size_t from, size_t to, size_t *len)
-{
-	size_t n = 0, o = 0;
-	char *buf;
-
-	for (size_t i = from; i < to; i++)
-		n += d->q.lens[i] + 1;
-	buf = malloc(n + 1);
-	if (!buf)
-		return NULL;
-	for (size_t i = from; i < to; i++) {
-		memcpy(buf + o, d->q.items[i], d->q.lens[i]);
-		o += d->q.lens[i];
-		buf[o++] = '\n';
-	}
-	buf[o] = 0;
-	*len = n;
-	return buf;
-}
 
 /* Writes the queue as one spool segment of max_batch_size batches. */
 static int spool_queue(struct daemon *d)
 {
-	size_t step = d->c.max_batch_size, nb = (d->q.n + step - 1) / step;
-	struct sr_spool_batch *b = nb ? calloc(nb, sizeof(*b)) : NULL;
+	struct sr_spool_batch *b;
+	size_t nb;
+	int rc = sr_queue_batches(d->q, d->c.max_batch_size, &b, &nb);
 
-	if (!nb)
-		return 0;
-	if (!b)
-		return -ENOMEM;
-	for (size_t k = 0; k < nb; k++) {
-		size_t from = k * step,
-		       to = from + step < d->q.n ? from + step : d->q.n;
-
-		b[k].items = (uint32_t)(to - from);
-		b[k].lines = join_lines(d, from, to, &b[k].len);
-		if (!b[k].lines) {
-			while (k-- > 0)
-				free(b[k].lines);
-			free(b);
-			return -ENOMEM;
-		}
-	}
-	/* the spool takes b: the exporter may send these very texts */
+	if (rc || !nb)
+		return rc;
+	/* the spool takes b: the exporters may send these very texts */
 	return sr_spool_put(d->spool, b, nb);
 }
 
@@ -207,6 +87,14 @@ static void after_heal(struct daemon *d)
 		d->heals = h;
 		sr_rings_state_lost(d->rings);
 	}
+}
+
+/* New segments for every destination (`force`: SIGUSR1, cut waits). */
+static void kick_all(struct daemon *d, int force)
+{
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		if (d->exp[k])
+			sr_exporter_kick(d->exp[k], force);
 }
 
 /* Hands the queue to the spool, then commits the rings (R-RING-7). On a
@@ -227,7 +115,7 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 			       "cannot write a segment: %s; %zu items stay in "
 			       "memory, their rings uncommitted (tried again "
 			       "every second)",
-			       strerror(-rc), d->q.n);
+			       strerror(-rc), sr_queue_len(d->q));
 		d->spool_failed = true;
 		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
 		SR_STAT_SET(spool_failing, 1);
@@ -237,12 +125,10 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 		sr_log(SR_LOG_INFO, "spool", "segments written again");
 	d->spool_failed = false;
 	SR_STAT_SET(spool_failing, 0);
-	for (size_t i = 0; i < d->q.n; i++)
-		free(d->q.items[i]);
-	d->q.n = 0;
+	sr_queue_clear(d->q);
 	SR_STAT_SET(queue_items, 0);
 	rc = sr_rings_commit(d->rings, true);
-	sr_exporter_kick(d->exp, d->force);
+	kick_all(d, d->force);
 	return rc;
 }
 
@@ -258,14 +144,17 @@ static bool sink_full(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	return q_full_cap(&d->q, d->c.max_queue_size);
+	return sr_queue_len(d->q) >= d->c.max_queue_size;
 }
 
-static int sink_emit(void *ctx, char *json, size_t len, uint64_t ts_ns)
+static int sink_emit(void *ctx, const struct sr_item *it)
 {
 	struct daemon *d = ctx;
+	int rc = sr_queue_push(d->q, it);
 
-	return q_emit(&d->q, json, len, ts_ns);
+	if (!rc)
+		sr_rings_note_queued(d->rings);
+	return rc;
 }
 
 /* Drains rings round after round until nothing is new; flushes whenever
@@ -275,7 +164,7 @@ static void drain_all(struct daemon *d)
 	for (int rounds = 0; rounds < 1000; rounds++) {
 		int n;
 
-		q_clock(&d->q);
+		sr_queue_clock(d->q);
 		n = sr_rings_drain(d->rings, &d->sink);
 
 		if (sink_full(d)) {
@@ -285,7 +174,7 @@ static void drain_all(struct daemon *d)
 			break;
 		}
 	}
-	SR_STAT_SET(queue_items, d->q.n);
+	SR_STAT_SET(queue_items, sr_queue_len(d->q));
 }
 
 static bool flush_due(struct daemon *d, bool hot)
@@ -293,11 +182,13 @@ static bool flush_due(struct daemon *d, bool hot)
 	uint64_t trigger =
 	    (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
 
-	if (!d->q.n || sr_mono_ns() < d->spool_retry)
+	size_t n = sr_queue_len(d->q);
+
+	if (!n || sr_mono_ns() < d->spool_retry)
 		return false;
-	if (d->force || hot || d->q.n >= (trigger ? trigger : 1))
+	if (d->force || hot || n >= (trigger ? trigger : 1))
 		return true;
-	return sr_mono_ns() - d->q.oldest >=
+	return sr_mono_ns() - sr_queue_oldest(d->q) >=
 	       (uint64_t)(d->c.schedule_delay * 1e9);
 }
 
@@ -305,20 +196,20 @@ static void tick(struct daemon *d, bool all)
 {
 	bool hot;
 
-	q_clock(&d->q);
+	sr_queue_clock(d->q);
 	hot = sr_rings_tick(d->rings, &d->sink, all);
 
 	drain_all(d);
-	if (flush_due(d, hot) || (d->force && !d->q.n)) {
+	if (flush_due(d, hot) || (d->force && !sr_queue_len(d->q))) {
 		flush_now(d);
 	} else if (sr_rings_pending(d->rings)) {
 		/* rings whose reads produced no queued item (span starts) */
-		if (sr_rings_commit(d->rings, d->q.n == 0))
+		if (sr_rings_commit(d->rings, sr_queue_len(d->q) == 0))
 			sr_log(SR_LOG_DEBUG, "main", "commit incomplete, "
 			       "retried on the next tick");
 	}
 	if (d->force)
-		sr_exporter_kick(d->exp, 1);
+		kick_all(d, 1);
 	d->force = false;
 }
 
@@ -378,9 +269,9 @@ static int poll_ms(struct daemon *d, uint64_t next_tick, uint64_t next_stats)
 
 	if (next_tick < until)
 		until = next_tick;
-	if (d->q.n) {
-		uint64_t due =
-		    d->q.oldest + (uint64_t)(d->c.schedule_delay * 1e9);
+	if (sr_queue_len(d->q)) {
+		uint64_t due = sr_queue_oldest(d->q) +
+			       (uint64_t)(d->c.schedule_delay * 1e9);
 
 		if (due < d->spool_retry)
 			due = d->spool_retry;
@@ -458,9 +349,13 @@ static int shutdown_all(struct daemon *d)
 	drain_all(d);
 	d->spool_retry = 0;
 	flush_now(d);
-	unspooled = d->q.n;
-	sr_exporter_stop(d->exp, deadline);
-	SR_STAT_SET(queue_items, d->q.n);
+	unspooled = sr_queue_len(d->q);
+	/* all at once: each has the whole deadline */
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_stop(d->exp[k], deadline);
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_join(d->exp[k]);
+	SR_STAT_SET(queue_items, sr_queue_len(d->q));
 	write_stats(d);
 	if (unspooled) {
 		sr_log(SR_LOG_ERROR, "main",
@@ -602,8 +497,7 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 		     "%s/dead-letter.jsonl",
 		     d->c.spool_dir) >= (int)sizeof(d->c.dead_letter))
 		return NULL;
-	sp = sr_spool_open(d->c.spool_dir, d->c.compression,
-			   d->c.spool_max_bytes, d->c.fsync, why, n);
+	sp = sr_spool_open(d->c.spool_dir, &d->sopts, why, n);
 	if (sp)
 		sr_log(SR_LOG_INFO, "spool",
 		       "default spool unusable (%s): using %s beside the rings",
@@ -615,9 +509,16 @@ static int open_spool(struct daemon *d)
 {
 	char why[512] = "", first[512];
 
-	d->spool =
-	    sr_spool_open(d->c.spool_dir, d->c.compression,
-			  d->c.spool_max_bytes, d->c.fsync, why, sizeof(why));
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		d->names[k] = sr_exporter_kind_name(d->c.exporters[k]);
+	d->sopts = (struct sr_spool_opts){
+	    .codec = d->c.compression,
+	    .max_bytes = d->c.spool_max_bytes,
+	    .sync = d->c.fsync,
+	    .names = d->names,
+	    .ndest = d->c.n_exporters,
+	};
+	d->spool = sr_spool_open(d->c.spool_dir, &d->sopts, why, sizeof(why));
 	if (!d->spool) {
 		int err = errno;
 
@@ -631,9 +532,30 @@ static int open_spool(struct daemon *d)
 	return 0;
 }
 
-static int setup(struct daemon *d)
+/* One exporter per destination, each on its own thread; all are set up
+ * (files opened, URLs and headers ready) before any starts. */
+static int setup_exporters(struct daemon *d)
 {
 	char why[512] = "";
+
+	for (unsigned k = 0; k < d->c.n_exporters; k++) {
+		if (sr_stats_dest(d->names[k]) != (int)k)
+			return SR_EX_SOFTWARE;
+		d->exp[k] = sr_exporter_new(&d->c, d->c.exporters[k], k,
+					    d->spool, why, sizeof(why));
+		if (!d->exp[k]) {
+			fprintf(stderr, "spanringd: %s\n", why);
+			return errno == ENOMEM ? SR_EX_OSERR : SR_EX_CANTCREAT;
+		}
+	}
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		if (sr_exporter_start(d->exp[k]))
+			return SR_EX_OSERR;
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
 	int rc = open_dirs(d);
 
 	if (!rc)
@@ -648,39 +570,39 @@ static int setup(struct daemon *d)
 		close(d->inofd);
 		d->inofd = -1;
 	}
-	d->asm_ = sr_asm_new();
-	d->rings = d->asm_ ? sr_rings_new(&d->c, d->dirfd,
+	d->q = sr_queue_new();
+	d->asm_ = d->q ? sr_asm_new() : NULL;
+	d->ropts = (struct sr_rings_opts){
+	    .dir = d->c.dir,
+	    .orphan_grace = d->c.orphan_grace,
+	    .trigger_ratio = d->c.export_trigger_ratio,
+	    .fsync = d->c.fsync,
+	};
+	d->rings = d->asm_ ? sr_rings_new(&d->ropts, d->dirfd,
 					  sr_spool_dirfd(d->spool), d->asm_)
 			   : NULL;
 	if (d->rings)
 		sr_rings_serve(d->rings, d->kind == SR_DIR_VOLUME, d->inofd);
 	if (!d->rings)
 		return SR_EX_OSERR;
-	d->exp = sr_exporter_new(&d->c, d->spool, why, sizeof(why));
-	if (!d->exp) {
-		fprintf(stderr, "spanringd: %s\n", why);
-		return errno == ENOMEM ? SR_EX_OSERR : SR_EX_CANTCREAT;
-	}
-	if (sr_exporter_start(d->exp))
-		return SR_EX_OSERR;
+	rc = setup_exporters(d);
+	if (rc)
+		return rc;
 	rc = sr_stats_write(d->c.stats_file);
 	if (rc) {
 		fprintf(stderr, "spanringd: stats file %s: cannot write: %s\n",
 			d->c.stats_file, strerror(-rc));
 		return SR_EX_CANTCREAT;
 	}
-	d->q.rings = d->rings;
 	d->sink = (struct sr_sink){sink_emit, sink_full, d};
 	return 0;
 }
 
 static void teardown(struct daemon *d)
 {
-	sr_exporter_free(d->exp);
-	for (size_t i = 0; i < d->q.n; i++)
-		free(d->q.items[i]);
-	free(d->q.items);
-	free(d->q.lens);
+	for (unsigned k = 0; k < d->c.n_exporters; k++)
+		sr_exporter_free(d->exp[k]);
+	sr_queue_free(d->q);
 	sr_rings_free(d->rings);
 	sr_asm_free(d->asm_);
 	sr_spool_free(d->spool);
@@ -721,12 +643,24 @@ static void log_identity(void)
 	sr_log(SR_LOG_INFO, "main", "identity added to items: {%s}", buf);
 }
 
-static const char *exporter_name(enum sr_exporter_kind k)
+/* "openai to URL, file to PATH, …" for the start-up line. */
+static void describe_exporters(const struct sr_config *c, char *buf, size_t n)
 {
-	static const char *const names[] = {"openai", "console", "file",
-					    "null", "otlp"};
+	size_t o = 0;
 
-	return names[k];
+	buf[0] = 0;
+	for (unsigned k = 0; k < c->n_exporters && o < n; k++) {
+		enum sr_exporter_kind x = c->exporters[k];
+		const char *to = x == SR_EXP_OPENAI ? c->endpoint
+				 : x == SR_EXP_OTLP ? c->otlp_endpoint
+				 : x == SR_EXP_FILE ? c->output
+						    : NULL;
+		int w = snprintf(buf + o, n - o, "%s%s%s%s", k ? ", " : "",
+				 sr_exporter_kind_name(x), to ? " to " : "",
+				 to ? (strcmp(to, "-") ? to : "stdout") : "");
+
+		o += w > 0 ? (size_t)w : 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -746,7 +680,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (d.c.check)
-		return sr_health_check(&d.c, stdout);
+		return sr_health_check(d.c.stats_file, d.c.check_max_age, stdout);
 	if (d.c.identity)
 		sr_identity_init();
 	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {
@@ -757,17 +691,13 @@ int main(int argc, char **argv)
 	block_signals();
 	rc = setup(&d);
 	if (!rc) {
+		char what[8192];
+
+		describe_exporters(&d.c, what, sizeof(what));
 		sr_log(SR_LOG_INFO, "main",
-		       "serving %s: exporter %s%s%s, spool %s (%s)", d.c.dir,
-		       exporter_name(d.c.exporter),
-		       d.c.exporter == SR_EXP_OPENAI ||
-			       d.c.exporter == SR_EXP_OTLP
-			   ? " to "
-			   : "",
-		       d.c.exporter == SR_EXP_OPENAI ? d.c.endpoint
-		       : d.c.exporter == SR_EXP_OTLP ? d.c.otlp_endpoint
-						      : "",
-		       d.c.spool_dir, sr_codec_name(d.c.compression));
+		       "serving %s: exporter%s %s, spool %s (%s)", d.c.dir,
+		       d.c.n_exporters > 1 ? "s" : "", what, d.c.spool_dir,
+		       sr_codec_name(d.c.compression));
 		log_identity();
 		sr_rings_rescan(d.rings);
 		sr_rings_forget_stale(d.rings);

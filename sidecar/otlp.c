@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "otlp.h"
 
-static bool identity_key(const char *k);
+#include "identity.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -13,6 +13,7 @@ static bool identity_key(const char *k);
 #include <string.h>
 #include <unistd.h>
 
+#include "common/jsonscan.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
 
@@ -57,15 +58,22 @@ static void sb_lit(struct sb *b, const char *s)
 	sb_raw(b, s, strlen(s));
 }
 
+/* A string literal, its length known when compiling. */
+#define SB_LIT(b, lit) sb_raw(b, "" lit, sizeof(lit) - 1)
+
 /* pre, the decimal digits of v, post. */
 static void sb_u64(struct sb *b, const char *pre, unsigned long long v,
 		   const char *post)
 {
-	char t[32];
-	int n = snprintf(t, sizeof(t), "%llu", v);
+	char t[24];
+	size_t i = sizeof(t);
 
+	/* digits from the end: no printf on a path taken per field */
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) && i);
 	sb_lit(b, pre);
-	sb_raw(b, t, (size_t)n);
+	sb_raw(b, t + i, sizeof(t) - i);
 	sb_lit(b, post);
 }
 
@@ -99,10 +107,6 @@ static void sb_str(struct sb *b, const char *s, size_t n, uint32_t limit)
 	b->p[b->n] = 0;
 }
 
-static void sb_cstr(struct sb *b, const char *s)
-{
-	sb_str(b, s, strlen(s), 0);
-}
 
 /* --- attribute lists ------------------------------------------------------ */
 
@@ -171,31 +175,216 @@ static void al_free(struct alist *a)
 	*a = (struct alist){0};
 }
 
-/* Writes [{"key":…,"value":…},…] of at most `max` entries (0: all);
- * returns how many were left out. */
-static size_t al_write(struct sb *b, const struct alist *a, size_t max)
-{
-	size_t n = max && a->n > max ? max : a->n;
 
-	sb_lit(b, "[");
-	for (size_t i = 0; i < n; i++) {
-		sb_lit(b, i ? ",{\"key\":" : "{\"key\":");
-		sb_cstr(b, a->v[i].key);
-		sb_lit(b, ",\"value\":");
-		sb_lit(b, a->v[i].val);
-		sb_lit(b, "}");
+/* --- a view of validated JSON text ---------------------------------------- */
+
+/*
+ * Items are the compact JSON that encode.c wrote and checked: the mapping
+ * walks their text with sr_json_skip() and copies strings as they are
+ * (already escaped), never building a tree. A value is [p, e); p NULL:
+ * absent.
+ */
+struct jv {
+	const char *p, *e;
+};
+
+static void skip_ws(const char **p, const char *e)
+{
+	while (*p < e && (**p == ' ' || **p == '\t' || **p == '\n' ||
+			  **p == '\r'))
+		(*p)++;
+}
+
+/* Members of an object, or elements of an array: *at walks [p, e). */
+struct jit {
+	const char *p, *e;
+};
+
+static bool jv_is(struct jv v, char c)
+{
+	return v.p && *v.p == c;
+}
+
+static bool jv_null(struct jv v)
+{
+	return !v.p || *v.p == 'n';
+}
+
+static bool it_begin(struct jv v, char open, struct jit *it)
+{
+	if (!jv_is(v, open) || v.e - v.p < 2)
+		return false;
+	it->p = v.p + 1;
+	it->e = v.e - 1;
+	return true;
+}
+
+/* Next element (key NULL) or member; false at the end or on text that is
+ * not what it should be. A key is the raw (escaped) text between the
+ * quotes. */
+static bool it_next(struct jit *it, struct jv *key, struct jv *val)
+{
+	const char *p = it->p, *q;
+
+	skip_ws(&p, it->e);
+	if (p < it->e && *p == ',')
+		p++;
+	skip_ws(&p, it->e);
+	if (p >= it->e)
+		return false;
+	if (key) {
+		if (*p != '"' || !(q = sr_json_skip(p, it->e)))
+			return false;
+		key->p = p + 1;
+		key->e = q - 1;
+		p = q;
+		skip_ws(&p, it->e);
+		if (p >= it->e || *p != ':')
+			return false;
+		p++;
+		skip_ws(&p, it->e);
 	}
-	sb_lit(b, "]");
-	return a->n - n;
+	q = sr_json_skip(p, it->e);
+	if (!q || q == p)
+		return false;
+	val->p = p;
+	val->e = q;
+	it->p = q;
+	return true;
+}
+
+static bool raw_eq(struct jv k, const char *s)
+{
+	size_t n = strlen(s);
+
+	return (size_t)(k.e - k.p) == n && !memcmp(k.p, s, n);
+}
+
+/* The member `name` of object o (an unescaped key), or absent. */
+static struct jv jv_get(struct jv o, const char *name)
+{
+	struct jit it;
+	struct jv k, v;
+
+	if (it_begin(o, '{', &it))
+		while (it_next(&it, &k, &v))
+			if (raw_eq(k, name))
+				return v;
+	return (struct jv){0};
+}
+
+/* The members of an object, read in one pass: looking up a member does
+ * not scan the text again. Objects with more members than JO_MAX are
+ * looked up in their text. */
+#define JO_MAX 48
+struct jobj {
+	struct jv self;
+	struct jv k[JO_MAX], v[JO_MAX];
+	size_t n;
+	bool more; /* members beyond JO_MAX */
+};
+
+static void jo_index(struct jobj *o, struct jv v)
+{
+	struct jit it;
+	struct jv k, val;
+
+	o->self = v;
+	o->n = 0;
+	o->more = false;
+	if (!it_begin(v, '{', &it))
+		return;
+	while (it_next(&it, &k, &val)) {
+		if (o->n == JO_MAX) {
+			o->more = true;
+			return;
+		}
+		o->k[o->n] = k;
+		o->v[o->n++] = val;
+	}
+}
+
+static struct jv jo_get(const struct jobj *o, const char *name)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (raw_eq(o->k[i], name))
+			return o->v[i];
+	return o->more ? jv_get(o->self, name) : (struct jv){0};
+}
+
+/* The raw content of a string value, or absent. */
+static struct jv jv_str(struct jv v)
+{
+	if (!jv_is(v, '"') || v.e - v.p < 2)
+		return (struct jv){0};
+	return (struct jv){v.p + 1, v.e - 1};
+}
+
+static size_t jv_len(struct jv v)
+{
+	return (size_t)(v.e - v.p);
+}
+
+/* A number's value; false when v is no number. */
+static bool jv_num(struct jv v, double *d)
+{
+	char t[64], *end;
+	size_t n = jv_len(v);
+
+	if (!v.p || !(*v.p == '-' || (*v.p >= '0' && *v.p <= '9')) ||
+	    n >= sizeof(t))
+		return false;
+	memcpy(t, v.p, n);
+	t[n] = 0;
+	*d = strtod(t, &end);
+	return end == t + n;
+}
+
+/* Bytes of raw (escaped) string content s[0..n) holding its first
+ * `limit` code points (0: all): an escape is one code point, a UTF-16
+ * surrogate pair too. */
+static size_t raw_prefix(const char *s, size_t n, uint32_t limit)
+{
+	uint32_t cps = 0;
+	size_t i = 0;
+
+	if (!limit)
+		return n;
+	while (i < n && cps < limit) {
+		if (s[i] == '\\') {
+			size_t k = i + 1 < n && s[i + 1] == 'u' ? 6 : 2;
+
+			/* \uD8xx\uDCxx: one code point */
+			if (k == 6 && i + 12 <= n && s[i + 6] == '\\' &&
+			    s[i + 7] == 'u' && (s[i + 2] == 'd' || s[i + 2] == 'D') &&
+			    strchr("89abAB", s[i + 3]))
+				k = 12;
+			i += k;
+		} else {
+			i++;
+			while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
+				i++;
+		}
+		cps++;
+	}
+	return i < n ? i : n;
 }
 
 /* --- AnyValue ------------------------------------------------------------- */
 
 static void any_string(struct sb *b, const char *s, size_t n, uint32_t lim)
 {
-	sb_lit(b, "{\"stringValue\":");
+	SB_LIT(b, "{\"stringValue\":");
 	sb_str(b, s, n, lim);
-	sb_lit(b, "}");
+	SB_LIT(b, "}");
+}
+
+/* A string value from raw (escaped) content, copied as it is. */
+static void any_raw(struct sb *b, struct jv raw, uint32_t lim)
+{
+	SB_LIT(b, "{\"stringValue\":\"");
+	sb_raw(b, raw.p, raw_prefix(raw.p, jv_len(raw), lim));
+	SB_LIT(b, "\"}");
 }
 
 static bool integral(double d)
@@ -216,9 +405,9 @@ static void any_number(struct sb *b, double d, bool as_double)
 		snprintf(t, sizeof(t), "%.15g", d);
 		if (strtod(t, NULL) != d)
 			snprintf(t, sizeof(t), "%.17g", d);
-		sb_lit(b, "{\"doubleValue\":");
+		SB_LIT(b, "{\"doubleValue\":");
 		sb_lit(b, t);
-		sb_lit(b, "}");
+		SB_LIT(b, "}");
 		return;
 	}
 	sb_lit(b, t);
@@ -226,79 +415,262 @@ static void any_number(struct sb *b, double d, bool as_double)
 
 /* A homogeneous array of strings, booleans or numbers (an attribute
  * array in OpenTelemetry); others are written as JSON text. */
-static bool homogeneous(const cJSON *j, bool *doubles)
+static bool homogeneous(struct jv a, bool *doubles)
 {
-	const cJSON *e;
+	struct jit it;
+	struct jv e;
 	int type = -1;
+	double d;
 
 	*doubles = false;
-	cJSON_ArrayForEach(e, j)
-	{
-		int t = cJSON_IsString(e)   ? 0
-			: cJSON_IsBool(e)   ? 1
-			: cJSON_IsNumber(e) ? 2
-					    : 3;
+	if (!it_begin(a, '[', &it))
+		return false;
+	while (it_next(&it, NULL, &e)) {
+		int t = *e.p == '"'		     ? 0
+			: *e.p == 't' || *e.p == 'f' ? 1
+			: jv_num(e, &d)		     ? 2
+						     : 3;
 
 		if (t == 3 || (type >= 0 && t != type))
 			return false;
 		type = t;
-		if (t == 2 && !integral(e->valuedouble))
+		if (t == 2 && !integral(d))
 			*doubles = true;
 	}
 	return true;
 }
 
-static void any_value(struct sb *b, const cJSON *j, uint32_t lim,
-		      bool as_double);
-
-static void any_json(struct sb *b, const cJSON *j, uint32_t lim)
+/* A value as its JSON text: objects, mixed arrays. */
+static void any_json(struct sb *b, struct jv v, uint32_t lim)
 {
-	char *t = cJSON_PrintUnformatted(j);
-
-	if (!t) {
-		b->oom = true;
-		return;
-	}
-	any_string(b, t, strlen(t), lim);
-	free(t);
+	any_string(b, v.p, jv_len(v), lim);
 }
 
-static void any_value(struct sb *b, const cJSON *j, uint32_t lim,
-		      bool as_double)
+static void any_value(struct sb *b, struct jv v, uint32_t lim, bool as_double)
 {
-	const cJSON *e;
+	struct jit it;
+	struct jv e;
 	bool doubles, first = true;
+	double d;
 
-	if (cJSON_IsString(j)) {
-		any_string(b, j->valuestring, strlen(j->valuestring), lim);
-	} else if (cJSON_IsBool(j)) {
-		sb_lit(b, cJSON_IsTrue(j) ? "{\"boolValue\":true}"
-					  : "{\"boolValue\":false}");
-	} else if (cJSON_IsNumber(j)) {
-		any_number(b, j->valuedouble, as_double);
-	} else if (cJSON_IsArray(j) && homogeneous(j, &doubles)) {
-		sb_lit(b, "{\"arrayValue\":{\"values\":[");
-		cJSON_ArrayForEach(e, j)
-		{
+	if (jv_is(v, '"')) {
+		any_raw(b, jv_str(v), lim);
+	} else if (jv_is(v, 't') || jv_is(v, 'f')) {
+		sb_lit(b, *v.p == 't' ? "{\"boolValue\":true}"
+				      : "{\"boolValue\":false}");
+	} else if (jv_num(v, &d)) {
+		any_number(b, d, as_double);
+	} else if (jv_is(v, '[') && homogeneous(v, &doubles) &&
+		   it_begin(v, '[', &it)) {
+		SB_LIT(b, "{\"arrayValue\":{\"values\":[");
+		while (it_next(&it, NULL, &e)) {
 			if (!first)
-				sb_lit(b, ",");
+				SB_LIT(b, ",");
 			first = false;
 			any_value(b, e, lim, doubles || as_double);
 		}
-		sb_lit(b, "]}}");
+		SB_LIT(b, "]}}");
 	} else {
-		any_json(b, j, lim);
+		any_json(b, v, lim);
 	}
+}
+
+/* --- the attributes of one span ------------------------------------------- */
+
+/* An attribute: its key (JSON string content, escaped) and its AnyValue
+ * text, both in the list's buffers. */
+struct attr {
+	size_t koff, klen, voff, vlen;
+};
+
+/* Attribute lists reused from span to span: no allocation once warm. */
+struct attrs {
+	struct attr *v;
+	size_t n, cap;
+	struct sb keys, vals;
+	bool oom;
+};
+
+static void at_reset(struct attrs *a)
+{
+	a->n = 0;
+	a->keys.n = 0;
+	a->vals.n = 0;
+	a->oom = false;
+}
+
+static void at_free(struct attrs *a)
+{
+	free(a->v);
+	free(a->keys.p);
+	free(a->vals.p);
+	*a = (struct attrs){0};
+}
+
+static bool at_has(const struct attrs *a, const char *k, size_t n)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].klen == n && !memcmp(a->keys.p + a->v[i].koff, k, n))
+			return true;
+	return false;
+}
+
+/*
+ * Starts attribute `key` (escaped JSON string content, pieces joined):
+ * true when it is new (then write its AnyValue into a->vals and call
+ * at_end), false when the key is there already (the first value of a key
+ * wins) or memory ran out.
+ */
+static bool at_begin(struct attrs *a, const char *p1, size_t n1, const char *p2,
+		     size_t n2, const char *p3, size_t n3)
+{
+	size_t koff = a->keys.n;
+
+	sb_raw(&a->keys, p1, n1);
+	sb_raw(&a->keys, p2, n2);
+	sb_raw(&a->keys, p3, n3);
+	if (a->keys.oom || at_has(a, a->keys.p + koff, a->keys.n - koff)) {
+		a->oom |= a->keys.oom;
+		a->keys.n = koff;
+		return false;
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		struct attr *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v) {
+			a->oom = true;
+			a->keys.n = koff;
+			return false;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n] = (struct attr){koff, a->keys.n - koff, a->vals.n, 0};
+	return true;
+}
+
+static void at_end(struct attrs *a)
+{
+	struct attr *t = &a->v[a->n++];
+
+	t->vlen = a->vals.n - t->voff;
+	a->oom |= a->vals.oom;
+}
+
+/* Copies attribute i of `from` into a unless its key is there. */
+static void at_copy(struct attrs *a, const struct attrs *from, size_t i)
+{
+	const struct attr *f = &from->v[i];
+
+	if (!at_begin(a, from->keys.p + f->koff, f->klen, "", 0, "", 0))
+		return;
+	sb_raw(&a->vals, from->vals.p + f->voff, f->vlen);
+	at_end(a);
+}
+
+/* Writes [{"key":…,"value":…},…] of at most `max` entries (0: all);
+ * returns how many were left out. */
+static size_t at_write(struct sb *b, const struct attrs *a, size_t max)
+{
+	size_t n = max && a->n > max ? max : a->n;
+
+	SB_LIT(b, "[");
+	for (size_t i = 0; i < n; i++) {
+		sb_lit(b, i ? ",{\"key\":\"" : "{\"key\":\"");
+		sb_raw(b, a->keys.p + a->v[i].koff, a->v[i].klen);
+		SB_LIT(b, "\",\"value\":");
+		sb_raw(b, a->vals.p + a->v[i].voff, a->v[i].vlen);
+		SB_LIT(b, "}");
+	}
+	SB_LIT(b, "]");
+	b->oom |= a->oom;
+	return a->n - n;
+}
+
+/* A key from an item (raw, escaped): escapes are spelled out the same way
+ * as the configuration's keys, so one key has one form. `buf` receives
+ * it when it had to be rewritten. */
+static struct jv key_form(struct jv k, char *buf, size_t cap)
+{
+	cJSON *j;
+	size_t n = jv_len(k);
+
+	if (!memchr(k.p, '\\', n) || n + 3 > cap)
+		return k;
+	/* rare: an escaped key; cJSON decodes it, jsonw escapes it */
+	buf[0] = '"';
+	memcpy(buf + 1, k.p, n);
+	buf[n + 1] = '"';
+	j = cJSON_ParseWithLength(buf, n + 2);
+	if (cJSON_IsString(j)) {
+		struct sr_jw w;
+
+		sr_jw_init(&w, buf, cap);
+		sr_jw_str(&w, j->valuestring, strlen(j->valuestring));
+		if (w.len >= 2 && w.len < cap && !w.overflow) {
+			cJSON_Delete(j);
+			return (struct jv){buf + 1, buf + w.len - 1};
+		}
+	}
+	cJSON_Delete(j);
+	return k;
+}
+
+/* key = p1 + raw member name; value v (nulls left out). */
+static void put_value(struct attrs *a, const char *p1, struct jv name,
+		      struct jv v, uint32_t lim, bool as_double)
+{
+	char buf[512];
+
+	if (jv_null(v))
+		return;
+	name = key_form(name, buf, sizeof(buf));
+	if (!at_begin(a, p1, strlen(p1), name.p, jv_len(name), "", 0))
+		return;
+	any_value(&a->vals, v, lim, as_double);
+	at_end(a);
+}
+
+/* A fixed key (no escapes needed) and value v. */
+static void put_key(struct attrs *a, const char *key, struct jv v, uint32_t lim,
+		    bool as_double)
+{
+	if (jv_null(v) || !at_begin(a, key, strlen(key), "", 0, "", 0))
+		return;
+	any_value(&a->vals, v, lim, as_double);
+	at_end(a);
+}
+
+static void put_str(struct attrs *a, const char *key, const char *v)
+{
+	if (!v || !at_begin(a, key, strlen(key), "", 0, "", 0))
+		return;
+	any_string(&a->vals, v, strlen(v), 0);
+	at_end(a);
+}
+
+/* As put_key, but a non-string value goes as its JSON text (message
+ * lists, tool arguments: what the conventions keep as JSON strings). */
+static void put_text(struct attrs *a, const char *key, struct jv v,
+		     uint32_t lim)
+{
+	if (jv_null(v) || !at_begin(a, key, strlen(key), "", 0, "", 0))
+		return;
+	if (jv_is(v, '"'))
+		any_raw(&a->vals, jv_str(v), lim);
+	else
+		any_json(&a->vals, v, lim);
+	at_end(a);
 }
 
 /* --- the object ----------------------------------------------------------- */
 
 struct trace_slot {
 	uint8_t id[16];
-	bool used;
-	char *workflow;	   /* heap */
-	struct alist attrs; /* the trace's attributes for its spans */
-	struct alist res;   /* identity members of its metadata: resource */
+	bool used, has_wf;
+	struct sb wf;	     /* workflow name, escaped, NUL-terminated */
+	struct attrs attrs; /* the trace's attributes for its spans */
 };
 
 struct sr_otlp {
@@ -307,6 +679,12 @@ struct sr_otlp {
 	struct alist res;  /* resource attributes of the configuration */
 	struct alist hdrs; /* extra headers (decoded) */
 	struct trace_slot *traces;
+	/* reused from span to span and request to request */
+	struct attrs cres;    /* res, keys escaped */
+	bool res_has_service; /* res holds service.name */
+	struct attrs sattrs, sres, rtmp;
+	struct sb name, rkey;
+	struct jobj top, sd; /* the item being mapped and its span_data */
 };
 
 static int hexval(int ch)
@@ -425,7 +803,7 @@ static int put_string(void *ctx, const char *k, const char *v)
 	}
 	sb_lit(&s, v);
 	if (!s.p)
-		sb_lit(&s, "");
+		SB_LIT(&s, "");
 	al_put(a, k, &s);
 	return a->oom ? -ENOMEM : 0;
 }
@@ -654,6 +1032,47 @@ static int res_pair(void *ctx, const char *k, const char *v)
 	return res_string(a, k, v);
 }
 
+/* The configured resource attributes as the mapping writes them: keys
+ * escaped once. */
+static int escape_res(struct sr_otlp *o)
+{
+	char key[600];
+
+	for (size_t i = 0; i < o->res.n; i++) {
+		struct sr_jw w;
+		const char *v = o->res.v[i].val;
+
+		sr_jw_init(&w, key, sizeof(key));
+		sr_jw_str(&w, o->res.v[i].key, strlen(o->res.v[i].key));
+		if (w.overflow || w.len < 2)
+			return -EINVAL;
+		if (!at_begin(&o->cres, key + 1, w.len - 2, "", 0, "", 0))
+			continue;
+		sb_lit(&o->cres.vals, v);
+		at_end(&o->cres);
+		if (!strcmp(o->res.v[i].key, "service.name"))
+			o->res_has_service = true;
+	}
+	return o->cres.oom ? -ENOMEM : 0;
+}
+
+/* Where every span comes from (identity.h: host, pod, node, container
+ * when configured) as resource attributes, unless --identity no. */
+static int identity_res(struct sr_otlp *o)
+{
+	const struct sr_ident_attr *a;
+	size_t n;
+
+	if (!o->c->identity)
+		return 0;
+	n = sr_identity_attrs(&a);
+	for (size_t i = 0; i < n; i++)
+		if (!al_has(&o->res, a[i].key) &&
+		    res_string(&o->res, a[i].key, a[i].value))
+			return -ENOMEM;
+	return 0;
+}
+
 struct sr_otlp *sr_otlp_new(const struct sr_config *c)
 {
 	struct sr_otlp *o = calloc(1, sizeof(*o));
@@ -665,10 +1084,13 @@ struct sr_otlp *sr_otlp_new(const struct sr_config *c)
 	if (gethostname(o->host, sizeof(o->host) - 1))
 		o->host[0] = 0;
 	if (!o->traces || parse_pairs(c->otlp_headers, put_string, &o->hdrs) ||
-	    (o->host[0] && res_string(&o->res, "host.name", o->host)) ||
+	    identity_res(o) ||
+	    (o->host[0] && !al_has(&o->res, "host.name") &&
+	     res_string(&o->res, "host.name", o->host)) ||
 	    res_string(&o->res, "telemetry.sdk.name", "spanring") ||
 	    res_string(&o->res, "telemetry.sdk.version", SR_VERSION) ||
-	    parse_pairs(c->resource_attributes, res_pair, &o->res)) {
+	    parse_pairs(c->resource_attributes, res_pair, &o->res) ||
+	    escape_res(o)) {
 		sr_otlp_free(o);
 		errno = ENOMEM;
 		return NULL;
@@ -681,10 +1103,15 @@ void sr_otlp_free(struct sr_otlp *o)
 	if (!o)
 		return;
 	for (size_t i = 0; o->traces && i < SR_OTLP_TRACE_SLOTS; i++) {
-		free(o->traces[i].workflow);
-		al_free(&o->traces[i].attrs);
-		al_free(&o->traces[i].res);
+		free(o->traces[i].wf.p);
+		at_free(&o->traces[i].attrs);
 	}
+	at_free(&o->cres);
+	at_free(&o->sattrs);
+	at_free(&o->sres);
+	at_free(&o->rtmp);
+	free(o->name.p);
+	free(o->rkey.p);
 	free(o->traces);
 	al_free(&o->res);
 	al_free(&o->hdrs);
@@ -740,31 +1167,21 @@ uint64_t sr_otlp_rejected(const char *answer, char *msg, size_t n)
 
 /* --- items ---------------------------------------------------------------- */
 
-/* The members of an object; NULL for anything else. */
-static const cJSON *members(const cJSON *j)
+/* "<prefix><hex digits>" string value → its hex digits, checked. */
+static const char *id_hex(struct jv v, const char *prefix, size_t hex)
 {
-	return cJSON_IsObject(j) ? j->child : NULL;
-}
-
-static const char *str_of(const cJSON *o, const char *k)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-}
-
-/* "<prefix><hex digits>" → the hex digits, checked. */
-static const char *id_hex(const char *s, const char *prefix, size_t hex)
-{
+	struct jv s = jv_str(v);
 	size_t p = strlen(prefix);
 
-	if (!s || strncmp(s, prefix, p) || strlen(s) != p + hex)
+	if (!s.p || jv_len(s) != p + hex || memcmp(s.p, prefix, p))
 		return NULL;
 	for (size_t i = p; i < p + hex; i++)
-		if (!isxdigit((unsigned char)s[i]))
+		if (!isxdigit((unsigned char)s.p[i]))
 			return NULL;
-	return s + p;
+	return s.p + p;
 }
 
-static bool trace_key(const char *tid, uint8_t id[16], size_t *slot)
+static void trace_key(const char *tid, uint8_t id[16], size_t *slot)
 {
 	uint64_t h = 0;
 
@@ -774,7 +1191,6 @@ static bool trace_key(const char *tid, uint8_t id[16], size_t *slot)
 		h = h * 31 + id[i];
 	}
 	*slot = (size_t)(h % SR_OTLP_TRACE_SLOTS);
-	return true;
 }
 
 bool sr_otlp_is_trace(const struct sr_otlp_item *it)
@@ -784,86 +1200,58 @@ bool sr_otlp_is_trace(const struct sr_otlp_item *it)
 	return it->n >= sizeof(k) - 1 && !memcmp(it->p, k, sizeof(k) - 1);
 }
 
-static void put_value(struct alist *a, const char *key, const cJSON *v,
-		      uint32_t lim, bool as_double)
+/* Where a span came from (sidecar/identity.h): resource attributes. */
+static bool identity_key(struct jv k)
 {
-	struct sb s = {0};
+	size_t n = jv_len(k);
 
-	if (!v || cJSON_IsNull(v) || al_has(a, key))
-		return;
-	any_value(&s, v, lim, as_double);
-	al_put(a, key, &s);
-}
-
-static void put_str(struct alist *a, const char *key, const char *v)
-{
-	struct sb s = {0};
-
-	if (!v || al_has(a, key))
-		return;
-	any_string(&s, v, strlen(v), 0);
-	al_put(a, key, &s);
-}
-
-/* As put_value, but a non-string value goes as its JSON text (message
- * lists, tool arguments: what the conventions keep as JSON strings). */
-static void put_text(struct alist *a, const char *key, const cJSON *v,
-		     uint32_t lim)
-{
-	struct sb s = {0};
-
-	if (!v || cJSON_IsNull(v) || al_has(a, key))
-		return;
-	if (cJSON_IsString(v))
-		any_string(&s, v->valuestring, strlen(v->valuestring), lim);
-	else
-		any_json(&s, v, lim);
-	al_put(a, key, &s);
+	return (n > 10 && !memcmp(k.p, "container.", 10)) ||
+	       (n > 4 && !memcmp(k.p, "k8s.", 4)) ||
+	       (n > 5 && !memcmp(k.p, "host.", 5)) ||
+	       raw_eq(k, "process.pid_namespace");
 }
 
 void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it)
 {
-	cJSON *j = cJSON_ParseWithLength(it->p, it->n), *md;
-	const cJSON *e;
-	const char *tid = id_hex(str_of(j, "id"), "trace_", 32);
+	struct jv j = {it->p, it->p + it->n}, k, v, wf;
+	const char *tid = id_hex(jv_get(j, "id"), "trace_", 32);
 	uint32_t lim = o->c->attr_value_length_limit;
 	struct trace_slot *t;
+	struct jit m;
 	uint8_t id[16];
 	size_t slot;
-	char key[300];
 
-	if (!tid || !trace_key(tid, id, &slot)) {
-		cJSON_Delete(j);
+	if (!tid)
 		return;
-	}
+	trace_key(tid, id, &slot);
 	t = &o->traces[slot];
-	free(t->workflow);
-	al_free(&t->attrs);
-	al_free(&t->res);
+	at_reset(&t->attrs);
+	t->wf.n = 0;
 	memcpy(t->id, id, 16);
 	t->used = true;
-	t->workflow = str_of(j, "workflow_name") ? strdup(str_of(j, "workflow_name"))
-						 : NULL;
-	put_value(&t->attrs, "openai.agents.trace.workflow_name",
-		  cJSON_GetObjectItemCaseSensitive(j, "workflow_name"), lim,
-		  false);
-	put_value(&t->attrs, "openai.agents.trace.group_id",
-		  cJSON_GetObjectItemCaseSensitive(j, "group_id"), lim, false);
-	put_value(&t->attrs, "gen_ai.conversation.id",
-		  cJSON_GetObjectItemCaseSensitive(j, "group_id"), lim, false);
-	md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
-	for (e = members(md); e; e = e->next)
-	{
-		/* where it came from is the resource's (identity.h) */
-		if (identity_key(e->string)) {
-			put_value(&t->res, e->string, e, 0, false);
-			continue;
+	t->has_wf = false;
+	wf = jv_get(j, "workflow_name");
+	if (jv_is(wf, '"')) {
+		struct jv s = jv_str(wf);
+
+		sb_raw(&t->wf, s.p, jv_len(s));
+		sb_need(&t->wf, 1);
+		if (t->wf.p && !t->wf.oom) {
+			t->wf.p[t->wf.n] = 0;
+			t->has_wf = true;
 		}
-		snprintf(key, sizeof(key), "openai.agents.trace.metadata.%s",
-			 e->string);
-		put_value(&t->attrs, key, e, lim, false);
 	}
-	cJSON_Delete(j);
+	put_key(&t->attrs, "openai.agents.trace.workflow_name", wf, lim, false);
+	v = jv_get(j, "group_id");
+	put_key(&t->attrs, "openai.agents.trace.group_id", v, lim, false);
+	put_key(&t->attrs, "gen_ai.conversation.id", v, lim, false);
+	if (it_begin(jv_get(j, "metadata"), '{', &m))
+		while (it_next(&m, &k, &v))
+			/* where it came from is the resource's (identity.h) */
+			if (!identity_key(k))
+				put_value(&t->attrs,
+					  "openai.agents.trace.metadata.", k, v,
+					  lim, false);
 }
 
 static const struct trace_slot *trace_of(const struct sr_otlp *o,
@@ -878,16 +1266,40 @@ static const struct trace_slot *trace_of(const struct sr_otlp *o,
 	return t->used && !memcmp(t->id, id, 16) ? t : NULL;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" → ns since the epoch. */
-static bool iso_ns(const char *s, uint64_t *ns)
+/* n decimal digits at s; -1 if one is not a digit. */
+static long digits(const char *s, int n)
 {
-	int y, mo, d, h, mi, se, len = 0;
-	unsigned long us;
+	long v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" → ns since the epoch. */
+static bool iso_ns(struct jv v, uint64_t *ns)
+{
+	struct jv r = jv_str(v);
+	const char *s = r.p;
+	long y, mo, d, h, mi, se, us;
 	long long days, era, yoe, doy, doe;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%6lu+00:00%n", &y, &mo,
-			 &d, &h, &mi, &se, &us, &len) != 7 ||
-	    len != 32 || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970)
+	if (!s || jv_len(r) != 32 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' ||
+	    memcmp(s + 26, "+00:00", 6))
+		return false;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	se = digits(s + 17, 2);
+	us = digits(s + 20, 6);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    mi < 0 || se < 0 || us < 0)
 		return false;
 	/* days from civil (H. Hinnant) */
 	y -= mo <= 2;
@@ -905,24 +1317,27 @@ static bool iso_ns(const char *s, uint64_t *ns)
 
 /* --- the mapping ---------------------------------------------------------- */
 
+/* One span being mapped: its name (escaped JSON string content), kind,
+ * attributes and identity (resource) attributes; reused. */
 struct span {
-	char name[512];
+	struct sb name;
 	int kind; /* 1 internal, 3 client */
-	struct alist attrs;
-	struct alist res; /* identity attributes for the resource */
+	struct attrs *attrs, *res;
+	uint32_t lim;
 };
 
-static bool is_double_key(const char *k)
+static bool is_double_key(struct jv k)
 {
 	static const char *const keys[] = {
 	    "temperature",	 "top_p",		   "frequency_penalty",
 	    "presence_penalty", "process.cpu.user_time", "process.cpu.system_time",
 	};
+	size_t kn = jv_len(k);
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t n = strlen(keys[i]), kn = strlen(k);
+		size_t n = strlen(keys[i]);
 
-		if (kn >= n && !strcmp(k + kn - n, keys[i]))
+		if (kn >= n && !memcmp(k.e - n, keys[i], n))
 			return true;
 	}
 	return false;
@@ -930,360 +1345,418 @@ static bool is_double_key(const char *k)
 
 /* The fields of span_data not mapped to a convention:
  * openai.agents.<type>.<field>. */
-static void rest(struct span *s, const cJSON *sd, const char *type,
-		 const char *const *mapped, uint32_t lim)
+static void rest_one(struct span *s, const char *pre, struct jv k,
+		     struct jv v, const char *const *mapped)
 {
-	const cJSON *e;
-	char key[300];
+	bool skip = raw_eq(k, "type");
 
-	cJSON_ArrayForEach(e, sd)
-	{
-		bool skip = !strcmp(e->string, "type");
+	for (int i = 0; mapped[i] && !skip; i++)
+		skip = raw_eq(k, mapped[i]);
+	if (!skip)
+		put_value(s->attrs, pre, k, v, s->lim, is_double_key(k));
+}
 
-		for (int i = 0; mapped[i] && !skip; i++)
-			skip = !strcmp(e->string, mapped[i]);
-		if (skip)
-			continue;
-		snprintf(key, sizeof(key), "openai.agents.%s.%s", type,
-			 e->string);
-		put_value(&s->attrs, key, e, lim, is_double_key(e->string));
+static void rest(struct span *s, const struct jobj *sd, struct jv type,
+		 const char *const *mapped)
+{
+	struct jit it;
+	struct jv k, v;
+	char pre[300];
+
+	if (jv_len(type) > 200)
+		return;
+	memcpy(pre, "openai.agents.", 14);
+	memcpy(pre + 14, type.p, jv_len(type));
+	memcpy(pre + 14 + jv_len(type), ".", 2);
+	for (size_t i = 0; i < sd->n; i++)
+		rest_one(s, pre, sd->k[i], sd->v[i], mapped);
+	if (!sd->more || !it_begin(sd->self, '{', &it))
+		return;
+	for (size_t i = 0; i < sd->n && it_next(&it, &k, &v); i++)
+		;
+	while (it_next(&it, &k, &v))
+		rest_one(s, pre, k, v, mapped);
+}
+
+/* The span's name: op, then " " and `what` (a string value) if any. */
+static void name2(struct span *s, const char *op, struct jv what)
+{
+	struct jv w = jv_str(what);
+
+	sb_lit(&s->name, op);
+	if (w.p && w.e > w.p) {
+		SB_LIT(&s->name, " ");
+		sb_raw(&s->name, w.p, jv_len(w));
 	}
 }
 
-static void name2(struct span *s, const char *op, const char *what)
-{
-	if (what && *what)
-		snprintf(s->name, sizeof(s->name), "%s %s", op, what);
-	else
-		snprintf(s->name, sizeof(s->name), "%s", op);
-}
-
-static void usage(struct span *s, const cJSON *u, uint32_t lim)
-{
-	const cJSON *e;
-	char key[300];
-
-	for (e = members(u); e; e = e->next)
-	{
-		snprintf(key, sizeof(key), "gen_ai.usage.%s", e->string);
-		put_value(&s->attrs, key, e, lim, false);
-	}
-}
-
-static void map_generation(struct span *s, const cJSON *sd, const char *type,
-			   uint32_t lim)
+static void map_generation(struct span *s, const struct jobj *sd, struct jv type)
 {
 	static const char *const mapped[] = {"model",  "model_config", "usage",
 					     "input",  "output",
 					     "response_id", NULL};
-	const cJSON *mc = cJSON_GetObjectItemCaseSensitive(sd, "model_config");
-	const cJSON *e;
-	char key[300];
+	struct jit it;
+	struct jv k, v;
 
-	name2(s, "chat", str_of(sd, "model"));
+	name2(s, "chat", jo_get(sd, "model"));
 	s->kind = 3;
-	put_str(&s->attrs, "gen_ai.operation.name", "chat");
-	put_str(&s->attrs, "gen_ai.provider.name", "openai");
-	put_value(&s->attrs, "gen_ai.request.model",
-		  cJSON_GetObjectItemCaseSensitive(sd, "model"), lim, false);
-	put_value(&s->attrs, "gen_ai.response.id",
-		  cJSON_GetObjectItemCaseSensitive(sd, "response_id"), lim,
-		  false);
-	usage(s, cJSON_GetObjectItemCaseSensitive(sd, "usage"), lim);
-	for (e = members(mc); e; e = e->next)
-	{
-		snprintf(key, sizeof(key), "gen_ai.request.%s", e->string);
-		if (cJSON_IsObject(e))
-			put_text(&s->attrs, key, e, lim);
-		else
-			put_value(&s->attrs, key, e, lim,
-				  is_double_key(e->string));
-	}
-	put_text(&s->attrs, "gen_ai.input.messages",
-		 cJSON_GetObjectItemCaseSensitive(sd, "input"), lim);
-	put_text(&s->attrs, "gen_ai.output.messages",
-		 cJSON_GetObjectItemCaseSensitive(sd, "output"), lim);
-	rest(s, sd, type, mapped, lim);
+	put_str(s->attrs, "gen_ai.operation.name", "chat");
+	put_str(s->attrs, "gen_ai.provider.name", "openai");
+	put_key(s->attrs, "gen_ai.request.model", jo_get(sd, "model"), s->lim,
+		false);
+	put_key(s->attrs, "gen_ai.response.id", jo_get(sd, "response_id"),
+		s->lim, false);
+	if (it_begin(jo_get(sd, "usage"), '{', &it))
+		while (it_next(&it, &k, &v))
+			put_value(s->attrs, "gen_ai.usage.", k, v, s->lim, false);
+	if (it_begin(jo_get(sd, "model_config"), '{', &it))
+		while (it_next(&it, &k, &v)) {
+			if (jv_is(v, '{')) {
+				char buf[512], key[600];
+				struct jv f = key_form(k, buf, sizeof(buf));
+
+				if (jv_len(f) > 500)
+					continue;
+				snprintf(key, sizeof(key), "gen_ai.request.%.*s",
+					 (int)jv_len(f), f.p);
+				put_text(s->attrs, key, v, s->lim);
+			} else {
+				put_value(s->attrs, "gen_ai.request.", k, v,
+					  s->lim, is_double_key(k));
+			}
+		}
+	put_text(s->attrs, "gen_ai.input.messages", jo_get(sd, "input"),
+		 s->lim);
+	put_text(s->attrs, "gen_ai.output.messages", jo_get(sd, "output"),
+		 s->lim);
+	rest(s, sd, type, mapped);
 }
 
-static void map_agent(struct span *s, const cJSON *sd, uint32_t lim)
+static void map_agent(struct span *s, const struct jobj *sd, struct jv type)
 {
 	static const char *const mapped[] = {"name", NULL};
 
-	name2(s, "invoke_agent", str_of(sd, "name"));
-	put_str(&s->attrs, "gen_ai.operation.name", "invoke_agent");
-	put_str(&s->attrs, "gen_ai.provider.name", "openai");
-	put_value(&s->attrs, "gen_ai.agent.name",
-		  cJSON_GetObjectItemCaseSensitive(sd, "name"), lim, false);
-	rest(s, sd, "agent", mapped, lim);
+	name2(s, "invoke_agent", jo_get(sd, "name"));
+	put_str(s->attrs, "gen_ai.operation.name", "invoke_agent");
+	put_str(s->attrs, "gen_ai.provider.name", "openai");
+	put_key(s->attrs, "gen_ai.agent.name", jo_get(sd, "name"), s->lim,
+		false);
+	rest(s, sd, type, mapped);
 }
 
-static void map_function(struct span *s, const cJSON *sd, uint32_t lim)
+static void map_function(struct span *s, const struct jobj *sd, struct jv type)
 {
 	static const char *const mapped[] = {"name", "input", "output", NULL};
 
-	name2(s, "execute_tool", str_of(sd, "name"));
-	put_str(&s->attrs, "gen_ai.operation.name", "execute_tool");
-	put_value(&s->attrs, "gen_ai.tool.name",
-		  cJSON_GetObjectItemCaseSensitive(sd, "name"), lim, false);
-	put_str(&s->attrs, "gen_ai.tool.type", "function");
-	put_text(&s->attrs, "gen_ai.tool.call.arguments",
-		 cJSON_GetObjectItemCaseSensitive(sd, "input"), lim);
-	put_text(&s->attrs, "gen_ai.tool.call.result",
-		 cJSON_GetObjectItemCaseSensitive(sd, "output"), lim);
-	rest(s, sd, "function", mapped, lim);
-}
-
-/* Where a span came from (sidecar/identity.h): resource attributes. */
-static bool identity_key(const char *k)
-{
-	return !strncmp(k, "container.", 10) || !strncmp(k, "k8s.", 4) ||
-	       !strncmp(k, "host.", 5) || !strcmp(k, "process.pid_namespace");
+	name2(s, "execute_tool", jo_get(sd, "name"));
+	put_str(s->attrs, "gen_ai.operation.name", "execute_tool");
+	put_key(s->attrs, "gen_ai.tool.name", jo_get(sd, "name"), s->lim, false);
+	put_str(s->attrs, "gen_ai.tool.type", "function");
+	put_text(s->attrs, "gen_ai.tool.call.arguments", jo_get(sd, "input"),
+		 s->lim);
+	put_text(s->attrs, "gen_ai.tool.call.result", jo_get(sd, "output"),
+		 s->lim);
+	rest(s, sd, type, mapped);
 }
 
 /* custom: span_data.data members are attributes as they are (the shim's
  * own already carry convention names); identity keys go to the resource. */
-static void map_custom(struct span *s, const cJSON *sd, uint32_t lim)
+static void map_custom(struct span *s, const struct jobj *sd, struct jv type)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(sd, "data"), *e;
 	static const char *const mapped[] = {"name", "data", NULL};
+	struct jv name = jo_get(sd, "name"), k, v;
+	struct jit it;
 
-	name2(s, str_of(sd, "name") ? str_of(sd, "name") : "custom", NULL);
-	for (e = members(data); e; e = e->next)
-	{
-		if (identity_key(e->string)) {
-			put_value(&s->res, e->string, e, 0, false);
-			continue;
+	if (jv_is(name, '"'))
+		sb_raw(&s->name, jv_str(name).p, jv_len(jv_str(name)));
+	else
+		SB_LIT(&s->name, "custom");
+	if (it_begin(jo_get(sd, "data"), '{', &it))
+		while (it_next(&it, &k, &v)) {
+			if (identity_key(k)) {
+				put_value(s->res, "", k, v, 0, false);
+				continue;
+			}
+			put_value(s->attrs, "", k, v, s->lim, is_double_key(k));
+			if (raw_eq(k, "server.address") ||
+			    raw_eq(k, "dns.question.name"))
+				s->kind = 3;
 		}
-		put_value(&s->attrs, e->string, e, lim,
-			  is_double_key(e->string));
-		if (!strcmp(e->string, "server.address") ||
-		    !strcmp(e->string, "dns.question.name"))
-			s->kind = 3;
-	}
-	rest(s, sd, "custom", mapped, lim);
+	rest(s, sd, type, mapped);
 }
 
-static void map_span_data(struct span *s, const cJSON *sd, uint32_t lim)
+static void map_span_data(struct span *s, const struct jobj *sd)
 {
-	const char *type = str_of(sd, "type");
 	static const char *const by_name[] = {"name", NULL};
 	static const char *const none[] = {NULL};
+	static const char custom[] = "custom";
+	struct jv tv = jo_get(sd, "type"), type = jv_str(tv);
 
 	s->kind = 1;
-	if (!type)
-		type = "custom";
-	if (strcmp(type, "custom"))
-		put_str(&s->attrs, "openai.agents.span.type", type);
-	if (!strcmp(type, "agent")) {
-		map_agent(s, sd, lim);
-	} else if (!strcmp(type, "function")) {
-		map_function(s, sd, lim);
-	} else if (!strcmp(type, "generation") || !strcmp(type, "response")) {
-		map_generation(s, sd, type, lim);
-	} else if (!strcmp(type, "custom")) {
-		map_custom(s, sd, lim);
-	} else if (!strcmp(type, "handoff")) {
-		name2(s, "handoff", str_of(sd, "to_agent"));
-		rest(s, sd, type, none, lim);
-	} else if (!strcmp(type, "guardrail")) {
-		name2(s, "guardrail", str_of(sd, "name"));
-		rest(s, sd, type, none, lim);
-	} else if (!strcmp(type, "mcp_tools")) {
-		name2(s, "mcp_tools", str_of(sd, "server"));
+	if (!type.p)
+		type = (struct jv){custom, custom + sizeof(custom) - 1};
+	if (!raw_eq(type, "custom"))
+		put_key(s->attrs, "openai.agents.span.type", tv, 0, false);
+	if (raw_eq(type, "agent")) {
+		map_agent(s, sd, type);
+	} else if (raw_eq(type, "function")) {
+		map_function(s, sd, type);
+	} else if (raw_eq(type, "generation") || raw_eq(type, "response")) {
+		map_generation(s, sd, type);
+	} else if (raw_eq(type, "custom")) {
+		map_custom(s, sd, type);
+	} else if (raw_eq(type, "handoff")) {
+		name2(s, "handoff", jo_get(sd, "to_agent"));
+		rest(s, sd, type, none);
+	} else if (raw_eq(type, "guardrail")) {
+		name2(s, "guardrail", jo_get(sd, "name"));
+		rest(s, sd, type, none);
+	} else if (raw_eq(type, "mcp_tools")) {
+		name2(s, "mcp_tools", jo_get(sd, "server"));
 		s->kind = 3;
-		put_str(&s->attrs, "mcp.method.name", "tools/list");
-		rest(s, sd, type, none, lim);
+		put_str(s->attrs, "mcp.method.name", "tools/list");
+		rest(s, sd, type, none);
 	} else {
 		/* transcription, speech, speech_group and types to come */
-		name2(s, type, str_of(sd, "model") ? str_of(sd, "model")
-						   : str_of(sd, "name"));
-		put_value(&s->attrs, "gen_ai.request.model",
-			  cJSON_GetObjectItemCaseSensitive(sd, "model"), lim,
-			  false);
-		rest(s, sd, type, by_name, lim);
+		struct jv m = jo_get(sd, "model");
+		char op[256];
+
+		snprintf(op, sizeof(op), "%.*s", (int)jv_len(type), type.p);
+		name2(s, op, jv_is(m, '"') ? m : jo_get(sd, "name"));
+		put_key(s->attrs, "gen_ai.request.model", m, s->lim, false);
+		rest(s, sd, type, by_name);
 	}
 }
 
 /* Error data as attributes: error.type (the errno name when the data
  * holds one, else the message) and error.data.<key>. */
-static void map_error(struct span *s, const cJSON *err, uint32_t lim)
+static void map_error(struct span *s, struct jv err)
 {
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(err, "data"), *e;
-	const cJSON *en = cJSON_GetObjectItemCaseSensitive(data, "errno");
+	struct jv data = jv_get(err, "data"), msg = jv_get(err, "message"), k, v;
 	const char *type = NULL;
-	char key[300];
+	struct jit it;
+	double en;
 
-	if (cJSON_IsNumber(en) && en->valuedouble > 0 &&
-	    en->valuedouble < 4096)
-		type = strerrorname_np((int)en->valuedouble);
-	if (!type)
-		type = str_of(err, "message");
-	put_str(&s->attrs, "error.type", type ? type : "_OTHER");
-	for (e = members(data); e; e = e->next)
-	{
-		snprintf(key, sizeof(key), "error.data.%s", e->string);
-		put_value(&s->attrs, key, e, lim, false);
+	if (jv_num(jv_get(data, "errno"), &en) && en > 0 && en < 4096)
+		type = strerrorname_np((int)en);
+	if (type) {
+		put_str(s->attrs, "error.type", type);
+	} else if (jv_is(msg, '"')) {
+		if (at_begin(s->attrs, "error.type", 10, "", 0, "", 0)) {
+			any_raw(&s->attrs->vals, jv_str(msg), 0);
+			at_end(s->attrs);
+		}
+	} else {
+		put_str(s->attrs, "error.type", "_OTHER");
 	}
+	if (it_begin(data, '{', &it))
+		while (it_next(&it, &k, &v))
+			put_value(s->attrs, "error.data.", k, v, s->lim, false);
+}
+
+/* Service name of a span's resource: --service-name, else none when
+ * OTEL_RESOURCE_ATTRIBUTES has one, else the trace's workflow name, else
+ * unknown_service. *raw: the text is escaped JSON string content. */
+static const char *service_of(const struct sr_otlp *o,
+			      const struct trace_slot *t, bool *raw)
+{
+	*raw = false;
+	if (o->c->service_name[0])
+		return o->c->service_name;
+	if (o->res_has_service)
+		return NULL;
+	if (t && t->has_wf) {
+		*raw = true;
+		return t->wf.p;
+	}
+	return "unknown_service:spanringd";
 }
 
 /* The resource of a span: service.name, then its identity attributes,
- * then the configured ones. */
-static void write_resource(struct sb *r, const struct sr_otlp *o,
-			   const struct trace_slot *t, struct span *s)
+ * then the configured ones; or, when the configured ones name the
+ * service, those first, then the identity attributes. */
+static void write_resource(struct sr_otlp *o, struct sb *r, const char *svc,
+			   bool raw)
 {
-	const char *svc = o->c->service_name;
+	struct attrs *a = &o->rtmp;
 
-	if (!svc[0] && al_has(&o->res, "service.name"))
-		svc = NULL;
-	else if (!svc[0])
-		svc = t && t->workflow ? t->workflow
-				       : "unknown_service:spanringd";
-	if (svc) {
-		struct sb v = {0};
-		struct alist a = {0};
-
-		any_string(&v, svc, strlen(svc), 0);
-		al_put(&a, "service.name", &v);
-		for (size_t i = 0; i < s->res.n; i++)
-			if (!al_has(&a, s->res.v[i].key)) {
-				struct sb c = {0};
-
-				sb_lit(&c, s->res.v[i].val);
-				al_put(&a, s->res.v[i].key, &c);
-			}
-		for (size_t i = 0; i < o->res.n; i++)
-			if (!al_has(&a, o->res.v[i].key)) {
-				struct sb c = {0};
-
-				sb_lit(&c, o->res.v[i].val);
-				al_put(&a, o->res.v[i].key, &c);
-			}
-		al_write(r, &a, 0);
-		r->oom |= a.oom;
-		al_free(&a);
-		return;
+	at_reset(a);
+	if (!svc) {
+		for (size_t i = 0; i < o->cres.n; i++)
+			at_copy(a, &o->cres, i);
+		for (size_t i = 0; i < o->sres.n; i++)
+			at_copy(a, &o->sres, i);
+	} else {
+		if (at_begin(a, "service.name", 12, "", 0, "", 0)) {
+			if (raw)
+				any_raw(&a->vals,
+					(struct jv){svc, svc + strlen(svc)}, 0);
+			else
+				any_string(&a->vals, svc, strlen(svc), 0);
+			at_end(a);
+		}
+		for (size_t i = 0; i < o->sres.n; i++)
+			at_copy(a, &o->sres, i);
+		for (size_t i = 0; i < o->cres.n; i++)
+			at_copy(a, &o->cres, i);
 	}
-	/* service.name from OTEL_RESOURCE_ATTRIBUTES: keep their order */
-	{
-		struct alist a = {0};
+	at_write(r, a, 0);
+}
 
-		for (size_t i = 0; i < o->res.n; i++) {
-			struct sb c = {0};
+/* What makes a span's resource, as text: the service name and the
+ * identity attributes; spans with the same key share one resource. */
+static void resource_key(struct sr_otlp *o, const char *svc, bool raw)
+{
+	struct sb *k = &o->rkey;
 
-			sb_lit(&c, o->res.v[i].val);
-			al_put(&a, o->res.v[i].key, &c);
-		}
-		for (size_t i = 0; i < s->res.n; i++) {
-			struct sb c = {0};
+	k->n = 0;
+	sb_lit(k, svc ? (raw ? "r" : "c") : "-");
+	if (svc)
+		sb_raw(k, svc, strlen(svc) + 1);
+	for (size_t i = 0; i < o->sres.n; i++) {
+		const struct attr *t = &o->sres.v[i];
 
-			sb_lit(&c, s->res.v[i].val);
-			al_put(&a, s->res.v[i].key, &c);
-		}
-		al_write(r, &a, 0);
-		r->oom |= a.oom;
-		al_free(&a);
+		sb_raw(k, o->sres.keys.p + t->koff, t->klen);
+		sb_raw(k, "\n", 1);
+		sb_raw(k, o->sres.vals.p + t->voff, t->vlen);
+		sb_raw(k, "\n", 1);
 	}
 }
 
-/* One span object → its OTLP span (out) and resource attributes (res).
- * -EINVAL when the item is not a span object. */
-static int encode_span(struct sr_otlp *o, const struct sr_otlp_item *it,
-		       struct sb *out, struct sb *res)
+static void hex_lower(struct sb *b, const char *h, size_t n)
 {
-	cJSON *j = cJSON_ParseWithLength(it->p, it->n);
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "span_data");
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const char *tid = id_hex(str_of(j, "trace_id"), "trace_", 32);
-	const char *sid = id_hex(str_of(j, "id"), "span_", 24);
-	const char *pid = id_hex(str_of(j, "parent_id"), "span_", 24);
-	uint32_t lim = o->c->attr_value_length_limit;
-	const struct trace_slot *t;
-	struct span s = {.kind = 1};
-	uint64_t start, end;
+	char t[32];
+
+	for (size_t i = 0; i < n && i < sizeof(t); i++)
+		t[i] = (char)tolower((unsigned char)h[i]);
+	sb_raw(b, t, n < sizeof(t) ? n : sizeof(t));
+}
+
+/* Maps span object j into o->span (attributes) and o->sres (identity):
+ * -EINVAL when it is not a span object. */
+static int map_span(struct sr_otlp *o, const struct jobj *j, struct jobj *sd,
+		    struct span *s, const char **tid, const char **sid,
+		    const char **pid, uint64_t *start, uint64_t *end,
+		    const struct trace_slot **t)
+{
+	struct jv err;
+
+	jo_index(sd, jo_get(j, "span_data"));
+	*tid = id_hex(jo_get(j, "trace_id"), "trace_", 32);
+	*sid = id_hex(jo_get(j, "id"), "span_", 24);
+	*pid = id_hex(jo_get(j, "parent_id"), "span_", 24);
+	if (!*tid || !*sid || !jv_is(sd->self, '{') ||
+	    !iso_ns(jo_get(j, "started_at"), start) ||
+	    !iso_ns(jo_get(j, "ended_at"), end))
+		return -EINVAL;
+	if (*end < *start)
+		*end = *start; /* a stepped clock: OTLP wants end >= start */
+	map_span_data(s, sd);
+	err = jo_get(j, "error");
+	if (jv_is(err, '{'))
+		map_error(s, err);
+	*t = trace_of(o, *tid);
+	for (size_t i = 0; *t && i < (*t)->attrs.n; i++)
+		at_copy(s->attrs, &(*t)->attrs, i);
+	return s->attrs->oom || s->res->oom || s->name.oom ? -ENOMEM : 0;
+}
+
+/* Writes the mapped span into out. */
+static void write_span(struct sr_otlp *o, struct sb *out,
+		       const struct jobj *j, const struct span *s,
+		       const char *tid, const char *sid, const char *pid,
+		       uint64_t start, uint64_t end)
+{
+	struct jv err = jo_get(j, "error");
 	size_t dropped;
 
-	if (!tid || !sid || !cJSON_IsObject(sd) ||
-	    !iso_ns(str_of(j, "started_at"), &start) ||
-	    !iso_ns(str_of(j, "ended_at"), &end)) {
-		cJSON_Delete(j);
-		return -EINVAL;
-	}
-	if (end < start)
-		end = start; /* a stepped clock: OTLP wants end >= start */
-	map_span_data(&s, sd, lim);
-	if (cJSON_IsObject(err))
-		map_error(&s, err, lim);
-	t = trace_of(o, tid);
-	for (size_t i = 0; t && i < t->attrs.n; i++) {
-		struct sb c = {0};
-
-		if (al_has(&s.attrs, t->attrs.v[i].key))
-			continue;
-		sb_lit(&c, t->attrs.v[i].val);
-		al_put(&s.attrs, t->attrs.v[i].key, &c);
-	}
-	for (size_t i = 0; t && i < t->res.n; i++) {
-		struct sb c = {0};
-
-		if (al_has(&s.res, t->res.v[i].key))
-			continue;
-		sb_lit(&c, t->res.v[i].val);
-		al_put(&s.res, t->res.v[i].key, &c);
-	}
+	if (out->n)
+		SB_LIT(out, ",");
 	/* W3C span id: the last 16 hex of the OpenAI id (WIRE.md §4) */
-	sb_lit(out, "{\"traceId\":\"");
-	for (int i = 0; i < 32; i++)
-		sb_raw(out, (char[]){(char)tolower((unsigned char)tid[i])}, 1);
-	sb_lit(out, "\",\"spanId\":\"");
-	for (int i = 8; i < 24; i++)
-		sb_raw(out, (char[]){(char)tolower((unsigned char)sid[i])}, 1);
-	sb_lit(out, "\"");
+	SB_LIT(out, "{\"traceId\":\"");
+	hex_lower(out, tid, 32);
+	SB_LIT(out, "\",\"spanId\":\"");
+	hex_lower(out, sid + 8, 16);
 	if (pid) {
-		sb_lit(out, ",\"parentSpanId\":\"");
-		for (int i = 8; i < 24; i++)
-			sb_raw(out,
-			       (char[]){(char)tolower((unsigned char)pid[i])},
-			       1);
-		sb_lit(out, "\"");
+		SB_LIT(out, "\",\"parentSpanId\":\"");
+		hex_lower(out, pid + 8, 16);
 	}
-	sb_lit(out, ",\"name\":");
-	sb_str(out, s.name, strlen(s.name), 0);
-	sb_u64(out, ",\"kind\":", (unsigned long long)s.kind, "");
+	SB_LIT(out, "\",\"name\":\"");
+	sb_raw(out, s->name.p ? s->name.p : "", s->name.n);
+	sb_u64(out, "\",\"kind\":", (unsigned long long)s->kind, "");
 	sb_u64(out, ",\"startTimeUnixNano\":\"", start, "\"");
 	sb_u64(out, ",\"endTimeUnixNano\":\"", end, "\"");
-	sb_lit(out, ",\"attributes\":");
-	dropped = al_write(out, &s.attrs, o->c->span_attr_count_limit);
+	SB_LIT(out, ",\"attributes\":");
+	dropped = at_write(out, s->attrs, o->c->span_attr_count_limit);
 	sb_u64(out, ",\"droppedAttributesCount\":", dropped, "");
-	sb_lit(out, ",\"events\":[],\"droppedEventsCount\":0,\"status\":");
-	if (cJSON_IsObject(err)) {
-		const char *m = str_of(err, "message");
+	SB_LIT(out, ",\"events\":[],\"droppedEventsCount\":0,\"status\":");
+	if (jv_is(err, '{')) {
+		struct jv m = jv_str(jv_get(err, "message"));
 
-		sb_lit(out, "{\"code\":2,\"message\":");
-		sb_str(out, m ? m : "", m ? strlen(m) : 0, 0);
-		sb_lit(out, "}");
+		SB_LIT(out, "{\"code\":2,\"message\":\"");
+		if (m.p)
+			sb_raw(out, m.p, jv_len(m));
+		SB_LIT(out, "\"}");
 	} else {
-		sb_lit(out, "{\"code\":0}");
+		SB_LIT(out, "{\"code\":0}");
 	}
-	sb_lit(out, ",\"links\":[],\"droppedLinksCount\":0,\"flags\":1}");
-	write_resource(res, o, t, &s);
-	out->oom |= s.attrs.oom || s.res.oom;
-	al_free(&s.attrs);
-	al_free(&s.res);
-	cJSON_Delete(j);
-	return out->oom || res->oom ? -ENOMEM : 0;
+	SB_LIT(out, ",\"links\":[],\"droppedLinksCount\":0,\"flags\":1}");
 }
 
 struct group {
+	struct sb key;	 /* resource_key() */
 	struct sb res;	 /* resource attributes text */
 	struct sb spans; /* spans, comma-separated */
 };
+
+/* One span object into its resource's group (made when new). -EINVAL:
+ * not a span object. */
+static int encode_span(struct sr_otlp *o, const struct sr_otlp_item *it,
+		       struct group *g, size_t *ng)
+{
+	struct jv j = {it->p, it->p + it->n};
+	struct jobj *top = &o->top, *sd = &o->sd;
+	struct span s = {.kind = 1, .attrs = &o->sattrs, .res = &o->sres,
+			 .lim = o->c->attr_value_length_limit};
+	const struct trace_slot *t = NULL;
+	const char *tid, *sid, *pid, *svc;
+	uint64_t start, end;
+	bool raw;
+	size_t k;
+	int rc;
+
+	at_reset(&o->sattrs);
+	at_reset(&o->sres);
+	s.name = o->name;
+	s.name.n = 0;
+	jo_index(top, j);
+	rc = map_span(o, top, sd, &s, &tid, &sid, &pid, &start, &end, &t);
+	o->name = s.name; /* keeps its buffer for the next span */
+	if (rc)
+		return rc;
+	svc = service_of(o, t, &raw);
+	resource_key(o, svc, raw);
+	if (o->rkey.oom)
+		return -ENOMEM;
+	for (k = 0; k < *ng; k++)
+		if (g[k].key.n == o->rkey.n &&
+		    !memcmp(g[k].key.p, o->rkey.p, o->rkey.n))
+			break;
+	if (k == *ng) {
+		/* a resource is built once per request */
+		sb_raw(&g[k].key, o->rkey.p, o->rkey.n);
+		write_resource(o, &g[k].res, svc, raw);
+		(*ng)++;
+	}
+	write_span(o, &g[k].spans, top, &s, tid, sid, pid, start, end);
+	return g[k].spans.oom || g[k].res.oom || g[k].key.oom ? -ENOMEM : 0;
+}
 
 int sr_otlp_body(struct sr_otlp *o, const struct sr_otlp_item *it, size_t n,
 		 char **body, size_t *len, size_t *skipped)
 {
 	struct group *g = calloc(n + 1, sizeof(*g));
-	size_t ng = 0;
+	size_t ng = 0, need = 64;
 	struct sb b = {0};
 	int rc = 0;
 
@@ -1291,52 +1764,38 @@ int sr_otlp_body(struct sr_otlp *o, const struct sr_otlp_item *it, size_t n,
 	if (!g)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !rc; i++) {
-		struct sb s = {0}, r = {0};
-		size_t k;
-
 		if (sr_otlp_is_trace(&it[i])) {
 			sr_otlp_note_trace(o, &it[i]);
 			(*skipped)++;
 			continue;
 		}
-		rc = encode_span(o, &it[i], &s, &r);
+		rc = encode_span(o, &it[i], g, &ng);
 		if (rc == -EINVAL) {
 			(*skipped)++;
 			rc = 0;
-			free(s.p);
-			free(r.p);
-			continue;
 		}
-		for (k = 0; !rc && k < ng; k++)
-			if (g[k].res.n == r.n && !memcmp(g[k].res.p, r.p, r.n))
-				break;
-		if (!rc && k == ng)
-			g[ng++].res = r;
-		else
-			free(r.p);
-		if (!rc) {
-			if (g[k].spans.n)
-				sb_lit(&g[k].spans, ",");
-			sb_raw(&g[k].spans, s.p, s.n);
-			rc = g[k].spans.oom ? -ENOMEM : 0;
-		}
-		free(s.p);
 	}
-	sb_lit(&b, "{\"resourceSpans\":[");
+	for (size_t k = 0; k < ng; k++)
+		need += g[k].res.n + g[k].spans.n + 160;
+	sb_need(&b, need);
+	SB_LIT(&b, "{\"resourceSpans\":[");
 	for (size_t k = 0; k < ng; k++) {
 		if (k)
-			sb_lit(&b, ",");
-		sb_lit(&b, "{\"resource\":{\"attributes\":");
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "{\"resource\":{\"attributes\":");
 		sb_raw(&b, g[k].res.p, g[k].res.n);
-		sb_lit(&b, ",\"droppedAttributesCount\":0},\"scopeSpans\":[{"
+		SB_LIT(&b, ",\"droppedAttributesCount\":0},\"scopeSpans\":[{"
 			   "\"scope\":{\"name\":\"spanring\",\"version\":\"" SR_VERSION
 			   "\"},\"spans\":[");
 		sb_raw(&b, g[k].spans.p, g[k].spans.n);
-		sb_lit(&b, "]}]}");
+		SB_LIT(&b, "]}]}");
+	}
+	SB_LIT(&b, "]}");
+	for (size_t k = 0; k < ng; k++) {
+		free(g[k].key.p);
 		free(g[k].res.p);
 		free(g[k].spans.p);
 	}
-	sb_lit(&b, "]}");
 	free(g);
 	if (rc || b.oom) {
 		free(b.p);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/limits.h"
 #include "lock.h"
 #include "log.h"
@@ -23,28 +24,52 @@
 #define SEG_MAGIC "SRSPOOL1"
 #define SEG_HDR 16u   /* magic 8, u32 batches, u32 done */
 #define FRAME_HDR 12u /* u32 compressed bytes, u32 items, u32 codec */
+#define CUR_MAGIC "SRCURSR1"
+#define CUR_LEN 24u /* magic 8, u64 seq, u32 done, u32 check */
+
+/* The text of a segment's batches, shared by the spool (until every
+ * destination has loaded it) and the loaded segments. */
+struct memtext {
+	_Atomic unsigned refs;
+	struct sr_spool_batch *b;
+	size_t n;
+	uint64_t len; /* bytes of text */
+};
 
 struct seg {
 	uint64_t seq;
 	uint64_t bytes;
 	uint32_t items;
-	struct sr_spool_batch *mem; /* its text while kept in memory */
-	size_t nmem;
-	uint64_t memlen; /* bytes of text in mem */
+	struct memtext *mem; /* its text while kept in memory */
+	uint32_t untaken;    /* destinations that have not loaded mem */
+	uint32_t finished;   /* destinations done with it */
+	uint32_t hdr_done;   /* header's counter, when hdr_known */
+	bool hdr_known;
 };
 
-/* A loaded segment (export thread). */
+/* A destination's place in the spool. */
+struct dest {
+	char name[16];
+	int fd;		  /* cursor-<name>, or -1 */
+	uint64_t seq;	  /* segment it is in */
+	uint32_t done;	  /* batches of it delivered */
+	uint64_t busy;	  /* segment loaded now, + 1; 0: none */
+};
+
+/* A loaded segment (one destination's export thread). */
 struct sr_segment {
+	struct sr_spool *sp;
+	unsigned dest;
 	uint64_t seq;
 	uint32_t items; /* as named */
 	uint8_t *buf;	/* whole file */
 	size_t len;
 	uint32_t batches, done;
-	size_t *off;		    /* offset of each frame header */
-	int fd;			    /* kept open to record progress, or -1 */
-	struct sr_spool_batch *mem; /* text from memory, NULL: the file's */
-	size_t nmem;
-	const char *damage; /* NULL: intact; else quarantined when done */
+	size_t *off;	     /* offset of each frame header */
+	int fd;		     /* kept open to record progress, or -1 */
+	struct memtext *mem; /* text from memory, NULL: the file's */
+	char *scratch;	     /* the last batch decompressed */
+	const char *damage;  /* NULL: intact; else quarantined when done */
 	uint32_t unreadable; /* batches that did not decompress */
 };
 
@@ -52,7 +77,9 @@ struct sr_spool {
 	char path[4096];
 	int dirfd, lockfd;
 	uint64_t heals;	    /* times the directory was recreated */
-	uint64_t busy_seq;  /* segment loaded by the exporter, + 1; 0: none */
+	struct dest dests[SR_EXPORTERS_MAX];
+	unsigned ndest;
+	uint32_t all;	    /* bits of every destination */
 	enum sr_codec codec;
 	uint64_t max_bytes, bytes;
 	uint64_t mem_bytes; /* text kept in memory (struct seg.mem) */
@@ -89,14 +116,23 @@ static void batches_free(struct sr_spool_batch *b, size_t n)
 	free(b);
 }
 
-/* Lets go of a segment's text in memory (lock held, or alone). */
+static void mem_put(struct memtext *m)
+{
+	if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
+		batches_free(m->b, m->n);
+		free(m);
+	}
+}
+
+/* Lets go of the spool's hold on a segment's text (lock held, or
+ * alone). */
 static void seg_forget(struct sr_spool *s, struct seg *g)
 {
-	batches_free(g->mem, g->nmem);
-	s->mem_bytes -= g->memlen;
+	if (!g->mem)
+		return;
+	s->mem_bytes -= g->mem->len;
+	mem_put(g->mem);
 	g->mem = NULL;
-	g->nmem = 0;
-	g->memlen = 0;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -173,6 +209,137 @@ static int scan(struct sr_spool *s)
 	return 0;
 }
 
+/* --- cursors ------------------------------------------------------------ */
+
+static uint32_t cur_check(uint64_t seq, uint32_t done)
+{
+	return (uint32_t)(seq ^ (seq >> 32)) ^ done ^ 0x5a17c0deu;
+}
+
+/* Writes a destination's cursor in place (no fsync: a crash may send its
+ * last batch again). 0 or -errno. */
+static int cur_write(const struct dest *d)
+{
+	uint8_t b[CUR_LEN];
+	uint32_t check = cur_check(d->seq, d->done);
+	ssize_t w;
+
+	if (d->fd < 0)
+		return -EBADF;
+	memcpy(b, CUR_MAGIC, 8);
+	memcpy(b + 8, &d->seq, 8);
+	memcpy(b + 16, &d->done, 4);
+	memcpy(b + 20, &check, 4);
+	w = pwrite(d->fd, b, CUR_LEN, 0);
+	return w == CUR_LEN ? 0 : w < 0 ? -errno : -EIO;
+}
+
+/* Opens (creating) destination d's cursor file. `load`: read it first;
+ * an absent, short or damaged one means the start of the spool (sends
+ * again, loses nothing). Else the cursor in memory is written. */
+static int cur_open(struct sr_spool *s, struct dest *d, bool load)
+{
+	char name[40];
+	uint8_t b[CUR_LEN];
+	uint32_t check;
+
+	snprintf(name, sizeof(name), "cursor-%s", d->name);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (d->fd < 0)
+		return -errno;
+	if (!load)
+		return cur_write(d);
+	d->seq = 0;
+	d->done = 0;
+	if (pread(d->fd, b, CUR_LEN, 0) != CUR_LEN || memcmp(b, CUR_MAGIC, 8))
+		return 0;
+	memcpy(&d->seq, b + 8, 8);
+	memcpy(&d->done, b + 16, 4);
+	memcpy(&check, b + 20, 4);
+	if (check != cur_check(d->seq, d->done)) {
+		sr_log(SR_LOG_WARN, "spool", "%s/%s damaged: destination %s "
+		       "starts at the oldest segment (duplicates, not loss)",
+		       s->path, name, d->name);
+		d->seq = 0;
+		d->done = 0;
+	}
+	return 0;
+}
+
+/* After listing the segments: which destination is past which, and the
+ * segments every destination was done with (a stop between the last
+ * cursor write and the removal) go. */
+static void settle(struct sr_spool *s)
+{
+	size_t w = s->head;
+	char name[64];
+
+	for (unsigned k = 0; k < s->ndest; k++)
+		if (s->dests[k].seq >= s->next_seq)
+			s->next_seq = s->dests[k].seq + 1;
+	for (size_t i = s->head; i < s->n; i++) {
+		struct seg *g = &s->segs[i];
+
+		for (unsigned k = 0; k < s->ndest; k++)
+			if (g->seq < s->dests[k].seq)
+				g->finished |= 1u << k;
+		g->untaken = s->all & ~g->finished;
+		if (g->finished != s->all) {
+			s->segs[w++] = *g;
+			continue;
+		}
+		seg_name(name, sizeof(name), g);
+		unlinkat(s->dirfd, name, 0);
+		s->bytes -= g->bytes;
+	}
+	s->n = w;
+}
+
+static bool name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (!len || len >= sizeof(((struct dest *)0)->name))
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return false;
+	return true;
+}
+
+static int dests_init(struct sr_spool *s, const struct sr_spool_opts *o,
+		      char *why, size_t whylen)
+{
+	for (unsigned k = 0; k < SR_EXPORTERS_MAX; k++)
+		s->dests[k].fd = -1;
+	if (!o->ndest || o->ndest > SR_EXPORTERS_MAX) {
+		snprintf(why, whylen, "%u destinations (1 to %u)", o->ndest,
+			 SR_EXPORTERS_MAX);
+		return -EINVAL;
+	}
+	for (unsigned k = 0; k < o->ndest; k++) {
+		if (!name_ok(o->names[k])) {
+			snprintf(why, whylen, "bad destination name '%s'",
+				 o->names[k]);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < k; j++)
+			if (!strcmp(o->names[j], o->names[k])) {
+				snprintf(why, whylen, "destination %s twice",
+					 o->names[k]);
+				return -EINVAL;
+			}
+		snprintf(s->dests[k].name, sizeof(s->dests[k].name), "%s",
+			 o->names[k]);
+	}
+	s->ndest = o->ndest;
+	s->all = (1u << o->ndest) - 1;
+	return 0;
+}
+
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -192,9 +359,8 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
-			       uint64_t max_bytes, bool sync, char *why,
-			       size_t whylen)
+struct sr_spool *sr_spool_open(const char *dir, const struct sr_spool_opts *o,
+			       char *why, size_t whylen)
 {
 	struct sr_spool *s = calloc(1, sizeof(*s));
 	int rc;
@@ -203,10 +369,13 @@ struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
 		return NULL;
 	s->dirfd = s->lockfd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", dir);
-	s->codec = codec;
-	s->max_bytes = max_bytes;
-	s->sync = sync;
+	s->codec = o->codec;
+	s->max_bytes = o->max_bytes;
+	s->sync = o->sync;
 	pthread_mutex_init(&s->lock, NULL);
+	rc = dests_init(s, o, why, whylen);
+	if (rc)
+		goto err;
 	rc = mkdir_p(dir);
 	if (rc) {
 		snprintf(why, whylen, "cannot create %s: %s", dir,
@@ -233,11 +402,20 @@ struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
 		snprintf(why, whylen, "%s is in use by another spanringd", dir);
 		goto err;
 	}
+	for (unsigned k = 0; k < s->ndest && !rc; k++) {
+		rc = cur_open(s, &s->dests[k], true);
+		if (rc)
+			snprintf(why, whylen, "cannot open %s/cursor-%s: %s",
+				 dir, s->dests[k].name, strerror(-rc));
+	}
+	if (rc)
+		goto err;
 	rc = scan(s);
 	if (rc) {
 		snprintf(why, whylen, "cannot list %s: %s", dir, strerror(-rc));
 		goto err;
 	}
+	settle(s);
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
 	return s;
@@ -257,6 +435,9 @@ void sr_spool_free(struct sr_spool *s)
 		close(s->lockfd);
 	for (size_t i = s->head; i < s->n; i++)
 		seg_forget(s, &s->segs[i]);
+	for (unsigned k = 0; k < SR_EXPORTERS_MAX; k++)
+		if (s->dests[k].fd >= 0)
+			close(s->dests[k].fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->segs);
 	free(s);
@@ -402,7 +583,7 @@ static bool dir_gone(const struct sr_spool *s)
 
 /*
  * The spool directory was removed under us: recreates it, takes its lock
- * again (same descriptor numbers: the open-span files of scan.c use the
+ * again (same descriptor numbers: the open-span files of rings.c use the
  * directory through the same fd), rewrites the segments whose text is
  * still in memory and forgets the others, counting their items as lost.
  * Lock held. 0 or -errno (the directory cannot be made: tried again on
@@ -434,11 +615,18 @@ static int heal(struct sr_spool *s)
 		sr_log(SR_LOG_WARN, "spool", "%s: cannot lock the recreated "
 		       "directory", s->path);
 	}
+	for (unsigned k = 0; k < s->ndest; k++)
+		if (cur_open(s, &s->dests[k], false))
+			sr_log(SR_LOG_WARN, "spool", "%s: cannot write the "
+			       "cursor of %s again", s->path, s->dests[k].name);
 	for (size_t i = s->head; i < s->n; i++) {
 		struct seg *g = &s->segs[i];
 		char name[64];
-		bool busy = s->busy_seq == g->seq + 1;
+		bool busy = false;
 		int wrc = -ENOENT;
+
+		for (unsigned k = 0; k < s->ndest; k++)
+			busy |= s->dests[k].busy == g->seq + 1;
 
 		seg_name(name, sizeof(name), g);
 		if (faccessat(s->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
@@ -450,7 +638,7 @@ static int heal(struct sr_spool *s)
 			uint8_t *img;
 			size_t len;
 
-			wrc = build_segment(s, g->mem, g->nmem, &img, &len);
+			wrc = build_segment(s, g->mem->b, g->mem->n, &img, &len);
 			if (!wrc) {
 				wrc = write_segment(s, g, img, len);
 				free(img);
@@ -533,15 +721,22 @@ int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX) {
-		g.mem = b;
-		g.nmem = n;
-		g.memlen = text;
+	g.untaken = s->all;
+	g.hdr_known = true; /* written with 0 */
+	if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX)
+		g.mem = calloc(1, sizeof(*g.mem));
+	if (g.mem) {
+		atomic_init(&g.mem->refs, 1);
+		g.mem->b = b;
+		g.mem->n = n;
+		g.mem->len = text;
 	}
 	rc = push(s, &g);
 	if (!rc && g.mem) {
 		s->mem_bytes += text;
 		b = NULL; /* the segment holds it now */
+	} else if (g.mem) {
+		free(g.mem);
 	}
 	enforce_bound(s);
 	SR_STAT_SET(spool_segments, s->n - s->head);
@@ -559,16 +754,38 @@ int sr_spool_sync(struct sr_spool *s)
 	return 0;
 }
 
-bool sr_spool_oldest(struct sr_spool *s, uint64_t *seq)
+bool sr_spool_next(struct sr_spool *s, unsigned dest, uint64_t *seq)
 {
-	bool any;
+	bool any = false;
 
 	pthread_mutex_lock(&s->lock);
-	any = s->head < s->n;
-	if (any)
-		*seq = s->segs[s->head].seq;
+	for (size_t i = s->head; i < s->n && !any; i++) {
+		any = !(s->segs[i].finished & (1u << dest));
+		if (any)
+			*seq = s->segs[i].seq;
+	}
 	pthread_mutex_unlock(&s->lock);
 	return any;
+}
+
+size_t sr_spool_behind(struct sr_spool *s, unsigned dest)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = s->head; i < s->n; i++)
+		n += !(s->segs[i].finished & (1u << dest));
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Destination dest no longer holds segment seq loaded. */
+static void release(struct sr_spool *s, unsigned dest, uint64_t seq)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->dests[dest].busy == seq + 1)
+		s->dests[dest].busy = 0;
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Index of seq in the live list, or -1 (lock held). */
@@ -584,9 +801,12 @@ void sr_segment_free(struct sr_segment *g)
 {
 	if (!g)
 		return;
+	if (g->sp)
+		release(g->sp, g->dest, g->seq);
 	if (g->fd >= 0)
 		close(g->fd);
-	batches_free(g->mem, g->nmem);
+	mem_put(g->mem);
+	free(g->scratch);
 	free(g->buf);
 	free(g->off);
 	free(g);
@@ -646,10 +866,33 @@ int sr_segment_index(const uint8_t *buf, size_t len, size_t *off, size_t max,
 	return 0;
 }
 
-int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
+/* Notes the header's counter read by a load (the first one tells). */
+static void note_header(struct sr_spool *s, uint64_t seq, uint32_t done)
 {
+	ssize_t i;
+
+	pthread_mutex_lock(&s->lock);
+	i = find(s, seq);
+	if (i >= 0 && !s->segs[i].hdr_known) {
+		s->segs[i].hdr_done = done;
+		s->segs[i].hdr_known = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void drop_mem(struct sr_segment *g)
+{
+	mem_put(g->mem);
+	g->mem = NULL;
+}
+
+int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
+		  struct sr_segment **out)
+{
+	struct memtext *mem = NULL;
 	struct sr_seg_index ix;
 	struct sr_segment *g;
+	uint32_t start = 0;
 	char name[64];
 	struct stat st;
 	struct seg info;
@@ -659,24 +902,33 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 	pthread_mutex_lock(&s->lock);
 	i = find(s, seq);
 	if (i >= 0) {
-		/* the text in memory goes with the loaded segment */
-		info = s->segs[i];
-		s->mem_bytes -= info.memlen;
-		s->segs[i].mem = NULL;
-		s->segs[i].nmem = 0;
-		s->segs[i].memlen = 0;
-		s->busy_seq = seq + 1;
+		struct seg *e = &s->segs[i];
+
+		info = *e;
+		/* the text in memory is shared with the loaded segment; the
+		 * spool lets go of it once every destination took it */
+		mem = e->mem;
+		if (mem)
+			atomic_fetch_add(&mem->refs, 1);
+		e->untaken &= ~(1u << dest);
+		if (!e->untaken)
+			seg_forget(s, e);
+		s->dests[dest].busy = seq + 1;
+		if (s->dests[dest].seq == seq)
+			start = s->dests[dest].done;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (i < 0)
 		return -ENOENT;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
-		batches_free(info.mem, info.nmem);
+		mem_put(mem);
+		release(s, dest, seq);
 		return -ENOMEM;
 	}
-	g->mem = info.mem;
-	g->nmem = info.nmem;
+	g->sp = s;
+	g->dest = dest;
+	g->mem = mem;
 	g->seq = seq;
 	g->items = info.items;
 	seg_name(name, sizeof(name), &info);
@@ -685,7 +937,8 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 		rc = -errno;
 		if (rc == -ENOENT && g->mem) {
 			/* the file went with its directory, the text did not */
-			g->batches = (uint32_t)g->nmem;
+			g->batches = (uint32_t)g->mem->n;
+			g->done = start < g->batches ? start : g->batches;
 			*out = g;
 			return 0;
 		}
@@ -712,33 +965,23 @@ int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
 		goto err;
 	sr_segment_index(g->buf, g->len, g->off, ix.batches, &ix);
 	g->batches = ix.batches;
-	g->done = ix.done;
-	if (g->mem && (g->nmem != g->batches || g->damage)) {
-		batches_free(g->mem, g->nmem);
-		g->mem = NULL;
-		g->nmem = 0;
-	}
+	note_header(s, seq, ix.done);
+	/* this destination's cursor, or what every destination delivered */
+	g->done = ix.done > start ? ix.done : start;
+	if (g->done > g->batches)
+		g->done = g->batches;
+	if (g->mem && (g->mem->n != g->batches || g->damage))
+		drop_mem(g);
 	*out = g;
 	return 0;
 nothing:
-	/* no batch to give: quarantined by the first sr_spool_mark() */
-	batches_free(g->mem, g->nmem);
-	g->mem = NULL;
-	g->nmem = 0;
+	/* no batch to give: quarantined once every destination is done */
+	drop_mem(g);
 	*out = g;
 	return 0;
 err:
-	sr_spool_release(s, seq);
 	sr_segment_free(g);
 	return rc;
-}
-
-void sr_spool_release(struct sr_spool *s, uint64_t seq)
-{
-	pthread_mutex_lock(&s->lock);
-	if (s->busy_seq == seq + 1)
-		s->busy_seq = 0;
-	pthread_mutex_unlock(&s->lock);
 }
 
 const char *sr_segment_damage(const struct sr_segment *g)
@@ -761,22 +1004,24 @@ uint32_t sr_segment_done(const struct sr_segment *g)
 	return g->done;
 }
 
-int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
+int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 		     size_t *len, uint32_t *items)
 {
 	uint32_t hdr[3];
+	void *text = NULL;
 	int rc;
 
 	if (i >= g->batches)
 		return -EINVAL;
-	if (i < g->nmem && g->mem[i].lines) {
+	if (g->mem && i < g->mem->n && g->mem->b[i].lines) {
 		/* the same bytes as the file's, without decompressing */
-		*lines = g->mem[i].lines;
-		*len = g->mem[i].len;
-		*items = g->mem[i].items;
-		g->mem[i].lines = NULL;
+		*lines = g->mem->b[i].lines;
+		*len = g->mem->b[i].len;
+		*items = g->mem->b[i].items;
 		return 0;
 	}
+	free(g->scratch);
+	g->scratch = NULL;
 	if (!g->buf) {
 		g->damage = "text lost";
 		return -EBADMSG;
@@ -784,8 +1029,10 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
 	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
 	*items = hdr[1];
 	rc = sr_codec_decompress((enum sr_codec)hdr[2],
-				 g->buf + g->off[i] + FRAME_HDR, hdr[0],
-				 (void **)lines, len);
+				 g->buf + g->off[i] + FRAME_HDR, hdr[0], &text,
+				 len);
+	g->scratch = text;
+	*lines = g->scratch;
 	if (rc == -EBADMSG) {
 		g->damage = "a batch does not decompress (checksum)";
 		g->unreadable++;
@@ -817,8 +1064,6 @@ static int quarantine(struct sr_spool *s, struct sr_segment *g)
 			(s->n - (size_t)i - 1) * sizeof(*s->segs));
 		s->n--;
 	}
-	if (s->busy_seq == g->seq + 1)
-		s->busy_seq = 0;
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
 	pthread_mutex_unlock(&s->lock);
@@ -837,14 +1082,62 @@ static int quarantine(struct sr_spool *s, struct sr_segment *g)
 	return 0;
 }
 
+/* What every destination delivered of segment e, now that g's
+ * destination delivered `done` (lock held): a destination not there yet
+ * will start from the header. */
+static uint32_t delivered_by_all(const struct sr_spool *s,
+				 const struct seg *e,
+				 const struct sr_segment *g, uint32_t done)
+{
+	uint32_t min = done;
+
+	for (unsigned k = 0; k < s->ndest; k++) {
+		uint32_t at;
+
+		if (k == g->dest || (e->finished & (1u << k)))
+			continue;
+		at = s->dests[k].seq == e->seq ? s->dests[k].done : e->hdr_done;
+		if (at < min)
+			min = at;
+	}
+	return min;
+}
+
 int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 {
+	struct dest *d = &s->dests[g->dest];
+	bool all = done >= g->batches; /* when it is gone already */
+	ssize_t i;
+	int rc, rc2 = 0;
+
 	g->done = done;
-	if (done >= g->batches)
-		return g->damage ? quarantine(s, g) : sr_spool_remove(s, g->seq);
-	if (g->fd < 0 || g->len < SEG_HDR)
-		return 0;
-	return pwrite(g->fd, &done, 4, 12) == 4 ? 0 : -errno;
+	pthread_mutex_lock(&s->lock);
+	/* past a segment, the cursor names the next number: a restart then
+	 * knows it is done with it without reading it */
+	d->seq = done >= g->batches ? g->seq + 1 : g->seq;
+	d->done = done >= g->batches ? 0 : done;
+	rc = cur_write(d);
+	i = find(s, g->seq);
+	if (i >= 0) {
+		struct seg *e = &s->segs[i];
+		uint32_t min;
+
+		if (done >= g->batches)
+			e->finished |= 1u << g->dest;
+		all = e->finished == s->all;
+		min = delivered_by_all(s, e, g, done);
+		if (!all && e->hdr_known && min > e->hdr_done && g->fd >= 0 &&
+		    g->len >= SEG_HDR) {
+			if (pwrite(g->fd, &min, 4, 12) == 4)
+				e->hdr_done = min;
+			else
+				rc2 = -errno;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (all)
+		rc2 = g->damage ? quarantine(s, g) : sr_spool_remove(s, g->seq);
+	return rc ? rc : rc2;
 }
 
 int sr_spool_lost(struct sr_spool *s, uint64_t seq, uint32_t *items)
@@ -879,8 +1172,6 @@ int sr_spool_remove(struct sr_spool *s, uint64_t seq)
 			(s->n - (size_t)i - 1) * sizeof(*s->segs));
 		s->n--;
 	}
-	if (s->busy_seq == seq + 1)
-		s->busy_seq = 0;
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
 	pthread_mutex_unlock(&s->lock);

@@ -13,12 +13,22 @@
  * One file per flush, not per batch: file creation and removal cost more
  * kernel time than everything else together.
  *
+ * Several destinations read the same segments, each at its own pace: each
+ * has a cursor (segment, batches delivered) in "cursor-<name>" beside the
+ * segments, written in place without fsync after every batch like the
+ * header's counter, so a restart resumes each where it was (a crash may
+ * send its last batch again). A segment leaves the spool when every
+ * destination is done with it; the header's counter holds the batches
+ * every destination delivered. A destination added later starts at the
+ * oldest segment, after the batches the others had all delivered.
+ *
  * It heals: a directory removed under it is recreated on the next
  * hand-off (segments whose text is still in memory are written again, the
  * others are counted lost). A damaged segment gives up its intact batches
  * and is then moved to quarantine/ in the spool directory, never deleted.
  *
- * Thread-safe: the drain thread puts, the export thread reads and removes.
+ * Thread-safe: the drain thread puts, each destination's export thread
+ * reads, marks and frees its own loaded segments.
  */
 #ifndef SR_SD_SPOOL_H
 #define SR_SD_SPOOL_H
@@ -27,7 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "common/codec.h"
+#include "common/limits.h"
 
 struct sr_spool;
 struct sr_segment;
@@ -44,15 +55,26 @@ struct sr_spool_batch {
  * so that it need not read and decompress what was just written. */
 #define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
 
+/* How a spool is opened. */
+struct sr_spool_opts {
+	enum sr_codec codec; /* of the segments written */
+	uint64_t max_bytes;  /* bound; 0: none */
+	bool sync;	     /* fdatasync segments, fsync the directory */
+	/* destinations (1 to SR_EXPORTERS_MAX names of [a-z0-9], unique):
+	 * destination d of the calls below is names[d] */
+	const char *const *names;
+	unsigned ndest;
+};
+
 /*
  * Opens (creating, mode 0700) the spool directory, takes its lock
- * (".lock", flock), removes stale temporaries and lists the segments left
- * by an earlier run. NULL + errno, with the reason in `why`:
- * EWOULDBLOCK when another spanringd uses it.
+ * (".lock", flock), removes stale temporaries, lists the segments left
+ * by an earlier run and reads each destination's cursor. NULL + errno,
+ * with the reason in `why`: EWOULDBLOCK when another spanringd uses it,
+ * EINVAL for bad names.
  */
-struct sr_spool *sr_spool_open(const char *dir, enum sr_codec codec,
-			       uint64_t max_bytes, bool sync, char *why,
-			       size_t whylen);
+struct sr_spool *sr_spool_open(const char *dir, const struct sr_spool_opts *o,
+			       char *why, size_t whylen);
 void sr_spool_free(struct sr_spool *s);
 
 /* Directory fd (for the open-span files kept beside the segments). */
@@ -68,23 +90,27 @@ int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 /* Makes the segments put so far durable (fsync of the directory). */
 int sr_spool_sync(struct sr_spool *s) __attribute__((warn_unused_result));
 
-/* The oldest segment not yet removed: true and *seq, or false if empty. */
-bool sr_spool_oldest(struct sr_spool *s, uint64_t *seq);
+/* The oldest segment destination `dest` is not done with: true and *seq,
+ * or false when it has delivered everything. */
+bool sr_spool_next(struct sr_spool *s, unsigned dest, uint64_t *seq);
+
+/* Segments destination `dest` is not done with. */
+size_t sr_spool_behind(struct sr_spool *s, unsigned dest);
 
 /*
- * Loads segment `seq`: 0 and *out, also for a damaged file (its intact
- * batches are indexed; sr_segment_damage() says what is wrong), -ENOENT
- * (dropped meanwhile, or its file is gone and its text too: the caller
- * calls sr_spool_lost()), -EBADMSG (unreadable), -ENOMEM. Free with
- * sr_segment_free(), then sr_spool_release() unless it was removed.
+ * Loads segment `seq` for destination `dest`: 0 and *out, also for a
+ * damaged file (its intact batches are indexed; sr_segment_damage() says
+ * what is wrong), -ENOENT (dropped meanwhile, or its file is gone and its
+ * text too: the caller calls sr_spool_lost()), -EBADMSG (unreadable),
+ * -ENOMEM. sr_segment_done() is where this destination resumes. Free
+ * with sr_segment_free() (the spool must outlive it).
  */
-int sr_spool_load(struct sr_spool *s, uint64_t seq, struct sr_segment **out)
-    __attribute__((warn_unused_result));
-void sr_segment_free(struct sr_segment *g);
+int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
+		  struct sr_segment **out) __attribute__((warn_unused_result));
 
-/* The exporter is done with segment seq for now (a heal may rewrite or
- * forget it again). */
-void sr_spool_release(struct sr_spool *s, uint64_t seq);
+/* Lets go of a loaded segment (a heal may rewrite or forget it again);
+ * NULL is a no-op. */
+void sr_segment_free(struct sr_segment *g);
 
 /* What is wrong with a loaded segment, or NULL when it is intact. A
  * batch that does not decompress marks it damaged too. */
@@ -110,21 +136,24 @@ struct sr_seg_index {
 int sr_segment_index(const uint8_t *buf, size_t len, size_t *off, size_t max,
 		     struct sr_seg_index *ix);
 
-/* Batches in the segment, and how many were delivered already. */
+/* Batches in the segment, and how many its destination delivered. */
 uint32_t sr_segment_batches(const struct sr_segment *g);
 uint32_t sr_segment_done(const struct sr_segment *g);
 
-/* Batch i: malloc'd NUL-terminated JSON lines, the text kept in memory
- * (handed over once) or else decompressed from the file. 0, -EBADMSG,
- * -ENOMEM. */
-int sr_segment_batch(struct sr_segment *g, uint32_t i, char **lines,
+/* Batch i: NUL-terminated JSON lines owned by g, valid until the next
+ * call or sr_segment_free(): the text kept in memory (shared by the
+ * destinations, never copied) or else decompressed from the file. 0,
+ * -EBADMSG, -ENOMEM. */
+int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 		     size_t *len, uint32_t *items)
     __attribute__((warn_unused_result));
 
-/* Records that batches [0, done) are delivered (in the file, without
- * fsync: a crash may send them again, a clean restart does not); the
- * segment is removed once all are, or moved to quarantine/ when damaged
- * (a batch that could not be read stays in it). 0 or -errno. */
+/* Records that g's destination delivered batches [0, done) (its cursor,
+ * and the header's counter when every destination has, written without
+ * fsync: a crash may send them again, a clean restart does not); once
+ * every destination is done with the segment it is removed, or moved to
+ * quarantine/ when damaged (a batch that could not be read stays in
+ * it). 0 or -errno. */
 int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
     __attribute__((warn_unused_result));
 

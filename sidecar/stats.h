@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 #define SR_STATS_FIELDS(X)                                                   \
 	X(rings_seen)            /* ring files opened */                     \
 	X(rings_active)          /* rings open now (gauge) */                \
@@ -65,6 +67,45 @@ struct sr_stats {
 
 extern struct sr_stats sr_stats;
 
+/* The counters each destination also keeps for itself (the totals above
+ * sum them), written as "exporters":{"<name>":{…}} in the stats file. */
+#define SR_DEST_STATS_FIELDS(X)                                              \
+	X(exports_ok)                                                        \
+	X(exports_failed)                                                    \
+	X(exports_retried)                                                   \
+	X(http_requests)                                                     \
+	X(items_exported)                                                    \
+	X(bytes_sent)                                                        \
+	X(dead_lettered)                                                     \
+	X(dead_letter_errors)                                                \
+	X(spans_rejected)                                                    \
+	X(spool_behind)          /* segments it has not delivered (gauge) */
+
+struct sr_dest_stats {
+	char name[16];
+#define X(name) _Atomic uint64_t name;
+	SR_DEST_STATS_FIELDS(X)
+#undef X
+};
+
+extern struct sr_dest_stats sr_dest_stats[SR_EXPORTERS_MAX];
+
+/* Registers destination `name` before the threads start: its index for
+ * SR_DSTAT_*, or -ENOSPC. Not thread-safe. */
+int sr_stats_dest(const char *name);
+
+/* Adds to destination d's counter and to the total. */
+#define SR_DSTAT_ADD(d, name, v)                                             \
+	do {                                                                 \
+		SR_STAT_ADD(name, v);                                        \
+		atomic_fetch_add_explicit(&sr_dest_stats[d].name,            \
+					  (uint64_t)(v),                     \
+					  memory_order_relaxed);             \
+	} while (0)
+#define SR_DSTAT_SET(d, name, v)                                             \
+	atomic_store_explicit(&sr_dest_stats[d].name, (uint64_t)(v),         \
+			      memory_order_relaxed)
+
 #define SR_STAT_ADD(name, v) \
 	atomic_fetch_add_explicit(&sr_stats.name, (uint64_t)(v), memory_order_relaxed)
 #define SR_STAT_SET(name, v) \
@@ -73,7 +114,8 @@ extern struct sr_stats sr_stats;
 	atomic_load_explicit(&sr_stats.name, memory_order_relaxed)
 
 /* Writes every counter plus derived figures (compression ratio, MB/s,
- * pid, uptime) to `path` via `path`.tmp and rename. 0 or -errno. */
+ * pid, uptime) and each destination's counters to `path` via `path`.tmp
+ * and rename. 0 or -errno. */
 int sr_stats_write(const char *path);
 
 #endif /* SR_SD_STATS_H */

@@ -6,13 +6,13 @@
  * outside the image, offsets strictly increasing and inside it, the
  * delivered counter never beyond the batches found.
  *
- * The sidecar's spool, codec and stats are compiled into this target.
+ * The sidecar's spool and stats are compiled into this target (the
+ * codec is in common/, linked with it).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sidecar/codec.c"
 #include "sidecar/log.c"
 #include "sidecar/lock.c"
 #include "sidecar/spool.c"

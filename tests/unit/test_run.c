@@ -28,6 +28,8 @@
 
 #include <cJSON.h>
 
+#include "tests/lib/sidecar.h"
+
 extern char **environ;
 
 struct proc {
@@ -850,12 +852,71 @@ static void run_openai_exporter_sends_to_endpoint(void **state)
 
 		for (const char *c = want; *c; c++)
 			n += *c == '\n';
-		said = sr_strf("spanringd exported %zu items in 1 request ", n);
+		/* the sidecar exports while CMD runs, hand-off by hand-off:
+		 * one request or a few */
+		said = sr_strf("spanringd exported %zu items in ", n);
 		assert_non_null(strstr(p.e, said));
+		assert_non_null(strstr(p.e, "(openai exporter)"));
 		free(said);
 	}
 	assert_non_null(strstr(got, "\"object\":\"trace\""));
 	free(got), free(want);
+	proc_free(&p);
+	assert_int_equal(kill(recv, SIGTERM), 0);
+	assert_int_equal(waitpid(recv, &st, 0), recv);
+	free(endpoint), free(items), free(json);
+	sr_tmpdir_free(rt);
+}
+
+/* --exporter otlp: the same spans reach an OTLP receiver (one line per
+ * span there; trace objects travel as attributes), while the tree and
+ * --json come from the file exporter of the same sidecar. */
+static void run_otlp_exporter_sends_to_collector(void **state)
+{
+	char *rt = sr_tmpdir("run"), *items = sr_strf("%s/items.jsonl", rt);
+	char *json = sr_strf("%s/trace.jsonl", rt), *endpoint, *text, *said;
+	struct proc p;
+	size_t spans = 0, got = 0, n;
+	char **lines;
+	pid_t recv;
+	int port, st;
+
+	(void)state;
+	NEED_PARTS();
+	if (access(sr_build_path("spanring-recv"), X_OK))
+		skip();
+	recv = start_receiver(items, &port);
+	endpoint = sr_strf("http://127.0.0.1:%d/v1/traces", port);
+	start(&p, rt, NULL,
+	      (const char *[]){"run", "--exporter", "otlp", "--endpoint", endpoint,
+			       "--json", json, "--", "sh", "-c", "true; exit 4", NULL});
+	finish(&p, NULL);
+	assert_int_equal(WEXITSTATUS(p.status), 4);
+	assert_non_null(strstr(p.e, "process sh -c 'true; exit 4'"));
+	lines = sr_lines(json, &n);
+	text = sr_read_file(items, NULL);
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = strstr(lines[i], "\"id\":\"span_");
+
+		if (!strstr(lines[i], "\"object\":\"trace.span\"") || !id)
+			continue;
+		spans++;
+		/* OTLP's spanId is the last 16 hex of the span id */
+		said = sr_strf("\"spanId\":\"%.16s\"", id + strlen("\"id\":\"span_") + 8);
+		got += strstr(text, said) != NULL;
+		free(said);
+	}
+	assert_true(spans >= 1);
+	if (got != spans || sr_count_lines(items) != spans)
+		fail_msg("otlp receiver: expected the %zu spans of --json, found %zu of "
+			 "them in %zu lines", spans, got, sr_count_lines(items));
+	said = sr_strf("spanringd exported %zu items in ", n);
+	assert_non_null(strstr(p.e, said));
+	assert_non_null(strstr(p.e, "(otlp exporter)"));
+	free(said);
+	sr_lines_free(lines, n);
+	free(text);
 	proc_free(&p);
 	assert_int_equal(kill(recv, SIGTERM), 0);
 	assert_int_equal(waitpid(recv, &st, 0), recv);
@@ -934,4 +995,5 @@ SR_TEST_MAIN(cmocka_unit_test(run_keeps_exit_code),
 	     cmocka_unit_test(run_waits_for_background_children),
 	     cmocka_unit_test(run_console_exporter_shows_lines_and_tree),
 	     cmocka_unit_test(run_openai_exporter_sends_to_endpoint),
+	     cmocka_unit_test(run_otlp_exporter_sends_to_collector),
 	     cmocka_unit_test(run_colours_and_cuts_on_a_terminal))

@@ -570,6 +570,124 @@ static void export_receiver_outage_delivers_everything(void **state)
 	assert_int_equal(dups, 0);
 }
 
+/* Destination `dest`'s counter in the stats file ("exporters"), -1. */
+static long long dstat_of(const char *dest, const char *name)
+{
+	char *t = stats_text();
+	cJSON *j = t ? cJSON_Parse(t) : NULL;
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(j, "exporters"), dest);
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(d, name);
+	long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+
+	cJSON_Delete(j);
+	free(t);
+	return r;
+}
+
+static bool wait_dstat(const char *dest, const char *name, long long v, int ms)
+{
+	long long end = sr_ms() + ms;
+
+	while (dstat_of(dest, name) < v) {
+		if (sr_ms() > end)
+			return false;
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+static void expect_distinct(const char *what, const char *path, size_t want)
+{
+	size_t dups, n = distinct_ids(path, &dups);
+
+	if (n != want || dups)
+		fail_msg("%s: expected %zu distinct items and no duplicate, got %zu and %zu "
+			 "duplicates", what, want, n, dups);
+}
+
+/*
+ * Three destinations at once: openai answers 500 to everything while otlp
+ * and file deliver; a restart in between; then openai recovers and gets
+ * everything it missed. Per destination: nothing lost, nothing twice,
+ * its own counters; the spool empties only when all have delivered.
+ */
+static void export_destinations_independent_across_restart(void **state)
+{
+	struct sr_recv ot;
+	char *otbase = sr_strf("%s/otlp", F.base), *oturl, port[16];
+	const char *args[16] = { "--exporter", "openai,otlp,file", "--endpoint", NULL,
+				 "--otlp-endpoint", NULL, "--schedule-delay", "0.1",
+				 "--base-delay", "0.05", "--max-delay", "0.2",
+				 "--shutdown-timeout", "0.5", NULL };
+	size_t spans;
+
+	(void)state;
+	assert_int_equal(mkdir(otbase, 0700), 0);
+	recv_on((const char *[]){ "--status-seq", "500", "--cycle", NULL });
+	snprintf(port, sizeof(port), "%d", F.rv.port);
+	sr_recv_start(&ot, otbase, 0, NULL);
+	oturl = sr_strf("http://127.0.0.1:%d/v1/traces", ot.port);
+	args[3] = F.rv.url;
+	args[5] = oturl;
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sr_sd_start(&F.sd, args, KEY_ENV);
+	/* file and otlp deliver while openai fails round after round */
+	assert_true(sr_wait_lines(F.sd.out, 12, WAIT_MS));
+	assert_true(wait_dstat("openai", "exports_failed", 2, WAIT_MS));
+	spans = sr_count_in_file(F.sd.out, "\"object\":\"trace.span\"");
+	assert_true(sr_wait_lines(ot.out, spans, WAIT_MS));
+	assert_true(wait_dstat("otlp", "items_exported", 12, WAIT_MS));
+	assert_int_equal(dstat_of("file", "items_exported"), 12);
+	assert_int_equal(dstat_of("openai", "items_exported"), 0);
+	assert_int_equal(dstat_of("otlp", "exports_failed"), 0);
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	/* kept for openai alone */
+	assert_true(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool") == 1);
+
+	/* the restart: more items, and openai's endpoint is well again */
+	sr_recv_free(&F.rv);
+	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
+	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
+	sr_sd_start(&F.sd, args, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 24, WAIT_MS));
+	assert_true(sr_wait_lines(F.sd.out, 24, WAIT_MS));
+	assert_true(sr_wait_lines(ot.out, 2 * spans, WAIT_MS));
+	assert_true(wait_dstat("openai", "items_exported", 24, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	assert_true(sr_count_in_file(F.sd.log, "0 segments (0 items) left in the spool") == 1);
+	expect_distinct("openai receiver", F.rv.out, 24);
+	expect_distinct("file output", F.sd.out, 24);
+	if (sr_count_lines(ot.out) != 2 * spans)
+		fail_msg("otlp receiver: expected %zu spans, got %zu", 2 * spans,
+			 sr_count_lines(ot.out));
+	/* counters of the second run: otlp and file sent only the new items */
+	assert_int_equal(dstat_of("file", "items_exported"), 12);
+	assert_int_equal(dstat_of("otlp", "items_exported"), 12);
+	assert_int_equal(dstat_of("openai", "exports_failed"), 0);
+	{
+		/* spanring-dump --stats shows each destination's counters */
+		char *dump = sr_strf("%s/dump.out", F.base);
+		const char *argv[] = { sr_build_path("spanring-dump"), "--stats", F.sd.stats,
+				       NULL };
+		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		assert_true(fd >= 0);
+		assert_int_equal(sr_wait_pid(sr_spawn(argv, NULL, -1, fd, NULL), WAIT_MS), 0);
+		close(fd);
+		if (sr_count_in_file(dump, "exporters.openai.items_exported 24\n") != 1 ||
+		    sr_count_in_file(dump, "exporters.otlp.items_exported 12\n") != 1 ||
+		    sr_count_in_file(dump, "exporters.file.spool_behind 0\n") != 1)
+			fail_msg("spanring-dump --stats: per-destination lines missing:\n%s",
+				 sr_read_file(dump, NULL));
+		free(dump);
+	}
+	sr_recv_free(&ot);
+	free(oturl);
+	free(otbase);
+}
+
 static void spool_survives_restart(void **state)
 {
 	char port[16];
@@ -893,6 +1011,11 @@ static void sidecar_rejects_bad_configuration(void **state)
 		{ "--endpoint", "ftp://127.0.0.1/x", NULL, NULL, 64 },
 		{ "--compression", "zstd", NULL, NULL, 64 },
 		{ "--exporter", "kafka", NULL, NULL, 64 },
+		{ "--exporter", "openai,openai", NULL, NULL, 64 },
+		{ "--exporter", "file,", NULL, NULL, 64 },
+		{ "--exporter", "openai,,file", NULL, NULL, 64 },
+		/* both would write to stdout */
+		{ "--exporter", "console,file", "--output", "-", 64 },
 		{ "--log-level", "loud", NULL, NULL, 64 },
 		{ "--fsync", "maybe", NULL, NULL, 64 },
 		{ "--max-retries", NULL, NULL, NULL, 64 },
@@ -1599,6 +1722,7 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(export_retry_after_http_date), T(export_bisects_rejected_batch),
 	     T(export_gzip_on_wire_and_in_spool),
 	     T(export_receiver_outage_delivers_everything),
+	     T(export_destinations_independent_across_restart),
 	     T(spool_survives_restart), T(spool_bound_drops_oldest_counted),
 	     T(sidecar_sigkill_loses_nothing),
 	     T(producer_killed_process_span_has_error),

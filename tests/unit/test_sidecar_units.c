@@ -120,6 +120,8 @@ static void retry_after_values_parsed_strictly(void **state)
 
 /* --- spool format and salvage ------------------------------------------ */
 
+static const char *const ONE[] = {"file"};
+
 struct spool_fx {
 	char *base, *dir;
 	struct sr_spool *sp;
@@ -151,7 +153,7 @@ static void spool_up(struct spool_fx *f, enum sr_codec codec)
 
 	f->base = sr_tmpdir("spool");
 	f->dir = sr_strf("%s/spool", f->base);
-	f->sp = sr_spool_open(f->dir, codec, 0, false, why, sizeof(why));
+	f->sp = sr_spool_open(f->dir, &(struct sr_spool_opts){.codec = codec, .names = ONE, .ndest = 1}, why, sizeof(why));
 	if (!f->sp)
 		fail_msg("sr_spool_open: %s", why);
 }
@@ -169,7 +171,7 @@ static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 	char why[256] = "";
 
 	sr_spool_free(f->sp);
-	f->sp = sr_spool_open(f->dir, codec, 0, false, why, sizeof(why));
+	f->sp = sr_spool_open(f->dir, &(struct sr_spool_opts){.codec = codec, .names = ONE, .ndest = 1}, why, sizeof(why));
 	if (!f->sp)
 		fail_msg("sr_spool_open again: %s", why);
 }
@@ -182,7 +184,7 @@ static char *only_segment(struct spool_fx *f)
 	FILE *p;
 	char buf[512] = "";
 
-	assert_true(sr_spool_oldest(f->sp, &seq));
+	assert_true(sr_spool_next(f->sp, 0, &seq));
 	cmd = sr_strf("ls '%s'/seg-*.spool", f->dir);
 	p = popen(cmd, "r");
 	assert_non_null(p);
@@ -205,20 +207,19 @@ static uint32_t drain_segment(struct spool_fx *f, size_t *lines, const char **da
 	uint32_t got = 0, n;
 
 	*lines = 0;
-	assert_true(sr_spool_oldest(f->sp, &seq));
-	assert_int_equal(sr_spool_load(f->sp, seq, &g), 0);
+	assert_true(sr_spool_next(f->sp, 0, &seq));
+	assert_int_equal(sr_spool_load(f->sp, 0, seq, &g), 0);
 	n = sr_segment_batches(g);
 	for (uint32_t i = sr_segment_done(g); i < n; i++) {
-		char *l = NULL;
+		const char *l = NULL;
 		size_t len;
 		uint32_t items;
 
 		if (sr_segment_batch(g, i, &l, &len, &items) == 0) {
 			got++;
-			for (char *p = l; (p = memchr(p, '\n', len - (size_t)(p - l))); p++)
+			for (const char *p = l; (p = memchr(p, '\n', len - (size_t)(p - l))); p++)
 				(*lines)++;
 		}
-		free(l);
 		assert_int_equal(sr_spool_mark(f->sp, g, i + 1), 0);
 	}
 	if (!n)
@@ -243,6 +244,109 @@ static void spool_roundtrip_intact(void **state)
 	assert_null(damage);
 	assert_int_equal(sr_spool_count(f.sp), 0);
 	spool_down(&f);
+}
+
+/* --- several destinations --------------------------------------------- */
+
+static struct sr_spool *spool_dests(const char *dir, const char *const *names,
+				    unsigned n)
+{
+	char why[256] = "";
+	struct sr_spool *sp = sr_spool_open(
+	    dir, &(struct sr_spool_opts){.codec = SR_CODEC_LZ4, .names = names, .ndest = n},
+	    why, sizeof(why));
+
+	if (!sp)
+		fail_msg("sr_spool_open: %s", why);
+	return sp;
+}
+
+/* Sequence number of the first segment put in the test. */
+static uint64_t seq_base;
+
+/* Destination `dest` delivers up to `n` batches of its next segment,
+ * which must be segment number `want` (0 = first put); checks it resumes
+ * at batch `from` and that each batch is the one put there (first item
+ * {"i":K}). Returns the batches it delivered. */
+static uint32_t dest_delivers(struct sr_spool *sp, unsigned dest, uint64_t want,
+			      uint32_t from, uint32_t n, int first_item)
+{
+	struct sr_segment *g = NULL;
+	uint32_t got = 0, i;
+	uint64_t seq;
+	char head[32];
+
+	assert_true(sr_spool_next(sp, dest, &seq));
+	want += seq_base;
+	if (seq != want)
+		fail_msg("destination %u: expected segment %llu, got %llu", dest,
+			 (unsigned long long)want, (unsigned long long)seq);
+	assert_int_equal(sr_spool_load(sp, dest, seq, &g), 0);
+	if (sr_segment_done(g) != from)
+		fail_msg("destination %u resumes segment %llu at batch %u, expected %u",
+			 dest, (unsigned long long)seq, sr_segment_done(g), from);
+	for (i = from; i < sr_segment_batches(g) && got < n; i++, got++) {
+		const char *l;
+		size_t len;
+		uint32_t items;
+
+		assert_int_equal(sr_segment_batch(g, i, &l, &len, &items), 0);
+		snprintf(head, sizeof(head), "{\"i\":%d}\n", first_item + (int)(i * items));
+		if (strncmp(l, head, strlen(head)))
+			fail_msg("destination %u batch %u: expected %s got %.20s", dest, i,
+				 head, l);
+		assert_int_equal(sr_spool_mark(sp, g, i + 1), 0);
+	}
+	sr_segment_free(g);
+	return got;
+}
+
+/* Two destinations read the same segments at their own pace: a segment
+ * leaves only when both are done; after a restart each resumes where it
+ * was (no batch twice, none skipped); a third added later starts at the
+ * oldest segment left. */
+static void spool_destinations_keep_own_progress(void **state)
+{
+	static const char *const two[] = {"openai", "otlp"};
+	static const char *const three[] = {"openai", "otlp", "file"};
+	char *base = sr_tmpdir("dests"), *dir = sr_strf("%s/spool", base);
+	struct sr_spool *sp = spool_dests(dir, two, 2);
+	uint64_t seq;
+
+	(void)state;
+	assert_int_equal(sr_spool_put(sp, batches(4, 5, 0), 4), 0);
+	assert_int_equal(sr_spool_put(sp, batches(2, 5, 100), 2), 0);
+	assert_true(sr_spool_next(sp, 0, &seq_base));
+	/* openai keeps up, otlp lags (as when its endpoint fails) */
+	assert_int_equal(dest_delivers(sp, 0, 0, 0, 9, 0), 4);
+	assert_int_equal(dest_delivers(sp, 0, 1, 0, 1, 100), 1);
+	assert_int_equal(dest_delivers(sp, 1, 0, 0, 2, 0), 2);
+	assert_int_equal(sr_spool_count(sp), 2);
+	assert_int_equal(sr_spool_behind(sp, 0), 1);
+	assert_int_equal(sr_spool_behind(sp, 1), 2);
+	sr_spool_free(sp); /* a restart: the text comes from the files now */
+	sp = spool_dests(dir, two, 2);
+	assert_int_equal(sr_spool_count(sp), 2);
+	assert_int_equal(dest_delivers(sp, 1, 0, 2, 9, 0), 2);
+	assert_int_equal(sr_spool_count(sp), 1); /* both done with it */
+	assert_int_equal(dest_delivers(sp, 0, 1, 1, 9, 100), 1);
+	assert_false(sr_spool_next(sp, 0, &seq));
+	assert_int_equal(sr_spool_count(sp), 1); /* otlp still owes it */
+	assert_int_equal(sr_spool_put(sp, batches(1, 5, 200), 1), 0);
+	sr_spool_free(sp);
+	/* a destination added now starts at the oldest segment, after the
+	 * batches every earlier one delivered (none of segment 1 for otlp) */
+	sp = spool_dests(dir, three, 3);
+	assert_int_equal(dest_delivers(sp, 2, 1, 0, 9, 100), 2);
+	assert_int_equal(dest_delivers(sp, 1, 1, 0, 9, 100), 2);
+	assert_int_equal(sr_spool_count(sp), 1);
+	assert_int_equal(dest_delivers(sp, 0, 2, 0, 9, 200), 1);
+	assert_int_equal(dest_delivers(sp, 1, 2, 0, 9, 200), 1);
+	assert_int_equal(dest_delivers(sp, 2, 2, 0, 9, 200), 1);
+	assert_int_equal(sr_spool_count(sp), 0);
+	sr_spool_free(sp);
+	free(dir);
+	sr_tmpdir_free(base);
 }
 
 /* The damages of a segment file, each salvaged. */
@@ -494,4 +598,5 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(spool_index_of_damaged_images),
 	     cmocka_unit_test(spool_heals_removed_directory),
 	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
+	     cmocka_unit_test(spool_destinations_keep_own_progress),
 	     cmocka_unit_test(config_values_validated))

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sidecar/codec.h"
+#include "common/codec.h"
 #include "otlp.h"
 #include "validate.h"
 

@@ -21,7 +21,6 @@
 
 #include "common/limits.h"
 #include "proc.h"
-#include "replay.h"
 #include "tree.h"
 
 #ifndef SR_VERSION
@@ -37,11 +36,15 @@
 #define SIDECAR_NAME "spanringd"
 #define SCHEDULE_DELAY "0.05" /* s: spans reach the file almost at once */
 
-enum exporter { EXP_FILE, EXP_CONSOLE, EXP_OPENAI };
+enum exporter { EXP_FILE, EXP_CONSOLE, EXP_OPENAI, EXP_OTLP };
+
+/* spanringd's name of each (its --exporter). */
+static const char *const exporter_names[] = {"file", "console", "openai",
+					     "otlp"};
 
 struct opts {
 	enum exporter exporter;
-	const char *endpoint; /* openai exporter URL, NULL: its default */
+	const char *endpoint; /* openai / otlp URL, NULL: its default */
 	const char *json;     /* --json FILE ("-": stdout) */
 	const char *workflow; /* SPANRING_WORKFLOW for the command */
 	bool no_tree, keep, tree_stdout;
@@ -76,9 +79,10 @@ static void usage(FILE *f)
 	    "stderr. The exit status is CMD's (128+N: killed by signal N).\n"
 	    "\n"
 	    "options:\n"
-	    "  --exporter E      export as well: console, or openai (with\n"
-	    "                    OPENAI_API_KEY); default file (tree only)\n"
-	    "  --endpoint URL    openai exporter endpoint (implies openai)\n"
+	    "  --exporter E      export as well: console, openai (with\n"
+	    "                    OPENAI_API_KEY) or otlp (OTEL_EXPORTER_OTLP_*\n"
+	    "                    variables); default file (tree only)\n"
+	    "  --endpoint URL    openai (default) or otlp exporter URL\n"
 	    "  --json FILE       write the trace as JSON lines ('-': stdout)\n"
 	    "  --no-tree         do not print the tree\n"
 	    "  --tree-stdout     print the tree on stdout, not stderr\n"
@@ -120,16 +124,15 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 
 static int set_exporter(struct opts *o, const char *v)
 {
-	if (!strcmp(v, "file"))
-		o->exporter = EXP_FILE;
-	else if (!strcmp(v, "console"))
-		o->exporter = EXP_CONSOLE;
-	else if (!strcmp(v, "openai"))
-		o->exporter = EXP_OPENAI;
-	else
-		return bad_usage(
-		    "--exporter: expected file, console or openai, not ", v);
-	return 0;
+	for (size_t i = 0;
+	     i < sizeof(exporter_names) / sizeof(exporter_names[0]); i++) {
+		if (!strcmp(v, exporter_names[i])) {
+			o->exporter = (enum exporter)i;
+			return 0;
+		}
+	}
+	return bad_usage(
+	    "--exporter: expected file, console, openai or otlp, not ", v);
 }
 
 static int set_color(struct opts *o, const char *v)
@@ -227,8 +230,9 @@ static int check_opts(struct opts *o, bool exporter_set)
 {
 	if (o->endpoint && !exporter_set)
 		o->exporter = EXP_OPENAI;
-	if (o->endpoint && o->exporter != EXP_OPENAI)
-		return bad_usage("--endpoint needs --exporter openai", NULL);
+	if (o->endpoint && o->exporter != EXP_OPENAI && o->exporter != EXP_OTLP)
+		return bad_usage("--endpoint needs --exporter openai or otlp",
+				 NULL);
 	if (!o->cmd || !o->cmd[0])
 		return bad_usage("no command given", NULL);
 	return 0;
@@ -354,35 +358,38 @@ static void show_log(const struct run *r)
 }
 
 /*
- * Starts a private spanringd on ring directory `rings` with `exporter`
- * (file: into spans.jsonl; console: its stdout into console.out), its
- * spool and stats named with `tag` in the private directory, and waits
- * until it serves. 0 or -errno (-ECHILD: it exited, -EINTR: stop signal).
+ * Starts the private spanringd on the private ring directory: the file
+ * exporter into spans.jsonl (the tree and --json) and, at the same time,
+ * the exporter asked for (console: its stdout into console.out; openai,
+ * otlp: to their endpoint), its spool and stats in the private
+ * directory; waits until it serves. 0 or -errno (-ECHILD: it exited,
+ * -EINTR: stop signal).
  */
-static int start_sidecar(struct run *r, const char *rings, const char *exporter,
-			 const char *endpoint, const char *tag)
+static int start_sidecar(struct run *r, const struct opts *o)
 {
 	char out[PATH_MAX], spool[PATH_MAX], stats[PATH_MAX], log[PATH_MAX],
-	    console[PATH_MAX], name[64];
+	    console[PATH_MAX], exporters[32];
 	const char *argv[24];
 	int n = 0, rc;
 
 	path_in(out, sizeof(out), r, "spans.jsonl");
-	snprintf(name, sizeof(name), "%sspool", tag);
-	path_in(spool, sizeof(spool), r, name);
-	snprintf(name, sizeof(name), "%sstats.json", tag);
-	path_in(stats, sizeof(stats), r, name);
+	path_in(spool, sizeof(spool), r, "spool");
+	path_in(stats, sizeof(stats), r, "stats.json");
 	path_in(log, sizeof(log), r, "spanringd.log");
 	path_in(console, sizeof(console), r, "console.out");
 	if (mkdir(spool, 0700))
 		return -errno;
+	snprintf(exporters, sizeof(exporters), "file%s%s",
+		 o->exporter != EXP_FILE ? "," : "",
+		 o->exporter != EXP_FILE ? exporter_names[o->exporter] : "");
 	argv[n++] = SIDECAR_NAME;
-	argv[n++] = "--dir", argv[n++] = rings;
-	argv[n++] = "--exporter", argv[n++] = exporter;
-	if (!strcmp(exporter, "file"))
-		argv[n++] = "--output", argv[n++] = out;
-	if (endpoint)
-		argv[n++] = "--endpoint", argv[n++] = endpoint;
+	argv[n++] = "--dir", argv[n++] = r->rings;
+	argv[n++] = "--exporter", argv[n++] = exporters;
+	argv[n++] = "--output", argv[n++] = out;
+	if (o->endpoint)
+		argv[n++] = o->exporter == EXP_OTLP ? "--otlp-endpoint"
+						    : "--endpoint",
+		argv[n++] = o->endpoint;
 	argv[n++] = "--schedule-delay", argv[n++] = SCHEDULE_DELAY;
 	argv[n++] = "--spool-dir", argv[n++] = spool;
 	argv[n++] = "--stats-file", argv[n++] = stats;
@@ -392,13 +399,13 @@ static int start_sidecar(struct run *r, const char *rings, const char *exporter,
 	argv[n] = NULL;
 	r->sd_pid = sr_run_spawn_sidecar(
 	    r->sidecar, (char *const *)argv,
-	    strcmp(exporter, "console") ? "/dev/null" : console, log);
+	    o->exporter == EXP_CONSOLE ? console : "/dev/null", log);
 	if (r->sd_pid < 0) {
 		rc = r->sd_pid;
 		r->sd_pid = 0;
 		return rc;
 	}
-	rc = sr_run_wait_lock(rings, r->sd_pid, SR_RUN_START_TIMEOUT_MS,
+	rc = sr_run_wait_lock(r->rings, r->sd_pid, SR_RUN_START_TIMEOUT_MS,
 			      &r->sd_status);
 	if (rc == -ECHILD)
 		r->sd_pid = 0;
@@ -536,22 +543,25 @@ static void stats_warnings(const cJSON *st, FILE *f)
 	}
 }
 
-/* --exporter openai: what was sent, what is left. */
-static void export_summary(const cJSON *st, FILE *f)
+/* --exporter openai|otlp: what was sent there, what is left for it (its
+ * counters in the stats file's "exporters"). */
+static void export_summary(const cJSON *st, const char *name, FILE *f)
 {
-	double items = stat_of(st, "items_exported");
-	double reqs = stat_of(st, "http_requests");
-	double left = stat_of(st, "spool_segments");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(st, "exporters"), name);
+	double items = stat_of(d, "items_exported");
+	double reqs = stat_of(d, "http_requests");
+	double left = stat_of(d, "spool_behind");
 
 	fprintf(f,
 		"spanring: spanringd exported %.0f item%s in %.0f request%s "
-		"(openai exporter)\n",
-		items, items == 1 ? "" : "s", reqs, reqs == 1 ? "" : "s");
+		"(%s exporter)\n",
+		items, items == 1 ? "" : "s", reqs, reqs == 1 ? "" : "s", name);
 	if (left > 0)
 		fprintf(f,
-			"spanring: %.0f batch%s not delivered; lost with the "
+			"spanring: %.0f segment%s not delivered; lost with the "
 			"private directory unless --keep\n",
-			left, left == 1 ? " was" : "es were");
+			left, left == 1 ? " was" : "s were");
 }
 
 static int render_file(const char *path, FILE *f, const struct sr_tree_opts *t)
@@ -616,7 +626,7 @@ static void show_tree(const struct run *r, FILE *f,
 			strerror(-rc));
 }
 
-/* What the sidecars logged (level warn) and counted as lost or failed. */
+/* What the sidecar logged (level warn) and counted as lost or failed. */
 static void sidecar_warnings(const struct run *r, FILE *f)
 {
 	char path[PATH_MAX];
@@ -625,9 +635,6 @@ static void sidecar_warnings(const struct run *r, FILE *f)
 	path_in(path, sizeof(path), r, "spanringd.log");
 	copy_to(path, f);
 	st = read_stats(r, "stats.json");
-	stats_warnings(st, f);
-	cJSON_Delete(st);
-	st = read_stats(r, "replay-stats.json");
 	stats_warnings(st, f);
 	cJSON_Delete(st);
 }
@@ -666,41 +673,21 @@ static void stop_sidecar(struct run *r)
 	}
 }
 
-/*
- * --exporter console|openai: spanringd runs one exporter, and the first
- * one wrote the file; the file's items are replayed as ring records into
- * a second private sidecar with the exporter asked for.
- */
-static void export_again(struct run *r, const struct opts *o, FILE *f)
+/* --exporter console|openai|otlp: the sidecar exported to it beside the
+ * file (both are done once it stopped): its console lines, or what it
+ * sent. */
+static void show_export(const struct run *r, const struct opts *o, FILE *f)
 {
-	static const char *const names[] = {"file", "console", "openai"};
-	char dir[PATH_MAX], path[PATH_MAX];
-	size_t skipped;
+	char path[PATH_MAX];
 	cJSON *st;
-	int n;
 
-	path_in(dir, sizeof(dir), r, "replay");
-	path_in(path, sizeof(path), r, "spans.jsonl");
-	n = mkdir(dir, 0700) ? -errno : sr_replay_write(path, dir, &skipped);
-	if (n < 0 && n != -ENOENT)
-		fprintf(stderr, "spanring: cannot replay the trace: %s\n",
-			strerror(-n));
-	if (n <= 0)
-		return;
-	n = start_sidecar(r, dir, names[o->exporter], o->endpoint, "replay-");
-	if (n) {
-		fprintf(stderr,
-			"spanring: %s (%s exporter) did not start: %s\n",
-			r->sidecar, names[o->exporter], strerror(-n));
+	if (o->exporter == EXP_CONSOLE) {
+		path_in(path, sizeof(path), r, "console.out");
+		copy_to(path, f);
 		return;
 	}
-	stop_sidecar(r); /* SIGTERM: drain, export, exit */
-	path_in(path, sizeof(path), r, "console.out");
-	if (o->exporter == EXP_CONSOLE)
-		copy_to(path, f);
-	st = read_stats(r, "replay-stats.json");
-	if (o->exporter == EXP_OPENAI)
-		export_summary(st, f);
+	st = read_stats(r, "stats.json");
+	export_summary(st, exporter_names[o->exporter], f);
 	cJSON_Delete(st);
 }
 
@@ -748,11 +735,9 @@ static int prepare(struct run *r, const struct opts *o)
 		return EX_OSERR_;
 	}
 	snprintf(r->rings, sizeof(r->rings), "%s/rings", r->dir);
-	/* the tree and --json come from the file exporter, whatever the
-	 * exporter asked for (export_again() replays the file into it) */
-	rc = mkdir(r->rings, 0700)
-		 ? -errno
-		 : start_sidecar(r, r->rings, "file", NULL, "");
+	/* the tree and --json come from the file exporter, the exporter
+	 * asked for runs beside it in the same sidecar */
+	rc = mkdir(r->rings, 0700) ? -errno : start_sidecar(r, o);
 	if (rc == -EINTR)
 		return 128 + sr_run_stop_signal();
 	if (rc) {
@@ -791,7 +776,7 @@ static void output(struct run *r, const struct opts *o)
 	if (!o->no_tree)
 		show_tree(r, f, &t);
 	if (o->exporter != EXP_FILE && !sr_run_stop_signal())
-		export_again(r, o, f);
+		show_export(r, o, f);
 	sidecar_warnings(r, f);
 	if (!o->no_tree)
 		describe_exit(f, r, o, t.color);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "scan.h"
+#include "rings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "common/record.h"
 #include "common/ringdir.h"
 #include "identity.h"
+#include "openspans.h"
 #include "log.h"
 #include "stats.h"
 
@@ -67,7 +68,7 @@ struct sub {
 };
 
 struct sr_rings {
-	const struct sr_config *c;
+	struct sr_rings_opts o;
 	int dirfd, statefd;
 	bool volume;	  /* dirfd is world-writable: serve uid-<N>/ only */
 	bool direct_logged;
@@ -84,19 +85,14 @@ struct sr_rings {
 	const struct sr_sink *sink;
 };
 
-static void state_name(const struct ring *g, char *buf, size_t n)
-{
-	snprintf(buf, n, "open-%s", g->name);
-}
-
-struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
-			      struct sr_asm *a)
+struct sr_rings *sr_rings_new(const struct sr_rings_opts *o, int dirfd,
+			      int statefd, struct sr_asm *a)
 {
 	struct sr_rings *rs = calloc(1, sizeof(*rs));
 
 	if (!rs)
 		return NULL;
-	rs->c = c;
+	rs->o = *o;
 	rs->dirfd = dirfd;
 	rs->inofd = -1;
 	rs->statefd = statefd;
@@ -171,7 +167,7 @@ static void ring_denied(struct sr_rings *rs, struct ring *g, const char *why)
 	*logged = true;
 	if (fstatat(g->dirfd, g->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		memset(&st, 0, sizeof(st));
-	sr_log(SR_LOG_ERROR, "scan",
+	sr_log(SR_LOG_ERROR, "rings",
 	       "ring %s%s%s cannot be read (%s; owner uid %u gid %u, mode %o, "
 	       "spanringd runs as uid %u): its spans are not exported; run "
 	       "spanringd as that uid or root, or share a group "
@@ -184,7 +180,7 @@ static void ring_denied(struct sr_rings *rs, struct ring *g, const char *why)
 /* Opens a ring; failures leave it BAD (logged once) or WAIT. */
 static void ring_open(struct sr_rings *rs, struct ring *g)
 {
-	char why[256], st[SR_RING_NAME_MAX + 8], ident[SR_IDENT_TEXT_MAX];
+	char why[256], ident[SR_IDENT_TEXT_MAX];
 	size_t ident_n;
 	int rc =
 	    sr_reader_open(g->dirfd, g->name, 0, &g->rd, why, sizeof(why));
@@ -201,7 +197,7 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 	if (rc) {
 		g->st = R_BAD;
 		SR_STAT_ADD(rings_bad, 1);
-		sr_log(SR_LOG_WARN, "scan", "ring %s refused: %s", g->name,
+		sr_log(SR_LOG_WARN, "rings", "ring %s refused: %s", g->name,
 		       why);
 		return;
 	}
@@ -224,14 +220,13 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 		SR_STAT_ADD(rings_bad, 1);
 		return;
 	}
-	state_name(g, st, sizeof(st));
-	if (sr_asm_ring_load(g->ar, rs->statefd, st))
-		sr_log(SR_LOG_WARN, "scan",
-		       "ring %s: open-span file %s unreadable, ignored",
-		       g->name, st);
+	if (sr_openspans_load(rs->statefd, g->name, g->ar))
+		sr_log(SR_LOG_WARN, "rings",
+		       "ring %s: its open-span file is unreadable, ignored",
+		       g->name);
 	g->st = R_LIVE;
 	SR_STAT_ADD(rings_seen, 1);
-	sr_log(SR_LOG_DEBUG, "scan", "ring %s opened (pid %u)", g->name,
+	sr_log(SR_LOG_DEBUG, "rings", "ring %s opened (pid %u)", g->name,
 	       g->pid);
 }
 
@@ -289,11 +284,11 @@ static void on_direct(void *ctx, const char *name)
 	if (rs->direct_logged)
 		return;
 	rs->direct_logged = true;
-	sr_log(SR_LOG_WARN, "scan",
+	sr_log(SR_LOG_WARN, "rings",
 	       "ring %s ignored: %s is writable by anyone, rings are served "
 	       "from its " SR_DIR_SUB_PREFIX "<uid>/ subdirectories only "
 	       "(logged once)",
-	       name, rs->c->dir);
+	       name, rs->o.dir);
 }
 
 /* A uid-<N>/ entry of the directory: served when it is uid N's own. */
@@ -329,10 +324,10 @@ static void on_sub(void *ctx, const char *name)
 	fd = sr_dir_open_sub(rs->dirfd, name, why, sizeof(why));
 	if (fd < 0) {
 		if (!sb->logged) {
-			sr_log(SR_LOG_ERROR, "scan",
+			sr_log(SR_LOG_ERROR, "rings",
 			       "ring directory %s/%s cannot be served: %s "
 			       "(spanringd runs as uid %u)",
-			       rs->c->dir, name, why, (unsigned)geteuid());
+			       rs->o.dir, name, why, (unsigned)geteuid());
 			SR_STAT_ADD(dirs_unreadable_total, 1);
 		}
 		sb->logged = true;
@@ -341,10 +336,10 @@ static void on_sub(void *ctx, const char *name)
 	sb->fd = fd;
 	sb->logged = false;
 	if (rs->inofd >= 0 &&
-	    snprintf(path, sizeof(path), "%s/%s", rs->c->dir, name) <
+	    snprintf(path, sizeof(path), "%s/%s", rs->o.dir, name) <
 		(int)sizeof(path))
 		inotify_add_watch(rs->inofd, path, IN_CREATE | IN_MOVED_TO);
-	sr_log(SR_LOG_DEBUG, "scan", "serving %s/%s", rs->c->dir, name);
+	sr_log(SR_LOG_DEBUG, "rings", "serving %s/%s", rs->o.dir, name);
 }
 
 /* What the shim counted: processes that ran untraced. */
@@ -357,10 +352,10 @@ static void shim_counts(struct sr_rings *rs)
 			full += sr_dir_refused(rs->subs[i].fd);
 	was = SR_STAT_GET(shim_untraced_full);
 	if (full > was)
-		sr_log(SR_LOG_WARN, "scan",
+		sr_log(SR_LOG_WARN, "rings",
 		       "%s: %llu more processes ran untraced: the ring "
 		       "directory was at its cap (%llu in all, %s)",
-		       rs->c->dir, (unsigned long long)(full - was),
+		       rs->o.dir, (unsigned long long)(full - was),
 		       (unsigned long long)full, SR_DIR_CAPPED_FILE);
 	SR_STAT_SET(shim_untraced_full, full);
 	SR_STAT_SET(shim_untraced_dir, sr_dir_untraced(rs->dirfd));
@@ -434,16 +429,14 @@ static int on_record(void *ctx, const struct sr_record *rec)
 /* A truncated ring: nothing more can be read from it. */
 static void ring_lost(struct sr_rings *rs, struct ring *g)
 {
-	char st[SR_RING_NAME_MAX + 8];
 
-	sr_log(SR_LOG_WARN, "scan",
+	sr_log(SR_LOG_WARN, "rings",
 	       "ring %s truncated under the reader: dropped", g->name);
 	SR_STAT_ADD(rings_bad, 1);
 	sr_reader_free(g->rd);
 	g->rd = NULL;
 	g->st = R_BAD;
-	state_name(g, st, sizeof(st));
-	unlinkat(rs->statefd, st, 0);
+	sr_openspans_remove(rs->statefd, g->name);
 }
 
 static void note_faults(struct ring *g)
@@ -453,7 +446,7 @@ static void note_faults(struct ring *g)
 	if (f == g->faults)
 		return;
 	if (!g->faults)
-		sr_log(SR_LOG_WARN, "scan",
+		sr_log(SR_LOG_WARN, "rings",
 		       "ring %s: %s (further faults counted only)", g->name,
 		       sr_reader_fault(g->rd));
 	SR_STAT_ADD(ring_faults, f - g->faults);
@@ -504,7 +497,7 @@ static void finish_dead(struct sr_rings *rs, struct ring *g, bool now_all)
 	int n;
 
 	if (!now_all &&
-	    now - g->dead_mono < (uint64_t)(rs->c->orphan_grace * 1e9))
+	    now - g->dead_mono < (uint64_t)(rs->o.orphan_grace * 1e9))
 		return;
 	/* everything the owner wrote is read before its spans are closed */
 	while (!rs->sink->full(rs->sink->ctx) &&
@@ -557,7 +550,7 @@ static void ring_drops(struct sr_rings *rs)
 		SR_STAT_ADD(dropped_ring_no_lane, l);
 		if ((f | o | l) && !g->drops_logged) {
 			g->drops_logged = true;
-			sr_log(SR_LOG_WARN, "scan",
+			sr_log(SR_LOG_WARN, "rings",
 			       "ring %s: pid %u dropped records: %llu ring "
 			       "full, %llu too big, %llu no free lane "
 			       "(running totals in stats; logged once per ring)",
@@ -589,7 +582,7 @@ bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
 			ring_lost(rs, g);
 			continue;
 		}
-		if (g->info->max_fill >= rs->c->export_trigger_ratio)
+		if (g->info->max_fill >= rs->o.trigger_ratio)
 			hot = true;
 		if (g->st == R_LIVE && (now_all || now >= g->next_check)) {
 			g->next_check = now + 250000000ull;
@@ -620,14 +613,12 @@ bool sr_rings_pending(const struct sr_rings *rs)
 static int remove_done(struct sr_rings *rs, size_t i)
 {
 	struct ring *g = rs->r[i];
-	char st[SR_RING_NAME_MAX + 8];
 	int rc = sr_dir_remove(g->dirfd, g->name);
 
 	if (rc && rc != -ENOENT)
-		sr_log(SR_LOG_WARN, "scan", "ring %s: cannot remove: %s",
+		sr_log(SR_LOG_WARN, "rings", "ring %s: cannot remove: %s",
 		       g->name, strerror(-rc));
-	state_name(g, st, sizeof(st));
-	unlinkat(rs->statefd, st, 0);
+	sr_openspans_remove(rs->statefd, g->name);
 	SR_STAT_ADD(rings_removed, 1);
 	drop(rs, i);
 	return 0;
@@ -635,12 +626,11 @@ static int remove_done(struct sr_rings *rs, size_t i)
 
 static int commit_ring(struct sr_rings *rs, struct ring *g)
 {
-	char st[SR_RING_NAME_MAX + 8];
 	int rc = 0;
 
 	if (sr_asm_ring_dirty(g->ar)) {
-		state_name(g, st, sizeof(st));
-		rc = sr_asm_ring_save(g->ar, rs->statefd, st, rs->c->fsync);
+		rc = sr_openspans_save(rs->statefd, g->name, g->ar,
+				       rs->o.fsync);
 		if (rc) {
 			sr_log(SR_LOG_ERROR, "spool",
 			       "ring %s: cannot save open spans: %s; not "
@@ -691,8 +681,10 @@ void sr_rings_state_lost(struct sr_rings *rs)
 
 /* true unless the ring file is known to be gone from every directory
  * served. */
-static bool ring_exists(struct sr_rings *rs, const char *name)
+static bool ring_exists(void *ctx, const char *name)
 {
+	struct sr_rings *rs = ctx;
+
 	if (faccessat(rs->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    errno != ENOENT)
 		return true;
@@ -707,25 +699,5 @@ static bool ring_exists(struct sr_rings *rs, const char *name)
 
 void sr_rings_forget_stale(struct sr_rings *rs)
 {
-	int fd = dup(rs->statefd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-
-		if (strncmp(e->d_name, "open-", 5))
-			continue;
-		/* a ring removed before its open-span file was, or a
-		 * temporary left by a crash */
-		if ((n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) ||
-		    !ring_exists(rs, e->d_name + 5))
-			unlinkat(rs->statefd, e->d_name, 0);
-	}
-	closedir(d);
+	sr_openspans_sweep(rs->statefd, ring_exists, rs);
 }

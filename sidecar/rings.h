@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scan.h - the rings of a directory: discovery (rescans, prompted by
+ * rings.h - the rings of a directory: discovery (rescans, prompted by
  * inotify), fair round-robin draining, owner liveness, orphan closing,
  * committing after hand-off, removal of drained dead rings. Hostile files
  * are logged once, counted and skipped. Used by the drain thread only.
  */
-#ifndef SR_SD_SCAN_H
-#define SR_SD_SCAN_H
+#ifndef SR_SD_RINGS_H
+#define SR_SD_RINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "assemble.h"
-#include "config.h"
 
 /* Rings served at once; more wait for a slot (counted in the log). */
 #define SR_MAX_RINGS 4096u
@@ -23,18 +22,27 @@
 
 struct sr_rings;
 
-/* Where items go. emit() takes ownership of json; returns nonzero when
- * the queue is full, which stops the drain before the next record. */
+/* Where items go: emit() takes the item's json (0 or -errno); full()
+ * says the queue is full, which stops the drain before the next record. */
 struct sr_sink {
-	int (*emit)(void *ctx, char *json, size_t len, uint64_t ts_ns);
+	sr_emit_fn emit;
 	bool (*full)(void *ctx);
 	void *ctx;
 };
 
+/* What the rings need of the configuration. */
+struct sr_rings_opts {
+	const char *dir;      /* the ring directory's path (for the log) */
+	double orphan_grace;  /* s between noticing death and closing */
+	double trigger_ratio; /* ring fill that asks for a hand-off */
+	bool fsync;	      /* open-span files synced before a commit */
+};
+
 /* `dirfd` is the ring directory, `statefd` where open-span files live
- * (the spool directory). NULL + errno. */
-struct sr_rings *sr_rings_new(const struct sr_config *c, int dirfd, int statefd,
-			      struct sr_asm *a);
+ * (the spool directory); `o` is copied, o->dir must outlive the rings.
+ * NULL + errno. */
+struct sr_rings *sr_rings_new(const struct sr_rings_opts *o, int dirfd,
+			      int statefd, struct sr_asm *a);
 void sr_rings_free(struct sr_rings *rs);
 
 /* How the directory is served: `volume` (world-writable) serves only its
@@ -90,4 +98,4 @@ void sr_rings_forget_stale(struct sr_rings *rs);
  * (called from the sink's emit). */
 void sr_rings_note_queued(struct sr_rings *rs);
 
-#endif /* SR_SD_SCAN_H */
+#endif /* SR_SD_RINGS_H */

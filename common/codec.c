@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <lz4frame.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -224,4 +225,22 @@ int sr_codec_decompress(enum sr_codec c, const void *in, size_t n, void **out,
 	if (!rc)
 		*out = buf;
 	return rc;
+}
+
+const char *sr_codec_name(enum sr_codec c)
+{
+	return c == SR_CODEC_LZ4 ? "lz4" : c == SR_CODEC_GZIP ? "gzip" : "none";
+}
+
+int sr_codec_parse(const char *name, enum sr_codec *c)
+{
+	if (!strcmp(name, "lz4"))
+		*c = SR_CODEC_LZ4;
+	else if (!strcmp(name, "gzip"))
+		*c = SR_CODEC_GZIP;
+	else if (!strcmp(name, "none"))
+		*c = SR_CODEC_NONE;
+	else
+		return -EINVAL;
+	return 0;
 }

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * codec.h - whole-buffer compression: LZ4 frame format, gzip, or none.
+ * Shared by spanringd (spool segments, request bodies) and the test
+ * receiver (request bodies); not linked into the shim.
  */
-#ifndef SR_SD_CODEC_H
-#define SR_SD_CODEC_H
+#ifndef SR_CODEC_H
+#define SR_CODEC_H
 
 #include <stddef.h>
 
-#include "config.h"
+/* The codecs; the values are stored in spool segments (frame headers):
+ * never renumber. */
+enum sr_codec { SR_CODEC_NONE = 0, SR_CODEC_LZ4 = 1, SR_CODEC_GZIP = 2 };
 
 /* Largest decompressed buffer accepted (a spool segment or a request
  * body): bounds memory whatever a damaged file claims. */
@@ -22,4 +26,10 @@ int sr_codec_compress(enum sr_codec c, const void *in, size_t n, void **out,
 int sr_codec_decompress(enum sr_codec c, const void *in, size_t n, void **out,
 			size_t *outlen) __attribute__((warn_unused_result));
 
-#endif /* SR_SD_CODEC_H */
+/* "none", "lz4" or "gzip". */
+const char *sr_codec_name(enum sr_codec c);
+
+/* Parses a name of sr_codec_name(). 0, or -EINVAL. */
+int sr_codec_parse(const char *name, enum sr_codec *c);
+
+#endif /* SR_CODEC_H */
