@@ -137,6 +137,13 @@ $(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
+# The runner's tests stand this in for broken test binaries: plain, not
+# instrumented (a sanitizer would turn its SIGSEGV into an exit status).
+$(BUILD)/progs/fake_test: tests/progs/fake_test.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
 # test_tree links the trace tree renderer of `spanring run`.
 $(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
 
