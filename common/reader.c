@@ -125,9 +125,18 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 	return check_header(&r->hdr, st_size, why, n);
 }
 
+/* The shared header in the mapping. The mapping starts on a page
+ * boundary, so the header is aligned; the cast through void says so. */
+static struct sr_ring_header *shm_header(struct sr_reader *r)
+{
+	return (struct sr_ring_header *)(void *)r->map;
+}
+
+/* Lane i's control block. lanes_offset is SR_RING_HEADER_SIZE (checked
+ * in check_header), a multiple of the control block's alignment. */
 static struct sr_lane_ctl *lane_ctl(struct sr_reader *r, uint32_t i)
 {
-	return (struct sr_lane_ctl *)(r->map + r->hdr.lanes_offset) + i;
+	return (struct sr_lane_ctl *)(void *)(r->map + r->hdr.lanes_offset) + i;
 }
 
 static int map_ring(struct sr_reader *r, char *why, size_t n)
@@ -273,10 +282,9 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
 	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
 	if (sr_guard_copy(&info->owner_flags,
-			  &((struct sr_ring_header *)r->map)->owner_flags,
+			  &shm_header(r)->owner_flags,
 			  sizeof(info->owner_flags)) ||
-	    sr_guard_load_acquire(&((struct sr_ring_header *)r->map)->dropped_no_lane,
-				  &no_lane))
+	    sr_guard_load_acquire(&shm_header(r)->dropped_no_lane, &no_lane))
 		return -EFAULT;
 	info->dropped_no_lane = no_lane;
 	for (uint32_t i = 0; i < h->lane_count; i++) {

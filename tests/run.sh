@@ -13,6 +13,7 @@ timeout_s=${SR_TEST_TIMEOUT:-120}
 export SR_BUILD="$build"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 pass=0 fail=0 skipped=0 failed=""
 log=$(mktemp)
 list=$(mktemp)

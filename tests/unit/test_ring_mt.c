@@ -278,7 +278,7 @@ static struct sr_reader *open_reader(int dirfd, const char *name, int flags)
  * ThreadSanitizer sees both sides of every head and tail exchange. */
 static void ring_mt_threads_consumer_thread(void **state)
 {
-	struct consumer_thread c = { .t = { calloc(THREADS * PER_THREAD, 1) } };
+	struct consumer_thread c = { .t = { .seen = calloc(THREADS * PER_THREAD, 1) } };
 	struct sr_ring_info *info;
 	pthread_t t;
 	struct mt m;

@@ -744,7 +744,7 @@ static size_t find_id(const void *arr, size_t n, size_t size, size_t off,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const char *at = (const char *)arr + mid * size + off;
+		const void *at = (const char *)arr + mid * size + off;
 		int c = strcmp(*(char *const *)at, id);
 
 		if (c == 0)
