@@ -12,6 +12,8 @@
 #   make demo            trace a small command with `spanring run`
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the project needs
+#   make format          rewrite every C source in the style of .clang-format
+#   make format-check    list the C sources that differ from it (non-zero exit)
 #   V=1                  show the command lines
 
 CC ?= cc
@@ -59,6 +61,8 @@ DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
 	liblz4-dev zlib1g-dev libcmocka-dev
 DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev
 DEB_BENCH := liblttng-ust-dev lttng-tools
+# clang-format's output changes between versions: the check pins one.
+DEB_FORMAT := clang-format-14
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 SHIM_SRC := $(sort $(wildcard shim/*.c))
@@ -82,7 +86,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
 .PHONY: all test test-concurrent check-loop bench benches fuzz fuzz-smoke demo install uninstall \
-	clean deps deps-bench tests
+	clean deps deps-bench deps-format tests format format-check
 all: $(TARGETS)
 
 # Keep objects that pattern rules build on the way (test objects).
@@ -235,6 +239,20 @@ bench: deps deps-bench
 	$(Q)$(MAKE) --no-print-directory all benches
 	$(Q)tests/bench/run.sh $(BUILD)
 
+# One style for every C source, .clang-format's (kernel-like, as common/
+# and shim/ are written).
+CLANG_FORMAT ?= clang-format-14
+FORMAT_SRC = $(sort $(shell find common shim sidecar tools tests \
+	-name '*.[ch]' -type f 2>/dev/null))
+format: deps-format
+	$(Q)$(CLANG_FORMAT) -i --style=file $(FORMAT_SRC)
+format-check: deps-format
+	$(Q)bad=0; for f in $(FORMAT_SRC); do \
+		$(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || \
+			{ echo "$$f"; bad=$$((bad + 1)); }; \
+	done; [ $$bad -eq 0 ] || { echo "format-check: $$bad files differ" \
+		"from .clang-format (make format rewrites them)"; exit 1; }
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(BUILD)
@@ -243,6 +261,8 @@ deps:
 	$(Q)tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
 deps-bench:
 	$(Q)tools/deps.sh $(DEB_BENCH)
+deps-format:
+	$(Q)tools/deps.sh $(DEB_FORMAT)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
