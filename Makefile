@@ -59,7 +59,8 @@ endif
 # Debian packages: what building and testing need, and what bench adds.
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
 	liblz4-dev zlib1g-dev libcmocka-dev
-DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev
+DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
+	libmicrohttpd-dev
 DEB_BENCH := liblttng-ust-dev lttng-tools
 # clang-format's output changes between versions: the check pins one.
 DEB_FORMAT := clang-format-14
@@ -69,7 +70,7 @@ SHIM_SRC := $(sort $(wildcard shim/*.c))
 SIDECAR_SRC := $(sort $(wildcard sidecar/*.c))
 DUMP_SRC := $(sort $(wildcard tools/dump/*.c))
 RUN_SRC := $(sort $(wildcard tools/run/*.c))
-RECV_SRC := $(sort $(wildcard tools/recv/*.c))
+RECV_SRC := $(sort $(wildcard tests/recv/*.c))
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 HELPER_SRC := $(sort $(wildcard tests/progs/*.c))
@@ -80,8 +81,11 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC))
 TARGETS := $(if $(SHIM_SRC),$(BUILD)/libspanring.so) \
 	$(if $(SIDECAR_SRC),$(BUILD)/spanringd) \
 	$(if $(DUMP_SRC),$(BUILD)/spanring-dump) \
-	$(if $(RUN_SRC),$(BUILD)/spanring) \
-	$(if $(RECV_SRC),$(BUILD)/spanring-recv)
+	$(if $(RUN_SRC),$(BUILD)/spanring)
+# The test receiver: built beside the programs (tests and benches run
+# $SR_BUILD/spanring-recv), never installed.
+RECV_BIN := $(if $(RECV_SRC),$(BUILD)/spanring-recv)
+RECV_PKGS := libmicrohttpd
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
@@ -129,10 +133,13 @@ $(BUILD)/spanring-dump: $(call obj,$(DUMP_SRC)) $(COMMON_OBJ)
 $(BUILD)/spanring: $(call obj,$(RUN_SRC)) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-# The receiver decompresses with the sidecar's codec.
+# The test receiver: libmicrohttpd, and the sidecar's codec to decompress.
+$(call obj,$(RECV_SRC)): override CFLAGS += \
+	$(shell pkg-config --cflags $(RECV_PKGS) 2>/dev/null)
 $(BUILD)/spanring-recv: $(call obj,$(RECV_SRC)) $(call obj,sidecar/codec.c) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) \
+		$(shell pkg-config --libs $(RECV_PKGS) 2>/dev/null)
 
 # Tests: one binary per tests/unit/test_*.c, linked with the test library
 # and common; helper programs (tests/progs) are run under the shim.
@@ -163,7 +170,7 @@ $(BUILD)/progs/fake_test: tests/progs/fake_test.c
 # test_tree links the trace tree renderer of `spanring run`.
 $(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
 
-tests: $(TARGETS) $(TEST_BINS) $(HELPER_BINS)
+tests: $(TARGETS) $(RECV_BIN) $(TEST_BINS) $(HELPER_BINS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests
@@ -234,7 +241,7 @@ $(BUILD)/bench/libempty_preload.so: tests/bench/empty_preload.c
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC -O2 -o $@ $<
 $(BUILD)/bench/bench_startup: $(BUILD)/bench/libempty_preload.so
-benches: $(BENCH_BINS) $(HELPER_BINS)
+benches: $(BENCH_BINS) $(HELPER_BINS) $(RECV_BIN)
 bench: deps deps-bench
 	$(Q)$(MAKE) --no-print-directory all benches
 	$(Q)tests/bench/run.sh $(BUILD)
@@ -269,12 +276,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/include
 	$(if $(SHIM_SRC),install -m 0755 $(BUILD)/libspanring.so $(DESTDIR)$(PREFIX)/lib/)
 	$(if $(SHIM_SRC),install -m 0644 shim/spanring.h $(DESTDIR)$(PREFIX)/include/)
-	for t in spanringd spanring-dump spanring spanring-recv; do \
+	for t in spanringd spanring-dump spanring; do \
 		[ -x $(BUILD)/$$t ] && install -m 0755 $(BUILD)/$$t $(DESTDIR)$(PREFIX)/bin/ || true; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libspanring.so $(DESTDIR)$(PREFIX)/include/spanring.h
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,spanringd spanring-dump spanring spanring-recv)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,spanringd spanring-dump spanring)
 
 clean:
 	rm -rf build
