@@ -199,12 +199,18 @@ check-loop: tests
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. \
-	-fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c) $(SIDECAR_SRC)
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# A target may include the modules it fuzzes (tools/run/tree.c, the test
+# receiver's endpoint, ...) to reach their static functions.
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/dump/*.c) $(SIDECAR_SRC) \
+		$(RUN_SRC) $(RECV_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_FLAGS) -DSR_FUZZING -o $@ $< $(COMMON_SRC) \
-		$(filter-out tools/dump/main.c,$(wildcard tools/dump/*.c)) $(LIBS)
+		$(filter-out tools/dump/main.c,$(wildcard tools/dump/*.c)) \
+		$(FUZZ_EXTRA) $(LIBS)
+# Modules a target links whole (it uses only their public functions).
+build/fuzz/fuzz_replay: FUZZ_EXTRA := tools/run/replay.c tools/run/tree.c
 fuzz: $(FUZZ_BINS)
 # Targets that may install packages build in a second make, which reads
 # pkg-config again once the packages are there.

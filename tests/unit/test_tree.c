@@ -260,6 +260,28 @@ static void tree_escapes_control_characters(void **state)
 	sr_tree_free(t);
 }
 
+/* A trace id is untrusted text too: its header line shows it cleaned. */
+static void tree_escapes_trace_ids(void **state)
+{
+	struct sr_tree *t = sr_tree_new();
+	struct sr_tree_opts o = {0};
+	char *l[1], *out, *line;
+
+	(void)state;
+	l[0] = strdup("{\"object\":\"trace\",\"id\":\"trace_\xcc\\u001b[2J\","
+		      "\"workflow_name\":\"w\",\"group_id\":null,"
+		      "\"metadata\":null}");
+	assert_non_null(l[0]);
+	out = render(t, l, 1, &o);
+	printf("rendered:\n%s", out);
+	assert_null(strchr(out, '\033'));
+	assert_null(strchr(out, '\xcc'));
+	line = sr_line_with(out, "trace w");
+	assert_non_null(strstr(line, "trace_\\xcc\\u001b[2J"));
+	free(line), free(out);
+	sr_tree_free(t);
+}
+
 static void tree_cuts_lines_to_width(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
@@ -426,6 +448,7 @@ SR_TEST_MAIN(cmocka_unit_test(tree_nests_spans_by_parent),
 	     cmocka_unit_test(tree_shows_duplicate_span_once),
 	     cmocka_unit_test(tree_breaks_parent_cycles),
 	     cmocka_unit_test(tree_escapes_control_characters),
+	     cmocka_unit_test(tree_escapes_trace_ids),
 	     cmocka_unit_test(tree_cuts_lines_to_width),
 	     cmocka_unit_test(tree_folds_deep_and_wide_trees),
 	     cmocka_unit_test(tree_colours_only_when_asked),
