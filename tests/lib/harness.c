@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
@@ -163,4 +164,21 @@ const char *sr_asan_runtime(void)
 	pclose(p);
 	path[strcspn(path, "\n")] = 0;
 	return path;
+}
+
+void sr_assert_exited_at(int status, int code, const char *expr,
+			 const char *file, int line)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == code)
+		return;
+	if (WIFEXITED(status))
+		print_error("ERROR: %s: exited %d, expected exit %d\n", expr,
+			    WEXITSTATUS(status), code);
+	else if (WIFSIGNALED(status))
+		print_error("ERROR: %s: killed by signal %d, expected exit %d\n",
+			    expr, WTERMSIG(status), code);
+	else
+		print_error("ERROR: %s: wait status 0x%x, expected exit %d\n",
+			    expr, (unsigned)status, code);
+	_fail(file, line);
 }

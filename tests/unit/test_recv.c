@@ -179,7 +179,7 @@ static void recv_help_lists_every_option(void **state)
 	(void)state;
 	out_path = sr_strf("%s/help.txt", dir);
 	fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	st = sr_wait_pid(sr_spawn(argv, NULL, -1, fd, NULL), 10000);
 	close(fd);
 	assert_true(WIFEXITED(st));

@@ -56,7 +56,7 @@ static void ringdir_world_writable_refused_unless_sticky(void **state)
 	assert_int_equal(open_dir(d, false, why), -EPERM);
 	assert_int_equal(chmod(d, 01777), 0);
 	fd = open_dir(d, false, why);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 	free(d);
 	sr_tmpdir_free(base);
@@ -92,7 +92,7 @@ static void ringdir_missing_created_only_when_asked(void **state)
 	assert_has(why, "new");
 	assert_int_equal(stat(d, &st), -1);
 	fd = open_dir(d, true, why);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 	assert_int_equal(stat(d, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
@@ -100,7 +100,7 @@ static void ringdir_missing_created_only_when_asked(void **state)
 	/* its parent must exist: nothing is created recursively */
 	free(d);
 	d = sr_strf("%s/a/b", base);
-	assert_true(open_dir(d, true, why) < 0);
+	sr_assert_cmp(open_dir(d, true, why), <, 0);
 	free(d);
 	sr_tmpdir_free(base);
 }
@@ -113,7 +113,7 @@ static void ringdir_file_refused(void **state)
 
 	(void)state;
 	close(fd);
-	assert_true(open_dir(f, true, why) < 0);
+	sr_assert_cmp(open_dir(f, true, why), <, 0);
 	free(f);
 	sr_tmpdir_free(base);
 }
@@ -122,7 +122,7 @@ static void touch(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT, 0600);
 
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 }
 
@@ -138,7 +138,7 @@ static void ringdir_cap_reached_refuses_and_counts(void **state)
 
 	(void)state;
 	fd = open_dir(base, false, why);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	for (uint32_t i = 0; i < 3; i++) {
 		nonce[0] = (uint8_t)i;
 		sr_ring_name(name, 100 + i, nonce, 1000);

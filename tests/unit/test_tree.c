@@ -128,7 +128,10 @@ static void tree_nests_spans_by_parent(void **state)
 	assert_int_equal(sr_label_col(ls), sr_label_col(exec) + 3);
 	assert_int_equal(sr_label_col(conn), sr_label_col(fork));
 	/* children by start time: the fork before the connect */
-	assert_true(strstr(out, "fork") < strstr(out, "connect"));
+	assert_non_null(strstr(out, "fork"));
+	assert_non_null(strstr(out, "connect"));
+	/* fork's line comes before connect's */
+	sr_assert_ucmp(strstr(out, "fork") - out, <, strstr(out, "connect") - out);
 	assert_non_null(strstr(sh, "  +0.000s    1.50s  "));
 	assert_non_null(strstr(ls, "  +0.002s   1.50ms  "));
 	free(sh), free(fork), free(child), free(exec), free(ls), free(conn);
@@ -296,7 +299,7 @@ static void tree_cuts_lines_to_width(void **state)
 		    "\"process.exit.code\":1}",
 		    NULL);
 	out = render(t, l, 1, &o);
-	assert_true(sr_widest_line(out) <= 70);
+	sr_assert_ucmp(sr_widest_line(out), <=, 70);
 	line = sr_line_with(out, "process cc -Wall");
 	/* the argv is cut, the pid and exit code stay */
 	assert_non_null(strstr(line, "…  pid 42  exit 1"));
