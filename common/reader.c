@@ -449,10 +449,10 @@ static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
 	return 1;
 }
 
-/* Walks the records of lane i from its cursor. With `consume`, advances
- * the cursor and stops when fn asks or the budget is spent. */
+/* Walks the records of lane i from its cursor, advancing it; stops when
+ * fn asks or the budget is spent. */
 static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
-		     sr_record_fn fn, void *ctx, bool consume, int *stop)
+		     sr_record_fn fn, void *ctx, int *stop)
 {
 	int64_t avail;
 	uint64_t pos, off = 0, n;
@@ -486,8 +486,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 
 		if (!step) {
 			/* skip the damaged rest of the lane, up to head */
-			if (consume)
-				r->cursor[i] = r->head[i];
+			r->cursor[i] = r->head[i];
 			return delivered;
 		}
 		if (off + step > n)
@@ -507,8 +506,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		}
 		off += step;
 		*budget = *budget > step ? *budget - step : 0;
-		if (consume)
-			r->cursor[i] = pos + off;
+		r->cursor[i] = pos + off;
 	}
 	return delivered;
 }
@@ -522,7 +520,7 @@ int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
 
 	for (uint32_t k = 0; k < lanes && budget > 0 && !stop; k++) {
 		uint32_t i = (r->next_lane + k) % lanes;
-		int rc = walk_lane(r, i, &budget, fn, ctx, true, &stop);
+		int rc = walk_lane(r, i, &budget, fn, ctx, &stop);
 
 		if (rc < 0)
 			return rc;
@@ -591,7 +589,7 @@ int sr_reader_check(struct sr_reader *r,
 		/* walk every chunk of the lane without consuming */
 		for (;;) {
 			uint64_t f = r->faults, at = r->cursor[i];
-			int rc = walk_lane(r, i, &budget, NULL, NULL, true, &stop);
+			int rc = walk_lane(r, i, &budget, NULL, NULL, &stop);
 
 			if (rc < 0) {
 				r->cursor[i] = save;

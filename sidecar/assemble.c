@@ -80,11 +80,6 @@ void sr_asm_ring_free(struct sr_asm_ring *r)
 	free(r);
 }
 
-size_t sr_asm_ring_open(const struct sr_asm_ring *r)
-{
-	return r->n;
-}
-
 bool sr_asm_ring_dirty(const struct sr_asm_ring *r)
 {
 	return r->dirty;

@@ -63,9 +63,6 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 			 uint32_t owner_pid, uint64_t now_ns, sr_emit_fn emit,
 			 void *ctx);
 
-/* Spans held open. */
-size_t sr_asm_ring_open(const struct sr_asm_ring *r);
-
 /* True when the open set changed since the last save. */
 bool sr_asm_ring_dirty(const struct sr_asm_ring *r);
 

@@ -398,7 +398,9 @@ bool sr_rings_pending(const struct sr_rings *rs)
 	return false;
 }
 
-static int remove_done(struct sr_rings *rs, size_t i)
+/* Removes a finished ring, its state file and its slot; a ring that
+ * cannot be removed is logged and forgotten all the same. */
+static void remove_done(struct sr_rings *rs, size_t i)
 {
 	struct ring *g = rs->r[i];
 	char st[SR_RING_NAME_MAX + 8];
@@ -411,7 +413,6 @@ static int remove_done(struct sr_rings *rs, size_t i)
 	unlinkat(rs->statefd, st, 0);
 	SR_STAT_ADD(rings_removed, 1);
 	drop(rs, i);
-	return 0;
 }
 
 static int commit_ring(struct sr_rings *rs, struct ring *g)

@@ -3,12 +3,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 
 struct sr_stats sr_stats;
+
+/* snprintf at buf + *n, with *n clamped: a text that does not fit leaves
+ * *n == cap, and later appends do nothing. */
+static void __attribute__((format(printf, 4, 5)))
+append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*n >= cap)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *n, cap - *n, fmt, ap);
+	va_end(ap);
+	*n = k < 0 || (size_t)k >= cap - *n ? cap : *n + (size_t)k;
+}
 
 int sr_stats_write(const char *path)
 {
@@ -17,28 +34,29 @@ int sr_stats_write(const char *path)
 	uint64_t in = SR_STAT_GET(bytes_in),
 		 out = SR_STAT_GET(bytes_compressed);
 	uint64_t ns = SR_STAT_GET(compress_ns);
-	int n, fd;
+	size_t n = 0;
+	int fd;
 
 	if (!t0)
 		t0 = sr_mono_ns();
-	n = snprintf(buf, sizeof(buf), "{\"pid\":%d,\"uptime_s\":%.3f",
-		     (int)getpid(), (double)(sr_mono_ns() - t0) / 1e9);
-#define X(name)                                                                \
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"" #name "\":%llu", \
-		      (unsigned long long)SR_STAT_GET(name));
+	append(buf, sizeof(buf), &n, "{\"pid\":%d,\"uptime_s\":%.3f",
+	       (int)getpid(), (double)(sr_mono_ns() - t0) / 1e9);
+#define X(name)                                                        \
+	append(buf, sizeof(buf), &n, ",\"" #name "\":%llu",              \
+	       (unsigned long long)SR_STAT_GET(name));
 	SR_STATS_FIELDS(X)
 #undef X
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-		      ",\"compression_ratio\":%.3f,\"compress_mb_s\":%.1f}\n",
-		      out ? (double)in / (double)out : 0.0,
-		      ns ? (double)in / 1e6 / ((double)ns / 1e9) : 0.0);
-	if (n >= (int)sizeof(buf))
+	append(buf, sizeof(buf), &n,
+	       ",\"compression_ratio\":%.3f,\"compress_mb_s\":%.1f}\n",
+	       out ? (double)in / (double)out : 0.0,
+	       ns ? (double)in / 1e6 / ((double)ns / 1e9) : 0.0);
+	if (n >= sizeof(buf))
 		return -EOVERFLOW;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, buf, (size_t)n) != n) {
+	if (write(fd, buf, n) != (ssize_t)n) {
 		close(fd);
 		unlink(tmp);
 		return -EIO;
