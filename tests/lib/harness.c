@@ -166,19 +166,38 @@ const char *sr_asan_runtime(void)
 	return path;
 }
 
+/* What a wait status says, for failure messages. */
+static void status_text(char *buf, size_t n, int status)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, n, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, n, "wait status 0x%x", (unsigned)status);
+}
+
 void sr_assert_exited_at(int status, int code, const char *expr,
 			 const char *file, int line)
 {
+	char got[64];
+
 	if (WIFEXITED(status) && WEXITSTATUS(status) == code)
 		return;
-	if (WIFEXITED(status))
-		print_error("ERROR: %s: exited %d, expected exit %d\n", expr,
-			    WEXITSTATUS(status), code);
-	else if (WIFSIGNALED(status))
-		print_error("ERROR: %s: killed by signal %d, expected exit %d\n",
-			    expr, WTERMSIG(status), code);
-	else
-		print_error("ERROR: %s: wait status 0x%x, expected exit %d\n",
-			    expr, (unsigned)status, code);
+	status_text(got, sizeof(got), status);
+	print_error("ERROR: %s: %s, expected exit %d\n", expr, got, code);
+	_fail(file, line);
+}
+
+void sr_assert_killed_at(int status, int sig, const char *expr,
+			 const char *file, int line)
+{
+	char got[64];
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == sig)
+		return;
+	status_text(got, sizeof(got), status);
+	print_error("ERROR: %s: %s, expected killed by signal %d\n", expr,
+		    got, sig);
 	_fail(file, line);
 }

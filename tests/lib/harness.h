@@ -35,12 +35,27 @@
 			fail_msg("%s %s %s: %ju %s %ju is false", #a, #op,   \
 				 #b, a_, #op, b_);                           \
 	} while (0)
+/* The same for floating point values (durations, ratios), as double. */
+#define sr_assert_fcmp(a, op, b)                                             \
+	do {                                                                 \
+		double a_ = (double)(a), b_ = (double)(b);                   \
+		if (!(a_ op b_))                                             \
+			fail_msg("%s %s %s: %g %s %g is false", #a, #op, #b, \
+				 a_, #op, b_);                               \
+	} while (0)
 
 /* Asserts that a wait status is a normal exit with code; on failure
  * prints what happened ("killed by signal 9", "exited 3"). */
 #define sr_assert_exited(status, code)                                       \
 	sr_assert_exited_at((status), (code), #status, __FILE__, __LINE__)
 void sr_assert_exited_at(int status, int code, const char *expr,
+			 const char *file, int line);
+
+/* Asserts that a wait status is a death by signal sig; on failure prints
+ * what happened. */
+#define sr_assert_killed(status, sig)                                        \
+	sr_assert_killed_at((status), (sig), #status, __FILE__, __LINE__)
+void sr_assert_killed_at(int status, int sig, const char *expr,
 			 const char *file, int line);
 
 /* main(): no argument runs all; --list prints names; --run NAME runs one. */
