@@ -222,7 +222,3 @@ void sr_fmt_span_id(char out[SR_SPAN_ID_STR], const uint8_t id[12])
 	fmt_prefixed(out, "span_", id, 12);
 }
 
-void sr_fmt_group_id(char out[SR_GROUP_ID_STR], const uint8_t id[12])
-{
-	fmt_prefixed(out, "group_", id, 12);
-}

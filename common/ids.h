@@ -16,12 +16,10 @@
 
 #define SR_TRACE_ID_LEN 16 /* bytes: 32 hex, also the W3C trace id */
 #define SR_SPAN_ID_LEN 12  /* bytes: 24 hex */
-#define SR_GROUP_ID_LEN 12 /* bytes: 24 hex */
 
-/* Text sizes with NUL: "trace_" + 32, "span_" + 24, "group_" + 24. */
+/* Text sizes with NUL: "trace_" + 32, "span_" + 24. */
 #define SR_TRACE_ID_STR 39
 #define SR_SPAN_ID_STR 30
-#define SR_GROUP_ID_STR 31
 
 /* Seeds the process-wide state from getrandom (falls back to time and pid
  * mixing if the kernel refuses). Every thread's generator re-seeds from it
@@ -37,10 +35,9 @@ void sr_hex(char *dst, const uint8_t *src, size_t n);
 /* Parses exactly 2n hex digits (either case). true on success. */
 bool sr_unhex(uint8_t *dst, const char *src, size_t n);
 
-/* "trace_<32 hex>", "span_<24 hex>", "group_<24 hex>". */
+/* "trace_<32 hex>", "span_<24 hex>". */
 void sr_fmt_trace_id(char out[SR_TRACE_ID_STR], const uint8_t id[16]);
 void sr_fmt_span_id(char out[SR_SPAN_ID_STR], const uint8_t id[12]);
-void sr_fmt_group_id(char out[SR_GROUP_ID_STR], const uint8_t id[12]);
 
 /* true if all n bytes are zero. */
 bool sr_id_is_zero(const uint8_t *id, size_t n);

@@ -138,9 +138,18 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 	return check_header(&r->hdr, st_size, why, n);
 }
 
+/* The shared header in the mapping. The mapping starts on a page
+ * boundary, so the header is aligned; the cast through void says so. */
+static struct sr_ring_header *shm_header(struct sr_reader *r)
+{
+	return (struct sr_ring_header *)(void *)r->map;
+}
+
+/* Lane i's control block. lanes_offset is SR_RING_HEADER_SIZE (checked
+ * in check_header), a multiple of the control block's alignment. */
 static struct sr_lane_ctl *lane_ctl(struct sr_reader *r, uint32_t i)
 {
-	return (struct sr_lane_ctl *)(r->map + r->hdr.lanes_offset) + i;
+	return (struct sr_lane_ctl *)(void *)(r->map + r->hdr.lanes_offset) + i;
 }
 
 /* Geometry of lane i: the ordinary lanes, then the spill lane (index
@@ -307,10 +316,9 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
 	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
 	if (sr_guard_copy(&info->owner_flags,
-			  &((struct sr_ring_header *)r->map)->owner_flags,
+			  &shm_header(r)->owner_flags,
 			  sizeof(info->owner_flags)) ||
-	    sr_guard_load_acquire(&((struct sr_ring_header *)r->map)->dropped_no_lane,
-				  &no_lane))
+	    sr_guard_load_acquire(&shm_header(r)->dropped_no_lane, &no_lane))
 		return -EFAULT;
 	/* the ring-wide counter is untrusted too: clamped like a lane's */
 	if (no_lane > SR_LANE_DROPS_MAX)
@@ -485,10 +493,10 @@ static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
 	return 1;
 }
 
-/* Walks the records of lane i from its cursor. With `consume`, advances
- * the cursor and stops when fn asks or the budget is spent. */
+/* Walks the records of lane i from its cursor, advancing it; stops when
+ * fn asks or the budget is spent. */
 static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
-		     sr_record_fn fn, void *ctx, bool consume, int *stop)
+		     sr_record_fn fn, void *ctx, int *stop)
 {
 	uint32_t rmax = lane_rmax(r, i);
 	/* a chunk always holds one whole record: the spill lane's are
@@ -532,8 +540,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 
 		if (!step) {
 			/* skip the damaged rest of the lane, up to head */
-			if (consume)
-				r->cursor[i] = r->head[i];
+			r->cursor[i] = r->head[i];
 			return delivered;
 		}
 		if (off + step > n)
@@ -553,8 +560,7 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		}
 		off += step;
 		*budget = *budget > step ? *budget - step : 0;
-		if (consume)
-			r->cursor[i] = pos + off;
+		r->cursor[i] = pos + off;
 	}
 	return delivered;
 }
@@ -568,7 +574,7 @@ int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
 
 	for (uint32_t k = 0; k < lanes && budget > 0 && !stop; k++) {
 		uint32_t i = (r->next_lane + k) % lanes;
-		int rc = walk_lane(r, i, &budget, fn, ctx, true, &stop);
+		int rc = walk_lane(r, i, &budget, fn, ctx, &stop);
 
 		if (rc < 0)
 			return rc;
@@ -637,7 +643,7 @@ int sr_reader_check(struct sr_reader *r,
 		/* walk every chunk of the lane without consuming */
 		for (;;) {
 			uint64_t f = r->faults, at = r->cursor[i];
-			int rc = walk_lane(r, i, &budget, NULL, NULL, true, &stop);
+			int rc = walk_lane(r, i, &budget, NULL, NULL, &stop);
 
 			if (rc < 0) {
 				r->cursor[i] = save;

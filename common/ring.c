@@ -139,7 +139,10 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		goto err_unlink;
 	memset(r, 0, sizeof(*r));
 	r->hdr = map;
-	r->lanes = (struct sr_lane_ctl *)((uint8_t *)map + SR_RING_HEADER_SIZE);
+	/* the mapping is page-aligned and SR_RING_HEADER_SIZE a multiple of
+	 * the control blocks' alignment: the cast through void says so */
+	r->lanes = (struct sr_lane_ctl *)(void *)((uint8_t *)map +
+						  SR_RING_HEADER_SIZE);
 	r->data = (uint8_t *)map + data_off;
 	r->map_size = size;
 	r->lane_count = p->lanes;
@@ -318,7 +321,9 @@ static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 			return UINT64_MAX;
 	}
 	if (pad) {
-		struct sr_rec_hdr *h = (struct sr_rec_hdr *)(lane_data(r, c) + off);
+		/* records start at SR_RECORD_ALIGN boundaries of the lane */
+		struct sr_rec_hdr *h =
+			(struct sr_rec_hdr *)(void *)(lane_data(r, c) + off);
 
 		h->len = (uint32_t)pad;
 		h->type = SR_REC_PAD;
@@ -432,7 +437,8 @@ void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
 void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
 		    struct sr_resv *rv, uint16_t type, uint8_t flags)
 {
-	struct sr_rec_hdr *h = (struct sr_rec_hdr *)rv->rec;
+	/* reserve() hands out SR_RECORD_ALIGN-aligned records */
+	struct sr_rec_hdr *h = (struct sr_rec_hdr *)(void *)rv->rec;
 	struct sr_lane_ctl *c = rv->ctl;
 
 	h->len = rv->len;

@@ -610,7 +610,9 @@ bool sr_rings_pending(const struct sr_rings *rs)
 	return false;
 }
 
-static int remove_done(struct sr_rings *rs, size_t i)
+/* Removes a finished ring, its open-span file and its slot; a ring that
+ * cannot be removed is logged and forgotten all the same. */
+static void remove_done(struct sr_rings *rs, size_t i)
 {
 	struct ring *g = rs->r[i];
 	int rc = sr_dir_remove(g->dirfd, g->name);
@@ -621,7 +623,6 @@ static int remove_done(struct sr_rings *rs, size_t i)
 	sr_openspans_remove(rs->statefd, g->name);
 	SR_STAT_ADD(rings_removed, 1);
 	drop(rs, i);
-	return 0;
 }
 
 static int commit_ring(struct sr_rings *rs, struct ring *g)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
@@ -163,4 +164,40 @@ const char *sr_asan_runtime(void)
 	pclose(p);
 	path[strcspn(path, "\n")] = 0;
 	return path;
+}
+
+/* What a wait status says, for failure messages. */
+static void status_text(char *buf, size_t n, int status)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, n, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, n, "wait status 0x%x", (unsigned)status);
+}
+
+void sr_assert_exited_at(int status, int code, const char *expr,
+			 const char *file, int line)
+{
+	char got[64];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == code)
+		return;
+	status_text(got, sizeof(got), status);
+	print_error("ERROR: %s: %s, expected exit %d\n", expr, got, code);
+	_fail(file, line);
+}
+
+void sr_assert_killed_at(int status, int sig, const char *expr,
+			 const char *file, int line)
+{
+	char got[64];
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == sig)
+		return;
+	status_text(got, sizeof(got), status);
+	print_error("ERROR: %s: %s, expected killed by signal %d\n", expr,
+		    got, sig);
+	_fail(file, line);
 }

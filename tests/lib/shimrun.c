@@ -114,7 +114,8 @@ static void drain(int out, int err, struct sr_run *r)
 	int open_n = 2;
 
 	while (open_n) {
-		assert_true(poll(p, 2, -1) >= 0 || errno == EINTR);
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			fail_msg("poll: %s", strerror(errno));
 		for (int i = 0; i < 2; i++) {
 			ssize_t n;
 
@@ -153,7 +154,7 @@ static pid_t spawn(const struct sr_run_opts *o, const char *const argv[],
 
 	child_env(&env, o);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		dup2(in, 0);
 		dup2(out, 1);
@@ -384,7 +385,7 @@ static void read_ring(struct reading *rd, int dfd, const char *name)
 	rd->pid = info->owner_pid;
 	while ((n = sr_reader_poll(rr, 1 << 20, on_record, rd)) > 0)
 		;
-	assert_true(n == 0);
+	sr_assert_cmp(n, ==, 0);
 	assert_int_equal(sr_reader_info(rr, info), 0);
 	rd->r->dropped += info->dropped;
 	rd->r->faults += sr_reader_faults(rr);
@@ -418,8 +419,8 @@ void sr_run_read_rings(struct sr_run *r, const char *dir)
 	struct names ns = { NULL, 0 };
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	assert_true(dfd >= 0);
-	assert_true(sr_dir_scan(dfd, 0, collect_name, &ns) >= 0);
+	sr_assert_cmp(dfd, >=, 0);
+	sr_assert_cmp(sr_dir_scan(dfd, 0, collect_name, &ns), >=, 0);
 	if (ns.n)
 		qsort(ns.v, ns.n, sizeof(*ns.v), by_name);
 	for (size_t i = 0; i < ns.n; i++) {
@@ -566,7 +567,7 @@ void sr_run_assert_same(const struct sr_run *a, const struct sr_run *b)
 
 void sr_run_assert_tree(const struct sr_run *r, const char *outside)
 {
-	assert_true(r->nspans > 0);
+	sr_assert_cmp(r->nspans, >, 0);
 	for (size_t i = 0; i < r->nspans; i++) {
 		const struct sr_vspan *s = &r->spans[i];
 

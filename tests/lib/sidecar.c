@@ -62,7 +62,7 @@ pid_t sr_spawn(const char *const *argv, const char *const *env, int in_fd,
 {
 	pid_t pid = fork();
 
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		int err = err_path ? open(err_path,

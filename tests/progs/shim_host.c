@@ -64,8 +64,11 @@ static int do_fds(void)
 	return 0;
 }
 
-/* What the program means, however the compiler pairs allocators. */
+/* What the program means, however the compiler pairs allocators (gcc's
+ * warning; clang has none of that name). */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wmismatched-dealloc"
+#endif
 
 /* glibc's popen: fclose of a popen stream waits and returns the status,
  * mode letters in any order, a reused FILE address, posix_spawn errno. */

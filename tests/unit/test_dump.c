@@ -45,7 +45,7 @@ static struct run dump(const char *dir, const char *const *args)
 		argv[i] = args[i - 1];
 	argv[i] = NULL;
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -176,7 +176,7 @@ static char *make_dead_ring(const char *dir, const char *name)
 	pid_t pid = fork();
 	int st;
 
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		struct sr_ring r;
 
@@ -184,7 +184,7 @@ static char *make_dead_ring(const char *dir, const char *name)
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	return sr_strf("%s/%s", dir, name);
 }
 
@@ -192,7 +192,7 @@ static void write_file(const char *path, const void *data, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	assert_int_equal(write(fd, data, n), (ssize_t)n);
 	close(fd);
 }
@@ -270,7 +270,7 @@ static void dump_list_json_has_counters(void **state)
 	assert_int_equal(cJSON_GetObjectItem(j, "written")->valueint, 7);
 	assert_int_equal(cJSON_GetObjectItem(j, "dropped")->valueint, 0);
 	assert_int_equal(cJSON_GetObjectItem(j, "truncated")->valueint, 1);
-	assert_true(cJSON_GetObjectItem(j, "unread_bytes")->valueint > 0);
+	sr_assert_cmp(cJSON_GetObjectItem(j, "unread_bytes")->valueint, >, 0);
 	cJSON_Delete(j);
 	run_free(&o);
 	ring_done(&r, path, dir);
@@ -550,7 +550,7 @@ static void dump_check_names_each_fault(void **state)
 
 		path = make_ring(dir, "d.ring", &r);
 		fd = open(path, O_RDWR);
-		assert_true(fd >= 0);
+		sr_assert_cmp(fd, >=, 0);
 		apply_damage(fd, (enum damage)d);
 		close(fd);
 		err = sr_reader_open(AT_FDCWD, path, SR_READER_RDONLY, &rd, why,
@@ -559,7 +559,7 @@ static void dump_check_names_each_fault(void **state)
 			fail_msg("damage %d: open returned %d (%s), want %d", d,
 				 err, why, damage_want[d].open_err);
 		if (!err) {
-			assert_true(sr_reader_check(rd, NULL, NULL) > 0);
+			sr_assert_cmp(sr_reader_check(rd, NULL, NULL), >, 0);
 			assert_has(sr_reader_fault(rd), damage_want[d].fault);
 			sr_reader_free(rd);
 		} else {
@@ -576,7 +576,8 @@ static void dump_check_names_each_fault(void **state)
 		assert_int_equal(o.status, 65);
 		run_free(&o);
 		o = DUMP(dir, "--dir", dir);
-		assert_true(o.status == 0 || o.status == 65);
+		if (o.status != 0 && o.status != 65)
+			fail_msg("exit %d, expected 0 or 65", o.status);
 		run_free(&o);
 		sr_ring_close(&r);
 		free(path);
@@ -698,8 +699,8 @@ static void dump_garbage_never_crashes(void **state)
 		for (size_t m = 0; m < 4; m++) {
 			struct run o = dump(dir, modes[m]);
 
-			assert_true(o.status < 128);
-			assert_true(o.status != 0);
+			sr_assert_cmp(o.status, <, 128);
+			sr_assert_cmp(o.status, !=, 0);
 			run_free(&o);
 		}
 	}
@@ -726,7 +727,7 @@ static void dump_follow_until_owner_exits(void **state)
 	assert_int_equal(pipe(cmd), 0);
 	assert_int_equal(pipe(out), 0);
 	owner = fork();
-	assert_true(owner >= 0);
+	sr_assert_cmp(owner, >=, 0);
 	if (owner == 0) {
 		struct sr_ring_params p = { .lanes = 2, .lane_size = LANE,
 					    .pid = (uint32_t)getpid() };
@@ -746,7 +747,7 @@ static void dump_follow_until_owner_exits(void **state)
 	}
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	dumper = fork();
-	assert_true(dumper >= 0);
+	sr_assert_cmp(dumper, >=, 0);
 	if (dumper == 0) {
 		dup2(out[1], 1);
 		close(out[0]);
@@ -761,7 +762,7 @@ static void dump_follow_until_owner_exits(void **state)
 	assert_has(line, "\"name\":\"first\"");
 	assert_int_equal(write(cmd[1], "g", 1), 1);
 	assert_int_equal(waitpid(owner, &st, 0), owner);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	assert_non_null(fgets(line, sizeof(line), in));
 	assert_has(line, "\"name\":\"second\"");
 	assert_null(fgets(line, sizeof(line), in)); /* EOF: it exited */
@@ -842,7 +843,7 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 	first = make_ring(dir, "sr-1-000000000000000a-16384.ring", &ra);
 	assert_int_equal(pipe(out), 0);
 	dumper = fork();
-	assert_true(dumper >= 0);
+	sr_assert_cmp(dumper, >=, 0);
 	if (dumper == 0) {
 		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 

@@ -418,7 +418,9 @@ static void otlp_endpoint_headers_resource_from_environment(void **state)
 	const cJSON *x;
 
 	(void)state;
-	recv_on(NULL);
+	/* the receiver serves OTLP at that path only: a request to any
+	 * other (the endpoint with /v1/traces appended) would be a 404 */
+	recv_on((const char *[]){ "--otlp-path", "/collector/traces", NULL });
 	ep = sr_strf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:%d/collector/traces",
 		     F.rv.port);
 	sd_otlp(NULL, (const char *[]){

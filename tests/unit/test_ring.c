@@ -31,7 +31,7 @@ static void fx_open(struct fixture *f, uint32_t lanes, uint32_t lane_size)
 	memset(f, 0, sizeof(*f));
 	f->dir = sr_tmpdir("ring");
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY);
-	assert_true(f->dirfd >= 0);
+	sr_assert_cmp(f->dirfd, >=, 0);
 	assert_int_equal(sr_ring_create(&f->ring, f->dirfd, "r.ring", &p), 0);
 	f->prod.tid = 1234;
 	assert_int_equal(sr_reader_open(f->dirfd, "r.ring", 0, &f->rd, why,
@@ -150,7 +150,7 @@ static void ring_full_accounting_exact(void **state)
 	}
 	info = malloc(sr_reader_info_size(f.rd));
 	assert_int_equal(sr_reader_info(f.rd, info), 0);
-	assert_true(accepted < attempted);
+	sr_assert_cmp(accepted, <, attempted);
 	assert_int_equal(info->written, accepted);
 	assert_int_equal(info->written + info->dropped, attempted);
 	assert_int_equal(info->dropped_full, attempted - accepted);
@@ -217,7 +217,7 @@ static void put_encoded(struct fixture *f, uint16_t type, uint32_t size,
 	p = sr_ring_reserve(&f->ring, &f->prod, size + 8, &rv);
 	assert_non_null(p);
 	n = enc(p, size, rec, &cut);
-	assert_true(n > 0);
+	sr_assert_cmp(n, >, 0);
 	rv.len = n + 8;
 	sr_ring_commit(&f->ring, &f->prod, &rv, type, cut ? SR_RF_TRUNCATED : 0);
 }
@@ -282,8 +282,8 @@ static void check_span(const struct one *o, const struct sr_span_rec *want)
 	assert_memory_equal(s.trace_id, want->trace_id, 16);
 	assert_memory_equal(s.span_id, want->span_id, 12);
 	assert_memory_equal(s.parent_id, want->parent_id, 12);
-	assert_true(s.start_ns == want->start_ns);
-	assert_true(s.end_ns == want->end_ns);
+	sr_assert_cmp(s.start_ns, ==, want->start_ns);
+	sr_assert_cmp(s.end_ns, ==, want->end_ns);
 	assert_int_equal(s.flags, want->flags);
 	assert_int_equal(s.name.n, want->name.n);
 	assert_memory_equal(s.name.p, want->name.p, s.name.n);
@@ -320,7 +320,7 @@ static void ring_codec_roundtrip_every_type(void **state)
 	assert_int_equal(pd.pid, 41);
 	assert_int_equal(pd.ppid, 40);
 	assert_int_equal(pd.uid, 1000);
-	assert_true(pd.start_ns == p.start_ns);
+	sr_assert_cmp(pd.start_ns, ==, p.start_ns);
 	assert_str(pd.exe, "/usr/bin/python3");
 
 	memset(t.trace_id, 0xab, 16);
@@ -328,7 +328,7 @@ static void ring_codec_roundtrip_every_type(void **state)
 	get_one(&f, &o, SR_REC_TRACE);
 	assert_int_equal(sr_trace_decode(o.payload, o.len, &td), 0);
 	assert_memory_equal(td.trace_id, t.trace_id, 16);
-	assert_true(td.ts_ns == t.ts_ns);
+	sr_assert_cmp(td.ts_ns, ==, t.ts_ns);
 	assert_str(td.workflow, "Agent workflow");
 	assert_str(td.group_id, "group_0123456789abcdef01234567");
 	assert_str(td.metadata, "{\"a\":1}");
@@ -363,7 +363,7 @@ static void ring_codec_roundtrip_every_type(void **state)
 	assert_int_equal(sr_child_decode(o.payload, o.len, &cd), 0);
 	assert_int_equal(cd.pid, 77);
 	assert_int_equal(cd.status, 0x0b00);
-	assert_true(cd.ts_ns == c.ts_ns);
+	sr_assert_cmp(cd.ts_ns, ==, c.ts_ns);
 	assert_memory_equal(cd.trace_id, c.trace_id, 16);
 	assert_int_equal(sr_reader_faults(f.rd), 0);
 	fx_close(&f);
@@ -372,10 +372,10 @@ static void ring_codec_roundtrip_every_type(void **state)
 /* A string is a prefix of want that does not end inside a UTF-8 sequence. */
 static void assert_prefix(struct sr_str s, const char *want)
 {
-	assert_true(s.n <= strlen(want));
+	sr_assert_ucmp(s.n, <=, strlen(want));
 	assert_memory_equal(s.p, want, s.n);
 	if (s.n < strlen(want))
-		assert_true(((uint8_t)want[s.n] & 0xc0) != 0x80);
+		sr_assert_ucmp(((uint8_t)want[s.n] & 0xc0), !=, 0x80);
 }
 
 /* Records too big for the ring are cut by the codec: the flag is set, the
@@ -408,7 +408,7 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 		fill_span(&s, big[0], big[1], big[2], "{}");
 		n = sr_span_encode(buf, cap, &s, &cut);
 		assert_true(cut);
-		assert_true(n <= cap);
+		sr_assert_ucmp(n, <=, cap);
 		assert_int_equal(sr_span_decode(buf, n, &d), 0);
 		assert_prefix(d.name, big[0]);
 		assert_prefix(d.data, big[1]);
@@ -416,7 +416,8 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 
 		cut = false;
 		n = sr_trace_encode(buf, cap, &t, &cut);
-		assert_true(cut && n <= cap);
+		assert_true(cut);
+		sr_assert_ucmp(n, <=, cap);
 		assert_int_equal(sr_trace_decode(buf, n, &td), 0);
 		assert_prefix(td.workflow, big[0]);
 		assert_prefix(td.group_id, big[1]);
@@ -424,7 +425,8 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 
 		cut = false;
 		n = sr_process_encode(buf, cap, &p, &cut);
-		assert_true(cut && n <= cap);
+		assert_true(cut);
+		sr_assert_ucmp(n, <=, cap);
 		assert_int_equal(sr_process_decode(buf, n, &pd), 0);
 		assert_prefix(pd.exe, big[1]);
 	}
@@ -436,7 +438,7 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 		put_encoded(&f, SR_REC_SPAN, sr_span_size(&s), enc_span, &s);
 		get_one(&f, &o, SR_REC_SPAN);
 		assert_int_equal(o.flags, SR_RF_TRUNCATED);
-		assert_true(o.len <= sr_ring_record_max(&f.ring) - 8);
+		sr_assert_ucmp(o.len, <=, sr_ring_record_max(&f.ring) - 8);
 		assert_int_equal(sr_span_decode(o.payload, o.len, &d), 0);
 		assert_str(d.name, "big");
 		assert_prefix(d.data, big[0]);
@@ -515,13 +517,13 @@ static void ring_full_accounting_several_lanes(void **state)
 	for (int i = 2; i < 6; i++)
 		assert_true(p[i].no_lane && !p[i].owns);
 	info = info_of(f.rd);
-	assert_true(accepted < attempted);
+	sr_assert_cmp(accepted, <, attempted);
 	assert_int_equal(info->written, accepted);
 	assert_int_equal(info->written + info->dropped, attempted);
 	assert_int_equal(info->dropped_full, attempted - accepted);
 	/* lane-less writers take the first free shared lane: lane 2 */
 	for (uint32_t l = 0; l < 3; l++)
-		assert_true(info->lanes[l].written > 0);
+		sr_assert_ucmp(info->lanes[l].written, >, 0);
 	free(info);
 	fx_close(&f);
 }

@@ -191,7 +191,7 @@ static void mt_open(struct mt *m, uint32_t lane_size)
 	memset(m, 0, sizeof(*m));
 	m->dir = sr_tmpdir("ringmt");
 	m->dirfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(m->dirfd >= 0);
+	sr_assert_cmp(m->dirfd, >=, 0);
 	assert_int_equal(sr_ring_create(&m->ring, m->dirfd, "mt.ring", &p), 0);
 }
 
@@ -237,7 +237,7 @@ static void ring_mt_threads_consumer_process(void **state)
 	(void)state;
 	mt_open(&m, 8192);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0)
 		consumer_child(m.dirfd);
 	run_producers(&m);
@@ -279,7 +279,7 @@ static struct sr_reader *open_reader(int dirfd, const char *name, int flags)
  * ThreadSanitizer sees both sides of every head and tail exchange. */
 static void ring_mt_threads_consumer_thread(void **state)
 {
-	struct consumer_thread c = { .t = { calloc(THREADS * PER_THREAD, 1) } };
+	struct consumer_thread c = { .t = { .seen = calloc(THREADS * PER_THREAD, 1) } };
 	struct sr_ring_info *info;
 	pthread_t t;
 	struct mt m;
@@ -370,7 +370,7 @@ static void kill_round(int dirfd, uint32_t round)
 
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		close(ready[0]);
 		writer_child(dirfd, ready[1]);
@@ -383,7 +383,7 @@ static void kill_round(int dirfd, uint32_t round)
 	/* read while it writes, then kill it at a point that varies */
 	end = sr_mono_ns() + DEADLINE_NS;
 	while (t.got < stop_after && sr_mono_ns() < end) {
-		assert_true(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t) >= 0);
+		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=, 0);
 		assert_int_equal(sr_reader_commit(rd), 0);
 	}
 	kill(pid, SIGKILL);
@@ -392,7 +392,7 @@ static void kill_round(int dirfd, uint32_t round)
 	/* everything published before death arrives, then nothing */
 	end = sr_mono_ns() + DEADLINE_NS;
 	do {
-		assert_true(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t) >= 0);
+		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=, 0);
 		assert_int_equal(sr_reader_commit(rd), 0);
 	} while (!sr_reader_drained(rd) && sr_mono_ns() < end);
 	assert_true(sr_reader_drained(rd));
@@ -406,11 +406,11 @@ static void kill_round(int dirfd, uint32_t round)
 		/* each record up to the last published head arrived; the
 		 * written counter may be one ahead when death came between
 		 * counting and publishing */
-		assert_true(info->lanes[l].written >= t.next[l]);
-		assert_true(info->lanes[l].written <= t.next[l] + 1);
-		assert_true(info->lanes[l].head == info->lanes[l].tail);
+		sr_assert_ucmp(info->lanes[l].written, >=, t.next[l]);
+		sr_assert_ucmp(info->lanes[l].written, <=, t.next[l] + 1);
+		sr_assert_ucmp(info->lanes[l].head, ==, info->lanes[l].tail);
 	}
-	assert_true(t.got >= stop_after);
+	sr_assert_ucmp(t.got, >=, stop_after);
 	free(info);
 	sr_reader_free(rd);
 	assert_int_equal(unlinkat(dirfd, "kill.ring", 0), 0);
@@ -425,7 +425,7 @@ static void ring_kill_producer_mid_stream(void **state)
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	(void)state;
-	assert_true(dirfd >= 0);
+	sr_assert_cmp(dirfd, >=, 0);
 	for (uint32_t round = 0; round < KILL_ROUNDS; round++)
 		kill_round(dirfd, round);
 	close(dirfd);
@@ -461,7 +461,7 @@ static void truncate_under_reader(off_t size)
 	rd = open_reader(dirfd, "t.ring", 0);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		int fd = openat(dirfd, "t.ring", O_RDWR);
 
@@ -482,7 +482,7 @@ static void truncate_under_reader(off_t size)
 			break;
 		sr_reader_rewind(rd); /* read the same pages again */
 		if (i > 50 && waitpid(pid, &st, WNOHANG) == pid) {
-			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			sr_assert_exited(st, 0);
 			pid = 0;
 			/* the file is short now: the next poll must see it */
 			rc = sr_reader_poll(rd, SIZE_MAX, count_rec, &n);
@@ -490,7 +490,7 @@ static void truncate_under_reader(off_t size)
 		}
 	}
 	assert_int_equal(rc, -EFAULT);
-	assert_true(n > 0);
+	sr_assert_cmp(n, >, 0);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	close(cmd[1]);
@@ -542,7 +542,7 @@ static void ring_truncated_info_and_check_fault(void **state)
 	assert_int_equal(sr_reader_poll(rd, SIZE_MAX, NULL, NULL), -EFAULT);
 	/* a new open sees a file that is not a ring any more */
 	sr_reader_free(rd);
-	assert_true(sr_reader_open(dirfd, "t.ring", 0, &rd, why, sizeof(why)) < 0);
+	sr_assert_cmp(sr_reader_open(dirfd, "t.ring", 0, &rd, why, sizeof(why)), <, 0);
 	assert_null(rd);
 	free(info);
 	sr_ring_close(&r);
@@ -600,7 +600,7 @@ static pid_t start_owner(int dirfd, int *ready_rd, int *cmd_wr)
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		close(ready[0]);
 		close(cmd[1]);
@@ -633,7 +633,7 @@ static void ring_owner_alive_until_exit(void **state)
 	assert_true(sr_reader_owner_alive(rd));
 	assert_int_equal(write(cmd, "x", 1), 1);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	assert_false(sr_reader_owner_alive(rd));
 	assert_false(sr_reader_owner_alive(rd2));
 	sr_reader_free(rd);
@@ -672,7 +672,7 @@ static void ring_owner_dead_after_exec(void **state)
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* cat still runs */
 	close(cmd); /* cat reads EOF and exits */
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	sr_reader_free(rd);
 	close(rd_fd);
 	close(dirfd);

@@ -191,7 +191,7 @@ static void ringdir_missing_created_only_when_asked(void **state)
 	assert_has(why, "new");
 	assert_int_equal(stat(d, &st), -1);
 	fd = open_dir(d, true, why);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 	assert_int_equal(stat(d, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
@@ -199,7 +199,7 @@ static void ringdir_missing_created_only_when_asked(void **state)
 	/* its parent must exist: nothing is created recursively */
 	free(d);
 	d = sr_strf("%s/a/b", base);
-	assert_true(open_dir(d, true, why) < 0);
+	sr_assert_cmp(open_dir(d, true, why), <, 0);
 	free(d);
 	sr_tmpdir_free(base);
 }
@@ -212,7 +212,7 @@ static void ringdir_file_refused(void **state)
 
 	(void)state;
 	close(fd);
-	assert_true(open_dir(f, true, why) < 0);
+	sr_assert_cmp(open_dir(f, true, why), <, 0);
 	free(f);
 	sr_tmpdir_free(base);
 }
@@ -221,7 +221,7 @@ static void touch(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT, 0600);
 
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 }
 
@@ -237,7 +237,7 @@ static void ringdir_cap_reached_refuses_and_counts(void **state)
 
 	(void)state;
 	fd = open_dir(base, false, why);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	for (uint32_t i = 0; i < 3; i++) {
 		nonce[0] = (uint8_t)i;
 		sr_ring_name(name, 100 + i, nonce, 1000);

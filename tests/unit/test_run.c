@@ -115,7 +115,7 @@ static void start_on(struct proc *p, const char *runtime_dir,
 	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
 	memset(p, 0, sizeof(*p));
 	p->pid = fork();
-	assert_true(p->pid >= 0);
+	sr_assert_cmp(p->pid, >=, 0);
 	if (p->pid == 0) {
 		/* a failed test must not leave it running */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -164,10 +164,10 @@ static void pump(struct proc *p, const char *until)
 		char buf[4096];
 		int r = poll(pf, 2, 1000);
 
-		assert_true(time(NULL) < deadline);
+		sr_assert_cmp(time(NULL), <, deadline);
 		if (r < 0 && errno == EINTR)
 			continue;
-		assert_true(r >= 0);
+		sr_assert_cmp(r, >=, 0);
 		for (int i = 0; i < 2; i++) {
 			ssize_t k;
 			int *fd = i ? &p->err : &p->out;
@@ -303,7 +303,7 @@ static void run_reports_missing_command(void **state)
 	assert_non_null(strstr(p.e, "no-such-command-here: command not found"));
 	proc_free(&p);
 	fd = open(noexec, O_WRONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	close(fd);
 	assert_int_equal(
 	    run(&p, rt, NULL, (const char *[]){"run", "--", noexec, NULL}),
@@ -530,7 +530,7 @@ static pid_t start_system_sidecar(const char *dir, const char *out)
 	bool up = false;
 
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("SPANRING_DISABLE", "1", 1);
@@ -579,7 +579,7 @@ static void run_beside_system_sidecar(void **state)
 		char *lock = sr_strf("%s/.spanringd.lock", sys);
 		int fd = open(lock, O_RDONLY | O_CLOEXEC);
 
-		assert_true(fd >= 0);
+		sr_assert_cmp(fd, >=, 0);
 		assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), -1);
 		assert_int_equal(errno, EWOULDBLOCK);
 		close(fd);
@@ -588,7 +588,7 @@ static void run_beside_system_sidecar(void **state)
 	proc_free(&p);
 	assert_int_equal(kill(sd, SIGTERM), 0);
 	assert_int_equal(waitpid(sd, &st, 0), sd);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	free(out), free(dirvar);
 	sr_tmpdir_free(sys);
 	sr_tmpdir_free(rt);
@@ -685,7 +685,7 @@ static void run_tree_matches_json(void **state)
 	for (up = ls; up && up != sh; hops++)
 		up = by_id(spans, sval(up, "parent_id", NULL));
 	assert_ptr_equal(up, sh);
-	assert_true(hops >= 1);
+	sr_assert_cmp(hops, >=, 1);
 	/* the tree shows one line per span, nested the same way */
 	assert_non_null(strstr(p.e, "\nspanring: sh exited with status 3\n"));
 	shl = sr_line_with(p.e,
@@ -765,7 +765,7 @@ static pid_t start_receiver(const char *items, int *port)
 
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	pid = fork();
-	assert_true(pid >= 0);
+	sr_assert_cmp(pid, >=, 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], 1);
@@ -777,7 +777,7 @@ static pid_t start_receiver(const char *items, int *port)
 	while (!strchr(buf, '\n') && n < sizeof(buf) - 1) {
 		ssize_t k = read(out[0], buf + n, sizeof(buf) - 1 - n);
 
-		assert_true(k > 0);
+		sr_assert_cmp(k, >, 0);
 		n += (size_t)k;
 		buf[n] = 0;
 	}
@@ -785,7 +785,7 @@ static pid_t start_receiver(const char *items, int *port)
 	at = strstr(buf, "127.0.0.1:");
 	assert_non_null(at);
 	*port = atoi(at + strlen("127.0.0.1:"));
-	assert_true(*port > 0);
+	sr_assert_cmp(*port, >, 0);
 	return pid;
 }
 
@@ -973,7 +973,7 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 	free(out);
 	out = on_terminal(rt, no_color, args);
 	assert_null(strchr(out, '\033'));
-	assert_true(sr_widest_line(out) <= 70);
+	sr_assert_ucmp(sr_widest_line(out), <=, 70);
 	line = strstr(out, "process sh -c");
 	assert_non_null(line);
 	/* argv cut with an ellipsis, pid and exit code kept */

@@ -54,8 +54,8 @@ static void shim_api_threads_nest_and_fail(void **state)
 			assert_non_null(p);
 			assert_string_equal(p->name, "outer");
 			assert_string_equal(s->trace, p->trace);
-			assert_true(s->start_ns >= p->start_ns);
-			assert_true(s->end_ns <= p->end_ns);
+			sr_assert_cmp(s->start_ns, >=, p->start_ns);
+			sr_assert_cmp(s->end_ns, <=, p->end_ns);
 			if (sr_vspan_int(p, "i") % 2) {
 				assert_string_equal(s->err, "boom");
 				assert_int_equal(cJSON_GetObjectItem(s->errdata,

@@ -47,7 +47,7 @@ static char *hostile_run(struct sr_run *r, const char *base,
 	sr_run_assert_same(r, &bare);
 	assert_string_equal(r->out, "out\n");
 	assert_string_equal(r->err, "err\n");
-	assert_true(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 3);
+	sr_assert_exited(r->status, 3);
 	sr_run_free(&bare);
 	if (lstat(ring_dir, &st) == 0 && S_ISDIR(st.st_mode))
 		sr_run_read_rings(r, ring_dir);
@@ -331,7 +331,7 @@ static void shim_hooks_select_groups(void **state)
 	sr_run_both(&r, dir, argv, proc_only);
 	assert_int_equal(sr_run_count(&r, "exec"), 0);
 	assert_int_equal(sr_run_count(&r, "fork"), 2);
-	assert_true(sr_run_count(&r, "process") >= 3);
+	sr_assert_cmp(sr_run_count(&r, "process"), >=, 3);
 	sr_run_free(&r);
 	sr_tmpdir_free(dir);
 }
@@ -460,10 +460,10 @@ static void shim_pidns_inherited_or_read(void **state)
 
 		assert_int_equal(mkdir(dir, 0700), 0);
 		sr_run_cmd(&r, &o, argv);
-		assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+		sr_assert_exited(r.status, 0);
 		c.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		assert_true(c.dfd >= 0);
-		assert_true(sr_dir_scan(c.dfd, 0, check_ring_pidns, &c) >= 0);
+		sr_assert_cmp(c.dfd, >=, 0);
+		sr_assert_cmp(sr_dir_scan(c.dfd, 0, check_ring_pidns, &c), >=, 0);
 		/* sh, the two true and the inner sh: dash starts children
 		 * with vfork, whose children make no ring of their own */
 		assert_int_equal(c.rings, 4);

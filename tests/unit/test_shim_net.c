@@ -60,7 +60,7 @@ static void server_start(struct server *s, int conns, const char *reply)
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s->fd >= 0);
+	sr_assert_cmp(s->fd, >=, 0);
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(s->fd, 16), 0);
 	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
@@ -185,7 +185,7 @@ static void shim_getaddrinfo_ok_and_failure(void **state)
 	sr_run_both(&r, dir, argv, NULL);
 	ok = span_where(&r, "getaddrinfo", "dns.question.name", "localhost");
 	assert_null(ok->err);
-	assert_true(sr_vspan_int(ok, "dns.answer.count") >= 1);
+	sr_assert_cmp(sr_vspan_int(ok, "dns.answer.count"), >=, 1);
 	assert_int_equal(sr_vspan_int(ok, "server.port"), 80);
 	assert_true(ok->flags & SR_SF_CLIENT);
 	if (strstr(r.out, "invalid skipped")) {
@@ -199,7 +199,7 @@ static void shim_getaddrinfo_ok_and_failure(void **state)
 		assert_true(bad->flags & SR_SF_ERROR);
 		assert_int_equal(sr_vspan_int(bad, "dns.answer.count"), 0);
 		assert_non_null(cJSON_GetObjectItem(bad->errdata, "gai_error"));
-		assert_true(cJSON_GetObjectItem(bad->errdata, "gai_error")->valueint < 0);
+		sr_assert_cmp(cJSON_GetObjectItem(bad->errdata, "gai_error")->valueint, <, 0);
 	}
 	/* the resolver's own traffic is not reported as the program's */
 	assert_int_equal(sr_run_count(&r, "connect"), 0);

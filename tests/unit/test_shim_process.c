@@ -104,10 +104,10 @@ static void shim_true_process_span(void **state)
 	assert_int_equal(sr_vspan_int(p, "process.parent_pid"), getpid());
 	assert_non_null(strstr(sr_vspan_str(p, "process.executable.path"), "true"));
 	assert_string_equal(sr_vspan_str(p, "process.executable.name"), "true");
-	assert_true(sr_vspan_int(p, "process.memory.peak_rss") > 0);
-	assert_true(sr_vspan_int(p, "process.cpu.user_time") >= 0);
-	assert_true(sr_vspan_int(p, "process.cpu.system_time") >= 0);
-	assert_true(p->end_ns >= p->start_ns);
+	sr_assert_cmp(sr_vspan_int(p, "process.memory.peak_rss"), >, 0);
+	sr_assert_cmp(sr_vspan_int(p, "process.cpu.user_time"), >=, 0);
+	sr_assert_cmp(sr_vspan_int(p, "process.cpu.system_time"), >=, 0);
+	sr_assert_cmp(p->end_ns, >=, p->start_ns);
 	assert_int_equal(r.dropped, 0);
 	sr_run_free(&r);
 	sr_tmpdir_free(dir);
@@ -164,7 +164,7 @@ static void shim_coreutils_ls_cat(void **state)
 	fputs("hello\n", f);
 	fclose(f);
 	sr_run_both(&r, dir, ls, NULL);
-	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2);
+	sr_assert_exited(r.status, 2);
 	assert_non_null(strstr(r.err, "nonexistent-spanring"));
 	assert_ended_with(&r, sr_run_span(&r, "process", 0), 2);
 	sr_run_free(&r);
@@ -417,8 +417,8 @@ static bool owner_alive(const char *dir, uint32_t pid)
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	bool alive;
 
-	assert_true(dfd >= 0);
-	assert_true(sr_dir_scan(dfd, 0, pick_ring, &p) >= 0);
+	sr_assert_cmp(dfd, >=, 0);
+	sr_assert_cmp(sr_dir_scan(dfd, 0, pick_ring, &p), >=, 0);
 	assert_true(p.name[0]);
 	assert_int_equal(sr_reader_open(dfd, p.name, SR_READER_RDONLY, &rd,
 					why, sizeof(why)), 0);
@@ -466,7 +466,7 @@ static void shim_close_all_fds_keeps_ring_alive(void **state)
 	assert_true(owner_alive(dir, (uint32_t)pid));
 	close(in);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	assert_false(owner_alive(dir, (uint32_t)pid));
 	close(out);
 	free((char *)argv[0]);
@@ -497,7 +497,7 @@ static void shim_signal_handler_reenters_hooks(void **state)
 		if (!strcmp(r.spans[i].name, "connect") && r.spans[i].err &&
 		    !strcmp(r.spans[i].err, "Connection refused"))
 			refused++;
-	assert_true(refused >= 300);
+	sr_assert_cmp(refused, >=, 300);
 	assert_int_equal(refused, sr_run_count(&r, "connect"));
 	assert_int_equal(r.dropped, 0);
 	sr_run_free(&r);
@@ -515,7 +515,7 @@ static void killed_leaves_span_open(const char *cmd, int sig)
 	struct sr_run r;
 
 	sr_run_both(&r, dir, argv, NULL);
-	assert_true(WIFSIGNALED(r.status) && WTERMSIG(r.status) == sig);
+	sr_assert_killed(r.status, sig);
 	assert_int_equal(r.nrings, 1);
 	p = sr_run_span(&r, "process", 0);
 	assert_non_null(p);

@@ -180,7 +180,7 @@ static void sidecar_payload_conforms_to_wire(void **state)
 	assert_int_equal(sr_count_lines(F.rv.out), 4 * 22);
 	/* every request valid, with the seed's headers */
 	l = sr_lines(F.rv.req, &n);
-	assert_true(n >= 1);
+	sr_assert_cmp(n, >=, 1);
 	for (size_t i = 0; i < n; i++) {
 		if (!strstr(l[i], "\"error_count\":0"))
 			fail_msg("invalid request: %s", l[i]);
@@ -404,9 +404,9 @@ static void export_retries_5xx_with_growing_delays(void **state)
 	assert_int_equal(st[2], 500);
 	assert_int_equal(st[3], 200);
 	/* base delay, then doubled (jitter only adds) */
-	assert_true(t[1] - t[0] >= 0.2);
-	assert_true(t[2] - t[1] >= 0.4);
-	assert_true(sr_count_in_file(F.sd.log, "not delivered after 3 attempts") >= 1);
+	sr_assert_fcmp(t[1] - t[0], >=, 0.2);
+	sr_assert_fcmp(t[2] - t[1], >=, 0.4);
+	sr_assert_cmp(sr_count_in_file(F.sd.log, "not delivered after 3 attempts"), >=, 1);
 }
 
 static void export_client_error_not_retried(void **state)
@@ -483,7 +483,7 @@ static void export_retry_after_seconds(void **state)
 	assert_int_equal(requests(t, st, 8), 2);
 	assert_int_equal(st[0], 429);
 	/* base delay is 0.05 s: only Retry-After explains the wait */
-	assert_true(t[1] - t[0] >= 1.0);
+	sr_assert_fcmp(t[1] - t[0], >=, 1.0);
 }
 
 static void export_retry_after_http_date(void **state)
@@ -504,7 +504,7 @@ static void export_retry_after_http_date(void **state)
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 2);
 	assert_int_equal(st[0], 503);
-	assert_true(t[1] - t[0] >= 1.0);
+	sr_assert_fcmp(t[1] - t[0], >=, 1.0);
 }
 
 static void export_bisects_rejected_batch(void **state)
@@ -701,7 +701,7 @@ static void spool_survives_restart(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(wait_stat("exports_failed", 1, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool") == 1);
+	sr_assert_cmp(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool"), ==, 1);
 	sr_recv_free(&F.rv);
 	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
 	sd_http(NULL, KEY_ENV);
@@ -759,9 +759,10 @@ static void spool_bound_drops_oldest_counted(void **state)
 	dropped = stat_of("spool_dropped_items");
 	delivered = (long long)sr_count_lines(F.rv.out);
 	/* whole segments went, oldest first; the newest always stays */
-	assert_true(dropped >= 22);
-	assert_true(delivered >= 22 && delivered < 6 * 22);
-	assert_true(delivered + dropped >= 6 * 22);
+	sr_assert_cmp(dropped, >=, 22);
+	sr_assert_cmp(delivered, >=, 22);
+	sr_assert_cmp(delivered, <, 6 * 22);
+	sr_assert_cmp(delivered + dropped, >=, 6 * 22);
 	assert_int_equal(sr_count_in_file(F.rv.out, "\"i\":19,"), delivered / 22);
 }
 
@@ -791,7 +792,8 @@ static void sidecar_sigkill_loses_nothing(void **state)
 	for (int i = 0; i < 4; i++) {
 		int st = sr_wait_pid(prod[i], WAIT_MS);
 
-		assert_true(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		sr_assert_cmp(st, >=, 0);
+	sr_assert_exited(st, 0);
 	}
 	sr_sd_start(&F.sd, more, NULL);
 	assert_true(sr_wait_lines(F.sd.out, 4 * 302, WAIT_MS));
@@ -799,8 +801,8 @@ static void sidecar_sigkill_loses_nothing(void **state)
 	assert_int_equal(distinct_ids_torn(F.sd.out, &dups, &torn), 4 * 302);
 	/* at-least-once: a kill repeats at most one drain and one batch, and
 	 * may cut the line being written (the next write starts a new line) */
-	assert_true(dups <= kills * (256 + 128));
-	assert_true(torn <= kills);
+	sr_assert_cmp(dups, <=, kills * (256 + 128));
+	sr_assert_cmp(torn, <=, kills);
 }
 
 /* Starts emit with --hold: returns its pid once "ready" was printed; *in
@@ -820,7 +822,7 @@ static pid_t emit_held(const char *const *extra, int *in)
 	pid = sr_spawn(argv, NULL, ip[0], op[1], NULL);
 	close(ip[0]);
 	close(op[1]);
-	assert_true(read(op[0], buf, sizeof(buf)) > 0);
+	sr_assert_cmp(read(op[0], buf, sizeof(buf)), >, 0);
 	close(op[0]);
 	*in = ip[1];
 	return pid;
@@ -934,7 +936,7 @@ static void sidecar_sigterm_respects_deadline_when_blackholed(void **state)
 	assert_true(sr_wait_lines(F.rv.req, 1, WAIT_MS));
 	t0 = sr_ms();
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_ms() - t0 < 9000);
+	sr_assert_cmp(sr_ms() - t0, <, 9000);
 	assert_int_equal(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool"), 1);
 }
 
@@ -1039,7 +1041,7 @@ static void sidecar_rejects_bad_configuration(void **state)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != c->code)
 			fail_msg("%s %s: exit %d, expected %d", c->a, c->b ? c->b : "",
 				 WIFEXITED(st) ? WEXITSTATUS(st) : -1, c->code);
-		assert_true(sr_count_in_file(err, "spanringd: ") >= 1);
+		sr_assert_cmp(sr_count_in_file(err, "spanringd: "), >=, 1);
 	}
 	/* a bad variable is a configuration error */
 	{
@@ -1048,7 +1050,7 @@ static void sidecar_rejects_bad_configuration(void **state)
 		int st = sr_wait_pid(sr_spawn(argv, env, -1, -1, err), 10000);
 
 		assert_int_equal(WEXITSTATUS(st), 78);
-		assert_true(sr_count_in_file(err, "SPANRINGD_MAX_QUEUE_SIZE") >= 1);
+		sr_assert_cmp(sr_count_in_file(err, "SPANRINGD_MAX_QUEUE_SIZE"), >=, 1);
 	}
 	free(err);
 }
@@ -1085,7 +1087,7 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 	char *path = sr_strf("%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	assert_true(fd >= 0);
+	sr_assert_cmp(fd, >=, 0);
 	assert_int_equal(write(fd, p, n), (ssize_t)n);
 	close(fd);
 	free(path);
@@ -1147,7 +1149,7 @@ static void sidecar_survives_hostile_rings(void **state)
 	sr_wait_pid(p, 5000);
 	close(in);
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_count_in_file(F.sd.log, "refused") >= 3);
+	sr_assert_cmp(sr_count_in_file(F.sd.log, "refused"), >=, 3);
 	free(ring);
 }
 
@@ -1173,9 +1175,9 @@ static void sidecar_stats_file_counts(void **state)
 	assert_int_equal(stat_of("records_read"), 2 * 9);
 	assert_int_equal(stat_of("rings_seen"), 2);
 	assert_int_equal(stat_of("exports_failed"), 0);
-	assert_true(stat_of("http_requests") >= 1);
-	assert_true(stat_of("bytes_in") > stat_of("bytes_compressed"));
-	assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "compression_ratio")) > 1.0);
+	sr_assert_cmp(stat_of("http_requests"), >=, 1);
+	sr_assert_cmp(stat_of("bytes_in"), >, stat_of("bytes_compressed"));
+	sr_assert_fcmp(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "compression_ratio")), >, 1.0);
 	assert_non_null(cJSON_GetObjectItem(j, "compress_mb_s"));
 	cJSON_Delete(j);
 	free(t);
@@ -1223,7 +1225,7 @@ static void shim_programs_payload_conforms(void **state)
 	recv_on(NULL);
 	sd_http(NULL, KEY_ENV);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	assert_true(sr_wait_contains(F.rv.out, "\"workflow_name\":\"conformance\"", WAIT_MS));
 	assert_true(wait_stat("rings_removed", 2, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
@@ -1234,7 +1236,7 @@ static void shim_programs_payload_conforms(void **state)
 	sr_lines_free(l, n);
 	/* one trace for the whole tree, a process span per image */
 	assert_int_equal(sr_count_in_file(F.rv.out, "\"object\":\"trace\","), 1);
-	assert_true(sr_count_in_file(F.rv.out, "\"name\":\"process\"") >= 2);
+	sr_assert_cmp(sr_count_in_file(F.rv.out, "\"name\":\"process\""), >=, 2);
 	free(keep[0]);
 	free(keep[1]);
 }
@@ -1252,7 +1254,7 @@ static void shim_killed_program_span_has_error(void **state)
 	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--schedule-delay",
 					     "0.1", NULL }, NULL);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sr_assert_exited(st, 0);
 	assert_true(sr_wait_contains(F.sd.out, "process ended without closing the span",
 				     WAIT_MS));
 	assert_true(wait_stat("spans_orphaned", 1, WAIT_MS));

@@ -128,7 +128,10 @@ static void tree_nests_spans_by_parent(void **state)
 	assert_int_equal(sr_label_col(ls), sr_label_col(exec) + 3);
 	assert_int_equal(sr_label_col(conn), sr_label_col(fork));
 	/* children by start time: the fork before the connect */
-	assert_true(strstr(out, "fork") < strstr(out, "connect"));
+	assert_non_null(strstr(out, "fork"));
+	assert_non_null(strstr(out, "connect"));
+	/* fork's line comes before connect's */
+	sr_assert_ucmp(strstr(out, "fork") - out, <, strstr(out, "connect") - out);
 	assert_non_null(strstr(sh, "  +0.000s    1.50s  "));
 	assert_non_null(strstr(ls, "  +0.002s   1.50ms  "));
 	free(sh), free(fork), free(child), free(exec), free(ls), free(conn);
@@ -260,6 +263,28 @@ static void tree_escapes_control_characters(void **state)
 	sr_tree_free(t);
 }
 
+/* A trace id is untrusted text too: its header line shows it cleaned. */
+static void tree_escapes_trace_ids(void **state)
+{
+	struct sr_tree *t = sr_tree_new();
+	struct sr_tree_opts o = {0};
+	char *l[1], *out, *line;
+
+	(void)state;
+	l[0] = strdup("{\"object\":\"trace\",\"id\":\"trace_\xcc\\u001b[2J\","
+		      "\"workflow_name\":\"w\",\"group_id\":null,"
+		      "\"metadata\":null}");
+	assert_non_null(l[0]);
+	out = render(t, l, 1, &o);
+	printf("rendered:\n%s", out);
+	assert_null(strchr(out, '\033'));
+	assert_null(strchr(out, '\xcc'));
+	line = sr_line_with(out, "trace w");
+	assert_non_null(strstr(line, "trace_\\xcc\\u001b[2J"));
+	free(line), free(out);
+	sr_tree_free(t);
+}
+
 static void tree_cuts_lines_to_width(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
@@ -274,7 +299,7 @@ static void tree_cuts_lines_to_width(void **state)
 		    "\"process.exit.code\":1}",
 		    NULL);
 	out = render(t, l, 1, &o);
-	assert_true(sr_widest_line(out) <= 70);
+	sr_assert_ucmp(sr_widest_line(out), <=, 70);
 	line = sr_line_with(out, "process cc -Wall");
 	/* the argv is cut, the pid and exit code stay */
 	assert_non_null(strstr(line, "…  pid 42  exit 1"));
@@ -426,6 +451,7 @@ SR_TEST_MAIN(cmocka_unit_test(tree_nests_spans_by_parent),
 	     cmocka_unit_test(tree_shows_duplicate_span_once),
 	     cmocka_unit_test(tree_breaks_parent_cycles),
 	     cmocka_unit_test(tree_escapes_control_characters),
+	     cmocka_unit_test(tree_escapes_trace_ids),
 	     cmocka_unit_test(tree_cuts_lines_to_width),
 	     cmocka_unit_test(tree_folds_deep_and_wide_trees),
 	     cmocka_unit_test(tree_colours_only_when_asked),

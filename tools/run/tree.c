@@ -744,7 +744,7 @@ static size_t find_id(const void *arr, size_t n, size_t size, size_t off,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const char *at = (const char *)arr + mid * size + off;
+		const void *at = (const char *)arr + mid * size + off;
 		int c = strcmp(*(char *const *)at, id);
 
 		if (c == 0)
@@ -769,12 +769,21 @@ static size_t find_trace(const struct sr_tree *t, const char *id)
 		       offsetof(struct trace, id), id);
 }
 
+/* qsort() of n elements at base, which may be NULL when n is 0 (qsort's
+ * own pointer must never be NULL). */
+static void sort(void *base, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
+
 /* Sorts the nodes by id and drops duplicates (at-least-once export). */
 static void dedup_nodes(struct sr_tree *t)
 {
 	size_t k = 0;
 
-	qsort(t->n, t->nn, sizeof(*t->n), cmp_node_id);
+	sort(t->n, t->nn, sizeof(*t->n), cmp_node_id);
 	for (size_t i = 0; i < t->nn; i++) {
 		if (k && !strcmp(t->n[k - 1].id, t->n[i].id)) {
 			node_free(&t->n[i]);
@@ -793,7 +802,7 @@ static int collect_traces(struct sr_tree *t)
 	for (size_t i = 0; i < t->nn; i++)
 		if (add_trace(t, t->n[i].trace, NULL))
 			return -ENOMEM;
-	qsort(t->tr, t->ntr, sizeof(*t->tr), cmp_trace_id);
+	sort(t->tr, t->ntr, sizeof(*t->tr), cmp_trace_id);
 	for (size_t i = 0; i < t->ntr; i++) {
 		if (k && !strcmp(t->tr[k - 1].id, t->tr[i].id)) {
 			free(t->tr[i].id);
@@ -1190,16 +1199,19 @@ static void render_kids(struct rctx *r, size_t first, size_t count,
 static void render_trace(struct rctx *r, const struct trace *tr)
 {
 	char count[32];
+	/* the id is kept as read, to match spans by it; shown cleaned */
+	char *id = clean_dup(tr->id);
 	struct seg sg[] = {
 	    {"", "trace", C_HEAD, false, 0},
 	    {" ", tr->name, C_HEAD, true, 0},
-	    {"  ", tr->id, C_DIM, false, 0},
+	    {"  ", id, C_DIM, false, 0},
 	    {"  ", count, C_DIM, false, 0},
 	};
 
 	snprintf(count, sizeof(count), "%zu span%s", tr->nspans,
 		 tr->nspans == 1 ? "" : "s");
 	emit(r, NULL, "", sg, sizeof(sg) / sizeof(sg[0]));
+	free(id);
 	render_kids(r, tr->tops, tr->ntops, 0);
 }
 
@@ -1219,7 +1231,7 @@ int sr_tree_render(struct sr_tree *t, FILE *out, const struct sr_tree_opts *o)
 		if (t->tr[i].start < r.t0)
 			r.t0 = t->tr[i].start;
 	/* traces in the order they started; the order array stays valid */
-	qsort(t->tr, t->ntr, sizeof(*t->tr), cmp_trace_start);
+	sort(t->tr, t->ntr, sizeof(*t->tr), cmp_trace_start);
 	for (size_t i = 0; i < t->nn; i++)
 		t->n[i].tr = NONE;
 	for (size_t i = 0; i < t->ntr; i++)

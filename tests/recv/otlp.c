@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "otlp.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,15 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Spans remembered for parent checks, and parents waiting for theirs:
  * bounds the receiver's memory in a long run. */
 #define OTLP_SEEN_MAX (1u << 20)
 #define OTLP_PENDING_MAX 65536u
-
-static const char *reject;	  /* --otlp-reject-spans-matching */
-static const char *parents_path; /* --otlp-parents */
 
 /* "<32 hex trace id><16 hex span id>" of every span received. */
 typedef char span_key[49];
@@ -26,27 +25,17 @@ static size_t nseen, seen_cap; /* open addressing, cap a power of two */
 static span_key *pending;	/* parents not received yet */
 static size_t npending;
 
-int sr_recv_otlp_option(const char *name, const char *value)
-{
-	if (strcmp(name, "--otlp-reject-spans-matching") &&
-	    strcmp(name, "--otlp-parents"))
-		return 0;
-	if (!value || !*value) {
-		fprintf(stderr, "spanring-recv: %s needs a value\n", name);
-		return -1;
-	}
-	if (!strcmp(name, "--otlp-parents"))
-		parents_path = value;
-	else
-		reject = value;
-	return 1;
-}
-
 /* --- the protobuf JSON mapping ------------------------------------------ */
 
 static const cJSON *array_or_null(const cJSON *j)
 {
 	return cJSON_IsArray(j) ? j : NULL;
+}
+
+/* The first element of j when it is an array, else NULL. */
+static const cJSON *first(const cJSON *j)
+{
+	return cJSON_IsArray(j) ? j->child : NULL;
 }
 
 static bool keys_within(const cJSON *o, const char *const *allowed,
@@ -340,7 +329,7 @@ static void note_parent(const char *k)
 }
 
 /* Drops the parents that arrived; rewrites --otlp-parents. */
-static void settle_parents(void)
+static void settle_parents(const char *parents_path)
 {
 	size_t k = 0;
 	char line[128];
@@ -455,7 +444,7 @@ static void check_status(const cJSON *sp, const char *w,
 			      w);
 }
 
-static void check_span(const cJSON *sp, int i, struct sr_recv_errors *e)
+static void check_otlp_span(const cJSON *sp, int i, struct sr_recv_errors *e)
 {
 	const char *tid = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(sp, "traceId"));
@@ -507,7 +496,7 @@ static void check_span(const cJSON *sp, int i, struct sr_recv_errors *e)
 /* --- the request ------------------------------------------------------------ */
 
 static void emit_span(const cJSON *res, const cJSON *scope, const cJSON *sp,
-		      void (*emit)(const char *, size_t))
+		      int fd)
 {
 	char *r = res ? cJSON_PrintUnformatted(res) : NULL;
 	char *s = scope ? cJSON_PrintUnformatted(scope) : NULL;
@@ -519,7 +508,7 @@ static void emit_span(const cJSON *res, const cJSON *scope, const cJSON *sp,
 		int len = snprintf(line, n, "{\"resource\":%s,\"scope\":%s,\"span\":%s}",
 				   r ? r : "null", s ? s : "null", p);
 
-		emit(line, (size_t)len);
+		sr_recv_write_line(fd, line, (size_t)len);
 	}
 	free(line);
 	free(r);
@@ -527,7 +516,7 @@ static void emit_span(const cJSON *res, const cJSON *scope, const cJSON *sp,
 	free(p);
 }
 
-static bool rejected_span(const cJSON *sp)
+static bool rejected_span(const cJSON *sp, const char *reject)
 {
 	char *t;
 	bool r;
@@ -540,10 +529,16 @@ static bool rejected_span(const cJSON *sp)
 	return r;
 }
 
-int sr_recv_otlp(const cJSON *root, const char *ctype, bool accept,
-		 struct sr_recv_errors *e, void (*emit)(const char *, size_t),
-		 char *answer, size_t answer_n)
+/* Checks the request `root` (sent with Content-Type `ctype`, NULL when
+ * absent), adding every violation to ans->err; when the answer is 2xx,
+ * writes the spans that are not rejected and fills ans->body with a
+ * partialSuccess when some are. Returns the number of spans. */
+static int check_request(const cJSON *root, const char *ctype,
+			 const struct sr_recv_env *env,
+			 struct sr_recv_answer *ans)
 {
+	struct sr_recv_errors *e = &ans->err;
+	bool accept = ans->status < 300;
 	static const char *const top[] = {"resourceSpans", NULL};
 	static const char *const rs_keys[] = {"resource", "scopeSpans",
 					      "schemaUrl", NULL};
@@ -557,15 +552,13 @@ int sr_recv_otlp(const cJSON *root, const char *ctype, bool accept,
 	    *all = cJSON_GetObjectItemCaseSensitive(root, "resourceSpans");
 	int n = 0, rejected = 0;
 
-	answer[0] = 0;
 	if (!ctype || strncasecmp(ctype, "application/json", 16))
 		sr_recv_error(e, "Content-Type %s, expected application/json",
 			      ctype ? ctype : "(none)");
 	keys_within(root, top, "request", e);
 	if (!cJSON_IsArray(all) || !cJSON_GetArraySize(all))
 		sr_recv_error(e, "resourceSpans must be a non-empty array");
-	cJSON_ArrayForEach(rs, array_or_null(all))
-	{
+	for (rs = first(all); rs; rs = rs->next) {
 		const cJSON *res = cJSON_GetObjectItemCaseSensitive(rs, "resource");
 		const cJSON *sss = cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans");
 		const cJSON *ra = cJSON_GetObjectItemCaseSensitive(res, "attributes");
@@ -582,8 +575,7 @@ int sr_recv_otlp(const cJSON *root, const char *ctype, bool accept,
 			sr_recv_error(e, "resource without service.name");
 		if (!cJSON_IsArray(sss) || !cJSON_GetArraySize(sss))
 			sr_recv_error(e, "scopeSpans must be a non-empty array");
-		cJSON_ArrayForEach(ss, array_or_null(sss))
-		{
+		for (ss = first(sss); ss; ss = ss->next) {
 			const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ss, "scope");
 			const cJSON *sps = cJSON_GetObjectItemCaseSensitive(ss, "spans");
 
@@ -595,24 +587,47 @@ int sr_recv_otlp(const cJSON *root, const char *ctype, bool accept,
 				sr_recv_error(e, "scope must be an object");
 			if (!cJSON_IsArray(sps) || !cJSON_GetArraySize(sps))
 				sr_recv_error(e, "spans must be a non-empty array");
-			cJSON_ArrayForEach(sp, array_or_null(sps))
-			{
-				check_span(sp, n++, e);
+			for (sp = first(sps); sp; sp = sp->next) {
+				check_otlp_span(sp, n++, e);
 				if (!accept)
 					continue;
-				if (rejected_span(sp))
+				if (rejected_span(sp, env->otlp_reject))
 					rejected++;
 				else
-					emit_span(res, sc, sp, emit);
+					emit_span(res, sc, sp, env->items_fd);
 			}
 		}
 	}
-	settle_parents();
+	settle_parents(env->otlp_parents);
 	if (rejected)
-		snprintf(answer, answer_n,
+		snprintf(ans->body, sizeof(ans->body),
 			 "{\"partialSuccess\":{\"rejectedSpans\":\"%d\","
 			 "\"errorMessage\":\"%d spans matched the rejection "
 			 "pattern\"}}",
 			 rejected, rejected);
 	return n;
+}
+
+void sr_recv_otlp_traces(const struct sr_recv_request *req,
+			 struct sr_recv_answer *ans)
+{
+	const char *text;
+	void *plain;
+	size_t len;
+	cJSON *root;
+
+	if (sr_recv_decode(req, ans, &text, &len, &plain))
+		return;
+	root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(root) ||
+	    !cJSON_GetObjectItemCaseSensitive(root, "resourceSpans")) {
+		sr_recv_refuse(ans, 400, "body is not {\"resourceSpans\":[...]}",
+			       "invalid_request_error", NULL, NULL);
+		sr_recv_error(&ans->err, "body is not {\"resourceSpans\":[...]}");
+	} else {
+		ans->items = check_request(root, req->content_type, req->env,
+					   ans);
+	}
+	cJSON_Delete(root);
+	free(plain);
 }
