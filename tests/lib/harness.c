@@ -151,6 +151,13 @@ bool sr_asan_build(void)
 	return s && strstr(s, "address");
 }
 
+bool sr_tsan_build(void)
+{
+	const char *s = getenv("SR_SANITIZE");
+
+	return s && strstr(s, "thread");
+}
+
 const char *sr_asan_runtime(void)
 {
 	static char path[PATH_MAX];

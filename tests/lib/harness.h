@@ -103,6 +103,12 @@ size_t sr_widest_line(const char *text);
  * runtime preloaded before it. */
 bool sr_asan_build(void);
 
+/* True when the tests run against a TSan build (SR_SANITIZE names
+ * "thread"): the helper programs then carry ThreadSanitizer's runtime,
+ * which turns vfork into fork and reports the calls it deems
+ * signal-unsafe in a signal handler of the program itself. */
+bool sr_tsan_build(void);
+
 /* Path of the ASan runtime, as the compiler knows it (static buffer,
  * computed once). Fails the test if the compiler cannot tell. */
 const char *sr_asan_runtime(void);
