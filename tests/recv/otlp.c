@@ -103,11 +103,13 @@ static bool dec_string(const cJSON *j, bool sign, int64_t *out_s,
 	return !errno && !*end;
 }
 
-/* A uint32/int32 field: a JSON integer in range. */
+/* A uint32/int32 field: a JSON integer in range. The range is checked
+ * first: converting a double outside int64_t's is undefined. */
 static bool int_field(const cJSON *j, double lo, double hi)
 {
-	return cJSON_IsNumber(j) && j->valuedouble == (double)(int64_t)j->valuedouble &&
-	       j->valuedouble >= lo && j->valuedouble <= hi;
+	return cJSON_IsNumber(j) && j->valuedouble >= lo &&
+	       j->valuedouble <= hi &&
+	       j->valuedouble == (double)(int64_t)j->valuedouble;
 }
 
 static void check_kvs(const cJSON *list, const char *what,
