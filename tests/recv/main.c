@@ -124,8 +124,8 @@ static int parse_statuses(struct sr_recv_opts *o, const char *v)
 	}
 }
 
-/* "Name: value": a token of a name, a value of visible characters and
- * spaces (no CR or LF: it must not end the header block). */
+/* "Name: value": the name an HTTP token, the value without CR or LF (it
+ * must not end the header line); blanks after the colon are dropped. */
 static int parse_header(struct sr_recv_opts *o, const char *v)
 {
 	const char *colon = strchr(v, ':');
