@@ -45,6 +45,12 @@ _EVENTS = frozenset((
 # A span's start record carries {"type", "name"} of its span_data (name when
 # it has a str one): what names the span in a crash report. The finish
 # record carries the whole span_data and replaces it.
+# span_data types of the traces backend (WIRE.md): a span of one of them
+# starts with {"type","name"} read from the SDK's object; others from what
+# its export() gives.
+_WIRE_TYPES = frozenset(("agent", "function", "generation", "response", "handoff",
+                         "custom", "guardrail", "mcp_tools", "transcription", "speech",
+                         "speech_group"))
 _HEADS_MAX = 1024  # distinct (type, name) start texts kept encoded
 _OPEN_MAX = 4096  # spans started and not ended kept for their end's use
 
@@ -267,8 +273,8 @@ class SpanringTracingProcessor:
         _heads by (type, name)."""
         key = (sd.type, getattr(sd, "name", None))
         t, name = key
-        if not isinstance(t, str):
-            raise TypeError("span_data.type is not a str")
+        if t not in _WIRE_TYPES:  # the export() path: its type may be another
+            raise TypeError("span_data.type not one of the backend's")
         b = _json8({"type": t} if not isinstance(name, str) else {"type": t, "name": name})
         if len(self._heads) >= _HEADS_MAX:
             self._heads.clear()
