@@ -16,5 +16,5 @@ dir=$(mktemp -d /dev/shm/spanring-bench-js-XXXXXX 2>/dev/null) ||
 trap 'rm -rf "$dir"' EXIT
 SPANRING_DIR=$dir SPANRING_LANE_SIZE=16777216 NODE_PATH="$mods" \
 	LD_PRELOAD="$root/$build/libspanring.so" \
-	node "$root/tests/bench/sdk_processor.js" "$root/$build/spanring-recv" \
+	node --expose-gc "$root/tests/bench/sdk_processor.js" "$root/$build/spanring-recv" \
 	"${SR_BENCH_RUNS:-5}" 2000
