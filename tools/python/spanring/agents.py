@@ -343,8 +343,8 @@ class SpanringTracingProcessor:
             sid = span.span_id
             rec = self._open.pop(sid, None)
             if rec is None or rec[0] is not span:
-                if self._c_finish is None:
-                    raise TypeError("not a spanring.Library")
+                if self._c_finish is None or _cenc is None:
+                    raise TypeError("not a spanring.Library, or no C encoder")
                 tid = span.trace_id
                 pid = span.parent_id
                 rec = (span, tid, pid, tid.encode(), sid.encode(),
@@ -365,7 +365,9 @@ class SpanringTracingProcessor:
                 ended = m[1] + int(iso[17:19] + iso[20:26]) * 1000
             else:
                 ended = _ns(iso)
-            data = _json8(span.span_data.export())
+            # _json8 inline: what does not encode so (NaN, a cycle, lone
+            # surrogates) takes the export() path, which repairs it
+            data = "".join(_cenc(span.span_data.export(), 0)).encode()
         except Exception:  # not the SDK's shapes: through export()
             ids = self._end_export(span)
             if ids is None:
