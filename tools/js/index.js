@@ -161,9 +161,6 @@ const HEADS_MAX = 1024; // distinct (type, name) start texts kept
 const OPEN_MAX = 4096; // spans started and not ended kept for their end's use
 const DONE = Promise.resolve();
 
-/* The start record's span_data: {"type","name"} of a span_data object
- * ("name" when it is a string), what names a span in a crash report; the
- * finish record carries the whole span_data and replaces it. */
 /* The JSON of span_data sd as the SDK's toJSON() gives it for the types of
  * WIRE_TYPES (the object without its "_" keys). */
 function ownJson(sd) {
@@ -174,6 +171,9 @@ function ownJson(sd) {
   return JSON.stringify(sd);
 }
 
+/* The start record's span_data: {"type","name"} of a span_data object
+ * ("name" when it is a string), what names a span in a crash report; the
+ * finish record carries the whole span_data and replaces it. */
 function headOf(sd) {
   return JSON.stringify(typeof sd.name === 'string' ? { type: sd.type, name: sd.name }
     : { type: sd.type });
@@ -184,7 +184,7 @@ class SpanringTracingProcessor {
     this._lib = options.library !== undefined ? options.library : load();
     this._on = !!this._lib && this._lib.enabled();
     this._getCurrent = options.getCurrent || sdkCurrent;
-    this._heads = new Map(); // type + '\0' + name -> start span_data text
+    this._heads = new Map(); // type + '\0' + name (or type) -> start span_data text
     this._open = new Map(); // span id -> [span, started ns]
     this.failures = 0; // calls the library refused (full ring, bad value)
     if (this._on && options.childProcess !== false) {
