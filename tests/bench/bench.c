@@ -2,6 +2,10 @@
 /* bench.c - timing, reduction and the JSON row of every bench program. */
 #include "bench.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/reader.h"
+#include "common/ringdir.h"
 #include "common/jsonw.h"
 
 uint64_t sr_bench_ns(void)
@@ -173,4 +178,61 @@ size_t sr_bench_drops_note(struct sr_reader *rd, uint32_t rec_len, char *note,
 			       (unsigned long long)info->dropped_no_lane);
 	free(info);
 	return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
+}
+
+char **sr_bench_env(const char *const *extra)
+{
+	extern char **environ;
+	size_t n = 0, k = 0, x = 0;
+	char **e;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[x])
+		x++;
+	e = calloc(n + x + 1, sizeof(*e));
+	if (!e)
+		abort();
+	for (size_t i = 0; environ[i]; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
+		    strncmp(environ[i], "SPANRING_", 9) &&
+		    strncmp(environ[i], "TRACEPARENT=", 12))
+			e[k++] = environ[i];
+	for (size_t i = 0; i < x; i++)
+		e[k++] = (char *)extra[i];
+	return e;
+}
+
+static void remove_ring(void *ctx, const char *name)
+{
+	sr_dir_remove(*(int *)ctx, name);
+}
+
+void sr_bench_empty_ring_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	sr_dir_scan(dfd, 0, remove_ring, &dfd);
+	close(dfd);
+}
+
+char *sr_bench_beside(const char *name, int up, bool must_exist)
+{
+	char exe[PATH_MAX], *out;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		exit(1);
+	exe[n] = 0;
+	for (int i = 0; i <= up; i++)
+		*strrchr(exe, '/') = 0;
+	if (asprintf(&out, "%s/%s", exe, name) < 0)
+		exit(1);
+	if (must_exist && access(out, R_OK) != 0) {
+		fprintf(stderr, "bench: %s missing\n", out);
+		exit(1);
+	}
+	return out;
 }

@@ -12,6 +12,7 @@
 #ifndef SR_BENCH_H
 #define SR_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,19 @@ size_t sr_bench_drops_note(struct sr_reader *rd, uint32_t rec_len, char *note,
 			   size_t n);
 
 double sr_bench_floor(const uint8_t *bytes, uint32_t len, long iters);
+
+/* For benches that start programs: this environment without LD_PRELOAD,
+ * SPANRING_* and TRACEPARENT, plus `extra` ("K=V", NULL-terminated, may be
+ * NULL). Aborts when out of memory. */
+char **sr_bench_env(const char *const *extra);
+
+/* Removes every ring file of a ring directory (between runs, as a sidecar
+ * would). */
+void sr_bench_empty_ring_dir(const char *dir);
+
+/* The path of `name` beside this program, or `up` directories above it;
+ * with must_exist, exits when it is missing. */
+char *sr_bench_beside(const char *name, int up, bool must_exist);
 
 /* Keeps the compiler from optimising a value away. */
 static inline void sr_bench_keep(const void *p)

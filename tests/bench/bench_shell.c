@@ -36,25 +36,6 @@ struct config {
 	bool strace;       /* run the loop under strace -f */
 };
 
-static char **make_env(const char *const *extra)
-{
-	size_t n = 0, k = 0;
-	char **e;
-
-	while (environ[n])
-		n++;
-	e = calloc(n + 8, sizeof(*e));
-	if (!e)
-		abort();
-	for (size_t i = 0; environ[i]; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
-		    strncmp(environ[i], "SPANRING_", 9) &&
-		    strncmp(environ[i], "TRACEPARENT=", 12))
-			e[k++] = environ[i];
-	for (size_t i = 0; extra && extra[i]; i++)
-		e[k++] = (char *)extra[i];
-	return e;
-}
 
 static int run_wait(char *const argv[], char *const envp[], const char *out)
 {
@@ -77,20 +58,6 @@ static int run_wait(char *const argv[], char *const envp[], const char *out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void remove_ring(void *ctx, const char *name)
-{
-	sr_dir_remove(*(int *)ctx, name);
-}
-
-static void empty_dir(const char *dir)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (dfd < 0)
-		return;
-	sr_dir_scan(dfd, 0, remove_ring, &dfd);
-	close(dfd);
-}
 
 static double run_config(struct config *c)
 {
@@ -104,7 +71,7 @@ static double run_config(struct config *c)
 	uint64_t t0;
 
 	if (c->dir)
-		empty_dir(c->dir);
+		sr_bench_empty_ring_dir(c->dir);
 	t0 = sr_bench_ns();
 	if (run_wait(c->strace ? traced : plain, c->envp, NULL) != 0) {
 		fprintf(stderr, "bench_shell: %s: the loop failed\n", c->name);
@@ -113,21 +80,6 @@ static double run_config(struct config *c)
 	return (double)(sr_bench_ns() - t0) / 1e3 / LOOP_N;
 }
 
-/* path of a file beside this program, or in its parent directory */
-static char *beside(const char *name, int up)
-{
-	char exe[PATH_MAX], *out;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		exit(1);
-	exe[n] = 0;
-	for (int i = 0; i <= up; i++)
-		*strrchr(exe, '/') = 0;
-	if (asprintf(&out, "%s/%s", exe, name) < 0)
-		exit(1);
-	return out;
-}
 
 /* System calls of one /bin/true with envp, as `strace -f -c` counts them
  * (its "total" line), or -1. */
@@ -168,9 +120,9 @@ static void row(const char *name, struct sr_bench_stats *s, const char *unit,
 int main(void)
 {
 	char tdir[] = "/dev/shm/spanring-bench-shell-XXXXXX";
-	char *empty = beside("libempty_preload.so", 0);
-	char *shim = beside("libspanring.so", 1);
-	char *ddir = beside("bench-shell-rings", 0), *tmp = beside("strace.out", 0);
+	char *empty = sr_bench_beside("libempty_preload.so", 0, true);
+	char *shim = sr_bench_beside("libspanring.so", 1, true);
+	char *ddir = sr_bench_beside("bench-shell-rings", 0, false), *tmp = sr_bench_beside("strace.out", 0, false);
 	char *pre_empty, *pre_shim, *tdir_env, *ddir_env;
 	static double v[NCONF][SR_BENCH_MAX_RUNS];
 	struct sr_bench_stats st[NCONF], n;
@@ -190,11 +142,11 @@ int main(void)
 	const char *e_disk[] = { pre_shim, ddir_env, "SPANRING_MAX_RINGS=100000",
 				 NULL };
 	struct config c[NCONF] = {
-		{ "bare", make_env(NULL), NULL, false },
-		{ "empty preload", make_env(e_empty), NULL, false },
-		{ "shim, tmpfs", make_env(e_tmpfs), tdir, false },
-		{ "shim, disk", make_env(e_disk), ddir, false },
-		{ "strace -f", make_env(NULL), NULL, true },
+		{ "bare", sr_bench_env(NULL), NULL, false },
+		{ "empty preload", sr_bench_env(e_empty), NULL, false },
+		{ "shim, tmpfs", sr_bench_env(e_tmpfs), tdir, false },
+		{ "shim, disk", sr_bench_env(e_disk), ddir, false },
+		{ "strace -f", sr_bench_env(NULL), NULL, true },
 	};
 	int nconf = have_strace ? NCONF : NCONF - 1;
 
@@ -230,8 +182,8 @@ int main(void)
 		    "strace -f -c; loading any preloaded library adds ~10");
 		unlink(tmp);
 	}
-	empty_dir(tdir);
-	empty_dir(ddir);
+	sr_bench_empty_ring_dir(tdir);
+	sr_bench_empty_ring_dir(ddir);
 	rmdir(tdir);
 	rmdir(ddir);
 	return 0;

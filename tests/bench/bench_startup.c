@@ -47,25 +47,6 @@ struct config {
  * more than it inflates its CPU time). */
 static double child_cpu_us;
 
-static char **make_env(const char *const *extra)
-{
-	size_t n = 0, k = 0;
-	char **e;
-
-	while (environ[n])
-		n++;
-	e = calloc(n + 8, sizeof(*e));
-	if (!e)
-		abort();
-	for (size_t i = 0; environ[i]; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
-		    strncmp(environ[i], "SPANRING_", 9) &&
-		    strncmp(environ[i], "TRACEPARENT=", 12))
-			e[k++] = environ[i];
-	for (size_t i = 0; extra && extra[i]; i++)
-		e[k++] = (char *)extra[i];
-	return e;
-}
 
 static void run_wait(const char *path, char *const argv[], char *const envp[])
 {
@@ -87,20 +68,6 @@ static void run_wait(const char *path, char *const argv[], char *const envp[])
 			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-static void remove_ring(void *ctx, const char *name)
-{
-	sr_dir_remove(*(int *)ctx, name);
-}
-
-static void empty_dir(const char *dir)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (dfd < 0)
-		return;
-	sr_dir_scan(dfd, 0, remove_ring, &dfd);
-	close(dfd);
-}
 
 static double run_config(void *ctx)
 {
@@ -115,7 +82,7 @@ static double run_config(void *ctx)
 	uint64_t t0;
 
 	if (c->dir)
-		empty_dir(c->dir);
+		sr_bench_empty_ring_dir(c->dir);
 	child_cpu_us = 0;
 	t0 = sr_bench_ns();
 	if (c->loop) {
@@ -151,25 +118,6 @@ static void measure_interleaved(struct config c[3], int runs,
 	}
 }
 
-/* path of a file beside this program, or in its parent directory */
-static char *beside(const char *name, int up)
-{
-	char exe[PATH_MAX], *out;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		exit(1);
-	exe[n] = 0;
-	for (int i = 0; i <= up; i++)
-		*strrchr(exe, '/') = 0;
-	if (asprintf(&out, "%s/%s", exe, name) < 0)
-		exit(1);
-	if (access(out, R_OK) != 0) {
-		fprintf(stderr, "bench_startup: %s missing\n", out);
-		exit(1);
-	}
-	return out;
-}
 
 static void row(const char *rowname, struct sr_bench_stats *s,
 		const char *base, double base_median, const char *target,
@@ -184,8 +132,8 @@ static void row(const char *rowname, struct sr_bench_stats *s,
 int main(void)
 {
 	char dir[] = "/dev/shm/spanring-bench-start-XXXXXX", cmd[128];
-	char *empty = beside("libempty_preload.so", 0);
-	char *shim = beside("libspanring.so", 1);
+	char *empty = sr_bench_beside("libempty_preload.so", 0, true);
+	char *shim = sr_bench_beside("libspanring.so", 1, true);
 	char *pre_empty, *pre_shim, *dir_env;
 	struct sr_bench_stats t[3], l[3], tc[3], lc[3];
 	int runs = sr_bench_runs(5);
@@ -199,9 +147,9 @@ int main(void)
 				 "SPANRING_LANE_SIZE=16384",
 				 "SPANRING_MAX_RINGS=100000", NULL };
 	struct config c[3] = {
-		{ make_env(NULL), NULL, 0, 0 },
-		{ make_env(e_empty), NULL, 0, 0 },
-		{ make_env(e_shim), dir, 0, 0 },
+		{ sr_bench_env(NULL), NULL, 0, 0 },
+		{ sr_bench_env(e_empty), NULL, 0, 0 },
+		{ sr_bench_env(e_shim), dir, 0, 0 },
 	};
 
 	measure_interleaved(c, runs, t, tc);

@@ -1,12 +1,16 @@
 #!/bin/sh
 # B9 (tests/bench/sdk_processor.py) under the shim of BUILD (default build):
 # the Python processor beside the SDK's BatchTraceProcessor. Lanes of 16 MiB
-# hold every record of the run without a sidecar draining them.
+# hold every record of the run without a sidecar draining them; the rings
+# are on tmpfs (/dev/shm, where spanring keeps them by default: a ring on a
+# disk filesystem pays the page cache on every new page).
 build=${SR_BUILD:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 command -v python3 >/dev/null || { echo "sdk_processor: no python3, B9 skipped" >&2; exit 0; }
 py=$(python3 -c 'import sys; print(sys.executable)')
-dir=${SPANRING_DIR:-$(mktemp -d)}
+dir=$(mktemp -d /dev/shm/spanring-bench-sdk-XXXXXX 2>/dev/null) ||
+	dir=$(mktemp -d "${SPANRING_DIR:-/tmp}/spanring-bench-sdk-XXXXXX") || exit 1
+trap 'rm -rf "$dir"' EXIT
 SPANRING_DIR=$dir SPANRING_LANE_SIZE=16777216 \
 	LD_PRELOAD="$root/$build/libspanring.so" \
 	PYTHONPATH="$root/tests/python/standin:$root/tools/python" \

@@ -6,7 +6,7 @@
  * pthread keys. Prints what it saw; the output must be the same with and
  * without the shim.
  *   shim_host fds | popen | nproc | clone | execl | argmax | seccomp |
- *             keys | traceparent CTX | setuid | burst | fill
+ *             keys | traceparent CTX | setuid | burst | fill | ebusy
  */
 #include <errno.h>
 #include <dirent.h>
@@ -19,13 +19,16 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -369,6 +372,60 @@ static int do_fill(void)
 	return 0;
 }
 
+/* A signal handler that interrupts the API on its own thread gets
+ * -EBUSY; one that arrives between calls records normally. SIGPROF every
+ * 20 us of CPU while the thread loops over the API. */
+static volatile sig_atomic_t busy, handled, bad, bad_rc;
+
+static void on_prof(int sig)
+{
+	int rc = spanring_span_begin_custom("in-handler", NULL);
+
+	(void)sig;
+	if (rc == -EBUSY) {
+		busy++;
+	} else if (rc == 0) {
+		/* -ENOBUFS: the ring is full (no sidecar drains it) */
+		rc = spanring_span_end();
+		if (rc == 0 || rc == -ENOBUFS)
+			handled++;
+		else
+			bad++, bad_rc = rc;
+	} else {
+		bad++, bad_rc = rc;
+	}
+}
+
+static int do_ebusy(void)
+{
+	struct itimerval it = { { 0, 20 }, { 0, 20 } };
+	struct sigaction sa = { .sa_handler = on_prof };
+	uint64_t start;
+	struct timespec ts;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGPROF, &sa, NULL);
+	setitimer(ITIMER_PROF, &it, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start = (uint64_t)ts.tv_sec;
+	while ((!busy || !handled) && !bad) {
+		spanring_span_begin_custom("loop", "{\"k\":1}");
+		spanring_span_end();
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((uint64_t)ts.tv_sec - start > 20)
+			break;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_PROF, &it, NULL);
+	printf("busy %s, handled %s, bad %d\n", busy ? "seen" : "never",
+	       handled ? "seen" : "never", (int)bad);
+	if (bad)
+		fprintf(stderr, "unexpected return %d in the handler\n",
+			(int)bad_rc);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -398,6 +455,8 @@ int main(int argc, char **argv)
 		return do_burst();
 	if (!strcmp(m, "fill"))
 		return do_fill();
+	if (!strcmp(m, "ebusy"))
+		return do_ebusy();
 	fprintf(stderr, "usage: shim_host fds|popen|nproc|clone|execl|argmax|"
 			"seccomp|keys|traceparent CTX|setuid|burst|fill\n");
 	return 64;

@@ -18,6 +18,14 @@ tests/unit/test_sdk.c under the shim and a real spanringd:
                                  preloaded ("preloaded" / "loaded")
   sdk_scenarios.py nolib         two processors and a span without any
                                  library
+  sdk_scenarios.py paths         the processor's direct path (the SDK's
+                                 objects read, C functions called with
+                                 bytes) beside its export() path, both on
+                                 a library that records the calls: the
+                                 same arguments, times to the µs of the
+                                 text (minute and year boundaries, no
+                                 fraction, other offsets), start texts
+                                 {"type","name"}; prints the mismatches
 
 Prints the ids it made as JSON on the last line of stdout.
 """
@@ -143,6 +151,99 @@ def nolib():
     print("ok" if not any(p._on for p in ps) else "recording")
 
 
+def recorder():
+    """A spanring.Library whose C functions record their arguments."""
+    from spanring import _lib
+    calls = []
+    lib = _lib.Library.__new__(_lib.Library)
+    lib.path, lib.preloaded = "recorder", False
+    lib._enabled = lambda: 1
+    for n in ("trace_record", "span_start", "span_finish", "span_record", "context_set"):
+        setattr(lib, "_" + n, lambda *a, n=n: calls.append((n,) + a) or 0)
+    return lib, calls
+
+
+class Plain:
+    """A library object that is not a spanring.Library: its processor takes
+    the export() path."""
+
+    def __init__(self, lib):
+        self._inner = lib
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+# SDK timestamps for paths(), in the order the spans take them: a year and
+# minute boundary, no fraction (isoformat leaves it out at 0 µs), a minute
+# seen again after the next one, other offsets, "Z", no offset
+STAMPS = [
+    "2026-12-31T23:59:59.999999+00:00", "2027-01-01T00:00:00.000001+00:00",
+    "2027-01-01T00:00:00+00:00", "2027-01-01T00:00:59.500000+00:00",
+    "2027-01-01T00:01:00.000000+00:00", "2027-01-01T00:00:30.250000+00:00",
+    "2027-01-01T02:01:00.123456+02:00", "2027-01-01T00:01:00.654321Z",
+    "2027-01-01T00:01:01.000002+00:00", "2027-01-01T00:01:01.000003",
+]
+
+
+def ref_ns(text):
+    """Nanoseconds since the epoch of an ISO text, the long way."""
+    import datetime
+    t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (t - epoch) // datetime.timedelta(microseconds=1) * 1000
+
+
+def paths():
+    import datetime
+    import math
+    from agents.tracing import util
+    fast_lib, fast = recorder()
+    slow_lib, slow = recorder()
+    set_trace_processors([SpanringTracingProcessor(library=fast_lib, context=False),
+                          SpanringTracingProcessor(library=Plain(slow_lib), context=False)])
+    stamps = iter(STAMPS)
+    real = util.time_iso
+    util.time_iso = lambda: next(stamps, None) or real()
+    odd = {1: "one", 2.5: float("nan"), None: object.__new__(object), "s": "\ud800x"}
+    with trace("py paths", metadata={"k": "v"}):
+        with agent_span("Plan\"ner\n", handoffs=["H"]) as a:
+            with generation_span(input=[{"role": "user", "content": "hé ✓"}], model="m",
+                                 model_config={"temperature": 0.1}) as g:
+                g.span_data.usage = {"input_tokens": 1, "cost": float("inf")}
+            with function_span("run", input='{"cmd":"true"}') as f:
+                f.span_data.output = 12345678901234567890
+                f.set_error({"message": "failed \ud801",
+                             "data": {"x": -math.inf, "o": datetime.date(2027, 1, 1)}})
+            with custom_span("odd", odd):
+                pass
+            with custom_span("later", {}):
+                pass
+            a.span_data.output_type = "str"
+    util.time_iso = real
+    bad = []
+    for i in range(max(len(fast), len(slow))):
+        x = fast[i] if i < len(fast) else None
+        y = slow[i] if i < len(slow) else None
+        if x != y:
+            bad.append({"call": i, "direct": repr(x), "export": repr(y)})
+    # times: each the microseconds of its text
+    got = [c[4] for c in fast if c[0] == "span_start"]
+    got += [t for c in fast if c[0] == "span_finish" for t in c[4:6]]
+    if sorted(set(got)) != sorted(ref_ns(x) for x in STAMPS):
+        bad.append({"times": sorted(set(got)), "want": sorted(ref_ns(x) for x in STAMPS)})
+    # start texts: type and name only
+    want = [{"type": "agent", "name": "Plan\"ner\n"}, {"type": "generation"},
+            {"type": "function", "name": "run"}, {"type": "custom", "name": "odd"},
+            {"type": "custom", "name": "later"}]
+    heads = [json.loads(c[5]) for c in fast if c[0] == "span_start"]
+    if heads != want:
+        bad.append({"starts": heads, "want": want})
+    print(json.dumps({"calls": len(fast), "mismatches": bad}))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "compare":
@@ -157,5 +258,7 @@ if __name__ == "__main__":
         plain()
     elif mode == "nolib":
         nolib()
+    elif mode == "paths":
+        paths()
     else:
         sys.exit(2)

@@ -665,6 +665,23 @@ static void py_no_library_says_once(void **state)
 	free(err);
 }
 
+/* The processor's direct path (the SDK's objects read, bytes to C) passes
+ * the C API exactly what its export() path passes, for awkward values and
+ * times; a span's start carries its type and name only. */
+static void py_direct_path_same_as_export_path(void **state)
+{
+	cJSON *r;
+
+	(void)state;
+	r = py("paths", NULL, false, NULL);
+	assert_non_null(r);
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(r, "mismatches")))
+		fail_msg("mismatches: %s", cJSON_PrintUnformatted(r));
+	/* the trace, five starts, five finishes */
+	assert_int_equal(cJSON_GetObjectItem(r, "calls")->valueint, 11);
+	cJSON_Delete(r);
+}
+
 /* --- JavaScript: the real @openai/agents ------------------------------------ */
 
 static void js_install(void)
@@ -757,6 +774,33 @@ static void js(const char *how)
 	free(err);
 }
 
+/* The JS processor's direct path (the SDK's getters, span_data serialized
+ * without toJSON()) passes the C API exactly what the span's own toJSON()
+ * holds, for every kind of span; starts carry type and name only. */
+static void js_direct_path_same_as_tojson(void **state)
+{
+	const char *argv[] = { NULL, "tests/js/paths.js", NULL };
+	char *out, *err = sr_strf("%s/js.err", F.base);
+	cJSON *r;
+	int st;
+
+	(void)state;
+	js_install();
+	argv[0] = node();
+	st = run(argv, shim_env(false), &out, err);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("node: status %d: %s", st, sr_read_file(err, NULL));
+	r = cJSON_Parse(strrchr(out, '{'));
+	assert_non_null(r);
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(r, "mismatches")))
+		fail_msg("mismatches: %s", cJSON_PrintUnformatted(r));
+	/* the trace, eleven starts, eleven finishes */
+	assert_int_equal(cJSON_GetObjectItem(r, "calls")->valueint, 23);
+	cJSON_Delete(r);
+	free(out);
+	free(err);
+}
+
 static void js_agents_sdk_payload_and_tool_process(void **state)
 {
 	(void)state;
@@ -777,5 +821,7 @@ SR_TEST_MAIN(T_(sdk_api_return_codes), T_(sdk_api_spans_exact_through_sidecar),
 	     T_(py_threads_processes_under_own_span),
 	     T_(py_killed_open_spans_closed_with_error),
 	     T_(py_loads_library_when_not_preloaded), T_(py_no_library_says_once),
+	     T_(py_direct_path_same_as_export_path),
 	     T_(js_agents_sdk_payload_and_tool_process),
-	     T_(js_concurrent_runs_processes_under_own_span))
+	     T_(js_concurrent_runs_processes_under_own_span),
+	     T_(js_direct_path_same_as_tojson))

@@ -405,6 +405,28 @@ static void shim_exit_recorded_when_lane_full(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* The API called from a signal handler that interrupted it on the same
+ * thread says -EBUSY (and records nothing); between calls it records. */
+static void shim_api_busy_in_nested_handler(void **state)
+{
+	char *dir = sr_tmpdir("shimhost"), *prog = host();
+	const char *argv[] = { prog, "ebusy", NULL };
+	const char *env[] = { "SPANRING_LANE_SIZE=16777216", NULL };
+	struct sr_run_opts o = { .shim = true, .env = env };
+	struct sr_run r;
+
+	(void)state;
+	o.dir = dir;
+	sr_run_cmd(&r, &o, argv);
+	assert_out(&r, "busy seen, handled seen, bad 0\n");
+	sr_run_read_rings(&r, dir);
+	assert_int_equal(r.faults, 0);
+	assert_non_null(sr_run_span(&r, "in-handler", 0));
+	sr_run_free(&r);
+	free(prog);
+	sr_tmpdir_free(dir);
+}
+
 /* 10. Every pthread key is the program's; SPANRING_DEBUG=fd:1 speaks in
  * the process it was given to, not in its children's stdout. */
 static void shim_keys_and_debug_fd(void **state)
@@ -444,4 +466,5 @@ SR_TEST_MAIN(cmocka_unit_test(shim_full_ring_filesystem_no_sigbus),
 	     cmocka_unit_test(shim_exec_limits_as_glibc),
 	     cmocka_unit_test(shim_seccomp_filter_respected),
 	     cmocka_unit_test(shim_exit_recorded_when_lane_full),
+	     cmocka_unit_test(shim_api_busy_in_nested_handler),
 	     cmocka_unit_test(shim_keys_and_debug_fd))

@@ -81,7 +81,7 @@ function load() {
 /* Nanoseconds since the epoch of an SDK timestamp, as a BigInt (0n: now).
  * Date.parse keeps milliseconds, all the JS SDK writes; digits beyond are
  * kept to the microsecond. */
-function ns(iso) {
+function nsIso(iso) {
   if (!iso) return 0n;
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return 0n;
@@ -89,6 +89,17 @@ function ns(iso) {
   let sub = 0n;
   if (m) sub = BigInt((m[1] + '000000000').slice(3, 9)); // beyond the ms
   return BigInt(ms) * 1000000n + sub;
+}
+
+/* The same, quickly for what the SDK writes (new Date().toISOString():
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ", milliseconds only). */
+function ns(iso) {
+  if (typeof iso === 'string' && iso.length === 24 && iso.charCodeAt(23) === 90 /* Z */ &&
+      iso.charCodeAt(19) === 46 /* . */) {
+    const ms = Date.parse(iso);
+    if (ms === ms) return BigInt(ms) * 1000000n;
+  }
+  return nsIso(iso);
 }
 
 function json(v) {
@@ -141,11 +152,40 @@ function patchChildProcess() {
   require('module').syncBuiltinESMExports();
 }
 
+/* span_data types of the traces backend (WIRE.md): a span of one of them
+ * starts with {"type","name"} read from the SDK's object; others (the SDK
+ * maps "task" and "turn" to custom spans in toJSON) from its toJSON(). */
+const WIRE_TYPES = new Set(['agent', 'function', 'generation', 'response', 'handoff', 'custom',
+  'guardrail', 'mcp_tools', 'transcription', 'speech', 'speech_group']);
+const HEADS_MAX = 1024; // distinct (type, name) start texts kept
+const OPEN_MAX = 4096; // spans started and not ended kept for their end's use
+const DONE = Promise.resolve();
+
+/* The JSON of span_data sd as the SDK's toJSON() gives it for the types of
+ * WIRE_TYPES (the object without its "_" keys). */
+function ownJson(sd) {
+  for (const k of Object.keys(sd)) {
+    if (k.charCodeAt(0) === 95 /* _ */)
+      return JSON.stringify(Object.fromEntries(Object.entries(sd).filter(([x]) => !x.startsWith('_'))));
+  }
+  return JSON.stringify(sd);
+}
+
+/* The start record's span_data: {"type","name"} of a span_data object
+ * ("name" when it is a string), what names a span in a crash report; the
+ * finish record carries the whole span_data and replaces it. */
+function headOf(sd) {
+  return JSON.stringify(typeof sd.name === 'string' ? { type: sd.type, name: sd.name }
+    : { type: sd.type });
+}
+
 class SpanringTracingProcessor {
   constructor(options = {}) {
     this._lib = options.library !== undefined ? options.library : load();
     this._on = !!this._lib && this._lib.enabled();
     this._getCurrent = options.getCurrent || sdkCurrent;
+    this._heads = new Map(); // type + '\0' + name (or type) -> start span_data text
+    this._open = new Map(); // span id -> [span, started ns]
     this.failures = 0; // calls the library refused (full ring, bad value)
     if (this._on && options.childProcess !== false) {
       active.push(this);
@@ -169,26 +209,81 @@ class SpanringTracingProcessor {
 
   async onTraceEnd() {}
 
-  async onSpanStart(span) {
-    if (!this._on) return;
-    const d = span.toJSON();
-    if (!d) return;
-    this._rc(this._lib.spanStart(d.trace_id, d.id, d.parent_id ?? null, ns(d.started_at),
-      json(d.span_data)));
+  /* onSpanStart and onSpanEnd are the hot path (every span, inside the
+   * SDK's span.start() / span.end()): plain functions returning a settled
+   * promise (an error as a rejected one, as an async function would), the
+   * SDK's getters read directly, span_data of the WIRE_TYPES serialized
+   * as toJSON() would (other types through toJSON()), the start time kept
+   * for the end. */
+  onSpanStart(span) {
+    if (!this._on) return DONE;
+    try {
+      return this._start(span);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  async onSpanEnd(span) {
-    if (!this._on) return;
-    const d = span.toJSON();
-    if (!d) return;
-    const e = d.error;
-    this._rc(this._lib.spanFinish(d.trace_id, d.id, d.parent_id ?? null, ns(d.started_at),
-      ns(d.ended_at), json(d.span_data), e ? String(e.message ?? '') : null,
-      e && e.data != null ? json(e.data) : null));
+  _start(span) {
+    const sd = span.spanData;
+    const type = sd && sd.type;
+    let head;
+    if (WIRE_TYPES.has(type)) {
+      const key = typeof sd.name === 'string' ? type + '\0' + sd.name : type;
+      head = this._heads.get(key);
+      if (head === undefined) {
+        if (this._heads.size >= HEADS_MAX) this._heads.clear();
+        head = headOf(sd);
+        this._heads.set(key, head);
+      }
+    } else {
+      const d = span.toJSON();
+      if (!d) return DONE;
+      head = d.span_data && typeof d.span_data.type === 'string' ? headOf(d.span_data)
+        : json(d.span_data);
+    }
+    const started = ns(span.startedAt);
+    const sid = span.spanId;
+    this._rc(this._lib.spanStart(span.traceId, sid, span.parentId ?? null, started, head));
+    if (this._open.size >= OPEN_MAX) this._open.clear(); // never ended: the long way
+    this._open.set(sid, [span, started]);
+    return DONE;
+  }
+
+  onSpanEnd(span) {
+    if (!this._on) return DONE;
+    try {
+      const sd = span.spanData;
+      let data;
+      if (sd && WIRE_TYPES.has(sd.type)) {
+        data = ownJson(sd);
+      } else {
+        const d = span.toJSON();
+        if (!d) return DONE;
+        data = json(d.span_data);
+      }
+      const sid = span.spanId;
+      const o = this._open.get(sid);
+      let started;
+      if (o !== undefined && o[0] === span) {
+        this._open.delete(sid);
+        started = o[1];
+      } else {
+        started = ns(span.startedAt);
+      }
+      const e = span.error;
+      this._rc(this._lib.spanFinish(span.traceId, sid, span.parentId ?? null, started,
+        ns(span.endedAt), data, e ? String(e.message ?? '') : null,
+        e && e.data != null ? json(e.data) : null));
+      return DONE;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async shutdown() {
     this._on = false;
+    this._open.clear();
     const i = active.indexOf(this);
     if (i >= 0) active.splice(i, 1);
   }

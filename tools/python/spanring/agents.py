@@ -8,12 +8,13 @@ recorded into the process's spanring ring, exported by spanringd.
 
 It implements the SDK's TracingProcessor interface by duck typing (it
 imports nothing of the SDK): on_trace_start records the trace object,
-on_span_start records the span open (a process that dies leaves it for
-spanringd to close with an error), on_span_end records it finished with
-its final span_data and error. Ids, parents, timestamps (to the
-microsecond), span_data and error are the SDK's own. Each call is a few
-microseconds of the caller's thread: no thread, no queue, no network I/O,
-nothing to flush (shutdown and force_flush do nothing but stop it).
+on_span_start records the span open with the type and name of its
+span_data (a process that dies leaves it for spanringd to close with an
+error), on_span_end records it whole, with its final span_data and error.
+Ids, parents, timestamps (to the microsecond), span_data and error are the
+SDK's own. A span costs a few microseconds of the caller's thread: no
+thread, no queue, no network I/O, nothing to flush (shutdown and
+force_flush do nothing but stop it).
 
 Child processes and connections land under the SDK's current span:
 before a subprocess is started (subprocess.Popen, os.system, os.posix_spawn,
@@ -41,6 +42,18 @@ _EVENTS = frozenset((
     "os.forkpty", "os.spawn", "socket.connect", "socket.getaddrinfo",
 ))
 
+# A span's start record carries {"type", "name"} of its span_data (name when
+# it has a str one): what names the span in a crash report. The finish
+# record carries the whole span_data and replaces it.
+# span_data types of the traces backend (WIRE.md): a span of one of them
+# starts with {"type","name"} read from the SDK's object; others from what
+# its export() gives.
+_WIRE_TYPES = frozenset(("agent", "function", "generation", "response", "handoff",
+                         "custom", "guardrail", "mcp_tools", "transcription", "speech",
+                         "speech_group"))
+_HEADS_MAX = 1024  # distinct (type, name) start texts kept encoded
+_OPEN_MAX = 4096  # spans started and not ended kept for their end's use
+
 # the current (trace_id, span_id) as this module saw spans start and end,
 # for SDKs whose own current span cannot be found
 _current = contextvars.ContextVar("spanring_current", default=None)
@@ -48,9 +61,10 @@ _active = []  # processors that have not shut down; the audit hook's
 _hook_lock = threading.Lock()
 _hooked = False
 _thread = threading.local()  # .ctx: what this thread's context was set to
+_ctx_used = [False]  # a thread's context was set once in this process
 
 
-def _ns(iso):
+def _ns_iso(iso):
     """Nanoseconds since the epoch of an SDK timestamp (0: now)."""
     if not iso:
         return 0
@@ -58,6 +72,27 @@ def _ns(iso):
     if t.tzinfo is None:
         t = t.replace(tzinfo=datetime.timezone.utc)
     return ((t - _EPOCH) // _US) * 1000
+
+
+# The SDK writes datetime.now(timezone.utc).isoformat():
+# "YYYY-MM-DDTHH:MM:SS.ffffff+00:00". The minute last seen is kept with its
+# nanoseconds since the epoch (one tuple, replaced whole: threads share it);
+# a time in that minute is those plus its seconds and microseconds, read
+# from the text. Anything else is parsed in full.
+_minute = [("", 0)]
+
+
+def _ns(iso):
+    """Nanoseconds since the epoch of an SDK timestamp (0: now), exact to
+    the microsecond written."""
+    if iso and len(iso) == 32 and iso[19] == "." and iso[26:] == "+00:00":
+        m = _minute[0]
+        if iso[:16] == m[0]:
+            return m[1] + int(iso[17:19] + iso[20:26]) * 1000
+        ns = _ns_iso(iso)
+        _minute[0] = (iso[:16], ns - int(iso[17:19] + iso[20:26]) * 1000)
+        return ns
+    return _ns_iso(iso)
 
 
 def _finite(v):
@@ -79,6 +114,40 @@ def _dumps(v):
     except ValueError:
         return json.dumps(_finite(v), separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False, default=str)
+
+
+def _c_encoder():
+    """The json module's C encoder made once with _dumps's settings (no
+    circular check: a cycle raises and takes the full path), or None."""
+    try:
+        from json.encoder import c_encode_basestring, c_make_encoder
+        enc = c_make_encoder(None, str, c_encode_basestring, None, ":", ",",
+                             False, False, False)
+        if "".join(enc({"a": [1, None, "\u00e9"]}, 0)) != '{"a":[1,null,"\u00e9"]}':
+            return None
+        return enc
+    except Exception:  # another Python: json.dumps does it all
+        return None
+
+
+_cenc = _c_encoder()
+
+
+def _utf8(s):
+    try:
+        return s.encode()
+    except UnicodeEncodeError:  # lone surrogates
+        return s.encode("utf-8", "replace")
+
+
+def _json8(v):
+    """_dumps(v) as UTF-8 bytes."""
+    if _cenc is not None:
+        try:
+            return _utf8("".join(_cenc(v, 0)))
+        except (ValueError, RecursionError, TypeError):
+            pass  # NaN, a cycle, a key JSON cannot hold: the full path
+    return _utf8(_dumps(v))
 
 
 def _valid(trace_id, span_id):
@@ -116,7 +185,16 @@ class SpanringTracingProcessor:
         self._on = bool(self._lib) and self._lib.enabled()
         self._scope = None  # (get_current_span, get_current_trace) of the SDK
         self._tokens = {}  # span id -> token of _current
+        self._heads = {}  # (type, name) -> start span_data text
+        # span id -> (span, trace_id, parent_id, and as given to the start:
+        # trace_id, span_id, parent_id bytes, started_ns)
+        self._open = {}
         self.failures = 0  # calls the library refused (full ring, bad value)
+        # the C functions themselves for a Library (ids and texts passed
+        # as bytes); another library object is called through its methods
+        fast = isinstance(self._lib, _lib.Library)
+        self._c_start = self._lib._span_start if fast else None
+        self._c_finish = self._lib._span_finish if fast else None
         if self._on and context:
             _active.append(self)
             _install_hook()
@@ -151,6 +229,7 @@ class SpanringTracingProcessor:
         if getattr(_thread, "ctx", None) == cur:
             return
         _thread.ctx = cur
+        _ctx_used[0] = True
         if cur is None:
             self._lib.context_set(None, None)
         else:
@@ -177,7 +256,8 @@ class SpanringTracingProcessor:
         self._rc(self._lib.trace_record(d.get("id"), d.get("workflow_name"),
                                         d.get("group_id"),
                                         None if meta is None else _dumps(meta)))
-        self._tokens[d.get("id")] = _current.set((d.get("id"), None))
+        if not self._scope:
+            self._tokens[d.get("id")] = _current.set((d.get("id"), None))
 
     def on_trace_end(self, trace):
         if not self._on:
@@ -187,23 +267,129 @@ class SpanringTracingProcessor:
         if getattr(_thread, "ctx", None) and _thread.ctx[0] == tid:
             self._set_thread(None)
 
+    def _head(self, sd):
+        """The start record's span_data text of span_data sd: {"type",
+        "name"} as UTF-8 JSON ("name" when sd has a str one), kept in
+        _heads by (type, name)."""
+        key = (sd.type, getattr(sd, "name", None))
+        t, name = key
+        if t not in _WIRE_TYPES:  # the export() path: its type may be another
+            raise TypeError("span_data.type not one of the backend's")
+        b = _json8({"type": t} if not isinstance(name, str) else {"type": t, "name": name})
+        if len(self._heads) >= _HEADS_MAX:
+            self._heads.clear()
+        self._heads[key] = b
+        return b
+
+    # on_span_start and on_span_end are the hot path (every span of the
+    # agent, on its thread): the SDK's own objects are read through their
+    # properties and passed to the C functions as bytes; the start of a
+    # span keeps what its end reuses (_open). Anything not shaped like the
+    # SDK's goes through span.export() as the exporter would.
+
     def on_span_start(self, span):
         if not self._on:
             return
-        d = span.export()
-        if not d:
-            return
-        self._find_scope(span)
-        self._rc(self._lib.span_start(d.get("trace_id"), d.get("id"), d.get("parent_id"),
-                                      _ns(d.get("started_at")), _dumps(d.get("span_data"))))
-        self._tokens[d.get("id")] = _current.set((d.get("trace_id"), d.get("id")))
+        scope = self._scope
+        if scope is None:
+            self._find_scope(span)
+            scope = self._scope
+        start = self._c_start
+        try:
+            if start is None:
+                raise TypeError("not a spanring.Library")
+            tid = span.trace_id
+            sid = span.span_id
+            pid = span.parent_id
+            iso = span.started_at
+            m = _minute[0]
+            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
+                    iso[26:] == "+00:00"):
+                ns = m[1] + int(iso[17:19] + iso[20:26]) * 1000
+            else:
+                ns = _ns(iso)
+            sd = span.span_data
+            head = self._heads.get((sd.type, getattr(sd, "name", None)))
+            if head is None:
+                head = self._head(sd)
+            rec = (span, tid, pid, tid.encode(), sid.encode(),
+                   pid.encode() if pid else None, ns)
+        except Exception:  # not the SDK's shapes: through export()
+            d = span.export()
+            if not d:
+                return
+            tid, sid = d.get("trace_id"), d.get("id")
+            sd = d.get("span_data")
+            if isinstance(sd, dict) and isinstance(sd.get("type"), str):
+                name = sd.get("name")
+                sd = ({"type": sd["type"], "name": name} if isinstance(name, str) else
+                      {"type": sd["type"]})
+            self._rc(self._lib.span_start(tid, sid, d.get("parent_id"),
+                                          _ns(d.get("started_at")), _dumps(sd)))
+        else:
+            if start(rec[3], rec[4], rec[5], ns, head):
+                self.failures += 1
+            opened = self._open
+            if len(opened) >= _OPEN_MAX:
+                opened.clear()  # spans never ended: their ends take the long way
+            opened[sid] = rec
+        if not scope:
+            self._tokens[sid] = _current.set((tid, sid))
 
     def on_span_end(self, span):
         if not self._on:
             return
+        try:
+            sid = span.span_id
+            rec = self._open.pop(sid, None)
+            if rec is None or rec[0] is not span:
+                if self._c_finish is None or _cenc is None:
+                    raise TypeError("not a spanring.Library, or no C encoder")
+                tid = span.trace_id
+                pid = span.parent_id
+                rec = (span, tid, pid, tid.encode(), sid.encode(),
+                       pid.encode() if pid else None, _ns(span.started_at))
+            else:
+                tid = rec[1]
+                pid = rec[2]
+            err = span.error
+            msg = edata = None
+            if err:
+                msg = _utf8(str(err.get("message") or ""))
+                if err.get("data") is not None:
+                    edata = _json8(err.get("data"))
+            iso = span.ended_at
+            m = _minute[0]
+            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
+                    iso[26:] == "+00:00"):
+                ended = m[1] + int(iso[17:19] + iso[20:26]) * 1000
+            else:
+                ended = _ns(iso)
+            # _json8 inline: what does not encode so (NaN, a cycle, lone
+            # surrogates) takes the export() path, which repairs it
+            data = "".join(_cenc(span.span_data.export(), 0)).encode()
+        except Exception:  # not the SDK's shapes: through export()
+            ids = self._end_export(span)
+            if ids is None:
+                return
+            tid, sid, pid = ids
+        else:
+            if self._c_finish(rec[3], rec[4], rec[5], rec[6], ended, data, msg, edata):
+                self.failures += 1
+        if not self._scope:
+            self._restore(sid, (tid, pid))
+        if _ctx_used[0]:
+            # the thread's context leaves the span with it
+            ctx = getattr(_thread, "ctx", None)
+            if ctx is not None and ctx[1] == sid and ctx[0] == tid:
+                self._set_thread((tid, pid))
+
+    def _end_export(self, span):
+        """on_span_end through span.export(): (trace_id, id, parent_id) or
+        None (nothing to record)."""
         d = span.export()
         if not d:
-            return
+            return None
         err = d.get("error")
         msg = edata = None
         if err:
@@ -213,11 +399,7 @@ class SpanringTracingProcessor:
         self._rc(self._lib.span_finish(d.get("trace_id"), d.get("id"), d.get("parent_id"),
                                        _ns(d.get("started_at")), _ns(d.get("ended_at")),
                                        _dumps(d.get("span_data")), msg, edata))
-        up = (d.get("trace_id"), d.get("parent_id"))
-        self._restore(d.get("id"), up)
-        # the thread's context leaves the span with it
-        if getattr(_thread, "ctx", None) == (d.get("trace_id"), d.get("id")):
-            self._set_thread(up)
+        return d.get("trace_id"), d.get("id"), d.get("parent_id")
 
     def _restore(self, key, fallback):
         tok = self._tokens.pop(key, None)
@@ -231,6 +413,7 @@ class SpanringTracingProcessor:
     def shutdown(self, timeout=None):
         """Stops recording; records already made are in the ring."""
         self._on = False
+        self._open.clear()
         if self in _active:
             _active.remove(self)
 
