@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `spanring run`, end to end: the real spanring, shim and sidecar. The
- * private directory is made under the test's own XDG_RUNTIME_DIR so the
- * clean-up can be checked; the test is a child subreaper, so a process
+ * private directory is made under the test's own XDG_RUNTIME_DIR (on tmpfs,
+ * as a real one is) so the clean-up can be checked; the test is a child subreaper, so a process
  * spanring left behind would become its child and be seen.
  */
 #include "tests/lib/harness.h"
@@ -71,6 +71,16 @@ static bool dropped_var(const char *e)
 
 /* spanring's environment: ours without spanring's variables, the private
  * directory's base, the ASan bits, then extra (NULL-terminated). */
+/* The test's own XDG_RUNTIME_DIR: on tmpfs, as a real one is (a ring
+ * directory on disk would make spanringd warn about it). */
+static char *runtime_tmpdir(void)
+{
+	char *d = sr_strf("/dev/shm/spanring-test-run-XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
 static char **make_env(const char *runtime_dir, const char *const *extra)
 {
 	size_t n = 0, k = 0;
@@ -262,7 +272,7 @@ static void assert_left_clean(char *rt)
 
 static void run_keeps_exit_code(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 
 	(void)state;
@@ -289,7 +299,7 @@ static void run_keeps_exit_code(void **state)
 
 static void run_reports_missing_command(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	char *noexec = sr_strf("%s/noexec.sh", rt);
 	struct proc p;
 	int fd;
@@ -327,7 +337,7 @@ static void run_rejects_bad_options(void **state)
 	    {"run", "--no-tree", NULL},
 	    {"walk", "--", "true", NULL},
 	};
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 
 	(void)state;
@@ -382,7 +392,7 @@ static void run_passes_stdio_through(void **state)
 {
 	const char *script = "cat; echo to-stderr >&2; printf '%s' \"$X\"";
 	const char *input = "line one\nline two\n\001binary\377\n";
-	char *rt = sr_tmpdir("run"), *out, *err;
+	char *rt = runtime_tmpdir(), *out, *err;
 	struct proc p;
 
 	(void)state;
@@ -428,7 +438,7 @@ static void signal_when_ready(struct proc *p, const char *rt,
 
 static void run_forwards_sigterm(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 
 	(void)state;
@@ -450,7 +460,7 @@ static void run_forwards_sigterm(void **state)
 
 static void run_sigint_to_group_reaches_command(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 
 	(void)state;
@@ -473,7 +483,7 @@ static void run_sigint_to_group_reaches_command(void **state)
 
 static void run_leaves_nothing_behind(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 	char *kept, *path, *nl;
 
@@ -556,7 +566,7 @@ static pid_t start_system_sidecar(const char *dir, const char *out)
 
 static void run_beside_system_sidecar(void **state)
 {
-	char *rt = sr_tmpdir("run"), *sys = sr_tmpdir("sysdir");
+	char *rt = runtime_tmpdir(), *sys = sr_tmpdir("sysdir");
 	char *out = sr_strf("%s/system.jsonl", rt);
 	char *dirvar = sr_strf("SPANRING_DIR=%s", sys);
 	const char *extra[] = {dirvar, NULL};
@@ -662,7 +672,7 @@ static const cJSON *by_id(const cJSON *spans, const char *id)
 
 static void run_tree_matches_json(void **state)
 {
-	char *rt = sr_tmpdir("run"), *json = sr_strf("%s/spans.json", rt);
+	char *rt = runtime_tmpdir(), *json = sr_strf("%s/spans.json", rt);
 	const cJSON *sh, *ls, *up;
 	char *shl, *lsl, *count;
 	cJSON *spans;
@@ -707,7 +717,7 @@ static void run_tree_matches_json(void **state)
 
 static void run_waits_for_background_children(void **state)
 {
-	char *rt = sr_tmpdir("run"), *line;
+	char *rt = runtime_tmpdir(), *line;
 	struct proc p;
 
 	(void)state;
@@ -730,7 +740,7 @@ static void run_waits_for_background_children(void **state)
 
 static void run_console_exporter_shows_lines_and_tree(void **state)
 {
-	char *rt = sr_tmpdir("run");
+	char *rt = runtime_tmpdir();
 	struct proc p;
 
 	(void)state;
@@ -822,7 +832,7 @@ static char *sorted_lines(const char *path)
 
 static void run_openai_exporter_sends_to_endpoint(void **state)
 {
-	char *rt = sr_tmpdir("run"), *items = sr_strf("%s/items.jsonl", rt);
+	char *rt = runtime_tmpdir(), *items = sr_strf("%s/items.jsonl", rt);
 	char *json = sr_strf("%s/trace.jsonl", rt), *endpoint, *got, *want;
 	const char *key[] = {"OPENAI_API_KEY=sk-test-not-a-key", NULL};
 	struct proc p;
@@ -873,7 +883,7 @@ static void run_openai_exporter_sends_to_endpoint(void **state)
  * --json come from the file exporter of the same sidecar. */
 static void run_otlp_exporter_sends_to_collector(void **state)
 {
-	char *rt = sr_tmpdir("run"), *items = sr_strf("%s/items.jsonl", rt);
+	char *rt = runtime_tmpdir(), *items = sr_strf("%s/items.jsonl", rt);
 	char *json = sr_strf("%s/trace.jsonl", rt), *endpoint, *text, *said;
 	struct proc p;
 	size_t spans = 0, got = 0, n;
@@ -963,7 +973,7 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 			      "of-the-terminal",
 			      NULL};
 	const char *no_color[] = {"NO_COLOR=1", NULL};
-	char *rt = sr_tmpdir("run"), *out, *line;
+	char *rt = runtime_tmpdir(), *out, *line;
 
 	(void)state;
 	NEED_PARTS();
