@@ -286,7 +286,7 @@ case $out in *'"process.pid":1,'*) ;; *) fail "kube: the app's sh (pid 1, killed
 kitems=$(printf '%s\n' "$out" | wc -l)
 podman kube down "$work/kube.yaml" >"$work/down.log" 2>&1 ||
 	{ cat "$work/down.log"; fail "podman kube down failed"; }
-lap "kube down"
+lap "kube stop+down"
 
 # --- 3. sidecar/deploy/compose.yaml's services with podman run -----------
 volumes+=("$tag-crings" "$tag-cspool" "$tag-clib")
