@@ -25,7 +25,7 @@ enum ring_state {
 	R_DYING, /* owner gone: drain, wait the grace, close orphans */
 	R_DONE,	 /* orphans closed: remove after the next hand-off */
 	R_BAD,	 /* refused or dropped: skipped until the file vanishes */
-	R_WAIT,	 /* header not complete yet: try again on the next rescan */
+	R_WAIT,	 /* header not complete, or not shared yet: try again */
 };
 
 struct ring {
@@ -53,7 +53,10 @@ struct ring {
 
 /* How long a ring whose header is not complete yet is retried on every
  * tick (afterwards on rescans only: an empty file named like a ring must
- * not cost a system call per tick forever). */
+ * not cost a system call per tick forever). Also how long a new ring or
+ * uid-<N>/ that refuses the sidecar's uid (EACCES) is taken for one being
+ * created: the shim creates it 0600 / 0700 and then gives the group its
+ * bits with fchmod; only a refusal that outlasts this is reported. */
 #define WAIT_RETRY_NS 2000000000ull
 
 /* A uid-<N>/ subdirectory of a world-writable ring directory. Its
@@ -65,6 +68,9 @@ struct sub {
 	ino_t ino;
 	bool seen;	/* found by the current rescan */
 	bool logged;	/* a refusal or denied ring was logged */
+	bool settling;	/* refused (EACCES) within WAIT_RETRY_NS of being
+			 * found: maybe not shared yet, not reported */
+	uint64_t seen_mono; /* first found */
 };
 
 struct sr_rings {
@@ -189,6 +195,10 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 		g->st = R_WAIT;
 		return;
 	}
+	if (rc == -EACCES && sr_mono_ns() - g->seen_mono < WAIT_RETRY_NS) {
+		g->st = R_WAIT; /* the shim's fchmod may not have run yet */
+		return;
+	}
 	if (rc == -EACCES || rc == -EPERM) {
 		g->st = R_BAD;
 		ring_denied(rs, g, why);
@@ -269,7 +279,8 @@ static void count_active(struct sr_rings *rs)
 		denied += rs->r[i]->denied;
 	}
 	for (size_t i = 0; i < rs->nsub; i++)
-		subs += rs->subs[i].seen && rs->subs[i].fd < 0;
+		subs += rs->subs[i].seen && rs->subs[i].fd < 0 &&
+			!rs->subs[i].settling;
 	SR_STAT_SET(rings_active, n);
 	SR_STAT_SET(rings_unreadable, denied);
 	SR_STAT_SET(dirs_unreadable, subs);
@@ -319,18 +330,21 @@ static void on_sub(void *ctx, const char *name)
 		snprintf(sb->name, sizeof(sb->name), "%s", name);
 		sb->ino = st.st_ino;
 		sb->fd = -1;
+		sb->seen_mono = sr_mono_ns();
 	}
 	sb->seen = true;
 	fd = sr_dir_open_sub(rs->dirfd, name, why, sizeof(why));
+	sb->settling = fd == -EACCES &&
+		       sr_mono_ns() - sb->seen_mono < WAIT_RETRY_NS;
 	if (fd < 0) {
-		if (!sb->logged) {
+		if (!sb->logged && !sb->settling) {
 			sr_log(SR_LOG_ERROR, "rings",
 			       "ring directory %s/%s cannot be served: %s "
 			       "(spanringd runs as uid %u)",
 			       rs->o.dir, name, why, (unsigned)geteuid());
 			SR_STAT_ADD(dirs_unreadable_total, 1);
 		}
-		sb->logged = true;
+		sb->logged |= !sb->settling;
 		return;
 	}
 	sb->fd = fd;

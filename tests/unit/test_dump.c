@@ -888,6 +888,155 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 	ring_done(&ra, first, dir);
 }
 
+/* --- a shared volume: rings in uid-<N>/ ------------------------------------- */
+
+/* A Kubernetes emptyDir (0777, 1777 or 2777) where every uid writes into
+ * its own uid-<N>/ (common/README.md, "Ring directory"): the listing,
+ * the records and the check take the rings of the subdirectories, shown
+ * below the directory; a uid-<N>/ that is not N's own is said and sets
+ * the status, the others are still shown. */
+static void dump_volume_lists_uid_subdirs(void **state)
+{
+	static const unsigned modes[] = { 0777, 01777, 02777 };
+	const char *ring = "sr-5-00000000000000c5-16384.ring";
+
+	(void)state;
+	for (size_t m = 0; m < sizeof(modes) / sizeof(*modes); m++) {
+		char *dir = sr_tmpdir("dumpvol"), *sub, *bad, *path, *want;
+		struct sr_ring r;
+		struct run o;
+
+		assert_int_equal(chmod(dir, modes[m]), 0);
+		sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid());
+		assert_int_equal(mkdir(sub, 0700), 0);
+		path = make_ring(sub, ring, &r);
+		want = sr_strf("uid-%u/%s", (unsigned)geteuid(), ring);
+
+		o = DUMP(dir, "--dir", dir);
+		if (o.status != 0 || !strstr(o.out, want))
+			fail_msg("mode %o: listing: status %d, expected 0 and %s in:\n%s%s",
+				 modes[m], o.status, want, o.out, o.err);
+		assert_has(o.out, "1 ring in ");
+		run_free(&o);
+		o = DUMP(dir, "--dir", dir, "--json");
+		assert_int_equal(o.status, 0);
+		free(want);
+		want = sr_strf("{\"ring\":\"uid-%u/%s\"", (unsigned)geteuid(), ring);
+		assert_has(o.out, want);
+		run_free(&o);
+		o = DUMP(dir, "--dir", dir, "--records", "--json");
+		assert_int_equal(o.status, 0);
+		assert_has(o.out, "\"name\":\"connect\"");
+		assert_has(o.out, path);
+		run_free(&o);
+		o = DUMP(dir, "--dir", dir, "--check");
+		free(want);
+		want = sr_strf("%s: ok\n", path);
+		if (o.status != 0 || strcmp(o.out, want) != 0)
+			fail_msg("mode %o: check: status %d, expected 0 and \"%s\", got \"%s\"",
+				 modes[m], o.status, want, o.out);
+		run_free(&o);
+
+		/* planted: another uid's name, writable by anyone */
+		bad = sr_strf("%s/uid-4242", dir);
+		assert_int_equal(mkdir(bad, 0700), 0);
+		assert_int_equal(chmod(bad, 0777), 0);
+		o = DUMP(dir, "--dir", dir);
+		if (o.status != 66 || !strstr(o.out, "1 ring in "))
+			fail_msg("mode %o: planted uid-4242: status %d, expected 66 and the other ring listed:\n%s%s",
+				 modes[m], o.status, o.out, o.err);
+		assert_has(o.err, "uid-4242: owned by uid");
+		assert_has(o.err, "not uid 4242's own directory");
+		run_free(&o);
+		assert_int_equal(rmdir(bad), 0);
+
+		sr_ring_close(&r);
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(rmdir(sub), 0);
+		free(bad);
+		free(path);
+		free(want);
+		free(sub);
+		sr_tmpdir_free(dir);
+	}
+}
+
+/* --follow over a volume: a uid-<N>/ made later and the rings created in
+ * it are followed too, printed with their path below the volume. */
+static void dump_follow_volume_picks_up_new_subdirs(void **state)
+{
+	char *dir = sr_tmpdir("dumpfollvol"), *errp = sr_strf("%s/.err", dir),
+	     *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid()), *err,
+	     *line, *want;
+	struct sr_ring_params rp = { .lanes = 2, .lane_size = LANE,
+				     .pid = (uint32_t)getpid() };
+	struct stream s = { .text = calloc(1, 1) };
+	struct sr_producer pr = { .tid = 9 };
+	struct sr_ring ra, rb;
+	int out[2], st, subfd;
+	size_t at;
+	pid_t dumper;
+
+	(void)state;
+	assert_int_equal(chmod(dir, 02777), 0);
+	assert_int_equal(pipe(out), 0);
+	dumper = fork();
+	assert_true(dumper >= 0);
+	if (dumper == 0) {
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(out[1], 1);
+		dup2(e, 2);
+		close(out[0]);
+		execl(sr_build_path("spanring-dump"), "spanring-dump", "--dir",
+		      dir, "--records", "--follow", "--json", "--interval", "10",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	s.fd = out[0];
+	s.pid = dumper;
+	/* the shim's way: the uid's directory, then a ring in it */
+	assert_int_equal(mkdir(sub, 0700), 0);
+	subfd = open(sub, O_RDONLY | O_DIRECTORY);
+	assert_true(subfd >= 0);
+	assert_int_equal(sr_ring_create(&ra, subfd, "sr-3-000000000000000c-16384.ring",
+					&rp), 0);
+	put_span(&ra, &pr, SR_REC_SPAN, "in-sub", "{}", "");
+	at = wait_for(&s, 0, "\"name\":\"in-sub\"");
+	line = sr_line_with(s.text, "\"name\":\"in-sub\"");
+	want = sr_strf("%s/sr-3-000000000000000c-16384.ring", sub);
+	assert_has(line, want);
+	free(line);
+	free(want);
+	/* a second ring of the same directory, and more of the first */
+	assert_int_equal(sr_ring_create(&rb, subfd, "sr-4-000000000000000d-16384.ring",
+					&rp), 0);
+	close(subfd);
+	put_span(&rb, &pr, SR_REC_SPAN, "second", "{}", "");
+	put_span(&ra, &pr, SR_REC_SPAN, "more", "{}", "");
+	wait_for(&s, at, "\"name\":\"second\"");
+	wait_for(&s, at, "\"name\":\"more\"");
+	assert_int_equal(kill(dumper, SIGTERM), 0);
+	assert_int_equal(waitpid(dumper, &st, 0), dumper);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	err = sr_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_string_equal(err, "");
+	/* each record once */
+	assert_null(strstr(strstr(s.text, "\"name\":\"in-sub\"") + 1,
+			   "\"name\":\"in-sub\""));
+	free(err);
+	close(out[0]);
+	free(s.text);
+	free(errp);
+	sr_ring_close(&ra);
+	sr_ring_close(&rb);
+	free(sub);
+	sr_tmpdir_free(dir);
+}
+
 /* --- stats -------------------------------------------------------------------- */
 
 static void dump_stats_flattened_or_absent(void **state)
@@ -933,4 +1082,6 @@ SR_TEST_MAIN(cmocka_unit_test(dump_lists_rings_and_reports_bad_ones),
 	     cmocka_unit_test(dump_garbage_never_crashes),
 	     cmocka_unit_test(dump_follow_until_owner_exits),
 	     cmocka_unit_test(dump_follow_dir_picks_up_new_rings),
+	     cmocka_unit_test(dump_volume_lists_uid_subdirs),
+	     cmocka_unit_test(dump_follow_volume_picks_up_new_subdirs),
 	     cmocka_unit_test(dump_stats_flattened_or_absent))

@@ -51,6 +51,9 @@ struct paths {
 	char **v;
 	int n;
 	bool owned; /* v and its strings were allocated here */
+	int rc;     /* a subdirectory could not be read: exit status */
+	uint32_t refused[SR_DIR_MAX_SUBDIRS]; /* uids of those (said) */
+	unsigned nrefused;
 };
 
 static void paths_free(struct paths *p)
@@ -62,47 +65,127 @@ static void paths_free(struct paths *p)
 	free(p->v);
 }
 
-/* Collects "<dir>/<name>" of every *.ring entry, sorted. 0 or an exit
- * status (the reason printed). */
-static int dir_rings(const char *dir, struct paths *p)
+static int add_path(struct paths *p, int *cap, char *path)
+{
+	if (!path)
+		return -ENOMEM;
+	if (p->n == *cap) {
+		char **nv;
+		int ncap = *cap ? 2 * *cap : 16;
+
+		nv = realloc(p->v, sizeof(*nv) * (size_t)ncap);
+		if (!nv) {
+			free(path);
+			return -ENOMEM;
+		}
+		p->v = nv;
+		*cap = ncap;
+	}
+	p->v[p->n++] = path;
+	return 0;
+}
+
+/* Appends "<dir>/<sub><name>" of every *.ring entry of d (closed here). */
+static int collect(DIR *d, const char *dir, const char *sub, struct paths *p,
+		   int *cap)
 {
 	struct dirent *e;
-	int cap = 0;
-	DIR *d = opendir(dir);
+	int err = 0;
+
+	while (!err && (e = readdir(d))) {
+		char *path;
+
+		if (!has_ring_suffix(e->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s%s", dir, sub, e->d_name) < 0)
+			path = NULL;
+		err = add_path(p, cap, path);
+	}
+	closedir(d);
+	return err;
+}
+
+struct subs {
+	int dirfd;
+	const char *dir;
+	struct paths *p;
+	int *cap;
+};
+
+/* A uid-<N>/ of the directory: its rings are collected when the sidecar
+ * would serve it (sr_dir_open_sub), else the refusal is said. */
+static void on_list_sub(void *ctx, const char *name)
+{
+	struct subs *s = ctx;
+	char why[256], sub[64];
+	int fd = sr_dir_open_sub(s->dirfd, name, why, sizeof(why));
+	DIR *d;
+
+	if (fd < 0) {
+		fprintf(stderr, "spanring-dump: %s/%s\n", s->dir, why);
+		worst(&s->p->rc, open_status(fd));
+		if (s->p->nrefused < SR_DIR_MAX_SUBDIRS &&
+		    sr_dir_sub_parse(name, &s->p->refused[s->p->nrefused]))
+			s->p->nrefused++;
+		return;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		worst(&s->p->rc, EX_OSERR);
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/", name);
+	if (collect(d, s->dir, sub, s->p, s->cap))
+		worst(&s->p->rc, EX_OSERR);
+}
+
+/* Collects "<dir>/<name>" of every *.ring entry, then "<dir>/uid-<N>/<name>"
+ * of every uid-<N>/ subdirectory (common/README.md, "Ring directory"),
+ * sorted. 0 or an exit status when dir cannot be read (the reason
+ * printed); a subdirectory that cannot be read is said and its status
+ * left in p->rc, the other rings are collected. */
+static int dir_rings(const char *dir, struct paths *p)
+{
+	struct subs s = { .dir = dir, .p = p };
+	int cap = 0, dirfd, rc = 0;
+	DIR *d;
 
 	memset(p, 0, sizeof(*p));
 	p->owned = true;
+	s.cap = &cap;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dirfd < 0 ? NULL : fdopendir(dirfd);
 	if (!d) {
-		fprintf(stderr, "spanring-dump: %s: %s\n", dir, strerror(errno));
-		return errno == ENOTDIR ? EX_DATAERR : EX_NOINPUT;
-	}
-	while ((e = readdir(d))) {
-		if (!has_ring_suffix(e->d_name))
-			continue;
-		if (p->n == cap) {
-			char **nv;
+		int e = errno;
 
-			cap = cap ? 2 * cap : 16;
-			nv = realloc(p->v, sizeof(*nv) * (size_t)cap);
-			if (!nv)
-				break;
-			p->v = nv;
-		}
-		if (asprintf(&p->v[p->n], "%s/%s", dir, e->d_name) < 0)
-			break;
-		p->n++;
+		if (dirfd >= 0)
+			close(dirfd);
+		fprintf(stderr, "spanring-dump: %s: %s\n", dir, strerror(e));
+		return e == ENOTDIR ? EX_DATAERR : EX_NOINPUT;
 	}
-	closedir(d);
+	s.dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (s.dirfd < 0 || collect(d, dir, "", p, &cap))
+		rc = EX_OSERR;
+	if (!rc && sr_dir_scan_subs(s.dirfd, SR_DIR_MAX_SUBDIRS, on_list_sub,
+				    &s) < 0)
+		rc = EX_NOINPUT;
+	if (s.dirfd >= 0)
+		close(s.dirfd);
+	if (rc)
+		fprintf(stderr, "spanring-dump: %s: %s\n", dir, strerror(errno));
 	if (p->n)
 		qsort(p->v, (size_t)p->n, sizeof(*p->v), cmp_str);
-	return 0;
+	return rc;
 }
 
 static int get_paths(const struct sr_dump_opts *o, char **argv, int argc,
 		     struct paths *p)
 {
 	if (argc > 0) {
-		*p = (struct paths){ argv, argc, false };
+		memset(p, 0, sizeof(*p));
+		p->v = argv;
+		p->n = argc;
 		return 0;
 	}
 	return dir_rings(o->dir, p);
@@ -140,9 +223,20 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* A ring of the directory as shown: its path below dir ("uid-<N>/..." in
+ * a subdirectory). */
+static const char *below(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1])
+		return path + n + 1;
+	return base(path);
+}
+
 /* --- listing -------------------------------------------------------------- */
 
-static void list_json(const char *path, const struct sr_ring_info *in,
+static void list_json(const char *name, const struct sr_ring_info *in,
 		      bool alive, FILE *out)
 {
 	char buf[2048], num[64];
@@ -151,7 +245,7 @@ static void list_json(const char *path, const struct sr_ring_info *in,
 	sr_jw_init(&w, buf, sizeof(buf));
 	sr_jw_lit(&w, "{");
 	sr_jw_key(&w, "ring");
-	sr_jw_cstr_val(&w, base(path));
+	sr_jw_cstr_val(&w, name);
 #define U(k, v)                                                             \
 	do {                                                                \
 		sr_jw_lit(&w, ",");                                         \
@@ -184,29 +278,46 @@ static void list_json(const char *path, const struct sr_ring_info *in,
 	fprintf(out, "%s\n", sr_jw_cstr(&w));
 }
 
-static void list_table(const char *path, const struct sr_ring_info *in,
+static void list_table(const char *name, const struct sr_ring_info *in,
 		       bool alive, FILE *out)
 {
 	fprintf(out,
 		"%-40s %7" PRIu32 " %-5s %7" PRIu64 "K %5.1f%% %9" PRIu64
 		" %7" PRIu64 " %5" PRIu64 "/%" PRIu64 "/%" PRIu64 " %9" PRIu64
 		" %s\n",
-		base(path), in->owner_pid, alive ? "alive" : "dead",
+		name, in->owner_pid, alive ? "alive" : "dead",
 		in->file_size >> 10, in->max_fill * 100, in->written,
 		in->dropped, in->dropped_full, in->dropped_oversize,
 		in->dropped_no_lane, in->unread_bytes, in->owner_exe);
 }
 
+struct refused {
+	int dirfd;
+	uint64_t n;
+};
+
+static void add_refused(void *ctx, const char *name)
+{
+	struct refused *r = ctx;
+	int fd = sr_dir_open_sub(r->dirfd, name, NULL, 0);
+
+	if (fd >= 0) {
+		r->n += sr_dir_refused(fd);
+		close(fd);
+	}
+}
+
+/* Rings refused because the directory was full: dir and its uid-<N>/. */
 static uint64_t refused_count(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	uint64_t n;
+	struct refused r = { open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0 };
 
-	if (fd < 0)
+	if (r.dirfd < 0)
 		return 0;
-	n = sr_dir_refused(fd);
-	close(fd);
-	return n;
+	r.n = sr_dir_refused(r.dirfd);
+	sr_dir_scan_subs(r.dirfd, SR_DIR_MAX_SUBDIRS, add_refused, &r);
+	close(r.dirfd);
+	return r.n;
 }
 
 int sr_dump_list(const struct sr_dump_opts *o, FILE *out)
@@ -216,6 +327,7 @@ int sr_dump_list(const struct sr_dump_opts *o, FILE *out)
 
 	if (rc)
 		return rc;
+	rc = p.rc;
 	if (o->fmt == SR_DUMP_TABLE)
 		fprintf(out, "%-40s %7s %-5s %8s %6s %9s %7s %-13s %9s %s\n",
 			"RING", "PID", "STATE", "SIZE", "FILL", "WRITTEN",
@@ -236,10 +348,12 @@ int sr_dump_list(const struct sr_dump_opts *o, FILE *out)
 		if (info) {
 			bool alive = sr_reader_owner_alive(rd);
 
+			const char *name = below(o->dir, p.v[i]);
+
 			if (o->fmt == SR_DUMP_JSON)
-				list_json(p.v[i], info, alive, out);
+				list_json(name, info, alive, out);
 			else
-				list_table(p.v[i], info, alive, out);
+				list_table(name, info, alive, out);
 			shown++;
 		} else {
 			worst(&rc, EX_DATAERR);
@@ -384,6 +498,9 @@ struct follow_set {
 	struct followed *v;   /* SR_DUMP_FOLLOW_MAX; [0, n) sorted by name */
 	unsigned n, added;    /* sorted entries; new ones after them */
 	bool full_said, scan_said; /* a limit / scan failure was reported */
+	uint32_t said[SR_DIR_MAX_SUBDIRS]; /* uid-<N>/ refusals reported */
+	unsigned nsaid;
+	const char *sub;      /* "uid-<N>/" being scanned, or "" */
 	int rc;               /* first problem, as exit status */
 };
 
@@ -401,14 +518,16 @@ static void add_followed(struct follow_set *s, char *path)
 	if (s->n + s->added >= SR_DUMP_FOLLOW_MAX) {
 		if (!s->full_said)
 			fprintf(stderr, "spanring-dump: %s: following at most %u rings, %s is not followed\n",
-				s->o->dir, SR_DUMP_FOLLOW_MAX, base(path));
+				s->o->dir, SR_DUMP_FOLLOW_MAX,
+				below(s->o->dir, path));
 		s->full_said = true;
 		free(path);
 		return;
 	}
 	f = &s->v[s->n + s->added++];
-	*f = (struct followed){ .path = path, .name = base(path), .seen = true };
-	f->named = sr_ring_name_parse(f->name, NULL, NULL);
+	*f = (struct followed){ .path = path, .name = below(s->o->dir, path),
+				.seen = true };
+	f->named = sr_ring_name_parse(base(path), NULL, NULL);
 	f->pr = (struct printer){ path, s->o->fmt, s->out, 0, 0 };
 }
 
@@ -473,12 +592,14 @@ static void settle(struct follow_set *s)
 	s->added = 0;
 }
 
-static void on_ring_name(void *ctx, const char *name)
+static void on_ring_name(void *ctx, const char *ring)
 {
 	struct follow_set *s = ctx;
+	char name[64 + SR_RING_NAME_MAX];
 	struct followed key = { .name = name }, *f;
 	char *path;
 
+	snprintf(name, sizeof(name), "%s%s", s->sub, ring);
 	f = bsearch(&key, s->v, s->n, sizeof(key), cmp_followed);
 	if (f) {
 		f->seen = true;
@@ -495,15 +616,72 @@ static void on_ring_name(void *ctx, const char *name)
 	add_followed(s, path);
 }
 
-/* Finds rings created and removed since the last scan. A removed ring is
- * printed as far as its mapping still reads, then dropped quietly. */
+/* The rings of a subdirectory that could not be scanned now are kept:
+ * they are not known to be gone. */
+static void keep_sub(struct follow_set *s, const char *sub)
+{
+	size_t n = strlen(sub);
+
+	for (unsigned i = 0; i < s->n; i++)
+		if (strncmp(s->v[i].name, sub, n) == 0)
+			s->v[i].seen = true;
+}
+
+/* Says once per uid that a uid-<N>/ is not followed, and why. */
+static void sub_refused(struct follow_set *s, const char *name, int err,
+			const char *why)
+{
+	uint32_t uid = 0;
+
+	sr_dir_sub_parse(name, &uid);
+	for (unsigned i = 0; i < s->nsaid; i++)
+		if (s->said[i] == uid)
+			return;
+	if (s->nsaid < SR_DIR_MAX_SUBDIRS)
+		s->said[s->nsaid++] = uid;
+	fprintf(stderr, "spanring-dump: %s/%s\n", s->o->dir, why);
+	worst(&s->rc, open_status(err));
+}
+
+/* A uid-<N>/ of the directory followed: its rings are followed like the
+ * directory's own when the sidecar would serve it (sr_dir_open_sub). */
+static void on_follow_sub(void *ctx, const char *name)
+{
+	struct follow_set *s = ctx;
+	char why[256], sub[64];
+	int fd = sr_dir_open_sub(s->dirfd, name, why, sizeof(why)), n;
+
+	snprintf(sub, sizeof(sub), "%s/", name);
+	if (fd < 0) {
+		sub_refused(s, name, fd, why);
+		keep_sub(s, sub);
+		return;
+	}
+	s->sub = sub;
+	n = sr_dir_scan(fd, 0, on_ring_name, s);
+	s->sub = "";
+	close(fd);
+	if (n < 0) {
+		snprintf(why, sizeof(why), "%s: %s", name, strerror(-n));
+		sub_refused(s, name, n, why);
+		keep_sub(s, sub);
+	}
+}
+
+/* Finds rings created and removed since the last scan, in the directory
+ * and its uid-<N>/. A removed ring is printed as far as its mapping still
+ * reads, then dropped quietly. */
 static void rescan(struct follow_set *s)
 {
 	int n;
 
 	for (unsigned i = 0; i < s->n; i++)
 		s->v[i].seen = false;
+	s->sub = "";
 	n = sr_dir_scan(s->dirfd, 0, on_ring_name, s);
+	if (n >= 0)
+		n = sr_dir_scan_subs(s->dirfd, SR_DIR_MAX_SUBDIRS,
+				     on_follow_sub, s);
 	if (n < 0 && !s->scan_said)
 		fprintf(stderr, "spanring-dump: %s: %s\n", s->o->dir,
 			strerror(-n));
@@ -557,6 +735,9 @@ static int follow_dir(const struct sr_dump_opts *o, FILE *out)
 		rc = EX_OSERR;
 		goto out;
 	}
+	s.rc = p.rc;
+	memcpy(s.said, p.refused, sizeof(s.said));
+	s.nsaid = p.nrefused;
 	for (int i = 0; i < p.n; i++) {
 		add_followed(&s, p.v[i]);
 		p.v[i] = NULL;
@@ -595,6 +776,7 @@ int sr_dump_records(const struct sr_dump_opts *o, char **argv, int argc,
 	rc = get_paths(o, argv, argc, &p);
 	if (rc)
 		return rc;
+	rc = p.rc;
 	rd = calloc((size_t)p.n + 1, sizeof(*rd));
 	pr = calloc((size_t)p.n + 1, sizeof(*pr));
 	if (!rd || !pr) {
@@ -676,6 +858,7 @@ int sr_dump_check(const struct sr_dump_opts *o, char **argv, int argc,
 
 	if (rc)
 		return rc;
+	rc = p.rc;
 	for (int i = 0; i < p.n; i++)
 		worst(&rc, check_one(p.v[i], out));
 	paths_free(&p);

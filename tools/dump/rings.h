@@ -25,8 +25,13 @@ struct sr_dump_opts {
 	volatile sig_atomic_t *stop;    /* set asynchronously to end --follow */
 };
 
+/* Every function that takes the rings "of o->dir" takes those of its
+ * uid-<N>/ subdirectories too (those the sidecar would serve); one that
+ * is refused or unreadable is said on stderr and sets EX_NOINPUT, the
+ * others are still done. */
+
 /* Lists the rings of o->dir with their owner, state and counters, then
- * the directory's refused-ring count. */
+ * the refused-ring count of the directory and its subdirectories. */
 int sr_dump_list(const struct sr_dump_opts *o, FILE *out);
 
 /* Prints every unconsumed record of the rings at paths[0..n) (n == 0:
