@@ -98,9 +98,11 @@ static bool wait_stat(const char *name, long long v, int ms)
 static char *run_traced(const char *prog, const char *arg,
 			const char *const *more_env)
 {
-	char *out = sr_strf("%s/%s.out", F.base, prog);
-	char *path = strdup(sr_build_path(sr_strf("progs/%s", prog)));
+	char *out = sr_strf("%s/%s.out", F.base, prog), *text;
+	char *rel = sr_strf("progs/%s", prog);
+	char *path = strdup(sr_build_path(rel));
 	const char *argv[] = { path, arg, NULL };
+	char *owned[2];
 	const char *env[12];
 	int n = 0, fd, st;
 
@@ -108,8 +110,11 @@ static char *run_traced(const char *prog, const char *arg,
 		print_message("skipped: the shim is not built\n");
 		skip();
 	}
-	env[n++] = sr_strf("LD_PRELOAD=%s", F.so);
-	env[n++] = sr_strf("SPANRING_DIR=%s", F.sd.dir);
+	env[n++] = owned[0] =
+		sr_asan_build()
+			? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), F.so)
+			: sr_strf("LD_PRELOAD=%s", F.so);
+	env[n++] = owned[1] = sr_strf("SPANRING_DIR=%s", F.sd.dir);
 	env[n++] = "SPANRING_HOOKS=none";
 	if (sr_asan_build())
 		env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
@@ -121,7 +126,13 @@ static char *run_traced(const char *prog, const char *arg,
 	st = sr_wait_pid(sr_spawn(argv, env, -1, fd, NULL), WAIT_MS);
 	close(fd);
 	assert_true(WIFEXITED(st));
-	return sr_read_file(out, NULL);
+	text = sr_read_file(out, NULL);
+	free(owned[0]);
+	free(owned[1]);
+	free(path);
+	free(rel);
+	free(out);
+	return text;
 }
 
 /* --- the expected items, from the SDKs' rules -------------------------- */
@@ -230,7 +241,8 @@ static char *item_with(char **l, size_t n, const char *needle)
 	return found;
 }
 
-static void assert_item(const char *got, const char *want)
+/* Compares an item (taken: freed) with what it should be. */
+static void assert_item(char *got, const char *want)
 {
 	if (strcmp(got, want)) {
 		size_t i = 0;
@@ -242,13 +254,14 @@ static void assert_item(const char *got, const char *want)
 			 i, got + (i > 40 ? i - 40 : 0),
 			 want + (i > 40 ? i - 40 : 0));
 	}
+	free(got);
 }
 
 /* The golden trace: every item exactly as the SDKs' rules make it, the
  * burst whole, nothing dropped, every repair counted. */
 static void sdk_golden_items_exact(void **state)
 {
-	char *out, **l, *name = cut_name(), *want;
+	char *out, **l, *name = cut_name(), *want, *blob, *gen, *custom;
 	size_t n, burst = 0;
 
 	(void)state;
@@ -272,12 +285,12 @@ static void sdk_golden_items_exact(void **state)
 	want = sr_strf("{\"object\":\"trace\",\"id\":\"I\",\"workflow_name\":"
 		       "\"%s\",\"group_id\":\"group_0123456789abcdef01234567\","
 		       "\"metadata\":{\"blob\":\"%s\",\"n\":1733100000000000123}}",
-		       name, repeat("m", SDK_GOLDEN_META));
+		       name, blob = repeat("m", SDK_GOLDEN_META));
 	assert_item(item_with(l, n, "\"group_id\":\"group_0123"), want);
 	assert_item(item_with(l, n, "\"type\":\"generation\""),
-		    expected_generation());
+		    gen = expected_generation());
 	assert_item(item_with(l, n, "\"v\":"),
-		    sr_strf("{\"object\":\"trace.span\",\"id\":\"I\",\"trace_id\":"
+		    custom = sr_strf("{\"object\":\"trace.span\",\"id\":\"I\",\"trace_id\":"
 			    "\"T\",\"parent_id\":null,\"started_at\":\"S\","
 			    "\"ended_at\":\"E\",\"span_data\":{\"type\":\"custom\","
 			    "\"name\":\"%s\",\"data\":{\"v\":null,\"w\":[null,1.50],"
@@ -302,6 +315,10 @@ static void sdk_golden_items_exact(void **state)
 	assert_int_equal(stat_of("records_truncated"), 2); /* the names */
 	assert_int_equal(stat_of("spans_repaired"), 1);	   /* untyped */
 	assert_int_equal(stat_of("json_repaired"), 2);	   /* NaN, twice */
+	free(custom);
+	free(gen);
+	free(blob);
+	free(want);
 	free(name);
 }
 
