@@ -29,6 +29,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
 #include "common/ringdir.h"
@@ -421,7 +422,7 @@ static void write_trace_record(const char *argv0)
 
 	if (!wf || !*wf)
 		wf = base_name(argv0 && *argv0 ? argv0 : exe_path);
-	if (md && !shim_json_object_ok(md, strlen(md))) {
+	if (md && !sr_json_object_ok(md, strlen(md))) {
 		shim_debug("SPANRING_METADATA: not a JSON object, ignored");
 		md = NULL;
 	}
@@ -461,23 +462,12 @@ static void write_process_start(void)
 
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.pid");
-	sr_jw_i64(&w, self.pid);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.parent_pid");
-	sr_jw_i64(&w, self.ppid);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.executable.path");
-	sr_jw_cstr_val(&w, exe_path);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.executable.name");
-	sr_jw_cstr_val(&w, base_name(exe_path));
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
-	sr_jw_lit(&w, argv_json);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.owner");
-	sr_jw_i64(&w, self.uid);
+	sr_jw_member_i64(&w, "process.pid", self.pid);
+	sr_jw_member_i64(&w, "process.parent_pid", self.ppid);
+	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
+	sr_jw_member_cstr(&w, "process.executable.name", base_name(exe_path));
+	sr_jw_member_lit(&w, "process.command_args", argv_json);
+	sr_jw_member_i64(&w, "process.owner", self.uid);
 	sr_jw_lit(&w, "}");
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -548,23 +538,18 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 	sr_jw_init(&w, buf, n);
 	sr_jw_lit(&w, "{");
 	if (sig > 0) {
-		sr_jw_key(&w, "process.exit.signal");
+		sr_jw_member(&w, "process.exit.signal");
 		shim_jw_signal(&w, sig);
 	} else {
-		sr_jw_key(&w, "process.exit.code");
-		sr_jw_i64(&w, code);
+		sr_jw_member_i64(&w, "process.exit.code", code);
 	}
 	/* no system call once sandboxed: the filter may forbid it */
 	if (!shim.sandboxed && getrusage(RUSAGE_SELF, &ru) == 0) {
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.cpu.user_time");
+		sr_jw_member(&w, "process.cpu.user_time");
 		jw_seconds(&w, &ru.ru_utime);
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.cpu.system_time");
+		sr_jw_member(&w, "process.cpu.system_time");
 		jw_seconds(&w, &ru.ru_stime);
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.memory.peak_rss");
-		sr_jw_i64(&w, (int64_t)ru.ru_maxrss * 1024);
+		sr_jw_member_i64(&w, "process.memory.peak_rss", (int64_t)ru.ru_maxrss * 1024);
 	}
 	sr_jw_lit(&w, "}");
 	return w.len;
@@ -772,14 +757,9 @@ static void write_vfork_span(void)
 	}
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.executable.path");
-	sr_jw_cstr_val(&w, exe_path);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
-	sr_jw_lit(&w, argv_json);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.child_pid");
-	sr_jw_i64(&w, self.pid);
+	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
+	sr_jw_member_lit(&w, "process.command_args", argv_json);
+	sr_jw_member_i64(&w, "process.child_pid", self.pid);
 	sr_jw_lit(&w, "}");
 	if (sr_id_is_zero(s.parent_id, 12))
 		s.flags |= SR_SF_ROOT;
