@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/context.h"
 #include "common/ids.h"
 #include "common/jsonscan.h"
 #include "common/jsonw.h"
@@ -204,36 +205,13 @@ struct incoming {
 	bool ancestor;   /* a spanring ancestor wrote the TRACE record */
 };
 
-/* "<32 hex>-<24 hex>" */
-static bool parse_context(const char *v, uint8_t trace[16], uint8_t span[12])
-{
-	return v && strlen(v) == 57 && v[32] == '-' &&
-	       sr_unhex(trace, v, 16) && sr_unhex(span, v + 33, 12) &&
-	       !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span, 12);
-}
-
-/* W3C "vv-<32 hex trace>-<16 hex parent>-<2 hex flags>[-...]" */
-static bool parse_traceparent(const char *v, uint8_t trace[16],
-			      uint8_t span8[8])
-{
-	uint8_t ver, flags;
-	size_t n = v ? strlen(v) : 0;
-
-	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
-	    !sr_unhex(&ver, v, 1) || ver == 0xff || (ver == 0 && n != 55) ||
-	    (n > 55 && v[55] != '-') || !sr_unhex(trace, v + 3, 16) ||
-	    !sr_unhex(span8, v + 36, 8) || !sr_unhex(&flags, v + 53, 1))
-		return false;
-	return !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span8, 8);
-}
-
 static void incoming_init(struct incoming *in)
 {
 	const char *cv = getenv("SPANRING_CONTEXT");
 	const char *tv = getenv("TRACEPARENT");
 	uint8_t ct[16], cs[12], tt[16], ts[8];
-	bool c_ok = parse_context(cv, ct, cs);
-	bool t_ok = parse_traceparent(tv, tt, ts);
+	bool c_ok = sr_context_parse(cv, ct, cs);
+	bool t_ok = sr_traceparent_parse(tv, tt, ts);
 
 	memset(in, 0, sizeof(*in));
 	if (cv && !c_ok)
