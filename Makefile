@@ -75,6 +75,11 @@ DEB_CPYTHON := python3 libpython3.11-testsuite
 DEB_FORMAT := clang-format-14
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
+# What a producer (the shim, a program writing rings itself) links; the
+# rest of common/ is the consumer's (the sidecar, the tools, the tests).
+COMMON_PRODUCER := $(filter $(addprefix common/,clock.c context.c ids.c jsonscan.c \
+	jsonw.c record.c ring.c ringdir.c why.c),$(COMMON_SRC))
+COMMON_CONSUMER := $(filter-out $(COMMON_PRODUCER),$(COMMON_SRC))
 SHIM_SRC := $(sort $(wildcard shim/*.c))
 SIDECAR_SRC := $(sort $(wildcard sidecar/*.c))
 DUMP_SRC := $(sort $(wildcard tools/dump/*.c))
@@ -125,15 +130,21 @@ $(BUILD)/obj/shim-common/%.o: common/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $< (shim)")
 	$(Q)$(CC) $(CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
-# The codec (LZ4, gzip) is common/ for the sidecar and the tools only.
-SHIM_COMMON_SRC := $(filter-out common/codec.c,$(COMMON_SRC))
+# The shim links the producer's part of common/ only (COMMON_PRODUCER):
+# the consumer (reader, SIGBUS guard), the codec (LZ4, gzip) and the
+# repairing JSON copy are for the sidecar and the tools (COMMON_CONSUMER).
+# Each function in a section of its own and --gc-sections drop the
+# consumer's half of the modules both sides share (record decoding, the
+# uid-<N>/ listing, ring removal): test_shim_symbols checks with nm.
+SHIM_COMMON_SRC := $(COMMON_PRODUCER)
+SHIM_CFLAGS += -ffunction-sections -fdata-sections
 SHIM_OBJ := $(call obj,$(SHIM_SRC)) \
 	$(patsubst common/%.c,$(BUILD)/obj/shim-common/%.o,$(SHIM_COMMON_SRC))
 $(BUILD)/libspanring.so: $(SHIM_OBJ) shim/libspanring.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(LDFLAGS) $(if $(findstring thread,$(SANITIZE)),-fno-sanitize=thread) \
 		-Wl,--version-script=shim/libspanring.map -Wl,-z,defs \
-		-Wl,-z,now -o $@ $(SHIM_OBJ) -ldl -lpthread
+		-Wl,-z,now -Wl,--gc-sections -o $@ $(SHIM_OBJ) -ldl -lpthread
 
 $(BUILD)/spanringd: $(call obj,$(SIDECAR_SRC)) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -167,7 +178,7 @@ $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o $(if $(SHIM_SRC),$(BUILD)/libspan
 # common/ instead of the shim (they must not depend on it).
 RING_PROGS := $(BUILD)/progs/emit
 $(RING_PROGS): $(BUILD)/progs/%: $(BUILD)/obj/tests/progs/%.o \
-		$(call obj,$(filter-out common/codec.c,$(COMMON_SRC)))
+		$(call obj,$(COMMON_PRODUCER))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread

@@ -55,3 +55,73 @@ char *sr_fmt_iso(char out[SR_ISO_LEN], uint64_t ns)
 	memcpy(out + 26, "+00:00", 7);
 	return out;
 }
+
+/* n decimal digits at s, or -1. */
+static int64_t num(const char *s, int n)
+{
+	int64_t v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Civil date to days since 1970-01-01 (the inverse of civil()). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool sr_parse_iso(const char *s, size_t n, uint64_t *out)
+{
+	int64_t y, mo, d, h, mi, se, oh = 0, om = 0, secs;
+	uint64_t frac = 0, scale = 1000000000ull;
+	size_t i = 19;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
+		return false;
+	y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
+	h = num(s + 11, 2), mi = num(s + 14, 2), se = num(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+		return false;
+	if (s[i] == '.') {
+		size_t f = ++i;
+
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (i - f < 9)
+				frac += (uint64_t)(s[i] - '0') * (scale /= 10);
+		if (i == f || i - f > 9)
+			return false;
+	}
+	if (i < n && s[i] == 'Z') {
+		i++;
+	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') &&
+		   s[i + 3] == ':') {
+		oh = num(s + i + 1, 2), om = num(s + i + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return false;
+		if (s[i] == '-')
+			oh = -oh, om = -om;
+		i += 6;
+	}
+	if (i != n)
+		return false;
+	secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	       h * 3600 + mi * 60 + se - oh * 3600 - om * 60;
+	if (secs < 0)
+		return false;
+	*out = (uint64_t)secs * 1000000000ull + frac;
+	return true;
+}

@@ -29,6 +29,43 @@ static const char *skip_string(const char *p, const char *end)
 	return NULL;
 }
 
+bool sr_json_object_framed(const char *s, size_t n)
+{
+	const char *end = s + n, *p = ws(s, end);
+
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
+			   end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	return end - p >= 2 && *p == '{' && end[-1] == '}';
+}
+
+/* One pass, no call per byte: the shim runs this on every API span. */
+bool sr_json_object_ok(const char *s, size_t n)
+{
+	const char *end = s + n, *p = ws(s, end);
+	size_t depth = 0;
+
+	if (p >= end || *p != '{')
+		return false;
+	for (; p < end; p++) {
+		char c = *p;
+
+		if (c == '"') {
+			/* to the closing quote, stepping over escapes */
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return false;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && --depth == 0) {
+			break;
+		}
+	}
+	return p < end && ws(p + 1, end) == end;
+}
+
 const char *sr_json_skip(const char *p, const char *end)
 {
 	int depth = 0;

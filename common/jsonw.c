@@ -173,10 +173,52 @@ void sr_jw_i64(struct sr_jw *w, int64_t v)
 	sr_jw_u64(w, (uint64_t)v);
 }
 
-void sr_jw_key(struct sr_jw *w, const char *key)
+void sr_jw_member(struct sr_jw *w, const char *key)
 {
+	char last = w->len ? w->buf[w->len - 1] : '{';
+
+	if (last != '{' && last != '[')
+		sr_jw_raw(w, ",", 1);
 	sr_jw_str(w, key, strlen(key));
 	sr_jw_raw(w, ":", 1);
+}
+
+void sr_jw_member_str(struct sr_jw *w, const char *key, const char *s,
+		      size_t n)
+{
+	sr_jw_member(w, key);
+	sr_jw_str(w, s, n);
+}
+
+void sr_jw_member_cstr(struct sr_jw *w, const char *key, const char *s)
+{
+	sr_jw_member(w, key);
+	sr_jw_cstr_val(w, s);
+}
+
+void sr_jw_member_i64(struct sr_jw *w, const char *key, int64_t v)
+{
+	sr_jw_member(w, key);
+	sr_jw_i64(w, v);
+}
+
+void sr_jw_member_u64(struct sr_jw *w, const char *key, uint64_t v)
+{
+	sr_jw_member(w, key);
+	sr_jw_u64(w, v);
+}
+
+void sr_jw_member_raw(struct sr_jw *w, const char *key, const char *s,
+		      size_t n)
+{
+	sr_jw_member(w, key);
+	sr_jw_raw(w, s, n);
+}
+
+void sr_jw_member_lit(struct sr_jw *w, const char *key, const char *s)
+{
+	sr_jw_member(w, key);
+	sr_jw_lit(w, s);
 }
 
 size_t sr_jw_mark(const struct sr_jw *w)

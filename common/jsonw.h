@@ -35,8 +35,22 @@ void sr_jw_str(struct sr_jw *w, const char *s, size_t n);
 void sr_jw_cstr_val(struct sr_jw *w, const char *s);
 void sr_jw_i64(struct sr_jw *w, int64_t v);
 void sr_jw_u64(struct sr_jw *w, uint64_t v);
-/* Appends "key": (key escaped). */
-void sr_jw_key(struct sr_jw *w, const char *key);
+/*
+ * Members of an object: "key":value, with the comma before it unless the
+ * text is empty or ends with '{' or '[' (the first member). The value is
+ * written as by the function of the same suffix; sr_jw_member() writes
+ * the key alone, for a value the caller writes next. The key is escaped.
+ */
+void sr_jw_member(struct sr_jw *w, const char *key);
+void sr_jw_member_str(struct sr_jw *w, const char *key, const char *s,
+		      size_t n);
+void sr_jw_member_cstr(struct sr_jw *w, const char *key, const char *s);
+void sr_jw_member_i64(struct sr_jw *w, const char *key, int64_t v);
+void sr_jw_member_u64(struct sr_jw *w, const char *key, uint64_t v);
+/* The value as it is (already JSON): s[0..n), or a NUL-terminated one. */
+void sr_jw_member_raw(struct sr_jw *w, const char *key, const char *s,
+		      size_t n);
+void sr_jw_member_lit(struct sr_jw *w, const char *key, const char *s);
 
 /* Position to roll back to, and the rollback (clears overflow). */
 size_t sr_jw_mark(const struct sr_jw *w);

@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/limits.h"
 #include "shim.h"
 
@@ -98,24 +99,6 @@ static size_t arena_room(const struct shim_api *a)
 	return sizeof(a->arena) - a->used;
 }
 
-static bool json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The API's cheap check: s starts with '{' and ends with '}' (whitespace
- * aside). The sidecar validates the JSON itself. */
-static bool json_object_shape(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && json_space(s[i]))
-		i++;
-	while (n > i && json_space(s[n - 1]))
-		n--;
-	return n - i >= 2 && s[i] == '{' && s[n - 1] == '}';
-}
-
 void shim_api_reset(bool unmap)
 {
 	struct shim_api *a = shim_thr.api;
@@ -183,7 +166,7 @@ SHIM_API int spanring_trace_begin(const char *workflow_name,
 		mlen = strnlen(metadata_json, SR_METADATA_MAX + 1);
 	if (!workflow_name || !*workflow_name ||
 	    (metadata_json && mlen <= SR_METADATA_MAX &&
-	     !shim_json_object_ok(metadata_json, mlen)))
+	     !sr_json_object_ok(metadata_json, mlen)))
 		return api_leave(-EINVAL);
 	if (mlen > SR_METADATA_MAX)
 		return api_leave(-E2BIG);
@@ -249,7 +232,7 @@ static int push(struct shim_api *a, uint32_t flags, const char *name,
 
 	if (dlen > SR_SPAN_DATA_MAX)
 		return -E2BIG;
-	if (!json_object_shape(data, dlen))
+	if (!sr_json_object_framed(data, dlen))
 		return -EINVAL;
 	if (a->depth >= SR_SPAN_STACK_MAX || nlen + dlen > arena_room(a))
 		return -ENOSPC;
@@ -316,7 +299,7 @@ SHIM_API int spanring_span_set_error(const char *message, const char *data_json)
 	mlen = strnlen(message, SR_ERROR_MAX + 1);
 	dlen = data_json ? strnlen(data_json, SR_ERROR_DATA_MAX + 1) : 0;
 	if (data_json && dlen <= SR_ERROR_DATA_MAX &&
-	    !shim_json_object_ok(data_json, dlen))
+	    !sr_json_object_ok(data_json, dlen))
 		return api_leave(-EINVAL);
 	if (mlen > SR_ERROR_MAX || dlen > SR_ERROR_DATA_MAX)
 		return api_leave(-E2BIG);

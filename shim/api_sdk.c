@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/limits.h"
 #include "shim.h"
 
@@ -116,7 +117,7 @@ SHIM_API int spanring_trace_record(const char *trace_id,
 	if (!trace_id_ok(trace_id, t.trace_id) || !workflow_name ||
 	    !*workflow_name ||
 	    (metadata_json &&
-	     !shim_json_object_ok(metadata_json, strlen(metadata_json))))
+	     !sr_json_object_ok(metadata_json, strlen(metadata_json))))
 		return leave(-EINVAL);
 	t.workflow = text(workflow_name);
 	t.group_id = text(group_id);
@@ -140,9 +141,9 @@ static int sdk_span(struct sr_span_rec *s, const char *trace_id,
 	    !parse_id(span_id, "span_", 5, s->span_id, 12) ||
 	    !parent_ok(parent_id, s->parent_id) || started_ns < 0 ||
 	    ended_ns < 0 || !span_data_json ||
-	    !shim_json_object_ok(span_data_json, strlen(span_data_json)) ||
+	    !sr_json_object_ok(span_data_json, strlen(span_data_json)) ||
 	    (error_data_json &&
-	     !shim_json_object_ok(error_data_json, strlen(error_data_json))))
+	     !sr_json_object_ok(error_data_json, strlen(error_data_json))))
 		return -EINVAL;
 	s->flags = SR_SF_SPAN_DATA;
 	if (sr_id_is_zero(s->parent_id, 12))

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "common/ids.h"
+#include "common/context.h"
 #include "process.h"
 #include "shim.h"
 
@@ -44,20 +44,10 @@ bool shim_envp_may_trace(char *const envp[])
 static void fmt_context(struct shim_envp *e, const uint8_t trace[16],
 			const uint8_t span[12])
 {
-	char th[33], sh[25];
-
-	sr_hex(th, trace, 16);
-	sr_hex(sh, span, 12);
-	/* the W3C parent id is the last 8 bytes of the 12-byte span id */
-	memcpy(e->tp, "TRACEPARENT=00-", 15);
-	memcpy(e->tp + 15, th, 32);
-	e->tp[47] = '-';
-	memcpy(e->tp + 48, sh + 8, 16);
-	memcpy(e->tp + 64, "-01", 4);
+	memcpy(e->tp, "TRACEPARENT=", 12);
+	sr_traceparent_fmt(e->tp + 12, trace, span);
 	memcpy(e->ctx, "SPANRING_CONTEXT=", 17);
-	memcpy(e->ctx + 17, th, 32);
-	e->ctx[49] = '-';
-	memcpy(e->ctx + 50, sh, 25);
+	sr_context_fmt(e->ctx + 17, trace, span);
 }
 
 /* Entries never passed on as they are: ours, naming this image. */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/context.h"
 #include "common/limits.h"
 
 #define SHIM_CARRY_MAX 16
@@ -32,8 +33,8 @@
 struct shim_envp {
 	char **vec;   /* caller's array of SHIM_ENVP_VEC(envp) entries */
 	size_t cap;
-	char tp[72];  /* "TRACEPARENT=00-<32 hex>-<16 hex>-01" */
-	char ctx[80]; /* "SPANRING_CONTEXT=<32 hex>-<24 hex>" */
+	char tp[12 + SR_TRACEPARENT_LEN]; /* "TRACEPARENT=00-<32 hex>-<16 hex>-01" */
+	char ctx[17 + SR_CONTEXT_LEN];    /* "SPANRING_CONTEXT=<32 hex>-<24 hex>" */
 	const char *vfork; /* "SPANRING_VFORK=..." to add, or NULL */
 };
 

@@ -114,15 +114,14 @@ static size_t exec_data(char *buf, size_t n, const struct exec_call *c)
 
 	sr_jw_init(&w, buf, n);
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.executable.path");
+	sr_jw_member(&w, "process.executable.path");
 	if (c->kind == EXEC_FD) {
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", c->fd);
 		sr_jw_cstr_val(&w, fdpath);
 	} else {
 		shim_jw_text(&w, c->file, 512);
 	}
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
+	sr_jw_member(&w, "process.command_args");
 	shim_jw_argv(&w, c->argv, SR_ARGV_JSON_MAX);
 	sr_jw_lit(&w, "}");
 	return w.len;
@@ -174,11 +173,9 @@ child_exec_failed(const struct exec_call *c, struct sr_span_rec *s,
 
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.executable.path");
+	sr_jw_member(&w, "process.executable.path");
 	shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.child_pid");
-	sr_jw_i64(&w, pid);
+	sr_jw_member_i64(&w, "process.child_pid", pid);
 	sr_jw_lit(&w, "}");
 	s->end_ns = sr_now_ns();
 	s->data = (struct sr_str){ data, (uint32_t)w.len };
@@ -256,7 +253,7 @@ static int pending_child_exec(const struct exec_call *c, char *const envp[],
 		s.end_ns = sr_now_ns();
 		sr_jw_init(&w, data, sizeof(data));
 		sr_jw_lit(&w, "{");
-		sr_jw_key(&w, "process.executable.path");
+		sr_jw_member(&w, "process.executable.path");
 		shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
 		sr_jw_lit(&w, "}");
 		s.data = (struct sr_str){ data, (uint32_t)w.len };

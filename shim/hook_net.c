@@ -42,7 +42,7 @@ static void jw_addr(struct sr_jw *w, int fd, const struct sockaddr *sa,
 	const char *tr = transport(fd, sa->sa_family);
 	int port = -1;
 
-	sr_jw_key(w, "server.address");
+	sr_jw_member(w, "server.address");
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const void *)sa;
 
@@ -71,17 +71,11 @@ static void jw_addr(struct sr_jw *w, int fd, const struct sockaddr *sa,
 		sr_jw_str(w, path, strnlen(path, max));
 	} else {
 		sr_jw_cstr_val(w, host);
-		sr_jw_lit(w, ",");
-		sr_jw_key(w, "server.port");
-		sr_jw_i64(w, port);
-		sr_jw_lit(w, ",");
-		sr_jw_key(w, "network.type");
-		sr_jw_cstr_val(w, sa->sa_family == AF_INET ? "ipv4" : "ipv6");
+		sr_jw_member_i64(w, "server.port", port);
+		sr_jw_member_cstr(w, "network.type", sa->sa_family == AF_INET ? "ipv4" : "ipv6");
 	}
 	if (tr) {
-		sr_jw_lit(w, ",");
-		sr_jw_key(w, "network.transport");
-		sr_jw_cstr_val(w, tr);
+		sr_jw_member_cstr(w, "network.transport", tr);
 	}
 }
 
@@ -137,20 +131,17 @@ static size_t gai_data(char *buf, size_t n, const char *node,
 		count++;
 	sr_jw_init(&w, buf, n);
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "dns.question.name");
+	sr_jw_member(&w, "dns.question.name");
 	shim_jw_text(&w, node, 300);
 	if (service) {
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "server.port");
+		sr_jw_member(&w, "server.port");
 		port = strtol(service, &end, 10);
 		if (*service && !*end)
 			sr_jw_i64(&w, port);
 		else
 			shim_jw_text(&w, service, 64);
 	}
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "dns.answer.count");
-	sr_jw_i64(&w, count);
+	sr_jw_member_i64(&w, "dns.answer.count", count);
 	sr_jw_lit(&w, "}");
 	return w.len;
 }

@@ -45,15 +45,11 @@ static void spawn_done(struct sr_span_rec *s, const char *path,
 	s->end_ns = sr_now_ns();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.executable.path");
-	sr_jw_cstr_val(&w, path);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
+	sr_jw_member_cstr(&w, "process.executable.path", path);
+	sr_jw_member(&w, "process.command_args");
 	shim_jw_argv(&w, argv, SR_ARGV_JSON_MAX);
 	if (rc == 0) {
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.child_pid");
-		sr_jw_i64(&w, pid);
+		sr_jw_member_i64(&w, "process.child_pid", pid);
 	}
 	sr_jw_lit(&w, "}");
 	s->data = (struct sr_str){ data, (uint32_t)w.len };
@@ -188,20 +184,16 @@ static int run_system(const char *cmd, char *const envp[])
 	return status;
 }
 
-/* Appends the member describing a wait status to a span's data, after
- * a comma unless it is the first. */
-static void jw_status(struct sr_jw *w, int status, bool first)
+/* Appends the member describing a wait status to a span's data. */
+static void jw_status(struct sr_jw *w, int status)
 {
 	if (status == -1)
 		return;
-	if (!first)
-		sr_jw_lit(w, ",");
 	if (WIFSIGNALED(status)) {
-		sr_jw_key(w, "process.exit.signal");
+		sr_jw_member(w, "process.exit.signal");
 		shim_jw_signal(w, WTERMSIG(status));
 	} else {
-		sr_jw_key(w, "process.exit.code");
-		sr_jw_i64(w, WEXITSTATUS(status));
+		sr_jw_member_i64(w, "process.exit.code", WEXITSTATUS(status));
 	}
 }
 
@@ -239,9 +231,9 @@ SHIM_API int system(const char *cmd)
 	s.end_ns = sr_now_ns();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.command_line");
+	sr_jw_member(&w, "process.command_line");
 	shim_jw_text(&w, cmd, SR_ARGV_JSON_MAX);
-	jw_status(&w, status, false);
+	jw_status(&w, status);
 	sr_jw_lit(&w, "}");
 	s.data = (struct sr_str){ data, (uint32_t)w.len };
 	if (status == -1)
@@ -356,7 +348,7 @@ static FILE *traced_popen(struct popen_slot *sl, const char *cmd,
 	shim_span_open(&sl->s, "popen", 0);
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.command_line");
+	sr_jw_member(&w, "process.command_line");
 	shim_jw_text(&w, cmd, SR_ARGV_JSON_MAX);
 	sr_jw_lit(&w, "}");
 	sl->s.data = (struct sr_str){ data, (uint32_t)w.len };
@@ -423,7 +415,7 @@ static void pclose_span(struct popen_slot *sl, int status, int err)
 	sl->s.start_ns = 0;
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	jw_status(&w, status, true);
+	jw_status(&w, status);
 	sr_jw_lit(&w, "}");
 	sl->s.data = (struct sr_str){ data, (uint32_t)w.len };
 	if (status == -1)

@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/context.h"
 #include "common/ids.h"
+#include "common/jsonscan.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
 #include "common/ringdir.h"
@@ -203,36 +205,13 @@ struct incoming {
 	bool ancestor;   /* a spanring ancestor wrote the TRACE record */
 };
 
-/* "<32 hex>-<24 hex>" */
-static bool parse_context(const char *v, uint8_t trace[16], uint8_t span[12])
-{
-	return v && strlen(v) == 57 && v[32] == '-' &&
-	       sr_unhex(trace, v, 16) && sr_unhex(span, v + 33, 12) &&
-	       !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span, 12);
-}
-
-/* W3C "vv-<32 hex trace>-<16 hex parent>-<2 hex flags>[-...]" */
-static bool parse_traceparent(const char *v, uint8_t trace[16],
-			      uint8_t span8[8])
-{
-	uint8_t ver, flags;
-	size_t n = v ? strlen(v) : 0;
-
-	if (n < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
-	    !sr_unhex(&ver, v, 1) || ver == 0xff || (ver == 0 && n != 55) ||
-	    (n > 55 && v[55] != '-') || !sr_unhex(trace, v + 3, 16) ||
-	    !sr_unhex(span8, v + 36, 8) || !sr_unhex(&flags, v + 53, 1))
-		return false;
-	return !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span8, 8);
-}
-
 static void incoming_init(struct incoming *in)
 {
 	const char *cv = getenv("SPANRING_CONTEXT");
 	const char *tv = getenv("TRACEPARENT");
 	uint8_t ct[16], cs[12], tt[16], ts[8];
-	bool c_ok = parse_context(cv, ct, cs);
-	bool t_ok = parse_traceparent(tv, tt, ts);
+	bool c_ok = sr_context_parse(cv, ct, cs);
+	bool t_ok = sr_traceparent_parse(tv, tt, ts);
 
 	memset(in, 0, sizeof(*in));
 	if (cv && !c_ok)
@@ -421,7 +400,7 @@ static void write_trace_record(const char *argv0)
 
 	if (!wf || !*wf)
 		wf = base_name(argv0 && *argv0 ? argv0 : exe_path);
-	if (md && !shim_json_object_ok(md, strlen(md))) {
+	if (md && !sr_json_object_ok(md, strlen(md))) {
 		shim_debug("SPANRING_METADATA: not a JSON object, ignored");
 		md = NULL;
 	}
@@ -461,23 +440,12 @@ static void write_process_start(void)
 
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.pid");
-	sr_jw_i64(&w, self.pid);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.parent_pid");
-	sr_jw_i64(&w, self.ppid);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.executable.path");
-	sr_jw_cstr_val(&w, exe_path);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.executable.name");
-	sr_jw_cstr_val(&w, base_name(exe_path));
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
-	sr_jw_lit(&w, argv_json);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.owner");
-	sr_jw_i64(&w, self.uid);
+	sr_jw_member_i64(&w, "process.pid", self.pid);
+	sr_jw_member_i64(&w, "process.parent_pid", self.ppid);
+	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
+	sr_jw_member_cstr(&w, "process.executable.name", base_name(exe_path));
+	sr_jw_member_lit(&w, "process.command_args", argv_json);
+	sr_jw_member_i64(&w, "process.owner", self.uid);
 	sr_jw_lit(&w, "}");
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -548,23 +516,18 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 	sr_jw_init(&w, buf, n);
 	sr_jw_lit(&w, "{");
 	if (sig > 0) {
-		sr_jw_key(&w, "process.exit.signal");
+		sr_jw_member(&w, "process.exit.signal");
 		shim_jw_signal(&w, sig);
 	} else {
-		sr_jw_key(&w, "process.exit.code");
-		sr_jw_i64(&w, code);
+		sr_jw_member_i64(&w, "process.exit.code", code);
 	}
 	/* no system call once sandboxed: the filter may forbid it */
 	if (!shim.sandboxed && getrusage(RUSAGE_SELF, &ru) == 0) {
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.cpu.user_time");
+		sr_jw_member(&w, "process.cpu.user_time");
 		jw_seconds(&w, &ru.ru_utime);
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.cpu.system_time");
+		sr_jw_member(&w, "process.cpu.system_time");
 		jw_seconds(&w, &ru.ru_stime);
-		sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.memory.peak_rss");
-		sr_jw_i64(&w, (int64_t)ru.ru_maxrss * 1024);
+		sr_jw_member_i64(&w, "process.memory.peak_rss", (int64_t)ru.ru_maxrss * 1024);
 	}
 	sr_jw_lit(&w, "}");
 	return w.len;
@@ -772,14 +735,9 @@ static void write_vfork_span(void)
 	}
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "process.executable.path");
-	sr_jw_cstr_val(&w, exe_path);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.command_args");
-	sr_jw_lit(&w, argv_json);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "process.child_pid");
-	sr_jw_i64(&w, self.pid);
+	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
+	sr_jw_member_lit(&w, "process.command_args", argv_json);
+	sr_jw_member_i64(&w, "process.child_pid", self.pid);
 	sr_jw_lit(&w, "}");
 	if (sr_id_is_zero(s.parent_id, 12))
 		s.flags |= SR_SF_ROOT;

@@ -290,54 +290,6 @@ int shim_emit_trace(const struct sr_trace_rec *t)
 		    0);
 }
 
-/* Skips a JSON string starting after its opening quote; returns the
- * index after the closing quote, or n if unterminated. */
-static size_t skip_string(const char *s, size_t i, size_t n)
-{
-	while (i < n) {
-		if (s[i] == '\\')
-			i += 2;
-		else if (s[i++] == '"')
-			return i;
-	}
-	return n + 1;
-}
-
-bool shim_json_object_ok(const char *s, size_t n)
-{
-	int depth = 0;
-	size_t i = 0;
-
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-			 s[i] == '\r'))
-		i++;
-	if (i >= n || s[i] != '{')
-		return false;
-	for (; i < n; i++) {
-		char c = s[i];
-
-		if (c == '"') {
-			i = skip_string(s, i + 1, n) - 1;
-			if (i >= n)
-				return false;
-		} else if (c == '{' || c == '[') {
-			if (++depth > 64)
-				return false;
-		} else if (c == '}' || c == ']') {
-			if (--depth < 0)
-				return false;
-			if (depth == 0)
-				break;
-		}
-	}
-	if (depth != 0 || i >= n)
-		return false;
-	for (i++; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			return false;
-	return true;
-}
-
 void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max)
 {
 	size_t start = w->len;

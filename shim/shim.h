@@ -176,8 +176,4 @@ void shim_jw_argv(struct sr_jw *w, char *const argv[], size_t max);
  * cutting the text when longer. */
 void shim_jw_text(struct sr_jw *w, const char *s, size_t max);
 
-/* Cheap check that s is a JSON object text: balanced braces / brackets
- * outside strings, starts with '{', nothing after the closing brace. */
-bool shim_json_object_ok(const char *s, size_t n);
-
 #endif /* SR_SHIM_H */

@@ -113,31 +113,17 @@ size_t sr_identity_members(char *buf, size_t n, uint64_t pidns)
 	const char *cid = sr_identity_container(pidns);
 	struct sr_jw w;
 	char num[24];
-	bool first = true;
 
 	if (!enabled)
 		return 0;
 	sr_jw_init(&w, buf, n);
-	for (size_t i = 0; i < nattrs; i++) {
-		if (!first)
-			sr_jw_lit(&w, ",");
-		sr_jw_key(&w, attrs[i].key);
-		sr_jw_cstr_val(&w, attrs[i].value);
-		first = false;
-	}
-	if (cid) {
-		if (!first)
-			sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "container.id");
-		sr_jw_cstr_val(&w, cid);
-		first = false;
-	}
+	for (size_t i = 0; i < nattrs; i++)
+		sr_jw_member_cstr(&w, attrs[i].key, attrs[i].value);
+	if (cid)
+		sr_jw_member_cstr(&w, "container.id", cid);
 	if (pidns) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)pidns);
-		if (!first)
-			sr_jw_lit(&w, ",");
-		sr_jw_key(&w, "process.pid_namespace");
-		sr_jw_cstr_val(&w, num);
+		sr_jw_member_cstr(&w, "process.pid_namespace", num);
 	}
 	return w.overflow ? 0 : w.len;
 }

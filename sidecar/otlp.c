@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/jsonscan.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
@@ -1267,52 +1268,12 @@ static const struct trace_slot *trace_of(const struct sr_otlp *o,
 }
 
 /* n decimal digits at s; -1 if one is not a digit. */
-static long digits(const char *s, int n)
-{
-	long v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" → ns since the epoch. */
 static bool iso_ns(struct jv v, uint64_t *ns)
 {
 	struct jv r = jv_str(v);
-	const char *s = r.p;
-	long y, mo, d, h, mi, se, us;
-	long long days, era, yoe, doy, doe;
 
-	if (!s || jv_len(r) != 32 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' ||
-	    memcmp(s + 26, "+00:00", 6))
-		return false;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	se = digits(s + 17, 2);
-	us = digits(s + 20, 6);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-	    mi < 0 || se < 0 || us < 0)
-		return false;
-	/* days from civil (H. Hinnant) */
-	y -= mo <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	days = era * 146097 + doe - 719468;
-	*ns = ((uint64_t)days * 86400 + (uint64_t)h * 3600 +
-	       (uint64_t)mi * 60 + (uint64_t)se) *
-		  1000000000ull +
-	      (uint64_t)us * 1000ull;
-	return true;
+	return r.p && sr_parse_iso(r.p, jv_len(r), ns);
 }
 
 /* --- the mapping ---------------------------------------------------------- */

@@ -77,7 +77,7 @@ static void num(struct sr_jw *w, const char *key, double v)
 {
 	char b[64];
 
-	sr_jw_key(w, key);
+	sr_jw_member(w, key);
 	if (isnan(v) || isinf(v)) {
 		sr_jw_lit(w, "null");
 		return;
@@ -90,11 +90,6 @@ static void num(struct sr_jw *w, const char *key, double v)
 	sr_jw_lit(w, b);
 }
 
-static void str(struct sr_jw *w, const char *key, const char *v)
-{
-	sr_jw_key(w, key);
-	sr_jw_cstr_val(w, v);
-}
 
 void sr_bench_print(const struct sr_bench_row *r)
 {
@@ -107,32 +102,19 @@ void sr_bench_print(const struct sr_bench_row *r)
 		ratio = r->s.median / r->baseline_median;
 	sr_jw_init(&w, buf, sizeof(buf));
 	sr_jw_lit(&w, "{");
-	str(&w, "id", r->id);
-	sr_jw_lit(&w, ",");
-	str(&w, "row", r->row);
-	sr_jw_lit(&w, ",");
-	str(&w, "unit", r->unit);
-	sr_jw_lit(&w, ",");
+	sr_jw_member_cstr(&w, "id", r->id);
+	sr_jw_member_cstr(&w, "row", r->row);
+	sr_jw_member_cstr(&w, "unit", r->unit);
 	num(&w, "median", r->s.median);
-	sr_jw_lit(&w, ",");
 	num(&w, "min", r->s.min);
-	sr_jw_lit(&w, ",");
 	num(&w, "max", r->s.max);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "runs");
-	sr_jw_i64(&w, r->s.runs);
-	sr_jw_lit(&w, ",");
-	str(&w, "baseline", r->baseline);
-	sr_jw_lit(&w, ",");
+	sr_jw_member_i64(&w, "runs", r->s.runs);
+	sr_jw_member_cstr(&w, "baseline", r->baseline);
 	num(&w, "baseline_median", r->baseline_median);
-	sr_jw_lit(&w, ",");
 	num(&w, "ratio", ratio);
-	sr_jw_lit(&w, ",");
-	str(&w, "target", r->target);
-	if (r->note) {
-		sr_jw_lit(&w, ",");
-		str(&w, "note", r->note);
-	}
+	sr_jw_member_cstr(&w, "target", r->target);
+	if (r->note)
+		sr_jw_member_cstr(&w, "note", r->note);
 	sr_jw_lit(&w, "}");
 	printf("%s\n", sr_jw_cstr(&w));
 	fflush(stdout);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/jsonscan.h"
 
 void sr_recv_error(struct sr_recv_errors *e, const char *fmt, ...)
@@ -34,19 +35,13 @@ static bool hex_id(const char *s, const char *prefix, size_t hex)
 	return true;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" */
+/* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00": the one form sr_fmt_iso writes. */
 static bool iso_ts(const char *s)
 {
-	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddddd+00:00";
+	uint64_t ns;
 
-	if (strlen(s) != sizeof(pat) - 1)
-		return false;
-	for (size_t i = 0; pat[i]; i++) {
-		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i])
-				  : s[i] != pat[i])
-			return false;
-	}
-	return true;
+	return strlen(s) == SR_ISO_LEN - 1 && sr_parse_iso(s, strlen(s), &ns) &&
+	       s[19] == '.' && !strcmp(s + 26, "+00:00");
 }
 
 static bool keys_are(const cJSON *o, const char *const *keys, int n)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Symbol hygiene: libspanring.so exports the interposed libc functions
- * and the spanring_* API, nothing else. */
+ * and the spanring_* API, nothing else, and holds none of common/'s
+ * consumer code (the reader, the SIGBUS guard, the codec, record
+ * decoding, the ring directory's listing and removal). */
 #include "tests/lib/harness.h"
 
 #include <stdbool.h>
@@ -63,4 +65,61 @@ static void shim_exports_only_hooks_and_api(void **state)
 	free(cmd);
 }
 
-SR_TEST_MAIN(cmocka_unit_test(shim_exports_only_hooks_and_api))
+/* Functions of common/ a consumer needs and a producer never calls:
+ * prefixes, then whole names (a trailing '*' marks a prefix). */
+static const char *const consumer[] = {
+	"sr_reader_*", "sr_guard_*", "sr_codec_*", "sr_json_fix*",
+	"sr_span_decode", "sr_trace_decode", "sr_process_decode",
+	"sr_child_decode", "sr_rec_type_name", "sr_dir_remove",
+	"sr_dir_scan_subs", "sr_dir_open_sub", "sr_dir_sub_parse",
+	"sr_dir_refused", "sr_dir_untraced", "sr_dir_untraced_init",
+};
+
+static bool matches(const char *sym, const char *pat)
+{
+	size_t n = strlen(pat);
+
+	if (n && pat[n - 1] == '*')
+		return !strncmp(sym, pat, n - 1);
+	return !strcmp(sym, pat);
+}
+
+/* The whole symbol table (hidden functions included: the library is not
+ * stripped) has the producer's functions and none of the consumer's. */
+static void shim_holds_no_consumer_code(void **state)
+{
+	char *cmd = sr_strf("nm --defined-only '%s'",
+			    sr_build_path("libspanring.so"));
+	char line[512], type[8], sym[256];
+	unsigned long long addr;
+	bool reserve = false, encode = false;
+	unsigned bad = 0;
+	FILE *p = popen(cmd, "r");
+
+	(void)state;
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		if (sscanf(line, "%llx %7s %255s", &addr, type, sym) != 3)
+			continue;
+		reserve |= !strcmp(sym, "sr_ring_reserve");
+		encode |= !strcmp(sym, "sr_span_encode");
+		for (size_t i = 0; i < N(consumer); i++)
+			if (matches(sym, consumer[i])) {
+				print_error("consumer code in the shim: %s "
+					    "(%s)\n", sym, consumer[i]);
+				bad++;
+			}
+	}
+	assert_int_equal(pclose(p), 0);
+	free(cmd);
+	/* the table is read at all: the producer's own functions are seen */
+	if (!reserve || !encode)
+		fail_msg("nm saw sr_ring_reserve: %d, sr_span_encode: %d; "
+			 "expected both", reserve, encode);
+	if (bad)
+		fail_msg("%u consumer symbols in libspanring.so, expected 0",
+			 bad);
+}
+
+SR_TEST_MAIN(cmocka_unit_test(shim_exports_only_hooks_and_api),
+	     cmocka_unit_test(shim_holds_no_consumer_code))

@@ -32,8 +32,9 @@ struct out {
 static void key(struct out *o, const char *k)
 {
 	if (o->fmt == SR_DUMP_JSON) {
-		sr_jw_lit(&o->w, o->fields ? "," : "{");
-		sr_jw_key(&o->w, k);
+		if (!o->fields)
+			sr_jw_lit(&o->w, "{");
+		sr_jw_member(&o->w, k);
 	} else {
 		sr_jw_lit(&o->w, " ");
 		sr_jw_lit(&o->w, k);

@@ -244,26 +244,15 @@ static void list_json(const char *name, const struct sr_ring_info *in,
 
 	sr_jw_init(&w, buf, sizeof(buf));
 	sr_jw_lit(&w, "{");
-	sr_jw_key(&w, "ring");
-	sr_jw_cstr_val(&w, name);
-#define U(k, v)                                                             \
-	do {                                                                \
-		sr_jw_lit(&w, ",");                                         \
-		sr_jw_key(&w, k);                                           \
-		sr_jw_u64(&w, v);                                           \
-	} while (0)
+	sr_jw_member_cstr(&w, "ring", name);
+#define U(k, v) sr_jw_member_u64(&w, k, v)
 	U("owner_pid", in->owner_pid);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "alive");
-	sr_jw_lit(&w, alive ? "true" : "false");
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "executable");
-	sr_jw_cstr_val(&w, in->owner_exe);
+	sr_jw_member_lit(&w, "alive", alive ? "true" : "false");
+	sr_jw_member_cstr(&w, "executable", in->owner_exe);
 	U("file_size", in->file_size);
 	U("lanes", in->lane_count);
 	U("lane_size", in->lane_size);
-	sr_jw_lit(&w, ",");
-	sr_jw_key(&w, "max_fill");
+	sr_jw_member(&w, "max_fill");
 	snprintf(num, sizeof(num), "%.4f", in->max_fill);
 	sr_jw_lit(&w, num);
 	U("written", in->written);

@@ -20,6 +20,7 @@
 
 #include <cJSON.h>
 
+#include "common/clock.h"
 #include "common/jsonw.h"
 #include "common/limits.h"
 
@@ -443,42 +444,9 @@ static void summarize(struct node *n, const cJSON *sd, const cJSON *err)
  */
 uint64_t sr_tree_parse_time(const char *s)
 {
-	struct tm tm = {0};
-	int used = 0, oh = 0, om = 0;
-	uint64_t frac = 0, scale = 1000000000ull;
-	char sign;
-	time_t secs;
+	uint64_t ns = 0;
 
-	if (!s ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-		   &used) != 6 ||
-	    used != 19)
-		return 0;
-	s += used;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			if (scale > 1) {
-				scale /= 10;
-				frac += (uint64_t)(*s - '0') * scale;
-			}
-	sign = *s;
-	if (sign == '+' || sign == '-') {
-		if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
-			return 0;
-	} else if (sign != 'Z') {
-		return 0;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	secs = timegm(&tm);
-	if (secs == (time_t)-1 || secs < 0)
-		return 0;
-	if (sign == '+')
-		secs -= oh * 3600 + om * 60;
-	else if (sign == '-')
-		secs += oh * 3600 + om * 60;
-	return (uint64_t)secs * 1000000000ull + frac;
+	return s && sr_parse_iso(s, strlen(s), &ns) ? ns : 0;
 }
 
 static char *dup_or_null(const char *s)

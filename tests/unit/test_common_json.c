@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* common/'s JSON helpers: the one shape check (jsonscan.h) and the
+ * writer's members (jsonw.h). */
+#include "tests/lib/harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/jsonscan.h"
+#include "common/jsonw.h"
+
+struct shape_case {
+	const char *text;
+	bool ok;
+};
+
+static const struct shape_case shapes[] = {
+	{ "{}", true },
+	{ " \t\r\n{ } \n", true },
+	{ "{\"a\":1,\"b\":[1,{\"c\":null}]}", true },
+	{ "{\"a\":\"}\"}", true },          /* a brace inside a string */
+	{ "{\"a\":\"\\\"}\"}", true },      /* an escaped quote before it */
+	{ "{\"a\":\"\\\\\"}", true },       /* an escaped backslash */
+	{ "", false },
+	{ "   ", false },
+	{ "[]", false },
+	{ "\"{}\"", false },
+	{ "{", false },
+	{ "{\"a\":[1,2}", false },          /* never closed */
+	{ "{\"a\":\"}", false },            /* unterminated string */
+	{ "{\"a\":\"\\\"}", false },        /* the quote is escaped */
+	{ "{}}", false },
+	{ "{} x", false },
+	{ "{}{}", false },
+	{ "x{}", false },
+};
+
+static void json_object_ok_shapes(void **state)
+{
+	unsigned bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		const struct shape_case *c = &shapes[i];
+		bool got = sr_json_object_ok(c->text, strlen(c->text));
+
+		if (got != c->ok) {
+			print_error("sr_json_object_ok(%s): %d, expected %d\n",
+				    c->text, got, c->ok);
+			bad++;
+		}
+	}
+	sr_assert_ucmp(bad, ==, 0);
+}
+
+/* The length is the bound: bytes past n are never looked at. */
+static void json_object_ok_reads_n_bytes(void **state)
+{
+	const char *s = "{\"a\":1}garbage";
+
+	(void)state;
+	assert_true(sr_json_object_ok(s, 7));
+	assert_false(sr_json_object_ok(s, 6));
+	assert_false(sr_json_object_ok(s, 8));
+}
+
+/* The C API's per-span check reads the ends only. */
+static void json_object_framed_ends(void **state)
+{
+	(void)state;
+	assert_true(sr_json_object_framed("{}", 2));
+	assert_true(sr_json_object_framed(" {\"a\":1} \n", 10));
+	/* the inside is the sidecar's to validate */
+	assert_true(sr_json_object_framed("{\"a\":[}", 7));
+	assert_false(sr_json_object_framed("{", 1));
+	assert_false(sr_json_object_framed(" } ", 3));
+	assert_false(sr_json_object_framed("[]", 2));
+	assert_false(sr_json_object_framed("{} x", 4));
+	assert_false(sr_json_object_framed("", 0));
+	assert_false(sr_json_object_framed("{}", 1));
+}
+
+static void expect_text(struct sr_jw *w, const char *want)
+{
+	const char *got = sr_jw_cstr(w);
+
+	if (w->overflow || strcmp(got, want))
+		fail_msg("writer holds %s (overflow %d), expected %s", got,
+			 w->overflow, want);
+}
+
+static void jw_members_commas(void **state)
+{
+	char buf[256];
+	struct sr_jw w;
+
+	(void)state;
+	sr_jw_init(&w, buf, sizeof(buf));
+	sr_jw_lit(&w, "{");
+	sr_jw_member_str(&w, "s", "x\"y", 3);
+	sr_jw_member_cstr(&w, "c", NULL);
+	sr_jw_member_i64(&w, "i", -42);
+	sr_jw_member_u64(&w, "u", 18446744073709551615ull);
+	sr_jw_member_raw(&w, "r", "[1]", 3);
+	sr_jw_member(&w, "o");
+	sr_jw_lit(&w, "{");
+	sr_jw_member_lit(&w, "in", "true");
+	sr_jw_lit(&w, "}");
+	sr_jw_member_lit(&w, "k\"q", "{}");
+	sr_jw_lit(&w, "}");
+	expect_text(&w, "{\"s\":\"x\\\"y\",\"c\":null,\"i\":-42,"
+			"\"u\":18446744073709551615,\"r\":[1],"
+			"\"o\":{\"in\":true},\"k\\\"q\":{}}");
+
+	/* members alone (a fragment spliced into objects later) */
+	sr_jw_init(&w, buf, sizeof(buf));
+	sr_jw_member_cstr(&w, "a", "1");
+	sr_jw_member_cstr(&w, "b", "2");
+	expect_text(&w, "\"a\":\"1\",\"b\":\"2\"");
+}
+
+/* A member that does not fit is dropped whole with a rollback; the next
+ * one still gets its comma right. */
+static void jw_member_rollback(void **state)
+{
+	char buf[24];
+	struct sr_jw w;
+	size_t m;
+
+	(void)state;
+	sr_jw_init(&w, buf, sizeof(buf));
+	sr_jw_lit(&w, "{");
+	sr_jw_member_i64(&w, "a", 1);
+	m = sr_jw_mark(&w);
+	sr_jw_member_cstr(&w, "long", "more than the buffer holds");
+	assert_true(w.overflow);
+	sr_jw_rollback(&w, m);
+	sr_jw_member_i64(&w, "b", 2);
+	sr_jw_lit(&w, "}");
+	expect_text(&w, "{\"a\":1,\"b\":2}");
+}
+
+SR_TEST_MAIN(cmocka_unit_test(json_object_ok_shapes),
+	     cmocka_unit_test(json_object_ok_reads_n_bytes),
+	     cmocka_unit_test(json_object_framed_ends),
+	     cmocka_unit_test(jw_members_commas),
+	     cmocka_unit_test(jw_member_rollback))
