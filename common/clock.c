@@ -93,8 +93,8 @@ bool sr_parse_iso(const char *s, size_t n, uint64_t *out)
 		return false;
 	y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
 	h = num(s + 11, 2), mi = num(s + 14, 2), se = num(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-	    h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || se < 0 || se > 60)
 		return false;
 	if (s[i] == '.') {
 		size_t f = ++i;

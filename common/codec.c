@@ -88,8 +88,8 @@ static int lz4_decompress(const void *in, size_t n, char **out, size_t *len)
 		if (rc)
 			break;
 		dst_n = cap - used - 1;
-		hint =
-		    LZ4F_decompress(d, buf + used, &dst_n, src, &src_n, NULL);
+		hint = LZ4F_decompress(d, buf + used, &dst_n, src, &src_n,
+				       NULL);
 		if (LZ4F_isError(hint)) {
 			rc = -EBADMSG;
 			break;

@@ -12,8 +12,7 @@ bool sr_context_parse(const char *v, uint8_t trace[16], uint8_t span[12])
 	       !sr_id_is_zero(trace, 16) && !sr_id_is_zero(span, 12);
 }
 
-bool sr_traceparent_parse(const char *v, uint8_t trace[16],
-			  uint8_t parent[8])
+bool sr_traceparent_parse(const char *v, uint8_t trace[16], uint8_t parent[8])
 {
 	const size_t len = SR_TRACEPARENT_LEN - 1;
 	uint8_t ver, flags;
@@ -35,8 +34,8 @@ void sr_context_fmt(char out[SR_CONTEXT_LEN], const uint8_t trace[16],
 	sr_hex(out + 33, span, 12);
 }
 
-void sr_traceparent_fmt(char out[SR_TRACEPARENT_LEN],
-			const uint8_t trace[16], const uint8_t span[12])
+void sr_traceparent_fmt(char out[SR_TRACEPARENT_LEN], const uint8_t trace[16],
+			const uint8_t span[12])
 {
 	memcpy(out, "00-", 3);
 	sr_hex(out + 3, trace, 16);

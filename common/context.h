@@ -30,8 +30,7 @@ bool sr_context_parse(const char *v, uint8_t trace[16], uint8_t span[12]);
  * parent (8 bytes). Versions other than 00 may carry more fields after a
  * '-' (forward compatibility); version ff and a 00 with more are refused.
  */
-bool sr_traceparent_parse(const char *v, uint8_t trace[16],
-			  uint8_t parent[8]);
+bool sr_traceparent_parse(const char *v, uint8_t trace[16], uint8_t parent[8]);
 
 /* Writes the SPANRING_CONTEXT value of (trace, span), NUL-terminated. */
 void sr_context_fmt(char out[SR_CONTEXT_LEN], const uint8_t trace[16],
@@ -39,7 +38,7 @@ void sr_context_fmt(char out[SR_CONTEXT_LEN], const uint8_t trace[16],
 
 /* Writes the traceparent of (trace, span): version 00, the last 8 bytes
  * of span as parent id, flags 01 (sampled), NUL-terminated. */
-void sr_traceparent_fmt(char out[SR_TRACEPARENT_LEN],
-			const uint8_t trace[16], const uint8_t span[12]);
+void sr_traceparent_fmt(char out[SR_TRACEPARENT_LEN], const uint8_t trace[16],
+			const uint8_t span[12]);
 
 #endif /* SR_CONTEXT_H */

@@ -35,7 +35,8 @@ void sr_ids_reseed(void)
 	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		b[0] = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
-		b[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&ts;
+		b[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^
+		       (uint64_t)(uintptr_t)&ts;
 	}
 	atomic_store_explicit(&seed_base[0], b[0], memory_order_relaxed);
 	atomic_store_explicit(&seed_base[1], b[1], memory_order_relaxed);
@@ -55,7 +56,8 @@ static __attribute__((noinline)) void thread_seed(uint64_t epoch)
 	y = atomic_load_explicit(&seed_base[1], memory_order_relaxed);
 	x = atomic_load_explicit(&seed_base[0], memory_order_relaxed) ^
 	    splitmix(&y) ^
-	    atomic_fetch_add_explicit(&thread_counter, 1, memory_order_relaxed) *
+	    atomic_fetch_add_explicit(&thread_counter, 1,
+				      memory_order_relaxed) *
 		    0xd1b54a32d192ed03ull;
 	for (int i = 0; i < 4; i++)
 		rng[i] = splitmix(&x);
@@ -70,7 +72,8 @@ static uint64_t rotl(uint64_t x, int k)
 /* xoshiro256** */
 static inline __attribute__((always_inline)) uint64_t next(void)
 {
-	uint64_t epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
+	uint64_t epoch = atomic_load_explicit(&seed_epoch,
+					      memory_order_acquire);
 	uint64_t r, t;
 
 	if (rng_epoch != epoch)
@@ -154,23 +157,22 @@ void sr_hex(char *dst, const uint8_t *src, size_t n)
 {
 	/* two digits per byte from one lookup: the sidecar formats three
 	 * ids per exported span */
-	static const char pairs[513] =
-	    "000102030405060708090a0b0c0d0e0f"
-	    "101112131415161718191a1b1c1d1e1f"
-	    "202122232425262728292a2b2c2d2e2f"
-	    "303132333435363738393a3b3c3d3e3f"
-	    "404142434445464748494a4b4c4d4e4f"
-	    "505152535455565758595a5b5c5d5e5f"
-	    "606162636465666768696a6b6c6d6e6f"
-	    "707172737475767778797a7b7c7d7e7f"
-	    "808182838485868788898a8b8c8d8e8f"
-	    "909192939495969798999a9b9c9d9e9f"
-	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
-	    "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
-	    "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	    "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
-	    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+	static const char pairs[513] = "000102030405060708090a0b0c0d0e0f"
+				       "101112131415161718191a1b1c1d1e1f"
+				       "202122232425262728292a2b2c2d2e2f"
+				       "303132333435363738393a3b3c3d3e3f"
+				       "404142434445464748494a4b4c4d4e4f"
+				       "505152535455565758595a5b5c5d5e5f"
+				       "606162636465666768696a6b6c6d6e6f"
+				       "707172737475767778797a7b7c7d7e7f"
+				       "808182838485868788898a8b8c8d8e8f"
+				       "909192939495969798999a9b9c9d9e9f"
+				       "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+				       "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+				       "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+				       "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+				       "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+				       "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 	for (size_t i = 0; i < n; i++)
 		memcpy(dst + 2 * i, pairs + 2 * src[i], 2);
@@ -221,4 +223,3 @@ void sr_fmt_span_id(char out[SR_SPAN_ID_STR], const uint8_t id[12])
 {
 	fmt_prefixed(out, "span_", id, 12);
 }
-

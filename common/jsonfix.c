@@ -25,8 +25,8 @@ static void jf_flush(struct jf *c, const unsigned char *to)
 }
 
 /* Writes `rep` in place of input [from, c->p): the repair. */
-static void jf_replace(struct jf *c, const unsigned char *from,
-		       const char *rep, size_t n, unsigned fix)
+static void jf_replace(struct jf *c, const unsigned char *from, const char *rep,
+		       size_t n, unsigned fix)
 {
 	jf_flush(c, from);
 	memcpy(c->out + c->o, rep, n);
@@ -53,14 +53,15 @@ static void jf_ws(struct jf *c)
 }
 
 /* Bytes the string loop must look at: '"', '\\', controls, non-ASCII. */
-static const bool special[256] = {[0x00 ... 0x1f] = true,
-				  ['"'] = true,
-				  ['\\'] = true,
-				  [0x80 ... 0xff] = true};
+static const bool special[256] = { [0x00 ... 0x1f] = true,
+				   ['"'] = true,
+				   ['\\'] = true,
+				   [0x80 ... 0xff] = true };
 
 static bool hex(unsigned char b)
 {
-	return (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'f');
+	return (b >= '0' && b <= '9') ||
+	       ((b | 0x20) >= 'a' && (b | 0x20) <= 'f');
 }
 
 static bool jf_string(struct jf *c)
@@ -239,10 +240,10 @@ static bool jf_value(struct jf *c, unsigned depth)
 
 size_t sr_json_fix_object(const char *s, size_t n, char *out, unsigned *fixes)
 {
-	struct jf c = {.p = (const unsigned char *)s,
-		       .end = (const unsigned char *)s + n,
-		       .run = (const unsigned char *)s,
-		       .out = out};
+	struct jf c = { .p = (const unsigned char *)s,
+			.end = (const unsigned char *)s + n,
+			.run = (const unsigned char *)s,
+			.out = out };
 	bool ok;
 
 	jf_ws(&c);

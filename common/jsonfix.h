@@ -42,7 +42,6 @@ static inline size_t sr_json_fix_cap(size_t n)
  * or 0 when s is not a JSON object even after the repairs. ORs the
  * repairs made into *fixes.
  */
-size_t sr_json_fix_object(const char *s, size_t n, char *out,
-			  unsigned *fixes);
+size_t sr_json_fix_object(const char *s, size_t n, char *out, unsigned *fixes);
 
 #endif /* SR_JSONFIX_H */

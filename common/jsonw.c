@@ -75,14 +75,29 @@ static size_t escape_one(const unsigned char *s, size_t n, char *out,
 	const char *e = NULL;
 
 	switch (c) {
-	case '"': e = "\\\""; break;
-	case '\\': e = "\\\\"; break;
-	case '\n': e = "\\n"; break;
-	case '\r': e = "\\r"; break;
-	case '\t': e = "\\t"; break;
-	case '\b': e = "\\b"; break;
-	case '\f': e = "\\f"; break;
-	default: break;
+	case '"':
+		e = "\\\"";
+		break;
+	case '\\':
+		e = "\\\\";
+		break;
+	case '\n':
+		e = "\\n";
+		break;
+	case '\r':
+		e = "\\r";
+		break;
+	case '\t':
+		e = "\\t";
+		break;
+	case '\b':
+		e = "\\b";
+		break;
+	case '\f':
+		e = "\\f";
+		break;
+	default:
+		break;
 	}
 	if (e) {
 		*outn = 2;
@@ -183,8 +198,7 @@ void sr_jw_member(struct sr_jw *w, const char *key)
 	sr_jw_raw(w, ":", 1);
 }
 
-void sr_jw_member_str(struct sr_jw *w, const char *key, const char *s,
-		      size_t n)
+void sr_jw_member_str(struct sr_jw *w, const char *key, const char *s, size_t n)
 {
 	sr_jw_member(w, key);
 	sr_jw_str(w, s, n);
@@ -208,8 +222,7 @@ void sr_jw_member_u64(struct sr_jw *w, const char *key, uint64_t v)
 	sr_jw_u64(w, v);
 }
 
-void sr_jw_member_raw(struct sr_jw *w, const char *key, const char *s,
-		      size_t n)
+void sr_jw_member_raw(struct sr_jw *w, const char *key, const char *s, size_t n)
 {
 	sr_jw_member(w, key);
 	sr_jw_raw(w, s, n);

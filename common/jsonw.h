@@ -17,10 +17,10 @@
 #include <stdint.h>
 
 struct sr_jw {
-	char *buf;      /* output, not NUL-terminated until sr_jw_cstr() */
-	size_t cap;     /* bytes of buf */
-	size_t len;     /* bytes written */
-	bool overflow;  /* something did not fit */
+	char *buf;     /* output, not NUL-terminated until sr_jw_cstr() */
+	size_t cap;    /* bytes of buf */
+	size_t len;    /* bytes written */
+	bool overflow; /* something did not fit */
 };
 
 void sr_jw_init(struct sr_jw *w, char *buf, size_t cap);

@@ -110,9 +110,9 @@
 #define SR_ERROR_MAX (64u * 1024u)       /* error message */
 #define SR_ERROR_DATA_MAX (64u * 1024u)  /* error data text */
 #define SR_API_NAME_MAX 4096u            /* workflow, group id, span name */
-#define SR_EXE_MAX 256u       /* executable path kept in the ring header */
+#define SR_EXE_MAX 256u        /* executable path kept in the ring header */
 #define SR_ARGV_JSON_MAX 1024u /* JSON of process.command_args in a record */
-#define SR_SPAN_STACK_MAX 64u /* nested API spans per thread */
+#define SR_SPAN_STACK_MAX 64u  /* nested API spans per thread */
 
 /* --- shim ----------------------------------------------------------------- */
 

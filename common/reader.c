@@ -26,20 +26,20 @@
 
 struct sr_reader {
 	int fd;
-	int flags;                /* SR_READER_* */
-	uint8_t *map;             /* whole file, file_size bytes */
-	struct sr_ring_header hdr;/* private, validated copy */
-	uint64_t *cursor;         /* per lane: next position to read */
-	uint64_t *tail;           /* per lane: position last committed */
-	uint64_t *head;           /* per lane: head as last seen */
-	uint32_t nlanes;          /* lane_count + the spill lane */
-	uint8_t *buf;             /* SR_READ_CHUNK bytes of copied records */
-	uint8_t *big;             /* spill_record_max bytes for the spill
+	int flags;                 /* SR_READER_* */
+	uint8_t *map;              /* whole file, file_size bytes */
+	struct sr_ring_header hdr; /* private, validated copy */
+	uint64_t *cursor;          /* per lane: next position to read */
+	uint64_t *tail;            /* per lane: position last committed */
+	uint64_t *head;            /* per lane: head as last seen */
+	uint32_t nlanes;           /* lane_count + the spill lane */
+	uint8_t *buf;              /* SR_READ_CHUNK bytes of copied records */
+	uint8_t *big;              /* spill_record_max bytes for the spill
 				     lane, made when it first has records */
-	uint32_t next_lane;       /* rotation for fairness between lanes */
-	uint64_t faults;          /* integrity faults seen */
-	uint64_t lost;            /* bytes skipped because of faults */
-	char fault[256];          /* last fault, human readable */
+	uint32_t next_lane;        /* rotation for fairness between lanes */
+	uint64_t faults;           /* integrity faults seen */
+	uint64_t lost;             /* bytes skipped because of faults */
+	char fault[256];           /* last fault, human readable */
 };
 
 static uint64_t align8(uint64_t v)
@@ -69,11 +69,15 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 		return sr_why(why, n, -EBADMSG, "header_size %u, expected %u",
 			      h->header_size, SR_RING_HEADER_SIZE);
 	if (h->lane_ctl_size != sizeof(struct sr_lane_ctl))
-		return sr_why(why, n, -EBADMSG, "lane_ctl_size %u, expected %zu",
+		return sr_why(why, n, -EBADMSG,
+			      "lane_ctl_size %u, expected %zu",
 			      h->lane_ctl_size, sizeof(struct sr_lane_ctl));
-	if (h->lane_count < SR_RING_MIN_LANES || h->lane_count > SR_RING_MAX_LANES)
-		return sr_why(why, n, -EBADMSG, "lane_count %u out of range %u..%u",
-			      h->lane_count, SR_RING_MIN_LANES, SR_RING_MAX_LANES);
+	if (h->lane_count < SR_RING_MIN_LANES ||
+	    h->lane_count > SR_RING_MAX_LANES)
+		return sr_why(why, n, -EBADMSG,
+			      "lane_count %u out of range %u..%u",
+			      h->lane_count, SR_RING_MIN_LANES,
+			      SR_RING_MAX_LANES);
 	if (h->lane_size < SR_RING_MIN_LANE_SIZE ||
 	    h->lane_size > SR_RING_MAX_LANE_SIZE ||
 	    (h->lane_size & (h->lane_size - 1)))
@@ -83,7 +87,8 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			      SR_RING_MAX_LANE_SIZE);
 	rmax = sr_ring_lane_record_max(h->lane_size);
 	if (h->record_max < 64 || h->record_max > rmax)
-		return sr_why(why, n, -EBADMSG, "record_max %u out of range 64..%" PRIu64,
+		return sr_why(why, n, -EBADMSG,
+			      "record_max %u out of range 64..%" PRIu64,
 			      h->record_max, rmax);
 	if (!sr_ring_spill_ok(h->spill_size))
 		return sr_why(why, n, -EBADMSG,
@@ -98,20 +103,24 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			      h->spill_record_max, h->record_max,
 			      sr_ring_spill_record_max(h->spill_size));
 	if (h->lanes_offset != SR_RING_HEADER_SIZE)
-		return sr_why(why, n, -EBADMSG, "lanes_offset %" PRIu64 ", expected %u",
+		return sr_why(why, n, -EBADMSG,
+			      "lanes_offset %" PRIu64 ", expected %u",
 			      h->lanes_offset, SR_RING_HEADER_SIZE);
 	data_off = sr_ring_data_offset(h->lane_count);
 	if (h->data_offset != data_off)
-		return sr_why(why, n, -EBADMSG, "data_offset %" PRIu64 ", expected %" PRIu64,
+		return sr_why(why, n, -EBADMSG,
+			      "data_offset %" PRIu64 ", expected %" PRIu64,
 			      h->data_offset, data_off);
 	size = sr_ring_file_size(h->lane_count, h->lane_size, h->spill_size);
 	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
 		return sr_why(why, n, -EBADMSG,
-			      "file_size %" PRIu64 " does not match the geometry (%" PRIu64 ")",
+			      "file_size %" PRIu64
+			      " does not match the geometry (%" PRIu64 ")",
 			      h->file_size, size);
 	if (st_size < size)
 		return sr_why(why, n, -ERANGE,
-			      "truncated: file has %" PRIu64 " bytes, header says %" PRIu64,
+			      "truncated: file has %" PRIu64
+			      " bytes, header says %" PRIu64,
 			      st_size, size);
 	return 0;
 }
@@ -120,7 +129,8 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 		       size_t n)
 {
-	void *m = mmap(NULL, SR_RING_HEADER_SIZE, PROT_READ, MAP_SHARED, r->fd, 0);
+	void *m = mmap(NULL, SR_RING_HEADER_SIZE, PROT_READ, MAP_SHARED, r->fd,
+		       0);
 	uint64_t magic;
 	int rc;
 
@@ -132,7 +142,8 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
 	munmap(m, SR_RING_HEADER_SIZE);
 	if (rc)
-		return sr_why(why, n, rc, "file shrank while its header was read");
+		return sr_why(why, n, rc,
+			      "file shrank while its header was read");
 	r->hdr.magic = magic;
 	r->hdr.owner_exe[sizeof(r->hdr.owner_exe) - 1] = 0;
 	return check_header(&r->hdr, st_size, why, n);
@@ -167,7 +178,8 @@ static uint32_t lane_rmax(const struct sr_reader *r, uint32_t i)
 
 static int map_ring(struct sr_reader *r, char *why, size_t n)
 {
-	int prot = r->flags & SR_READER_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
+	int prot = r->flags & SR_READER_RDONLY ? PROT_READ
+					       : PROT_READ | PROT_WRITE;
 	uint32_t lanes = r->hdr.lane_count + 1;
 
 	r->nlanes = lanes;
@@ -184,7 +196,8 @@ static int map_ring(struct sr_reader *r, char *why, size_t n)
 		return sr_why(why, n, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < lanes; i++) {
 		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]))
-			return sr_why(why, n, -EFAULT, "file shrank while opening");
+			return sr_why(why, n, -EFAULT,
+				      "file shrank while opening");
 		r->cursor[i] = r->tail[i];
 		r->head[i] = r->tail[i];
 	}
@@ -205,7 +218,8 @@ int sr_reader_open(int dirfd, const char *name, int flags,
 		why[0] = 0;
 	rc = sr_guard_init();
 	if (rc)
-		return sr_why(why, whylen, rc, "cannot install the SIGBUS guard");
+		return sr_why(why, whylen, rc,
+			      "cannot install the SIGBUS guard");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return sr_why(why, whylen, -ENOMEM, "out of memory");
@@ -228,7 +242,8 @@ int sr_reader_open(int dirfd, const char *name, int flags,
 		goto err_free;
 	}
 	if (st.st_size == 0) {
-		rc = sr_why(why, whylen, -EAGAIN, "empty file: being created, or not a ring");
+		rc = sr_why(why, whylen, -EAGAIN,
+			    "empty file: being created, or not a ring");
 		goto err_free;
 	}
 	if ((uint64_t)st.st_size < SR_RING_HEADER_SIZE) {
@@ -284,8 +299,9 @@ static int read_lane_info(struct sr_reader *r, uint32_t i,
 	li->tail = c.tail;
 	li->written = c.written;
 	/* counters are untrusted: a lane refuses at most so many records */
-	li->dropped_full = c.dropped_full < SR_LANE_DROPS_MAX ? c.dropped_full
-							      : SR_LANE_DROPS_MAX;
+	li->dropped_full = c.dropped_full < SR_LANE_DROPS_MAX
+				   ? c.dropped_full
+				   : SR_LANE_DROPS_MAX;
 	li->dropped_oversize = c.dropped_oversize < SR_LANE_DROPS_MAX
 				       ? c.dropped_oversize
 				       : SR_LANE_DROPS_MAX;
@@ -315,8 +331,7 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	memcpy(info->trace_id, h->trace_id, sizeof(info->trace_id));
 	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
 	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
-	if (sr_guard_copy(&info->owner_flags,
-			  &shm_header(r)->owner_flags,
+	if (sr_guard_copy(&info->owner_flags, &shm_header(r)->owner_flags,
 			  sizeof(info->owner_flags)) ||
 	    sr_guard_load_acquire(&shm_header(r)->dropped_no_lane, &no_lane))
 		return -EFAULT;
@@ -358,7 +373,8 @@ bool sr_reader_owner_alive(struct sr_reader *r)
 }
 
 static void note_fault(struct sr_reader *r, uint32_t lane, uint64_t lost,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static void note_fault(struct sr_reader *r, uint32_t lane, uint64_t lost,
 		       const char *fmt, ...)
@@ -403,14 +419,16 @@ static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
 
 	/* the check byte catches headers that are not headers at all */
 	if (h->check != sr_rec_check(h->len, h->type, h->flags)) {
-		note_fault(r, lane, left, "record at %" PRIu64 ": bad check byte", pos);
+		note_fault(r, lane, left,
+			   "record at %" PRIu64 ": bad check byte", pos);
 		return 0;
 	}
 	/* a pad fills exactly to the lane's end */
 	if (h->type == SR_REC_PAD) {
 		if (h->len != size - in_lane || h->len > left) {
 			note_fault(r, lane, left,
-				   "pad at %" PRIu64 ": length %u does not reach the lane end",
+				   "pad at %" PRIu64
+				   ": length %u does not reach the lane end",
 				   pos, h->len);
 			return 0;
 		}
@@ -419,22 +437,23 @@ static uint64_t check_record(struct sr_reader *r, uint32_t lane, uint64_t pos,
 	/* a record is at least a header and at most record_max */
 	if (h->len < sizeof(*h) || h->len > rmax) {
 		note_fault(r, lane, left,
-			   "record at %" PRIu64 ": length %u outside 8..%u", pos,
-			   h->len, rmax);
+			   "record at %" PRIu64 ": length %u outside 8..%u",
+			   pos, h->len, rmax);
 		return 0;
 	}
 	/* a record never crosses the lane's end (producers pad first) */
 	if (in_lane + h->len > size) {
 		note_fault(r, lane, left,
-			   "record at %" PRIu64 ": length %u crosses the lane end", pos,
-			   h->len);
+			   "record at %" PRIu64
+			   ": length %u crosses the lane end",
+			   pos, h->len);
 		return 0;
 	}
 	/* a record never reaches past the published head */
 	if (align8(h->len) > left) {
 		note_fault(r, lane, left,
-			   "record at %" PRIu64 ": length %u reaches past head", pos,
-			   h->len);
+			   "record at %" PRIu64 ": length %u reaches past head",
+			   pos, h->len);
 		return 0;
 	}
 	return align8(h->len);
@@ -456,12 +475,12 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 		/* a lane never held more than its size: a hostile head
 		 * cannot inflate the loss counted */
 		note_fault(r, i,
-			   head <= cur	       ? 0
+			   head <= cur         ? 0
 			   : head - cur < size ? head - cur
 					       : size,
 			   "head %" PRIu64 " %s tail %" PRIu64, head,
 			   (head | cur) & 7 ? "not 8-byte aligned, with"
-			   : head < cur	    ? "behind"
+			   : head < cur     ? "behind"
 					    : "more than a lane beyond",
 			   cur);
 		r->cursor[i] = head;

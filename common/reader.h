@@ -29,10 +29,10 @@ struct sr_reader;
 
 /* Snapshot of one lane, as read. */
 struct sr_lane_info {
-	uint64_t head, tail;        /* positions, bytes */
-	uint64_t written;           /* records published */
+	uint64_t head, tail; /* positions, bytes */
+	uint64_t written;    /* records published */
 	uint64_t dropped_full, dropped_oversize, truncated;
-	uint32_t holder;            /* tid holding it, 0 free */
+	uint32_t holder; /* tid holding it, 0 free */
 	uint32_t owned;
 };
 
@@ -45,19 +45,19 @@ struct sr_ring_info {
 	uint32_t owner_pid, owner_ppid, owner_uid, owner_flags;
 	uint64_t owner_start_ns, owner_pidns;
 	uint8_t trace_id[16], proc_span_id[12];
-	char owner_exe[256];        /* NUL-terminated (forced) */
-	uint64_t written, dropped;  /* summed over lanes (+ no-lane drops) */
+	char owner_exe[256];       /* NUL-terminated (forced) */
+	uint64_t written, dropped; /* summed over lanes (+ no-lane drops) */
 	uint64_t dropped_full, dropped_oversize, dropped_no_lane, truncated;
-	uint64_t unread_bytes;      /* sum of head - tail: consumer lag */
-	double max_fill;            /* fullest lane, 0..1 */
+	uint64_t unread_bytes;       /* sum of head - tail: consumer lag */
+	double max_fill;             /* fullest lane, 0..1 */
 	struct sr_lane_info lanes[]; /* lane_count entries, then the spill
 					lane's; see info_size */
 };
 
 /* One record as delivered by sr_reader_poll(). */
 struct sr_record {
-	uint16_t type;          /* SR_REC_* (not PAD) */
-	uint8_t flags;          /* SR_RF_* */
+	uint16_t type; /* SR_REC_* (not PAD) */
+	uint8_t flags; /* SR_RF_* */
 	uint32_t lane;
 	uint64_t pos;           /* position in its lane */
 	const uint8_t *payload; /* private copy, valid during the callback */
@@ -110,8 +110,7 @@ int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
 
 /* Publishes the read cursor: producers may reuse everything read so far.
  * 0, -EPERM on a read-only reader, -EFAULT. */
-int sr_reader_commit(struct sr_reader *r)
-	__attribute__((warn_unused_result));
+int sr_reader_commit(struct sr_reader *r) __attribute__((warn_unused_result));
 
 /* Forgets what was read but not committed; the next poll starts at the
  * committed position again. */

@@ -5,11 +5,13 @@
 #include <string.h>
 
 /* Fixed parts, in bytes. */
-#define SPAN_FIXED 80u   /* ids 40, times 16, flags 4, 4 lengths x u32 16, pad 4 */
-#define TRACE_FIXED 40u  /* id 16, ts 8, 3 lengths x u32 12, pad 4 */
-#define PROCESS_FIXED 32u/* pid ppid uid 12, pad 4, start 8, exe len 2, pad 6 */
-#define CHILD_FIXED 32u  /* pid 4, status 4, ts 8, trace id 16 */
-#define STR_MAX 0xffffu  /* the process record's exe length is a u16 */
+#define SPAN_FIXED \
+	80u /* ids 40, times 16, flags 4, 4 lengths x u32 16, pad 4 */
+#define TRACE_FIXED 40u /* id 16, ts 8, 3 lengths x u32 12, pad 4 */
+#define PROCESS_FIXED \
+	32u             /* pid ppid uid 12, pad 4, start 8, exe len 2, pad 6 */
+#define CHILD_FIXED 32u /* pid 4, status 4, ts 8, trace id 16 */
+#define STR_MAX 0xffffu /* the process record's exe length is a u16 */
 
 struct wr {
 	uint8_t *p;
@@ -95,8 +97,9 @@ uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
 	if (cap < SPAN_FIXED)
 		return 0;
 	/* the span path's usual case needs no cut: skip fit() */
-	if (!fits_whole(SPAN_FIXED, cap, (uint64_t)s->name.n + s->data.n +
-						 s->err.n + s->errdata.n) &&
+	if (!fits_whole(SPAN_FIXED, cap,
+			(uint64_t)s->name.n + s->data.n + s->err.n +
+				s->errdata.n) &&
 	    fit(SPAN_FIXED, cap, str, 4, UINT32_MAX))
 		*truncated = true;
 	put(&w, s->trace_id, 16);
@@ -174,7 +177,8 @@ uint32_t sr_child_size(void)
 	return CHILD_FIXED;
 }
 
-uint32_t sr_child_encode(uint8_t *dst, uint32_t cap, const struct sr_child_rec *c)
+uint32_t sr_child_encode(uint8_t *dst, uint32_t cap,
+			 const struct sr_child_rec *c)
 {
 	struct wr w = { dst, 0 };
 
@@ -243,8 +247,8 @@ static bool get_str(struct rd *r, struct sr_str *s, uint32_t n)
  * pad bytes, then takes the k strings into *s[i]: the variable part of
  * every record with strings. 0, or -EBADMSG if they overrun the record or
  * do not end where it does. */
-static int get_strs(struct rd *r, struct sr_str *const s[], int k,
-		    uint32_t pad, bool wide)
+static int get_strs(struct rd *r, struct sr_str *const s[], int k, uint32_t pad,
+		    bool wide)
 {
 	uint32_t n[4];
 
@@ -320,12 +324,19 @@ int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)
 const char *sr_rec_type_name(uint16_t type)
 {
 	switch (type) {
-	case SR_REC_PROCESS: return "process";
-	case SR_REC_TRACE: return "trace";
-	case SR_REC_SPAN_START: return "span_start";
-	case SR_REC_SPAN_END: return "span_end";
-	case SR_REC_SPAN: return "span";
-	case SR_REC_CHILD_EXIT: return "child_exit";
-	default: return "?";
+	case SR_REC_PROCESS:
+		return "process";
+	case SR_REC_TRACE:
+		return "trace";
+	case SR_REC_SPAN_START:
+		return "span_start";
+	case SR_REC_SPAN_END:
+		return "span_end";
+	case SR_REC_SPAN:
+		return "span";
+	case SR_REC_CHILD_EXIT:
+		return "child_exit";
+	default:
+		return "?";
 	}
 }

@@ -27,16 +27,19 @@ enum sr_rec_type {
 };
 
 /* Span flags (struct sr_span_rec.flags). */
-#define SR_SF_SPAN_DATA 0x01u /* data is a whole span_data object (C API);
+#define SR_SF_SPAN_DATA \
+	0x01u               /* data is a whole span_data object (C API);
 				 otherwise data is the `data` object of a
 				 custom span called `name` */
-#define SR_SF_PROCESS 0x02u   /* the process span of the ring's owner */
-#define SR_SF_EXEC 0x04u      /* an exec: if the image is replaced, the span
+#define SR_SF_PROCESS 0x02u /* the process span of the ring's owner */
+#define SR_SF_EXEC \
+	0x04u              /* an exec: if the image is replaced, the span
 				 ends then, without error */
-#define SR_SF_CLIENT 0x08u    /* outbound call (connect, DNS): OTLP client */
-#define SR_SF_ERROR 0x10u     /* err holds the error message */
-#define SR_SF_ROOT 0x20u      /* parent_id is empty: directly under trace */
-#define SR_SF_CUT 0x40u       /* the writer cut a string to its limit (at a
+#define SR_SF_CLIENT 0x08u /* outbound call (connect, DNS): OTLP client */
+#define SR_SF_ERROR 0x10u  /* err holds the error message */
+#define SR_SF_ROOT 0x20u   /* parent_id is empty: directly under trace */
+#define SR_SF_CUT \
+	0x40u /* the writer cut a string to its limit (at a
 				 UTF-8 boundary): the record is committed
 				 with SR_RF_TRUNCATED */
 
@@ -50,25 +53,25 @@ struct sr_str {
 struct sr_span_rec {
 	uint8_t trace_id[16];
 	uint8_t span_id[12];
-	uint8_t parent_id[12];   /* all zero: directly under the trace */
-	uint64_t start_ns;       /* CLOCK_REALTIME ns; 0 in SPAN_END */
-	uint64_t end_ns;         /* 0 in SPAN_START */
-	uint32_t flags;          /* SR_SF_* */
-	struct sr_str name;      /* custom span name (shim spans) */
-	struct sr_str data;      /* JSON object text, see SR_SF_SPAN_DATA; in
+	uint8_t parent_id[12]; /* all zero: directly under the trace */
+	uint64_t start_ns;     /* CLOCK_REALTIME ns; 0 in SPAN_END */
+	uint64_t end_ns;       /* 0 in SPAN_START */
+	uint32_t flags;        /* SR_SF_* */
+	struct sr_str name;    /* custom span name (shim spans) */
+	struct sr_str data;    /* JSON object text, see SR_SF_SPAN_DATA; in
 				    SPAN_END: members to add to `data` */
-	struct sr_str err;       /* error message, or empty */
-	struct sr_str errdata;   /* error data JSON object, or empty */
+	struct sr_str err;     /* error message, or empty */
+	struct sr_str errdata; /* error data JSON object, or empty */
 };
 
 /* SR_REC_TRACE. */
 struct sr_trace_rec {
 	uint8_t trace_id[16];
 	uint64_t ts_ns;
-	struct sr_str workflow;  /* workflow_name */
-	struct sr_str group_id;  /* empty: null */
-	struct sr_str metadata;  /* JSON object text; empty: null */
-	bool cut;                /* the writer cut a string to its limit (not
+	struct sr_str workflow; /* workflow_name */
+	struct sr_str group_id; /* empty: null */
+	struct sr_str metadata; /* JSON object text; empty: null */
+	bool cut;               /* the writer cut a string to its limit (not
 				    encoded: the record gets SR_RF_TRUNCATED) */
 };
 
@@ -105,7 +108,8 @@ uint32_t sr_trace_encode(uint8_t *dst, uint32_t cap,
 			 const struct sr_trace_rec *t, bool *truncated);
 uint32_t sr_process_encode(uint8_t *dst, uint32_t cap,
 			   const struct sr_process_rec *p, bool *truncated);
-uint32_t sr_child_encode(uint8_t *dst, uint32_t cap, const struct sr_child_rec *c);
+uint32_t sr_child_encode(uint8_t *dst, uint32_t cap,
+			 const struct sr_child_rec *c);
 
 /* Decode a payload of `len` bytes. 0, or -EBADMSG when any length or
  * field is inconsistent with the payload. Strings point into src. */

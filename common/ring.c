@@ -76,7 +76,7 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 		return -errno;
 	for (uint64_t done = 0; done < len;) {
 		size_t n = len - done < sizeof(zero) ? (size_t)(len - done)
-						    : sizeof(zero);
+						     : sizeof(zero);
 		ssize_t w = pwrite(fd, zero, n, (off_t)(off + done));
 
 		if (w <= 0)
@@ -130,7 +130,8 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	 * file ours: the umask would take the group's write bit */
 	if (p->chgrp && fchown(fd, (uid_t)-1, (gid_t)p->gid) < 0)
 		goto err_unlink;
-	if (p->mode && p->mode != 0600 && fchmod(fd, (mode_t)(p->mode & 0660)) < 0)
+	if (p->mode && p->mode != 0600 &&
+	    fchmod(fd, (mode_t)(p->mode & 0660)) < 0)
 		goto err_unlink;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto err_unlink;
@@ -250,7 +251,8 @@ static void count(_Atomic uint64_t *ctr)
 {
 	/* Only the lane holder writes its counters: no locked add needed. */
 	atomic_store_explicit(ctr,
-			      atomic_load_explicit(ctr, memory_order_relaxed) + 1,
+			      atomic_load_explicit(ctr, memory_order_relaxed) +
+				      1,
 			      memory_order_relaxed);
 }
 
@@ -355,9 +357,10 @@ place(struct sr_ring *r, struct sr_producer *p, struct sr_lane_ctl *c,
 
 /* A record too big for a lane: the spill lane, taken for it alone (its
  * whole room is for big records: no reserve kept). */
-static __attribute__((noinline)) void *
-reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
-	      struct sr_resv *rv)
+static __attribute__((noinline)) void *reserve_spill(struct sr_ring *r,
+						     struct sr_producer *p,
+						     uint32_t len,
+						     struct sr_resv *rv)
 {
 	struct sr_lane_ctl *c;
 

@@ -28,30 +28,30 @@ struct sr_ring {
 	uint64_t map_size;          /* bytes mapped */
 	uint32_t lane_count;        /* copies of header fields, trusted */
 	uint32_t lane_size;
-	uint32_t owned_lanes;       /* lanes a thread may own for life */
-	uint32_t record_max;        /* bytes, header included */
-	uint32_t spill_size;        /* data bytes of the spill lane */
-	uint32_t spill_record_max;  /* bytes, header included */
-	uint8_t frozen;             /* 1: make no more system calls (lane
+	uint32_t owned_lanes;      /* lanes a thread may own for life */
+	uint32_t record_max;       /* bytes, header included */
+	uint32_t spill_size;       /* data bytes of the spill lane */
+	uint32_t spill_record_max; /* bytes, header included */
+	uint8_t frozen;            /* 1: make no more system calls (lane
 				       backing); set by an owner that must
 				       not, e.g. under a seccomp filter */
 };
 
 /* What sr_ring_create() writes into the header. */
 struct sr_ring_params {
-	uint32_t lanes;           /* lane count, SR_RING_MIN..MAX_LANES */
-	uint32_t lane_size;       /* bytes, power of two, MIN..MAX_LANE_SIZE */
-	uint32_t spill_size;      /* bytes of the spill lane, power of two,
+	uint32_t lanes;          /* lane count, SR_RING_MIN..MAX_LANES */
+	uint32_t lane_size;      /* bytes, power of two, MIN..MAX_LANE_SIZE */
+	uint32_t spill_size;     /* bytes of the spill lane, power of two,
 				     MIN..MAX_SPILL_SIZE; 0: SR_RING_SPILL_SIZE */
-	uint32_t pid, ppid, uid;  /* owner identity */
-	uint64_t start_ns;        /* CLOCK_REALTIME, ns */
-	uint64_t pidns;           /* pid namespace inode, 0 if unknown */
-	const char *exe;          /* executable path, may be NULL */
-	const uint8_t *trace_id;  /* 16 bytes or NULL */
-	const uint8_t *span_id;   /* 12 bytes or NULL */
-	uint32_t mode;            /* file mode, exactly (umask ignored);
+	uint32_t pid, ppid, uid; /* owner identity */
+	uint64_t start_ns;       /* CLOCK_REALTIME, ns */
+	uint64_t pidns;          /* pid namespace inode, 0 if unknown */
+	const char *exe;         /* executable path, may be NULL */
+	const uint8_t *trace_id; /* 16 bytes or NULL */
+	const uint8_t *span_id;  /* 12 bytes or NULL */
+	uint32_t mode;           /* file mode, exactly (umask ignored);
 				   * 0: 0600 */
-	bool chgrp;               /* give the file group gid */
+	bool chgrp;              /* give the file group gid */
 	uint32_t gid;
 };
 
@@ -60,11 +60,11 @@ struct sr_ring_params {
  * TLS). Zero-initialised means "no lane yet". Not shared between threads.
  */
 struct sr_producer {
-	uint32_t tid;     /* holder id written to lanes, nonzero */
-	uint32_t lane;    /* owned lane index, valid when owns */
-	uint8_t owns;     /* holds an owned lane */
-	uint8_t busy;     /* inside reserve..commit on the owned lane */
-	uint8_t no_lane;  /* no owned lane was free: always use shared ones */
+	uint32_t tid;    /* holder id written to lanes, nonzero */
+	uint32_t lane;   /* owned lane index, valid when owns */
+	uint8_t owns;    /* holds an owned lane */
+	uint8_t busy;    /* inside reserve..commit on the owned lane */
+	uint8_t no_lane; /* no owned lane was free: always use shared ones */
 	uint8_t pad;
 };
 

@@ -35,30 +35,30 @@
 #define SR_OWNER_EXITED 0x1u /* owner ran its exit path (span closed) */
 
 struct sr_ring_header {
-	uint64_t magic;          /* SR_RING_MAGIC, stored last (release) */
-	uint32_t version;        /* SR_RING_VERSION */
-	uint32_t header_size;    /* SR_RING_HEADER_SIZE */
-	uint32_t lane_count;     /* lanes, SR_RING_MIN_LANES..SR_RING_MAX_LANES */
-	uint32_t lane_size;      /* data bytes per lane, power of two */
-	uint32_t lane_ctl_size;  /* sizeof(struct sr_lane_ctl) */
-	uint32_t record_max;     /* largest record accepted, bytes */
-	uint64_t lanes_offset;   /* file offset of lane control blocks */
-	uint64_t data_offset;    /* file offset of lane 0 data */
-	uint64_t file_size;      /* bytes; the file is exactly this long */
+	uint64_t magic;       /* SR_RING_MAGIC, stored last (release) */
+	uint32_t version;     /* SR_RING_VERSION */
+	uint32_t header_size; /* SR_RING_HEADER_SIZE */
+	uint32_t lane_count;  /* lanes, SR_RING_MIN_LANES..SR_RING_MAX_LANES */
+	uint32_t lane_size;   /* data bytes per lane, power of two */
+	uint32_t lane_ctl_size; /* sizeof(struct sr_lane_ctl) */
+	uint32_t record_max;    /* largest record accepted, bytes */
+	uint64_t lanes_offset;  /* file offset of lane control blocks */
+	uint64_t data_offset;   /* file offset of lane 0 data */
+	uint64_t file_size;     /* bytes; the file is exactly this long */
 	/* owner identity: who created the ring */
-	uint32_t owner_pid;      /* in the owner's pid namespace */
+	uint32_t owner_pid; /* in the owner's pid namespace */
 	uint32_t owner_ppid;
 	uint32_t owner_uid;
 	uint32_t owner_flags;    /* SR_OWNER_* (informational) */
 	uint64_t owner_start_ns; /* CLOCK_REALTIME at ring creation, ns */
-	uint64_t owner_pidns;    /* inode of the owner's pid namespace, 0 unknown */
-	uint8_t trace_id[16];    /* trace of the owner's process span */
-	uint8_t proc_span_id[12];/* the owner's process span */
+	uint64_t owner_pidns; /* inode of the owner's pid namespace, 0 unknown */
+	uint8_t trace_id[16];     /* trace of the owner's process span */
+	uint8_t proc_span_id[12]; /* the owner's process span */
 	uint8_t reserved0[4];
-	char owner_exe[256];     /* executable path, NUL-terminated */
+	char owner_exe[256]; /* executable path, NUL-terminated */
 	/* ring-wide drop counters (rare paths, atomic add) */
 	_Atomic uint64_t dropped_no_lane; /* every lane was busy */
-	uint32_t spill_size;     /* data bytes of the spill lane, power of two */
+	uint32_t spill_size; /* data bytes of the spill lane, power of two */
 	uint32_t spill_record_max; /* largest record in it, bytes */
 	uint8_t reserved1[SR_RING_HEADER_SIZE - 392];
 };
@@ -70,28 +70,28 @@ struct sr_ring_header {
  */
 struct sr_lane_ctl {
 	/* producer cache line */
-	_Atomic uint64_t head;            /* bytes published (commit point) */
-	_Atomic uint64_t written;         /* records published */
-	_Atomic uint64_t dropped_full;    /* records refused: no space */
-	_Atomic uint64_t dropped_oversize;/* records refused: > record_max */
-	_Atomic uint64_t truncated;       /* records published cut short */
-	_Atomic uint32_t holder;          /* tid holding the lane, 0 = free */
-	uint32_t owned;                   /* 1: held for a thread's lifetime */
-	uint64_t tail_cache;              /* producer's last view of tail */
-	uint64_t backed;                  /* data bytes from the lane's start
+	_Atomic uint64_t head;             /* bytes published (commit point) */
+	_Atomic uint64_t written;          /* records published */
+	_Atomic uint64_t dropped_full;     /* records refused: no space */
+	_Atomic uint64_t dropped_oversize; /* records refused: > record_max */
+	_Atomic uint64_t truncated;        /* records published cut short */
+	_Atomic uint32_t holder;           /* tid holding the lane, 0 = free */
+	uint32_t owned;                    /* 1: held for a thread's lifetime */
+	uint64_t tail_cache;               /* producer's last view of tail */
+	uint64_t backed;                   /* data bytes from the lane's start
 					     known to have memory behind them
 					     (holder only; see ring.c) */
 	/* consumer cache line */
-	_Atomic uint64_t tail;            /* bytes released by the consumer */
+	_Atomic uint64_t tail; /* bytes released by the consumer */
 	uint8_t reserved3[SR_CACHELINE - 8];
 };
 
 /* Record header: every record starts 8-byte aligned with this. */
 struct sr_rec_hdr {
-	uint32_t len;   /* bytes including this header, not rounded */
-	uint16_t type;  /* SR_REC_* (record.h), SR_REC_PAD */
-	uint8_t flags;  /* SR_RF_* */
-	uint8_t check;  /* sr_rec_check(len, type, flags) */
+	uint32_t len;  /* bytes including this header, not rounded */
+	uint16_t type; /* SR_REC_* (record.h), SR_REC_PAD */
+	uint8_t flags; /* SR_RF_* */
+	uint8_t check; /* sr_rec_check(len, type, flags) */
 };
 
 #define SR_REC_PAD 0xffffu   /* filler to the lane's end; no payload */

@@ -25,7 +25,8 @@ int sr_dir_default(char *buf, size_t n)
 	if (env && *env)
 		len = snprintf(buf, n, "%s", env);
 	else
-		len = snprintf(buf, n, "/dev/shm/spanring-%u", (unsigned)geteuid());
+		len = snprintf(buf, n, "/dev/shm/spanring-%u",
+			       (unsigned)geteuid());
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -46,8 +47,8 @@ static bool in_group(gid_t g)
 }
 
 /* The kind of the named directory open at fd, or -errno with why. */
-static int classify(int fd, const char *path, unsigned flags,
-		    struct sr_dir *d, char *why, size_t n)
+static int classify(int fd, const char *path, unsigned flags, struct sr_dir *d,
+		    char *why, size_t n)
 {
 	struct stat st;
 	uid_t me = geteuid();
@@ -78,16 +79,17 @@ static int classify(int fd, const char *path, unsigned flags,
 		return 0;
 	}
 	if (st.st_uid != me && !root_reads)
-		return sr_why(why, n, -EPERM, "%s: owned by uid %u, not %u", path,
-			      (unsigned)st.st_uid, (unsigned)me);
+		return sr_why(why, n, -EPERM, "%s: owned by uid %u, not %u",
+			      path, (unsigned)st.st_uid, (unsigned)me);
 	d->kind = SR_DIR_PRIVATE;
 	return 0;
 }
 
-static int open_nofollow(int at, const char *path, const char *shown,
-			 char *why, size_t n)
+static int open_nofollow(int at, const char *path, const char *shown, char *why,
+			 size_t n)
 {
-	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(at, path,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
 	if (fd >= 0)
@@ -95,7 +97,8 @@ static int open_nofollow(int at, const char *path, const char *shown,
 	if ((errno == ELOOP || errno == ENOTDIR) &&
 	    fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISLNK(st.st_mode))
-		return sr_why(why, n, -ELOOP, "%s: is a symlink, refused", shown);
+		return sr_why(why, n, -ELOOP, "%s: is a symlink, refused",
+			      shown);
 	return sr_why(why, n, -errno, "%s: %s", shown, strerror(errno));
 }
 
@@ -107,15 +110,15 @@ static int open_nofollow(int at, const char *path, const char *shown,
  * volume's group when we belong to it, so a sidecar of that group can
  * read the rings and remove them, else 0700.
  */
-static int open_own_sub(struct sr_dir *d, const char *path, char *why,
-			size_t n)
+static int open_own_sub(struct sr_dir *d, const char *path, char *why, size_t n)
 {
 	char name[32], shown[PATH_MAX];
 	bool group = in_group((gid_t)d->ring_gid), made;
 	struct stat st;
 	int fd;
 
-	snprintf(name, sizeof(name), SR_DIR_SUB_PREFIX "%u", (unsigned)geteuid());
+	snprintf(name, sizeof(name), SR_DIR_SUB_PREFIX "%u",
+		 (unsigned)geteuid());
 	snprintf(shown, sizeof(shown), "%s/%s", path, name);
 	made = mkdirat(d->volfd, name, 0700) == 0;
 	if (!made && errno != EEXIST)
@@ -128,8 +131,9 @@ static int open_own_sub(struct sr_dir *d, const char *path, char *why,
 	    (fchown(fd, (uid_t)-1, (gid_t)d->ring_gid) < 0 ||
 	     fchmod(fd, 02770) < 0)) {
 		close(fd);
-		return sr_why(why, n, -errno, "%s: cannot share with group %u: %s",
-			      shown, (unsigned)d->ring_gid, strerror(errno));
+		return sr_why(why, n, -errno,
+			      "%s: cannot share with group %u: %s", shown,
+			      (unsigned)d->ring_gid, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & S_IWOTH) ||
@@ -159,8 +163,9 @@ int sr_dir_open_as(const char *path, unsigned flags, struct sr_dir *d,
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && (flags & SR_DIR_CREATE)) {
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return sr_why(why, whylen, -errno, "%s: cannot create: %s",
-				      path, strerror(errno));
+			return sr_why(why, whylen, -errno,
+				      "%s: cannot create: %s", path,
+				      strerror(errno));
 	}
 	if (fd < 0)
 		fd = open_nofollow(AT_FDCWD, path, path, why, whylen);
@@ -194,8 +199,10 @@ void sr_dir_close(struct sr_dir *d)
 int sr_dir_open(const char *path, bool create, char *why, size_t whylen)
 {
 	struct sr_dir d;
-	int rc = sr_dir_open_as(path, SR_DIR_PRODUCER | (create ? SR_DIR_CREATE : 0),
-				&d, why, whylen), fd;
+	int rc = sr_dir_open_as(path,
+				SR_DIR_PRODUCER | (create ? SR_DIR_CREATE : 0),
+				&d, why, whylen),
+	    fd;
 
 	if (rc)
 		return rc;
@@ -231,7 +238,8 @@ int sr_dir_open_sub(int dirfd, const char *name, char *why, size_t whylen)
 	if (why && whylen)
 		why[0] = 0;
 	if (!sr_dir_sub_parse(name, &uid))
-		return sr_why(why, whylen, -EINVAL, "%s: not a uid-<N> name", name);
+		return sr_why(why, whylen, -EINVAL, "%s: not a uid-<N> name",
+			      name);
 	fd = open_nofollow(dirfd, name, name, why, whylen);
 	if (fd < 0)
 		return fd;
@@ -268,7 +276,8 @@ bool sr_ring_name_parse(const char *name, uint32_t *pid, uint64_t *bytes)
 		*pid = (uint32_t)v;
 	p = end + 1;
 	for (int i = 0; i < 16; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+		if (!((p[i] >= '0' && p[i] <= '9') ||
+		      (p[i] >= 'a' && p[i] <= 'f')))
 			return false;
 	p += 16;
 	if (*p++ != '-' || *p < '0' || *p > '9')
@@ -434,7 +443,8 @@ bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
  * (protected_regular) refuses O_CREAT on a file another uid made. */
 static void count_byte(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dirfd, name,
+			O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0 && errno == ENOENT)
 		fd = openat(dirfd, name,
@@ -495,7 +505,8 @@ uint64_t sr_dir_untraced(int dirfd)
 int sr_dir_untraced_init(int dirfd)
 {
 	int fd = openat(dirfd, SR_DIR_UNTRACED_FILE,
-			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			0666);
 
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;

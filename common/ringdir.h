@@ -63,7 +63,8 @@ struct sr_dir {
  * uid 0, not 1000"); nothing stays open then.
  */
 int sr_dir_open_as(const char *path, unsigned flags, struct sr_dir *d,
-		   char *why, size_t whylen) __attribute__((warn_unused_result));
+		   char *why, size_t whylen)
+	__attribute__((warn_unused_result));
 
 /* Closes what sr_dir_open_as() opened; safe on a closed one (fd -1). */
 void sr_dir_close(struct sr_dir *d);

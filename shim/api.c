@@ -35,9 +35,9 @@ struct frame {
 };
 
 struct shim_api {
-	uint32_t depth;              /* open spans */
-	uint32_t used;               /* arena bytes in use */
-	bool trace_on;               /* spanring_trace_begin() is active */
+	uint32_t depth; /* open spans */
+	uint32_t used;  /* arena bytes in use */
+	bool trace_on;  /* spanring_trace_begin() is active */
 	uint8_t trace[16];
 	struct frame f[SR_SPAN_STACK_MAX];
 	char arena[SR_API_ARENA];

@@ -55,7 +55,8 @@ static bool parse_id(const char *s, const char *prefix, size_t plen,
 		return false;
 	s += plen;
 	for (size_t i = 0; i < 2 * n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return s[2 * n] == 0 && sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
 }
@@ -203,24 +204,24 @@ static int finish(uint16_t type, const char *trace_id, const char *span_id,
 
 SHIM_API int spanring_span_finish(const char *trace_id, const char *span_id,
 				  const char *parent_id, long long started_ns,
-				  long long ended_ns, const char *span_data_json,
+				  long long ended_ns,
+				  const char *span_data_json,
 				  const char *error_message,
 				  const char *error_data_json)
 {
-	return finish(SR_REC_SPAN_END, trace_id, span_id, parent_id,
-		      started_ns, ended_ns, span_data_json, error_message,
-		      error_data_json);
+	return finish(SR_REC_SPAN_END, trace_id, span_id, parent_id, started_ns,
+		      ended_ns, span_data_json, error_message, error_data_json);
 }
 
 SHIM_API int spanring_span_record(const char *trace_id, const char *span_id,
 				  const char *parent_id, long long started_ns,
-				  long long ended_ns, const char *span_data_json,
+				  long long ended_ns,
+				  const char *span_data_json,
 				  const char *error_message,
 				  const char *error_data_json)
 {
 	return finish(SR_REC_SPAN, trace_id, span_id, parent_id, started_ns,
-		      ended_ns, span_data_json, error_message,
-		      error_data_json);
+		      ended_ns, span_data_json, error_message, error_data_json);
 }
 
 SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)

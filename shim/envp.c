@@ -80,7 +80,8 @@ char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 	for (k = 0; envp && envp[k]; k++) {
 		if (k >= SR_ENV_MAX || k + SHIM_ENVP_EXTRA >= e->cap) {
 			shim_debug("environment of more than %u entries passed "
-				   "on unchanged: child not linked", SR_ENV_MAX);
+				   "on unchanged: child not linked",
+				   SR_ENV_MAX);
 			return envp;
 		}
 		if (replaced(envp[k], &own_tp))

@@ -31,10 +31,11 @@
 #define SHIM_ENVP_EXTRA (SHIM_CARRY_MAX + 5)
 
 struct shim_envp {
-	char **vec;   /* caller's array of SHIM_ENVP_VEC(envp) entries */
+	char **vec; /* caller's array of SHIM_ENVP_VEC(envp) entries */
 	size_t cap;
-	char tp[12 + SR_TRACEPARENT_LEN]; /* "TRACEPARENT=00-<32 hex>-<16 hex>-01" */
-	char ctx[17 + SR_CONTEXT_LEN];    /* "SPANRING_CONTEXT=<32 hex>-<24 hex>" */
+	char tp[12 +
+		SR_TRACEPARENT_LEN]; /* "TRACEPARENT=00-<32 hex>-<16 hex>-01" */
+	char ctx[17 + SR_CONTEXT_LEN]; /* "SPANRING_CONTEXT=<32 hex>-<24 hex>" */
 	const char *vfork; /* "SPANRING_VFORK=..." to add, or NULL */
 };
 
@@ -49,7 +50,7 @@ size_t shim_envp_count(char *const envp[]);
 /* Declares `struct shim_envp e` for envp with its vector on the caller's
  * stack, sized to envp (a few hundred bytes for a usual environment: a
  * vfork or clone child may run on a small stack). */
-#define SHIM_ENVP_DECL(e, envp)                                              \
+#define SHIM_ENVP_DECL(e, envp)                                               \
 	struct shim_envp e = { .cap = SHIM_ENVP_VEC(shim_envp_count(envp)) }; \
 	e.vec = __builtin_alloca(e.cap * sizeof(char *))
 
@@ -62,15 +63,16 @@ bool shim_envp_may_trace(char *const envp[]);
 
 /* The envp for a child of span (trace, span) by the policy above, built
  * on the caller's stack: use it within the statement or block. */
-#define SHIM_CHILD_ENVP(envp, trace, span)                                     \
-	(shim_envp_may_trace(envp)                                             \
-		 ? shim_envp_build(                                            \
-			   &(struct shim_envp){                                \
+#define SHIM_CHILD_ENVP(envp, trace, span)                                      \
+	(shim_envp_may_trace(envp)                                              \
+		 ? shim_envp_build(                                             \
+			   &(struct shim_envp){                                 \
 				   .cap = SHIM_ENVP_VEC(shim_envp_count(envp)), \
-				   .vec = __builtin_alloca(                    \
-					   SHIM_ENVP_VEC(shim_envp_count(envp)) * \
-					   sizeof(char *)) },                  \
-			   envp, trace, span)                                  \
+				   .vec = __builtin_alloca(                     \
+					   SHIM_ENVP_VEC(                       \
+						   shim_envp_count(envp)) *     \
+					   sizeof(char *)) },                   \
+			   envp, trace, span)                                   \
 		 : (envp))
 
 /*

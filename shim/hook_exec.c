@@ -88,9 +88,9 @@ static bool set_id_file(const struct exec_call *c)
 		rc = stat(c->file, &st);
 	else
 		return false;
-	return rc == 0 && ((st.st_mode & S_ISUID) ||
-			   (st.st_mode & (S_ISGID | S_IXGRP)) ==
-				   (S_ISGID | S_IXGRP));
+	return rc == 0 &&
+	       ((st.st_mode & S_ISUID) ||
+		(st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP));
 }
 
 /* Whether the child gets spanring's variables: not when the envp says
@@ -236,7 +236,8 @@ static int pending_child_exec(const struct exec_call *c, char *const envp[],
 	if (may_trace_child(c, envp)) {
 		SHIM_ENVP_DECL(e, envp);
 
-		rc = exec_with(c, shim_envp_build(&e, envp, shim.trace_id, parent),
+		rc = exec_with(c,
+			       shim_envp_build(&e, envp, shim.trace_id, parent),
 			       envp, false);
 	} else {
 		rc = call_real(c, envp);
@@ -347,8 +348,8 @@ static void gather(char **argv, size_t n, const char *arg0, va_list *ap)
 /* An execl-style call: the argument vector on the stack as glibc builds
  * it (E2BIG past INT_MAX arguments, as there), then for execle the envp
  * after the NULL, else environ. */
-static int exec_listed(enum exec_kind kind, const char *file,
-		       const char *arg0, va_list *ap, bool has_envp)
+static int exec_listed(enum exec_kind kind, const char *file, const char *arg0,
+		       va_list *ap, bool has_envp)
 {
 	size_t n = count_listed(arg0, *ap);
 	struct exec_call c = { kind, file, -1, NULL };

@@ -72,7 +72,8 @@ static void jw_addr(struct sr_jw *w, int fd, const struct sockaddr *sa,
 	} else {
 		sr_jw_cstr_val(w, host);
 		sr_jw_member_i64(w, "server.port", port);
-		sr_jw_member_cstr(w, "network.type", sa->sa_family == AF_INET ? "ipv4" : "ipv6");
+		sr_jw_member_cstr(w, "network.type",
+				  sa->sa_family == AF_INET ? "ipv4" : "ipv6");
 	}
 	if (tr) {
 		sr_jw_member_cstr(w, "network.transport", tr);

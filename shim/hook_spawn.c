@@ -63,8 +63,8 @@ static int traced_spawn(bool search, pid_t *pid, const char *path,
 			const posix_spawnattr_t *attr, char *const argv[],
 			char *const envp[])
 {
-	__typeof__(shim_real.posix_spawn) fn =
-		search ? REAL(posix_spawnp) : REAL(posix_spawn);
+	__typeof__(shim_real.posix_spawn) fn = search ? REAL(posix_spawnp)
+						      : REAL(posix_spawn);
 	struct sr_span_rec s;
 	char *const *nenv = envp;
 	pid_t child = 0;
@@ -225,8 +225,8 @@ SHIM_API int system(const char *cmd)
 	if (!cmd)
 		return system_probe();
 	shim_span_open(&s, "system", 0);
-	status = run_system(cmd, SHIM_CHILD_ENVP(environ, s.trace_id,
-						 s.span_id));
+	status = run_system(cmd,
+			    SHIM_CHILD_ENVP(environ, s.trace_id, s.span_id));
 	err = errno;
 	s.end_ns = sr_now_ns();
 	sr_jw_init(&w, data, sizeof(data));
@@ -338,8 +338,8 @@ static int popen_spawn(struct popen_slot *sl, const char *cmd, bool reading,
 	return mine;
 }
 
-static FILE *traced_popen(struct popen_slot *sl, const char *cmd,
-			  bool reading, bool cloexec)
+static FILE *traced_popen(struct popen_slot *sl, const char *cmd, bool reading,
+			  bool cloexec)
 {
 	char data[SR_ARGV_JSON_MAX + 64], errd[32];
 	struct sr_jw w;
@@ -392,7 +392,8 @@ SHIM_API FILE *popen(const char *cmd, const char *mode)
 	sl = slot_claim();
 	if (!sl) {
 		shim_debug("popen: more than %u streams open, \"%.60s\" not "
-			   "linked", SR_POPEN_MAX, cmd);
+			   "linked",
+			   SR_POPEN_MAX, cmd);
 		shim_leave();
 		return REAL(popen)(cmd, mode);
 	}

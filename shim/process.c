@@ -52,13 +52,17 @@ static struct {
 	uint32_t pid, ppid, uid;
 	uint64_t pidns; /* pid namespace inode, 0 unknown */
 } self;
-static char pidns_env[64]; /* "SPANRING_PIDNS=<pid>:<inode>" for children */
+static char pidns_env[64];     /* "SPANRING_PIDNS=<pid>:<inode>" for children */
 static char inherited_tp[128]; /* TRACEPARENT at start, "" if none */
 
 /* Variables a child needs to be traced the same way (shim_carry_env). */
 static const char *const carried[] = {
-	"SPANRING_DIR", "SPANRING_HOOKS", "SPANRING_DEBUG", "SPANRING_LANES",
-	"SPANRING_LANE_SIZE", "SPANRING_MAX_RINGS",
+	"SPANRING_DIR",
+	"SPANRING_HOOKS",
+	"SPANRING_DEBUG",
+	"SPANRING_LANES",
+	"SPANRING_LANE_SIZE",
+	"SPANRING_MAX_RINGS",
 #if defined(__SANITIZE_ADDRESS__)
 	/* an ASan build of the shim needs its runtime's options too */
 	"ASAN_OPTIONS",
@@ -201,8 +205,8 @@ static void config_init(void)
 struct incoming {
 	uint8_t trace[16];
 	uint8_t parent[12];
-	bool linked;     /* a parent span was given */
-	bool ancestor;   /* a spanring ancestor wrote the TRACE record */
+	bool linked;   /* a parent span was given */
+	bool ancestor; /* a spanring ancestor wrote the TRACE record */
 };
 
 static void incoming_init(struct incoming *in)
@@ -312,11 +316,16 @@ const char *shim_pidns_env(void)
 static int ring_open(void)
 {
 	struct sr_ring_params p = {
-		.lanes = cfg_lanes, .lane_size = cfg_lane_size,
-		.pid = self.pid, .ppid = self.ppid,
-		.uid = self.uid, .start_ns = proc_start_ns,
-		.pidns = self.pidns, .exe = exe_path,
-		.trace_id = shim.trace_id, .span_id = shim.proc_span,
+		.lanes = cfg_lanes,
+		.lane_size = cfg_lane_size,
+		.pid = self.pid,
+		.ppid = self.ppid,
+		.uid = self.uid,
+		.start_ns = proc_start_ns,
+		.pidns = self.pidns,
+		.exe = exe_path,
+		.trace_id = shim.trace_id,
+		.span_id = shim.proc_span,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
 	struct sr_dir d;
@@ -324,7 +333,8 @@ static int ring_open(void)
 	int rc;
 
 	rc = sr_dir_open_as(dir_path,
-			    SR_DIR_PRODUCER | (dir_explicit ? 0 : SR_DIR_CREATE),
+			    SR_DIR_PRODUCER |
+				    (dir_explicit ? 0 : SR_DIR_CREATE),
 			    &d, why, sizeof(why));
 	if (rc < 0) {
 		shim_debug("untraced: ring directory unusable: %s", why);
@@ -366,8 +376,10 @@ static const char *base_name(const char *path)
 static void write_process_record(void)
 {
 	struct sr_process_rec pr = {
-		.pid = self.pid, .ppid = self.ppid,
-		.uid = self.uid, .start_ns = proc_start_ns,
+		.pid = self.pid,
+		.ppid = self.ppid,
+		.uid = self.uid,
+		.start_ns = proc_start_ns,
 		.exe = { exe_path, (uint32_t)strlen(exe_path) },
 	};
 	uint8_t buf[SR_EXE_MAX + 64];
@@ -527,7 +539,8 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 		jw_seconds(&w, &ru.ru_utime);
 		sr_jw_member(&w, "process.cpu.system_time");
 		jw_seconds(&w, &ru.ru_stime);
-		sr_jw_member_i64(&w, "process.memory.peak_rss", (int64_t)ru.ru_maxrss * 1024);
+		sr_jw_member_i64(&w, "process.memory.peak_rss",
+				 (int64_t)ru.ru_maxrss * 1024);
 	}
 	sr_jw_lit(&w, "}");
 	return w.len;

@@ -23,7 +23,8 @@ void *shim_real_resolve(void **slot, const char *name)
 		name = "_Exit";
 	p = dlsym(RTLD_NEXT, name);
 	/* Racing threads resolve the same address: a plain store is fine. */
-	atomic_store_explicit((_Atomic(void *) *)slot, p ? p : (void *)&shim_real_none,
+	atomic_store_explicit((_Atomic(void *) *)slot,
+			      p ? p : (void *)&shim_real_none,
 			      memory_order_relaxed);
 	errno = saved;
 	return p;

@@ -77,7 +77,7 @@ static inline void *shim_real_get(void **slot, const char *name)
 
 /* REAL(execve) -> the real function, resolved on first use (NULL only if
  * no object after the shim defines it). */
-#define REAL(f)                                                              \
+#define REAL(f) \
 	((__typeof__(shim_real.f))shim_real_get((void **)&shim_real.f, #f))
 
 #endif /* SR_SHIM_REAL_H */

@@ -68,7 +68,8 @@ void shim_debug(const char *fmt, ...)
 	fd = debug_fd;
 	if (fd < 0)
 		fd = open(debug_path,
-			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+				  O_NOFOLLOW,
 			  0600);
 	if (fd >= 0) {
 		if (write(fd, line, (size_t)n) < 0) {
@@ -95,8 +96,8 @@ static bool exit_key_ready(void)
 {
 	int st = atomic_load(&exit_key_state), none = 0;
 
-	if (st == 0 && atomic_compare_exchange_strong(&exit_key_state, &none,
-						      1)) {
+	if (st == 0 &&
+	    atomic_compare_exchange_strong(&exit_key_state, &none, 1)) {
 		st = pthread_key_create(&exit_key, thread_exit) == 0 ? 2 : 3;
 		atomic_store(&exit_key_state, st);
 	}
@@ -267,7 +268,8 @@ int shim_emit_child(const struct sr_child_rec *c)
 int shim_emit_span(uint16_t type, const struct sr_span_rec *s)
 {
 	if (__builtin_expect(atomic_load_explicit(&shim.trace_pending,
-						  memory_order_relaxed), 0))
+						  memory_order_relaxed),
+			     0))
 		shim_trace_flush();
 	return emit(type, sr_span_size(s), enc_span, s, EMIT_PLAIN, 0);
 }
@@ -280,8 +282,7 @@ int shim_emit_span_last(const struct sr_span_rec *s)
 
 int shim_emit_span_from_child(const struct sr_span_rec *s, uint32_t tid)
 {
-	return emit(SR_REC_SPAN, sr_span_size(s), enc_span, s, EMIT_CHILD,
-		    tid);
+	return emit(SR_REC_SPAN, sr_span_size(s), enc_span, s, EMIT_CHILD, tid);
 }
 
 int shim_emit_trace(const struct sr_trace_rec *t)

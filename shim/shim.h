@@ -43,22 +43,22 @@ extern SHIM_TLS struct shim_thread shim_thr;
 
 /* Process-wide state, written by the constructor and the fork child. */
 struct shim_state {
-	bool recording;           /* a ring is open */
-	unsigned hooks;           /* SHIM_HOOK_* enabled */
-	struct sr_ring ring;      /* static storage: no malloc */
-	uint8_t trace_id[16];     /* trace of the process span */
-	uint8_t self_span[12];    /* parent for this image's spans; zero:
+	bool recording;          /* a ring is open */
+	unsigned hooks;          /* SHIM_HOOK_* enabled */
+	struct sr_ring ring;     /* static storage: no malloc */
+	uint8_t trace_id[16];    /* trace of the process span */
+	uint8_t self_span[12];   /* parent for this image's spans; zero:
 				     they are roots of the trace */
-	uint8_t proc_span[12];    /* the process span (zero: not recorded) */
-	uint8_t self_parent[12];  /* parent of the process span (zero: root) */
-	uint32_t pid;             /* getpid() of this image (fork child: its
+	uint8_t proc_span[12];   /* the process span (zero: not recorded) */
+	uint8_t self_parent[12]; /* parent of the process span (zero: root) */
+	uint32_t pid;            /* getpid() of this image (fork child: its
 				     own); another pid means a vfork or
 				     clone child sharing our memory */
 	_Atomic bool trace_pending; /* the image's TRACE record waits for
 				       its first span (shim_trace_flush) */
-	_Atomic bool pending;     /* fork child: its ring is made at its
+	_Atomic bool pending;       /* fork child: its ring is made at its
 				     first record (shim_materialize) */
-	_Atomic bool sandboxed;   /* a seccomp filter was installed through
+	_Atomic bool sandboxed;     /* a seccomp filter was installed through
 				     prctl: the shim makes no system call of
 				     its own from then on */
 };

@@ -27,7 +27,7 @@ struct sr_asm_ring {
 	size_t n, cap;
 	uint64_t next_seq;
 	bool dirty;
-	struct sr_str ident; /* identity members of its items (owned) */
+	struct sr_str ident;  /* identity members of its items (owned) */
 	uint8_t (*ended)[12]; /* SR_ENDED_EARLY_MAX ids of whole SPAN_ENDs
 				 read before their start; NULL until one */
 	size_t nended, next_ended;
@@ -93,7 +93,7 @@ int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n)
 	if (n)
 		memcpy(t, members, n);
 	free((char *)r->ident.p);
-	r->ident = (struct sr_str){t, (uint32_t)n};
+	r->ident = (struct sr_str){ t, (uint32_t)n };
 	return 0;
 }
 
@@ -138,7 +138,7 @@ static int emit_trace(struct sr_asm *a, const struct sr_record *rec,
 		return rc;
 	memcpy(slot, t.trace_id, 16);
 	SR_STAT_ADD(traces, 1);
-	item = (struct sr_item){json, len, t.ts_ns, true, {0}};
+	item = (struct sr_item){ json, len, t.ts_ns, true, { 0 } };
 	memcpy(item.trace_id, t.trace_id, 16);
 	return emit(ctx, &item);
 }
@@ -154,8 +154,11 @@ static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
 	if (rc)
 		return rc;
 	SR_STAT_ADD(spans, 1);
-	item = (struct sr_item){json, len, s->end_ns ? s->end_ns : s->start_ns,
-				false, {0}};
+	item = (struct sr_item){ json,
+				 len,
+				 s->end_ns ? s->end_ns : s->start_ns,
+				 false,
+				 { 0 } };
 	memcpy(item.trace_id, s->trace_id, 16);
 	return emit(ctx, &item);
 }
@@ -243,14 +246,14 @@ static int span_end_whole(struct sr_asm_ring *r, const struct sr_span_rec *e,
 
 	if (rc)
 		return rc;
-	return emit_span(e, (struct sr_str){0}, emit, ctx);
+	return emit_span(e, (struct sr_str){ 0 }, emit, ctx);
 }
 
 static int span_end(struct sr_asm_ring *r, const struct sr_record *rec,
 		    sr_emit_fn emit, void *ctx)
 {
 	struct sr_span_rec e, s;
-	struct sr_str extra = {0};
+	struct sr_str extra = { 0 };
 	struct open_span *o;
 	int rc;
 
@@ -309,7 +312,7 @@ int sr_asm_record(struct sr_asm *a, struct sr_asm_ring *r,
 	case SR_REC_SPAN:
 		if (sr_span_decode(rec->payload, rec->len, &s))
 			return -EBADMSG;
-		return emit_span(&s, (struct sr_str){0}, emit, ctx);
+		return emit_span(&s, (struct sr_str){ 0 }, emit, ctx);
 	case SR_REC_SPAN_START:
 		if (sr_span_decode(rec->payload, rec->len, &s) ||
 		    sr_id_is_zero(s.span_id, 12))
@@ -341,8 +344,8 @@ static void exit_members(const struct sr_asm *a, uint32_t pid,
 		if (WIFSIGNALED(k->status))
 			snprintf(buf, n, "{\"process.exit.signal\":\"SIG%s\"}",
 				 sigabbrev_np(WTERMSIG(k->status))
-				     ? sigabbrev_np(WTERMSIG(k->status))
-				     : "UNKNOWN");
+					 ? sigabbrev_np(WTERMSIG(k->status))
+					 : "UNKNOWN");
 		else if (WIFEXITED(k->status))
 			snprintf(buf, n, "{\"process.exit.code\":%d}",
 				 WEXITSTATUS(k->status));
@@ -363,14 +366,14 @@ static int close_one(struct sr_asm *a, struct open_span *o, uint32_t pid,
 	extra[0] = 0;
 	if (!replaced) {
 		snprintf(edata, sizeof(edata), "{\"process.pid\":%u}", pid);
-		s.err = (struct sr_str){msg, sizeof(msg) - 1};
-		s.errdata = (struct sr_str){edata, (uint32_t)strlen(edata)};
+		s.err = (struct sr_str){ msg, sizeof(msg) - 1 };
+		s.errdata = (struct sr_str){ edata, (uint32_t)strlen(edata) };
 		s.flags |= SR_SF_ERROR;
 		if (s.flags & SR_SF_PROCESS)
 			exit_members(a, pid, s.trace_id, extra, sizeof(extra));
 	}
 	SR_STAT_ADD(spans_orphaned, 1);
-	return emit_span(&s, (struct sr_str){extra, (uint32_t)strlen(extra)},
+	return emit_span(&s, (struct sr_str){ extra, (uint32_t)strlen(extra) },
 			 emit, ctx);
 }
 

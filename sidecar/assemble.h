@@ -41,11 +41,11 @@ struct sr_asm_ring;
 
 /* An item: a WIRE.md trace or span object. */
 struct sr_item {
-	char *json;	      /* malloc'd, owned by the receiver */
+	char *json; /* malloc'd, owned by the receiver */
 	size_t len;
-	uint64_t ts_ns;	      /* when it happened (span end, trace start;
+	uint64_t ts_ns;       /* when it happened (span end, trace start;
 				 CLOCK_REALTIME ns) */
-	bool trace;	      /* a trace object, else a span object */
+	bool trace;           /* a trace object, else a span object */
 	uint8_t trace_id[16]; /* the trace it belongs to */
 };
 
@@ -81,8 +81,7 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 
 /* Sets the identity members (sidecar/identity.h) that this ring's trace
  * metadata and custom span data get; copied. 0 or -ENOMEM. */
-int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members,
-			 size_t n);
+int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n);
 
 /* Spans held open. */
 size_t sr_asm_ring_open(const struct sr_asm_ring *r);

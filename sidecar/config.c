@@ -32,8 +32,8 @@ struct opt {
 	const char *flag; /* without "--" */
 	const char *env;  /* NULL: SPANRINGD_<FLAG> */
 	enum opt_type type;
-	size_t off;	 /* field in struct sr_config */
-	size_t size;	 /* for strings */
+	size_t off;      /* field in struct sr_config */
+	size_t size;     /* for strings */
 	const char *def; /* default shown by --help */
 	const char *help;
 };
@@ -41,95 +41,95 @@ struct opt {
 #define F(f) offsetof(struct sr_config, f), sizeof(((struct sr_config *)0)->f)
 
 static const struct opt opts[] = {
-    {"dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
-     "ring directory to serve"},
-    {"exporter", NULL, T_EXPORTER, F(exporters),
-     "otlp if OTEL_TRACES_EXPORTER=otlp, else openai if a key or endpoint "
-     "is set, else file",
-     "openai | otlp | console | file, or several: openai,otlp,file"},
-    {"endpoint", NULL, T_STR, F(endpoint),
-     "https://api.openai.com/v1/traces/ingest", "URL (http or https)"},
-    {"output", NULL, T_STR, F(output), "- (stdout)",
-     "file exporter: JSON lines file"},
-    {"max-batch-size", NULL, T_U32, F(max_batch_size), "128",
-     "items per export request"},
-    {"schedule-delay", NULL, T_SECS, F(schedule_delay), "5",
-     "seconds an item may wait before its export starts"},
-    {"export-trigger-ratio", NULL, T_RATIO, F(export_trigger_ratio), "0.7",
-     "queue or ring fill (0,1] that triggers an export at once"},
-    {"max-queue-size", NULL, T_U32, F(max_queue_size), "8192",
-     "items held in memory before they go to the spool"},
-    {"max-retries", NULL, T_U32, F(max_retries), "3",
-     "attempts per export round"},
-    {"base-delay", NULL, T_SECS, F(base_delay), "1",
-     "first retry delay, seconds (doubles)"},
-    {"max-delay", NULL, T_SECS, F(max_delay), "30",
-     "largest retry delay, seconds (also caps a server's hint)"},
-    {"compression", NULL, T_CODEC, F(compression), "lz4",
-     "spool segments: lz4 | gzip | none"},
-    {"wire-compression", NULL, T_CODEC, F(wire_compression), "none",
-     "request bodies (Content-Encoding): lz4 | gzip | none"},
-    {"spool-dir", NULL, T_STR, F(spool_dir),
-     "$XDG_STATE_HOME/spanring/spool, ~/.local/state/spanring/spool, "
-     "or /var/lib/spanring/spool as root",
-     "durable queue directory"},
-    {"spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M",
-     "spool size bound (K, M, G suffixes); oldest dropped beyond"},
-    {"shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5",
-     "seconds SIGTERM may take to drain and flush"},
-    {"stats-file", NULL, T_STR, F(stats_file), "<dir>/.spanringd.stats.json",
-     "counters, rewritten every second"},
-    {"dead-letter", NULL, T_STR, F(dead_letter),
-     "<spool-dir>/dead-letter.jsonl", "items the server rejected"},
-    {"log-file", NULL, T_STR, F(log_file), "stderr",
-     "log file (SIGHUP reopens it)"},
-    {"log-level", NULL, T_LEVEL, F(log_level), "info",
-     "error | warn | info | debug"},
-    {"poll-interval", NULL, T_SECS, F(poll_interval), "0.1",
-     "seconds between polls of live rings"},
-    {"orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15",
-     "seconds between noticing a dead owner and closing its spans"},
-    {"fsync", NULL, T_BOOL, F(fsync), "yes",
-     "fsync spool segments before rings are committed (yes | no)"},
-    {"api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
-     "file holding the API key"},
-    {"otlp-endpoint", NULL, T_STR, F(otlp_endpoint),
-     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT"
-     "/v1/traces, else http://localhost:4318/v1/traces",
-     "otlp: traces URL, used as is"},
-    {"otlp-headers", NULL, T_STR, F(otlp_headers),
-     "OTEL_EXPORTER_OTLP_HEADERS + OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-     "otlp: extra headers k=v,k2=v2 (URL-encoded values; added last)"},
-    {"otlp-compression", NULL, T_STR, F(otlp_compression),
-     "OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, else none",
-     "otlp: request bodies gzip | lz4 | none"},
-    {"otlp-timeout", NULL, T_SECS, F(otlp_timeout),
-     "OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (ms), else 10",
-     "otlp: seconds a request may take"},
-    {"otlp-max-body", NULL, T_U64, F(otlp_max_body), "4M",
-     "otlp: largest request body; bigger batches are split"},
-    {"service-name", NULL, T_STR, F(service_name),
-     "OTEL_SERVICE_NAME, else the trace's workflow name",
-     "otlp: resource service.name"},
-    {"resource-attributes", NULL, T_STR, F(resource_attributes),
-     "OTEL_RESOURCE_ATTRIBUTES",
-     "otlp: resource attributes k=v,… (URL-encoded values; added last)"},
-    {"attribute-value-length-limit", NULL, T_U32,
-     F(attr_value_length_limit),
-     "OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT, else none",
-     "otlp: longest attribute string, in characters"},
-    {"span-attribute-count-limit", NULL, T_U32, F(span_attr_count_limit),
-     "OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT, else 128",
-     "otlp: attributes per span (the rest counted as dropped)"},
-    {"identity", NULL, T_BOOL, F(identity), "yes",
-     "add host, pod and pid namespace to trace metadata and custom span "
-     "data (yes | no)"},
-    {"check-max-age", NULL, T_SECS, F(check_max_age), "10",
-     "--check: seconds the stats file may be old"},
-    {"check", "", T_FLAG, F(check), NULL,
-     "health probe: exit 0 if the running spanringd is well (stats file)"},
-    {"help", "", T_FLAG, F(help), NULL, "this text"},
-    {"version", "", T_FLAG, F(version), NULL, "print the version"},
+	{ "dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
+	  "ring directory to serve" },
+	{ "exporter", NULL, T_EXPORTER, F(exporters),
+	  "otlp if OTEL_TRACES_EXPORTER=otlp, else openai if a key or endpoint "
+	  "is set, else file",
+	  "openai | otlp | console | file, or several: openai,otlp,file" },
+	{ "endpoint", NULL, T_STR, F(endpoint),
+	  "https://api.openai.com/v1/traces/ingest", "URL (http or https)" },
+	{ "output", NULL, T_STR, F(output), "- (stdout)",
+	  "file exporter: JSON lines file" },
+	{ "max-batch-size", NULL, T_U32, F(max_batch_size), "128",
+	  "items per export request" },
+	{ "schedule-delay", NULL, T_SECS, F(schedule_delay), "5",
+	  "seconds an item may wait before its export starts" },
+	{ "export-trigger-ratio", NULL, T_RATIO, F(export_trigger_ratio), "0.7",
+	  "queue or ring fill (0,1] that triggers an export at once" },
+	{ "max-queue-size", NULL, T_U32, F(max_queue_size), "8192",
+	  "items held in memory before they go to the spool" },
+	{ "max-retries", NULL, T_U32, F(max_retries), "3",
+	  "attempts per export round" },
+	{ "base-delay", NULL, T_SECS, F(base_delay), "1",
+	  "first retry delay, seconds (doubles)" },
+	{ "max-delay", NULL, T_SECS, F(max_delay), "30",
+	  "largest retry delay, seconds (also caps a server's hint)" },
+	{ "compression", NULL, T_CODEC, F(compression), "lz4",
+	  "spool segments: lz4 | gzip | none" },
+	{ "wire-compression", NULL, T_CODEC, F(wire_compression), "none",
+	  "request bodies (Content-Encoding): lz4 | gzip | none" },
+	{ "spool-dir", NULL, T_STR, F(spool_dir),
+	  "$XDG_STATE_HOME/spanring/spool, ~/.local/state/spanring/spool, "
+	  "or /var/lib/spanring/spool as root",
+	  "durable queue directory" },
+	{ "spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M",
+	  "spool size bound (K, M, G suffixes); oldest dropped beyond" },
+	{ "shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5",
+	  "seconds SIGTERM may take to drain and flush" },
+	{ "stats-file", NULL, T_STR, F(stats_file),
+	  "<dir>/.spanringd.stats.json", "counters, rewritten every second" },
+	{ "dead-letter", NULL, T_STR, F(dead_letter),
+	  "<spool-dir>/dead-letter.jsonl", "items the server rejected" },
+	{ "log-file", NULL, T_STR, F(log_file), "stderr",
+	  "log file (SIGHUP reopens it)" },
+	{ "log-level", NULL, T_LEVEL, F(log_level), "info",
+	  "error | warn | info | debug" },
+	{ "poll-interval", NULL, T_SECS, F(poll_interval), "0.1",
+	  "seconds between polls of live rings" },
+	{ "orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15",
+	  "seconds between noticing a dead owner and closing its spans" },
+	{ "fsync", NULL, T_BOOL, F(fsync), "yes",
+	  "fsync spool segments before rings are committed (yes | no)" },
+	{ "api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
+	  "file holding the API key" },
+	{ "otlp-endpoint", NULL, T_STR, F(otlp_endpoint),
+	  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT"
+	  "/v1/traces, else http://localhost:4318/v1/traces",
+	  "otlp: traces URL, used as is" },
+	{ "otlp-headers", NULL, T_STR, F(otlp_headers),
+	  "OTEL_EXPORTER_OTLP_HEADERS + OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+	  "otlp: extra headers k=v,k2=v2 (URL-encoded values; added last)" },
+	{ "otlp-compression", NULL, T_STR, F(otlp_compression),
+	  "OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, else none",
+	  "otlp: request bodies gzip | lz4 | none" },
+	{ "otlp-timeout", NULL, T_SECS, F(otlp_timeout),
+	  "OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (ms), else 10",
+	  "otlp: seconds a request may take" },
+	{ "otlp-max-body", NULL, T_U64, F(otlp_max_body), "4M",
+	  "otlp: largest request body; bigger batches are split" },
+	{ "service-name", NULL, T_STR, F(service_name),
+	  "OTEL_SERVICE_NAME, else the trace's workflow name",
+	  "otlp: resource service.name" },
+	{ "resource-attributes", NULL, T_STR, F(resource_attributes),
+	  "OTEL_RESOURCE_ATTRIBUTES",
+	  "otlp: resource attributes k=v,… (URL-encoded values; added last)" },
+	{ "attribute-value-length-limit", NULL, T_U32,
+	  F(attr_value_length_limit),
+	  "OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT, else none",
+	  "otlp: longest attribute string, in characters" },
+	{ "span-attribute-count-limit", NULL, T_U32, F(span_attr_count_limit),
+	  "OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT, else 128",
+	  "otlp: attributes per span (the rest counted as dropped)" },
+	{ "identity", NULL, T_BOOL, F(identity), "yes",
+	  "add host, pod and pid namespace to trace metadata and custom span "
+	  "data (yes | no)" },
+	{ "check-max-age", NULL, T_SECS, F(check_max_age), "10",
+	  "--check: seconds the stats file may be old" },
+	{ "check", "", T_FLAG, F(check), NULL,
+	  "health probe: exit 0 if the running spanringd is well (stats file)" },
+	{ "help", "", T_FLAG, F(help), NULL, "this text" },
+	{ "version", "", T_FLAG, F(version), NULL, "print the version" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -291,14 +291,14 @@ static int read_key_file(const char *path, char *key, size_t n)
 	return got > 0 ? 0 : -ENODATA;
 }
 
-static const char *const kind_names[] = {"openai", "console", "file", "null",
-					 "otlp"};
+static const char *const kind_names[] = { "openai", "console", "file", "null",
+					  "otlp" };
 
 const char *sr_exporter_kind_name(enum sr_exporter_kind k)
 {
 	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0])
-		   ? kind_names[k]
-		   : "?";
+		       ? kind_names[k]
+		       : "?";
 }
 
 bool sr_config_has(const struct sr_config *c, enum sr_exporter_kind k)
@@ -309,13 +309,14 @@ bool sr_config_has(const struct sr_config *c, enum sr_exporter_kind k)
 	return false;
 }
 
-void sr_config_dead_letter(const struct sr_config *c,
-			   enum sr_exporter_kind k, char *buf, size_t n)
+void sr_config_dead_letter(const struct sr_config *c, enum sr_exporter_kind k,
+			   char *buf, size_t n)
 {
 	const char *p = c->dead_letter;
 	size_t len = strlen(p);
 
-	if (!sr_config_has(c, SR_EXP_OPENAI) || !sr_config_has(c, SR_EXP_OTLP)) {
+	if (!sr_config_has(c, SR_EXP_OPENAI) ||
+	    !sr_config_has(c, SR_EXP_OTLP)) {
 		snprintf(buf, n, "%s", p);
 		return;
 	}
@@ -580,9 +581,9 @@ static int finish(struct sr_config *c, int endpoint_set)
 		const char *var;
 		size_t off, size;
 	} creds[] = {
-	    {"OPENAI_API_KEY", F(api_key)},
-	    {"OPENAI_ORG_ID", F(org_id)},
-	    {"OPENAI_PROJECT_ID", F(project_id)},
+		{ "OPENAI_API_KEY", F(api_key) },
+		{ "OPENAI_ORG_ID", F(org_id) },
+		{ "OPENAI_PROJECT_ID", F(project_id) },
 	};
 	char why[256];
 
@@ -594,11 +595,11 @@ static int finish(struct sr_config *c, int endpoint_set)
 			continue; /* the key file wins */
 		if (strlen(v) >= creds[i].size || !header_safe(v)) {
 			/* the value itself is never printed: it may be a key */
-			fprintf(stderr,
-				"spanringd: environment %s: %s\n", creds[i].var,
+			fprintf(stderr, "spanringd: environment %s: %s\n",
+				creds[i].var,
 				strlen(v) >= creds[i].size
-				    ? "too long"
-				    : "holds control characters");
+					? "too long"
+					: "holds control characters");
 			return SR_EX_CONFIG;
 		}
 		snprintf(field, creds[i].size, "%s", v);
@@ -607,8 +608,8 @@ static int finish(struct sr_config *c, int endpoint_set)
 		v = getenv("OTEL_TRACES_EXPORTER");
 		c->exporters[0] = v && !strcmp(v, "otlp") ? SR_EXP_OTLP
 				  : endpoint_set || c->api_key[0]
-				      ? SR_EXP_OPENAI
-				      : SR_EXP_FILE;
+					  ? SR_EXP_OPENAI
+					  : SR_EXP_FILE;
 		c->n_exporters = 1;
 	}
 	if (sr_config_has(c, SR_EXP_FILE) && sr_config_has(c, SR_EXP_CONSOLE) &&

@@ -30,14 +30,14 @@ struct sr_config {
 	enum sr_exporter_kind exporters[SR_EXPORTERS_MAX];
 	unsigned n_exporters;
 	char endpoint[2048];
-	char output[4096];		/* file exporter: path or "-" */
-	uint32_t max_batch_size;	/* items per export */
-	double schedule_delay;		/* s */
-	double export_trigger_ratio;	/* (0, 1] */
-	uint32_t max_queue_size;	/* items held in memory */
-	uint32_t max_retries;		/* total attempts per export round */
-	double base_delay, max_delay;	/* s */
-	enum sr_codec compression;	/* spool segments */
+	char output[4096];              /* file exporter: path or "-" */
+	uint32_t max_batch_size;        /* items per export */
+	double schedule_delay;          /* s */
+	double export_trigger_ratio;    /* (0, 1] */
+	uint32_t max_queue_size;        /* items held in memory */
+	uint32_t max_retries;           /* total attempts per export round */
+	double base_delay, max_delay;   /* s */
+	enum sr_codec compression;      /* spool segments */
 	enum sr_codec wire_compression; /* request bodies */
 	char spool_dir[4096];
 	uint64_t spool_max_bytes;
@@ -48,20 +48,20 @@ struct sr_config {
 	enum sr_log_level log_level;
 	double poll_interval; /* s between ring polls */
 	double orphan_grace;  /* s between noticing death and closing */
-	bool fsync;	      /* fsync spool segments */
+	bool fsync;           /* fsync spool segments */
 	char api_key[512];    /* never logged */
 	char org_id[256], project_id[256];
 	/* otlp exporter (otlp.c): empty / 0 until resolved from OTEL_* */
-	char otlp_endpoint[2048];	 /* traces URL, used as is */
-	char otlp_headers[8192];	 /* "k=v,…", values URL-encoded */
-	char otlp_compression[16];	 /* gzip | lz4 | none */
-	double otlp_timeout;		 /* s; < 0: unset */
-	char service_name[512];		 /* resource service.name */
-	char resource_attributes[4096];	 /* "k=v,…", URL-encoded */
+	char otlp_endpoint[2048];         /* traces URL, used as is */
+	char otlp_headers[8192];          /* "k=v,…", values URL-encoded */
+	char otlp_compression[16];        /* gzip | lz4 | none */
+	double otlp_timeout;              /* s; < 0: unset */
+	char service_name[512];           /* resource service.name */
+	char resource_attributes[4096];   /* "k=v,…", URL-encoded */
 	uint32_t attr_value_length_limit; /* code points, 0: none */
-	uint32_t span_attr_count_limit;	  /* attributes per span */
-	uint64_t otlp_max_body;		  /* bytes per request body */
-	enum sr_codec otlp_codec;	  /* resolved otlp_compression */
+	uint32_t span_attr_count_limit;   /* attributes per span */
+	uint64_t otlp_max_body;           /* bytes per request body */
+	enum sr_codec otlp_codec;         /* resolved otlp_compression */
 	bool spool_dir_set;   /* --spool-dir given (else a default) */
 	bool identity;        /* add where items come from (identity.h) */
 	double check_max_age; /* s: --check fails on older stats */
@@ -69,17 +69,17 @@ struct sr_config {
 };
 
 /* Exit codes of spanringd: those of <sysexits.h>. */
-#define SR_EX_USAGE EX_USAGE	     /* 64 bad flag or value */
-#define SR_EX_DATAERR EX_DATAERR     /* 65 bad content of the key file */
-#define SR_EX_NOINPUT EX_NOINPUT     /* 66 unreadable key file */
+#define SR_EX_USAGE EX_USAGE             /* 64 bad flag or value */
+#define SR_EX_DATAERR EX_DATAERR         /* 65 bad content of the key file */
+#define SR_EX_NOINPUT EX_NOINPUT         /* 66 unreadable key file */
 #define SR_EX_UNAVAILABLE EX_UNAVAILABLE /* 69 not healthy (--check) */
-#define SR_EX_SOFTWARE EX_SOFTWARE   /* 70 internal */
-#define SR_EX_OSERR EX_OSERR	     /* 71 system resources */
-#define SR_EX_CANTCREAT EX_CANTCREAT /* 73 a directory or file unusable */
-#define SR_EX_IOERR EX_IOERR	     /* 74 spool cannot be written (--check) */
-#define SR_EX_TEMPFAIL EX_TEMPFAIL   /* 75 already served */
-#define SR_EX_NOPERM EX_NOPERM	     /* 77 rings that cannot be read */
-#define SR_EX_CONFIG EX_CONFIG	     /* 78 bad value in a variable */
+#define SR_EX_SOFTWARE EX_SOFTWARE       /* 70 internal */
+#define SR_EX_OSERR EX_OSERR             /* 71 system resources */
+#define SR_EX_CANTCREAT EX_CANTCREAT     /* 73 a directory or file unusable */
+#define SR_EX_IOERR EX_IOERR       /* 74 spool cannot be written (--check) */
+#define SR_EX_TEMPFAIL EX_TEMPFAIL /* 75 already served */
+#define SR_EX_NOPERM EX_NOPERM     /* 77 rings that cannot be read */
+#define SR_EX_CONFIG EX_CONFIG     /* 78 bad value in a variable */
 
 /*
  * Fills *c from defaults, then the environment, then argv. Returns 0, or
@@ -100,7 +100,7 @@ bool sr_config_has(const struct sr_config *c, enum sr_exporter_kind k);
 /* The dead-letter file of destination `k`: --dead-letter as is, except
  * when both openai and otlp are destinations: then each has its own,
  * "-<name>" inserted before a ".jsonl" suffix (else appended). */
-void sr_config_dead_letter(const struct sr_config *c,
-			   enum sr_exporter_kind k, char *buf, size_t n);
+void sr_config_dead_letter(const struct sr_config *c, enum sr_exporter_kind k,
+			   char *buf, size_t n);
 
 #endif /* SR_SD_CONFIG_H */

@@ -160,10 +160,10 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 
 /* span_data types of WIRE.md section 1, as compact JSON string tokens. */
 static const char *const known_types[] = {
-	"\"agent\"",	     "\"function\"",	  "\"generation\"",
-	"\"response\"",	     "\"handoff\"",	  "\"custom\"",
-	"\"guardrail\"",     "\"transcription\"", "\"speech\"",
-	"\"speech_group\"",  "\"mcp_tools\"",
+	"\"agent\"",        "\"function\"",      "\"generation\"",
+	"\"response\"",     "\"handoff\"",       "\"custom\"",
+	"\"guardrail\"",    "\"transcription\"", "\"speech\"",
+	"\"speech_group\"", "\"mcp_tools\"",
 };
 
 /*
@@ -190,8 +190,8 @@ static int span_type(const char *o, size_t len, const char **tok, size_t *tlen)
 		if (is_type) {
 			if (*v != '"')
 				return 0;
-			for (size_t i = 0; i < sizeof(known_types) /
-						   sizeof(known_types[0]);
+			for (size_t i = 0;
+			     i < sizeof(known_types) / sizeof(known_types[0]);
 			     i++)
 				if ((size_t)(p - v) == strlen(known_types[i]) &&
 				    !memcmp(v, known_types[i], (size_t)(p - v)))

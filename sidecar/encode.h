@@ -22,7 +22,7 @@
  * text in *out (*len bytes), -EBADMSG for a zero trace id, or -ENOMEM.
  */
 int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /*
  * Span object of a complete span `s` (start_ns, end_ns, flags, name,

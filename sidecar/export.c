@@ -24,7 +24,7 @@
 
 enum outcome {
 	DELIVERED, /* delivered, or durably in the dead letter */
-	FAILED,	   /* not now: kept in the spool, next round after a backoff */
+	FAILED,    /* not now: kept in the spool, next round after a backoff */
 	ABORTED,   /* the stop deadline came */
 	REJECTED,  /* a 4xx not retried: the answer is in the response */
 	TOO_BIG,   /* the body would pass --otlp-max-body: send halves */
@@ -38,11 +38,11 @@ struct item {
 struct sr_exporter {
 	const struct sr_config *c;
 	enum sr_exporter_kind kind;
-	unsigned dest;	/* in the spool and the stats */
+	unsigned dest; /* in the spool and the stats */
 	char dead_letter[4096];
 	struct sr_spool *sp;
 	struct sr_http *http;
-	const char *name;	/* the exporter's: openai, otlp, file, … */
+	const char *name;     /* the exporter's: openai, otlp, file, … */
 	char dest_text[4200]; /* what the log names: the URL or the output */
 	struct sr_otlp *otlp; /* the otlp exporter's mapping, else NULL */
 	pthread_t thread;
@@ -50,11 +50,11 @@ struct sr_exporter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping, kicked;
-	uint64_t cuts;		   /* SIGUSR1s so far: each cuts a pause */
+	uint64_t cuts;             /* SIGUSR1s so far: each cuts a pause */
 	_Atomic uint64_t abort_at; /* monotonic ns, 0: none */
-	uint64_t next_try;	   /* monotonic ns: backoff after a failure */
-	double round_delay;	   /* s, next backoff */
-	double hint;		   /* s, the server's last wait hint, -1 */
+	uint64_t next_try;         /* monotonic ns: backoff after a failure */
+	double round_delay;        /* s, next backoff */
+	double hint;               /* s, the server's last wait hint, -1 */
 	bool warned_no_key;
 	bool dl_blocked;   /* the dead letter cannot be written now */
 	int out_fd, dl_fd; /* file exporter output, dead letters */
@@ -129,8 +129,8 @@ static void end_torn_line(int fd, const char *path)
 		last = '\n';
 	close(rfd);
 	if (last != '\n' && write(fd, "\n", 1) != 1)
-		sr_log(SR_LOG_WARN, "export", "output %s: cannot end a torn line",
-		       path);
+		sr_log(SR_LOG_WARN, "export",
+		       "output %s: cannot end a torn line", path);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -214,8 +214,8 @@ static int dead_letter(struct sr_exporter *e, const struct item *it,
 		return rc;
 	}
 	if (e->dl_blocked)
-		sr_log(SR_LOG_INFO, "export", "dead-letter file %s: written again",
-		       e->dead_letter);
+		sr_log(SR_LOG_INFO, "export",
+		       "dead-letter file %s: written again", e->dead_letter);
 	e->dl_blocked = false;
 	SR_DSTAT_ADD(e->dest, dead_lettered, 1);
 	return 0;
@@ -241,7 +241,7 @@ static long param_index(const char *answer, size_t n)
 	long i = -1;
 
 	p = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(j, "error"), "param");
+		cJSON_GetObjectItemCaseSensitive(j, "error"), "param");
 	if (cJSON_IsString(p) && sscanf(p->valuestring, "data[%ld]", &i) != 1)
 		i = -1;
 	cJSON_Delete(j);
@@ -291,8 +291,8 @@ out:
 
 /* The otlp exporter's body: -E2BIG when it is over --otlp-max-body and
  * can be split. */
-static char *otlp_body(struct sr_exporter *e, const struct item *it,
-		       size_t n, size_t *len, int *rc)
+static char *otlp_body(struct sr_exporter *e, const struct item *it, size_t n,
+		       size_t *len, int *rc)
 {
 	struct sr_otlp_item *oi = calloc(n + 1, sizeof(*oi));
 	char *body = NULL;
@@ -300,7 +300,7 @@ static char *otlp_body(struct sr_exporter *e, const struct item *it,
 
 	*rc = -ENOMEM;
 	for (size_t i = 0; oi && i < n; i++)
-		oi[i] = (struct sr_otlp_item){it[i].p, it[i].n};
+		oi[i] = (struct sr_otlp_item){ it[i].p, it[i].n };
 	if (oi && !(*rc = sr_otlp_body(e->otlp, oi, n, &body, len, &skipped)) &&
 	    *len > e->c->otlp_max_body && n > 1) {
 		free(body);
@@ -323,7 +323,8 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 
 	if (!body) {
 		snprintf(r->err, sizeof(r->err), "%s",
-			 rc == -E2BIG ? "body over the limit" : "out of memory");
+			 rc == -E2BIG ? "body over the limit"
+				      : "out of memory");
 		r->status = 0;
 		return rc;
 	}
@@ -338,7 +339,7 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	SR_DSTAT_ADD(e->dest, http_requests, 1);
 	SR_DSTAT_ADD(e->dest, bytes_sent, len);
 	rc = sr_http_post(e->http, url_of(e), body, len,
-			  wc == SR_CODEC_LZ4	? "lz4"
+			  wc == SR_CODEC_LZ4    ? "lz4"
 			  : wc == SR_CODEC_GZIP ? "gzip"
 						: NULL,
 			  r);
@@ -383,7 +384,7 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 		rc = post(e, it, n, r);
 		if (rc == -E2BIG)
 			return TOO_BIG;
-		v = rc	      ? SR_V_RETRY
+		v = rc        ? SR_V_RETRY
 		    : e->otlp ? sr_otlp_verdict(r->status)
 			      : sr_retry_verdict(r->status, r->should_retry);
 		if (v == SR_V_OK && e->otlp)
@@ -414,8 +415,7 @@ static enum outcome attempts(struct sr_exporter *e, const struct item *it,
 			sr_log(SR_LOG_WARN, "export",
 			       "[non-fatal] POST %s: request failed: %s, "
 			       "attempt %u of %u",
-			       url_of(e), r->err, attempt,
-			       e->c->max_retries);
+			       url_of(e), r->err, attempt, e->c->max_retries);
 		if (attempt >= e->c->max_retries)
 			return FAILED;
 		wait = sr_retry_wait(sr_retry_jitter(delay), r->retry_after,
@@ -477,7 +477,7 @@ static enum outcome isolate(struct sr_exporter *e, struct item *it, size_t n,
 		free(first);
 		return FAILED;
 	}
-	st[top++] = (struct part){0, n, first};
+	st[top++] = (struct part){ 0, n, first };
 	while (top && o == DELIVERED) {
 		struct part p = st[--top];
 		struct sr_http_resp *r = p.r, *r2 = NULL;
@@ -501,7 +501,8 @@ static enum outcome isolate(struct sr_exporter *e, struct item *it, size_t n,
 					(p.n - (size_t)bad - 1) * sizeof(*it));
 				p.n--;
 				if (p.n && !budget) {
-					if (dead_letter_all(e, it + p.off, p.n, r))
+					if (dead_letter_all(e, it + p.off, p.n,
+							    r))
 						o = FAILED;
 				} else if (p.n) {
 					budget--;
@@ -531,8 +532,8 @@ static enum outcome isolate(struct sr_exporter *e, struct item *it, size_t n,
 			break;
 		}
 		{
-			struct part a = {p.off, p.n / 2, r};
-			struct part b = {p.off + p.n / 2, p.n - p.n / 2, r2};
+			struct part a = { p.off, p.n / 2, r };
+			struct part b = { p.off + p.n / 2, p.n - p.n / 2, r2 };
 			enum outcome oa = attempts(e, it + a.off, a.n, r), ob;
 
 			if (oa != DELIVERED && oa != REJECTED) {
@@ -600,8 +601,8 @@ static enum outcome to_file(struct sr_exporter *e, const char *lines,
 
 	if (e->out_fd < 0)
 		e->out_fd = strcmp(e->c->output, "-")
-				? open_append(e->c->output)
-				: dup(1);
+				    ? open_append(e->c->output)
+				    : dup(1);
 	if (e->out_fd < 0) {
 		sr_log(SR_LOG_ERROR, "export", "output %s: cannot open: %s",
 		       e->c->output, strerror(errno));
@@ -630,8 +631,9 @@ static enum outcome to_console(const struct item *it, size_t n)
 
 		if (cJSON_IsString(obj) && !strcmp(obj->valuestring, "trace")) {
 			cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-			cJSON *wf = cJSON_GetObjectItemCaseSensitive(
-			    j, "workflow_name");
+			cJSON *wf =
+				cJSON_GetObjectItemCaseSensitive(j,
+								 "workflow_name");
 
 			printf("[Exporter] Export trace_id=%s, name=%s\n",
 			       cJSON_IsString(id) ? id->valuestring : "?",
@@ -665,7 +667,7 @@ static size_t split_lines(const char *lines, size_t len, struct item **out)
 		if (!nl)
 			nl = end;
 		if (nl > p && k <= n)
-			it[k++] = (struct item){p, (size_t)(nl - p)};
+			it[k++] = (struct item){ p, (size_t)(nl - p) };
 		p = nl + 1;
 	}
 	*out = it;
@@ -681,7 +683,7 @@ static enum outcome otlp_deliver(struct sr_exporter *e, struct item *it,
 	enum outcome o;
 
 	for (size_t i = 0; i < n; i++) {
-		struct sr_otlp_item oi = {it[i].p, it[i].n};
+		struct sr_otlp_item oi = { it[i].p, it[i].n };
 
 		if (sr_otlp_is_trace(&oi))
 			sr_otlp_note_trace(e->otlp, &oi);
@@ -695,16 +697,15 @@ static enum outcome otlp_deliver(struct sr_exporter *e, struct item *it,
 	return o;
 }
 
-static enum outcome deliver(struct sr_exporter *e, const char *lines, size_t len,
-			    uint32_t items)
+static enum outcome deliver(struct sr_exporter *e, const char *lines,
+			    size_t len, uint32_t items)
 {
 	struct item *it = NULL;
 	size_t n;
 	enum outcome o;
 
 	if (e->kind == SR_EXP_NULL || e->kind == SR_EXP_FILE) {
-		o = e->kind == SR_EXP_NULL ? DELIVERED
-						  : to_file(e, lines, len);
+		o = e->kind == SR_EXP_NULL ? DELIVERED : to_file(e, lines, len);
 		if (o == DELIVERED)
 			SR_DSTAT_ADD(e->dest, items_exported, items);
 		return o;
@@ -753,8 +754,8 @@ static void failed_round(struct sr_exporter *e, enum outcome o)
 	e->next_try = sr_mono_ns() + secs_ns(wait);
 	pthread_mutex_unlock(&e->lock);
 	e->hint = -1;
-	e->round_delay =
-	    sr_retry_next(e->round_delay ? e->round_delay : 1, e->c->max_delay);
+	e->round_delay = sr_retry_next(e->round_delay ? e->round_delay : 1,
+				       e->c->max_delay);
 }
 
 /* Delivers the batches of the oldest segment in order; a damaged segment
@@ -821,7 +822,8 @@ static bool export_one(struct sr_exporter *e, uint64_t seq)
 		 * had delivered all before a restart): done with it */
 		rc = sr_spool_mark(e->sp, g, sr_segment_batches(g));
 		if (rc) {
-			sr_log(SR_LOG_WARN, "spool", "segment %llu: cannot "
+			sr_log(SR_LOG_WARN, "spool",
+			       "segment %llu: cannot "
 			       "record progress of %s: %s",
 			       (unsigned long long)seq, e->name, strerror(-rc));
 			failed_round(e, ABORTED);
@@ -874,8 +876,8 @@ static void *run(void *arg)
 			break;
 		if (have && can_send(e))
 			wait_until(e, e->stopping && at < e->next_try
-					  ? at
-					  : e->next_try);
+					      ? at
+					      : e->next_try);
 		else if (e->stopping)
 			wait_until(e, at);
 		else
@@ -972,7 +974,8 @@ static int setup_http(struct sr_exporter *e, char *why, size_t whylen)
 		e->http = e->otlp ? sr_http_new(&e->abort_at) : NULL;
 		if (!e->http || sr_otlp_headers(e->otlp, add_line, e->http) ||
 		    sr_http_timeout(e->http, c->otlp_timeout)) {
-			snprintf(why, whylen, "cannot set up the otlp exporter");
+			snprintf(why, whylen,
+				 "cannot set up the otlp exporter");
 			return -ENOMEM;
 		}
 	} else if (e->kind == SR_EXP_OPENAI) {
@@ -1040,7 +1043,7 @@ void sr_exporter_kick(struct sr_exporter *e, int force)
 	e->kicked = true;
 	if (force) {
 		e->next_try = 0; /* the backoff between rounds */
-		e->cuts++;	 /* and a pause between attempts */
+		e->cuts++;       /* and a pause between attempts */
 	}
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);

@@ -50,7 +50,8 @@ static double age_of(const struct stat *st)
 
 static int verdict(const cJSON *j, double age, FILE *out)
 {
-	double rings = num(j, "rings_unreadable"), dirs = num(j, "dirs_unreadable");
+	double rings = num(j, "rings_unreadable"),
+	       dirs = num(j, "dirs_unreadable");
 
 	if (rings > 0 || dirs > 0) {
 		fprintf(out,
@@ -60,8 +61,9 @@ static int verdict(const cJSON *j, double age, FILE *out)
 		return EX_NOPERM;
 	}
 	if (num(j, "spool_failing") > 0) {
-		fprintf(out, "spanringd: error: pid %.0f cannot write its spool "
-			     "(see its log)\n",
+		fprintf(out,
+			"spanringd: error: pid %.0f cannot write its spool "
+			"(see its log)\n",
 			num(j, "pid"));
 		return EX_IOERR;
 	}

@@ -9,7 +9,6 @@
 
 #include <stdio.h>
 
-
 /*
  * Checks the sidecar that writes `stats_file` and prints one line to
  * `out`. Returns 0 when it is well: the file is at most `max_age`

@@ -19,12 +19,12 @@
 struct sr_http;
 
 struct sr_http_resp {
-	long status;			 /* 0: no answer (network error) */
+	long status;                     /* 0: no answer (network error) */
 	char answer[SR_HTTP_ANSWER_MAX]; /* body, NUL-terminated, cut */
 	double retry_after; /* s, -1 when absent or invalid: retry-after-ms,
 			     * else Retry-After */
 	enum sr_should_retry should_retry; /* x-should-retry */
-	char err[256];			 /* network error text */
+	char err[256];                     /* network error text */
 };
 
 /* NULL + errno. `abort_at` (CLOCK_MONOTONIC ns, 0 = never) is read during

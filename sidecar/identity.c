@@ -16,10 +16,10 @@
 
 static struct sr_ident_attr attrs[ATTRS_MAX];
 static size_t nattrs;
-static char own_cid[65];     /* the sidecar's container, "" unknown */
-static bool cid_configured;  /* container.id from the environment */
+static char own_cid[65];    /* the sidecar's container, "" unknown */
+static bool cid_configured; /* container.id from the environment */
 static uint64_t own_pidns;
-static bool enabled;         /* sr_identity_init() ran */
+static bool enabled; /* sr_identity_init() ran */
 
 static void add(const char *key, const char *v)
 {
@@ -33,7 +33,8 @@ static void add(const char *key, const char *v)
 static bool hex64_at(const char *p)
 {
 	for (int i = 0; i < 64; i++)
-		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
+		if (!isxdigit((unsigned char)p[i]) ||
+		    isupper((unsigned char)p[i]))
 			return false;
 	return !isxdigit((unsigned char)p[64]);
 }
@@ -83,7 +84,8 @@ void sr_identity_init(void)
 	add("k8s.pod.uid", getenv("SPANRING_K8S_POD_UID"));
 	add("k8s.node.name", getenv("SPANRING_K8S_NODE_NAME"));
 	add("k8s.container.name", getenv("SPANRING_K8S_CONTAINER_NAME"));
-	own_pidns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+	own_pidns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino
+							: 0;
 	v = getenv("SPANRING_CONTAINER_ID");
 	own_cid[0] = 0;
 	cid_configured = v && *v;

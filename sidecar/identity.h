@@ -22,8 +22,8 @@
 #define SR_IDENT_TEXT_MAX 2048u
 
 struct sr_ident_attr {
-	const char *key;                 /* e.g. "k8s.pod.name" */
-	char value[SR_IDENT_VALUE_MAX];  /* non-empty */
+	const char *key;                /* e.g. "k8s.pod.name" */
+	char value[SR_IDENT_VALUE_MAX]; /* non-empty */
 };
 
 /*

@@ -13,16 +13,16 @@
 #include "common/limits.h"
 
 struct jn {
-	char kind;	    /* 'o' object, 'a' array, 's' string, 'v' other */
+	char kind; /* 'o' object, 'a' array, 's' string, 'v' other */
 	bool removed;
-	const char *key;    /* member key token, quotes included (objects) */
+	const char *key; /* member key token, quotes included (objects) */
 	size_t keyn;
-	const char *raw;    /* scalar token as written (or `own`) */
+	const char *raw; /* scalar token as written (or `own`) */
 	size_t rawn;
-	char *own;	    /* a cut string, owned */
+	char *own; /* a cut string, owned */
 	struct jn *kids;
 	size_t nkids, cap;
-	size_t size;	    /* compact bytes of the value */
+	size_t size; /* compact bytes of the value */
 };
 
 struct parser {
@@ -163,7 +163,8 @@ static size_t size_of(struct jn *n)
 
 		if (c->removed)
 			continue;
-		s += (k++ ? 1 : 0) + size_of(c) + (n->kind == 'o' ? c->keyn + 1 : 0);
+		s += (k++ ? 1 : 0) + size_of(c) +
+		     (n->kind == 'o' ? c->keyn + 1 : 0);
 	}
 	return n->size = s;
 }
@@ -231,7 +232,8 @@ static size_t string_cut(const char *s, size_t n, size_t max)
 		if (s[i] == '\\') {
 			step = s[i + 1] == 'u' ? 6 : 2;
 			/* a surrogate pair is one character */
-			if (step == 6 && i + 12 <= n && (s[i + 2] | 0x20) == 'd' &&
+			if (step == 6 && i + 12 <= n &&
+			    (s[i + 2] | 0x20) == 'd' &&
 			    strchr("89abAB", s[i + 3]) && s[i + 6] == '\\' &&
 			    s[i + 7] == 'u')
 				step = 12;
@@ -347,9 +349,10 @@ static bool key_is(const struct jn *c, const char *key)
  */
 static int usage_rebuild(struct jn *u)
 {
-	struct jn *in = member(u, "input_tokens"), *out = member(u, "output_tokens");
+	struct jn *in = member(u, "input_tokens"),
+		  *out = member(u, "output_tokens");
 	struct jn *det = member(u, "details");
-	struct jn nu = {.kind = 'o'}, nd = {.kind = 'o'};
+	struct jn nu = { .kind = 'o' }, nd = { .kind = 'o' };
 	int rc = -ENOMEM;
 
 	nu.kids = calloc(3, sizeof(*nu.kids));
@@ -451,8 +454,8 @@ static bool may_apply(const char *item, size_t n)
 
 int sr_ingest_item(const char *item, size_t n, char **out, size_t *len)
 {
-	struct parser ps = {item, item + n, 0, false};
-	struct jn root = {0}, *sd;
+	struct parser ps = { item, item + n, 0, false };
+	struct jn root = { 0 }, *sd;
 	int changed = 0, rc;
 	char *t, *e;
 

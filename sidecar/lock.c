@@ -14,7 +14,7 @@ int sr_flock_wait(int fd, uint64_t wait_ns, void (*on_wait)(void *ctx),
 		  void *ctx)
 {
 	uint64_t until = sr_mono_ns() + wait_ns;
-	struct timespec ts = {0, TRY_EVERY_NS};
+	struct timespec ts = { 0, TRY_EVERY_NS };
 
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)

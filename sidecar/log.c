@@ -18,7 +18,7 @@ static time_t win_start;   /* second of the current rate window */
 static unsigned win_lines; /* lines written in it */
 static unsigned long suppressed;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 int sr_log_parse_level(const char *s, enum sr_log_level *out)
 {

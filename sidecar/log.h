@@ -22,7 +22,7 @@ int sr_log_reopen(void);
 /* Logs one line. At most SR_LOG_BURST lines a second get through; the
  * rest are counted and summed up in the next line. Thread-safe. */
 void sr_log(enum sr_log_level level, const char *subsys, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 #define SR_LOG_BURST 50
 

@@ -59,7 +59,7 @@ struct daemon {
 	struct sr_sink sink;
 	bool stop, force;
 	uint64_t spool_retry; /* monotonic ns: no hand-off before */
-	uint64_t heals;	      /* spool heals already answered */
+	uint64_t heals;       /* spool heals already answered */
 	bool spool_failed;    /* the last hand-off was refused */
 	struct sr_spool_opts sopts;
 	struct sr_rings_opts ropts;
@@ -181,8 +181,8 @@ static void drain_all(struct daemon *d)
 
 static bool flush_due(struct daemon *d, bool hot)
 {
-	uint64_t trigger =
-	    (uint64_t)(d->c.max_queue_size * d->c.export_trigger_ratio);
+	uint64_t trigger = (uint64_t)(d->c.max_queue_size *
+				      d->c.export_trigger_ratio);
 
 	size_t n = sr_queue_len(d->q);
 
@@ -207,7 +207,8 @@ static void tick(struct daemon *d, bool all)
 	} else if (sr_rings_pending(d->rings)) {
 		/* rings whose reads produced no queued item (span starts) */
 		if (sr_rings_commit(d->rings, sr_queue_len(d->q) == 0))
-			sr_log(SR_LOG_DEBUG, "main", "commit incomplete, "
+			sr_log(SR_LOG_DEBUG, "main",
+			       "commit incomplete, "
 			       "retried on the next tick");
 	}
 	if (d->force)
@@ -243,7 +244,7 @@ static void on_signals(struct daemon *d)
 static bool on_inotify(struct daemon *d)
 {
 	char buf[4096]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	bool ring = false;
 	ssize_t n;
 
@@ -303,7 +304,8 @@ static void run(struct daemon *d)
 	uint64_t now = sr_mono_ns(), next_tick = now, next_scan = now,
 		 next_stats = now,
 		 tick_ns = (uint64_t)(d->c.poll_interval * 1e9);
-	struct pollfd p[2] = {{d->sigfd, POLLIN, 0}, {d->inofd, POLLIN, 0}};
+	struct pollfd p[2] = { { d->sigfd, POLLIN, 0 },
+			       { d->inofd, POLLIN, 0 } };
 
 	while (!d->stop) {
 		bool scan = false;
@@ -339,8 +341,8 @@ static void run(struct daemon *d)
  * reads them again). */
 static int shutdown_all(struct daemon *d)
 {
-	uint64_t deadline =
-	    sr_mono_ns() + (uint64_t)(d->c.shutdown_timeout * 1e9);
+	uint64_t deadline = sr_mono_ns() +
+			    (uint64_t)(d->c.shutdown_timeout * 1e9);
 	size_t unspooled;
 
 	sr_log(SR_LOG_INFO, "main", "stopping: draining rings, %.1fs to flush",
@@ -365,8 +367,7 @@ static int shutdown_all(struct daemon *d)
 		       "%zu items could not be spooled: their rings are not "
 		       "committed, a restart reads them again",
 		       sr_spool_count(d->spool),
-		       (unsigned long long)sr_spool_items(d->spool),
-		       unspooled);
+		       (unsigned long long)sr_spool_items(d->spool), unspooled);
 		return SR_EX_CANTCREAT;
 	}
 	sr_log(SR_LOG_INFO, "main",
@@ -493,16 +494,20 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 	struct sr_spool *sp;
 	struct stat st;
 
-	if (d->c.spool_dir_set || (err != EROFS && err != EACCES &&
-				   err != EPERM && err != ENOENT))
+	if (d->c.spool_dir_set ||
+	    (err != EROFS && err != EACCES && err != EPERM && err != ENOENT))
 		return NULL;
 	/* made here, checked by lstat: in a directory writable by anyone a
 	 * planted symlink must not lead the spool elsewhere */
-	if ((mkdirat(d->dirfd, ".spanringd-spool", 0700) < 0 && errno != EEXIST) ||
-	    fstatat(d->dirfd, ".spanringd-spool", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if ((mkdirat(d->dirfd, ".spanringd-spool", 0700) < 0 &&
+	     errno != EEXIST) ||
+	    fstatat(d->dirfd, ".spanringd-spool", &st, AT_SYMLINK_NOFOLLOW) <
+		    0 ||
 	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		if (snprintf(why, n, "%s; %s/.spanringd-spool is not this "
-			     "uid's directory either", first, d->c.dir) >= (int)n)
+		if (snprintf(why, n,
+			     "%s; %s/.spanringd-spool is not this "
+			     "uid's directory either",
+			     first, d->c.dir) >= (int)n)
 			why[n - 1] = 0;
 		return NULL;
 	}
@@ -510,7 +515,8 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 	    (int)sizeof(dl))
 		dl[0] = 0;
 	if (snprintf(d->c.spool_dir, sizeof(d->c.spool_dir),
-		     "%s/.spanringd-spool", d->c.dir) >= (int)sizeof(d->c.spool_dir))
+		     "%s/.spanringd-spool",
+		     d->c.dir) >= (int)sizeof(d->c.spool_dir))
 		return NULL;
 	if (!strcmp(dl, d->c.dead_letter) &&
 	    snprintf(d->c.dead_letter, sizeof(d->c.dead_letter),
@@ -532,11 +538,11 @@ static int open_spool(struct daemon *d)
 	for (unsigned k = 0; k < d->c.n_exporters; k++)
 		d->names[k] = sr_exporter_kind_name(d->c.exporters[k]);
 	d->sopts = (struct sr_spool_opts){
-	    .codec = d->c.compression,
-	    .max_bytes = d->c.spool_max_bytes,
-	    .sync = d->c.fsync,
-	    .names = d->names,
-	    .ndest = d->c.n_exporters,
+		.codec = d->c.compression,
+		.max_bytes = d->c.spool_max_bytes,
+		.sync = d->c.fsync,
+		.names = d->names,
+		.ndest = d->c.n_exporters,
 	};
 	d->spool = sr_spool_open(d->c.spool_dir, &d->sopts, why, sizeof(why));
 	if (!d->spool) {
@@ -593,10 +599,10 @@ static int setup(struct daemon *d)
 	d->q = sr_queue_new();
 	d->asm_ = d->q ? sr_asm_new() : NULL;
 	d->ropts = (struct sr_rings_opts){
-	    .dir = d->c.dir,
-	    .orphan_grace = d->c.orphan_grace,
-	    .trigger_ratio = d->c.export_trigger_ratio,
-	    .fsync = d->c.fsync,
+		.dir = d->c.dir,
+		.orphan_grace = d->c.orphan_grace,
+		.trigger_ratio = d->c.export_trigger_ratio,
+		.fsync = d->c.fsync,
 	};
 	d->rings = d->asm_ ? sr_rings_new(&d->ropts, d->dirfd,
 					  sr_spool_dirfd(d->spool), d->asm_)
@@ -614,7 +620,7 @@ static int setup(struct daemon *d)
 			d->c.stats_file, strerror(-rc));
 		return SR_EX_CANTCREAT;
 	}
-	d->sink = (struct sr_sink){sink_emit, sink_full, d};
+	d->sink = (struct sr_sink){ sink_emit, sink_full, d };
 	return 0;
 }
 
@@ -685,8 +691,10 @@ static void describe_exporters(const struct sr_config *c, char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-	static struct daemon d = {
-	    .dirfd = -1, .lockfd = -1, .sigfd = -1, .inofd = -1};
+	static struct daemon d = { .dirfd = -1,
+				   .lockfd = -1,
+				   .sigfd = -1,
+				   .inofd = -1 };
 	int rc = sr_config_load(&d.c, argc, argv);
 
 	if (rc)
@@ -700,7 +708,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (d.c.check)
-		return sr_health_check(d.c.stats_file, d.c.check_max_age, stdout);
+		return sr_health_check(d.c.stats_file, d.c.check_max_age,
+				       stdout);
 	if (d.c.identity)
 		sr_identity_init();
 	if (sr_log_init(d.c.log_level, d.c.log_file[0] ? d.c.log_file : NULL)) {

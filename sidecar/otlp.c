@@ -108,7 +108,6 @@ static void sb_str(struct sb *b, const char *s, size_t n, uint32_t limit)
 	b->p[b->n] = 0;
 }
 
-
 /* --- attribute lists ------------------------------------------------------ */
 
 /* An attribute: its key and its value, an encoded AnyValue. */
@@ -140,7 +139,7 @@ static void al_put(struct alist *a, const char *key, struct sb *val)
 	if (val->oom || !val->p || al_has(a, key)) {
 		a->oom |= val->oom;
 		free(val->p);
-		*val = (struct sb){0};
+		*val = (struct sb){ 0 };
 		return;
 	}
 	if (a->n == a->cap) {
@@ -150,7 +149,7 @@ static void al_put(struct alist *a, const char *key, struct sb *val)
 		if (!v) {
 			a->oom = true;
 			free(val->p);
-			*val = (struct sb){0};
+			*val = (struct sb){ 0 };
 			return;
 		}
 		a->v = v;
@@ -163,7 +162,7 @@ static void al_put(struct alist *a, const char *key, struct sb *val)
 	} else {
 		a->v[a->n++].val = val->p;
 	}
-	*val = (struct sb){0};
+	*val = (struct sb){ 0 };
 }
 
 static void al_free(struct alist *a)
@@ -173,9 +172,8 @@ static void al_free(struct alist *a)
 		free(a->v[i].val);
 	}
 	free(a->v);
-	*a = (struct alist){0};
+	*a = (struct alist){ 0 };
 }
-
 
 /* --- a view of validated JSON text ---------------------------------------- */
 
@@ -191,8 +189,8 @@ struct jv {
 
 static void skip_ws(const char **p, const char *e)
 {
-	while (*p < e && (**p == ' ' || **p == '\t' || **p == '\n' ||
-			  **p == '\r'))
+	while (*p < e &&
+	       (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
 		(*p)++;
 }
 
@@ -271,7 +269,7 @@ static struct jv jv_get(struct jv o, const char *name)
 		while (it_next(&it, &k, &v))
 			if (raw_eq(k, name))
 				return v;
-	return (struct jv){0};
+	return (struct jv){ 0 };
 }
 
 /* The members of an object, read in one pass: looking up a member does
@@ -310,15 +308,15 @@ static struct jv jo_get(const struct jobj *o, const char *name)
 	for (size_t i = 0; i < o->n; i++)
 		if (raw_eq(o->k[i], name))
 			return o->v[i];
-	return o->more ? jv_get(o->self, name) : (struct jv){0};
+	return o->more ? jv_get(o->self, name) : (struct jv){ 0 };
 }
 
 /* The raw content of a string value, or absent. */
 static struct jv jv_str(struct jv v)
 {
 	if (!jv_is(v, '"') || v.e - v.p < 2)
-		return (struct jv){0};
-	return (struct jv){v.p + 1, v.e - 1};
+		return (struct jv){ 0 };
+	return (struct jv){ v.p + 1, v.e - 1 };
 }
 
 static size_t jv_len(struct jv v)
@@ -357,7 +355,8 @@ static size_t raw_prefix(const char *s, size_t n, uint32_t limit)
 
 			/* \uD8xx\uDCxx: one code point */
 			if (k == 6 && i + 12 <= n && s[i + 6] == '\\' &&
-			    s[i + 7] == 'u' && (s[i + 2] == 'd' || s[i + 2] == 'D') &&
+			    s[i + 7] == 'u' &&
+			    (s[i + 2] == 'd' || s[i + 2] == 'D') &&
 			    strchr("89abAB", s[i + 3]))
 				k = 12;
 			i += k;
@@ -399,8 +398,7 @@ static void any_number(struct sb *b, double d, bool as_double)
 	char t[40];
 
 	if (!as_double && integral(d)) {
-		snprintf(t, sizeof(t), "{\"intValue\":\"%lld\"}",
-			 (long long)d);
+		snprintf(t, sizeof(t), "{\"intValue\":\"%lld\"}", (long long)d);
 	} else {
 		/* the shortest text that reads back as the same double */
 		snprintf(t, sizeof(t), "%.15g", d);
@@ -427,9 +425,9 @@ static bool homogeneous(struct jv a, bool *doubles)
 	if (!it_begin(a, '[', &it))
 		return false;
 	while (it_next(&it, NULL, &e)) {
-		int t = *e.p == '"'		     ? 0
+		int t = *e.p == '"'                  ? 0
 			: *e.p == 't' || *e.p == 'f' ? 1
-			: jv_num(e, &d)		     ? 2
+			: jv_num(e, &d)              ? 2
 						     : 3;
 
 		if (t == 3 || (type >= 0 && t != type))
@@ -505,13 +503,14 @@ static void at_free(struct attrs *a)
 	free(a->v);
 	free(a->keys.p);
 	free(a->vals.p);
-	*a = (struct attrs){0};
+	*a = (struct attrs){ 0 };
 }
 
 static bool at_has(const struct attrs *a, const char *k, size_t n)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].klen == n && !memcmp(a->keys.p + a->v[i].koff, k, n))
+		if (a->v[i].klen == n &&
+		    !memcmp(a->keys.p + a->v[i].koff, k, n))
 			return true;
 	return false;
 }
@@ -547,7 +546,7 @@ static bool at_begin(struct attrs *a, const char *p1, size_t n1, const char *p2,
 		a->v = v;
 		a->cap = cap;
 	}
-	a->v[a->n] = (struct attr){koff, a->keys.n - koff, a->vals.n, 0};
+	a->v[a->n] = (struct attr){ koff, a->keys.n - koff, a->vals.n, 0 };
 	return true;
 }
 
@@ -611,7 +610,7 @@ static struct jv key_form(struct jv k, char *buf, size_t cap)
 		sr_jw_str(&w, j->valuestring, strlen(j->valuestring));
 		if (w.len >= 2 && w.len < cap && !w.overflow) {
 			cJSON_Delete(j);
-			return (struct jv){buf + 1, buf + w.len - 1};
+			return (struct jv){ buf + 1, buf + w.len - 1 };
 		}
 	}
 	cJSON_Delete(j);
@@ -670,7 +669,7 @@ static void put_text(struct attrs *a, const char *key, struct jv v,
 struct trace_slot {
 	uint8_t id[16];
 	bool used, has_wf;
-	struct sb wf;	     /* workflow name, escaped, NUL-terminated */
+	struct sb wf;       /* workflow name, escaped, NUL-terminated */
 	struct attrs attrs; /* the trace's attributes for its spans */
 };
 
@@ -789,7 +788,7 @@ static int check_pair(void *ctx, const char *k, const char *v)
 static int put_string(void *ctx, const char *k, const char *v)
 {
 	struct alist *a = ctx;
-	struct sb s = {0};
+	struct sb s = { 0 };
 
 	for (size_t i = 0; i < a->n; i++) {
 		if (!strcmp(a->v[i].key, k)) {
@@ -827,8 +826,7 @@ static int bad_var(const char *name, const char *v, const char *why)
 	return SR_EX_CONFIG;
 }
 
-static int parse_limit(const char *traces, const char *generic,
-		       uint32_t *out)
+static int parse_limit(const char *traces, const char *generic, uint32_t *out)
 {
 	const char *v = env2(traces, generic);
 	char *end;
@@ -838,8 +836,8 @@ static int parse_limit(const char *traces, const char *generic,
 		return 0;
 	errno = 0;
 	u = strtoull(v, &end, 10);
-	if (errno || end == v || *end || !isdigit((unsigned char)*v) ||
-	    u < 1 || u > 1000000)
+	if (errno || end == v || *end || !isdigit((unsigned char)*v) || u < 1 ||
+	    u > 1000000)
 		return bad_var(getenv(traces) && *getenv(traces) ? traces
 								 : generic,
 			       v, "a count from 1 to 1000000");
@@ -886,7 +884,7 @@ static int resolve_endpoint(struct sr_config *c)
 static int resolve_list(char *field, size_t cap, const char *name1,
 			const char *name2, const char *what)
 {
-	const char *vars[2] = {name1, name2};
+	const char *vars[2] = { name1, name2 };
 	char flag[8192];
 	size_t o = 0;
 
@@ -899,8 +897,8 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 			continue;
 		if (parse_pairs(v, check_pair, NULL))
 			return bad_var(vars[i], v, what);
-		o += (size_t)snprintf(field + o, cap - o, "%s%s",
-				      o ? "," : "", v);
+		o += (size_t)snprintf(field + o, cap - o, "%s%s", o ? "," : "",
+				      v);
 		if (o >= cap)
 			return bad_var(vars[i], v, "too long");
 	}
@@ -911,8 +909,8 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 				flag, name1, what);
 			return SR_EX_USAGE;
 		}
-		o += (size_t)snprintf(field + o, cap - o, "%s%s",
-				      o ? "," : "", flag);
+		o += (size_t)snprintf(field + o, cap - o, "%s%s", o ? "," : "",
+				      flag);
 		if (o >= cap)
 			return SR_EX_USAGE;
 	}
@@ -922,9 +920,9 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 static int resolve_compression(struct sr_config *c)
 {
 	const char *v = c->otlp_compression[0]
-			    ? c->otlp_compression
-			    : env2("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-				   "OTEL_EXPORTER_OTLP_COMPRESSION");
+				? c->otlp_compression
+				: env2("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+				       "OTEL_EXPORTER_OTLP_COMPRESSION");
 
 	if (!v || !strcmp(v, "none"))
 		c->otlp_codec = SR_CODEC_NONE;
@@ -1007,7 +1005,7 @@ int sr_otlp_config(struct sr_config *c)
 
 static int res_string(struct alist *a, const char *k, const char *v)
 {
-	struct sb s = {0};
+	struct sb s = { 0 };
 
 	any_string(&s, v, strlen(v), 0);
 	al_put(a, k, &s);
@@ -1020,7 +1018,7 @@ static int res_pair(void *ctx, const char *k, const char *v)
 
 	for (size_t i = 0; i < a->n; i++) {
 		if (!strcmp(a->v[i].key, k)) {
-			struct sb s = {0};
+			struct sb s = { 0 };
 
 			any_string(&s, v, strlen(v), 0);
 			if (s.oom)
@@ -1214,7 +1212,7 @@ static bool identity_key(struct jv k)
 
 void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it)
 {
-	struct jv j = {it->p, it->p + it->n}, k, v, wf;
+	struct jv j = { it->p, it->p + it->n }, k, v, wf;
 	const char *tid = id_hex(jv_get(j, "id"), "trace_", 32);
 	uint32_t lim = o->c->attr_value_length_limit;
 	struct trace_slot *t;
@@ -1290,8 +1288,9 @@ struct span {
 static bool is_double_key(struct jv k)
 {
 	static const char *const keys[] = {
-	    "temperature",	 "top_p",		   "frequency_penalty",
-	    "presence_penalty", "process.cpu.user_time", "process.cpu.system_time",
+		"temperature",           "top_p",
+		"frequency_penalty",     "presence_penalty",
+		"process.cpu.user_time", "process.cpu.system_time",
 	};
 	size_t kn = jv_len(k);
 
@@ -1306,8 +1305,8 @@ static bool is_double_key(struct jv k)
 
 /* The fields of span_data not mapped to a convention:
  * openai.agents.<type>.<field>. */
-static void rest_one(struct span *s, const char *pre, struct jv k,
-		     struct jv v, const char *const *mapped)
+static void rest_one(struct span *s, const char *pre, struct jv k, struct jv v,
+		     const char *const *mapped)
 {
 	bool skip = raw_eq(k, "type");
 
@@ -1351,11 +1350,13 @@ static void name2(struct span *s, const char *op, struct jv what)
 	}
 }
 
-static void map_generation(struct span *s, const struct jobj *sd, struct jv type)
+static void map_generation(struct span *s, const struct jobj *sd,
+			   struct jv type)
 {
-	static const char *const mapped[] = {"model",  "model_config", "usage",
-					     "input",  "output",
-					     "response_id", NULL};
+	static const char *const mapped[] = { "model",  "model_config",
+					      "usage",  "input",
+					      "output", "response_id",
+					      NULL };
 	struct jit it;
 	struct jv k, v;
 
@@ -1369,7 +1370,8 @@ static void map_generation(struct span *s, const struct jobj *sd, struct jv type
 		s->lim, false);
 	if (it_begin(jo_get(sd, "usage"), '{', &it))
 		while (it_next(&it, &k, &v))
-			put_value(s->attrs, "gen_ai.usage.", k, v, s->lim, false);
+			put_value(s->attrs, "gen_ai.usage.", k, v, s->lim,
+				  false);
 	if (it_begin(jo_get(sd, "model_config"), '{', &it))
 		while (it_next(&it, &k, &v)) {
 			if (jv_is(v, '{')) {
@@ -1378,8 +1380,9 @@ static void map_generation(struct span *s, const struct jobj *sd, struct jv type
 
 				if (jv_len(f) > 500)
 					continue;
-				snprintf(key, sizeof(key), "gen_ai.request.%.*s",
-					 (int)jv_len(f), f.p);
+				snprintf(key, sizeof(key),
+					 "gen_ai.request.%.*s", (int)jv_len(f),
+					 f.p);
 				put_text(s->attrs, key, v, s->lim);
 			} else {
 				put_value(s->attrs, "gen_ai.request.", k, v,
@@ -1395,7 +1398,7 @@ static void map_generation(struct span *s, const struct jobj *sd, struct jv type
 
 static void map_agent(struct span *s, const struct jobj *sd, struct jv type)
 {
-	static const char *const mapped[] = {"name", NULL};
+	static const char *const mapped[] = { "name", NULL };
 
 	name2(s, "invoke_agent", jo_get(sd, "name"));
 	put_str(s->attrs, "gen_ai.operation.name", "invoke_agent");
@@ -1407,11 +1410,12 @@ static void map_agent(struct span *s, const struct jobj *sd, struct jv type)
 
 static void map_function(struct span *s, const struct jobj *sd, struct jv type)
 {
-	static const char *const mapped[] = {"name", "input", "output", NULL};
+	static const char *const mapped[] = { "name", "input", "output", NULL };
 
 	name2(s, "execute_tool", jo_get(sd, "name"));
 	put_str(s->attrs, "gen_ai.operation.name", "execute_tool");
-	put_key(s->attrs, "gen_ai.tool.name", jo_get(sd, "name"), s->lim, false);
+	put_key(s->attrs, "gen_ai.tool.name", jo_get(sd, "name"), s->lim,
+		false);
 	put_str(s->attrs, "gen_ai.tool.type", "function");
 	put_text(s->attrs, "gen_ai.tool.call.arguments", jo_get(sd, "input"),
 		 s->lim);
@@ -1424,7 +1428,7 @@ static void map_function(struct span *s, const struct jobj *sd, struct jv type)
  * own already carry convention names); identity keys go to the resource. */
 static void map_custom(struct span *s, const struct jobj *sd, struct jv type)
 {
-	static const char *const mapped[] = {"name", "data", NULL};
+	static const char *const mapped[] = { "name", "data", NULL };
 	struct jv name = jo_get(sd, "name"), k, v;
 	struct jit it;
 
@@ -1448,14 +1452,14 @@ static void map_custom(struct span *s, const struct jobj *sd, struct jv type)
 
 static void map_span_data(struct span *s, const struct jobj *sd)
 {
-	static const char *const by_name[] = {"name", NULL};
-	static const char *const none[] = {NULL};
+	static const char *const by_name[] = { "name", NULL };
+	static const char *const none[] = { NULL };
 	static const char custom[] = "custom";
 	struct jv tv = jo_get(sd, "type"), type = jv_str(tv);
 
 	s->kind = 1;
 	if (!type.p)
-		type = (struct jv){custom, custom + sizeof(custom) - 1};
+		type = (struct jv){ custom, custom + sizeof(custom) - 1 };
 	if (!raw_eq(type, "custom"))
 		put_key(s->attrs, "openai.agents.span.type", tv, 0, false);
 	if (raw_eq(type, "agent")) {
@@ -1493,7 +1497,8 @@ static void map_span_data(struct span *s, const struct jobj *sd)
  * holds one, else the message) and error.data.<key>. */
 static void map_error(struct span *s, struct jv err)
 {
-	struct jv data = jv_get(err, "data"), msg = jv_get(err, "message"), k, v;
+	struct jv data = jv_get(err, "data"), msg = jv_get(err, "message"), k,
+		  v;
 	const char *type = NULL;
 	struct jit it;
 	double en;
@@ -1551,7 +1556,8 @@ static void write_resource(struct sr_otlp *o, struct sb *r, const char *svc,
 		if (at_begin(a, "service.name", 12, "", 0, "", 0)) {
 			if (raw)
 				any_raw(&a->vals,
-					(struct jv){svc, svc + strlen(svc)}, 0);
+					(struct jv){ svc, svc + strlen(svc) },
+					0);
 			else
 				any_string(&a->vals, svc, strlen(svc), 0);
 			at_end(a);
@@ -1623,10 +1629,9 @@ static int map_span(struct sr_otlp *o, const struct jobj *j, struct jobj *sd,
 }
 
 /* Writes the mapped span into out. */
-static void write_span(struct sr_otlp *o, struct sb *out,
-		       const struct jobj *j, const struct span *s,
-		       const char *tid, const char *sid, const char *pid,
-		       uint64_t start, uint64_t end)
+static void write_span(struct sr_otlp *o, struct sb *out, const struct jobj *j,
+		       const struct span *s, const char *tid, const char *sid,
+		       const char *pid, uint64_t start, uint64_t end)
 {
 	struct jv err = jo_get(j, "error");
 	size_t dropped;
@@ -1665,8 +1670,8 @@ static void write_span(struct sr_otlp *o, struct sb *out,
 }
 
 struct group {
-	struct sb key;	 /* resource_key() */
-	struct sb res;	 /* resource attributes text */
+	struct sb key;   /* resource_key() */
+	struct sb res;   /* resource attributes text */
 	struct sb spans; /* spans, comma-separated */
 };
 
@@ -1675,10 +1680,12 @@ struct group {
 static int encode_span(struct sr_otlp *o, const struct sr_otlp_item *it,
 		       struct group *g, size_t *ng)
 {
-	struct jv j = {it->p, it->p + it->n};
+	struct jv j = { it->p, it->p + it->n };
 	struct jobj *top = &o->top, *sd = &o->sd;
-	struct span s = {.kind = 1, .attrs = &o->sattrs, .res = &o->sres,
-			 .lim = o->c->attr_value_length_limit};
+	struct span s = { .kind = 1,
+			  .attrs = &o->sattrs,
+			  .res = &o->sres,
+			  .lim = o->c->attr_value_length_limit };
 	const struct trace_slot *t = NULL;
 	const char *tid, *sid, *pid, *svc;
 	uint64_t start, end;
@@ -1718,7 +1725,7 @@ int sr_otlp_body(struct sr_otlp *o, const struct sr_otlp_item *it, size_t n,
 {
 	struct group *g = calloc(n + 1, sizeof(*g));
 	size_t ng = 0, need = 64;
-	struct sb b = {0};
+	struct sb b = { 0 };
 	int rc = 0;
 
 	*skipped = 0;
@@ -1745,9 +1752,10 @@ int sr_otlp_body(struct sr_otlp *o, const struct sr_otlp_item *it, size_t n,
 			SB_LIT(&b, ",");
 		SB_LIT(&b, "{\"resource\":{\"attributes\":");
 		sb_raw(&b, g[k].res.p, g[k].res.n);
-		SB_LIT(&b, ",\"droppedAttributesCount\":0},\"scopeSpans\":[{"
-			   "\"scope\":{\"name\":\"spanring\",\"version\":\"" SR_VERSION
-			   "\"},\"spans\":[");
+		SB_LIT(&b,
+		       ",\"droppedAttributesCount\":0},\"scopeSpans\":[{"
+		       "\"scope\":{\"name\":\"spanring\",\"version\":\"" SR_VERSION
+		       "\"},\"spans\":[");
 		sb_raw(&b, g[k].spans.p, g[k].spans.n);
 		SB_LIT(&b, "]}]}");
 	}

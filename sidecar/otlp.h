@@ -65,7 +65,7 @@ void sr_otlp_note_trace(struct sr_otlp *o, const struct sr_otlp_item *it);
  */
 int sr_otlp_body(struct sr_otlp *o, const struct sr_otlp_item *it, size_t n,
 		 char **body, size_t *len, size_t *skipped)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* OTLP/HTTP's retry rule: 2xx delivered; 429, 502, 503, 504 and no answer
  * retried; everything else final. */

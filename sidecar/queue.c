@@ -88,7 +88,7 @@ int sr_queue_push(struct sr_queue *q, const struct sr_item *it)
 	pos = slot_of(q, it);
 	memmove(&q->items[pos + 1], &q->items[pos],
 		(q->n - pos) * sizeof(*q->items));
-	q->items[pos] = (struct qitem){it->json, it->len, it->trace, {0}};
+	q->items[pos] = (struct qitem){ it->json, it->len, it->trace, { 0 } };
 	memcpy(q->items[pos].trace_id, it->trace_id, 16);
 	q->n++;
 	return 0;
@@ -140,7 +140,8 @@ int sr_queue_batches(const struct sr_queue *q, uint32_t max_batch,
 	if (!b)
 		return -ENOMEM;
 	for (size_t k = 0; k < nb; k++) {
-		size_t from = k * step, to = from + step < q->n ? from + step : q->n;
+		size_t from = k * step,
+		       to = from + step < q->n ? from + step : q->n;
 
 		b[k].items = (uint32_t)(to - from);
 		b[k].lines = join_lines(q, from, to, &b[k].len);

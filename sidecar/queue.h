@@ -33,7 +33,7 @@ void sr_queue_clock(struct sr_queue *q);
 
 /* Queues an item, taking its json in every case. 0 or -ENOMEM. */
 int sr_queue_push(struct sr_queue *q, const struct sr_item *it)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* Items queued. */
 size_t sr_queue_len(const struct sr_queue *q);
@@ -48,7 +48,7 @@ uint64_t sr_queue_oldest(const struct sr_queue *q);
  * 0 (*n == 0 when empty) or -ENOMEM. */
 int sr_queue_batches(const struct sr_queue *q, uint32_t max_batch,
 		     struct sr_spool_batch **out, size_t *n)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* Drops every item (they are in the spool now). */
 void sr_queue_clear(struct sr_queue *q);

@@ -21,24 +21,24 @@
 #include "stats.h"
 
 enum ring_state {
-	R_LIVE,	 /* owner alive (as last checked) */
+	R_LIVE,  /* owner alive (as last checked) */
 	R_DYING, /* owner gone: drain, wait the grace, close orphans */
-	R_DONE,	 /* orphans closed: remove after the next hand-off */
-	R_BAD,	 /* refused or dropped: skipped until the file vanishes */
-	R_WAIT,	 /* header not complete, or not shared yet: try again */
+	R_DONE,  /* orphans closed: remove after the next hand-off */
+	R_BAD,   /* refused or dropped: skipped until the file vanishes */
+	R_WAIT,  /* header not complete, or not shared yet: try again */
 };
 
 struct ring {
 	char name[SR_RING_NAME_MAX];
-	int dirfd;	  /* the directory holding it (borrowed) */
-	bool denied;	  /* open refused: permission (rings_unreadable) */
+	int dirfd;   /* the directory holding it (borrowed) */
+	bool denied; /* open refused: permission (rings_unreadable) */
 	struct sr_reader *rd;
 	struct sr_asm_ring *ar;
 	enum ring_state st;
 	uint32_t pid;
-	bool seen;	  /* found by the current rescan */
+	bool seen;        /* found by the current rescan */
 	bool uncommitted; /* read past the last commit */
-	bool queued;	  /* has items in memory, not yet spooled */
+	bool queued;      /* has items in memory, not yet spooled */
 	bool malformed_logged;
 	uint64_t drops[3]; /* producer drops already counted: full,
 			      oversize, no lane (as clamped by the reader) */
@@ -64,11 +64,11 @@ struct ring {
  * using it after it is removed or replaced (then a new slot is taken). */
 struct sub {
 	char name[32];
-	int fd;		/* -1: refused */
+	int fd; /* -1: refused */
 	ino_t ino;
-	bool seen;	/* found by the current rescan */
-	bool logged;	/* a refusal or denied ring was logged */
-	bool settling;	/* refused (EACCES) within WAIT_RETRY_NS of being
+	bool seen;          /* found by the current rescan */
+	bool logged;        /* a refusal or denied ring was logged */
+	bool settling;      /* refused (EACCES) within WAIT_RETRY_NS of being
 			 * found: maybe not shared yet, not reported */
 	uint64_t seen_mono; /* first found */
 };
@@ -76,17 +76,17 @@ struct sub {
 struct sr_rings {
 	struct sr_rings_opts o;
 	int dirfd, statefd;
-	bool volume;	  /* dirfd is world-writable: serve uid-<N>/ only */
+	bool volume; /* dirfd is world-writable: serve uid-<N>/ only */
 	bool direct_logged;
 	bool denied_logged; /* a denied ring directly in dirfd was logged */
-	int inofd;	  /* inotify: subdirectories are watched too */
-	int scan_fd;	  /* directory being scanned (on_name) */
+	int inofd;          /* inotify: subdirectories are watched too */
+	int scan_fd;        /* directory being scanned (on_name) */
 	struct sub subs[SR_DIR_MAX_SUBDIRS];
 	size_t nsub;
 	struct sr_asm *a;
 	struct ring **r;
 	size_t n;
-	size_t next;	  /* rotation start */
+	size_t next;      /* rotation start */
 	struct ring *cur; /* ring whose records are being read */
 	const struct sr_sink *sink;
 };
@@ -188,8 +188,7 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 {
 	char why[256], ident[SR_IDENT_TEXT_MAX];
 	size_t ident_n;
-	int rc =
-	    sr_reader_open(g->dirfd, g->name, 0, &g->rd, why, sizeof(why));
+	int rc = sr_reader_open(g->dirfd, g->name, 0, &g->rd, why, sizeof(why));
 
 	if (rc == -EAGAIN) {
 		g->st = R_WAIT;
@@ -349,9 +348,8 @@ static void on_sub(void *ctx, const char *name)
 	}
 	sb->fd = fd;
 	sb->logged = false;
-	if (rs->inofd >= 0 &&
-	    snprintf(path, sizeof(path), "%s/%s", rs->o.dir, name) <
-		(int)sizeof(path))
+	if (rs->inofd >= 0 && snprintf(path, sizeof(path), "%s/%s", rs->o.dir,
+				       name) < (int)sizeof(path))
 		inotify_add_watch(rs->inofd, path, IN_CREATE | IN_MOVED_TO);
 	sr_log(SR_LOG_DEBUG, "rings", "serving %s/%s", rs->o.dir, name);
 }
@@ -443,7 +441,6 @@ static int on_record(void *ctx, const struct sr_record *rec)
 /* A truncated ring: nothing more can be read from it. */
 static void ring_lost(struct sr_rings *rs, struct ring *g)
 {
-
 	sr_log(SR_LOG_WARN, "rings",
 	       "ring %s truncated under the reader: dropped", g->name);
 	SR_STAT_ADD(rings_bad, 1);

@@ -35,7 +35,7 @@ struct sr_rings_opts {
 	const char *dir;      /* the ring directory's path (for the log) */
 	double orphan_grace;  /* s between noticing death and closing */
 	double trigger_ratio; /* ring fill that asks for a hand-off */
-	bool fsync;	      /* open-span files synced before a commit */
+	bool fsync;           /* open-span files synced before a commit */
 };
 
 /* `dirfd` is the ring directory, `statefd` where open-span files live
@@ -84,7 +84,7 @@ bool sr_rings_pending(const struct sr_rings *rs);
  * first error; the others are still tried).
  */
 int sr_rings_commit(struct sr_rings *rs, bool all)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* The open-span files were lost (the spool directory was removed): every
  * ring's set is written again at the next commit. */

@@ -50,10 +50,10 @@ struct seg {
 /* A destination's place in the spool. */
 struct dest {
 	char name[16];
-	int fd;		  /* cursor-<name>, or -1 */
-	uint64_t seq;	  /* segment it is in */
-	uint32_t done;	  /* batches of it delivered */
-	uint64_t busy;	  /* segment loaded now, + 1; 0: none */
+	int fd;        /* cursor-<name>, or -1 */
+	uint64_t seq;  /* segment it is in */
+	uint32_t done; /* batches of it delivered */
+	uint64_t busy; /* segment loaded now, + 1; 0: none */
 };
 
 /* A loaded segment (one destination's export thread). */
@@ -62,13 +62,13 @@ struct sr_segment {
 	unsigned dest;
 	uint64_t seq;
 	uint32_t items; /* as named */
-	uint8_t *buf;	/* whole file */
+	uint8_t *buf;   /* whole file */
 	size_t len;
 	uint32_t batches, done;
-	size_t *off;	     /* offset of each frame header */
-	int fd;		     /* kept open to record progress, or -1 */
+	size_t *off;         /* offset of each frame header */
+	int fd;              /* kept open to record progress, or -1 */
 	struct memtext *mem; /* text from memory, NULL: the file's */
-	char *scratch;	     /* the last batch decompressed */
+	char *scratch;       /* the last batch decompressed */
 	const char *damage;  /* NULL: intact; else quarantined when done */
 	uint32_t unreadable; /* batches that did not decompress */
 };
@@ -76,10 +76,10 @@ struct sr_segment {
 struct sr_spool {
 	char path[4096];
 	int dirfd, lockfd;
-	uint64_t heals;	    /* times the directory was recreated */
+	uint64_t heals; /* times the directory was recreated */
 	struct dest dests[SR_EXPORTERS_MAX];
 	unsigned ndest;
-	uint32_t all;	    /* bits of every destination */
+	uint32_t all; /* bits of every destination */
 	enum sr_codec codec;
 	uint64_t max_bytes, bytes;
 	uint64_t mem_bytes; /* text kept in memory (struct seg.mem) */
@@ -185,14 +185,14 @@ static int scan(struct sr_spool *s)
 		return -errno;
 	}
 	while ((e = readdir(d))) {
-		g = (struct seg){0};
+		g = (struct seg){ 0 };
 		if (!strncmp(e->d_name, ".tmp-", 5)) {
 			unlinkat(s->dirfd, e->d_name, 0);
 			continue;
 		}
 		if (!seg_parse(e->d_name, &g) ||
 		    fstatat(s->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
-			0 ||
+			    0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		g.bytes = (uint64_t)st.st_size;
@@ -246,8 +246,8 @@ static int cur_open(struct sr_spool *s, struct dest *d, bool load)
 	snprintf(name, sizeof(name), "cursor-%s", d->name);
 	if (d->fd >= 0)
 		close(d->fd);
-	d->fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		       0600);
+	d->fd = openat(s->dirfd, name,
+		       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (d->fd < 0)
 		return -errno;
 	if (!load)
@@ -260,7 +260,8 @@ static int cur_open(struct sr_spool *s, struct dest *d, bool load)
 	memcpy(&d->done, b + 16, 4);
 	memcpy(&check, b + 20, 4);
 	if (check != cur_check(d->seq, d->done)) {
-		sr_log(SR_LOG_WARN, "spool", "%s/%s damaged: destination %s "
+		sr_log(SR_LOG_WARN, "spool",
+		       "%s/%s damaged: destination %s "
 		       "starts at the oldest segment (duplicates, not loss)",
 		       s->path, name, d->name);
 		d->seq = 0;
@@ -389,8 +390,8 @@ struct sr_spool *sr_spool_open(const char *dir, const struct sr_spool_opts *o,
 			 strerror(errno));
 		goto err;
 	}
-	s->lockfd =
-	    openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	s->lockfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC,
+			   0600);
 	if (s->lockfd < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "cannot create %s/.lock: %s", dir,
@@ -451,8 +452,8 @@ int sr_spool_dirfd(const struct sr_spool *s)
 static int write_file(int dirfd, const char *name, const void *p, size_t n,
 		      bool sync)
 {
-	int fd =
-	    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			0600);
 	const char *c = p;
 	int rc = 0;
 
@@ -612,13 +613,17 @@ static int heal(struct sr_spool *s)
 	} else {
 		if (lfd >= 0)
 			close(lfd);
-		sr_log(SR_LOG_WARN, "spool", "%s: cannot lock the recreated "
-		       "directory", s->path);
+		sr_log(SR_LOG_WARN, "spool",
+		       "%s: cannot lock the recreated "
+		       "directory",
+		       s->path);
 	}
 	for (unsigned k = 0; k < s->ndest; k++)
 		if (cur_open(s, &s->dests[k], false))
-			sr_log(SR_LOG_WARN, "spool", "%s: cannot write the "
-			       "cursor of %s again", s->path, s->dests[k].name);
+			sr_log(SR_LOG_WARN, "spool",
+			       "%s: cannot write the "
+			       "cursor of %s again",
+			       s->path, s->dests[k].name);
 	for (size_t i = s->head; i < s->n; i++) {
 		struct seg *g = &s->segs[i];
 		char name[64];
@@ -638,7 +643,8 @@ static int heal(struct sr_spool *s)
 			uint8_t *img;
 			size_t len;
 
-			wrc = build_segment(s, g->mem->b, g->mem->n, &img, &len);
+			wrc = build_segment(s, g->mem->b, g->mem->n, &img,
+					    &len);
 			if (!wrc) {
 				wrc = write_segment(s, g, img, len);
 				free(img);
@@ -693,7 +699,7 @@ int sr_spool_check(struct sr_spool *s)
 
 int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 {
-	struct seg g = {0};
+	struct seg g = { 0 };
 	uint64_t text = 0;
 	uint8_t *img;
 	size_t len;
@@ -1044,7 +1050,7 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 static int quarantine(struct sr_spool *s, struct sr_segment *g)
 {
 	char name[64], dst[80];
-	struct seg info = {.seq = g->seq, .items = g->items};
+	struct seg info = { .seq = g->seq, .items = g->items };
 	ssize_t i;
 	int rc = 0;
 
@@ -1085,8 +1091,7 @@ static int quarantine(struct sr_spool *s, struct sr_segment *g)
 /* What every destination delivered of segment e, now that g's
  * destination delivered `done` (lock held): a destination not there yet
  * will start from the header. */
-static uint32_t delivered_by_all(const struct sr_spool *s,
-				 const struct seg *e,
+static uint32_t delivered_by_all(const struct sr_spool *s, const struct seg *e,
 				 const struct sr_segment *g, uint32_t done)
 {
 	uint32_t min = done;

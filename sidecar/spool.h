@@ -59,7 +59,7 @@ struct sr_spool_batch {
 struct sr_spool_opts {
 	enum sr_codec codec; /* of the segments written */
 	uint64_t max_bytes;  /* bound; 0: none */
-	bool sync;	     /* fdatasync segments, fsync the directory */
+	bool sync;           /* fdatasync segments, fsync the directory */
 	/* destinations (1 to SR_EXPORTERS_MAX names of [a-z0-9], unique):
 	 * destination d of the calls below is names[d] */
 	const char *const *names;
@@ -85,7 +85,7 @@ int sr_spool_dirfd(const struct sr_spool *s);
  * (calloc'd) and its lines in every case: they are kept for the exporter
  * while SR_SPOOL_MEM_MAX allows, else freed. */
 int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* Makes the segments put so far durable (fsync of the directory). */
 int sr_spool_sync(struct sr_spool *s) __attribute__((warn_unused_result));
@@ -120,8 +120,8 @@ uint64_t sr_segment_seq(const struct sr_segment *g);
 /* What a segment image holds (sr_segment_index). */
 struct sr_seg_index {
 	uint32_t batches;   /* intact frames, in order */
-	uint32_t done;	    /* delivered counter; 0 when it cannot be trusted */
-	size_t end;	    /* offset after the last intact frame */
+	uint32_t done;      /* delivered counter; 0 when it cannot be trusted */
+	size_t end;         /* offset after the last intact frame */
 	const char *damage; /* NULL: intact */
 };
 
@@ -146,7 +146,7 @@ uint32_t sr_segment_done(const struct sr_segment *g);
  * -EBADMSG, -ENOMEM. */
 int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 		     size_t *len, uint32_t *items)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* Records that g's destination delivered batches [0, done) (its cursor,
  * and the header's counter when every destination has, written without
@@ -155,7 +155,7 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
  * quarantine/ when damaged (a batch that could not be read stays in
  * it). 0 or -errno. */
 int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
-    __attribute__((warn_unused_result));
+	__attribute__((warn_unused_result));
 
 /* Forgets segment seq whose file and text are both gone (its directory
  * was removed): its items are counted lost (*items). 0 or -errno. */

@@ -56,8 +56,8 @@ int sr_stats_write(const char *path)
 		t0 = sr_mono_ns();
 	put(buf, sizeof(buf), &n, "{\"pid\":%d,\"uptime_s\":%.3f",
 	    (int)getpid(), (double)(sr_mono_ns() - t0) / 1e9);
-#define X(name)                                                               \
-	put(buf, sizeof(buf), &n, ",\"" #name "\":%llu",                      \
+#define X(name)                                          \
+	put(buf, sizeof(buf), &n, ",\"" #name "\":%llu", \
 	    (unsigned long long)SR_STAT_GET(name));
 	SR_STATS_FIELDS(X)
 #undef X
@@ -70,10 +70,10 @@ int sr_stats_write(const char *path)
 		const char *sep = "";
 
 		put(buf, sizeof(buf), &n, "%s\"%s\":{", d ? "," : "", ds->name);
-#define X(name)                                                               \
-	put(buf, sizeof(buf), &n, "%s\"" #name "\":%llu", sep,                \
-	    (unsigned long long)atomic_load_explicit(&ds->name,               \
-						     memory_order_relaxed));   \
+#define X(name)                                                              \
+	put(buf, sizeof(buf), &n, "%s\"" #name "\":%llu", sep,               \
+	    (unsigned long long)atomic_load_explicit(&ds->name,              \
+						     memory_order_relaxed)); \
 	sep = ",";
 		SR_DEST_STATS_FIELDS(X)
 #undef X

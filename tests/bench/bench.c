@@ -90,7 +90,6 @@ static void num(struct sr_jw *w, const char *key, double v)
 	sr_jw_lit(w, b);
 }
 
-
 void sr_bench_print(const struct sr_bench_row *r)
 {
 	char buf[2048];

@@ -27,14 +27,14 @@ struct sr_bench_stats {
 
 /* One table row, printed as one JSON object on stdout. */
 struct sr_bench_row {
-	const char *id;              /* "B1" */
-	const char *row;             /* "ring record, 1 thread" */
-	const char *unit;            /* "ns" */
-	struct sr_bench_stats s;     /* the figure */
-	const char *baseline;        /* baseline's name, NULL: none */
-	double baseline_median;      /* NaN: baseline not measured */
-	const char *target;          /* "<= 60 ns", NULL: none */
-	const char *note;            /* free text, NULL: none */
+	const char *id;          /* "B1" */
+	const char *row;         /* "ring record, 1 thread" */
+	const char *unit;        /* "ns" */
+	struct sr_bench_stats s; /* the figure */
+	const char *baseline;    /* baseline's name, NULL: none */
+	double baseline_median;  /* NaN: baseline not measured */
+	const char *target;      /* "<= 60 ns", NULL: none */
+	const char *note;        /* free text, NULL: none */
 };
 
 /* CLOCK_MONOTONIC in ns (no rdtsc: comparable across machines). */

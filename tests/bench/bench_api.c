@@ -94,7 +94,8 @@ static void *worker_main(void *arg)
 		pthread_barrier_wait(&w->b->go);
 		if (w->b->stop)
 			return NULL;
-		w->b->per_thread[w->idx] = (double)api_spans(w->b, ITERS) / ITERS;
+		w->b->per_thread[w->idx] = (double)api_spans(w->b, ITERS) /
+					   ITERS;
 		pthread_barrier_wait(&w->b->done);
 	}
 }
@@ -158,8 +159,9 @@ static int setup(struct bench *b, const char *dir)
 	if (dfd < 0)
 		return -errno;
 	sr_dir_scan(dfd, 0, find_own, &f);
-	rc = f.name[0] ? sr_reader_open(dfd, f.name, 0, &b->rd, why, sizeof(why))
-		       : -ENOENT;
+	rc = f.name[0]
+		     ? sr_reader_open(dfd, f.name, 0, &b->rd, why, sizeof(why))
+		     : -ENOENT;
 	close(dfd);
 	if (rc)
 		return rc;
@@ -169,7 +171,6 @@ static int setup(struct bench *b, const char *dir)
 					  sizeof(b->floor_bytes) - 8, &s, &cut);
 	return 0;
 }
-
 
 /* First invocation: make a private ring directory and run again with the
  * shim pointed at it. Returns only in the re-executed copy. */
@@ -205,19 +206,31 @@ static void print_rows(struct sr_bench_stats *one, struct sr_bench_stats *two,
 		       struct sr_bench_stats *flo, struct sr_bench_stats *lt,
 		       const char *note, const char *lnote)
 {
+	sr_bench_print(&(struct sr_bench_row){ .id = "B1",
+					       .row = "C API span, 1 thread",
+					       .unit = "ns",
+					       .s = *one,
+					       .baseline = "floor",
+					       .baseline_median = flo->median,
+					       .target = "<= 60 ns",
+					       .note = note });
+	sr_bench_print(
+		&(struct sr_bench_row){ .id = "B1",
+					.row = "C API span vs LTTng-UST pair",
+					.unit = "ns",
+					.s = *one,
+					.baseline = "LTTng-UST begin+end",
+					.baseline_median = lt->median,
+					.target = "ratio <= 0.25",
+					.note = lnote[0] ? lnote : NULL });
 	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "C API span, 1 thread", .unit = "ns",
-		.s = *one, .baseline = "floor", .baseline_median = flo->median,
-		.target = "<= 60 ns", .note = note });
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "C API span vs LTTng-UST pair", .unit = "ns",
-		.s = *one, .baseline = "LTTng-UST begin+end",
-		.baseline_median = lt->median, .target = "ratio <= 0.25",
-		.note = lnote[0] ? lnote : NULL });
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B2", .row = "C API span, 2 threads (per thread)",
-		.unit = "ns", .s = *two, .baseline = "B1 C API, 1 thread",
-		.baseline_median = one->median, .target = "ratio <= 1.3",
+		.id = "B2",
+		.row = "C API span, 2 threads (per thread)",
+		.unit = "ns",
+		.s = *two,
+		.baseline = "B1 C API, 1 thread",
+		.baseline_median = one->median,
+		.target = "ratio <= 1.3",
 		.note = note });
 }
 
@@ -234,7 +247,8 @@ static void cleanup(struct bench *b, const char *dir)
 int main(int argc, char **argv)
 {
 	static struct bench b;
-	char dir[] = "/dev/shm/spanring-bench-api-XXXXXX", note[320], lnote[256] = "";
+	char dir[] = "/dev/shm/spanring-bench-api-XXXXXX", note[320],
+	     lnote[256] = "";
 	struct sr_bench_stats one, two, flo, lt;
 	struct worker w[2] = { { &b, 0 }, { &b, 1 } };
 	int runs = sr_bench_runs(11), rc;
@@ -245,8 +259,8 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s", getenv(CHILD_ENV));
 	rc = setup(&b, dir);
 	if (rc) {
-		fprintf(stderr, "bench_api: shim not recording in %s: %s\n", dir,
-			strerror(-rc));
+		fprintf(stderr, "bench_api: shim not recording in %s: %s\n",
+			dir, strerror(-rc));
 		return 1;
 	}
 	pthread_barrier_init(&b.go, NULL, 3);
@@ -265,7 +279,8 @@ int main(int argc, char **argv)
 	drain(&b);
 	sr_lttng_pair_measure(runs, ITERS * 5, &lt, lnote, sizeof(lnote));
 	{
-		size_t len = sr_bench_drops_note(b.rd, b.floor_len, note, sizeof(note));
+		size_t len = sr_bench_drops_note(b.rd, b.floor_len, note,
+						 sizeof(note));
 
 		snprintf(note + len, sizeof(note) - len, "; API failures %ld",
 			 b.failures);

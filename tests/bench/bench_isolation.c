@@ -90,8 +90,10 @@ static void path(char *out, size_t n, const char *rel)
 static int run_mode(const char *self, const char *const *fault, double *p50,
 		    double *p99)
 {
-	char rings[] = "/dev/shm/spanring-b5-XXXXXX", tmp[] = "/tmp/spanring-b5-XXXXXX";
-	char recv[4200], sd[4200], spool[4200], url[128], line[128] = "", envdir[4300];
+	char rings[] = "/dev/shm/spanring-b5-XXXXXX",
+	     tmp[] = "/tmp/spanring-b5-XXXXXX";
+	char recv[4200], sd[4200], spool[4200], url[128], line[128] = "",
+							  envdir[4300];
 	const char *rargv[8] = { recv, "--port", "0" };
 	int p[2], port = 0, st, n = 3;
 	pid_t rp, sp, mp;
@@ -108,18 +110,26 @@ static int run_mode(const char *self, const char *const *fault, double *p50,
 	rp = spawn(rargv, NULL, p[1]);
 	close(p[1]);
 	f = fdopen(p[0], "r");
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "listening 127.0.0.1:%d", &port) != 1)
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "listening 127.0.0.1:%d", &port) != 1)
 		return -1;
 	fclose(f);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces/ingest", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces/ingest",
+		 port);
 	{
-		const char *sargv[] = { sd, "--dir", rings, "--spool-dir", spool,
-					"--endpoint", url, "--schedule-delay", "0.05",
-					"--base-delay", "0.05", "--max-delay", "0.2",
-					"--shutdown-timeout", "0.5", "--log-level", "error",
-					NULL };
+		const char *sargv[] = { sd,      "--dir",
+					rings,   "--spool-dir",
+					spool,   "--endpoint",
+					url,     "--schedule-delay",
+					"0.05",  "--base-delay",
+					"0.05",  "--max-delay",
+					"0.2",   "--shutdown-timeout",
+					"0.5",   "--log-level",
+					"error", NULL };
 
-		sp = spawn(sargv, (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL }, -1);
+		sp = spawn(sargv,
+			   (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL },
+			   -1);
 	}
 	snprintf(envdir, sizeof(envdir), "SPANRING_DIR=%s", rings);
 	if (pipe2(p, O_CLOEXEC))
@@ -135,7 +145,8 @@ static int run_mode(const char *self, const char *const *fault, double *p50,
 	}
 	close(p[1]);
 	f = fdopen(p[0], "r");
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "%lf %lf", p50, p99) != 2)
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%lf %lf", p50, p99) != 2)
 		*p50 = *p99 = NAN;
 	fclose(f);
 	waitpid(mp, &st, 0);
@@ -152,7 +163,8 @@ static int run_mode(const char *self, const char *const *fault, double *p50,
 int main(int argc, char **argv)
 {
 	static const char *const healthy[] = { NULL };
-	static const char *const e503[] = { "--status-seq", "503", "--cycle", NULL };
+	static const char *const e503[] = { "--status-seq", "503", "--cycle",
+					    NULL };
 	static const char *const hole[] = { "--blackhole", NULL };
 	static const char *const *modes[3] = { healthy, e503, hole };
 	static const char *const names[3] = { "healthy", "503", "black hole" };
@@ -189,12 +201,16 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 3; m++) {
 		char row[2][96];
 
-		snprintf(row[0], sizeof(row[0]), "C API span p50, endpoint %s", names[m]);
-		snprintf(row[1], sizeof(row[1]), "C API span p99, endpoint %s", names[m]);
-		sr_bench_print(&(struct sr_bench_row){ "B5", row[0], "ns", a[m], "healthy",
-			a[0].median, NULL, NULL });
-		sr_bench_print(&(struct sr_bench_row){ "B5", row[1], "ns", b[m], "healthy",
-			b[0].median, "p99 ratio <= 1.05", NULL });
+		snprintf(row[0], sizeof(row[0]), "C API span p50, endpoint %s",
+			 names[m]);
+		snprintf(row[1], sizeof(row[1]), "C API span p99, endpoint %s",
+			 names[m]);
+		sr_bench_print(&(struct sr_bench_row){ "B5", row[0], "ns", a[m],
+						       "healthy", a[0].median,
+						       NULL, NULL });
+		sr_bench_print(&(struct sr_bench_row){
+			"B5", row[1], "ns", b[m], "healthy", b[0].median,
+			"p99 ratio <= 1.05", NULL });
 	}
 	return 0;
 }

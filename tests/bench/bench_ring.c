@@ -28,8 +28,8 @@
 #include "tests/bench/lttng_pair.h"
 
 #define LANE_SIZE (16u * 1024u * 1024u)
-#define LANES 4u        /* 2 owned + the shared ones */
-#define ITERS 100000L   /* records per thread per run: ~11 MB < LANE_SIZE */
+#define LANES 4u      /* 2 owned + the shared ones */
+#define ITERS 100000L /* records per thread per run: ~11 MB < LANE_SIZE */
 
 static const char span_name[] = "bench.span";
 static const char span_data[] = "{\"k\":\"v\",\"n\":1}";
@@ -38,7 +38,7 @@ struct bench {
 	struct sr_ring ring;
 	struct sr_reader *rd;
 	uint8_t trace_id[16], parent_id[12];
-	uint8_t floor_bytes[256];     /* an encoded record, for the floor */
+	uint8_t floor_bytes[256]; /* an encoded record, for the floor */
 	uint32_t floor_len;
 	pthread_barrier_t go;
 	double per_thread[2];
@@ -153,7 +153,8 @@ static double run_floor(void *ctx)
 
 static int setup(struct bench *b, char *dir)
 {
-	struct sr_ring_params p = { .lanes = LANES, .lane_size = LANE_SIZE,
+	struct sr_ring_params p = { .lanes = LANES,
+				    .lane_size = LANE_SIZE,
 				    .pid = (uint32_t)getpid(),
 				    .exe = "bench_ring" };
 	struct sr_span_rec s;
@@ -184,7 +185,6 @@ static int setup(struct bench *b, char *dir)
 	return 0;
 }
 
-
 int main(int argc, char **argv)
 {
 	static struct bench b;
@@ -205,27 +205,49 @@ int main(int argc, char **argv)
 	sr_lttng_pair_measure(runs, ITERS, &lt, lnote, sizeof(lnote));
 	sr_bench_drops_note(b.rd, b.floor_len, note, sizeof(note));
 
+	sr_bench_print(
+		&(struct sr_bench_row){ .id = "B1",
+					.row = "ring: span record, 1 thread",
+					.unit = "ns",
+					.s = one,
+					.baseline = "floor",
+					.baseline_median = flo.median,
+					.target = "<= 60 ns",
+					.note = note });
 	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "ring: span record, 1 thread", .unit = "ns",
-		.s = one, .baseline = "floor", .baseline_median = flo.median,
-		.target = "<= 60 ns", .note = note });
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "ring: span record vs LTTng-UST pair",
-		.unit = "ns", .s = one, .baseline = "LTTng-UST begin+end",
-		.baseline_median = lt.median, .target = "ratio <= 0.25",
+		.id = "B1",
+		.row = "ring: span record vs LTTng-UST pair",
+		.unit = "ns",
+		.s = one,
+		.baseline = "LTTng-UST begin+end",
+		.baseline_median = lt.median,
+		.target = "ratio <= 0.25",
 		.note = lnote[0] ? lnote : NULL });
 	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "floor: copy + atomic add + 2 clock reads",
-		.unit = "ns", .s = flo, .baseline = NULL,
-		.baseline_median = NAN, .target = NULL });
+		.id = "B1",
+		.row = "floor: copy + atomic add + 2 clock reads",
+		.unit = "ns",
+		.s = flo,
+		.baseline = NULL,
+		.baseline_median = NAN,
+		.target = NULL });
+	sr_bench_print(
+		&(struct sr_bench_row){ .id = "B1",
+					.row = "LTTng-UST begin+end pair",
+					.unit = "ns",
+					.s = lt,
+					.baseline = "floor",
+					.baseline_median = flo.median,
+					.target = NULL,
+					.note = lnote[0] ? lnote : NULL });
 	sr_bench_print(&(struct sr_bench_row){
-		.id = "B1", .row = "LTTng-UST begin+end pair", .unit = "ns",
-		.s = lt, .baseline = "floor", .baseline_median = flo.median,
-		.target = NULL, .note = lnote[0] ? lnote : NULL });
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B2", .row = "ring: span record, 2 threads (per thread)",
-		.unit = "ns", .s = two, .baseline = "B1 ring, 1 thread",
-		.baseline_median = one.median, .target = "ratio <= 1.3",
+		.id = "B2",
+		.row = "ring: span record, 2 threads (per thread)",
+		.unit = "ns",
+		.s = two,
+		.baseline = "B1 ring, 1 thread",
+		.baseline_median = one.median,
+		.target = "ratio <= 1.3",
 		.note = note });
 	sr_reader_free(b.rd);
 	sr_ring_close(&b.ring);

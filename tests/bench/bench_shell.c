@@ -32,10 +32,9 @@ extern char **environ;
 struct config {
 	const char *name;
 	char **envp;
-	const char *dir;   /* ring directory emptied between runs, or NULL */
-	bool strace;       /* run the loop under strace -f */
+	const char *dir; /* ring directory emptied between runs, or NULL */
+	bool strace;     /* run the loop under strace -f */
 };
-
 
 static int run_wait(char *const argv[], char *const envp[], const char *out)
 {
@@ -58,16 +57,22 @@ static int run_wait(char *const argv[], char *const envp[], const char *out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-
 static double run_config(struct config *c)
 {
 	static char loop[] = "i=0; while [ $i -lt 300 ]; do /bin/true; "
 			     "i=$((i+1)); done";
 	char *plain[] = { (char *)"/bin/sh", (char *)"-c", loop, NULL };
-	char *traced[] = { (char *)"/usr/bin/strace", (char *)"-f", (char *)"-qq",
-			   (char *)"-o", (char *)"/dev/null", (char *)"-e",
-			   (char *)"trace=process,network", (char *)"/bin/sh",
-			   (char *)"-c", loop, NULL };
+	char *traced[] = { (char *)"/usr/bin/strace",
+			   (char *)"-f",
+			   (char *)"-qq",
+			   (char *)"-o",
+			   (char *)"/dev/null",
+			   (char *)"-e",
+			   (char *)"trace=process,network",
+			   (char *)"/bin/sh",
+			   (char *)"-c",
+			   loop,
+			   NULL };
 	uint64_t t0;
 
 	if (c->dir)
@@ -80,13 +85,17 @@ static double run_config(struct config *c)
 	return (double)(sr_bench_ns() - t0) / 1e3 / LOOP_N;
 }
 
-
 /* System calls of one /bin/true with envp, as `strace -f -c` counts them
  * (its "total" line), or -1. */
 static long count_syscalls(char **envp, const char *tmp)
 {
-	char *argv[] = { (char *)"/usr/bin/strace", (char *)"-f", (char *)"-c",
-			 (char *)"-o", (char *)tmp, (char *)"/bin/true", NULL };
+	char *argv[] = { (char *)"/usr/bin/strace",
+			 (char *)"-f",
+			 (char *)"-c",
+			 (char *)"-o",
+			 (char *)tmp,
+			 (char *)"/bin/true",
+			 NULL };
 	char line[256];
 	long calls = -1;
 	FILE *f;
@@ -111,10 +120,14 @@ static void row(const char *name, struct sr_bench_stats *s, const char *unit,
 		const char *base, double base_median, const char *target,
 		const char *note)
 {
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B3", .row = name, .unit = unit, .s = *s,
-		.baseline = base, .baseline_median = base_median,
-		.target = target, .note = note });
+	sr_bench_print(&(struct sr_bench_row){ .id = "B3",
+					       .row = name,
+					       .unit = unit,
+					       .s = *s,
+					       .baseline = base,
+					       .baseline_median = base_median,
+					       .target = target,
+					       .note = note });
 }
 
 int main(void)
@@ -122,7 +135,8 @@ int main(void)
 	char tdir[] = "/dev/shm/spanring-bench-shell-XXXXXX";
 	char *empty = sr_bench_beside("libempty_preload.so", 0, true);
 	char *shim = sr_bench_beside("libspanring.so", 1, true);
-	char *ddir = sr_bench_beside("bench-shell-rings", 0, false), *tmp = sr_bench_beside("strace.out", 0, false);
+	char *ddir = sr_bench_beside("bench-shell-rings", 0, false),
+	     *tmp = sr_bench_beside("strace.out", 0, false);
 	char *pre_empty, *pre_shim, *tdir_env, *ddir_env;
 	static double v[NCONF][SR_BENCH_MAX_RUNS];
 	struct sr_bench_stats st[NCONF], n;
@@ -137,10 +151,10 @@ int main(void)
 	    asprintf(&ddir_env, "SPANRING_DIR=%s", ddir) < 0)
 		return 1;
 	const char *e_empty[] = { pre_empty, NULL };
-	const char *e_tmpfs[] = { pre_shim, tdir_env, "SPANRING_MAX_RINGS=100000",
-				  NULL };
-	const char *e_disk[] = { pre_shim, ddir_env, "SPANRING_MAX_RINGS=100000",
-				 NULL };
+	const char *e_tmpfs[] = { pre_shim, tdir_env,
+				  "SPANRING_MAX_RINGS=100000", NULL };
+	const char *e_disk[] = { pre_shim, ddir_env,
+				 "SPANRING_MAX_RINGS=100000", NULL };
 	struct config c[NCONF] = {
 		{ "bare", sr_bench_env(NULL), NULL, false },
 		{ "empty preload", sr_bench_env(e_empty), NULL, false },
@@ -169,8 +183,8 @@ int main(void)
 		    "(per iteration)",
 		    &st[4], "us", "bare", st[0].median, NULL,
 		    "another tracer, for comparison");
-	row("sh loop of 300 /bin/true, bare (per iteration)", &st[0], "us", NULL,
-	    NAN, NULL, NULL);
+	row("sh loop of 300 /bin/true, bare (per iteration)", &st[0], "us",
+	    NULL, NAN, NULL, NULL);
 	if (have_strace) {
 		bare_calls = count_syscalls(c[0].envp, tmp);
 		shim_calls = count_syscalls(c[2].envp, tmp);

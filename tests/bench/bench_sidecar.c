@@ -48,7 +48,8 @@ static const char *bpath(const char *rel)
 	return o;
 }
 
-static pid_t spawn(const char *const *argv, int in, int out, const char *const *env)
+static pid_t spawn(const char *const *argv, int in, int out,
+		   const char *const *env)
 {
 	pid_t pid = fork();
 
@@ -105,8 +106,14 @@ static void rm_rf(const char *d)
 static pid_t recv_start(const char *out, char *url, size_t n)
 {
 	static char req[4200];
-	const char *argv[] = { bpath("spanring-recv"), "--port", "0", NULL, NULL,
-			       NULL, NULL, NULL };
+	const char *argv[] = { bpath("spanring-recv"),
+			       "--port",
+			       "0",
+			       NULL,
+			       NULL,
+			       NULL,
+			       NULL,
+			       NULL };
 	int p[2], port = 0;
 	char line[128] = "";
 	pid_t pid;
@@ -124,7 +131,8 @@ static pid_t recv_start(const char *out, char *url, size_t n)
 	pid = spawn(argv, -1, p[1], NULL);
 	close(p[1]);
 	f = fdopen(p[0], "r");
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "listening 127.0.0.1:%d", &port) != 1) {
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "listening 127.0.0.1:%d", &port) != 1) {
 		fprintf(stderr, "bench: receiver did not start\n");
 		exit(1);
 	}
@@ -135,8 +143,10 @@ static pid_t recv_start(const char *out, char *url, size_t n)
 
 static int emit_wait(const char *dir, const char *spans, const char *lane)
 {
-	const char *argv[] = { bpath("progs/emit"), "--dir", dir, "--spans", spans,
-			       "--lane-size", lane, "--pad", "40", NULL };
+	const char *argv[] = {
+		bpath("progs/emit"), "--dir", dir,     "--spans", spans,
+		"--lane-size",       lane,    "--pad", "40",      NULL
+	};
 	int st;
 
 	waitpid(spawn(argv, -1, -1, NULL), &st, 0);
@@ -158,14 +168,22 @@ static void sd_args(const char **argv, const char *dir, const char *spool,
 	int n = 0;
 
 	argv[n++] = bpath("spanringd");
-	argv[n++] = "--dir"; argv[n++] = dir;
-	argv[n++] = "--spool-dir"; argv[n++] = spool;
-	argv[n++] = "--stats-file"; argv[n++] = stats;
-	argv[n++] = "--exporter"; argv[n++] = exporter;
-	argv[n++] = "--compression"; argv[n++] = compression;
-	argv[n++] = "--schedule-delay"; argv[n++] = delay;
-	argv[n++] = "--shutdown-timeout"; argv[n++] = "120";
-	argv[n++] = "--log-level"; argv[n++] = "error";
+	argv[n++] = "--dir";
+	argv[n++] = dir;
+	argv[n++] = "--spool-dir";
+	argv[n++] = spool;
+	argv[n++] = "--stats-file";
+	argv[n++] = stats;
+	argv[n++] = "--exporter";
+	argv[n++] = exporter;
+	argv[n++] = "--compression";
+	argv[n++] = compression;
+	argv[n++] = "--schedule-delay";
+	argv[n++] = delay;
+	argv[n++] = "--shutdown-timeout";
+	argv[n++] = "120";
+	argv[n++] = "--log-level";
+	argv[n++] = "error";
 	if (url) {
 		argv[n++] = "--endpoint";
 		argv[n++] = url;
@@ -221,7 +239,8 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 {
 	bool to_recv = strcmp(exporter, "null") != 0;
 	char otlp_env[200];
-	char *rings = mkdir_tmp("/dev/shm", "rings"), *tmp = mkdir_tmp("/tmp", "spool");
+	char *rings = mkdir_tmp("/dev/shm", "rings"),
+	     *tmp = mkdir_tmp("/tmp", "spool");
 	char spool[4300], stats[4300], url[128];
 	const char *argv[40];
 	pid_t rp = -1, sp;
@@ -235,13 +254,14 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 		emit_wait(rings, B4_SPANS, "16777216");
 	if (to_recv)
 		rp = recv_start(NULL, url, sizeof(url));
-	sd_args(argv, rings, spool, stats, exporter,
-		to_recv ? url : NULL, compression, "5");
-	snprintf(otlp_env, sizeof(otlp_env), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=%s",
-		 to_recv ? url : "");
+	sd_args(argv, rings, spool, stats, exporter, to_recv ? url : NULL,
+		compression, "5");
+	snprintf(otlp_env, sizeof(otlp_env),
+		 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=%s", to_recv ? url : "");
 	t0 = now_s();
-	sp = spawn(argv, -1, -1, (const char *[]){ "OPENAI_API_KEY=sk-bench", otlp_env,
-						   NULL });
+	sp = spawn(argv, -1, -1,
+		   (const char *[]){ "OPENAI_API_KEY=sk-bench", otlp_env,
+				     NULL });
 	while (!lock_is(rings, sp))
 		nap_ms(1);
 	kill(sp, SIGTERM);
@@ -249,7 +269,9 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 	t1 = now_s();
 	r->rate = spans / (t1 - t0);
 	r->cpu_per_m = ((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-			(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6) / spans * 1e6;
+			(double)ru.ru_stime.tv_sec +
+			ru.ru_stime.tv_usec / 1e6) /
+		       spans * 1e6;
 	r->ratio = stat_num(stats, "compression_ratio");
 	r->mbs = stat_num(stats, "compress_mb_s");
 	if (stat_num(stats, "items_exported") < spans)
@@ -268,7 +290,8 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 static void b4_b6(int runs)
 {
 	double rate[3][SR_BENCH_MAX_RUNS], cpu[3][SR_BENCH_MAX_RUNS];
-	double ratio[SR_BENCH_MAX_RUNS], mbs[SR_BENCH_MAX_RUNS], gz[SR_BENCH_MAX_RUNS];
+	double ratio[SR_BENCH_MAX_RUNS], mbs[SR_BENCH_MAX_RUNS],
+		gz[SR_BENCH_MAX_RUNS];
 	struct sr_bench_stats s[3], c[3], rs, ms, gs;
 	struct b4 r;
 
@@ -294,20 +317,27 @@ static void b4_b6(int runs)
 	sr_bench_reduce(ratio, runs, &rs);
 	sr_bench_reduce(mbs, runs, &ms);
 	sr_bench_reduce(gz, runs, &gs);
-	sr_bench_print(&(struct sr_bench_row){ "B4", "sidecar -> receiver, 4 producers",
-		"spans/s", s[1], "null sink", s[0].median, ">= 1 M spans/s per core", NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B4", "sidecar CPU per million spans -> receiver",
-		"CPU s", c[1], "null sink", c[0].median, "<= 1.0 CPU s", NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B4", "otlp exporter -> receiver, 4 producers",
-		"spans/s", s[2], "openai exporter", s[1].median, NULL, NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B4", "otlp exporter CPU per million spans",
-		"CPU s", c[2], "openai exporter", c[1].median, NULL, NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B6", "LZ4 ratio of spooled batches", "x",
-		rs, "uncompressed", 1.0, ">= 4x", NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B6", "LZ4 compression speed", "MB/s",
-		ms, NULL, NAN, ">= 1000 MB/s", NULL });
-	sr_bench_print(&(struct sr_bench_row){ "B6", "gzip ratio of spooled batches", "x",
-		gs, "uncompressed", 1.0, NULL, NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "sidecar -> receiver, 4 producers", "spans/s", s[1],
+		"null sink", s[0].median, ">= 1 M spans/s per core", NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "sidecar CPU per million spans -> receiver", "CPU s",
+		c[1], "null sink", c[0].median, "<= 1.0 CPU s", NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "otlp exporter -> receiver, 4 producers", "spans/s", s[2],
+		"openai exporter", s[1].median, NULL, NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "otlp exporter CPU per million spans", "CPU s", c[2],
+		"openai exporter", c[1].median, NULL, NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B6", "LZ4 ratio of spooled batches", "x", rs, "uncompressed",
+		1.0, ">= 4x", NULL });
+	sr_bench_print(&(struct sr_bench_row){ "B6", "LZ4 compression speed",
+					       "MB/s", ms, NULL, NAN,
+					       ">= 1000 MB/s", NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B6", "gzip ratio of spooled batches", "x", gs, "uncompressed",
+		1.0, NULL, NULL });
 }
 
 /* --- B7 ----------------------------------------------------------------- */
@@ -353,8 +383,9 @@ static double cpu_ticks(pid_t pid)
 	if (proc_read(pid, "stat", buf, sizeof(buf)))
 		return NAN;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &stt) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &stt) != 2)
 		return NAN;
 	return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -362,7 +393,8 @@ static double cpu_ticks(pid_t pid)
 static void b7_run(bool with_rings, double *rss_mib, double *anon_mib,
 		   double *idle_pct)
 {
-	char *rings = mkdir_tmp("/dev/shm", "b7"), *tmp = mkdir_tmp("/tmp", "b7");
+	char *rings = mkdir_tmp("/dev/shm", "b7"),
+	     *tmp = mkdir_tmp("/tmp", "b7");
 	char spool[4300], stats[4300];
 	const char *argv[40];
 	int in[B7_RINGS];
@@ -373,8 +405,17 @@ static void b7_run(bool with_rings, double *rss_mib, double *anon_mib,
 	snprintf(spool, sizeof(spool), "%s/spool", tmp);
 	snprintf(stats, sizeof(stats), "%s/stats.json", tmp);
 	for (int i = 0; i < nrings; i++) {
-		const char *a[] = { bpath("progs/emit"), "--dir", rings, "--spans", B7_SPANS,
-				    "--lane-size", "2097152", "--hold", "--pad", "40", NULL };
+		const char *a[] = { bpath("progs/emit"),
+				    "--dir",
+				    rings,
+				    "--spans",
+				    B7_SPANS,
+				    "--lane-size",
+				    "2097152",
+				    "--hold",
+				    "--pad",
+				    "40",
+				    NULL };
 		int ip[2], op[2];
 		char buf[64];
 
@@ -425,14 +466,18 @@ static void b7(int runs)
 		sr_bench_reduce(anon[k], runs, &a[k]);
 		sr_bench_reduce(idle[k], runs, &id[k]);
 	}
-	sr_bench_print(&(struct sr_bench_row){ "B7", "sidecar private RSS (RssAnon), 100 live rings, 1 M spans",
+	sr_bench_print(&(struct sr_bench_row){
+		"B7",
+		"sidecar private RSS (RssAnon), 100 live rings, 1 M spans",
 		"MiB", a[1], "sidecar, no ring", a[0].median, "<= 32 MiB",
 		"after the drain; ring pages are the producers' shared memory" });
-	sr_bench_print(&(struct sr_bench_row){ "B7", "sidecar peak RSS (VmHWM) incl. mapped ring pages",
-		"MiB", r[1], "sidecar, no ring", r[0].median, NULL,
+	sr_bench_print(&(struct sr_bench_row){
+		"B7", "sidecar peak RSS (VmHWM) incl. mapped ring pages", "MiB",
+		r[1], "sidecar, no ring", r[0].median, NULL,
 		"counts the 100 rings' touched pages, shared with their owners" });
-	sr_bench_print(&(struct sr_bench_row){ "B7", "sidecar CPU with 100 idle live rings",
-		"% core", id[1], "sidecar, no ring", id[0].median, "< 1 %", NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B7", "sidecar CPU with 100 idle live rings", "% core", id[1],
+		"sidecar, no ring", id[0].median, "< 1 %", NULL });
 }
 
 /* --- B8 ----------------------------------------------------------------- */
@@ -453,14 +498,16 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* Latencies of every span item: request time - ended_at. */
-static size_t latencies(const char *items, const char *reqs, double *lat, size_t max)
+static size_t latencies(const char *items, const char *reqs, double *lat,
+			size_t max)
 {
 	FILE *fi = fopen(items, "r"), *fr = fopen(reqs, "r");
 	static char line[65536];
 	size_t n = 0;
 
 	while (fi && fr && fgets(line, sizeof(line), fr)) {
-		const char *t = strstr(line, "\"t\":"), *c = strstr(line, "\"items\":");
+		const char *t = strstr(line, "\"t\":"),
+			   *c = strstr(line, "\"items\":");
 		double when = t ? atof(t + 4) : NAN;
 		int k = c ? atoi(c + 8) : 0;
 
@@ -479,9 +526,11 @@ static size_t latencies(const char *items, const char *reqs, double *lat, size_t
 	return n;
 }
 
-static void b8_run(const char *rate, const char *spans, double *p50, double *p99)
+static void b8_run(const char *rate, const char *spans, double *p50,
+		   double *p99)
 {
-	char *rings = mkdir_tmp("/dev/shm", "b8"), *tmp = mkdir_tmp("/tmp", "b8");
+	char *rings = mkdir_tmp("/dev/shm", "b8"),
+	     *tmp = mkdir_tmp("/tmp", "b8");
 	char spool[4300], stats[4300], items[4300], reqs[4400], url[128];
 	const char *argv[40];
 	static double lat[200000];
@@ -494,12 +543,21 @@ static void b8_run(const char *rate, const char *spans, double *p50, double *p99
 	snprintf(reqs, sizeof(reqs), "%s.req", items);
 	rp = recv_start(items, url, sizeof(url));
 	sd_args(argv, rings, spool, stats, "openai", url, "lz4", "0.5");
-	sp = spawn(argv, -1, -1, (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL });
+	sp = spawn(argv, -1, -1,
+		   (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL });
 	while (!lock_is(rings, sp))
 		nap_ms(1);
 	{
-		const char *a[] = { bpath("progs/emit"), "--dir", rings, "--spans", spans,
-				    "--rate", rate, "--lane-size", "4194304", NULL };
+		const char *a[] = { bpath("progs/emit"),
+				    "--dir",
+				    rings,
+				    "--spans",
+				    spans,
+				    "--rate",
+				    rate,
+				    "--lane-size",
+				    "4194304",
+				    NULL };
 
 		ep = spawn(a, -1, -1, NULL);
 		waitpid(ep, NULL, 0);
@@ -522,7 +580,8 @@ static void b8_run(const char *rate, const char *spans, double *p50, double *p99
 static void b8(int runs)
 {
 	static const char *const rates[2][3] = { { "50", "100", "50 spans/s" },
-						 { "10000", "20000", "10000 spans/s" } };
+						 { "10000", "20000",
+						   "10000 spans/s" } };
 
 	for (int k = 0; k < 2; k++) {
 		double p50[SR_BENCH_MAX_RUNS], p99[SR_BENCH_MAX_RUNS];
@@ -533,11 +592,15 @@ static void b8(int runs)
 			b8_run(rates[k][0], rates[k][1], &p50[i], &p99[i]);
 		sr_bench_reduce(p50, runs, &a);
 		sr_bench_reduce(p99, runs, &b);
-		snprintf(row[0], sizeof(row[0]), "span end -> receiver p50, %s", rates[k][2]);
-		snprintf(row[1], sizeof(row[1]), "span end -> receiver p99, %s", rates[k][2]);
-		sr_bench_print(&(struct sr_bench_row){ "B8", row[0], "ms", a, NULL, NAN,
+		snprintf(row[0], sizeof(row[0]), "span end -> receiver p50, %s",
+			 rates[k][2]);
+		snprintf(row[1], sizeof(row[1]), "span end -> receiver p99, %s",
+			 rates[k][2]);
+		sr_bench_print(&(struct sr_bench_row){
+			"B8", row[0], "ms", a, NULL, NAN,
 			"schedule_delay 0.5 s", NULL });
-		sr_bench_print(&(struct sr_bench_row){ "B8", row[1], "ms", b, NULL, NAN,
+		sr_bench_print(&(struct sr_bench_row){
+			"B8", row[1], "ms", b, NULL, NAN,
 			"<= 600 ms (schedule_delay + 100 ms)", NULL });
 	}
 }

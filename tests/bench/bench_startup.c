@@ -47,7 +47,6 @@ struct config {
  * more than it inflates its CPU time). */
 static double child_cpu_us;
 
-
 static void run_wait(const char *path, char *const argv[], char *const envp[])
 {
 	pid_t pid = fork();
@@ -64,16 +63,17 @@ static void run_wait(const char *path, char *const argv[], char *const envp[])
 		fprintf(stderr, "bench_startup: %s failed\n", path);
 		exit(1);
 	}
-	child_cpu_us += (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	child_cpu_us += (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+				1e6 +
 			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
-
 
 static double run_config(void *ctx)
 {
 	static char *true_argv[] = { (char *)"true", NULL };
 	static char *loop_argv[] = {
-		(char *)"sh", (char *)"-c",
+		(char *)"sh",
+		(char *)"-c",
 		(char *)"i=0; while [ $i -lt 1000 ]; do sh -c true; "
 			"i=$((i+1)); done",
 		NULL,
@@ -118,15 +118,17 @@ static void measure_interleaved(struct config c[3], int runs,
 	}
 }
 
-
-static void row(const char *rowname, struct sr_bench_stats *s,
-		const char *base, double base_median, const char *target,
-		const char *note)
+static void row(const char *rowname, struct sr_bench_stats *s, const char *base,
+		double base_median, const char *target, const char *note)
 {
-	sr_bench_print(&(struct sr_bench_row){
-		.id = "B3", .row = rowname, .unit = "us", .s = *s,
-		.baseline = base, .baseline_median = base_median,
-		.target = target, .note = note });
+	sr_bench_print(&(struct sr_bench_row){ .id = "B3",
+					       .row = rowname,
+					       .unit = "us",
+					       .s = *s,
+					       .baseline = base,
+					       .baseline_median = base_median,
+					       .target = target,
+					       .note = note });
 }
 
 int main(void)
@@ -143,9 +145,12 @@ int main(void)
 	    asprintf(&dir_env, "SPANRING_DIR=%s", dir) < 0)
 		return 1;
 	const char *e_empty[] = { pre_empty, NULL };
-	const char *e_shim[] = { pre_shim, dir_env, "SPANRING_LANES=4",
+	const char *e_shim[] = { pre_shim,
+				 dir_env,
+				 "SPANRING_LANES=4",
 				 "SPANRING_LANE_SIZE=16384",
-				 "SPANRING_MAX_RINGS=100000", NULL };
+				 "SPANRING_MAX_RINGS=100000",
+				 NULL };
 	struct config c[3] = {
 		{ sr_bench_env(NULL), NULL, 0, 0 },
 		{ sr_bench_env(e_empty), NULL, 0, 0 },

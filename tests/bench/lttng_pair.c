@@ -101,8 +101,8 @@ static int run_quiet(char *const argv[])
 static int lttng(const char *a, const char *b, const char *c, const char *d,
 		 const char *e)
 {
-	char *argv[] = { (char *)"lttng", (char *)a, (char *)b, (char *)c, (char *)d,
-			 (char *)e, NULL };
+	char *argv[] = { (char *)"lttng", (char *)a, (char *)b, (char *)c,
+			 (char *)d,       (char *)e, NULL };
 
 	return run_quiet(argv);
 }
@@ -193,8 +193,8 @@ static int run_child(int runs, long iters, double *v)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char *argv[] = { (char *)"/proc/self/exe",
-				 (char *)CHILD_FLAG, r, n, NULL };
+		char *argv[] = { (char *)"/proc/self/exe", (char *)CHILD_FLAG,
+				 r, n, NULL };
 
 		dup2(fds[1], 1);
 		close(fds[0]);
@@ -227,7 +227,8 @@ int sr_lttng_pair_measure(int runs, long iters, struct sr_bench_stats *out,
 	if (!sessiond_answers()) {
 		own = start_sessiond();
 		if (own < 0) {
-			snprintf(note, notelen, "LTTng: cannot start lttng-sessiond");
+			snprintf(note, notelen,
+				 "LTTng: cannot start lttng-sessiond");
 			return -ENOENT;
 		}
 	}

@@ -90,7 +90,8 @@ static void exercise(int fd)
 	free(info);
 	(void)sr_reader_owner_alive(rd);
 	(void)sr_reader_check(rd, NULL, NULL);
-	for (int i = 0; i < 4 && sr_reader_poll(rd, SIZE_MAX, count, &n) > 0; i++)
+	for (int i = 0; i < 4 && sr_reader_poll(rd, SIZE_MAX, count, &n) > 0;
+	     i++)
 		;
 	sr_reader_rewind(rd);
 	(void)sr_reader_poll(rd, 512, count, &n);
@@ -115,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(file + SR_RING_HEADER_SIZE, data + 1, rest);
 		if (pwrite(fd, file, sizeof(file), 0) != (ssize_t)sizeof(file))
 			abort();
-	} else if (size > 1 && pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1)) {
+	} else if (size > 1 &&
+		   pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1)) {
 		abort();
 	}
 	exercise(fd);

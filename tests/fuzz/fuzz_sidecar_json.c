@@ -27,7 +27,8 @@ static void check_valid(const char *json, size_t len)
 
 	/* the encoder emitted invalid JSON (cJSON refuses lone surrogate
 	 * escapes, which the grammar allows and which are kept as written) */
-	if (!j && !memmem(json, len, "\\ud", 3) && !memmem(json, len, "\\uD", 3))
+	if (!j && !memmem(json, len, "\\ud", 3) &&
+	    !memmem(json, len, "\\uD", 3))
 		abort();
 	cJSON_Delete(j);
 }
@@ -68,8 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		return 0;
 	memset(s.trace_id, 1, 16);
 	memset(s.span_id, 2, 12);
-	s.name = (struct sr_str){ (const char *)data, (uint32_t)(cut < 64 ? cut : 64) };
-	s.data = (struct sr_str){ (const char *)data + cut, (uint32_t)(n - cut) };
+	s.name = (struct sr_str){ (const char *)data,
+				  (uint32_t)(cut < 64 ? cut : 64) };
+	s.data = (struct sr_str){ (const char *)data + cut,
+				  (uint32_t)(n - cut) };
 	s.err = s.name;
 	s.flags = n && (data[0] & 1) ? SR_SF_SPAN_DATA : 0;
 	encoded(sr_encode_span(&s, (struct sr_str){ 0 }, &out, &len), out, len);
@@ -81,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	t.workflow = s.name;
 	t.metadata = s.errdata;
 	encoded(sr_encode_trace(&t, &out, &len), out, len);
-	snprintf(ra, sizeof(ra), "%.*s", (int)(n < 63 ? n : 63), (const char *)data);
+	snprintf(ra, sizeof(ra), "%.*s", (int)(n < 63 ? n : 63),
+		 (const char *)data);
 	(void)sr_retry_after_parse(ra, time(NULL));
 	return 0;
 }

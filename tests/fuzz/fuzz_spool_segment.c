@@ -52,8 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		memcpy(hdr, img + off[i], FRAME_HDR);
 		if (hdr[0] > n - off[i] - FRAME_HDR || hdr[2] > SR_CODEC_GZIP)
 			abort();
-		if (!sr_codec_decompress((enum sr_codec)hdr[2], img + off[i] + FRAME_HDR,
-					 hdr[0], &out, &len))
+		if (!sr_codec_decompress((enum sr_codec)hdr[2],
+					 img + off[i] + FRAME_HDR, hdr[0], &out,
+					 &len))
 			free(out);
 	}
 	free(off);

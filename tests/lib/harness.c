@@ -27,7 +27,8 @@ int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
 			fprintf(stderr, "no test named %s\n", argv[2]);
 			return 2;
 		}
-		return _cmocka_run_group_tests(argv[2], &tests[i], 1, NULL, NULL);
+		return _cmocka_run_group_tests(argv[2], &tests[i], 1, NULL,
+					       NULL);
 	}
 	return _cmocka_run_group_tests(argv[0], tests, n, NULL, NULL);
 }
@@ -48,8 +49,8 @@ char *sr_strf(const char *fmt, ...)
 char *sr_tmpdir(const char *tag)
 {
 	const char *base = getenv("TMPDIR");
-	char *d = sr_strf("%s/spanring-test-%s-XXXXXX", base && *base ? base : "/tmp",
-			  tag);
+	char *d = sr_strf("%s/spanring-test-%s-XXXXXX",
+			  base && *base ? base : "/tmp", tag);
 
 	assert_non_null(mkdtemp(d));
 	return d;
@@ -204,7 +205,7 @@ void sr_assert_killed_at(int status, int sig, const char *expr,
 	if (WIFSIGNALED(status) && WTERMSIG(status) == sig)
 		return;
 	status_text(got, sizeof(got), status);
-	print_error("ERROR: %s: %s, expected killed by signal %d\n", expr,
-		    got, sig);
+	print_error("ERROR: %s: %s, expected killed by signal %d\n", expr, got,
+		    sig);
 	_fail(file, line);
 }

@@ -21,19 +21,19 @@
  * "n > 0: 0 > 0 is false". sr_assert_cmp compares as intmax_t,
  * sr_assert_ucmp as uintmax_t (sizes, counters, positions).
  */
-#define sr_assert_cmp(a, op, b)                                              \
-	do {                                                                 \
-		intmax_t a_ = (intmax_t)(a), b_ = (intmax_t)(b);             \
-		if (!(a_ op b_))                                             \
-			fail_msg("%s %s %s: %jd %s %jd is false", #a, #op,   \
-				 #b, a_, #op, b_);                           \
+#define sr_assert_cmp(a, op, b)                                                \
+	do {                                                                   \
+		intmax_t a_ = (intmax_t)(a), b_ = (intmax_t)(b);               \
+		if (!(a_ op b_))                                               \
+			fail_msg("%s %s %s: %jd %s %jd is false", #a, #op, #b, \
+				 a_, #op, b_);                                 \
 	} while (0)
-#define sr_assert_ucmp(a, op, b)                                             \
-	do {                                                                 \
-		uintmax_t a_ = (uintmax_t)(a), b_ = (uintmax_t)(b);          \
-		if (!(a_ op b_))                                             \
-			fail_msg("%s %s %s: %ju %s %ju is false", #a, #op,   \
-				 #b, a_, #op, b_);                           \
+#define sr_assert_ucmp(a, op, b)                                               \
+	do {                                                                   \
+		uintmax_t a_ = (uintmax_t)(a), b_ = (uintmax_t)(b);            \
+		if (!(a_ op b_))                                               \
+			fail_msg("%s %s %s: %ju %s %ju is false", #a, #op, #b, \
+				 a_, #op, b_);                                 \
 	} while (0)
 /* The same for floating point values (durations, ratios), as double. */
 #define sr_assert_fcmp(a, op, b)                                             \
@@ -46,14 +46,14 @@
 
 /* Asserts that a wait status is a normal exit with code; on failure
  * prints what happened ("killed by signal 9", "exited 3"). */
-#define sr_assert_exited(status, code)                                       \
+#define sr_assert_exited(status, code) \
 	sr_assert_exited_at((status), (code), #status, __FILE__, __LINE__)
 void sr_assert_exited_at(int status, int code, const char *expr,
 			 const char *file, int line);
 
 /* Asserts that a wait status is a death by signal sig; on failure prints
  * what happened. */
-#define sr_assert_killed(status, sig)                                        \
+#define sr_assert_killed(status, sig) \
 	sr_assert_killed_at((status), (sig), #status, __FILE__, __LINE__)
 void sr_assert_killed_at(int status, int sig, const char *expr,
 			 const char *file, int line);
@@ -62,12 +62,13 @@ void sr_assert_killed_at(int status, int sig, const char *expr,
 int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
 		 char **argv);
 
-#define SR_TEST_MAIN(...)                                                    \
-	int main(int argc, char **argv)                                      \
-	{                                                                    \
-		static const struct CMUnitTest tests_[] = { __VA_ARGS__ };   \
-		return sr_test_main(tests_, sizeof(tests_) / sizeof(tests_[0]), \
-				    argc, argv);                             \
+#define SR_TEST_MAIN(...)                                                     \
+	int main(int argc, char **argv)                                       \
+	{                                                                     \
+		static const struct CMUnitTest tests_[] = { __VA_ARGS__ };    \
+		return sr_test_main(tests_,                                   \
+				    sizeof(tests_) / sizeof(tests_[0]), argc, \
+				    argv);                                    \
 	}
 
 /* A fresh private directory under $TMPDIR (or /tmp), mode 0700; removed

@@ -28,14 +28,18 @@ static const char *shim_path(void)
 	static char path[PATH_MAX];
 
 	if (!path[0])
-		assert_non_null(realpath(sr_build_path("libspanring.so"), path));
+		assert_non_null(
+			realpath(sr_build_path("libspanring.so"), path));
 	return path;
 }
 
 static bool env_dropped(const char *e, const struct sr_run_opts *o)
 {
 	static const char *const ours[] = {
-		"LD_PRELOAD=", "SPANRING_", "TRACEPARENT=", "ASAN_OPTIONS=",
+		"LD_PRELOAD=",
+		"SPANRING_",
+		"TRACEPARENT=",
+		"ASAN_OPTIONS=",
 	};
 
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
@@ -81,14 +85,17 @@ static char **child_env_v(const struct sr_run_opts *o, char **mine)
 	if (sr_asan_build())
 		/* the runtime must not turn a program's own crash into a
 		 * report, or traced and bare runs would differ */
-		env[k++] = (char *)"ASAN_OPTIONS=verify_asan_link_order=0:"
-				   "detect_leaks=0:handle_segv=0:handle_sigbus=0:"
-				   "handle_abort=0:handle_sigfpe=0:handle_sigill=0";
+		env[k++] =
+			(char *)"ASAN_OPTIONS=verify_asan_link_order=0:"
+				"detect_leaks=0:handle_segv=0:handle_sigbus=0:"
+				"handle_abort=0:handle_sigfpe=0:handle_sigill=0";
 	if (o->shim)
-		env[k++] = mine[0] =
-		    sr_asan_build() ? sr_strf("LD_PRELOAD=%s:%s",
-					      sr_asan_runtime(), shim_path())
-				    : sr_strf("LD_PRELOAD=%s", shim_path());
+		env[k++] = mine[0] = sr_asan_build()
+					     ? sr_strf("LD_PRELOAD=%s:%s",
+						       sr_asan_runtime(),
+						       shim_path())
+					     : sr_strf("LD_PRELOAD=%s",
+						       shim_path());
 	else
 		env[k++] = (char *)"SPANRING_DISABLE=1";
 	if (o->dir)
@@ -193,8 +200,8 @@ void sr_run_cmd(struct sr_run *r, const struct sr_run_opts *o,
 		assert_int_equal(errno, EINTR);
 }
 
-int sr_run_start(const struct sr_run_opts *o, const char *const argv[], int *in_fd,
-		 int *out_fd)
+int sr_run_start(const struct sr_run_opts *o, const char *const argv[],
+		 int *in_fd, int *out_fd)
 {
 	int po[2], pi[2];
 	pid_t pid;
@@ -348,7 +355,8 @@ static int on_record(void *ctx, const struct sr_record *rec)
 		rd->r->nprocess++;
 		break;
 	case SR_REC_TRACE:
-		assert_int_equal(sr_trace_decode(rec->payload, rec->len, &t), 0);
+		assert_int_equal(sr_trace_decode(rec->payload, rec->len, &t),
+				 0);
 		add_trace(rd, &t);
 		break;
 	case SR_REC_SPAN_START:
@@ -358,7 +366,8 @@ static int on_record(void *ctx, const struct sr_record *rec)
 		add_span(rd, rec->type, &s);
 		break;
 	case SR_REC_CHILD_EXIT:
-		assert_int_equal(sr_child_decode(rec->payload, rec->len, &c), 0);
+		assert_int_equal(sr_child_decode(rec->payload, rec->len, &c),
+				 0);
 		add_child(rd, &c);
 		break;
 	default:
@@ -374,8 +383,8 @@ static void read_ring(struct reading *rd, int dfd, const char *name)
 	char why[256];
 	int n;
 
-	if (sr_reader_open(dfd, name, SR_READER_RDONLY, &rr, why,
-			   sizeof(why)) < 0) {
+	if (sr_reader_open(dfd, name, SR_READER_RDONLY, &rr, why, sizeof(why)) <
+	    0) {
 		rd->r->unreadable++;
 		return;
 	}
@@ -485,7 +494,8 @@ const struct sr_vspan *sr_run_by_id(const struct sr_run *r, const char *id)
 const struct sr_vspan *sr_run_process(const struct sr_run *r, uint32_t pid)
 {
 	for (size_t i = 0; i < r->nspans; i++)
-		if (r->spans[i].name && strcmp(r->spans[i].name, "process") == 0 &&
+		if (r->spans[i].name &&
+		    strcmp(r->spans[i].name, "process") == 0 &&
 		    sr_vspan_int(&r->spans[i], "process.pid") == pid)
 			return &r->spans[i];
 	return NULL;
@@ -501,16 +511,20 @@ const struct sr_vchild *sr_run_child(const struct sr_run *r, uint32_t pid)
 
 long long sr_vspan_int(const struct sr_vspan *s, const char *key)
 {
-	const cJSON *j = s && s->data ? cJSON_GetObjectItemCaseSensitive(s->data, key)
-				      : NULL;
+	const cJSON *j = s && s->data
+				 ? cJSON_GetObjectItemCaseSensitive(s->data,
+								    key)
+				 : NULL;
 
 	return cJSON_IsNumber(j) ? (long long)j->valuedouble : LLONG_MIN;
 }
 
 const char *sr_vspan_str(const struct sr_vspan *s, const char *key)
 {
-	const cJSON *j = s && s->data ? cJSON_GetObjectItemCaseSensitive(s->data, key)
-				      : NULL;
+	const cJSON *j = s && s->data
+				 ? cJSON_GetObjectItemCaseSensitive(s->data,
+								    key)
+				 : NULL;
 
 	return cJSON_IsString(j) ? j->valuestring : NULL;
 }
@@ -518,14 +532,15 @@ const char *sr_vspan_str(const struct sr_vspan *s, const char *key)
 const char *sr_vspan_argv(const struct sr_vspan *s)
 {
 	static char buf[4096];
-	const cJSON *a = s && s->data
-				 ? cJSON_GetObjectItemCaseSensitive(s->data,
-								    "process.command_args")
-				 : NULL, *e;
+	const cJSON *a = s && s->data ? cJSON_GetObjectItemCaseSensitive(
+						s->data, "process.command_args")
+				      : NULL,
+		    *e;
 	size_t n = 0;
 
 	buf[0] = 0;
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		if (cJSON_IsString(e))
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
 					      n ? " " : "", e->valuestring);
@@ -538,7 +553,8 @@ const char *sr_vspan_argv(const struct sr_vspan *s)
 void sr_run_dump(const struct sr_run *r)
 {
 	fprintf(stderr, "%zu rings, %zu traces, %zu spans, %llu dropped\n",
-		r->nrings, r->ntraces, r->nspans, (unsigned long long)r->dropped);
+		r->nrings, r->ntraces, r->nspans,
+		(unsigned long long)r->dropped);
 	for (size_t i = 0; i < r->ntraces; i++)
 		fprintf(stderr, "  trace %s workflow=%s\n", r->traces[i].trace,
 			r->traces[i].workflow);
@@ -547,10 +563,10 @@ void sr_run_dump(const struct sr_run *r)
 		char *d = s->data ? cJSON_PrintUnformatted(s->data) : NULL;
 
 		fprintf(stderr, "  [%u] %s %s <- %s %s%s%s err=%s %s\n",
-			s->ring_pid, s->span, s->name, s->parent[0] ? s->parent : "-",
-			s->started ? "S" : "", s->ended ? "E" : "",
-			s->complete ? "C" : "", s->err ? s->err : "-",
-			d ? d : "");
+			s->ring_pid, s->span, s->name,
+			s->parent[0] ? s->parent : "-", s->started ? "S" : "",
+			s->ended ? "E" : "", s->complete ? "C" : "",
+			s->err ? s->err : "-", d ? d : "");
 		free(d);
 	}
 }
@@ -561,8 +577,8 @@ void sr_run_assert_same(const struct sr_run *a, const struct sr_run *b)
 	    a->status != b->status)
 		fail_msg("runs differ:\n--- traced (status %#x)\nstdout: %s\n"
 			 "stderr: %s\n--- bare (status %#x)\nstdout: %s\n"
-			 "stderr: %s", a->status, a->out, a->err, b->status,
-			 b->out, b->err);
+			 "stderr: %s",
+			 a->status, a->out, a->err, b->status, b->out, b->err);
 }
 
 void sr_run_assert_tree(const struct sr_run *r, const char *outside)

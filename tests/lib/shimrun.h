@@ -22,10 +22,10 @@
 /* One span as the rings tell it. */
 struct sr_vspan {
 	char trace[33], span[25], parent[25]; /* hex; parent "" if none */
-	char *name;          /* custom span name ("process", "exec", ...) */
-	cJSON *data;         /* start data with end members merged */
-	char *err;           /* error message or NULL */
-	cJSON *errdata;      /* error data or NULL */
+	char *name;     /* custom span name ("process", "exec", ...) */
+	cJSON *data;    /* start data with end members merged */
+	char *err;      /* error message or NULL */
+	cJSON *errdata; /* error data or NULL */
 	uint64_t start_ns, end_ns;
 	uint32_t flags;      /* SR_SF_* */
 	bool started, ended; /* SPAN_START / SPAN_END seen (SPAN: both) */
@@ -41,14 +41,14 @@ struct sr_vtrace {
 /* A CHILD_EXIT record: a traced parent reaped a child. */
 struct sr_vchild {
 	uint32_t pid;
-	int status;          /* wait status */
+	int status; /* wait status */
 	char trace[33];
-	uint32_t ring_pid;   /* the parent that reaped it */
+	uint32_t ring_pid; /* the parent that reaped it */
 };
 
 struct sr_run {
-	int status;          /* wait status */
-	char *out, *err;     /* captured, NUL-terminated */
+	int status;      /* wait status */
+	char *out, *err; /* captured, NUL-terminated */
 	size_t out_len, err_len;
 	struct sr_vspan *spans;
 	size_t nspans;
@@ -63,12 +63,12 @@ struct sr_run {
 };
 
 struct sr_run_opts {
-	bool shim;               /* preload the shim (else SPANRING_DISABLE=1) */
-	const char *dir;         /* SPANRING_DIR, NULL: unset */
-	const char *const *env;  /* extra "K=V" (NULL-terminated) or NULL */
-	const char *const *unset;/* names removed from the environment */
-	const char *in;          /* stdin text, NULL: /dev/null */
-	unsigned uid;            /* nonzero: run as this uid and gid (root) */
+	bool shim;              /* preload the shim (else SPANRING_DISABLE=1) */
+	const char *dir;        /* SPANRING_DIR, NULL: unset */
+	const char *const *env; /* extra "K=V" (NULL-terminated) or NULL */
+	const char *const *unset; /* names removed from the environment */
+	const char *in;           /* stdin text, NULL: /dev/null */
+	unsigned uid;             /* nonzero: run as this uid and gid (root) */
 };
 
 /* Runs argv[0] (a path) with argv; fills *r (status, out, err). Fails the
@@ -78,8 +78,8 @@ void sr_run_cmd(struct sr_run *r, const struct sr_run_opts *o,
 
 /* Starts argv like sr_run_cmd without waiting: stdin and stdout are pipes
  * (*in_fd, *out_fd, to close), stderr is inherited. Returns the pid. */
-int sr_run_start(const struct sr_run_opts *o, const char *const argv[], int *in_fd,
-		 int *out_fd);
+int sr_run_start(const struct sr_run_opts *o, const char *const argv[],
+		 int *in_fd, int *out_fd);
 
 /* Reads every ring in dir into r->spans / r->traces (read-only). */
 void sr_run_read_rings(struct sr_run *r, const char *dir);

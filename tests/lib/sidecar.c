@@ -27,16 +27,17 @@ long long sr_ms(void)
 /* A short pause between polls of an external effect. */
 static void nap(void)
 {
-	struct timespec ts = {0, 10 * 1000000};
+	struct timespec ts = { 0, 10 * 1000000 };
 
 	nanosleep(&ts, NULL);
 }
 
 static void scrub_env(void)
 {
-	static const char *const drop[] = {"OPENAI_API_KEY",	"OPENAI_ORG_ID",
-					   "OPENAI_PROJECT_ID", "SPANRING_DIR",
-					   "LD_PRELOAD",	NULL};
+	static const char *const drop[] = {
+		"OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+		"SPANRING_DIR",   "LD_PRELOAD",    NULL
+	};
 
 	for (int i = 0; drop[i]; i++)
 		unsetenv(drop[i]);

@@ -15,7 +15,7 @@
 struct sr_recv {
 	pid_t pid;
 	int port;
-	char url[128];	       /* http://127.0.0.1:PORT/v1/traces/ingest */
+	char url[128];         /* http://127.0.0.1:PORT/v1/traces/ingest */
 	char *out, *req, *log; /* items, requests, its stdout+stderr */
 };
 

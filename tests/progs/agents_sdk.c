@@ -36,8 +36,8 @@ static void span(const char *data)
 
 static void network(int port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port)};
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
 	struct addrinfo *ai = NULL;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -52,12 +52,14 @@ static void network(int port)
 
 int main(int argc, char **argv)
 {
-	ok(spanring_trace_begin("support agent", "group_0123456789abcdef01234567",
+	ok(spanring_trace_begin("support agent",
+				"group_0123456789abcdef01234567",
 				"{\"user\":\"u1\",\"tier\":3,\"beta\":true}"),
 	   "trace_begin");
-	ok(spanring_span_begin("{\"type\":\"agent\",\"name\":\"Planner\","
-			       "\"handoffs\":[\"Writer\"],\"tools\":[\"search\","
-			       "\"scan\"],\"output_type\":\"str\"}"),
+	ok(spanring_span_begin(
+		   "{\"type\":\"agent\",\"name\":\"Planner\","
+		   "\"handoffs\":[\"Writer\"],\"tools\":[\"search\","
+		   "\"scan\"],\"output_type\":\"str\"}"),
 	   "agent");
 	span("{\"type\":\"generation\",\"input\":[{\"role\":\"user\","
 	     "\"content\":\"hi\"}],\"output\":[{\"role\":\"assistant\","
@@ -69,7 +71,8 @@ int main(int argc, char **argv)
 			       "\"input\":\"{\\\"path\\\":\\\"/tmp\\\"}\","
 			       "\"output\":null,\"mcp_data\":null}"),
 	   "function");
-	ok(spanring_span_set_error("tool failed", "{\"errno\":2}"), "set_error");
+	ok(spanring_span_set_error("tool failed", "{\"errno\":2}"),
+	   "set_error");
 	ok(spanring_span_end(), "end function");
 	span("{\"type\":\"handoff\",\"from_agent\":\"Planner\","
 	     "\"to_agent\":\"Writer\"}");

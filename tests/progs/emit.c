@@ -93,18 +93,18 @@ static void fixed_id(uint8_t *id, size_t n, uint8_t tag, long i)
 static int open_ring(const struct opts *o)
 {
 	uint32_t lanes = 4, lane = o->lane_size;
-	uint64_t bytes =
-	    ((4096 + lanes * sizeof(struct sr_lane_ctl) + 4095) & ~4095ull) +
-	    (uint64_t)lanes * lane;
-	struct sr_ring_params p = {.lanes = lanes,
-				   .lane_size = lane,
-				   .pid = (uint32_t)getpid(),
-				   .ppid = (uint32_t)getppid(),
-				   .uid = getuid(),
-				   .start_ns = now_or(o, 0),
-				   .exe = "/usr/bin/emit",
-				   .trace_id = trace_id,
-				   .span_id = proc_id};
+	uint64_t bytes = ((4096 + lanes * sizeof(struct sr_lane_ctl) + 4095) &
+			  ~4095ull) +
+			 (uint64_t)lanes * lane;
+	struct sr_ring_params p = { .lanes = lanes,
+				    .lane_size = lane,
+				    .pid = (uint32_t)getpid(),
+				    .ppid = (uint32_t)getppid(),
+				    .uid = getuid(),
+				    .start_ns = now_or(o, 0),
+				    .exe = "/usr/bin/emit",
+				    .trace_id = trace_id,
+				    .span_id = proc_id };
 	char why[256], name[SR_RING_NAME_MAX];
 	uint8_t nonce[8];
 	int dfd = sr_dir_open(o->dir, true, why, sizeof(why)), rc;
@@ -131,34 +131,34 @@ static void write_head(const struct opts *o)
 	uint8_t buf[1024];
 	bool cut = false;
 	char data[256];
-	struct sr_process_rec pr = {.pid = (uint32_t)getpid(),
-				    .ppid = (uint32_t)getppid(),
-				    .start_ns = now_or(o, 0),
-				    .exe = {exe, sizeof(exe) - 1}};
-	struct sr_trace_rec t = {.ts_ns = now_or(o, 0)};
-	struct sr_span_rec s = {.flags = SR_SF_PROCESS | SR_SF_ROOT,
-				.start_ns = now_or(o, 0)};
+	struct sr_process_rec pr = { .pid = (uint32_t)getpid(),
+				     .ppid = (uint32_t)getppid(),
+				     .start_ns = now_or(o, 0),
+				     .exe = { exe, sizeof(exe) - 1 } };
+	struct sr_trace_rec t = { .ts_ns = now_or(o, 0) };
+	struct sr_span_rec s = { .flags = SR_SF_PROCESS | SR_SF_ROOT,
+				 .start_ns = now_or(o, 0) };
 
 	put(SR_REC_PROCESS, buf,
 	    sr_process_encode(buf, sizeof(buf), &pr, &cut));
 	memcpy(t.trace_id, trace_id, 16);
-	t.workflow =
-	    (struct sr_str){o->workflow, (uint32_t)strlen(o->workflow)};
+	t.workflow = (struct sr_str){ o->workflow,
+				      (uint32_t)strlen(o->workflow) };
 	put(SR_REC_TRACE, buf, sr_trace_encode(buf, sizeof(buf), &t, &cut));
 	snprintf(data, sizeof(data),
 		 "{\"process.pid\":%d,\"process.executable.name\":\"emit\"}",
 		 o->fixed ? 4242 : (int)getpid());
 	memcpy(s.trace_id, trace_id, 16);
 	memcpy(s.span_id, proc_id, 12);
-	s.name = (struct sr_str){"process", 7};
-	s.data = (struct sr_str){data, (uint32_t)strlen(data)};
+	s.name = (struct sr_str){ "process", 7 };
+	s.data = (struct sr_str){ data, (uint32_t)strlen(data) };
 	put_span(SR_REC_SPAN_START, &s);
 }
 
 static void write_span(const struct opts *o, long i)
 {
 	static char data[SR_RECORD_MAX];
-	struct sr_span_rec s = {.start_ns = now_or(o, (uint64_t)i * 1000000)};
+	struct sr_span_rec s = { .start_ns = now_or(o, (uint64_t)i * 1000000) };
 	int n;
 
 	if (i < o->ndata)
@@ -182,34 +182,34 @@ static void write_span(const struct opts *o, long i)
 		sr_id_random(s.span_id, 12);
 	memcpy(s.parent_id, proc_id, 12);
 	s.end_ns = o->fixed ? s.start_ns + 20000 : sr_now_ns();
-	s.name = (struct sr_str){"work", 4};
-	s.data = (struct sr_str){data, (uint32_t)n};
+	s.name = (struct sr_str){ "work", 4 };
+	s.data = (struct sr_str){ data, (uint32_t)n };
 	put_span(SR_REC_SPAN, &s);
 }
 
 static void write_exec(const struct opts *o)
 {
-	struct sr_span_rec s = {.flags = SR_SF_EXEC,
-				.start_ns = now_or(o, 5000000)};
+	struct sr_span_rec s = { .flags = SR_SF_EXEC,
+				 .start_ns = now_or(o, 5000000) };
 	static const char d[] = "{\"process.executable.path\":\"/bin/true\"}";
 
 	memcpy(s.trace_id, trace_id, 16);
 	fixed_id(s.span_id, 12, 0x44, 1);
 	memcpy(s.parent_id, proc_id, 12);
-	s.name = (struct sr_str){"exec", 4};
-	s.data = (struct sr_str){d, sizeof(d) - 1};
+	s.name = (struct sr_str){ "exec", 4 };
+	s.data = (struct sr_str){ d, sizeof(d) - 1 };
 	put_span(SR_REC_SPAN_START, &s);
 }
 
 static void write_end(const struct opts *o)
 {
 	static const char d[] = "{\"process.exit.code\":0}";
-	struct sr_span_rec s = {.flags = SR_SF_PROCESS,
-				.end_ns = now_or(o, 900000000)};
+	struct sr_span_rec s = { .flags = SR_SF_PROCESS,
+				 .end_ns = now_or(o, 900000000) };
 
 	memcpy(s.trace_id, trace_id, 16);
 	memcpy(s.span_id, proc_id, 12);
-	s.data = (struct sr_str){d, sizeof(d) - 1};
+	s.data = (struct sr_str){ d, sizeof(d) - 1 };
 	put_span(SR_REC_SPAN_END, &s);
 }
 
@@ -222,8 +222,8 @@ static void pace(const struct opts *o, long i, uint64_t t0)
 	due = t0 + (uint64_t)((double)i * 1e9 / o->rate);
 	now = sr_mono_ns();
 	if (due > now) {
-		struct timespec ts = {(time_t)((due - now) / 1000000000ull),
-				      (long)((due - now) % 1000000000ull)};
+		struct timespec ts = { (time_t)((due - now) / 1000000000ull),
+				       (long)((due - now) % 1000000000ull) };
 
 		nanosleep(&ts, NULL);
 	}
@@ -231,8 +231,10 @@ static void pace(const struct opts *o, long i, uint64_t t0)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){
-	    .workflow = "emit", .spans = 10, .bad = -1, .lane_size = 64 * 1024};
+	*o = (struct opts){ .workflow = "emit",
+			    .spans = 10,
+			    .bad = -1,
+			    .lane_size = 64 * 1024 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -310,9 +312,9 @@ int main(int argc, char **argv)
 	if (o.exec)
 		write_exec(&o);
 	if (o.child) {
-		struct sr_child_rec ce = {.pid = (uint32_t)o.child,
-					  .status = SIGKILL,
-					  .ts_ns = now_or(&o, 0)};
+		struct sr_child_rec ce = { .pid = (uint32_t)o.child,
+					   .status = SIGKILL,
+					   .ts_ns = now_or(&o, 0) };
 		uint8_t buf[64];
 
 		memcpy(ce.trace_id, trace_id, 16);

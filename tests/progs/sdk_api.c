@@ -63,42 +63,63 @@ static void codes(void)
 		return;
 	}
 	want(spanring_trace_record(T, "wf", NULL, NULL), 0, "trace");
-	want(spanring_trace_record(T, "wf", "g", "{\"a\":[1,{}]}"), 0, "trace meta");
-	want(spanring_trace_record(NULL, "wf", NULL, NULL), -EINVAL, "trace NULL id");
-	want(spanring_trace_record("trace_0123", "wf", NULL, NULL), -EINVAL, "trace short");
-	want(spanring_trace_record("trace_0123456789ABCDEF0123456789abcdef", "wf",
-				   NULL, NULL), -EINVAL, "trace uppercase");
-	want(spanring_trace_record("trace_00000000000000000000000000000000", "wf",
-				   NULL, NULL), -EINVAL, "trace zero");
-	want(spanring_trace_record(T "0", "wf", NULL, NULL), -EINVAL, "trace long");
-	want(spanring_trace_record(T, "", NULL, NULL), -EINVAL, "trace empty name");
-	want(spanring_trace_record(T, NULL, NULL, NULL), -EINVAL, "trace NULL name");
-	want(spanring_trace_record(T, "wf", NULL, "[1]"), -EINVAL, "trace meta array");
-	want(spanring_trace_record(T, "wf", NULL, "{\"a\":1"), -EINVAL, "trace meta open");
+	want(spanring_trace_record(T, "wf", "g", "{\"a\":[1,{}]}"), 0,
+	     "trace meta");
+	want(spanring_trace_record(NULL, "wf", NULL, NULL), -EINVAL,
+	     "trace NULL id");
+	want(spanring_trace_record("trace_0123", "wf", NULL, NULL), -EINVAL,
+	     "trace short");
+	want(spanring_trace_record("trace_0123456789ABCDEF0123456789abcdef",
+				   "wf", NULL, NULL),
+	     -EINVAL, "trace uppercase");
+	want(spanring_trace_record("trace_00000000000000000000000000000000",
+				   "wf", NULL, NULL),
+	     -EINVAL, "trace zero");
+	want(spanring_trace_record(T "0", "wf", NULL, NULL), -EINVAL,
+	     "trace long");
+	want(spanring_trace_record(T, "", NULL, NULL), -EINVAL,
+	     "trace empty name");
+	want(spanring_trace_record(T, NULL, NULL, NULL), -EINVAL,
+	     "trace NULL name");
+	want(spanring_trace_record(T, "wf", NULL, "[1]"), -EINVAL,
+	     "trace meta array");
+	want(spanring_trace_record(T, "wf", NULL, "{\"a\":1"), -EINVAL,
+	     "trace meta open");
 
 	want(spanring_span_start(T, S("01"), NULL, 0, d), 0, "start");
 	want(spanring_span_start(T, S("02"), S("01"), T0, d), 0, "start child");
-	want(spanring_span_start(T, "span_01", NULL, 0, d), -EINVAL, "start bad id");
-	want(spanring_span_start(T, NULL, NULL, 0, d), -EINVAL, "start NULL id");
-	want(spanring_span_start(T, S("03"), "trace_x", 0, d), -EINVAL, "start bad parent");
-	want(spanring_span_start("span_x", S("03"), NULL, 0, d), -EINVAL, "start bad trace");
-	want(spanring_span_start(T, S("03"), NULL, -1, d), -EINVAL, "start negative");
-	want(spanring_span_start(T, S("03"), NULL, 0, NULL), -EINVAL, "start NULL data");
-	want(spanring_span_start(T, S("03"), NULL, 0, "\"x\""), -EINVAL, "start data string");
+	want(spanring_span_start(T, "span_01", NULL, 0, d), -EINVAL,
+	     "start bad id");
+	want(spanring_span_start(T, NULL, NULL, 0, d), -EINVAL,
+	     "start NULL id");
+	want(spanring_span_start(T, S("03"), "trace_x", 0, d), -EINVAL,
+	     "start bad parent");
+	want(spanring_span_start("span_x", S("03"), NULL, 0, d), -EINVAL,
+	     "start bad trace");
+	want(spanring_span_start(T, S("03"), NULL, -1, d), -EINVAL,
+	     "start negative");
+	want(spanring_span_start(T, S("03"), NULL, 0, NULL), -EINVAL,
+	     "start NULL data");
+	want(spanring_span_start(T, S("03"), NULL, 0, "\"x\""), -EINVAL,
+	     "start data string");
 	want(spanring_span_finish(T, S("02"), S("01"), T0, T0 + 5, d, "boom",
-				  "{\"code\":1}"), 0, "finish");
-	want(spanring_span_finish(T, S("01"), "", 0, 0, d, NULL, NULL), 0, "finish now");
+				  "{\"code\":1}"),
+	     0, "finish");
+	want(spanring_span_finish(T, S("01"), "", 0, 0, d, NULL, NULL), 0,
+	     "finish now");
 	want(spanring_span_finish(T, S("04"), NULL, T0, T0 - 1, d, NULL, NULL),
 	     -EINVAL, "finish before start");
 	want(spanring_span_finish(T, S("04"), NULL, T0, T0, d, "m", "[]"),
 	     -EINVAL, "finish error data array");
-	want(spanring_span_record(T, S("05"), NULL, T0, T0, d, "", NULL), 0, "record");
+	want(spanring_span_record(T, S("05"), NULL, T0, T0, d, "", NULL), 0,
+	     "record");
 	want(spanring_span_record(T, S("05"), NULL, T0, T0, "{", NULL, NULL),
 	     -EINVAL, "record bad data");
 	want(spanring_context_set(T, S("01")), 0, "context");
 	want(spanring_context_set(T, NULL), 0, "context trace");
 	want(spanring_context_set(T, ""), 0, "context trace empty");
-	want(spanring_context_set("trace_1", NULL), -EINVAL, "context bad trace");
+	want(spanring_context_set("trace_1", NULL), -EINVAL,
+	     "context bad trace");
 	want(spanring_context_set(T, "span_1"), -EINVAL, "context bad span");
 	want(spanring_context_set(NULL, S("01")), 0, "context clear");
 	if (!huge) {
@@ -110,9 +131,10 @@ static void codes(void)
 	huge[0] = '{';
 	huge[big - 1] = '}';
 	huge[big] = 0;
-	want(spanring_span_start(T, S("06"), NULL, 0, huge), -E2BIG, "start huge");
-	want(spanring_span_record(T, S("06"), NULL, 0, 0, huge, NULL, NULL), -E2BIG,
-	     "record huge");
+	want(spanring_span_start(T, S("06"), NULL, 0, huge), -E2BIG,
+	     "start huge");
+	want(spanring_span_record(T, S("06"), NULL, 0, 0, huge, NULL, NULL),
+	     -E2BIG, "record huge");
 	want(spanring_trace_record(T, "wf", NULL, huge), -E2BIG, "trace huge");
 	free(huge);
 }
@@ -120,9 +142,11 @@ static void codes(void)
 static void *finisher(void *arg)
 {
 	(void)arg;
-	want(spanring_span_finish(T, S("12"), S("10"), T0 + 2000, T0 + 3000,
-				  "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}",
-				  NULL, NULL), 0, "finish on thread");
+	want(spanring_span_finish(
+		     T, S("12"), S("10"), T0 + 2000, T0 + 3000,
+		     "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}",
+		     NULL, NULL),
+	     0, "finish on thread");
 	return NULL;
 }
 
@@ -133,7 +157,8 @@ static void run_child(void)
 	pid_t pid;
 	int st;
 
-	want(posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ), 0, "spawn");
+	want(posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ), 0,
+	     "spawn");
 	waitpid(pid, &st, 0);
 	want(system("/bin/true"), 0, "system");
 	pid = fork();
@@ -148,34 +173,44 @@ static void trace(void)
 {
 	pthread_t th;
 
-	want(spanring_trace_record(T, "sdk wf", "group_42", "{\"n\":1.0,\"s\":\"é\"}"),
+	want(spanring_trace_record(T, "sdk wf", "group_42",
+				   "{\"n\":1.0,\"s\":\"é\"}"),
 	     0, "trace");
 	/* agent span: its data grows between start and end */
-	want(spanring_span_start(T, S("10"), NULL, T0,
-				 "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":null,\"output_type\":null}"),
+	want(spanring_span_start(
+		     T, S("10"), NULL, T0,
+		     "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":null,\"output_type\":null}"),
 	     0, "start agent");
 	/* function span, fails */
-	want(spanring_span_start(T, S("11"), S("10"), T0 + 1000,
-				 "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":null,\"mcp_data\":null}"),
+	want(spanring_span_start(
+		     T, S("11"), S("10"), T0 + 1000,
+		     "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":null,\"mcp_data\":null}"),
 	     0, "start function");
 	want(spanring_context_set(T, S("11")), 0, "context");
 	run_child();
 	want(spanring_context_set(NULL, NULL), 0, "context clear");
-	want(spanring_span_finish(T, S("11"), S("10"), T0 + 1000, T0 + 999999,
-				  "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":null}",
-				  "tool failed", "{\"exit\":2}"), 0, "finish function");
+	want(spanring_span_finish(
+		     T, S("11"), S("10"), T0 + 1000, T0 + 999999,
+		     "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":null}",
+		     "tool failed", "{\"exit\":2}"),
+	     0, "finish function");
 	/* started here, finished on another thread */
-	want(spanring_span_start(T, S("12"), S("10"), T0 + 2000,
-				 "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}"),
+	want(spanring_span_start(
+		     T, S("12"), S("10"), T0 + 2000,
+		     "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}"),
 	     0, "start threaded");
 	pthread_create(&th, NULL, finisher, NULL);
 	pthread_join(th, NULL);
-	want(spanring_span_record(T, S("13"), S("10"), T0 + 4000, T0 + 5000,
-				  "{\"type\":\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}",
-				  NULL, NULL), 0, "record generation");
-	want(spanring_span_finish(T, S("10"), NULL, T0, T0 + 9000000,
-				  "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":[\"run\"],\"output_type\":\"str\"}",
-				  NULL, NULL), 0, "finish agent");
+	want(spanring_span_record(
+		     T, S("13"), S("10"), T0 + 4000, T0 + 5000,
+		     "{\"type\":\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}",
+		     NULL, NULL),
+	     0, "record generation");
+	want(spanring_span_finish(
+		     T, S("10"), NULL, T0, T0 + 9000000,
+		     "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":[\"run\"],\"output_type\":\"str\"}",
+		     NULL, NULL),
+	     0, "finish agent");
 }
 
 static void open_spans(void)
@@ -184,12 +219,16 @@ static void open_spans(void)
 
 	want(spanring_trace_record(T, "killed", NULL, NULL), 0, "trace");
 	want(spanring_span_start(T, S("20"), NULL, T0,
-				 "{\"type\":\"agent\",\"name\":\"A\"}"), 0, "start agent");
+				 "{\"type\":\"agent\",\"name\":\"A\"}"),
+	     0, "start agent");
 	want(spanring_span_start(T, S("21"), S("20"), T0 + 1,
-				 "{\"type\":\"function\",\"name\":\"slow\"}"), 0, "start function");
-	want(spanring_span_record(T, S("22"), S("20"), T0 + 2, T0 + 3,
-				  "{\"type\":\"custom\",\"name\":\"done\",\"data\":{}}",
-				  NULL, NULL), 0, "record");
+				 "{\"type\":\"function\",\"name\":\"slow\"}"),
+	     0, "start function");
+	want(spanring_span_record(
+		     T, S("22"), S("20"), T0 + 2, T0 + 3,
+		     "{\"type\":\"custom\",\"name\":\"done\",\"data\":{}}",
+		     NULL, NULL),
+	     0, "record");
 	printf(failures ? "failed\n" : "ready\n");
 	fflush(stdout);
 	/* killed here; stdin closing first is an error of the test */

@@ -51,19 +51,26 @@ static char *text(size_t n)
 
 static void codes(void)
 {
-	char *md_max = object(SR_METADATA_MAX), *md_big = object(SR_METADATA_MAX + 1);
-	char *sd_max = object(SR_SPAN_DATA_MAX), *sd_big = object(SR_SPAN_DATA_MAX + 1);
+	char *md_max = object(SR_METADATA_MAX),
+	     *md_big = object(SR_METADATA_MAX + 1);
+	char *sd_max = object(SR_SPAN_DATA_MAX),
+	     *sd_big = object(SR_SPAN_DATA_MAX + 1);
 	char *msg_max = text(SR_ERROR_MAX), *msg_big = text(SR_ERROR_MAX + 1);
 	char *ed_big = object(SR_ERROR_DATA_MAX + 1);
 	int rc;
 
 	expect(spanring_enabled() ? 0 : -ENODEV, 0, "enabled");
 	/* trace_begin / trace_end */
-	expect(spanring_trace_begin(NULL, NULL, NULL), -EINVAL, "trace NULL name");
-	expect(spanring_trace_begin("", NULL, NULL), -EINVAL, "trace empty name");
-	expect(spanring_trace_begin("w", NULL, "[1]"), -EINVAL, "trace md array");
-	expect(spanring_trace_begin("w", NULL, "{\"a\":"), -EINVAL, "trace md cut");
-	expect(spanring_trace_begin("w", NULL, md_big), -E2BIG, "trace md too big");
+	expect(spanring_trace_begin(NULL, NULL, NULL), -EINVAL,
+	       "trace NULL name");
+	expect(spanring_trace_begin("", NULL, NULL), -EINVAL,
+	       "trace empty name");
+	expect(spanring_trace_begin("w", NULL, "[1]"), -EINVAL,
+	       "trace md array");
+	expect(spanring_trace_begin("w", NULL, "{\"a\":"), -EINVAL,
+	       "trace md cut");
+	expect(spanring_trace_begin("w", NULL, md_big), -E2BIG,
+	       "trace md too big");
 	expect(spanring_trace_end(), -ENOENT, "trace_end none");
 	expect(spanring_trace_begin("w", "g", md_max), 0, "trace md max");
 	expect(spanring_trace_begin("w", NULL, NULL), -EBUSY, "trace twice");
@@ -79,9 +86,11 @@ static void codes(void)
 	expect(spanring_span_begin(sd_max), 0, "begin max");
 	/* set_error */
 	expect(spanring_span_set_error(NULL, NULL), -EINVAL, "error NULL");
-	expect(spanring_span_set_error("m", "[1]"), -EINVAL, "error data array");
+	expect(spanring_span_set_error("m", "[1]"), -EINVAL,
+	       "error data array");
 	expect(spanring_span_set_error(msg_big, NULL), -E2BIG, "error too big");
-	expect(spanring_span_set_error("m", ed_big), -E2BIG, "error data too big");
+	expect(spanring_span_set_error("m", ed_big), -E2BIG,
+	       "error data too big");
 	expect(spanring_span_set_error("first", NULL), 0, "error replaced");
 	expect(spanring_span_set_error(msg_max, "{\"k\":1}"), 0, "error max");
 	expect(spanring_span_end(), 0, "end max");
@@ -130,7 +139,8 @@ static void full(void)
 				    "lost lost lost lost lost lost lost lost",
 				    NULL, NULL),
 	       -ENOBUFS, "trace full");
-	expect(spanring_trace_begin("again", NULL, NULL), -EBUSY, "trace active");
+	expect(spanring_trace_begin("again", NULL, NULL), -EBUSY,
+	       "trace active");
 }
 
 int main(int argc, char **argv)

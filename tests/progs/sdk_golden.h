@@ -16,19 +16,21 @@
 #define SDK_GOLDEN_NAME_CHARS 3000u /* "é" after one "x": 6001 bytes */
 
 /* model_config and usage as the OpenAI API gives them */
-#define SDK_GOLDEN_MODEL_CONFIG                                               \
-	"{\"temperature\":1.0,\"seed\":1733100000000000123,\"eps\":1e-7,"      \
+#define SDK_GOLDEN_MODEL_CONFIG                                           \
+	"{\"temperature\":1.0,\"seed\":1733100000000000123,\"eps\":1e-7," \
 	"\"big\":2.5E+30,\"top_p\":0.95}"
-#define SDK_GOLDEN_USAGE                                                      \
-	"{\"input_tokens\":12,\"output_tokens\":34,\"total_tokens\":46,"       \
-	"\"input_tokens_details\":{\"cached_tokens\":0},"                      \
+#define SDK_GOLDEN_USAGE                                                 \
+	"{\"input_tokens\":12,\"output_tokens\":34,\"total_tokens\":46," \
+	"\"input_tokens_details\":{\"cached_tokens\":0},"                \
 	"\"details\":{\"note\":\"kept\"}}"
-#define SDK_GOLDEN_CUSTOM_DATA "{\"v\":NaN,\"w\":[Infinity,1.50],\"z\":\"a\\u0000b\"}"
-#define SDK_GOLDEN_FUNCTION                                                   \
-	"{\"type\":\"function\",\"name\":\"lookup\",\"input\":\"q\","          \
+#define SDK_GOLDEN_CUSTOM_DATA \
+	"{\"v\":NaN,\"w\":[Infinity,1.50],\"z\":\"a\\u0000b\"}"
+#define SDK_GOLDEN_FUNCTION                                           \
+	"{\"type\":\"function\",\"name\":\"lookup\",\"input\":\"q\"," \
 	"\"output\":\"r\",\"mcp_data\":null,\"usage\":{\"input_tokens\":1}}"
 #define SDK_GOLDEN_UNTYPED "{\"name\":\"no type\",\"n\":-0.0}"
-#define SDK_GOLDEN_BURST "{\"type\":\"function\",\"name\":\"burst\",\"input\":\"i\",\"output\":null}"
+#define SDK_GOLDEN_BURST \
+	"{\"type\":\"function\",\"name\":\"burst\",\"input\":\"i\",\"output\":null}"
 
 struct sdk_golden {
 	char *workflow;    /* "x" + "é" x SDK_GOLDEN_NAME_CHARS */

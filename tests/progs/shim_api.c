@@ -49,9 +49,11 @@ static void *work(void *arg)
 		       0, "trace_begin", t);
 	for (int i = 0; i < iters; i++) {
 		snprintf(data, sizeof(data), "{\"thread\":%ld,\"i\":%d}", t, i);
-		expect(spanring_span_begin_custom("outer", data), 0, "custom", t);
-		expect(spanring_span_begin("{\"type\":\"function\",\"name\":\"f\","
-					   "\"input\":\"x\",\"output\":null}"),
+		expect(spanring_span_begin_custom("outer", data), 0, "custom",
+		       t);
+		expect(spanring_span_begin(
+			       "{\"type\":\"function\",\"name\":\"f\","
+			       "\"input\":\"x\",\"output\":null}"),
 		       0, "begin", t);
 		if (i % 2) {
 			expect(spanring_span_set_error("first", NULL), 0,
@@ -63,12 +65,16 @@ static void *work(void *arg)
 		expect(spanring_span_end(), 0, "end outer", t);
 	}
 	expect(spanring_span_end(), -ENOENT, "end without span", t);
-	expect(spanring_span_set_error("x", NULL), -ENOENT, "error without span", t);
+	expect(spanring_span_set_error("x", NULL), -ENOENT,
+	       "error without span", t);
 	expect(spanring_span_begin("not json"), -EINVAL, "begin bad json", t);
 	expect(spanring_span_begin("{\"a\":1} tail"), -EINVAL, "begin tail", t);
-	expect(spanring_span_begin_custom(NULL, NULL), -EINVAL, "custom NULL", t);
-	expect(spanring_trace_begin("", NULL, NULL), -EINVAL, "trace no name", t);
-	expect(spanring_trace_begin("w", NULL, "[1]"), -EINVAL, "trace bad md", t);
+	expect(spanring_span_begin_custom(NULL, NULL), -EINVAL, "custom NULL",
+	       t);
+	expect(spanring_trace_begin("", NULL, NULL), -EINVAL, "trace no name",
+	       t);
+	expect(spanring_trace_begin("w", NULL, "[1]"), -EINVAL, "trace bad md",
+	       t);
 	if (t == 0) {
 		expect(spanring_trace_end(), 0, "trace_end", t);
 		expect(spanring_trace_end(), -ENOENT, "trace_end twice", t);
@@ -97,7 +103,8 @@ static void depth(void)
 	       "too big", -1);
 	for (int i = 0; i < 64; i++)
 		expect(spanring_span_begin_custom("deep", NULL), 0, "deep", -1);
-	expect(spanring_span_begin_custom("deep", NULL), -ENOSPC, "too deep", -1);
+	expect(spanring_span_begin_custom("deep", NULL), -ENOSPC, "too deep",
+	       -1);
 	expect(spanring_span_set_error("x", object(big, SR_ERROR_DATA_MAX + 1)),
 	       -E2BIG, "error data too big", -1);
 	expect(spanring_span_set_error(object(big, SR_ERROR_MAX + 1), NULL),

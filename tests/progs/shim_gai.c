@@ -26,7 +26,8 @@ static int private_resolver(void)
 	fd = mkstemp(path);
 	if (fd < 0)
 		return -1;
-	rc = write(fd, "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n", 51) == 51
+	rc = write(fd, "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n",
+		   51) == 51
 		     ? mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL)
 		     : -1;
 	close(fd);
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
 
 		if (n > 8 && !strcmp(argv[i] + n - 8, ".invalid")) {
 			if (private == -2)
-				private = private_resolver();
+			private = private_resolver();
 			if (private < 0) {
 				printf("%s skipped\n", argv[i]);
 				continue;

@@ -92,7 +92,8 @@ static int do_popen(void)
 	} else {
 		if (fgets(line, sizeof(line), f))
 			printf("read %s", line);
-		printf("cloexec %d\n", (fcntl(fileno(f), F_GETFD) & FD_CLOEXEC) != 0);
+		printf("cloexec %d\n",
+		       (fcntl(fileno(f), F_GETFD) & FD_CLOEXEC) != 0);
 		printf("pclose status %d\n", status_code(pclose(f)));
 	}
 	errno = 0;
@@ -243,11 +244,18 @@ static int do_argmax(void)
 static int do_seccomp(void)
 {
 	static const int allowed[] = {
-		SYS_read, SYS_write, SYS_close, SYS_fstat, SYS_newfstatat,
-		SYS_exit, SYS_exit_group, SYS_clone, SYS_clone3, SYS_wait4,
-		SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_rt_sigaction,
-		SYS_getpid, SYS_gettid, SYS_set_robust_list, SYS_rseq, SYS_brk,
-		SYS_mmap, SYS_munmap, SYS_futex, SYS_lseek, SYS_mprotect,
+		SYS_read,         SYS_write,
+		SYS_close,        SYS_fstat,
+		SYS_newfstatat,   SYS_exit,
+		SYS_exit_group,   SYS_clone,
+		SYS_clone3,       SYS_wait4,
+		SYS_rt_sigreturn, SYS_rt_sigprocmask,
+		SYS_rt_sigaction, SYS_getpid,
+		SYS_gettid,       SYS_set_robust_list,
+		SYS_rseq,         SYS_brk,
+		SYS_mmap,         SYS_munmap,
+		SYS_futex,        SYS_lseek,
+		SYS_mprotect,
 	};
 	enum { N = sizeof(allowed) / sizeof(allowed[0]) };
 	struct sock_filter f[2 * N + 3];
@@ -255,11 +263,13 @@ static int do_seccomp(void)
 	int st, k = 0;
 	pid_t pid;
 
-	f[k++] = (struct sock_filter)BPF_STMT(
-		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data,
+						       nr));
 	for (int i = 0; i < N; i++) {
-		f[k++] = (struct sock_filter)BPF_JUMP(
-			BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[i], 0, 1);
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      (unsigned)allowed[i], 0,
+						      1);
 		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 						      SECCOMP_RET_ALLOW);
 	}
@@ -362,7 +372,8 @@ static int do_fill(void)
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
 	for (int i = 0; i < 20000; i++)
-		if (spanring_span_begin_custom("after-fill", "{\"pad\":\""
+		if (spanring_span_begin_custom("after-fill",
+					       "{\"pad\":\""
 					       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 					       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 					       "\"}") == 0 &&

@@ -189,7 +189,8 @@ static int do_execfail(void)
 /* execve with an explicit, empty-ish environment. */
 static int do_envp(void)
 {
-	char *argv[] = { (char *)"sh", (char *)"-c", (char *)"echo FOO=$FOO", NULL };
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)"echo FOO=$FOO",
+			 NULL };
 	char *envp[] = { (char *)"FOO=bar", NULL };
 
 	fflush(stdout);
@@ -226,7 +227,8 @@ static void on_alarm(int sig)
 static int do_signal(const char *port)
 {
 	struct itimerval it = { { 0, 200 }, { 0, 200 } };
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct sigaction sa = { .sa_handler = on_alarm,
+				.sa_flags = SA_RESTART };
 	int ok = 0;
 
 	target.sin_family = AF_INET;

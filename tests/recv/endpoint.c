@@ -77,7 +77,7 @@ void sr_recv_refuse(struct sr_recv_answer *ans, int status, const char *msg,
 		    const char *type, const char *param, const char *code)
 {
 	char m[REFUSE_FIELD_MAX * 6 + 8], t[sizeof(m)], p[sizeof(m)] = "null",
-		c[sizeof(m)] = "null";
+							c[sizeof(m)] = "null";
 
 	quote(m, sizeof(m), msg);
 	quote(t, sizeof(t), type);

@@ -15,8 +15,8 @@
 
 /* What endpoints are told about the run (set from the options). */
 struct sr_recv_env {
-	int items_fd;		  /* accepted items, one line each; -1: none */
-	const char *reject;	  /* --reject-items-matching, or NULL */
+	int items_fd;             /* accepted items, one line each; -1: none */
+	const char *reject;       /* --reject-items-matching, or NULL */
 	const char *otlp_reject;  /* --otlp-reject-spans-matching, or NULL */
 	const char *otlp_parents; /* --otlp-parents file, or NULL */
 };
@@ -25,9 +25,9 @@ struct sr_recv_env {
 struct sr_recv_request {
 	const char *method;
 	const char *path;
-	const char *encoding;	  /* Content-Encoding, or NULL */
+	const char *encoding;     /* Content-Encoding, or NULL */
 	const char *content_type; /* Content-Type, or NULL */
-	const char *body;     /* blen bytes, not NUL-terminated */
+	const char *body;         /* blen bytes, not NUL-terminated */
 	size_t blen;
 	const struct sr_recv_env *env;
 };
@@ -38,8 +38,8 @@ struct sr_recv_request {
  * when the final status is 2xx. */
 struct sr_recv_answer {
 	int status;
-	int items;		   /* items in the request */
-	char body[4096];	   /* answer body; "" for the status' default */
+	int items;                 /* items in the request */
+	char body[4096];           /* answer body; "" for the status' default */
 	struct sr_recv_errors err; /* shape errors, logged with the request */
 };
 

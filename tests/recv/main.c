@@ -170,10 +170,24 @@ struct paths {
 	const char *output, *requests;
 };
 
-enum { OPT_PORT = 256, OPT_OUTPUT, OPT_REQUESTS, OPT_STATUS_SEQ, OPT_CYCLE,
-       OPT_DELAY, OPT_RETRY_AFTER, OPT_FAULT_HEADER, OPT_DROP, OPT_BLACKHOLE,
-       OPT_REJECT, OPT_MAX_BODY, OPT_OTLP_PATH, OPT_OTLP_REJECT,
-       OPT_OTLP_PARENTS, OPT_HELP };
+enum {
+	OPT_PORT = 256,
+	OPT_OUTPUT,
+	OPT_REQUESTS,
+	OPT_STATUS_SEQ,
+	OPT_CYCLE,
+	OPT_DELAY,
+	OPT_RETRY_AFTER,
+	OPT_FAULT_HEADER,
+	OPT_DROP,
+	OPT_BLACKHOLE,
+	OPT_REJECT,
+	OPT_MAX_BODY,
+	OPT_OTLP_PATH,
+	OPT_OTLP_REJECT,
+	OPT_OTLP_PARENTS,
+	OPT_HELP
+};
 
 static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
@@ -197,8 +211,7 @@ static const struct option long_opts[] = {
 };
 
 /* One option. 0, 1 for --help, or -EINVAL. */
-static int apply(struct sr_recv_opts *o, struct paths *p, int c,
-		 const char *v)
+static int apply(struct sr_recv_opts *o, struct paths *p, int c, const char *v)
 {
 	unsigned long long x;
 	int rc = 0;

@@ -24,8 +24,7 @@ static void on_item(void *ctx, int i, const char *p, size_t n)
 }
 
 /* Index of the first item whose bytes contain needle, or -1. */
-static int first_matching(const struct raw_items *r, int n,
-			  const char *needle)
+static int first_matching(const struct raw_items *r, int n, const char *needle)
 {
 	for (int i = 0; i < n; i++)
 		if (memmem(r->p[i], r->n[i], needle, strlen(needle)))
@@ -39,9 +38,11 @@ static void write_items(const struct sr_recv_request *req,
 	const cJSON *it;
 	int i = 0;
 
-	cJSON_ArrayForEach(it, data) {
+	cJSON_ArrayForEach(it, data)
+	{
 		if (raw) {
-			sr_recv_write_line(req->env->items_fd, r->p[i], r->n[i]);
+			sr_recv_write_line(req->env->items_fd, r->p[i],
+					   r->n[i]);
 		} else {
 			char *t = cJSON_PrintUnformatted(it);
 
@@ -63,7 +64,8 @@ static void check_ingest(const struct raw_items *r, bool raw, const cJSON *data,
 	const cJSON *it;
 	int i = 0;
 
-	cJSON_ArrayForEach(it, data) {
+	cJSON_ArrayForEach(it, data)
+	{
 		char member[96], param[128], msg[160];
 
 		if (!sr_recv_check_ingest(it, raw ? r->p[i] : NULL,
@@ -83,9 +85,8 @@ static void check_ingest(const struct raw_items *r, bool raw, const cJSON *data,
 	}
 }
 
-static void items(const struct sr_recv_request *req,
-		  struct sr_recv_answer *ans, const char *text, size_t len,
-		  const cJSON *data)
+static void items(const struct sr_recv_request *req, struct sr_recv_answer *ans,
+		  const char *text, size_t len, const cJSON *data)
 {
 	int n = cJSON_GetArraySize(data), i = 0;
 	struct raw_items r = { calloc((size_t)n + 1, sizeof(char *)),
@@ -96,8 +97,7 @@ static void items(const struct sr_recv_request *req,
 	/* the exact bytes of each item, when the text splits as cJSON
 	 * parsed it; else items are written as cJSON prints them */
 	raw = r.p && r.n && sr_recv_split_data(text, len, on_item, &r) == n;
-	cJSON_ArrayForEach(it, data)
-		sr_recv_check_item(it, i++, &ans->err);
+	cJSON_ArrayForEach(it, data) sr_recv_check_item(it, i++, &ans->err);
 	ans->items = n;
 	if (ans->status < 300)
 		check_ingest(&r, raw, data, ans);

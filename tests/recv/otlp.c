@@ -22,7 +22,7 @@
 typedef char span_key[49];
 static span_key *seen;
 static size_t nseen, seen_cap; /* open addressing, cap a power of two */
-static span_key *pending;	/* parents not received yet */
+static span_key *pending;      /* parents not received yet */
 static size_t npending;
 
 /* --- the protobuf JSON mapping ------------------------------------------ */
@@ -157,8 +157,8 @@ static void check_any(const cJSON *v, const char *what,
 			sr_recv_error(e, "%s: %s must be {\"values\":[…]}",
 				      what, f->string);
 		} else if (arr) {
-			cJSON_ArrayForEach(x, vals) check_any(x, what, e,
-							       depth + 1);
+			cJSON_ArrayForEach(x, vals)
+				check_any(x, what, e, depth + 1);
 		} else {
 			check_kvs(vals, what, e, depth + 1);
 		}
@@ -173,7 +173,7 @@ static void check_kvs(const cJSON *list, const char *what,
 		      struct sr_recv_errors *e, int depth)
 {
 	const cJSON *kv, *k2;
-	static const char *const kv_keys[] = {"key", "value", NULL};
+	static const char *const kv_keys[] = { "key", "value", NULL };
 
 	if (!list)
 		return;
@@ -184,7 +184,7 @@ static void check_kvs(const cJSON *list, const char *what,
 	cJSON_ArrayForEach(kv, list)
 	{
 		const char *k = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(kv, "key"));
+			cJSON_GetObjectItemCaseSensitive(kv, "key"));
 		char w[200];
 
 		if (!cJSON_IsObject(kv) || !k || !*k) {
@@ -196,10 +196,11 @@ static void check_kvs(const cJSON *list, const char *what,
 		check_any(cJSON_GetObjectItemCaseSensitive(kv, "value"), w, e,
 			  depth);
 		for (k2 = list->child; k2 != kv; k2 = k2->next)
-			if (!strcmp(k, cJSON_GetStringValue(
-					   cJSON_GetObjectItemCaseSensitive(
-					       k2, "key"))
-					   ?: ""))
+			if (!strcmp(k,
+				    cJSON_GetStringValue(
+					    cJSON_GetObjectItemCaseSensitive(k2,
+									     "key"))
+					    ?: ""))
 				sr_recv_error(e, "%s: duplicate attribute key",
 					      w);
 	}
@@ -214,7 +215,7 @@ static const cJSON *attr(const cJSON *list, const char *key)
 	cJSON_ArrayForEach(kv, list)
 	{
 		const char *k = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(kv, "key"));
+			cJSON_GetObjectItemCaseSensitive(kv, "key"));
 
 		if (k && !strcmp(k, key))
 			return cJSON_GetObjectItemCaseSensitive(kv, "value");
@@ -226,32 +227,33 @@ static const cJSON *attr(const cJSON *list, const char *key)
 static const struct {
 	const char *key, *field;
 } typed[] = {
-    {"process.pid", "intValue"},
-    {"process.parent_pid", "intValue"},
-    {"process.exit.code", "intValue"},
-    {"process.command_args", "arrayValue"},
-    {"server.address", "stringValue"},
-    {"server.port", "intValue"},
-    {"network.transport", "stringValue"},
-    {"dns.question.name", "stringValue"},
-    {"gen_ai.operation.name", "stringValue"},
-    {"gen_ai.agent.name", "stringValue"},
-    {"gen_ai.tool.name", "stringValue"},
-    {"gen_ai.request.model", "stringValue"},
-    {"gen_ai.request.temperature", "doubleValue"},
-    {"gen_ai.usage.input_tokens", "intValue"},
-    {"gen_ai.usage.output_tokens", "intValue"},
-    {"error.type", "stringValue"},
-    {"service.name", "stringValue"},
+	{ "process.pid", "intValue" },
+	{ "process.parent_pid", "intValue" },
+	{ "process.exit.code", "intValue" },
+	{ "process.command_args", "arrayValue" },
+	{ "server.address", "stringValue" },
+	{ "server.port", "intValue" },
+	{ "network.transport", "stringValue" },
+	{ "dns.question.name", "stringValue" },
+	{ "gen_ai.operation.name", "stringValue" },
+	{ "gen_ai.agent.name", "stringValue" },
+	{ "gen_ai.tool.name", "stringValue" },
+	{ "gen_ai.request.model", "stringValue" },
+	{ "gen_ai.request.temperature", "doubleValue" },
+	{ "gen_ai.usage.input_tokens", "intValue" },
+	{ "gen_ai.usage.output_tokens", "intValue" },
+	{ "error.type", "stringValue" },
+	{ "service.name", "stringValue" },
 };
 
 static void check_conventions(const cJSON *attrs, const char *what,
 			      struct sr_recv_errors *e)
 {
 	static const char *const ops[] = {
-	    "chat",	   "text_completion", "generate_content",
-	    "embeddings", "create_agent",    "invoke_agent",
-	    "execute_tool"};
+		"chat",        "text_completion", "generate_content",
+		"embeddings",  "create_agent",    "invoke_agent",
+		"execute_tool"
+	};
 	const cJSON *v;
 
 	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
@@ -260,8 +262,9 @@ static void check_conventions(const cJSON *attrs, const char *what,
 			sr_recv_error(e, "%s: %s must be a %s", what,
 				      typed[i].key, typed[i].field);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(
-	    attr(attrs, "gen_ai.operation.name"), "stringValue");
+	v = cJSON_GetObjectItemCaseSensitive(attr(attrs,
+						  "gen_ai.operation.name"),
+					     "stringValue");
 	if (cJSON_IsString(v)) {
 		bool known = false;
 
@@ -357,24 +360,34 @@ static void settle_parents(const char *parents_path)
 
 /* --- spans ----------------------------------------------------------------- */
 
-static const char *const span_keys[] = {
-    "traceId",	      "spanId",	       "traceState",
-    "parentSpanId",   "flags",	       "name",
-    "kind",	      "startTimeUnixNano", "endTimeUnixNano",
-    "attributes",     "droppedAttributesCount", "events",
-    "droppedEventsCount", "links",	   "droppedLinksCount",
-    "status",	      NULL};
+static const char *const span_keys[] = { "traceId",
+					 "spanId",
+					 "traceState",
+					 "parentSpanId",
+					 "flags",
+					 "name",
+					 "kind",
+					 "startTimeUnixNano",
+					 "endTimeUnixNano",
+					 "attributes",
+					 "droppedAttributesCount",
+					 "events",
+					 "droppedEventsCount",
+					 "links",
+					 "droppedLinksCount",
+					 "status",
+					 NULL };
 
 static void check_times(const cJSON *sp, const char *w,
 			struct sr_recv_errors *e)
 {
 	uint64_t start = 0, end = 0;
-	bool ok_s = dec_string(cJSON_GetObjectItemCaseSensitive(
-				   sp, "startTimeUnixNano"),
-			       false, NULL, &start),
-	     ok_e = dec_string(
-		 cJSON_GetObjectItemCaseSensitive(sp, "endTimeUnixNano"),
-		 false, NULL, &end);
+	bool ok_s = dec_string(
+		     cJSON_GetObjectItemCaseSensitive(sp, "startTimeUnixNano"),
+		     false, NULL, &start),
+	     ok_e = dec_string(cJSON_GetObjectItemCaseSensitive(sp,
+								"endTimeUnixNano"),
+			       false, NULL, &end);
 
 	if (!ok_s || !ok_e || !start)
 		sr_recv_error(e,
@@ -388,12 +401,16 @@ static void check_times(const cJSON *sp, const char *w,
 static void check_lists(const cJSON *sp, const char *w,
 			struct sr_recv_errors *e)
 {
-	static const char *const ev_keys[] = {
-	    "timeUnixNano", "name", "attributes", "droppedAttributesCount",
-	    NULL};
-	static const char *const ln_keys[] = {
-	    "traceId",	  "spanId", "traceState", "attributes",
-	    "droppedAttributesCount", "flags", NULL};
+	static const char *const ev_keys[] = { "timeUnixNano", "name",
+					       "attributes",
+					       "droppedAttributesCount", NULL };
+	static const char *const ln_keys[] = { "traceId",
+					       "spanId",
+					       "traceState",
+					       "attributes",
+					       "droppedAttributesCount",
+					       "flags",
+					       NULL };
 	const cJSON *x, *ev = cJSON_GetObjectItemCaseSensitive(sp, "events"),
 			*ln = cJSON_GetObjectItemCaseSensitive(sp, "links");
 
@@ -404,23 +421,23 @@ static void check_lists(const cJSON *sp, const char *w,
 	cJSON_ArrayForEach(x, evs)
 	{
 		if (cJSON_IsObject(x) && keys_within(x, ev_keys, w, e))
-			check_kvs(cJSON_GetObjectItemCaseSensitive(
-				      x, "attributes"),
+			check_kvs(cJSON_GetObjectItemCaseSensitive(x,
+								   "attributes"),
 				  w, e, 0);
 	}
 	cJSON_ArrayForEach(x, lns)
 	{
 		if (cJSON_IsObject(x) && keys_within(x, ln_keys, w, e))
-			check_kvs(cJSON_GetObjectItemCaseSensitive(
-				      x, "attributes"),
+			check_kvs(cJSON_GetObjectItemCaseSensitive(x,
+								   "attributes"),
 				  w, e, 0);
 	}
 	for (int i = 0; i < 3; i++) {
-		static const char *const counts[] = {
-		    "droppedAttributesCount", "droppedEventsCount",
-		    "droppedLinksCount"};
-		const cJSON *c =
-		    cJSON_GetObjectItemCaseSensitive(sp, counts[i]);
+		static const char *const counts[] = { "droppedAttributesCount",
+						      "droppedEventsCount",
+						      "droppedLinksCount" };
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(sp,
+								  counts[i]);
 
 		if (c && !int_field(c, 0, 4294967295.0))
 			sr_recv_error(e, "%s: %s must be an integer", w,
@@ -431,7 +448,7 @@ static void check_lists(const cJSON *sp, const char *w,
 static void check_status(const cJSON *sp, const char *w,
 			 struct sr_recv_errors *e)
 {
-	static const char *const st_keys[] = {"code", "message", NULL};
+	static const char *const st_keys[] = { "code", "message", NULL };
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(sp, "status");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(st, "code");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(st, "message");
@@ -449,9 +466,9 @@ static void check_status(const cJSON *sp, const char *w,
 static void check_otlp_span(const cJSON *sp, int i, struct sr_recv_errors *e)
 {
 	const char *tid = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(sp, "traceId"));
+		cJSON_GetObjectItemCaseSensitive(sp, "traceId"));
 	const char *sid = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(sp, "spanId"));
+		cJSON_GetObjectItemCaseSensitive(sp, "spanId"));
 	const cJSON *par = cJSON_GetObjectItemCaseSensitive(sp, "parentSpanId");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(sp, "name");
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(sp, "kind");
@@ -466,13 +483,16 @@ static void check_otlp_span(const cJSON *sp, int i, struct sr_recv_errors *e)
 	}
 	keys_within(sp, span_keys, w, e);
 	if (!lower_hex(tid, 32))
-		sr_recv_error(e, "%s: traceId must be 32 lowercase hex, not zero",
+		sr_recv_error(e,
+			      "%s: traceId must be 32 lowercase hex, not zero",
 			      w);
 	if (!lower_hex(sid, 16))
-		sr_recv_error(e, "%s: spanId must be 16 lowercase hex, not zero",
+		sr_recv_error(e,
+			      "%s: spanId must be 16 lowercase hex, not zero",
 			      w);
 	if (par && !lower_hex(cJSON_GetStringValue(par), 16))
-		sr_recv_error(e, "%s: parentSpanId must be 16 lowercase hex", w);
+		sr_recv_error(e, "%s: parentSpanId must be 16 lowercase hex",
+			      w);
 	if (!cJSON_IsString(name) || !*name->valuestring)
 		sr_recv_error(e, "%s: name must be a non-empty string", w);
 	if (!int_field(kind, 0, 5))
@@ -481,8 +501,8 @@ static void check_otlp_span(const cJSON *sp, int i, struct sr_recv_errors *e)
 		sr_recv_error(e, "%s: flags must be an integer", w);
 	check_times(sp, w, e);
 	check_kvs(cJSON_GetObjectItemCaseSensitive(sp, "attributes"), w, e, 0);
-	check_conventions(cJSON_GetObjectItemCaseSensitive(sp, "attributes"),
-			  w, e);
+	check_conventions(cJSON_GetObjectItemCaseSensitive(sp, "attributes"), w,
+			  e);
 	check_lists(sp, w, e);
 	check_status(sp, w, e);
 	if (lower_hex(tid, 32) && lower_hex(sid, 16)) {
@@ -503,11 +523,13 @@ static void emit_span(const cJSON *res, const cJSON *scope, const cJSON *sp,
 	char *r = res ? cJSON_PrintUnformatted(res) : NULL;
 	char *s = scope ? cJSON_PrintUnformatted(scope) : NULL;
 	char *p = cJSON_PrintUnformatted(sp);
-	size_t n = (r ? strlen(r) : 4) + (s ? strlen(s) : 4) + strlen(p ?: "") + 40;
+	size_t n = (r ? strlen(r) : 4) + (s ? strlen(s) : 4) + strlen(p ?: "") +
+		   40;
 	char *line = malloc(n);
 
 	if (line && p) {
-		int len = snprintf(line, n, "{\"resource\":%s,\"scope\":%s,\"span\":%s}",
+		int len = snprintf(line, n,
+				   "{\"resource\":%s,\"scope\":%s,\"span\":%s}",
 				   r ? r : "null", s ? s : "null", p);
 
 		sr_recv_write_line(fd, line, (size_t)len);
@@ -541,17 +563,18 @@ static int check_request(const cJSON *root, const char *ctype,
 {
 	struct sr_recv_errors *e = &ans->err;
 	bool accept = ans->status < 300;
-	static const char *const top[] = {"resourceSpans", NULL};
-	static const char *const rs_keys[] = {"resource", "scopeSpans",
-					      "schemaUrl", NULL};
-	static const char *const res_keys[] = {
-	    "attributes", "droppedAttributesCount", "entityRefs", NULL};
-	static const char *const ss_keys[] = {"scope", "spans", "schemaUrl",
-					      NULL};
-	static const char *const sc_keys[] = {
-	    "name", "version", "attributes", "droppedAttributesCount", NULL};
+	static const char *const top[] = { "resourceSpans", NULL };
+	static const char *const rs_keys[] = { "resource", "scopeSpans",
+					       "schemaUrl", NULL };
+	static const char *const res_keys[] = { "attributes",
+						"droppedAttributesCount",
+						"entityRefs", NULL };
+	static const char *const ss_keys[] = { "scope", "spans", "schemaUrl",
+					       NULL };
+	static const char *const sc_keys[] = { "name", "version", "attributes",
+					       "droppedAttributesCount", NULL };
 	const cJSON *rs, *ss, *sp,
-	    *all = cJSON_GetObjectItemCaseSensitive(root, "resourceSpans");
+		*all = cJSON_GetObjectItemCaseSensitive(root, "resourceSpans");
 	int n = 0, rejected = 0;
 
 	if (!ctype || strncasecmp(ctype, "application/json", 16))
@@ -561,25 +584,34 @@ static int check_request(const cJSON *root, const char *ctype,
 	if (!cJSON_IsArray(all) || !cJSON_GetArraySize(all))
 		sr_recv_error(e, "resourceSpans must be a non-empty array");
 	for (rs = first(all); rs; rs = rs->next) {
-		const cJSON *res = cJSON_GetObjectItemCaseSensitive(rs, "resource");
-		const cJSON *sss = cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans");
-		const cJSON *ra = cJSON_GetObjectItemCaseSensitive(res, "attributes");
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(rs,
+								    "resource");
+		const cJSON *sss =
+			cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans");
+		const cJSON *ra =
+			cJSON_GetObjectItemCaseSensitive(res, "attributes");
 
-		if (!cJSON_IsObject(rs) || !keys_within(rs, rs_keys, "resourceSpans", e))
+		if (!cJSON_IsObject(rs) ||
+		    !keys_within(rs, rs_keys, "resourceSpans", e))
 			continue;
 		if (!cJSON_IsObject(res) ||
 		    !keys_within(res, res_keys, "resource", e))
 			sr_recv_error(e, "resource must be an object");
 		check_kvs(ra, "resource", e, 0);
 		check_conventions(ra, "resource", e);
-		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
-			attr(ra, "service.name"), "stringValue")))
+		if (!cJSON_IsString(
+			    cJSON_GetObjectItemCaseSensitive(attr(ra,
+								  "service.name"),
+							     "stringValue")))
 			sr_recv_error(e, "resource without service.name");
 		if (!cJSON_IsArray(sss) || !cJSON_GetArraySize(sss))
-			sr_recv_error(e, "scopeSpans must be a non-empty array");
+			sr_recv_error(e,
+				      "scopeSpans must be a non-empty array");
 		for (ss = first(sss); ss; ss = ss->next) {
-			const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ss, "scope");
-			const cJSON *sps = cJSON_GetObjectItemCaseSensitive(ss, "spans");
+			const cJSON *sc =
+				cJSON_GetObjectItemCaseSensitive(ss, "scope");
+			const cJSON *sps =
+				cJSON_GetObjectItemCaseSensitive(ss, "spans");
 
 			if (!cJSON_IsObject(ss) ||
 			    !keys_within(ss, ss_keys, "scopeSpans", e))
@@ -588,7 +620,8 @@ static int check_request(const cJSON *root, const char *ctype,
 				   !keys_within(sc, sc_keys, "scope", e)))
 				sr_recv_error(e, "scope must be an object");
 			if (!cJSON_IsArray(sps) || !cJSON_GetArraySize(sps))
-				sr_recv_error(e, "spans must be a non-empty array");
+				sr_recv_error(e,
+					      "spans must be a non-empty array");
 			for (sp = first(sps); sp; sp = sp->next) {
 				check_otlp_span(sp, n++, e);
 				if (!accept)
@@ -623,9 +656,11 @@ void sr_recv_otlp_traces(const struct sr_recv_request *req,
 	root = cJSON_ParseWithLength(text, len);
 	if (!cJSON_IsObject(root) ||
 	    !cJSON_GetObjectItemCaseSensitive(root, "resourceSpans")) {
-		sr_recv_refuse(ans, 400, "body is not {\"resourceSpans\":[...]}",
+		sr_recv_refuse(ans, 400,
+			       "body is not {\"resourceSpans\":[...]}",
 			       "invalid_request_error", NULL, NULL);
-		sr_recv_error(&ans->err, "body is not {\"resourceSpans\":[...]}");
+		sr_recv_error(&ans->err,
+			      "body is not {\"resourceSpans\":[...]}");
 	} else {
 		ans->items = check_request(root, req->content_type, req->env,
 					   ans);

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_ERROR                                                        \
-	"{\"error\":{\"message\":\"injected\",\"type\":\"server_error\","    \
+#define DEFAULT_ERROR                                                     \
+	"{\"error\":{\"message\":\"injected\",\"type\":\"server_error\"," \
 	"\"param\":null,\"code\":null}}"
 
 struct sr_recv_server {
@@ -22,7 +22,7 @@ struct sr_recv_server {
 	const struct sr_recv_opts *o;
 	const struct sr_recv_route *routes;
 	size_t nroutes;
-	long nreq;	       /* requests seen (server thread only) */
+	long nreq;             /* requests seen (server thread only) */
 	unsigned long dropped; /* of o->drop so far (server thread only) */
 	pthread_mutex_t lock;  /* guards held, nheld */
 	struct MHD_Connection *held[SR_RECV_MAX_CONNS]; /* black-holed */
@@ -33,7 +33,7 @@ struct sr_recv_server {
 struct req {
 	char *body;
 	size_t len, cap;
-	bool held;	/* black-holed: suspended, closed when resumed */
+	bool held;      /* black-holed: suspended, closed when resumed */
 	bool too_large; /* over --max-body: the rest is read and dropped */
 };
 
@@ -110,7 +110,7 @@ static enum MHD_Result respond(struct sr_recv_server *s,
 			       struct MHD_Connection *c,
 			       const struct sr_recv_answer *ans, bool close)
 {
-	const char *body = ans->body[0] ? ans->body
+	const char *body = ans->body[0]        ? ans->body
 			   : ans->status < 300 ? "{}"
 					       : DEFAULT_ERROR;
 	struct MHD_Response *r;
@@ -157,8 +157,8 @@ static void dispatch(struct sr_recv_server *s,
 		if (strcmp(s->routes[i].method, req->method)) {
 			sr_recv_refuse(ans, 405, "method not allowed",
 				       "invalid_request_error", NULL, NULL);
-			sr_recv_error(&ans->err, "%.16s: %s only",
-				      req->method, s->routes[i].method);
+			sr_recv_error(&ans->err, "%.16s: %s only", req->method,
+				      s->routes[i].method);
 			return;
 		}
 		s->routes[i].handle(req, ans);
@@ -209,7 +209,8 @@ static enum MHD_Result complete(struct sr_recv_server *s,
 	}
 	if (s->o->delay_ms) {
 		struct timespec ts = { (time_t)(s->o->delay_ms / 1000),
-				       (long)(s->o->delay_ms % 1000) * 1000000 };
+				       (long)(s->o->delay_ms % 1000) *
+					       1000000 };
 
 		nanosleep(&ts, NULL);
 	}
@@ -249,8 +250,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		.path = url,
 		.encoding = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING),
-		.content_type = MHD_lookup_connection_value(
-			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.content_type =
+			MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_TYPE),
 		.env = &s->o->env,
 	};
 
@@ -313,15 +315,17 @@ struct sr_recv_server *sr_recv_server_new(const struct sr_recv_opts *opts,
 	s->nroutes = n;
 	pthread_mutex_init(&s->lock, NULL);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&a, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned int)1, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)SR_RECV_MAX_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		NULL, MHD_OPTION_END);
+	s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
+					MHD_ALLOW_SUSPEND_RESUME |
+					MHD_USE_ERROR_LOG,
+				0, NULL, NULL, on_request, s,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE,
+				(unsigned int)1, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)SR_RECV_MAX_CONNS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				MHD_OPTION_END);
 	if (!s->d) {
 		int e = errno ? errno : EADDRNOTAVAIL;
 

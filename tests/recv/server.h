@@ -35,19 +35,19 @@ struct sr_recv_header {
 
 /* How the server behaves (from the options). */
 struct sr_recv_opts {
-	uint16_t port;		    /* on 127.0.0.1; 0 picks one */
-	int requests_fd;	    /* request log; -1: none */
+	uint16_t port;   /* on 127.0.0.1; 0 picks one */
+	int requests_fd; /* request log; -1: none */
 	int status_seq[SR_RECV_MAX_STATUS_SEQ];
-	int nstatus;		    /* entries of status_seq */
-	bool cycle;		    /* repeat status_seq forever */
-	unsigned long delay_ms;	    /* before each answer */
-	const char *retry_after;    /* with 429 and 503 answers, or NULL */
+	int nstatus;             /* entries of status_seq */
+	bool cycle;              /* repeat status_seq forever */
+	unsigned long delay_ms;  /* before each answer */
+	const char *retry_after; /* with 429 and 503 answers, or NULL */
 	struct sr_recv_header fault_hdr[SR_RECV_MAX_FAULT_HEADERS];
-	int nfault_hdr;		    /* with every answer that is not 2xx */
-	unsigned long drop;	    /* requests closed unanswered */
-	bool blackhole;		    /* never answer */
-	size_t max_body;	    /* larger bodies: 400, connection closed */
-	struct sr_recv_env env;	    /* what endpoints are told */
+	int nfault_hdr;         /* with every answer that is not 2xx */
+	unsigned long drop;     /* requests closed unanswered */
+	bool blackhole;         /* never answer */
+	size_t max_body;        /* larger bodies: 400, connection closed */
+	struct sr_recv_env env; /* what endpoints are told */
 };
 
 struct sr_recv_server;

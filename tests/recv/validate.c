@@ -56,8 +56,8 @@ static bool keys_are(const cJSON *o, const char *const *keys, int n)
 
 static void check_trace(const cJSON *it, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = {"object", "id", "workflow_name",
-					   "group_id", "metadata"};
+	static const char *const keys[] = { "object", "id", "workflow_name",
+					    "group_id", "metadata" };
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(it, "group_id");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
@@ -71,7 +71,7 @@ static void check_trace(const cJSON *it, int i, struct sr_recv_errors *e)
 		sr_recv_error(e, "data[%d].id: not trace_ + 32 lowercase hex",
 			      i);
 	if (!cJSON_IsString(
-		cJSON_GetObjectItemCaseSensitive(it, "workflow_name")))
+		    cJSON_GetObjectItemCaseSensitive(it, "workflow_name")))
 		sr_recv_error(e, "data[%d].workflow_name: not a string", i);
 	if (!cJSON_IsNull(g) && !cJSON_IsString(g))
 		sr_recv_error(e, "data[%d].group_id: not a string or null", i);
@@ -81,7 +81,7 @@ static void check_trace(const cJSON *it, int i, struct sr_recv_errors *e)
 
 static void check_error(const cJSON *err, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = {"message", "data"};
+	static const char *const keys[] = { "message", "data" };
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(err, "data");
 
 	if (cJSON_IsNull(err))
@@ -97,14 +97,15 @@ static void check_error(const cJSON *err, int i, struct sr_recv_errors *e)
 
 static void check_span(const cJSON *it, int i, struct sr_recv_errors *e)
 {
-	static const char *const keys[] = {
-	    "object",	  "id",	      "trace_id",  "parent_id",
-	    "started_at", "ended_at", "span_data", "error"};
+	static const char *const keys[] = { "object",     "id",
+					    "trace_id",   "parent_id",
+					    "started_at", "ended_at",
+					    "span_data",  "error" };
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(it, "trace_id");
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "parent_id");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(it, "span_data");
-	const char *ts[2] = {"started_at", "ended_at"};
+	const char *ts[2] = { "started_at", "ended_at" };
 
 	if (!keys_are(it, keys, 8))
 		sr_recv_error(e, "data[%d]: span keys not in WIRE.md order", i);
@@ -112,8 +113,9 @@ static void check_span(const cJSON *it, int i, struct sr_recv_errors *e)
 		sr_recv_error(e, "data[%d].id: not span_ + 24 lowercase hex",
 			      i);
 	if (!cJSON_IsString(tid) || !hex_id(tid->valuestring, "trace_", 32))
-		sr_recv_error(
-		    e, "data[%d].trace_id: not trace_ + 32 lowercase hex", i);
+		sr_recv_error(e,
+			      "data[%d].trace_id: not trace_ + 32 lowercase hex",
+			      i);
 	if (!cJSON_IsNull(pid) &&
 	    (!cJSON_IsString(pid) || !hex_id(pid->valuestring, "span_", 24)))
 		sr_recv_error(e, "data[%d].parent_id: not null or a span id",
@@ -123,14 +125,15 @@ static void check_span(const cJSON *it, int i, struct sr_recv_errors *e)
 
 		if (!cJSON_IsString(t) || !iso_ts(t->valuestring))
 			sr_recv_error(
-			    e,
-			    "data[%d].%s: not YYYY-MM-DDTHH:MM:SS.ffffff+00:00",
-			    i, ts[k]);
+				e,
+				"data[%d].%s: not YYYY-MM-DDTHH:MM:SS.ffffff+00:00",
+				i, ts[k]);
 	}
 	if (!cJSON_IsObject(sd) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sd, "type")))
-		sr_recv_error(
-		    e, "data[%d].span_data: not an object with a type", i);
+		sr_recv_error(e,
+			      "data[%d].span_data: not an object with a type",
+			      i);
 	check_error(cJSON_GetObjectItemCaseSensitive(it, "error"), i, e);
 }
 
@@ -228,7 +231,7 @@ static const char *raw_member(const char *p, const char *end, const char *key,
 int sr_recv_check_ingest(const cJSON *it, const char *raw, size_t n,
 			 char *param, size_t plen)
 {
-	static const char *const fields[] = {"input", "output"};
+	static const char *const fields[] = { "input", "output" };
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(it, "span_data");
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(sd, "usage"), *m;
 	const char *rsd, *f;
@@ -243,7 +246,8 @@ int sr_recv_check_ingest(const cJSON *it, const char *raw, size_t n,
 		{
 			if (strcmp(m->string, "input_tokens") &&
 			    strcmp(m->string, "output_tokens") &&
-			    (strcmp(m->string, "details") || !cJSON_IsObject(m))) {
+			    (strcmp(m->string, "details") ||
+			     !cJSON_IsObject(m))) {
 				snprintf(param, plen, "span_data.usage.%.60s",
 					 m->string);
 				return -1;

@@ -14,13 +14,13 @@
 
 struct sr_recv_errors {
 	char msg[SR_RECV_MAX_ERRORS][160];
-	int n;	   /* kept */
+	int n;     /* kept */
 	int total; /* found */
 };
 
 /* Adds an error (printf-like). */
 void sr_recv_error(struct sr_recv_errors *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 /* Checks item `i` (a trace or span object) for the exact WIRE.md shape:
  * keys and their order, id formats, timestamps, span_data, error. */

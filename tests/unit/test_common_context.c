@@ -52,7 +52,8 @@ static const struct tp_case tps[] = {
 	{ "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", true },
 	/* a later version may carry more fields */
 	{ "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz", true },
-	{ "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz", false },
+	{ "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz",
+	  false },
 	{ "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false },
 	{ "00-00000000000000000000000000000000-00f067aa0ba902b7-01", false },
 	{ "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false },
@@ -73,7 +74,8 @@ static void traceparent_parse_cases(void **state)
 
 		if (got != tps[i].ok) {
 			print_error("sr_traceparent_parse(%s): %d, expected "
-				    "%d\n", tps[i].v, got, tps[i].ok);
+				    "%d\n",
+				    tps[i].v, got, tps[i].ok);
 			bad++;
 		}
 	}
@@ -90,16 +92,20 @@ static void context_parse_refuses(void **state)
 	assert_false(sr_context_parse("", t, s));
 	/* one digit short, one too many, wrong separator, zero ids */
 	assert_false(sr_context_parse(
-		"4bf92f3577b34da6a3ce929d0e0e4736-0102030400f067aa0ba902b", t, s));
+		"4bf92f3577b34da6a3ce929d0e0e4736-0102030400f067aa0ba902b", t,
+		s));
 	assert_false(sr_context_parse(
-		"4bf92f3577b34da6a3ce929d0e0e4736-0102030400f067aa0ba902b70",
-		t, s));
+		"4bf92f3577b34da6a3ce929d0e0e4736-0102030400f067aa0ba902b70", t,
+		s));
 	assert_false(sr_context_parse(
-		"4bf92f3577b34da6a3ce929d0e0e4736:0102030400f067aa0ba902b7", t, s));
+		"4bf92f3577b34da6a3ce929d0e0e4736:0102030400f067aa0ba902b7", t,
+		s));
 	assert_false(sr_context_parse(
-		"00000000000000000000000000000000-0102030400f067aa0ba902b7", t, s));
+		"00000000000000000000000000000000-0102030400f067aa0ba902b7", t,
+		s));
 	assert_false(sr_context_parse(
-		"4bf92f3577b34da6a3ce929d0e0e4736-000000000000000000000000", t, s));
+		"4bf92f3577b34da6a3ce929d0e0e4736-000000000000000000000000", t,
+		s));
 }
 
 /* Every time sr_fmt_iso writes (microseconds) parses back to itself. */
@@ -140,11 +146,11 @@ static const struct iso_case isos[] = {
 	{ "2026-11-21T12:54:00+01:30", true, 1795260240000000000ull },
 	{ "2026-11-21T09:24:00-02:00", true, 1795260240000000000ull },
 	{ "1970-01-01T00:00:00Z", true, 0 },
-	{ "1969-12-31T23:59:59Z", false, 0 },        /* before the epoch */
-	{ "2026-11-21T11:24:00", false, 0 },         /* no zone */
-	{ "2026-11-21T11:24:00.Z", false, 0 },       /* empty fraction */
+	{ "1969-12-31T23:59:59Z", false, 0 },  /* before the epoch */
+	{ "2026-11-21T11:24:00", false, 0 },   /* no zone */
+	{ "2026-11-21T11:24:00.Z", false, 0 }, /* empty fraction */
 	{ "2026-11-21T11:24:00.1234567890Z", false, 0 },
-	{ "2026-11-21T11:24:00Zx", false, 0 },       /* trailing bytes */
+	{ "2026-11-21T11:24:00Zx", false, 0 }, /* trailing bytes */
 	{ "2026-13-21T11:24:00Z", false, 0 },
 	{ "2026-11-21T24:24:00Z", false, 0 },
 	{ "2026-11-21 11:24:00Z", false, 0 },
@@ -164,8 +170,9 @@ static void iso_parse_cases(void **state)
 
 		if (got != c->ok || (got && ns != c->ns) || (!got && ns != 7)) {
 			print_error("sr_parse_iso(%s): %d, %llu; expected %d, "
-				    "%llu\n", c->s, got, (unsigned long long)ns,
-				    c->ok, (unsigned long long)c->ns);
+				    "%llu\n",
+				    c->s, got, (unsigned long long)ns, c->ok,
+				    (unsigned long long)c->ns);
 			bad++;
 		}
 	}

@@ -18,17 +18,17 @@ static const struct shape_case shapes[] = {
 	{ "{}", true },
 	{ " \t\r\n{ } \n", true },
 	{ "{\"a\":1,\"b\":[1,{\"c\":null}]}", true },
-	{ "{\"a\":\"}\"}", true },          /* a brace inside a string */
-	{ "{\"a\":\"\\\"}\"}", true },      /* an escaped quote before it */
-	{ "{\"a\":\"\\\\\"}", true },       /* an escaped backslash */
+	{ "{\"a\":\"}\"}", true },     /* a brace inside a string */
+	{ "{\"a\":\"\\\"}\"}", true }, /* an escaped quote before it */
+	{ "{\"a\":\"\\\\\"}", true },  /* an escaped backslash */
 	{ "", false },
 	{ "   ", false },
 	{ "[]", false },
 	{ "\"{}\"", false },
 	{ "{", false },
-	{ "{\"a\":[1,2}", false },          /* never closed */
-	{ "{\"a\":\"}", false },            /* unterminated string */
-	{ "{\"a\":\"\\\"}", false },        /* the quote is escaped */
+	{ "{\"a\":[1,2}", false },   /* never closed */
+	{ "{\"a\":\"}", false },     /* unterminated string */
+	{ "{\"a\":\"\\\"}", false }, /* the quote is escaped */
 	{ "{}}", false },
 	{ "{} x", false },
 	{ "{}{}", false },

@@ -81,13 +81,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_ROOT()                                                           \
-	do {                                                                  \
-		if (!can_run()) {                                             \
-			fprintf(stderr, "skipped: needs root, unshare and "   \
-					"setpriv\n");                         \
-			skip();                                               \
-		}                                                             \
+#define NEED_ROOT()                                                         \
+	do {                                                                \
+		if (!can_run()) {                                           \
+			fprintf(stderr, "skipped: needs root, unshare and " \
+					"setpriv\n");                       \
+			skip();                                             \
+		}                                                           \
 	} while (0)
 
 /* The volume as Kubernetes makes it: mode, group. */
@@ -123,11 +123,16 @@ static pid_t app_start(const char *const *wrap, const char *script, int in_fd)
 {
 	static char pre[2 * PATH_MAX + 32], dir[PATH_MAX + 16];
 	const char *rest[] = {
-		"/usr/bin/env", pre, dir,
+		"/usr/bin/env",
+		pre,
+		dir,
 		sr_asan_build() ? "ASAN_OPTIONS=verify_asan_link_order=0:"
 				  "detect_leaks=0"
 				: "SPANRING_HOOKS=all",
-		"/bin/sh", "-c", script, NULL,
+		"/bin/sh",
+		"-c",
+		script,
+		NULL,
 	};
 
 	if (sr_asan_build())
@@ -152,8 +157,9 @@ static int app_run(const char *const *wrap, const char *script)
 static void sd_start(const char *const *wrap, const char *const *more)
 {
 	const char *rest[32] = {
-		B.sd, "--dir", B.vol, "--exporter", "file", "--output", B.out,
-		"--schedule-delay", "0.1", "--poll-interval", "0.05",
+		B.sd,   "--dir",           B.vol,  "--exporter",
+		"file", "--output",        B.out,  "--schedule-delay",
+		"0.1",  "--poll-interval", "0.05",
 	};
 	int n = 11;
 
@@ -208,7 +214,8 @@ static void assert_log_has(const char *needle)
 static void wait_out(const char *needle)
 {
 	if (!sr_wait_contains(B.out, needle, WAIT_MS)) {
-		char *out = sr_read_file(B.out, NULL), *log = sr_read_file(B.log, NULL);
+		char *out = sr_read_file(B.out, NULL),
+		     *log = sr_read_file(B.log, NULL);
 
 		fail_msg("expected \"%s\" in the exported items:\n%s\nlog:\n%s",
 			 needle, out ? out : "", log ? log : "");
@@ -227,7 +234,8 @@ static unsigned long long own_pidns(void)
  * every item and differs from the sidecar's; the host name too. */
 static void assert_app_identity(void)
 {
-	char *pidns = sr_strf("\"process.pid_namespace\":\"%llu\"", own_pidns());
+	char *pidns = sr_strf("\"process.pid_namespace\":\"%llu\"",
+			      own_pidns());
 	size_t n = 0;
 	char **l;
 
@@ -248,12 +256,12 @@ static void assert_app_identity(void)
 }
 
 /* The app in its own pid, mount, ipc and net namespaces. */
-#define APP_NS "/usr/bin/unshare", "--pid", "--fork", "--mount-proc", \
-	       "--ipc", "--net"
+#define APP_NS \
+	"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--ipc", "--net"
 /* The sidecar in its own mount, ipc and net namespaces. */
 #define SD_NS "/usr/bin/unshare", "--mount", "--ipc", "--net"
-#define AS(uid, groups) "/usr/bin/setpriv", "--reuid=" #uid, "--regid=" #uid, \
-	groups
+#define AS(uid, groups) \
+	"/usr/bin/setpriv", "--reuid=" #uid, "--regid=" #uid, groups
 #define SCRIPT "/bin/true; exit 3"
 
 /* emptyDir without fsGroup (root 0777): the app writes into uid-1000/,
@@ -302,12 +310,15 @@ static void container_fsgroup_2777_sidecar_other_uid(void **state)
 	p = app_start(hold, "read x", in[0]);
 	close(in[0]);
 	for (long long end = sr_ms() + WAIT_MS; !ring && sr_ms() < end;) {
-		char *cmd = sr_strf("ls %s 2>/dev/null | grep '\\.ring$' | head -1", sub);
+		char *cmd =
+			sr_strf("ls %s 2>/dev/null | grep '\\.ring$' | head -1",
+				sub);
 		FILE *f = popen(cmd, "r");
 		char name[256] = "";
 
 		if (f && fgets(name, sizeof(name), f) && *name)
-			ring = sr_strf("%s/%.*s", sub, (int)strcspn(name, "\n"), name);
+			ring = sr_strf("%s/%.*s", sub, (int)strcspn(name, "\n"),
+				       name);
 		if (f)
 			pclose(f);
 		free(cmd);
@@ -320,8 +331,9 @@ static void container_fsgroup_2777_sidecar_other_uid(void **state)
 			 (unsigned)(st.st_mode & 07777));
 	assert_int_equal(stat(ring, &st), 0);
 	if (st.st_gid != FS_GROUP || (st.st_mode & 0777) != 0660)
-		fail_msg("ring: expected group %d mode 660, got %u %o", FS_GROUP,
-			 (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));
+		fail_msg("ring: expected group %d mode 660, got %u %o",
+			 FS_GROUP, (unsigned)st.st_gid,
+			 (unsigned)(st.st_mode & 0777));
 	close(in[1]);
 	assert_true(sr_wait_pid(p, WAIT_MS) >= 0);
 	assert_int_equal(app_run(app, SCRIPT), 3);
@@ -365,11 +377,12 @@ static void container_unreadable_rings_fail_loudly(void **state)
 	assert_int_equal(app_run(app, SCRIPT), 3);
 	sd_start(sd, NULL);
 	assert_log_has("uid-1000 cannot be served");
-	assert_true(sr_wait_contains(B.stats, "\"dirs_unreadable\":1", WAIT_MS));
+	assert_true(
+		sr_wait_contains(B.stats, "\"dirs_unreadable\":1", WAIT_MS));
 	rc = check(&line);
 	if (rc != 77 || !strstr(line, "cannot read"))
-		fail_msg("--check: expected 77 \"cannot read\", got %d \"%s\"", rc,
-			 line ? line : "");
+		fail_msg("--check: expected 77 \"cannot read\", got %d \"%s\"",
+			 rc, line ? line : "");
 	free(line);
 	assert_int_equal(sd_stop(SIGTERM), 77);
 	assert_log_has("exit 77");
@@ -389,7 +402,8 @@ static void container_check_probe(void **state)
 	rc = check(&line);
 	if (rc != 69 || !strstr(line, "not running"))
 		fail_msg("--check without a sidecar: expected 69 \"not running\", "
-			 "got %d \"%s\"", rc, line ? line : "");
+			 "got %d \"%s\"",
+			 rc, line ? line : "");
 	free(line);
 	sd_start(sd, NULL);
 	rc = check(&line);
@@ -424,11 +438,25 @@ static void container_sidecar_after_app_died(void **state)
  * is uid 1000 outside): uid-0/ is the app's own as both see it. */
 static void container_user_namespaces(void **state)
 {
-	const char *app[] = { AS(1000, "--clear-groups"), "--", "/usr/bin/unshare",
-			      "--user", "--map-root-user", "--pid", "--fork",
-			      "--mount-proc", "--ipc", "--net", NULL };
-	const char *sd[] = { AS(1000, "--clear-groups"), "--", "/usr/bin/unshare",
-			     "--user", "--map-root-user", "--mount", "--net", NULL };
+	const char *app[] = { AS(1000, "--clear-groups"),
+			      "--",
+			      "/usr/bin/unshare",
+			      "--user",
+			      "--map-root-user",
+			      "--pid",
+			      "--fork",
+			      "--mount-proc",
+			      "--ipc",
+			      "--net",
+			      NULL };
+	const char *sd[] = { AS(1000, "--clear-groups"),
+			     "--",
+			     "/usr/bin/unshare",
+			     "--user",
+			     "--map-root-user",
+			     "--mount",
+			     "--net",
+			     NULL };
 	char *sub = sr_strf("%s/uid-0", B.vol);
 	struct stat st;
 
@@ -436,7 +464,8 @@ static void container_user_namespaces(void **state)
 	NEED_ROOT();
 	if (system("/usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups "
 		   "/usr/bin/unshare --user --map-root-user true 2>/dev/null")) {
-		fprintf(stderr, "skipped: user namespaces are not allowed here\n");
+		fprintf(stderr,
+			"skipped: user namespaces are not allowed here\n");
 		skip();
 	}
 	volume(0777, 0);
@@ -456,15 +485,21 @@ static void container_user_namespaces(void **state)
  * spool kept it): exit code, no "ended without closing" error. */
 static void container_readonly_root_spool_survives_restart(void **state)
 {
-	char *root = sr_strf("%s/root", B.base), *spool =
-		sr_strf("%s/.spanringd-spool", B.vol);
-	char *script = sr_strf(
-		"mount --rbind / %s && mount -o remount,bind,ro %s && "
-		"mount --bind %s %s%s && mount --bind %s %s%s && "
-		"exec chroot %s \"$0\" \"$@\"",
-		root, root, B.vol, root, B.vol, B.spool, root, B.spool, root);
-	const char *sd[] = { "/usr/bin/unshare", "--mount", "--net", "/bin/sh",
-			     "-c", script, NULL };
+	char *root = sr_strf("%s/root", B.base),
+	     *spool = sr_strf("%s/.spanringd-spool", B.vol);
+	char *script =
+		sr_strf("mount --rbind / %s && mount -o remount,bind,ro %s && "
+			"mount --bind %s %s%s && mount --bind %s %s%s && "
+			"exec chroot %s \"$0\" \"$@\"",
+			root, root, B.vol, root, B.vol, B.spool, root, B.spool,
+			root);
+	const char *sd[] = { "/usr/bin/unshare",
+			     "--mount",
+			     "--net",
+			     "/bin/sh",
+			     "-c",
+			     script,
+			     NULL };
 	const char *app[] = { APP_NS, AS(1000, "--clear-groups"), "--", NULL };
 	int in[2];
 	pid_t p;
@@ -479,8 +514,9 @@ static void container_readonly_root_spool_survives_restart(void **state)
 	sd_start(sd, NULL);
 	assert_log_has("beside the rings");
 	/* the process span is open: its start is saved in the spool */
-	for (long long end = sr_ms() + WAIT_MS;; ) {
-		char *cmd = sr_strf("ls %s 2>/dev/null | grep -q '^open-sr-'", spool);
+	for (long long end = sr_ms() + WAIT_MS;;) {
+		char *cmd = sr_strf("ls %s 2>/dev/null | grep -q '^open-sr-'",
+				    spool);
 		int rc = system(cmd);
 
 		free(cmd);
@@ -507,7 +543,6 @@ SR_TEST_MAIN(T(container_emptydir_0777_root_sidecar),
 	     T(container_fsgroup_2777_sidecar_other_uid),
 	     T(container_group_dir_2770),
 	     T(container_unreadable_rings_fail_loudly),
-	     T(container_check_probe),
-	     T(container_sidecar_after_app_died),
+	     T(container_check_probe), T(container_sidecar_after_app_died),
 	     T(container_user_namespaces),
 	     T(container_readonly_root_spool_survives_restart))

@@ -27,7 +27,7 @@
 #define DATA_OFF 8192u /* header page + 2 lane controls, page aligned */
 
 struct run {
-	int status;   /* exit status, or 128 + signal */
+	int status; /* exit status, or 128 + signal */
 	char *out, *err;
 };
 
@@ -122,7 +122,10 @@ static void put_span(struct sr_ring *r, struct sr_producer *p, uint16_t type,
 static void fill_ring(struct sr_ring *r)
 {
 	struct sr_producer p = { .tid = 7 };
-	struct sr_process_rec pr = { 4242, 1, 1000, 1763724240000000000ull,
+	struct sr_process_rec pr = { 4242,
+				     1,
+				     1000,
+				     1763724240000000000ull,
 				     { "/usr/bin/prog", 13 } };
 	struct sr_trace_rec t = { .ts_ns = 1763724240000000000ull,
 				  .workflow = { "wf", 2 },
@@ -141,7 +144,8 @@ static void fill_ring(struct sr_ring *r)
 	put_span(r, &p, SR_REC_SPAN, "connect",
 		 "{\"server.address\":\"127.0.0.1\",\"server.port\":9}",
 		 "Connection refused");
-	put_span(r, &p, SR_REC_SPAN_START, "process", "{\"process.pid\":4242}", "");
+	put_span(r, &p, SR_REC_SPAN_START, "process", "{\"process.pid\":4242}",
+		 "");
 	put_span(r, &p, SR_REC_SPAN_END, "", "not json {", "");
 	n = sr_child_encode(buf, sizeof(buf), &c);
 	put(r, &p, SR_REC_CHILD_EXIT, buf, n, 0);
@@ -152,8 +156,10 @@ static void fill_ring(struct sr_ring *r)
 
 static char *make_ring(const char *dir, const char *name, struct sr_ring *r)
 {
-	struct sr_ring_params p = { .lanes = 2, .lane_size = LANE,
-				    .pid = (uint32_t)getpid(), .exe = "/usr/bin/prog" };
+	struct sr_ring_params p = { .lanes = 2,
+				    .lane_size = LANE,
+				    .pid = (uint32_t)getpid(),
+				    .exe = "/usr/bin/prog" };
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	assert_int_equal(sr_ring_create(r, dirfd, name, &p), 0);
@@ -265,7 +271,8 @@ static void dump_list_json_has_counters(void **state)
 	assert_has(o.err, "being created");
 	j = cJSON_Parse(o.out);
 	assert_non_null(j);
-	assert_int_equal(cJSON_GetObjectItem(j, "owner_pid")->valueint, getpid());
+	assert_int_equal(cJSON_GetObjectItem(j, "owner_pid")->valueint,
+			 getpid());
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "alive")));
 	assert_int_equal(cJSON_GetObjectItem(j, "written")->valueint, 7);
 	assert_int_equal(cJSON_GetObjectItem(j, "dropped")->valueint, 0);
@@ -320,13 +327,15 @@ static void dump_records_json_every_type(void **state)
 	assert_string_equal(jstr(j, "type"), "process");
 	assert_int_equal(cJSON_GetObjectItem(j, "pid")->valueint, 4242);
 	assert_string_equal(jstr(j, "executable"), "/usr/bin/prog");
-	assert_string_equal(jstr(j, "started_at"), "2025-11-21T11:24:00.000000+00:00");
+	assert_string_equal(jstr(j, "started_at"),
+			    "2025-11-21T11:24:00.000000+00:00");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "truncated")));
 	cJSON_Delete(j);
 
 	j = line_json(&cur);
 	assert_string_equal(jstr(j, "type"), "trace");
-	assert_string_equal(jstr(j, "trace_id"), "trace_11111111111111111111111111111111");
+	assert_string_equal(jstr(j, "trace_id"),
+			    "trace_11111111111111111111111111111111");
 	assert_string_equal(jstr(j, "workflow_name"), "wf");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "group_id")));
 	d = cJSON_GetObjectItem(j, "metadata");
@@ -335,10 +344,14 @@ static void dump_records_json_every_type(void **state)
 
 	j = line_json(&cur);
 	assert_string_equal(jstr(j, "type"), "span");
-	assert_string_equal(jstr(j, "span_id"), "span_222222222222222222222222");
-	assert_string_equal(jstr(j, "parent_id"), "span_333333333333333333333333");
-	assert_string_equal(jstr(j, "started_at"), "2025-11-21T11:24:00.769235+00:00");
-	assert_string_equal(jstr(j, "ended_at"), "2025-11-21T11:24:00.770235+00:00");
+	assert_string_equal(jstr(j, "span_id"),
+			    "span_222222222222222222222222");
+	assert_string_equal(jstr(j, "parent_id"),
+			    "span_333333333333333333333333");
+	assert_string_equal(jstr(j, "started_at"),
+			    "2025-11-21T11:24:00.769235+00:00");
+	assert_string_equal(jstr(j, "ended_at"),
+			    "2025-11-21T11:24:00.770235+00:00");
 	assert_string_equal(jstr(j, "name"), "connect");
 	assert_string_equal(jstr(j, "error"), "Connection refused");
 	d = cJSON_GetObjectItem(j, "data");
@@ -410,7 +423,8 @@ static void dump_undecodable_record_reported(void **state)
 	put(&r, &p, 77, (const uint8_t *)"whatever", 8, 0);
 	o = DUMP(dir, "--json", path);
 	assert_int_equal(o.status, 65);
-	assert_has(o.out, "\"decode_error\":\"payload does not decode as its type\"");
+	assert_has(o.out,
+		   "\"decode_error\":\"payload does not decode as its type\"");
 	assert_has(o.out, "\"decode_error\":\"unknown record type\"");
 	assert_has(o.out, "\"name\":\"connect\"");
 	assert_has(o.err, "2 record(s) do not decode");
@@ -423,8 +437,10 @@ static void dump_undecodable_record_reported(void **state)
 static void dump_is_read_only(void **state)
 {
 	char *dir = sr_tmpdir("dumpro"), *path, *before, *after;
-	const char *modes[][3] = { { "--json", NULL }, { "--check", NULL },
-				   { "--records", NULL }, { "--stats", NULL } };
+	const char *modes[][3] = { { "--json", NULL },
+				   { "--check", NULL },
+				   { "--records", NULL },
+				   { "--stats", NULL } };
 	size_t n1, n2;
 	struct sr_ring r;
 	struct run o;
@@ -485,15 +501,28 @@ static void pw64(int fd, off_t at, uint64_t v)
 }
 
 /* Kinds of damage; lane 0's first record is at DATA_OFF. */
-enum damage { BAD_MAGIC, WRONG_VERSION, LANE_COUNT, LANE_SIZE, FILE_SIZE,
-	      TRUNCATED, REC_LENGTH, REC_CHECK, HEAD_BEHIND, HEAD_BEYOND,
-	      HEAD_UNALIGNED, TAIL_UNALIGNED, DAMAGE_COUNT };
+enum damage {
+	BAD_MAGIC,
+	WRONG_VERSION,
+	LANE_COUNT,
+	LANE_SIZE,
+	FILE_SIZE,
+	TRUNCATED,
+	REC_LENGTH,
+	REC_CHECK,
+	HEAD_BEHIND,
+	HEAD_BEYOND,
+	HEAD_UNALIGNED,
+	TAIL_UNALIGNED,
+	DAMAGE_COUNT
+};
 
 static const struct {
-	const char *fault;  /* what --check must say */
-	int open_err;       /* sr_reader_open() result, 0: opens */
+	const char *fault; /* what --check must say */
+	int open_err;      /* sr_reader_open() result, 0: opens */
 } damage_want[DAMAGE_COUNT] = {
-	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring", -EBADMSG },
+	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring",
+			-EBADMSG },
 	[WRONG_VERSION] = { "layout version 9, this build reads version 2",
 			    -EPROTONOSUPPORT },
 	[LANE_COUNT] = { "lane_count 100000 out of range", -EBADMSG },
@@ -501,10 +530,12 @@ static const struct {
 	[FILE_SIZE] = { "file_size 999 does not match the geometry", -EBADMSG },
 	[TRUNCATED] = { "truncated: file has 12288 bytes, header says 4210688",
 			-ERANGE },
-	[REC_LENGTH] = { "lane 0: record at 0: length 60000 outside 8..1024", 0 },
+	[REC_LENGTH] = { "lane 0: record at 0: length 60000 outside 8..1024",
+			 0 },
 	[REC_CHECK] = { "lane 0: record at 0: bad check byte", 0 },
 	[HEAD_BEHIND] = { "lane 0: head 0 behind tail 64", 0 },
-	[HEAD_BEYOND] = { "lane 1: head 8200 more than a lane beyond tail 0", 0 },
+	[HEAD_BEYOND] = { "lane 1: head 8200 more than a lane beyond tail 0",
+			  0 },
 	[HEAD_UNALIGNED] = { "lane 0: head 13 not 8-byte aligned", 0 },
 	[TAIL_UNALIGNED] = { "not 8-byte aligned, with tail 13", 0 },
 };
@@ -514,24 +545,49 @@ static void apply_damage(int fd, enum damage d)
 	struct sr_rec_hdr h;
 
 	switch (d) {
-	case BAD_MAGIC: pw64(fd, 0, 0xbad); break;
-	case WRONG_VERSION: pw32(fd, 8, 9); break;
-	case LANE_COUNT: pw32(fd, 16, 100000); break;
-	case LANE_SIZE: pw32(fd, 20, 5000); break;
-	case FILE_SIZE: pw64(fd, 48, 999); break;
-	case TRUNCATED: assert_int_equal(ftruncate(fd, 12288), 0); break;
+	case BAD_MAGIC:
+		pw64(fd, 0, 0xbad);
+		break;
+	case WRONG_VERSION:
+		pw32(fd, 8, 9);
+		break;
+	case LANE_COUNT:
+		pw32(fd, 16, 100000);
+		break;
+	case LANE_SIZE:
+		pw32(fd, 20, 5000);
+		break;
+	case FILE_SIZE:
+		pw64(fd, 48, 999);
+		break;
+	case TRUNCATED:
+		assert_int_equal(ftruncate(fd, 12288), 0);
+		break;
 	case REC_LENGTH:
 		/* a consistent header (check byte right) with a wrong length */
 		h = (struct sr_rec_hdr){ 60000, SR_REC_PROCESS, 0,
-					 sr_rec_check(60000, SR_REC_PROCESS, 0) };
+					 sr_rec_check(60000, SR_REC_PROCESS,
+						      0) };
 		pw(fd, DATA_OFF, &h, sizeof(h));
 		break;
-	case REC_CHECK: pw(fd, DATA_OFF + 7, "\x01", 1); break;
-	case HEAD_BEHIND: pw64(fd, 4096 + 64, 64); pw64(fd, 4096, 0); break;
-	case HEAD_BEYOND: pw64(fd, 4096 + 128, LANE * 2 + 8); break;
-	case HEAD_UNALIGNED: pw64(fd, 4096, 13); break;
-	case TAIL_UNALIGNED: pw64(fd, 4096 + 64, 13); break;
-	default: break;
+	case REC_CHECK:
+		pw(fd, DATA_OFF + 7, "\x01", 1);
+		break;
+	case HEAD_BEHIND:
+		pw64(fd, 4096 + 64, 64);
+		pw64(fd, 4096, 0);
+		break;
+	case HEAD_BEYOND:
+		pw64(fd, 4096 + 128, LANE * 2 + 8);
+		break;
+	case HEAD_UNALIGNED:
+		pw64(fd, 4096, 13);
+		break;
+	case TAIL_UNALIGNED:
+		pw64(fd, 4096 + 64, 13);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -567,8 +623,8 @@ static void dump_check_names_each_fault(void **state)
 		}
 		o = DUMP(dir, "--check", path);
 		if (o.status != 1)
-			fail_msg("damage %d: --check exit %d\n%s%s", d, o.status,
-				 o.out, o.err);
+			fail_msg("damage %d: --check exit %d\n%s%s", d,
+				 o.status, o.out, o.err);
 		assert_has(o.out, damage_want[d].fault);
 		assert_null(strstr(o.out, ": ok"));
 		run_free(&o);
@@ -608,7 +664,8 @@ static void expect(const char *dir, int status, const char *err_part,
 static void dump_bad_inputs_clear_errors(void **state)
 {
 	char *dir = sr_tmpdir("dumpbad"), *txt = sr_strf("%s/t.ring", dir),
-	     *empty = sr_strf("%s/e.ring", dir), *big = sr_strf("%s/g.ring", dir),
+	     *empty = sr_strf("%s/e.ring", dir),
+	     *big = sr_strf("%s/g.ring", dir),
 	     *missing = sr_strf("%s/nope.ring", dir),
 	     *nodir = sr_strf("%s/nodir", dir);
 	static char garbage[20000];
@@ -644,9 +701,9 @@ static void dump_bad_inputs_clear_errors(void **state)
 static void dump_help_and_version(void **state)
 {
 	char *dir = sr_tmpdir("dumphelp");
-	const char *opts[] = { "--dir", "--json", "--records", "--follow",
-			       "--interval", "--check", "--stats", "--help",
-			       "--version" };
+	const char *opts[] = { "--dir",    "--json",     "--records",
+			       "--follow", "--interval", "--check",
+			       "--stats",  "--help",     "--version" };
 	struct run o = DUMP(dir, "--help");
 
 	(void)state;
@@ -666,7 +723,8 @@ static void dump_help_and_version(void **state)
 static void dump_garbage_never_crashes(void **state)
 {
 	char *dir = sr_tmpdir("dumpgarb"), *path, *bytes;
-	const size_t cuts[] = { 1, 7, 8, 100, 4095, 4096, 4097, 8192, 12000, 16383 };
+	const size_t cuts[] = { 1,    7,    8,    100,   4095,
+				4096, 4097, 8192, 12000, 16383 };
 	struct sr_ring r;
 	size_t n;
 
@@ -691,7 +749,8 @@ static void dump_garbage_never_crashes(void **state)
 	}
 	{
 		const char *const modes[][4] = {
-			{ "--dir", dir, NULL }, { "--dir", dir, "--records", NULL },
+			{ "--dir", dir, NULL },
+			{ "--dir", dir, "--records", NULL },
 			{ "--dir", dir, "--records", "--json" },
 			{ "--dir", dir, "--check", NULL },
 		};
@@ -729,7 +788,8 @@ static void dump_follow_until_owner_exits(void **state)
 	owner = fork();
 	sr_assert_cmp(owner, >=, 0);
 	if (owner == 0) {
-		struct sr_ring_params p = { .lanes = 2, .lane_size = LANE,
+		struct sr_ring_params p = { .lanes = 2,
+					    .lane_size = LANE,
 					    .pid = (uint32_t)getpid() };
 		struct sr_producer pr = { .tid = 5 };
 		int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -752,8 +812,9 @@ static void dump_follow_until_owner_exits(void **state)
 		dup2(out[1], 1);
 		close(out[0]);
 		close(cmd[1]);
-		execl(sr_build_path("spanring-dump"), "spanring-dump", "--follow",
-		      "--json", "--interval", "10", path, (char *)NULL);
+		execl(sr_build_path("spanring-dump"), "spanring-dump",
+		      "--follow", "--json", "--interval", "10", path,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -781,8 +842,8 @@ static void dump_follow_until_owner_exits(void **state)
 /* Output of a running program, read from a pipe as it comes. */
 struct stream {
 	int fd;
-	pid_t pid;   /* the program, stopped when the wait fails */
-	char *text;  /* NUL-terminated, everything read so far */
+	pid_t pid;  /* the program, stopped when the wait fails */
+	char *text; /* NUL-terminated, everything read so far */
 	size_t len;
 };
 
@@ -808,12 +869,13 @@ static size_t wait_for(struct stream *s, size_t from, const char *needle)
 		ssize_t n;
 
 		n = left > 0 && poll(&pfd, 1, (int)left) > 0
-			    ? read(s->fd, buf, sizeof(buf)) : -1;
+			    ? read(s->fd, buf, sizeof(buf))
+			    : -1;
 		if (n <= 0) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, NULL, 0);
-			fail_msg("no \"%s\" in time; output so far:\n%s", needle,
-				 s->text);
+			fail_msg("no \"%s\" in time; output so far:\n%s",
+				 needle, s->text);
 		}
 		s->text = realloc(s->text, s->len + (size_t)n + 1);
 		assert_non_null(s->text);
@@ -830,7 +892,8 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 {
 	char *dir = sr_tmpdir("dumpfolldir"), *errp = sr_strf("%s/.err", dir),
 	     *first, *err, *line;
-	struct sr_ring_params rp = { .lanes = 2, .lane_size = LANE,
+	struct sr_ring_params rp = { .lanes = 2,
+				     .lane_size = LANE,
 				     .pid = (uint32_t)getpid() };
 	struct stream s = { .text = calloc(1, 1) };
 	struct sr_producer pr = { .tid = 9 };
@@ -851,8 +914,8 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 		dup2(e, 2);
 		close(out[0]);
 		execl(sr_build_path("spanring-dump"), "spanring-dump", "--dir",
-		      dir, "--records", "--follow", "--json", "--interval", "10",
-		      (char *)NULL);
+		      dir, "--records", "--follow", "--json", "--interval",
+		      "10", (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -861,8 +924,10 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 	/* the ring present at start is printed: the first scan is over */
 	at = wait_for(&s, 0, "\"name\":\"connect\"");
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-	assert_int_equal(sr_ring_create(&rb, dirfd, "sr-2-000000000000000b-16384.ring",
-					&rp), 0);
+	assert_int_equal(sr_ring_create(&rb, dirfd,
+					"sr-2-000000000000000b-16384.ring",
+					&rp),
+			 0);
 	close(dirfd);
 	put_span(&rb, &pr, SR_REC_SPAN, "late", "{}", "");
 	at = wait_for(&s, at, "\"name\":\"late\"");
@@ -921,7 +986,8 @@ static void dump_volume_lists_uid_subdirs(void **state)
 		o = DUMP(dir, "--dir", dir, "--json");
 		assert_int_equal(o.status, 0);
 		free(want);
-		want = sr_strf("{\"ring\":\"uid-%u/%s\"", (unsigned)geteuid(), ring);
+		want = sr_strf("{\"ring\":\"uid-%u/%s\"", (unsigned)geteuid(),
+			       ring);
 		assert_has(o.out, want);
 		run_free(&o);
 		o = DUMP(dir, "--dir", dir, "--records", "--json");
@@ -966,9 +1032,10 @@ static void dump_volume_lists_uid_subdirs(void **state)
 static void dump_follow_volume_picks_up_new_subdirs(void **state)
 {
 	char *dir = sr_tmpdir("dumpfollvol"), *errp = sr_strf("%s/.err", dir),
-	     *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid()), *err,
-	     *line, *want;
-	struct sr_ring_params rp = { .lanes = 2, .lane_size = LANE,
+	     *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid()), *err, *line,
+	     *want;
+	struct sr_ring_params rp = { .lanes = 2,
+				     .lane_size = LANE,
 				     .pid = (uint32_t)getpid() };
 	struct stream s = { .text = calloc(1, 1) };
 	struct sr_producer pr = { .tid = 9 };
@@ -989,8 +1056,8 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 		dup2(e, 2);
 		close(out[0]);
 		execl(sr_build_path("spanring-dump"), "spanring-dump", "--dir",
-		      dir, "--records", "--follow", "--json", "--interval", "10",
-		      (char *)NULL);
+		      dir, "--records", "--follow", "--json", "--interval",
+		      "10", (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -1000,8 +1067,10 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	subfd = open(sub, O_RDONLY | O_DIRECTORY);
 	assert_true(subfd >= 0);
-	assert_int_equal(sr_ring_create(&ra, subfd, "sr-3-000000000000000c-16384.ring",
-					&rp), 0);
+	assert_int_equal(sr_ring_create(&ra, subfd,
+					"sr-3-000000000000000c-16384.ring",
+					&rp),
+			 0);
 	put_span(&ra, &pr, SR_REC_SPAN, "in-sub", "{}", "");
 	at = wait_for(&s, 0, "\"name\":\"in-sub\"");
 	line = sr_line_with(s.text, "\"name\":\"in-sub\"");
@@ -1010,8 +1079,10 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 	free(line);
 	free(want);
 	/* a second ring of the same directory, and more of the first */
-	assert_int_equal(sr_ring_create(&rb, subfd, "sr-4-000000000000000d-16384.ring",
-					&rp), 0);
+	assert_int_equal(sr_ring_create(&rb, subfd,
+					"sr-4-000000000000000d-16384.ring",
+					&rp),
+			 0);
 	close(subfd);
 	put_span(&rb, &pr, SR_REC_SPAN, "second", "{}", "");
 	put_span(&ra, &pr, SR_REC_SPAN, "more", "{}", "");
@@ -1041,10 +1112,12 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 
 static void dump_stats_flattened_or_absent(void **state)
 {
-	char *dir = sr_tmpdir("dumpstats"), *file = sr_strf("%s/.spanringd.stats.json", dir),
+	char *dir = sr_tmpdir("dumpstats"),
+	     *file = sr_strf("%s/.spanringd.stats.json", dir),
 	     *other = sr_strf("%s/other.json", dir);
-	const char stats[] = "{\"spans_exported\":12,\"export\":{\"batches\":3,"
-			     "\"last_error\":\"503\",\"ok\":true},\"lanes\":[4,5]}";
+	const char stats[] =
+		"{\"spans_exported\":12,\"export\":{\"batches\":3,"
+		"\"last_error\":\"503\",\"ok\":true},\"lanes\":[4,5]}";
 	struct run o;
 
 	(void)state;

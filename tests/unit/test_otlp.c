@@ -73,8 +73,10 @@ static void recv_on(const char *const *more)
  * gets the receiver's endpoint unless it names its own. */
 static void sd_otlp(const char *const *more, const char *const *env)
 {
-	const char *args[40] = { "--exporter", "otlp", "--schedule-delay", "0.1",
-				 "--base-delay", "0.05", "--max-delay", "0.3" };
+	const char *args[40] = { "--exporter",       "otlp",
+				 "--schedule-delay", "0.1",
+				 "--base-delay",     "0.05",
+				 "--max-delay",      "0.3" };
 	const char *e[24];
 	int n = 8, k = 0;
 	bool own = false;
@@ -83,7 +85,8 @@ static void sd_otlp(const char *const *more, const char *const *env)
 		args[n++] = more[i];
 	args[n] = NULL;
 	for (int i = 0; env && env[i]; i++) {
-		own |= !strncmp(env[i], "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=", 35);
+		own |= !strncmp(env[i],
+				"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=", 35);
 		e[k++] = env[i];
 	}
 	if (!own)
@@ -136,7 +139,8 @@ static void parents_resolve(void)
 	char *t = sr_read_file(F.parents, NULL);
 
 	if (!t || !strstr(t, "\"unresolved\":0,"))
-		fail_msg("expected every parent received, got %s", t ? t : "(no file)");
+		fail_msg("expected every parent received, got %s",
+			 t ? t : "(no file)");
 	free(t);
 }
 
@@ -166,7 +170,8 @@ static const cJSON *span_named(const cJSON *all, const char *name)
 	{
 		const cJSON *sp = cJSON_GetObjectItem(x, "span");
 
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")) ?: "",
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name"))
+				    ?: "",
 			    name))
 			return x;
 	}
@@ -184,10 +189,12 @@ static char *attr_of(const cJSON *list, const char *key)
 	{
 		const cJSON *v = cJSON_GetObjectItem(kv, "value");
 
-		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(kv, "key")), key))
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(kv, "key")),
+			   key))
 			continue;
 		if (cJSON_IsString(v->child))
-			return sr_strf("%s=%s", v->child->string, v->child->valuestring);
+			return sr_strf("%s=%s", v->child->string,
+				       v->child->valuestring);
 		char *t = cJSON_PrintUnformatted(v->child), *r;
 
 		r = sr_strf("%s=%s", v->child->string, t);
@@ -204,25 +211,28 @@ static void expect_attr(const cJSON *x, const char *key, const char *want)
 
 	if (strcmp(got, want))
 		fail_msg("span '%s': attribute %s: expected '%s', got '%s'",
-			 cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")), key, want,
-			 got);
+			 cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")),
+			 key, want, got);
 	free(got);
 }
 
 static void expect_res(const cJSON *x, const char *key, const char *want)
 {
-	char *got = attr_of(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "resource"),
+	char *got = attr_of(cJSON_GetObjectItem(cJSON_GetObjectItem(x,
+								    "resource"),
 						"attributes"),
 			    key);
 
 	if (strcmp(got, want))
-		fail_msg("resource %s: expected '%s', got '%s'", key, want, got);
+		fail_msg("resource %s: expected '%s', got '%s'", key, want,
+			 got);
 	free(got);
 }
 
 static int num(const cJSON *x, const char *path1, const char *path2)
 {
-	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "span"), path1);
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "span"),
+					     path1);
 
 	if (path2)
 		v = cJSON_GetObjectItem(v, path2);
@@ -248,22 +258,28 @@ static void otlp_agents_and_process_tree_validate(void **state)
 	sd_otlp(NULL, NULL);
 	snprintf(port, sizeof(port), "%d", F.rv.port);
 	/* an ASan build of the shim needs its runtime loaded first */
-	pre = sr_asan_build() ? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so)
-			      : sr_strf("LD_PRELOAD=%s", so);
+	pre = sr_asan_build()
+		      ? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so)
+		      : sr_strf("LD_PRELOAD=%s", so);
 	dir = sr_strf("SPANRING_DIR=%s", F.sd.dir);
-	cmd = sr_strf("%s %s; /bin/true", sr_build_path("progs/agents_sdk"), port);
+	cmd = sr_strf("%s %s; /bin/true", sr_build_path("progs/agents_sdk"),
+		      port);
 	env[0] = pre;
 	env[1] = dir;
 	env[2] = "SPANRING_WORKFLOW=tree";
-	env[3] = sr_asan_build() ? "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
-				 : NULL;
+	env[3] = sr_asan_build()
+			 ? "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"
+			 : NULL;
 	env[4] = NULL;
-	st = sr_wait_pid(sr_spawn((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, -1,
-				  -1, NULL),
+	st = sr_wait_pid(sr_spawn((const char *[]){ "/bin/sh", "-c", cmd,
+						    NULL },
+				  env, -1, -1, NULL),
 			 WAIT_MS);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_true(sr_wait_contains(F.rv.out, "\"name\":\"invoke_agent Planner\"", WAIT_MS));
+	assert_true(sr_wait_contains(F.rv.out,
+				     "\"name\":\"invoke_agent Planner\"",
+				     WAIT_MS));
 	assert_true(wait_stat("rings_removed", 3, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_true(all_requests_valid() >= 1);
@@ -279,7 +295,8 @@ static void otlp_agents_and_process_tree_validate(void **state)
 	expect_attr(x, "openai.agents.agent.tools",
 		    "arrayValue={\"values\":[{\"stringValue\":\"search\"},"
 		    "{\"stringValue\":\"scan\"}]}");
-	expect_attr(x, "openai.agents.trace.workflow_name", "stringValue=support agent");
+	expect_attr(x, "openai.agents.trace.workflow_name",
+		    "stringValue=support agent");
 	expect_attr(x, "gen_ai.conversation.id",
 		    "stringValue=group_0123456789abcdef01234567");
 	expect_attr(x, "openai.agents.trace.metadata.user", "stringValue=u1");
@@ -308,19 +325,22 @@ static void otlp_agents_and_process_tree_validate(void **state)
 	x = span_named(all, "execute_tool scan");
 	expect_attr(x, "gen_ai.operation.name", "stringValue=execute_tool");
 	expect_attr(x, "gen_ai.tool.name", "stringValue=scan");
-	expect_attr(x, "gen_ai.tool.call.arguments", "stringValue={\"path\":\"/tmp\"}");
+	expect_attr(x, "gen_ai.tool.call.arguments",
+		    "stringValue={\"path\":\"/tmp\"}");
 	expect_attr(x, "gen_ai.tool.call.result", "");
 	expect_attr(x, "error.type", "stringValue=ENOENT");
 	expect_attr(x, "error.data.errno", "intValue=2");
 	assert_int_equal(num(x, "status", "code"), 2);
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
-				    cJSON_GetObjectItem(cJSON_GetObjectItem(x, "span"),
+				    cJSON_GetObjectItem(cJSON_GetObjectItem(x,
+									    "span"),
 							"status"),
 				    "message")),
 			    "tool failed");
 
 	x = span_named(all, "handoff Writer");
-	expect_attr(x, "openai.agents.handoff.from_agent", "stringValue=Planner");
+	expect_attr(x, "openai.agents.handoff.from_agent",
+		    "stringValue=Planner");
 	x = span_named(all, "guardrail no_secrets");
 	expect_attr(x, "openai.agents.guardrail.triggered", "boolValue=false");
 	x = span_named(all, "mcp_tools files");
@@ -351,14 +371,18 @@ static void otlp_agents_and_process_tree_validate(void **state)
 		const cJSON *sp = cJSON_GetObjectItem(x, "span");
 		char *pid, *args;
 
-		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")), "process"))
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")),
+			   "process"))
 			continue;
 		processes++;
-		pid = attr_of(cJSON_GetObjectItem(sp, "attributes"), "process.pid");
-		args = attr_of(cJSON_GetObjectItem(sp, "attributes"), "process.command_args");
-		if (strncmp(pid, "intValue=", 9) || strncmp(args, "arrayValue=", 11))
-			fail_msg("process span: process.pid '%s', command_args '%s'", pid,
-				 args);
+		pid = attr_of(cJSON_GetObjectItem(sp, "attributes"),
+			      "process.pid");
+		args = attr_of(cJSON_GetObjectItem(sp, "attributes"),
+			       "process.command_args");
+		if (strncmp(pid, "intValue=", 9) ||
+		    strncmp(args, "arrayValue=", 11))
+			fail_msg("process span: process.pid '%s', command_args '%s'",
+				 pid, args);
 		free(pid);
 		free(args);
 		expect_res(x, "service.name", "stringValue=tree");
@@ -394,16 +418,20 @@ static void otlp_gzip_and_lz4_bodies(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	assert_true(sr_wait_lines(F.rv.out, 11, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-encoding\":\"gzip\""),
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"content-encoding\":\"gzip\""),
 			 sr_count_lines(F.rv.req));
 	/* the flag wins over the variable */
 	sd_otlp((const char *[]){ "--otlp-compression", "lz4", NULL }, env);
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	assert_true(sr_wait_lines(F.rv.out, 22, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_count_in_file(F.rv.req, "\"content-encoding\":\"lz4\"") >= 1);
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-encoding\":\"gzip\"") +
-				 sr_count_in_file(F.rv.req, "\"content-encoding\":\"lz4\""),
+	assert_true(sr_count_in_file(F.rv.req,
+				     "\"content-encoding\":\"lz4\"") >= 1);
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"content-encoding\":\"gzip\"") +
+				 sr_count_in_file(F.rv.req,
+						  "\"content-encoding\":\"lz4\""),
 			 sr_count_lines(F.rv.req));
 	all_requests_valid();
 	parents_resolve();
@@ -423,23 +451,28 @@ static void otlp_endpoint_headers_resource_from_environment(void **state)
 	recv_on((const char *[]){ "--otlp-path", "/collector/traces", NULL });
 	ep = sr_strf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:%d/collector/traces",
 		     F.rv.port);
-	sd_otlp(NULL, (const char *[]){
-			      ep, "OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20tok%3D,x-tenant=a",
-			      "OTEL_EXPORTER_OTLP_TRACES_HEADERS=x-tenant=b",
-			      "OTEL_SERVICE_NAME=checkout",
-			      "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=test,team=a%2Cb",
-			      NULL });
+	sd_otlp(NULL,
+		(const char *[]){
+			ep,
+			"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20tok%3D,x-tenant=a",
+			"OTEL_EXPORTER_OTLP_TRACES_HEADERS=x-tenant=b",
+			"OTEL_SERVICE_NAME=checkout",
+			"OTEL_RESOURCE_ATTRIBUTES=deployment.environment=test,team=a%2Cb",
+			NULL });
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	assert_true(sr_wait_lines(F.rv.out, 4, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	all_requests_valid();
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"path\":\"/collector/traces\""),
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"path\":\"/collector/traces\""),
 			 sr_count_lines(F.rv.req));
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"authorization\":\"Bearer tok=\""),
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"authorization\":\"Bearer tok=\""),
 			 sr_count_lines(F.rv.req));
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"x-tenant\":\"b\""),
 			 sr_count_lines(F.rv.req));
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-type\":\"application/json\""),
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"content-type\":\"application/json\""),
 			 sr_count_lines(F.rv.req));
 	all = received();
 	x = cJSON_GetArrayItem(all, 0);
@@ -460,18 +493,26 @@ static void otlp_bad_variables_exit_78(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *argv[] = { sr_build_path("spanringd"), "--exporter", "otlp",
-				       d, NULL };
+		const char *argv[] = { sr_build_path("spanringd"), "--exporter",
+				       "otlp", d, NULL };
 		const char *env[] = { bad[i], NULL };
-		int st = sr_wait_pid(sr_spawn(argv, env, -1, -1, NULL), WAIT_MS);
+		int st = sr_wait_pid(sr_spawn(argv, env, -1, -1, NULL),
+				     WAIT_MS);
 
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 78)
-			fail_msg("%s: expected exit 78, got status %d", bad[i], st);
+			fail_msg("%s: expected exit 78, got status %d", bad[i],
+				 st);
 	}
 	{
-		const char *argv[] = { sr_build_path("spanringd"), "--exporter", "otlp",
-				       "--otlp-endpoint", "ftp://x", d, NULL };
-		int st = sr_wait_pid(sr_spawn(argv, NULL, -1, -1, NULL), WAIT_MS);
+		const char *argv[] = { sr_build_path("spanringd"),
+				       "--exporter",
+				       "otlp",
+				       "--otlp-endpoint",
+				       "ftp://x",
+				       d,
+				       NULL };
+		int st = sr_wait_pid(sr_spawn(argv, NULL, -1, -1, NULL),
+				     WAIT_MS);
 
 		assert_true(WIFEXITED(st));
 		assert_int_equal(WEXITSTATUS(st), 64);
@@ -481,16 +522,19 @@ static void otlp_bad_variables_exit_78(void **state)
 
 static void otlp_attribute_limits_counted(void **state)
 {
-	const char *spans[] = { "--spans", "1", "--data",
-				"{\"a\":\"abcdefgh\",\"b\":\"ééééé\",\"c\":3,\"d\":4,\"e\":5}",
-				NULL };
+	const char *spans[] = {
+		"--spans", "1", "--data",
+		"{\"a\":\"abcdefgh\",\"b\":\"ééééé\",\"c\":3,\"d\":4,\"e\":5}",
+		NULL
+	};
 	cJSON *all;
 	const cJSON *x;
 
 	(void)state;
 	recv_on(NULL);
-	sd_otlp(NULL, (const char *[]){ "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=4",
-					"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=3", NULL });
+	sd_otlp(NULL,
+		(const char *[]){ "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=4",
+				  "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=3", NULL });
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	assert_true(sr_wait_lines(F.rv.out, 2, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
@@ -509,7 +553,9 @@ static void otlp_attribute_limits_counted(void **state)
 		expect_attr(x, "b", "stringValue=éééé");
 		expect_attr(x, "c", "intValue=3");
 		expect_attr(x, "d", "");
-		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sp, "attributes")), 3);
+		assert_int_equal(cJSON_GetArraySize(
+					 cJSON_GetObjectItem(sp, "attributes")),
+				 3);
 		/* d, e and the trace's workflow name */
 		assert_int_equal(num(x, "droppedAttributesCount", NULL), 3);
 		free(a);
@@ -538,7 +584,8 @@ static void otlp_batches_split_under_body_limit(void **state)
 		int bytes = cJSON_GetObjectItem(j, "bytes")->valueint;
 
 		if (bytes > 4096)
-			fail_msg("request of %d bytes over the 4096 limit", bytes);
+			fail_msg("request of %d bytes over the 4096 limit",
+				 bytes);
 		cJSON_Delete(j);
 	}
 	sr_lines_free(l, n);
@@ -582,7 +629,9 @@ static void otlp_400_and_500_are_final(void **state)
 	assert_int_equal(sr_count_lines(F.sd.dead), 6);
 	assert_int_equal(sr_count_in_file(F.sd.dead, "{\"status\":400,"), 3);
 	assert_int_equal(sr_count_in_file(F.sd.dead, "{\"status\":500,"), 3);
-	assert_int_equal(sr_count_in_file(F.sd.dead, "\"object\":\"trace.span\""), 6);
+	assert_int_equal(sr_count_in_file(F.sd.dead,
+					  "\"object\":\"trace.span\""),
+			 6);
 }
 
 static void otlp_retry_after_within_max_delay(void **state)
@@ -592,8 +641,8 @@ static void otlp_retry_after_within_max_delay(void **state)
 
 	(void)state;
 	/* an hour asked for: max_delay (0.3 s) is what is waited */
-	recv_on((const char *[]){ "--status-seq", "429,503", "--retry-after", "3600",
-				  NULL });
+	recv_on((const char *[]){ "--status-seq", "429,503", "--retry-after",
+				  "3600", NULL });
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	t0 = sr_ms();
 	sd_otlp(NULL, NULL);
@@ -608,7 +657,8 @@ static void otlp_partial_success_counted(void **state)
 	const char *spans[] = { "--spans", "4", "--mark", "reject-me", NULL };
 
 	(void)state;
-	recv_on((const char *[]){ "--otlp-reject-spans-matching", "reject-me", NULL });
+	recv_on((const char *[]){ "--otlp-reject-spans-matching", "reject-me",
+				  NULL });
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	sd_otlp(NULL, NULL);
 	assert_true(wait_stat("spans_rejected", 1, WAIT_MS));
@@ -616,7 +666,8 @@ static void otlp_partial_success_counted(void **state)
 	assert_int_equal(stat_of("spans_rejected"), 1);
 	assert_int_equal(stat_of("dead_lettered"), 0);
 	assert_int_equal(sr_count_lines(F.rv.out), 4);
-	assert_true(sr_count_in_file(F.sd.log, "partial success, 1 spans rejected") == 1);
+	assert_true(sr_count_in_file(F.sd.log,
+				     "partial success, 1 spans rejected") == 1);
 }
 
 static void otlp_outage_then_sigkill_loses_nothing(void **state)
@@ -649,7 +700,8 @@ static void otlp_outage_then_sigkill_loses_nothing(void **state)
 	cJSON_ArrayForEach(x, all)
 	{
 		const char *id = cJSON_GetStringValue(
-		    cJSON_GetObjectItem(cJSON_GetObjectItem(x, "span"), "spanId"));
+			cJSON_GetObjectItem(cJSON_GetObjectItem(x, "span"),
+					    "spanId"));
 		const cJSON *y;
 		bool dup = false;
 
@@ -657,8 +709,10 @@ static void otlp_outage_then_sigkill_loses_nothing(void **state)
 		{
 			if (y == x)
 				break;
-			dup |= !strcmp(id, cJSON_GetStringValue(cJSON_GetObjectItem(
-						   cJSON_GetObjectItem(y, "span"), "spanId")));
+			dup |= !strcmp(id,
+				       cJSON_GetStringValue(cJSON_GetObjectItem(
+					       cJSON_GetObjectItem(y, "span"),
+					       "spanId")));
 		}
 		n += !dup;
 	}
@@ -666,25 +720,28 @@ static void otlp_outage_then_sigkill_loses_nothing(void **state)
 	/* the traces were remembered after the restart: their spans carry
 	 * the workflow name */
 	cJSON_ArrayForEach(x, all)
-		expect_attr(x, "openai.agents.trace.workflow_name", "stringValue=emit");
+		expect_attr(x, "openai.agents.trace.workflow_name",
+			    "stringValue=emit");
 	cJSON_Delete(all);
 }
 
 /* --- the JavaScript SDK beside us ------------------------------------------ */
 
 /* The versions compared with (pinned: the shape is what is tested). */
-#define JS_PACKAGES                                                             \
-	"@opentelemetry/api@1.9.1 @opentelemetry/sdk-trace-base@2.12.1 "        \
-	"@opentelemetry/resources@2.12.1 "                                      \
+#define JS_PACKAGES                                                      \
+	"@opentelemetry/api@1.9.1 @opentelemetry/sdk-trace-base@2.12.1 " \
+	"@opentelemetry/resources@2.12.1 "                               \
 	"@opentelemetry/exporter-trace-otlp-http@0.223.1"
 
 /* Type letter of a JSON value: s(tring) n(umber) b(ool) a(rray) o(bject). */
 static char kind_of(const cJSON *v)
 {
-	return cJSON_IsString(v) ? 's' : cJSON_IsNumber(v) ? 'n' : cJSON_IsBool(v) ? 'b'
-				   : cJSON_IsArray(v)  ? 'a'
-				   : cJSON_IsObject(v) ? 'o'
-						       : '?';
+	return cJSON_IsString(v)   ? 's'
+	       : cJSON_IsNumber(v) ? 'n'
+	       : cJSON_IsBool(v)   ? 'b'
+	       : cJSON_IsArray(v)  ? 'a'
+	       : cJSON_IsObject(v) ? 'o'
+				   : '?';
 }
 
 /* "key:type,key:type,…" of an object, in order. */
@@ -695,8 +752,8 @@ static char *shape(const cJSON *o)
 	size_t n = 0;
 
 	for (c = o ? o->child : NULL; c; c = c->next)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s:%c", n ? "," : "",
-				      c->string, kind_of(c));
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s:%c",
+				      n ? "," : "", c->string, kind_of(c));
 	return sr_strf("%s", buf);
 }
 
@@ -714,11 +771,20 @@ static const cJSON *js_span(const cJSON *body, bool with_parent)
 {
 	const cJSON *sp;
 
-	cJSON_ArrayForEach(sp, cJSON_GetObjectItem(
-				       cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "resourceSpans"), 0), "scopeSpans"), 0),
-				       "spans"))
-		if (!!cJSON_GetObjectItem(sp, "parentSpanId") == with_parent)
-			return sp;
+	cJSON_ArrayForEach(
+		sp,
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(
+				cJSON_GetObjectItem(
+					cJSON_GetArrayItem(cJSON_GetObjectItem(
+								   body,
+								   "resourceSpans"),
+							   0),
+					"scopeSpans"),
+				0),
+			"spans")) if (!!cJSON_GetObjectItem(sp,
+							    "parentSpanId") ==
+				      with_parent) return sp;
 	fail_msg("JS SDK body without the expected span");
 	return NULL;
 }
@@ -728,9 +794,9 @@ static const cJSON *value_of(const cJSON *span, const char *key)
 {
 	const cJSON *kv;
 
-	cJSON_ArrayForEach(kv, cJSON_GetObjectItem(span, "attributes"))
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(kv, "key")), key))
-			return cJSON_GetObjectItem(kv, "value");
+	cJSON_ArrayForEach(kv, cJSON_GetObjectItem(span, "attributes")) if (
+		!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(kv, "key")),
+			key)) return cJSON_GetObjectItem(kv, "value");
 	fail_msg("no attribute %s", key);
 	return NULL;
 }
@@ -738,18 +804,22 @@ static const cJSON *value_of(const cJSON *span, const char *key)
 static char *js_body(void)
 {
 	char *mods = sr_strf("%s/otlp-js", sr_build_path("."));
-	char *nm = sr_strf("%s/node_modules/@opentelemetry/exporter-trace-otlp-http", mods);
+	char *nm =
+		sr_strf("%s/node_modules/@opentelemetry/exporter-trace-otlp-http",
+			mods);
 	char *cmd, *out = sr_strf("%s/js-body.json", F.base), *body;
 	struct stat st;
 
 	if (system("command -v node >/dev/null && command -v npm >/dev/null")) {
-		print_message("skipped: node and npm are not installed (make deps installs "
-			      "them)\n");
+		print_message(
+			"skipped: node and npm are not installed (make deps installs "
+			"them)\n");
 		skip();
 	}
 	if (stat(nm, &st)) {
 		cmd = sr_strf("mkdir -p %s && cd %s && timeout 90 npm install --no-audit "
-			      "--no-fund --loglevel=error " JS_PACKAGES " >npm.log 2>&1",
+			      "--no-fund --loglevel=error " JS_PACKAGES
+			      " >npm.log 2>&1",
 			      mods, mods);
 		if (system(cmd)) {
 			print_message("skipped: the npm registry is unreachable or refused "
@@ -760,8 +830,9 @@ static char *js_body(void)
 		}
 		free(cmd);
 	}
-	cmd = sr_strf("NODE_PATH=%s/node_modules timeout 60 node tests/js/otlp_shape.js > %s",
-		      mods, out);
+	cmd = sr_strf(
+		"NODE_PATH=%s/node_modules timeout 60 node tests/js/otlp_shape.js > %s",
+		mods, out);
 	assert_int_equal(system(cmd), 0);
 	body = sr_read_file(out, NULL);
 	assert_non_null(body);
@@ -774,9 +845,14 @@ static char *js_body(void)
 
 static void otlp_shape_matches_js_sdk(void **state)
 {
-	const char *spans[] = { "--spans", "1", "--no-end", "--data",
-				"{\"s\":\"x\",\"i\":42,\"d\":0.5,\"b\":true,\"a\":[\"p\",\"q\"]}",
-				NULL };
+	const char *spans[] = {
+		"--spans",
+		"1",
+		"--no-end",
+		"--data",
+		"{\"s\":\"x\",\"i\":42,\"d\":0.5,\"b\":true,\"a\":[\"p\",\"q\"]}",
+		NULL
+	};
 	char *text = js_body();
 	cJSON *js = cJSON_Parse(text), *all;
 	const cJSON *ours_root = NULL, *ours_child = NULL, *x;
@@ -802,32 +878,62 @@ static void otlp_shape_matches_js_sdk(void **state)
 	assert_non_null(ours_root);
 	assert_non_null(ours_child);
 	/* envelope */
-	same_shape("resource", cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(js, "resourceSpans"), 0), "resource"),
-		   cJSON_GetObjectItem(ours_root, "resource") /* extra keys? no: same two */);
+	same_shape(
+		"resource",
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(cJSON_GetObjectItem(js,
+							       "resourceSpans"),
+					   0),
+			"resource"),
+		cJSON_GetObjectItem(ours_root,
+				    "resource") /* extra keys? no: same two */);
 	same_shape("scope",
-		   cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(js, "resourceSpans"), 0), "scopeSpans"), 0), "scope"),
+		   cJSON_GetObjectItem(
+			   cJSON_GetArrayItem(
+				   cJSON_GetObjectItem(
+					   cJSON_GetArrayItem(
+						   cJSON_GetObjectItem(
+							   js, "resourceSpans"),
+						   0),
+					   "scopeSpans"),
+				   0),
+			   "scope"),
 		   cJSON_GetObjectItem(ours_root, "scope"));
 	/* spans: field names, order and JSON types; status with an error */
-	same_shape("root span", js_span(js, false), cJSON_GetObjectItem(ours_root, "span"));
-	same_shape("child span", js_span(js, true), cJSON_GetObjectItem(ours_child, "span"));
-	same_shape("error status", cJSON_GetObjectItem(js_span(js, true), "status"),
-		   cJSON_GetObjectItem(cJSON_GetObjectItem(ours_root, "span"), "status"));
-	same_shape("ok status", cJSON_GetObjectItem(js_span(js, false), "status"),
-		   cJSON_GetObjectItem(cJSON_GetObjectItem(ours_child, "span"), "status"));
+	same_shape("root span", js_span(js, false),
+		   cJSON_GetObjectItem(ours_root, "span"));
+	same_shape("child span", js_span(js, true),
+		   cJSON_GetObjectItem(ours_child, "span"));
+	same_shape("error status",
+		   cJSON_GetObjectItem(js_span(js, true), "status"),
+		   cJSON_GetObjectItem(cJSON_GetObjectItem(ours_root, "span"),
+				       "status"));
+	same_shape("ok status",
+		   cJSON_GetObjectItem(js_span(js, false), "status"),
+		   cJSON_GetObjectItem(cJSON_GetObjectItem(ours_child, "span"),
+				       "status"));
 	/* attribute values: the same AnyValue fields */
 	{
 		const char *keys[] = { "s", "d", "b", "a" };
-		const cJSON *jr = js_span(js, false), *or = cJSON_GetObjectItem(ours_child, "span");
+		const cJSON *jr = js_span(js, false),
+			    * or = cJSON_GetObjectItem(ours_child, "span");
 
 		for (int i = 0; i < 4; i++)
-			same_shape(keys[i], value_of(jr, keys[i]), value_of(or, keys[i]));
-		same_shape("array values", cJSON_GetObjectItem(value_of(jr, "a"), "arrayValue"),
-			   cJSON_GetObjectItem(value_of(or, "a"), "arrayValue"));
+			same_shape(keys[i], value_of(jr, keys[i]),
+				   value_of(or, keys[i]));
+		same_shape("array values",
+			   cJSON_GetObjectItem(value_of(jr, "a"), "arrayValue"),
+			   cJSON_GetObjectItem(value_of(or, "a"),
+					       "arrayValue"));
 		/* the one difference, on purpose: the JS SDK writes intValue
 		 * as a JSON number, spanring as the protobuf JSON mapping's
 		 * canonical decimal string (parsers accept both) */
-		assert_true(cJSON_IsNumber(cJSON_GetObjectItem(value_of(jr, "i"), "intValue")));
-		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(value_of(or, "i"), "intValue")),
+		assert_true(cJSON_IsNumber(
+			cJSON_GetObjectItem(value_of(jr, "i"), "intValue")));
+		assert_string_equal(cJSON_GetStringValue(
+					    cJSON_GetObjectItem(value_of(or,
+									 "i"),
+								"intValue")),
 				    "42");
 	}
 	cJSON_Delete(all);
@@ -837,11 +943,14 @@ static void otlp_shape_matches_js_sdk(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
-SR_TEST_MAIN(T(otlp_agents_and_process_tree_validate), T(otlp_gzip_and_lz4_bodies),
+SR_TEST_MAIN(T(otlp_agents_and_process_tree_validate),
+	     T(otlp_gzip_and_lz4_bodies),
 	     T(otlp_endpoint_headers_resource_from_environment),
 	     T(otlp_bad_variables_exit_78), T(otlp_attribute_limits_counted),
 	     T(otlp_batches_split_under_body_limit),
 	     T(otlp_retries_429_502_503_504_and_lost_connections),
-	     T(otlp_400_and_500_are_final), T(otlp_retry_after_within_max_delay),
-	     T(otlp_partial_success_counted), T(otlp_outage_then_sigkill_loses_nothing),
+	     T(otlp_400_and_500_are_final),
+	     T(otlp_retry_after_within_max_delay),
+	     T(otlp_partial_success_counted),
+	     T(otlp_outage_then_sigkill_loses_nothing),
 	     T(otlp_shape_matches_js_sdk))

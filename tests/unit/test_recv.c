@@ -19,24 +19,24 @@
 #include "tests/lib/harness.h"
 #include "tests/lib/sidecar.h"
 
-#define TRACE_ITEM                                                           \
+#define TRACE_ITEM                                                                 \
 	"{\"object\":\"trace\",\"id\":\"trace_0123456789abcdef0123456789abcdef\"," \
 	"\"workflow_name\":\"w\",\"group_id\":null,\"metadata\":null}"
 
-#define SPAN_ITEM(span_data)                                                 \
-	"{\"object\":\"trace.span\",\"id\":\"span_0123456789abcdef01234567\","   \
-	"\"trace_id\":\"trace_0123456789abcdef0123456789abcdef\","             \
-	"\"parent_id\":null,\"started_at\":\"2026-01-02T03:04:05.000006+00:00\"," \
-	"\"ended_at\":\"2026-01-02T03:04:05.000007+00:00\",\"span_data\":"      \
-	span_data ",\"error\":null}"
+#define SPAN_ITEM(span_data)                                                         \
+	"{\"object\":\"trace.span\",\"id\":\"span_0123456789abcdef01234567\","       \
+	"\"trace_id\":\"trace_0123456789abcdef0123456789abcdef\","                   \
+	"\"parent_id\":null,\"started_at\":\"2026-01-02T03:04:05.000006+00:00\","    \
+	"\"ended_at\":\"2026-01-02T03:04:05.000007+00:00\",\"span_data\":" span_data \
+	",\"error\":null}"
 
 /* One span, valid OTLP/JSON with a service.name. */
-#define OTLP_BODY                                                            \
+#define OTLP_BODY                                                               \
 	"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"          \
 	"\"service.name\",\"value\":{\"stringValue\":\"t\"}}]},\"scopeSpans\":" \
-	"[{\"scope\":{\"name\":\"s\"},\"spans\":[{\"traceId\":"                \
-	"\"0123456789abcdef0123456789abcdef\",\"spanId\":\"0123456789abcdef\","  \
-	"\"name\":\"n\",\"kind\":1,\"startTimeUnixNano\":\"1\","               \
+	"[{\"scope\":{\"name\":\"s\"},\"spans\":[{\"traceId\":"                 \
+	"\"0123456789abcdef0123456789abcdef\",\"spanId\":\"0123456789abcdef\"," \
+	"\"name\":\"n\",\"kind\":1,\"startTimeUnixNano\":\"1\","                \
 	"\"endTimeUnixNano\":\"2\"}]}]}]}"
 
 struct answer {
@@ -156,11 +156,16 @@ static int run_recv(const char *dir, const char *const *args, char **err)
 static void recv_rejects_malformed_numbers(void **state)
 {
 	static const char *const bad[][3] = {
-		{ "--port", "abc" },	  { "--port", "70000" },
-		{ "--port", " 5" },	  { "--port", "-1" },
-		{ "--port", "5x" },	  { "--delay-ms", "" },
-		{ "--max-body", "0" },	  { "--drop-connections", "1.5" },
-		{ "--status-seq", "500,,500" }, { "--status-seq", "99" },
+		{ "--port", "abc" },
+		{ "--port", "70000" },
+		{ "--port", " 5" },
+		{ "--port", "-1" },
+		{ "--port", "5x" },
+		{ "--delay-ms", "" },
+		{ "--max-body", "0" },
+		{ "--drop-connections", "1.5" },
+		{ "--status-seq", "500,,500" },
+		{ "--status-seq", "99" },
 		{ "--status-seq", "503," },
 	};
 	char *dir = sr_tmpdir("recv");
@@ -170,8 +175,7 @@ static void recv_rejects_malformed_numbers(void **state)
 		char *err;
 		int rc = run_recv(dir, bad[i], &err);
 
-		printf("%s '%s' -> exit %d: %s", bad[i][0], bad[i][1], rc,
-		       err);
+		printf("%s '%s' -> exit %d: %s", bad[i][0], bad[i][1], rc, err);
 		assert_int_equal(rc, EX_USAGE);
 		if (!strstr(err, bad[i][0]))
 			fail_msg("stderr does not name %s:\n%s", bad[i][0],
@@ -194,9 +198,17 @@ static void recv_rejects_malformed_values(void **state)
 		{ "--otlp-parents", "" },
 	};
 	static const char *const five[] = {
-		"--fault-header", "a: 1", "--fault-header", "b: 1",
-		"--fault-header", "c: 1", "--fault-header", "d: 1",
-		"--fault-header", "e: 1", NULL,
+		"--fault-header",
+		"a: 1",
+		"--fault-header",
+		"b: 1",
+		"--fault-header",
+		"c: 1",
+		"--fault-header",
+		"d: 1",
+		"--fault-header",
+		"e: 1",
+		NULL,
 	};
 	char *dir = sr_tmpdir("recv"), *err;
 	int rc;
@@ -204,8 +216,7 @@ static void recv_rejects_malformed_values(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc = run_recv(dir, bad[i], &err);
-		printf("%s '%s' -> exit %d: %s", bad[i][0], bad[i][1], rc,
-		       err);
+		printf("%s '%s' -> exit %d: %s", bad[i][0], bad[i][1], rc, err);
 		assert_int_equal(rc, EX_USAGE);
 		if (!strstr(err, bad[i][0]))
 			fail_msg("stderr does not name %s:\n%s", bad[i][0],
@@ -222,7 +233,10 @@ static void recv_rejects_malformed_values(void **state)
 static void recv_rejects_unknown_options_and_arguments(void **state)
 {
 	static const char *const bad[][3] = {
-		{ "--bogus" }, { "stray" }, { "--port" }, { "--output" },
+		{ "--bogus" },
+		{ "stray" },
+		{ "--port" },
+		{ "--output" },
 	};
 	char *dir = sr_tmpdir("recv");
 
@@ -241,11 +255,21 @@ static void recv_rejects_unknown_options_and_arguments(void **state)
 static void recv_help_lists_every_option(void **state)
 {
 	static const char *const opts[] = {
-		"--port",      "--output",   "--requests",
-		"--status-seq", "--cycle",   "--delay-ms",
-		"--retry-after", "--drop-connections", "--blackhole",
-		"--reject-items-matching", "--max-body", "--help",
-		"--fault-header", "--otlp-path", "--otlp-reject-spans-matching",
+		"--port",
+		"--output",
+		"--requests",
+		"--status-seq",
+		"--cycle",
+		"--delay-ms",
+		"--retry-after",
+		"--drop-connections",
+		"--blackhole",
+		"--reject-items-matching",
+		"--max-body",
+		"--help",
+		"--fault-header",
+		"--otlp-path",
+		"--otlp-reject-spans-matching",
 		"--otlp-parents",
 	};
 	const char *argv[] = { sr_build_path("spanring-recv"), "--help", NULL };
@@ -286,12 +310,15 @@ static void recv_refuses_unknown_path_and_method(void **state)
 		false, &a);
 	assert_int_equal(a.status, 200);
 	assert_string_equal(a.body, "{}");
-	assert_logged(&r, 0, (const char *const[]){
-		"\"path\":\"/v1/other\"", "\"status\":404", NULL });
-	assert_logged(&r, 1, (const char *const[]){
-		"\"method\":\"GET\"", "\"status\":405", NULL });
-	assert_logged(&r, 2, (const char *const[]){
-		"\"status\":200", "\"items\":1", "\"error_count\":0", NULL });
+	assert_logged(&r, 0,
+		      (const char *const[]){ "\"path\":\"/v1/other\"",
+					     "\"status\":404", NULL });
+	assert_logged(&r, 1,
+		      (const char *const[]){ "\"method\":\"GET\"",
+					     "\"status\":405", NULL });
+	assert_logged(&r, 2,
+		      (const char *const[]){ "\"status\":200", "\"items\":1",
+					     "\"error_count\":0", NULL });
 	assert_int_equal(sr_count_lines(r.out), 1);
 	sr_recv_free(&r);
 	sr_tmpdir_free(dir);
@@ -314,8 +341,9 @@ static void recv_body_over_limit_refused(void **state)
 	assert_int_equal(a.status, 400);
 	if (!strstr(a.body, "body too large"))
 		fail_msg("expected \"body too large\" in %s", a.body);
-	assert_logged(&r, 0, (const char *const[]){
-		"\"status\":400", "body over 64 bytes", NULL });
+	assert_logged(&r, 0,
+		      (const char *const[]){ "\"status\":400",
+					     "body over 64 bytes", NULL });
 	/* the same limit holds for a body without a Content-Length */
 	request(&r, "POST", "/v1/traces/ingest", body, true, &a);
 	assert_int_equal(a.status, 400);
@@ -336,8 +364,10 @@ static void recv_chunked_body_accepted(void **state)
 	request(&r, "POST", "/v1/traces/ingest", "{\"data\":[" TRACE_ITEM "]}",
 		true, &a);
 	assert_int_equal(a.status, 200);
-	assert_logged(&r, 0, (const char *const[]){
-		"\"transfer-encoding\":\"chunked\"", "\"items\":1", NULL });
+	assert_logged(&r, 0,
+		      (const char *const[]){
+			      "\"transfer-encoding\":\"chunked\"",
+			      "\"items\":1", NULL });
 	items = sr_read_file(r.out, NULL);
 	assert_non_null(items);
 	assert_string_equal(items, TRACE_ITEM "\n");
@@ -361,9 +391,13 @@ static const char *answer_header(const struct answer *a, const char *name)
 
 static void recv_fault_header_only_on_errors(void **state)
 {
-	const char *args[] = { "--status-seq", "503,200,400", "--fault-header",
-			       "x-should-retry:   false", "--fault-header",
-			       "retry-after-ms: 300", NULL };
+	const char *args[] = { "--status-seq",
+			       "503,200,400",
+			       "--fault-header",
+			       "x-should-retry:   false",
+			       "--fault-header",
+			       "retry-after-ms: 300",
+			       NULL };
 	const char *body = "{\"data\":[" TRACE_ITEM "]}";
 	char *dir = sr_tmpdir("recv");
 	const char *h;
@@ -440,14 +474,17 @@ static void recv_ingest_rules_answer_400(void **state)
 	/* input over 100,000 bytes as sent */
 	memset(big, 'x', 100001);
 	big[100001] = 0;
-	body = sr_strf("{\"data\":[" SPAN_ITEM(
-		"{\"type\":\"function\",\"name\":\"f\",\"input\":\"%s\"}") "]}",
+	body = sr_strf(
+		"{\"data\":[" SPAN_ITEM(
+			"{\"type\":\"function\",\"name\":\"f\",\"input\":\"%s\"}") "]}",
 		big);
 	request(&r, "POST", "/v1/traces/ingest", body, false, &a);
 	assert_int_equal(a.status, 400);
 	assert_error(&a, "data[0].span_data.input", "unknown_parameter");
-	assert_logged(&r, 2, (const char *const[]){
-		"\"status\":400", "refused by the ingest rules", NULL });
+	assert_logged(&r, 2,
+		      (const char *const[]){ "\"status\":400",
+					     "refused by the ingest rules",
+					     NULL });
 	/* within the rules: accepted */
 	request(&r, "POST", "/v1/traces/ingest",
 		"{\"data\":[" SPAN_ITEM(
@@ -474,9 +511,10 @@ static void recv_otlp_endpoint_and_its_path(void **state)
 	request(&r, "POST", "/v1/traces", OTLP_BODY, false, &a);
 	assert_int_equal(a.status, 200);
 	assert_string_equal(a.body, "{}");
-	assert_logged(&r, 0, (const char *const[]){
-		"\"path\":\"/v1/traces\"", "\"items\":1",
-		"\"error_count\":0", NULL });
+	assert_logged(&r, 0,
+		      (const char *const[]){ "\"path\":\"/v1/traces\"",
+					     "\"items\":1", "\"error_count\":0",
+					     NULL });
 	items = sr_read_file(r.out, NULL);
 	assert_non_null(items);
 	if (strncmp(items, "{\"resource\":{\"attributes\":", 26) ||

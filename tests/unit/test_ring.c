@@ -24,8 +24,10 @@ struct fixture {
 
 static void fx_open(struct fixture *f, uint32_t lanes, uint32_t lane_size)
 {
-	struct sr_ring_params p = { .lanes = lanes, .lane_size = lane_size,
-				    .pid = (uint32_t)getpid(), .exe = "/bin/test" };
+	struct sr_ring_params p = { .lanes = lanes,
+				    .lane_size = lane_size,
+				    .pid = (uint32_t)getpid(),
+				    .exe = "/bin/test" };
 	char why[256];
 
 	memset(f, 0, sizeof(*f));
@@ -35,7 +37,8 @@ static void fx_open(struct fixture *f, uint32_t lanes, uint32_t lane_size)
 	assert_int_equal(sr_ring_create(&f->ring, f->dirfd, "r.ring", &p), 0);
 	f->prod.tid = 1234;
 	assert_int_equal(sr_reader_open(f->dirfd, "r.ring", 0, &f->rd, why,
-					sizeof(why)), 0);
+					sizeof(why)),
+			 0);
 }
 
 static void fx_close(struct fixture *f)
@@ -180,7 +183,6 @@ static void ring_oversized_dropped_and_counted(void **state)
 	fx_close(&f);
 }
 
-
 /* --- the codec through the ring ----------------------------------------- */
 
 struct one {
@@ -204,7 +206,8 @@ static int keep_one(void *ctx, const struct sr_record *rec)
 /* Reserves `size` payload bytes (cut to the record limit as the shim
  * does), encodes with enc, commits with the length really used. */
 static void put_encoded(struct fixture *f, uint16_t type, uint32_t size,
-			uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
+			uint32_t (*enc)(uint8_t *, uint32_t, const void *,
+					bool *),
 			const void *rec)
 {
 	uint32_t max = sr_ring_record_max(&f->ring) - 8, n;
@@ -219,7 +222,8 @@ static void put_encoded(struct fixture *f, uint16_t type, uint32_t size,
 	n = enc(p, size, rec, &cut);
 	sr_assert_cmp(n, >, 0);
 	rv.len = n + 8;
-	sr_ring_commit(&f->ring, &f->prod, &rv, type, cut ? SR_RF_TRUNCATED : 0);
+	sr_ring_commit(&f->ring, &f->prod, &rv, type,
+		       cut ? SR_RF_TRUNCATED : 0);
 }
 
 static uint32_t enc_span(uint8_t *d, uint32_t cap, const void *r, bool *t)
@@ -300,13 +304,20 @@ static void ring_codec_roundtrip_every_type(void **state)
 {
 	struct fixture f;
 	static struct one o;
-	struct sr_process_rec p = { 41, 40, 1000, 1763724240000000000ull,
-				    { "/usr/bin/python3", 16 } }, pd;
+	struct sr_process_rec p = { 41,
+				    40,
+				    1000,
+				    1763724240000000000ull,
+				    { "/usr/bin/python3", 16 } },
+			      pd;
 	struct sr_trace_rec t = { .ts_ns = 1763724240000000001ull,
 				  .workflow = { "Agent workflow", 14 },
-				  .group_id = { "group_0123456789abcdef01234567", 30 },
-				  .metadata = { "{\"a\":1}", 7 } }, td;
-	struct sr_child_rec c = { 77, 0x0b00, 1763724240000000002ull, { 9 } }, cd;
+				  .group_id = { "group_0123456789abcdef01234567",
+						30 },
+				  .metadata = { "{\"a\":1}", 7 } },
+			    td;
+	struct sr_child_rec c = { 77, 0x0b00, 1763724240000000002ull, { 9 } },
+			    cd;
 	struct sr_span_rec s;
 	const uint16_t span_types[] = { SR_REC_SPAN_START, SR_REC_SPAN_END,
 					SR_REC_SPAN };
@@ -391,7 +402,12 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 	for (int k = 0; k < 3; k++) {
 		/* "é" (2 bytes) and "€" (3 bytes) make cuts land mid-sequence */
 		for (size_t i = 0; i + 3 < sizeof(big[k]) - 1; i += 5)
-			memcpy(big[k] + i, k == 1 ? "\xe2\x82\xac" "ab" : "\xc3\xa9" "xyz", 5);
+			memcpy(big[k] + i,
+			       k == 1 ? "\xe2\x82\xac"
+					"ab"
+				      : "\xc3\xa9"
+					"xyz",
+			       5);
 		big[k][sizeof(big[k]) - 1] = 0;
 	}
 	fx_open(&f, 2, 16 * 1024); /* record_max 4096 */
@@ -399,7 +415,8 @@ static void ring_codec_cut_strings_flagged_and_decodable(void **state)
 		struct sr_span_rec s, d;
 		struct sr_trace_rec t = { .workflow = { big[0], 3000 },
 					  .group_id = { big[1], 100 },
-					  .metadata = { big[2], 3000 } }, td;
+					  .metadata = { big[2], 3000 } },
+				    td;
 		struct sr_process_rec p = { .exe = { big[1], 5000 } }, pd;
 		uint8_t buf[1200];
 		bool cut = false;
@@ -511,7 +528,8 @@ static void ring_full_accounting_several_lanes(void **state)
 	for (int round = 0; round < 300; round++)
 		for (int i = 0; i < 6; i++) {
 			attempted++;
-			accepted += put_with(&f, &p[i], 40 + (uint32_t)(round % 90));
+			accepted += put_with(&f, &p[i],
+					     40 + (uint32_t)(round % 90));
 		}
 	assert_int_equal(p[0].owns + p[1].owns, 2);
 	for (int i = 2; i < 6; i++)
@@ -533,7 +551,9 @@ static void ring_full_accounting_several_lanes(void **state)
 static void ring_no_lane_drops_counted(void **state)
 {
 	struct sr_producer own[2] = { { .tid = 1 }, { .tid = 2 } },
-			   shared[3] = { { .tid = 3 }, { .tid = 4 }, { .tid = 5 } };
+			   shared[3] = { { .tid = 3 },
+					 { .tid = 4 },
+					 { .tid = 5 } };
 	struct sr_resv rv[4];
 	struct sr_ring_info *info;
 	struct fixture f;

@@ -99,7 +99,7 @@ static void put_retry(struct sr_ring *r, struct sr_producer *p, uint32_t thread,
 /* --- the consumer: every record exactly once and intact ----------------- */
 
 struct tally {
-	uint8_t *seen;      /* THREADS * PER_THREAD flags */
+	uint8_t *seen; /* THREADS * PER_THREAD flags */
 	uint64_t got, dup, bad;
 };
 
@@ -176,7 +176,9 @@ static void run_producers(struct mt *m)
 	pthread_barrier_init(&m->go, NULL, THREADS);
 	for (uint32_t i = 0; i < THREADS; i++) {
 		a[i] = (struct producer_arg){ m, i };
-		assert_int_equal(pthread_create(&t[i], NULL, producer_main, &a[i]), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, producer_main,
+						&a[i]),
+				 0);
 	}
 	for (uint32_t i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
@@ -185,7 +187,8 @@ static void run_producers(struct mt *m)
 
 static void mt_open(struct mt *m, uint32_t lane_size)
 {
-	struct sr_ring_params p = { .lanes = LANES, .lane_size = lane_size,
+	struct sr_ring_params p = { .lanes = LANES,
+				    .lane_size = lane_size,
 				    .pid = (uint32_t)getpid() };
 
 	memset(m, 0, sizeof(*m));
@@ -279,7 +282,8 @@ static struct sr_reader *open_reader(int dirfd, const char *name, int flags)
  * ThreadSanitizer sees both sides of every head and tail exchange. */
 static void ring_mt_threads_consumer_thread(void **state)
 {
-	struct consumer_thread c = { .t = { .seen = calloc(THREADS * PER_THREAD, 1) } };
+	struct consumer_thread c = { .t = { .seen = calloc(THREADS * PER_THREAD,
+							   1) } };
 	struct sr_ring_info *info;
 	pthread_t t;
 	struct mt m;
@@ -311,7 +315,8 @@ static void ring_mt_threads_consumer_thread(void **state)
  * lanes, each record numbered per lane, until killed. */
 static void writer_child(int dirfd, int ready)
 {
-	struct sr_ring_params p = { .lanes = KILL_LANES, .lane_size = 8192,
+	struct sr_ring_params p = { .lanes = KILL_LANES,
+				    .lane_size = 8192,
 				    .pid = (uint32_t)getpid() };
 	struct sr_producer prod[2] = { { .tid = 1 }, { .tid = 2 } };
 	uint32_t seq[2] = { 0, 0 };
@@ -383,7 +388,8 @@ static void kill_round(int dirfd, uint32_t round)
 	/* read while it writes, then kill it at a point that varies */
 	end = sr_mono_ns() + DEADLINE_NS;
 	while (t.got < stop_after && sr_mono_ns() < end) {
-		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=, 0);
+		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=,
+			      0);
 		assert_int_equal(sr_reader_commit(rd), 0);
 	}
 	kill(pid, SIGKILL);
@@ -392,7 +398,8 @@ static void kill_round(int dirfd, uint32_t round)
 	/* everything published before death arrives, then nothing */
 	end = sr_mono_ns() + DEADLINE_NS;
 	do {
-		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=, 0);
+		sr_assert_cmp(sr_reader_poll(rd, SIZE_MAX, kill_rec, &t), >=,
+			      0);
 		assert_int_equal(sr_reader_commit(rd), 0);
 	} while (!sr_reader_drained(rd) && sr_mono_ns() < end);
 	assert_true(sr_reader_drained(rd));
@@ -445,7 +452,8 @@ static int count_rec(void *ctx, const struct sr_record *rec)
  * in a loop: the reader gets -EFAULT, never SIGBUS. */
 static void truncate_under_reader(off_t size)
 {
-	struct sr_ring_params p = { .lanes = 2, .lane_size = 64 * 1024,
+	struct sr_ring_params p = { .lanes = 2,
+				    .lane_size = 64 * 1024,
 				    .pid = (uint32_t)getpid() };
 	struct sr_producer prod[2] = { { .tid = 1 }, { .tid = 2 } };
 	char *dir = sr_tmpdir("ringtrunc"), go = 'g';
@@ -504,8 +512,8 @@ static void ring_truncated_while_read_faults_not_dies(void **state)
 {
 	(void)state;
 	truncate_under_reader(0);
-	truncate_under_reader(4096);          /* header only */
-	truncate_under_reader(8192 + 40000);  /* inside lane 0's records */
+	truncate_under_reader(4096);         /* header only */
+	truncate_under_reader(8192 + 40000); /* inside lane 0's records */
 }
 
 static int truncate_at(int dirfd, const char *name)
@@ -522,7 +530,8 @@ static int truncate_at(int dirfd, const char *name)
 /* After truncation every other call reports -EFAULT too. */
 static void ring_truncated_info_and_check_fault(void **state)
 {
-	struct sr_ring_params p = { .lanes = 2, .lane_size = 4096,
+	struct sr_ring_params p = { .lanes = 2,
+				    .lane_size = 4096,
 				    .pid = (uint32_t)getpid() };
 	struct sr_producer prod = { .tid = 1 };
 	char *dir = sr_tmpdir("ringtrunc2"), why[256];
@@ -542,7 +551,8 @@ static void ring_truncated_info_and_check_fault(void **state)
 	assert_int_equal(sr_reader_poll(rd, SIZE_MAX, NULL, NULL), -EFAULT);
 	/* a new open sees a file that is not a ring any more */
 	sr_reader_free(rd);
-	sr_assert_cmp(sr_reader_open(dirfd, "t.ring", 0, &rd, why, sizeof(why)), <, 0);
+	sr_assert_cmp(sr_reader_open(dirfd, "t.ring", 0, &rd, why, sizeof(why)),
+		      <, 0);
 	assert_null(rd);
 	free(info);
 	sr_ring_close(&r);
@@ -570,7 +580,8 @@ static int count_fds(void)
  * rest of cmd). */
 static void owner_child(int dirfd, int ready, int cmd)
 {
-	struct sr_ring_params p = { .lanes = 2, .lane_size = 4096,
+	struct sr_ring_params p = { .lanes = 2,
+				    .lane_size = 4096,
 				    .pid = (uint32_t)getpid() };
 	int fds = count_fds();
 	struct sr_ring r;

@@ -57,7 +57,9 @@ static void ringdir_volume_uses_own_subdir(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(chmod(d, modes[i]), 0);
 		rmdir(sub);
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why,
+						256),
+				 0);
 		assert_int_equal(dir.kind, SR_DIR_VOLUME);
 		assert_true(dir.volfd >= 0 && dir.fd >= 0);
 		assert_int_equal(fstat(dir.fd, &st), 0);
@@ -65,18 +67,23 @@ static void ringdir_volume_uses_own_subdir(void **state)
 		/* the volume's group (ours: it is made by us) shares it */
 		if ((st.st_mode & 07777) != 02770 || dir.ring_mode != 0660)
 			fail_msg("mode %o: expected uid dir 2770 and rings 660, got "
-				 "%o and %o", (unsigned)modes[i],
+				 "%o and %o",
+				 (unsigned)modes[i],
 				 (unsigned)(st.st_mode & 07777), dir.ring_mode);
 		sr_dir_close(&dir);
 		/* a consumer serves the volume itself */
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why,
+						256),
+				 0);
 		assert_int_equal(dir.volfd, -1);
 		sr_dir_close(&dir);
 	}
 	/* a group the process is not in: private 0700, rings 0600 */
 	if (geteuid() == 0 && chown(d, 0, 4242) == 0) {
 		rmdir(sub);
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), 0);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why,
+						256),
+				 0);
 		assert_int_equal(fstat(dir.fd, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0700);
 		assert_int_equal(dir.ring_mode, 0600);
@@ -101,14 +108,16 @@ static void ringdir_planted_subdir_refused(void **state)
 	assert_int_equal(mkdir(d, 0777), 0);
 	assert_int_equal(chmod(d, 0777), 0);
 	assert_int_equal(symlink(base, sub), 0);
-	assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256), -ELOOP);
+	assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256),
+			 -ELOOP);
 	assert_has(why, "symlink");
 	assert_int_equal(dir.fd, -1);
 	assert_int_equal(unlink(sub), 0);
 	if (geteuid() == 0) {
 		assert_int_equal(mkdir(sub, 0700), 0);
 		assert_int_equal(chown(sub, 4242, 4242), 0);
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256),
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why,
+						256),
 				 -EPERM);
 		assert_has(why, "not this uid's own directory (owner 4242");
 	}
@@ -143,10 +152,14 @@ static void ringdir_group_shared(void **state)
 	assert_true(dir.ring_chgrp);
 	sr_dir_close(&dir);
 	if (geteuid() == 0 && chown(d, 0, 4242) == 0) {
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why, 256),
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_PRODUCER, &dir, why,
+						256),
 				 -EPERM);
-		assert_has(why, "writable by group 4242 (mode 770), which uid 0 is not in");
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		assert_has(why,
+			   "writable by group 4242 (mode 770), which uid 0 is not in");
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why,
+						256),
+				 0);
 		sr_dir_close(&dir);
 	}
 	free(d);
@@ -171,7 +184,9 @@ static void ringdir_wrong_owner_refused(void **state)
 	{
 		struct sr_dir dir;
 
-		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why, 256), 0);
+		assert_int_equal(sr_dir_open_as(d, SR_DIR_CONSUMER, &dir, why,
+						256),
+				 0);
 		assert_int_equal(dir.kind, SR_DIR_PRIVATE);
 		sr_dir_close(&dir);
 	}
@@ -182,7 +197,8 @@ static void ringdir_wrong_owner_refused(void **state)
 /* Missing: an error without create, a private 0700 directory with it. */
 static void ringdir_missing_created_only_when_asked(void **state)
 {
-	char *base = sr_tmpdir("rdmiss"), *d = sr_strf("%s/new", base), why[256];
+	char *base = sr_tmpdir("rdmiss"), *d = sr_strf("%s/new", base),
+	     why[256];
 	struct stat st;
 	int fd;
 
@@ -249,7 +265,7 @@ static void ringdir_cap_reached_refuses_and_counts(void **state)
 	assert_int_equal(rings, 3);
 	assert_int_equal(bytes, 3000);
 	assert_true(sr_dir_has_room(fd, 1000, 4));
-	assert_false(sr_dir_has_room(fd, 1000, 3));      /* count */
+	assert_false(sr_dir_has_room(fd, 1000, 3)); /* count */
 	/* free space: more than any filesystem has is refused */
 	assert_false(sr_dir_has_room(fd, UINT64_MAX, 0));
 	assert_int_equal(sr_dir_refused(fd), 0);
@@ -268,10 +284,14 @@ static void ringdir_cap_reached_refuses_and_counts(void **state)
 /* Names round-trip and anything else is not a ring name. */
 static void ringdir_names_parse_strictly(void **state)
 {
-	const char *bad[] = { "sr-1-0123456789abcdef-16384", "sr--0123456789abcdef-1.ring",
-			      "sr-1-0123456789ABCDEF-1.ring", "sr-1-0123-1.ring",
-			      "sr-99999999999-0123456789abcdef-1.ring", "x.ring",
-			      "sr-1-0123456789abcdef-.ring", "sr-1-0123456789abcdef-1x.ring" };
+	const char *bad[] = { "sr-1-0123456789abcdef-16384",
+			      "sr--0123456789abcdef-1.ring",
+			      "sr-1-0123456789ABCDEF-1.ring",
+			      "sr-1-0123-1.ring",
+			      "sr-99999999999-0123456789abcdef-1.ring",
+			      "x.ring",
+			      "sr-1-0123456789abcdef-.ring",
+			      "sr-1-0123456789abcdef-1x.ring" };
 	uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 0xef };
 	char name[SR_RING_NAME_MAX];
 	uint64_t bytes;

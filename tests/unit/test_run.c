@@ -47,20 +47,21 @@ static bool have_parts(void)
 	       access(sr_build_path("libspanring.so"), R_OK) == 0;
 }
 
-#define NEED_PARTS()                                                           \
-	do {                                                                   \
-		if (!have_parts()) {                                           \
-			fprintf(stderr, "spanring, spanringd or "              \
-					"libspanring.so not built\n");         \
-			skip();                                                \
-		}                                                              \
+#define NEED_PARTS()                                                   \
+	do {                                                           \
+		if (!have_parts()) {                                   \
+			fprintf(stderr, "spanring, spanringd or "      \
+					"libspanring.so not built\n"); \
+			skip();                                        \
+		}                                                      \
 	} while (0)
 
 static bool dropped_var(const char *e)
 {
 	static const char *const drop[] = {
-	    "LD_PRELOAD=", "SPANRING",	       "TRACEPARENT=", "ASAN_OPTIONS=",
-	    "NO_COLOR=",   "XDG_RUNTIME_DIR=", "COLUMNS=",
+		"LD_PRELOAD=",   "SPANRING",  "TRACEPARENT=",
+		"ASAN_OPTIONS=", "NO_COLOR=", "XDG_RUNTIME_DIR=",
+		"COLUMNS=",
 	};
 
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
@@ -169,8 +170,8 @@ static void pump(struct proc *p, const char *until)
 
 	while ((p->out >= 0 || p->err >= 0) &&
 	       !(until && p->o && strstr(p->o, until))) {
-		struct pollfd pf[2] = {{p->out, POLLIN, 0},
-				       {p->err, POLLIN, 0}};
+		struct pollfd pf[2] = { { p->out, POLLIN, 0 },
+					{ p->err, POLLIN, 0 } };
 		char buf[4096];
 		int r = poll(pf, 2, 1000);
 
@@ -278,21 +279,21 @@ static void run_keeps_exit_code(void **state)
 	(void)state;
 	NEED_PARTS();
 	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){"run", "--no-tree", "--", "sh",
-					      "-c", "exit 0", NULL}),
+			     (const char *[]){ "run", "--no-tree", "--", "sh",
+					       "-c", "exit 0", NULL }),
 			 0);
 	proc_free(&p);
 	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){"run", "--no-tree", "--", "sh",
-					      "-c", "exit 7", NULL}),
+			     (const char *[]){ "run", "--no-tree", "--", "sh",
+					       "-c", "exit 7", NULL }),
 			 7);
 	proc_free(&p);
 	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){"run", "--", "sh", "-c",
-					      "kill -TERM $$", NULL}),
+			     (const char *[]){ "run", "--", "sh", "-c",
+					       "kill -TERM $$", NULL }),
 			 128 + SIGTERM);
 	assert_non_null(
-	    strstr(p.e, "killed by signal 15 (SIGTERM), status 143"));
+		strstr(p.e, "killed by signal 15 (SIGTERM), status 143"));
 	proc_free(&p);
 	sr_tmpdir_free(rt);
 }
@@ -306,18 +307,18 @@ static void run_reports_missing_command(void **state)
 
 	(void)state;
 	NEED_PARTS();
-	assert_int_equal(
-	    run(&p, rt, NULL,
-		(const char *[]){"run", "--", "no-such-command-here", NULL}),
-	    127);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--",
+					       "no-such-command-here", NULL }),
+			 127);
 	assert_non_null(strstr(p.e, "no-such-command-here: command not found"));
 	proc_free(&p);
 	fd = open(noexec, O_WRONLY | O_CREAT, 0600);
 	sr_assert_cmp(fd, >=, 0);
 	close(fd);
-	assert_int_equal(
-	    run(&p, rt, NULL, (const char *[]){"run", "--", noexec, NULL}),
-	    126);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--", noexec, NULL }),
+			 126);
 	assert_non_null(strstr(p.e, "Permission denied"));
 	proc_free(&p);
 	unlink(noexec);
@@ -329,13 +330,13 @@ static void run_reports_missing_command(void **state)
 static void run_rejects_bad_options(void **state)
 {
 	const char *const bad[][6] = {
-	    {"run", "--exporter", "carrier-pigeon", "--", "true", NULL},
-	    {"run", "--width", "wide", "--", "true", NULL},
-	    {"run", "--bogus", "--", "true", NULL},
-	    {"run", "--endpoint", "http://127.0.0.1:1/", "--exporter",
-	     "console", NULL},
-	    {"run", "--no-tree", NULL},
-	    {"walk", "--", "true", NULL},
+		{ "run", "--exporter", "carrier-pigeon", "--", "true", NULL },
+		{ "run", "--width", "wide", "--", "true", NULL },
+		{ "run", "--bogus", "--", "true", NULL },
+		{ "run", "--endpoint", "http://127.0.0.1:1/", "--exporter",
+		  "console", NULL },
+		{ "run", "--no-tree", NULL },
+		{ "walk", "--", "true", NULL },
 	};
 	char *rt = runtime_tmpdir();
 	struct proc p;
@@ -349,15 +350,16 @@ static void run_rejects_bad_options(void **state)
 		proc_free(&p);
 	}
 	/* an unwritable --json fails before the command runs */
-	assert_int_equal(
-	    run(&p, rt, NULL,
-		(const char *[]){"run", "--json", "/nonexistent-dir/x.json",
-				 "--", "sh", "-c", "echo ran", NULL}),
-	    73);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--json",
+					       "/nonexistent-dir/x.json", "--",
+					       "sh", "-c", "echo ran", NULL }),
+			 73);
 	assert_int_equal(p.olen, 0);
 	assert_non_null(strstr(p.e, "cannot write /nonexistent-dir/x.json"));
 	proc_free(&p);
-	assert_int_equal(run(&p, rt, NULL, (const char *[]){"--version", NULL}),
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "--version", NULL }),
 			 0);
 	assert_non_null(strstr(p.o, "spanring "));
 	proc_free(&p);
@@ -368,12 +370,12 @@ static void run_rejects_bad_options(void **state)
 static void direct(const char *script, const char *input, char **out,
 		   char **err)
 {
-	const char *args[] = {"sh", "-c", script, NULL};
+	const char *args[] = { "sh", "-c", script, NULL };
 	int in[2], o[2], e[2];
-	struct proc p = {0};
+	struct proc p = { 0 };
 
 	assert_int_equal(pipe2(in, O_CLOEXEC) | pipe2(o, O_CLOEXEC) |
-			     pipe2(e, O_CLOEXEC),
+				 pipe2(e, O_CLOEXEC),
 			 0);
 	p.pid = fork();
 	if (p.pid == 0) {
@@ -399,17 +401,17 @@ static void run_passes_stdio_through(void **state)
 	NEED_PARTS();
 	direct(script, input, &out, &err);
 	assert_int_equal(run(&p, rt, input,
-			     (const char *[]){"run", "--no-tree", "--", "sh",
-					      "-c", script, NULL}),
+			     (const char *[]){ "run", "--no-tree", "--", "sh",
+					       "-c", script, NULL }),
 			 0);
 	assert_string_equal(p.o, out);
 	assert_string_equal(p.e, err);
 	proc_free(&p);
 	/* with the tree: stdout stays clean, the tree follows on stderr */
-	assert_int_equal(
-	    run(&p, rt, input,
-		(const char *[]){"run", "--", "sh", "-c", script, NULL}),
-	    0);
+	assert_int_equal(run(&p, rt, input,
+			     (const char *[]){ "run", "--", "sh", "-c", script,
+					       NULL }),
+			 0);
 	assert_string_equal(p.o, out);
 	assert_memory_equal(p.e, err, strlen(err));
 	assert_non_null(strstr(p.e + strlen(err), "process sh -c"));
@@ -430,7 +432,7 @@ static void signal_when_ready(struct proc *p, const char *rt,
 			      const char *script, int sig, bool group)
 {
 	start(p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c", script, NULL});
+	      (const char *[]){ "run", "--", "sh", "-c", script, NULL });
 	pump(p, "ready\n");
 	assert_int_equal(kill(group ? -p->pid : p->pid, sig), 0);
 	finish_signalled(p);
@@ -492,17 +494,18 @@ static void run_leaves_nothing_behind(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	/* a background child outliving the command is not spanring's */
 	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){"run", "--", "sh", "-c",
-					      "ls / >/dev/null; exit 5", NULL}),
+			     (const char *[]){ "run", "--", "sh", "-c",
+					       "ls / >/dev/null; exit 5",
+					       NULL }),
 			 5);
 	proc_free(&p);
 	assert_no_children();
 	assert_true(dir_empty(rt));
 	/* --keep: the directory stays, with the trace in it */
-	assert_int_equal(
-	    run(&p, rt, NULL,
-		(const char *[]){"run", "--keep", "--", "true", NULL}),
-	    0);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--keep", "--", "true",
+					       NULL }),
+			 0);
 	kept = strstr(p.e, "spanring: kept ");
 	assert_non_null(kept);
 	kept += strlen("spanring: kept ");
@@ -523,18 +526,18 @@ static pid_t start_system_sidecar(const char *dir, const char *out)
 {
 	char *lock = sr_strf("%s/.spanringd.lock", dir);
 	char *spool = sr_strf("%s.spool", out);
-	const char *argv[] = {sr_build_path("spanringd"),
-			      "--dir",
-			      dir,
-			      "--exporter",
-			      "file",
-			      "--output",
-			      out,
-			      "--spool-dir",
-			      spool,
-			      "--log-level",
-			      "error",
-			      NULL};
+	const char *argv[] = { sr_build_path("spanringd"),
+			       "--dir",
+			       dir,
+			       "--exporter",
+			       "file",
+			       "--output",
+			       out,
+			       "--spool-dir",
+			       spool,
+			       "--log-level",
+			       "error",
+			       NULL };
 	time_t deadline = time(NULL) + 20;
 	pid_t pid;
 	bool up = false;
@@ -569,7 +572,7 @@ static void run_beside_system_sidecar(void **state)
 	char *rt = runtime_tmpdir(), *sys = sr_tmpdir("sysdir");
 	char *out = sr_strf("%s/system.jsonl", rt);
 	char *dirvar = sr_strf("SPANRING_DIR=%s", sys);
-	const char *extra[] = {dirvar, NULL};
+	const char *extra[] = { dirvar, NULL };
 	struct proc p;
 	pid_t sd;
 	int st;
@@ -578,7 +581,7 @@ static void run_beside_system_sidecar(void **state)
 	NEED_PARTS();
 	sd = start_system_sidecar(sys, out);
 	start(&p, rt, extra,
-	      (const char *[]){"run", "--", "sh", "-c", "exit 4", NULL});
+	      (const char *[]){ "run", "--", "sh", "-c", "exit 4", NULL });
 	finish(&p, NULL);
 	assert_int_equal(WEXITSTATUS(p.status), 4);
 	assert_non_null(strstr(p.e, "is served by spanringd pid"));
@@ -645,10 +648,11 @@ static const cJSON *process_of(const cJSON *spans, const char *argv0,
 
 	cJSON_ArrayForEach(s, spans)
 	{
-		const cJSON *d = cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(s, "span_data"), "data");
-		const cJSON *argv =
-		    cJSON_GetObjectItem(d, "process.command_args");
+		const cJSON *d =
+			cJSON_GetObjectItem(cJSON_GetObjectItem(s, "span_data"),
+					    "data");
+		const cJSON *argv = cJSON_GetObjectItem(d,
+							"process.command_args");
 		const cJSON *code = cJSON_GetObjectItem(d, "process.exit.code");
 
 		if (strcmp(sval(s, "span_data", "name"), "process") ||
@@ -665,8 +669,8 @@ static const cJSON *by_id(const cJSON *spans, const char *id)
 {
 	const cJSON *s;
 
-	cJSON_ArrayForEach(
-	    s, spans) if (id && !strcmp(sval(s, "id", NULL), id)) return s;
+	cJSON_ArrayForEach(s, spans) if (id && !strcmp(sval(s, "id", NULL),
+						       id)) return s;
 	return NULL;
 }
 
@@ -681,11 +685,11 @@ static void run_tree_matches_json(void **state)
 
 	(void)state;
 	NEED_PARTS();
-	assert_int_equal(
-	    run(&p, rt, NULL,
-		(const char *[]){"run", "--json", json, "--", "sh", "-c",
-				 "true; ls /nonexistent; exit 3", NULL}),
-	    3);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){
+				     "run", "--json", json, "--", "sh", "-c",
+				     "true; ls /nonexistent; exit 3", NULL }),
+			 3);
 	spans = load_spans(json);
 	sh = process_of(spans, "sh", "-c");
 	ls = process_of(spans, "ls", "/nonexistent");
@@ -725,9 +729,9 @@ static void run_waits_for_background_children(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	/* sh ends at once; its background child waits for our "go" */
 	start(&p, rt, NULL,
-	      (const char *[]){"run", "--", "sh", "-c",
-			       "(read x; ls / >/dev/null) & echo started",
-			       NULL});
+	      (const char *[]){ "run", "--", "sh", "-c",
+				"(read x; ls / >/dev/null) & echo started",
+				NULL });
 	pump(&p, "started\n");
 	finish(&p, "go\n");
 	assert_int_equal(WEXITSTATUS(p.status), 0);
@@ -745,11 +749,11 @@ static void run_console_exporter_shows_lines_and_tree(void **state)
 
 	(void)state;
 	NEED_PARTS();
-	assert_int_equal(
-	    run(&p, rt, NULL,
-		(const char *[]){"run", "--exporter", "console", "--", "sh",
-				 "-c", "exit 6", NULL}),
-	    6);
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--exporter", "console",
+					       "--", "sh", "-c", "exit 6",
+					       NULL }),
+			 6);
 	assert_non_null(strstr(p.e, "[Exporter] Export trace_id=trace_"));
 	assert_non_null(strstr(p.e, "[Exporter] Export span: {"));
 	assert_non_null(strstr(p.e, "process sh -c 'exit 6'"));
@@ -762,12 +766,12 @@ static void run_console_exporter_shows_lines_and_tree(void **state)
 /* Starts spanring-recv on a free loopback port; returns its pid. */
 static pid_t start_receiver(const char *items, int *port)
 {
-	const char *argv[] = {sr_build_path("spanring-recv"),
-			      "--port",
-			      "0",
-			      "--output",
-			      items,
-			      NULL};
+	const char *argv[] = { sr_build_path("spanring-recv"),
+			       "--port",
+			       "0",
+			       "--output",
+			       items,
+			       NULL };
 	int out[2];
 	char buf[256] = "", *at;
 	size_t n = 0;
@@ -834,7 +838,7 @@ static void run_openai_exporter_sends_to_endpoint(void **state)
 {
 	char *rt = runtime_tmpdir(), *items = sr_strf("%s/items.jsonl", rt);
 	char *json = sr_strf("%s/trace.jsonl", rt), *endpoint, *got, *want;
-	const char *key[] = {"OPENAI_API_KEY=sk-test-not-a-key", NULL};
+	const char *key[] = { "OPENAI_API_KEY=sk-test-not-a-key", NULL };
 	struct proc p;
 	pid_t recv;
 	int port, st;
@@ -846,9 +850,9 @@ static void run_openai_exporter_sends_to_endpoint(void **state)
 	recv = start_receiver(items, &port);
 	endpoint = sr_strf("http://127.0.0.1:%d/v1/traces/ingest", port);
 	start(&p, rt, key,
-	      (const char *[]){"run", "--endpoint", endpoint, "--json", json,
-			       "--", "sh", "-c", "ls /nonexistent; exit 2",
-			       NULL});
+	      (const char *[]){ "run", "--endpoint", endpoint, "--json", json,
+				"--", "sh", "-c", "ls /nonexistent; exit 2",
+				NULL });
 	finish(&p, NULL);
 	assert_int_equal(WEXITSTATUS(p.status), 2);
 	/* the tree, and the same items at the endpoint as in the file */
@@ -898,8 +902,9 @@ static void run_otlp_exporter_sends_to_collector(void **state)
 	recv = start_receiver(items, &port);
 	endpoint = sr_strf("http://127.0.0.1:%d/v1/traces", port);
 	start(&p, rt, NULL,
-	      (const char *[]){"run", "--exporter", "otlp", "--endpoint", endpoint,
-			       "--json", json, "--", "sh", "-c", "true; exit 4", NULL});
+	      (const char *[]){ "run", "--exporter", "otlp", "--endpoint",
+				endpoint, "--json", json, "--", "sh", "-c",
+				"true; exit 4", NULL });
 	finish(&p, NULL);
 	assert_int_equal(WEXITSTATUS(p.status), 4);
 	assert_non_null(strstr(p.e, "process sh -c 'true; exit 4'"));
@@ -913,14 +918,16 @@ static void run_otlp_exporter_sends_to_collector(void **state)
 			continue;
 		spans++;
 		/* OTLP's spanId is the last 16 hex of the span id */
-		said = sr_strf("\"spanId\":\"%.16s\"", id + strlen("\"id\":\"span_") + 8);
+		said = sr_strf("\"spanId\":\"%.16s\"",
+			       id + strlen("\"id\":\"span_") + 8);
 		got += strstr(text, said) != NULL;
 		free(said);
 	}
 	assert_true(spans >= 1);
 	if (got != spans || sr_count_lines(items) != spans)
 		fail_msg("otlp receiver: expected the %zu spans of --json, found %zu of "
-			 "them in %zu lines", spans, got, sr_count_lines(items));
+			 "them in %zu lines",
+			 spans, got, sr_count_lines(items));
 	said = sr_strf("spanringd exported %zu items in ", n);
 	assert_non_null(strstr(p.e, said));
 	assert_non_null(strstr(p.e, "(otlp exporter)"));
@@ -939,7 +946,7 @@ static void run_otlp_exporter_sends_to_collector(void **state)
 static char *on_terminal(const char *rt, const char *const *extra,
 			 const char *const args[])
 {
-	struct winsize ws = {.ws_row = 24, .ws_col = 70};
+	struct winsize ws = { .ws_row = 24, .ws_col = 70 };
 	int master, slave;
 	struct proc p;
 	char *text;
@@ -963,16 +970,16 @@ static char *on_terminal(const char *rt, const char *const *extra,
 
 static void run_colours_and_cuts_on_a_terminal(void **state)
 {
-	const char *args[] = {"run",
-			      "--",
-			      "sh",
-			      "-c",
-			      "exit 0",
-			      "demo",
-			      "an-argument-long-enough-to-be-cut-at-the-width-"
-			      "of-the-terminal",
-			      NULL};
-	const char *no_color[] = {"NO_COLOR=1", NULL};
+	const char *args[] = { "run",
+			       "--",
+			       "sh",
+			       "-c",
+			       "exit 0",
+			       "demo",
+			       "an-argument-long-enough-to-be-cut-at-the-width-"
+			       "of-the-terminal",
+			       NULL };
+	const char *no_color[] = { "NO_COLOR=1", NULL };
 	char *rt = runtime_tmpdir(), *out, *line;
 
 	(void)state;

@@ -43,8 +43,8 @@ static char *fake_build(const char *const *modes, size_t n)
 static char *run_runner(const char *build, const char *args, int *status)
 {
 	char *out_path = sr_strf("%s/runner.out", build);
-	char *cmd = sr_strf("SR_TEST_TIMEOUT=20 %s '%s' %s >'%s' 2>&1",
-			    RUNNER, build, args, out_path);
+	char *cmd = sr_strf("SR_TEST_TIMEOUT=20 %s '%s' %s >'%s' 2>&1", RUNNER,
+			    build, args, out_path);
 	char *out;
 	int rc;
 

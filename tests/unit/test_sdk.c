@@ -71,10 +71,18 @@ static const char *const KEY_ENV[] = { "OPENAI_API_KEY=sk-test-key", NULL };
  * no identity members, so its items compare with the SDKs' as they are. */
 static void sd_on(bool openai)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
-			       "--identity", "no", NULL };
-	const char *http[] = { "--exporter", "openai", "--endpoint", NULL,
-			       "--schedule-delay", "0.1", "--identity", "no", NULL };
+	const char *file[] = { "--exporter", "file",       "--schedule-delay",
+			       "0.1",        "--identity", "no",
+			       NULL };
+	const char *http[] = { "--exporter",
+			       "openai",
+			       "--endpoint",
+			       NULL,
+			       "--schedule-delay",
+			       "0.1",
+			       "--identity",
+			       "no",
+			       NULL };
 
 	if (!openai) {
 		sr_sd_start(&F.sd, file, NULL);
@@ -113,8 +121,8 @@ static const char *const *shim_env(bool shim)
 	/* an ASan build of the shim needs its runtime loaded first */
 	F.keep[0] = !shim ? sr_strf("SPANRING_LIBRARY=%s", so)
 		    : sr_asan_build()
-			  ? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so)
-			  : sr_strf("LD_PRELOAD=%s", so);
+			    ? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), so)
+			    : sr_strf("LD_PRELOAD=%s", so);
 	F.keep[1] = sr_strf("SPANRING_DIR=%s", F.sd.dir);
 	F.keep[2] = sr_strf("PYTHONPATH=%s:%s", standin, pkg);
 	build = abs_path(sr_build_path("."));
@@ -124,7 +132,8 @@ static const char *const *shim_env(bool shim)
 		F.env[n++] = F.keep[i];
 	F.env[n++] = "PYTHONDONTWRITEBYTECODE=1";
 	if (sr_asan_build())
-		F.env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
+		F.env[n++] =
+			"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
 	F.env[n] = NULL;
 	free(so);
 	free(standin);
@@ -140,9 +149,11 @@ static const char *python(void)
 
 	if (exe[0])
 		return exe;
-	p = popen("python3 -c 'import sys; print(sys.executable)' 2>/dev/null", "r");
+	p = popen("python3 -c 'import sys; print(sys.executable)' 2>/dev/null",
+		  "r");
 	if (!p || !fgets(exe, sizeof(exe), p) || pclose(p) != 0) {
-		print_message("skipped: python3 is not installed (make deps installs it)\n");
+		print_message(
+			"skipped: python3 is not installed (make deps installs it)\n");
 		skip();
 	}
 	exe[strcspn(exe, "\n")] = 0;
@@ -150,7 +161,8 @@ static const char *python(void)
 }
 
 /* Runs argv to completion with env; its stdout in *out (heap). */
-static int run(const char *const *argv, const char *const *env, char **out, const char *err)
+static int run(const char *const *argv, const char *const *env, char **out,
+	       const char *err)
 {
 	char *path = sr_strf("%s/stdout.txt", F.base);
 	FILE *f = fopen(path, "w+");
@@ -229,12 +241,13 @@ static const cJSON *by_id(const cJSON *all, const char *id)
 {
 	const cJSON *x, *hit = NULL;
 
-	cJSON_ArrayForEach(x, all)
-		if (str(x, "id") && !strcmp(str(x, "id"), id)) {
-			if (hit)
-				fail_msg("item %s twice", id);
-			hit = x;
-		}
+	cJSON_ArrayForEach(x,
+			   all) if (str(x, "id") && !strcmp(str(x, "id"), id))
+	{
+		if (hit)
+			fail_msg("item %s twice", id);
+		hit = x;
+	}
 	if (!hit)
 		fail_msg("no item %s", id);
 	return hit;
@@ -250,8 +263,10 @@ static long long usec(const char *iso)
 	const char *p;
 
 	assert_non_null(iso);
-	assert_int_equal(sscanf(iso, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-				&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec), 6);
+	assert_int_equal(sscanf(iso, "%d-%d-%dT%d:%d:%d", &tm.tm_year,
+				&tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				&tm.tm_min, &tm.tm_sec),
+			 6);
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	p = strchr(iso, '.');
@@ -265,15 +280,18 @@ static long long usec(const char *iso)
 	return (long long)timegm(&tm) * 1000000 + us;
 }
 
-static void same_json(const char *id, const char *key, const cJSON *a, const cJSON *b)
+static void same_json(const char *id, const char *key, const cJSON *a,
+		      const cJSON *b)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, key);
 	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, key);
 
 	if ((x || y) && !cJSON_Compare(x, y, true)) {
-		char *s = cJSON_PrintUnformatted(x), *t = cJSON_PrintUnformatted(y);
+		char *s = cJSON_PrintUnformatted(x),
+		     *t = cJSON_PrintUnformatted(y);
 
-		fail_msg("%s.%s: the SDK's exporter sent %s, spanringd %s", id, key, s, t);
+		fail_msg("%s.%s: the SDK's exporter sent %s, spanringd %s", id,
+			 key, s, t);
 	}
 }
 
@@ -281,8 +299,9 @@ static void same_json(const char *id, const char *key, const cJSON *a, const cJS
  * (times to the microsecond). Returns how many were compared. */
 static size_t same_items(const cJSON *sdk, const cJSON *ours)
 {
-	static const char *const keys[] = { "object", "trace_id", "parent_id",
-					    "workflow_name", "group_id", "metadata",
+	static const char *const keys[] = { "object",    "trace_id",
+					    "parent_id", "workflow_name",
+					    "group_id",  "metadata",
 					    "span_data", "error" };
 	const cJSON *x;
 	size_t n = 0;
@@ -295,8 +314,10 @@ static size_t same_items(const cJSON *sdk, const cJSON *ours)
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			same_json(id, keys[k], x, y);
 		if (!strcmp(str(x, "object"), "trace.span")) {
-			assert_int_equal(usec(str(x, "started_at")), usec(str(y, "started_at")));
-			assert_int_equal(usec(str(x, "ended_at")), usec(str(y, "ended_at")));
+			assert_int_equal(usec(str(x, "started_at")),
+					 usec(str(y, "started_at")));
+			assert_int_equal(usec(str(x, "ended_at")),
+					 usec(str(y, "ended_at")));
 		}
 		n++;
 	}
@@ -304,18 +325,21 @@ static size_t same_items(const cJSON *sdk, const cJSON *ours)
 }
 
 /* The first custom span named name whose command_args[1] is arg1. */
-static const cJSON *process_with_arg(const cJSON *all, const char *name, const char *arg1)
+static const cJSON *process_with_arg(const cJSON *all, const char *name,
+				     const char *arg1)
 {
 	const cJSON *x;
 
 	cJSON_ArrayForEach(x, all)
 	{
 		const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
-		const cJSON *args = cJSON_GetObjectItem(cJSON_GetObjectItem(sd, "data"),
-							 "process.command_args");
+		const cJSON *args =
+			cJSON_GetObjectItem(cJSON_GetObjectItem(sd, "data"),
+					    "process.command_args");
 
 		if (streq(str(sd, "name"), name) &&
-		    streq(cJSON_GetStringValue(cJSON_GetArrayItem(args, 1)), arg1))
+		    streq(cJSON_GetStringValue(cJSON_GetArrayItem(args, 1)),
+			  arg1))
 			return x;
 	}
 	fail_msg("no %s span with argument %s", name, arg1);
@@ -324,7 +348,8 @@ static const cJSON *process_with_arg(const cJSON *all, const char *name, const c
 
 /* Walks up from item through parents (in `all`) until a parent is
  * `ancestor`; fails if it never is. Every step stays in its trace. */
-static void assert_under(const cJSON *all, const cJSON *item, const char *ancestor)
+static void assert_under(const cJSON *all, const cJSON *item,
+			 const char *ancestor)
 {
 	const char *trace = str(item, "trace_id");
 
@@ -332,7 +357,8 @@ static void assert_under(const cJSON *all, const cJSON *item, const char *ancest
 		const char *parent = str(item, "parent_id");
 
 		if (!parent)
-			fail_msg("%s is not under %s", str(item, "id"), ancestor);
+			fail_msg("%s is not under %s", str(item, "id"),
+				 ancestor);
 		if (!strcmp(parent, ancestor))
 			return;
 		item = by_id(all, parent);
@@ -373,27 +399,35 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 {
 	const char *argv[] = { sr_build_path("progs/sdk_api"), "trace", NULL };
 	static const char *const want[] = {
-		"{\"object\":\"trace\",\"id\":\"" T "\",\"workflow_name\":\"sdk wf\","
+		"{\"object\":\"trace\",\"id\":\"" T
+		"\",\"workflow_name\":\"sdk wf\","
 		"\"group_id\":\"group_42\",\"metadata\":{\"n\":1.0,\"s\":\"é\"}}",
-		"{\"object\":\"trace.span\",\"id\":\"" S("10") "\",\"trace_id\":\"" T "\","
-		"\"parent_id\":null,\"started_at\":\"2025-11-24T16:00:00.123456+00:00\","
-		"\"ended_at\":\"2025-11-24T16:00:00.132456+00:00\",\"span_data\":{\"type\":"
-		"\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":[\"run\"],\"output_type\":"
-		"\"str\"},\"error\":null}",
-		"{\"object\":\"trace.span\",\"id\":\"" S("11") "\",\"trace_id\":\"" T "\","
-		"\"parent_id\":\"" S("10") "\",\"started_at\":\"2025-11-24T16:00:00.123457+00:00\","
-		"\"ended_at\":\"2025-11-24T16:00:00.124456+00:00\",\"span_data\":{\"type\":"
-		"\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":"
-		"null},\"error\":{\"message\":\"tool failed\",\"data\":{\"exit\":2}}}",
-		"{\"object\":\"trace.span\",\"id\":\"" S("12") "\",\"trace_id\":\"" T "\","
-		"\"parent_id\":\"" S("10") "\",\"started_at\":\"2025-11-24T16:00:00.123458+00:00\","
-		"\"ended_at\":\"2025-11-24T16:00:00.123459+00:00\",\"span_data\":{\"type\":"
-		"\"custom\",\"name\":\"threaded\",\"data\":{}},\"error\":null}",
-		"{\"object\":\"trace.span\",\"id\":\"" S("13") "\",\"trace_id\":\"" T "\","
-		"\"parent_id\":\"" S("10") "\",\"started_at\":\"2025-11-24T16:00:00.123460+00:00\","
-		"\"ended_at\":\"2025-11-24T16:00:00.123461+00:00\",\"span_data\":{\"type\":"
-		"\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}},"
-		"\"error\":null}",
+		"{\"object\":\"trace.span\",\"id\":\"" S(
+			"10") "\",\"trace_id\":\"" T "\","
+			      "\"parent_id\":null,\"started_at\":\"2025-11-24T16:00:00.123456+00:00\","
+			      "\"ended_at\":\"2025-11-24T16:00:00.132456+00:00\",\"span_data\":{\"type\":"
+			      "\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":[\"run\"],\"output_type\":"
+			      "\"str\"},\"error\":null}",
+		"{\"object\":\"trace.span\",\"id\":\"" S(
+			"11") "\",\"trace_id\":\"" T "\","
+			      "\"parent_id\":\"" S(
+				      "10") "\",\"started_at\":\"2025-11-24T16:00:00.123457+00:00\","
+					    "\"ended_at\":\"2025-11-24T16:00:00.124456+00:00\",\"span_data\":{\"type\":"
+					    "\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":"
+					    "null},\"error\":{\"message\":\"tool failed\",\"data\":{\"exit\":2}}}",
+		"{\"object\":\"trace.span\",\"id\":\"" S(
+			"12") "\",\"trace_id\":\"" T "\","
+			      "\"parent_id\":\"" S(
+				      "10") "\",\"started_at\":\"2025-11-24T16:00:00.123458+00:00\","
+					    "\"ended_at\":\"2025-11-24T16:00:00.123459+00:00\",\"span_data\":{\"type\":"
+					    "\"custom\",\"name\":\"threaded\",\"data\":{}},\"error\":null}",
+		"{\"object\":\"trace.span\",\"id\":\"" S(
+			"13") "\",\"trace_id\":\"" T "\","
+			      "\"parent_id\":\"" S(
+				      "10") "\",\"started_at\":\"2025-11-24T16:00:00.123460+00:00\","
+					    "\"ended_at\":\"2025-11-24T16:00:00.123461+00:00\",\"span_data\":{\"type\":"
+					    "\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}},"
+					    "\"error\":null}",
 	};
 	const char *hooks[] = { "spawn", "system", "fork" };
 	cJSON *all;
@@ -413,13 +447,15 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *x, *hook = NULL;
 
-		cJSON_ArrayForEach(x, all)
-			if (streq(str(cJSON_GetObjectItem(x, "span_data"), "type"), "custom") &&
-			    streq(str(cJSON_GetObjectItem(x, "span_data"), "name"), hooks[i]) &&
-			    streq(str(x, "parent_id"), S("11")))
-				hook = x;
+		cJSON_ArrayForEach(x, all) if (
+			streq(str(cJSON_GetObjectItem(x, "span_data"), "type"),
+			      "custom") &&
+			streq(str(cJSON_GetObjectItem(x, "span_data"), "name"),
+			      hooks[i]) &&
+			streq(str(x, "parent_id"), S("11"))) hook = x;
 		if (!hook)
-			fail_msg("no %s span under the function span", hooks[i]);
+			fail_msg("no %s span under the function span",
+				 hooks[i]);
 		assert_string_equal(str(hook, "trace_id"), T);
 	}
 	/* every /bin/true started there is a process in the trace under it */
@@ -431,9 +467,12 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 		{
 			const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
 
-			char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sd, "data"));
-			bool hit = streq(str(sd, "name"), "process") && d &&
-				   strstr(d, "\"process.command_args\":[\"/bin/true\"]");
+			char *d = cJSON_PrintUnformatted(
+				cJSON_GetObjectItem(sd, "data"));
+			bool hit =
+				streq(str(sd, "name"), "process") && d &&
+				strstr(d,
+				       "\"process.command_args\":[\"/bin/true\"]");
 
 			free(d);
 			if (hit) {
@@ -444,14 +483,16 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 		}
 		assert_int_equal(n, 3);
 	}
-	assert_int_equal(sr_count_in_file(F.sd.out, "process ended without closing"), 0);
+	assert_int_equal(sr_count_in_file(F.sd.out,
+					  "process ended without closing"),
+			 0);
 	cJSON_Delete(all);
 }
 
 /* Spans started and never finished: SIGKILL; the sidecar closes them with
  * an error, the finished one has none. */
-static void kill_and_check(const char *const *argv, const char *const *ids, size_t nopen,
-			   const char *done)
+static void kill_and_check(const char *const *argv, const char *const *ids,
+			   size_t nopen, const char *done)
 {
 	int in[2], out[2];
 	char line[4096] = "";
@@ -479,10 +520,13 @@ static void kill_and_check(const char *const *argv, const char *const *ids, size
 		const cJSON *e = cJSON_GetObjectItem(x, "error");
 
 		if (!str(e, "message") ||
-		    strcmp(str(e, "message"), "process ended without closing the span"))
-			fail_msg("%s: error %s", ids[i], cJSON_PrintUnformatted(e));
+		    strcmp(str(e, "message"),
+			   "process ended without closing the span"))
+			fail_msg("%s: error %s", ids[i],
+				 cJSON_PrintUnformatted(e));
 	}
-	assert_true(cJSON_IsNull(cJSON_GetObjectItem(by_id(all, done), "error")));
+	assert_true(
+		cJSON_IsNull(cJSON_GetObjectItem(by_id(all, done), "error")));
 	cJSON_Delete(all);
 }
 
@@ -500,14 +544,16 @@ static void sdk_api_killed_open_spans_closed_with_error(void **state)
 
 static cJSON *py(const char *mode, const char *arg, bool shim, char **err_out)
 {
-	const char *argv[] = { python(), "tests/python/sdk_scenarios.py", mode, arg, NULL };
+	const char *argv[] = { python(), "tests/python/sdk_scenarios.py", mode,
+			       arg, NULL };
 	char *err = sr_strf("%s/py.err", F.base), *out, *last;
 	cJSON *ids;
 	int st;
 
 	st = run(argv, shim_env(shim), &out, err);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		fail_msg("python %s: status %d: %s", mode, st, sr_read_file(err, NULL));
+		fail_msg("python %s: status %d: %s", mode, st,
+			 sr_read_file(err, NULL));
 	last = strrchr(out, '{');
 	ids = last ? cJSON_Parse(last) : NULL;
 	if (err_out)
@@ -558,7 +604,8 @@ static void concurrent(const char *mode, const char *prefix)
 	snprintf(b, sizeof(b), "%sb", prefix);
 	assert_under(ours, process_with_arg(ours, "process", a), str(ids, "a"));
 	assert_under(ours, process_with_arg(ours, "process", b), str(ids, "b"));
-	assert_string_equal(str(process_with_arg(ours, "process", a), "trace_id"),
+	assert_string_equal(str(process_with_arg(ours, "process", a),
+				"trace_id"),
 			    str(ids, "trace"));
 	cJSON_Delete(ids);
 	cJSON_Delete(ours);
@@ -578,7 +625,8 @@ static void py_threads_processes_under_own_span(void **state)
 
 static void py_killed_open_spans_closed_with_error(void **state)
 {
-	const char *argv[] = { python(), "tests/python/sdk_scenarios.py", "kill", NULL };
+	const char *argv[] = { python(), "tests/python/sdk_scenarios.py",
+			       "kill", NULL };
 	char *path = sr_strf("%s/ids.txt", F.base);
 	const char *ids[2];
 	cJSON *j;
@@ -620,14 +668,18 @@ static void py_killed_open_spans_closed_with_error(void **state)
 		cJSON *all = items(F.sd.out);
 
 		for (int i = 0; i < 2; i++) {
-			const cJSON *e = cJSON_GetObjectItem(by_id(all, ids[i]), "error");
+			const cJSON *e = cJSON_GetObjectItem(by_id(all, ids[i]),
+							     "error");
 
 			if (!str(e, "message") ||
-			    strcmp(str(e, "message"), "process ended without closing the span"))
-				fail_msg("%s: error %s", ids[i], cJSON_PrintUnformatted(e));
+			    strcmp(str(e, "message"),
+				   "process ended without closing the span"))
+				fail_msg("%s: error %s", ids[i],
+					 cJSON_PrintUnformatted(e));
 		}
-		assert_true(cJSON_IsNull(cJSON_GetObjectItem(by_id(all, str(j, "custom")),
-							      "error")));
+		assert_true(cJSON_IsNull(
+			cJSON_GetObjectItem(by_id(all, str(j, "custom")),
+					    "error")));
 		by_id(all, str(j, "trace"));
 		cJSON_Delete(all);
 	}
@@ -639,7 +691,8 @@ static void py_killed_open_spans_closed_with_error(void **state)
 /* Not preloaded: the package loads the library itself and records. */
 static void py_loads_library_when_not_preloaded(void **state)
 {
-	const char *argv[] = { python(), "tests/python/sdk_scenarios.py", "plain", NULL };
+	const char *argv[] = { python(), "tests/python/sdk_scenarios.py",
+			       "plain", NULL };
 	char *out, *err = sr_strf("%s/py.err", F.base);
 	cJSON *all, *ids;
 
@@ -663,9 +716,10 @@ static void py_loads_library_when_not_preloaded(void **state)
 /* No library at all: said once, nothing recorded, nothing fails. */
 static void py_no_library_says_once(void **state)
 {
-	const char *argv[] = { python(), "tests/python/sdk_scenarios.py", "nolib", NULL };
-	const char *env[] = { "SPANRING_LIBRARY=/nonexistent/libspanring.so", NULL,
-			      NULL };
+	const char *argv[] = { python(), "tests/python/sdk_scenarios.py",
+			       "nolib", NULL };
+	const char *env[] = { "SPANRING_LIBRARY=/nonexistent/libspanring.so",
+			      NULL, NULL };
 	char *out, *err = sr_strf("%s/py.err", F.base), *text;
 
 	(void)state;
@@ -674,7 +728,10 @@ static void py_no_library_says_once(void **state)
 	assert_int_equal(run(argv, env, &out, err), 0);
 	assert_string_equal(out, "ok\n");
 	text = sr_read_file(err, NULL);
-	assert_int_equal(sr_count_in_file(err, "spanring: no libspanring.so could be loaded"), 1);
+	assert_int_equal(
+		sr_count_in_file(err,
+				 "spanring: no libspanring.so could be loaded"),
+		1);
 	free(text);
 	free(out);
 	free(err);
@@ -702,21 +759,26 @@ static void py_direct_path_same_as_export_path(void **state)
 static void js_install(void)
 {
 	char *mods = sr_strf("%s/agents-js", sr_build_path("."));
-	char *probe = sr_strf("%s/node_modules/@openai/agents/package.json", mods);
+	char *probe = sr_strf("%s/node_modules/@openai/agents/package.json",
+			      mods);
 	char *cmd;
 	struct stat st;
 
 	if (system("command -v node >/dev/null && command -v npm >/dev/null")) {
-		print_message("skipped: node and npm are not installed (make deps installs them)\n");
+		print_message(
+			"skipped: node and npm are not installed (make deps installs them)\n");
 		skip();
 	}
 	if (stat(probe, &st)) {
 		cmd = sr_strf("mkdir -p %s && cd %s && timeout 180 npm install --no-audit "
-			      "--no-fund --loglevel=error " JS_PACKAGES " >npm.log 2>&1",
+			      "--no-fund --loglevel=error " JS_PACKAGES
+			      " >npm.log 2>&1",
 			      mods, mods);
 		if (system(cmd)) {
 			print_message("skipped: the npm registry is unreachable or refused the "
-				      "install of " JS_PACKAGES " (see %s/npm.log)\n", mods);
+				      "install of " JS_PACKAGES
+				      " (see %s/npm.log)\n",
+				      mods);
 			free(cmd);
 			skip();
 		}
@@ -740,7 +802,8 @@ static const char *node(void)
 
 static void js(const char *how)
 {
-	const char *argv[] = { NULL, "tests/js/agents_sdk.js", NULL, how, NULL };
+	const char *argv[] = { NULL, "tests/js/agents_sdk.js", NULL, how,
+			       NULL };
 	char *out, *err = sr_strf("%s/js.err", F.base);
 	cJSON *ids, *sdk, *ours;
 	const cJSON *id;
@@ -760,7 +823,8 @@ static void js(const char *how)
 	sdk = items(F.sdkrv.out);
 	ours = items(F.rv.out);
 	/* per run: trace, task, agent, two turns, the function span */
-	assert_int_equal(same_items(sdk, ours), 6 * (size_t)cJSON_GetArraySize(ids));
+	assert_int_equal(same_items(sdk, ours),
+			 6 * (size_t)cJSON_GetArraySize(ids));
 	/* each run's child process under its own function span */
 	cJSON_ArrayForEach(id, ids)
 	{
@@ -769,12 +833,13 @@ static void js(const char *how)
 		cJSON *in;
 		char arg[64];
 
-		cJSON_ArrayForEach(x, sdk)
-			if (streq(str(x, "trace_id"), trace) &&
-			    streq(str(cJSON_GetObjectItem(x, "span_data"), "type"), "function"))
-				fn = x;
+		cJSON_ArrayForEach(x, sdk) if (
+			streq(str(x, "trace_id"), trace) &&
+			streq(str(cJSON_GetObjectItem(x, "span_data"), "type"),
+			      "function")) fn = x;
 		assert_non_null(fn);
-		in = cJSON_Parse(str(cJSON_GetObjectItem(fn, "span_data"), "input"));
+		in = cJSON_Parse(
+			str(cJSON_GetObjectItem(fn, "span_data"), "input"));
 		assert_non_null(in);
 		snprintf(arg, sizeof(arg), "js-tool-%s", str(in, "tag"));
 		cJSON_Delete(in);
@@ -835,7 +900,8 @@ SR_TEST_MAIN(T_(sdk_api_return_codes), T_(sdk_api_spans_exact_through_sidecar),
 	     T_(py_asyncio_tools_processes_under_own_span),
 	     T_(py_threads_processes_under_own_span),
 	     T_(py_killed_open_spans_closed_with_error),
-	     T_(py_loads_library_when_not_preloaded), T_(py_no_library_says_once),
+	     T_(py_loads_library_when_not_preloaded),
+	     T_(py_no_library_says_once),
 	     T_(py_direct_path_same_as_export_path),
 	     T_(js_agents_sdk_payload_and_tool_process),
 	     T_(js_concurrent_runs_processes_under_own_span),

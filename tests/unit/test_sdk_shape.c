@@ -58,8 +58,14 @@ static const char *const KEY_ENV[] = { "OPENAI_API_KEY=sk-test-key", NULL };
 
 static void sd_http(void)
 {
-	const char *args[] = { "--exporter", "openai", "--endpoint", F.rv.url,
-			       "--schedule-delay", "0.1", "--identity", "no",
+	const char *args[] = { "--exporter",
+			       "openai",
+			       "--endpoint",
+			       F.rv.url,
+			       "--schedule-delay",
+			       "0.1",
+			       "--identity",
+			       "no",
 			       NULL };
 
 	sr_recv_start(&F.rv, F.base, 0, NULL);
@@ -110,14 +116,14 @@ static char *run_traced(const char *prog, const char *arg,
 		print_message("skipped: the shim is not built\n");
 		skip();
 	}
-	env[n++] = owned[0] =
-		sr_asan_build()
-			? sr_strf("LD_PRELOAD=%s:%s", sr_asan_runtime(), F.so)
-			: sr_strf("LD_PRELOAD=%s", F.so);
+	env[n++] = owned[0] = sr_asan_build() ? sr_strf("LD_PRELOAD=%s:%s",
+							sr_asan_runtime(), F.so)
+					      : sr_strf("LD_PRELOAD=%s", F.so);
 	env[n++] = owned[1] = sr_strf("SPANRING_DIR=%s", F.sd.dir);
 	env[n++] = "SPANRING_HOOKS=none";
 	if (sr_asan_build())
-		env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
+		env[n++] =
+			"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
 	for (int i = 0; more_env && more_env[i]; i++)
 		env[n++] = more_env[i];
 	env[n] = NULL;
@@ -202,7 +208,8 @@ static char *expected_generation(void)
 static char *normalise(const char *item)
 {
 	static const char *const keys[] = { "\"id\":\"", "\"trace_id\":\"",
-					    "\"parent_id\":\"", "\"started_at\":\"",
+					    "\"parent_id\":\"",
+					    "\"started_at\":\"",
 					    "\"ended_at\":\"" };
 	static const char *const marks[] = { "I", "T", "P", "S", "E" };
 	char *r = strdup(item);
@@ -211,9 +218,11 @@ static char *normalise(const char *item)
 		char *at = strstr(r, keys[k]), *v, *end, *n;
 
 		/* only the item's own keys: they come before its data */
-		if (!at || (strstr(r, "\"span_data\"") &&
-			    at > strstr(r, "\"span_data\"")) ||
-		    (strstr(r, "\"metadata\"") && at > strstr(r, "\"metadata\"")))
+		if (!at ||
+		    (strstr(r, "\"span_data\"") &&
+		     at > strstr(r, "\"span_data\"")) ||
+		    (strstr(r, "\"metadata\"") &&
+		     at > strstr(r, "\"metadata\"")))
 			continue;
 		v = at + strlen(keys[k]);
 		end = strchr(v, '"');
@@ -289,13 +298,15 @@ static void sdk_golden_items_exact(void **state)
 	assert_item(item_with(l, n, "\"group_id\":\"group_0123"), want);
 	assert_item(item_with(l, n, "\"type\":\"generation\""),
 		    gen = expected_generation());
-	assert_item(item_with(l, n, "\"v\":"),
-		    custom = sr_strf("{\"object\":\"trace.span\",\"id\":\"I\",\"trace_id\":"
-			    "\"T\",\"parent_id\":null,\"started_at\":\"S\","
-			    "\"ended_at\":\"E\",\"span_data\":{\"type\":\"custom\","
-			    "\"name\":\"%s\",\"data\":{\"v\":null,\"w\":[null,1.50],"
-			    "\"z\":\"a\\u0000b\"}},\"error\":null}",
-			    name));
+	assert_item(
+		item_with(l, n, "\"v\":"),
+		custom = sr_strf(
+			"{\"object\":\"trace.span\",\"id\":\"I\",\"trace_id\":"
+			"\"T\",\"parent_id\":null,\"started_at\":\"S\","
+			"\"ended_at\":\"E\",\"span_data\":{\"type\":\"custom\","
+			"\"name\":\"%s\",\"data\":{\"v\":null,\"w\":[null,1.50],"
+			"\"z\":\"a\\u0000b\"}},\"error\":null}",
+			name));
 	assert_item(item_with(l, n, "\"name\":\"lookup\""),
 		    "{\"object\":\"trace.span\",\"id\":\"I\",\"trace_id\":\"T\","
 		    "\"parent_id\":null,\"started_at\":\"S\",\"ended_at\":\"E\","
@@ -313,8 +324,8 @@ static void sdk_golden_items_exact(void **state)
 	assert_int_equal(stat_of("dropped_ring_oversize"), 0);
 	assert_int_equal(stat_of("records_malformed"), 0);
 	assert_int_equal(stat_of("records_truncated"), 2); /* the names */
-	assert_int_equal(stat_of("spans_repaired"), 1);	   /* untyped */
-	assert_int_equal(stat_of("json_repaired"), 2);	   /* NaN, twice */
+	assert_int_equal(stat_of("spans_repaired"), 1);    /* untyped */
+	assert_int_equal(stat_of("json_repaired"), 2);     /* NaN, twice */
 	free(custom);
 	free(gen);
 	free(blob);
@@ -344,7 +355,8 @@ static void sdk_api_return_codes(void **state)
 			big++;
 	sr_lines_free(l, n);
 	assert_int_equal(big, 1);
-	assert_true(sr_count_in_file(F.rv.out, "\"message\":\"\",\"data\":null") >= 1);
+	assert_true(sr_count_in_file(F.rv.out,
+				     "\"message\":\"\",\"data\":null") >= 1);
 }
 
 /* Not recording: every call -ENODEV, spanring_enabled() 0. */
@@ -381,7 +393,9 @@ static void sdk_ring_full_counted_after_removal(void **state)
 	/* the failed span end and the failed trace record */
 	assert_int_equal(full, 2);
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.sd.log, "dropped records: 2 ring full"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log,
+					  "dropped records: 2 ring full"),
+			 1);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

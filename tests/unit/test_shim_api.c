@@ -11,7 +11,8 @@
 static void shim_api_threads_nest_and_fail(void **state)
 {
 	char *dir = sr_tmpdir("shim");
-	const char *argv[] = { sr_build_path("progs/shim_api"), "4", "50", NULL };
+	const char *argv[] = { sr_build_path("progs/shim_api"), "4", "50",
+			       NULL };
 	const struct sr_vspan *proc;
 	const struct sr_vtrace *wf = NULL;
 	size_t outer = 0, inner = 0, failed = 0, deep = 0, roots = 0;
@@ -49,7 +50,8 @@ static void shim_api_threads_nest_and_fail(void **state)
 			}
 		} else if (s->flags & SR_SF_SPAN_DATA) {
 			inner++;
-			assert_string_equal(sr_vspan_str(s, "type"), "function");
+			assert_string_equal(sr_vspan_str(s, "type"),
+					    "function");
 			p = sr_run_by_id(&r, s->parent);
 			assert_non_null(p);
 			assert_string_equal(p->name, "outer");
@@ -59,7 +61,9 @@ static void shim_api_threads_nest_and_fail(void **state)
 			if (sr_vspan_int(p, "i") % 2) {
 				assert_string_equal(s->err, "boom");
 				assert_int_equal(cJSON_GetObjectItem(s->errdata,
-								     "code")->valueint, 1);
+								     "code")
+							 ->valueint,
+						 1);
 				failed++;
 			} else {
 				assert_null(s->err);

@@ -34,7 +34,9 @@ static char *hostile_run(struct sr_run *r, const char *base,
 	char *dbg = sr_strf("%s/debug.log", base);
 	char *dbg_env = sr_strf("SPANRING_DEBUG=%s", dbg);
 	const char *env[] = { dbg_env, extra, NULL };
-	struct sr_run_opts with = { .shim = true, .dir = ring_dir, .env = env,
+	struct sr_run_opts with = { .shim = true,
+				    .dir = ring_dir,
+				    .env = env,
 				    .uid = uid };
 	struct sr_run_opts without = with;
 	struct sr_run bare;
@@ -74,7 +76,8 @@ static void shim_missing_dir_runs_untraced(void **state)
 	dbg = hostile_run(&r, base, dir, NULL, 0);
 	assert_has(dbg, "untraced: ring directory unusable");
 	assert_has(dbg, "No such file or directory");
-	assert_int_equal(access(dir, F_OK), -1); /* an explicit dir is never made */
+	assert_int_equal(access(dir, F_OK),
+			 -1); /* an explicit dir is never made */
 	free(dbg);
 	sr_run_free(&r);
 	free(dir);
@@ -248,7 +251,8 @@ static void shim_traceparent_from_other_tool_honoured(void **state)
 	const char *env[] = {
 		"TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-"
 		"b7ad6b7169203331-01",
-		"SPANRING_METADATA={\"run\":\"x\"}", NULL,
+		"SPANRING_METADATA={\"run\":\"x\"}",
+		NULL,
 	};
 	const char *argv[] = { "/bin/sh", "-c", "/bin/true", NULL };
 	const struct sr_vspan *sh, *t;
@@ -257,7 +261,8 @@ static void shim_traceparent_from_other_tool_honoured(void **state)
 	(void)state;
 	sr_run_both(&r, dir, argv, env);
 	assert_int_equal(r.ntraces, 1);
-	assert_string_equal(r.traces[0].trace, "0af7651916cd43dd8448eb211c80319c");
+	assert_string_equal(r.traces[0].trace,
+			    "0af7651916cd43dd8448eb211c80319c");
 	assert_string_equal(r.traces[0].metadata, "{\"run\":\"x\"}");
 	sh = sr_run_span(&r, "process", 0);
 	assert_string_equal(sh->parent, "00000000b7ad6b7169203331");
@@ -340,7 +345,8 @@ static void shim_hooks_select_groups(void **state)
  * no API call) leaves no empty trace; its first span brings the trace. */
 static void shim_no_span_no_trace_object(void **state)
 {
-	char *dir = sr_tmpdir("shim"), *host = sr_strf("%s", sr_build_path("progs/shim_host"));
+	char *dir = sr_tmpdir("shim"),
+	     *host = sr_strf("%s", sr_build_path("progs/shim_host"));
 	const char *none[] = { "SPANRING_HOOKS=none", NULL };
 	const char *quiet[] = { "/bin/true", NULL };
 	const char *spans[] = { host, "burst", NULL };
@@ -356,7 +362,8 @@ static void shim_no_span_no_trace_object(void **state)
 	sr_run_both(&r, dir, spans, none);
 	assert_int_equal(r.ntraces, 1);
 	assert_non_null(sr_run_span(&r, "burst", 0));
-	assert_string_equal(sr_run_span(&r, "burst", 0)->trace, r.traces[0].trace);
+	assert_string_equal(sr_run_span(&r, "burst", 0)->trace,
+			    r.traces[0].trace);
 	sr_run_free(&r);
 	free(host);
 	sr_tmpdir_free(dir);
@@ -420,7 +427,8 @@ static void check_ring_pidns(void *ctx, const char *name)
 	char why[256];
 
 	assert_int_equal(sr_reader_open(c->dfd, name, SR_READER_RDONLY, &rr,
-					why, sizeof(why)), 0);
+					why, sizeof(why)),
+			 0);
 	info = malloc(sr_reader_info_size(rr));
 	assert_non_null(info);
 	assert_int_equal(sr_reader_info(rr, info), 0);
@@ -463,7 +471,8 @@ static void shim_pidns_inherited_or_read(void **state)
 		sr_assert_exited(r.status, 0);
 		c.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		sr_assert_cmp(c.dfd, >=, 0);
-		sr_assert_cmp(sr_dir_scan(c.dfd, 0, check_ring_pidns, &c), >=, 0);
+		sr_assert_cmp(sr_dir_scan(c.dfd, 0, check_ring_pidns, &c), >=,
+			      0);
 		/* sh, the two true and the inner sh: dash starts children
 		 * with vfork, whose children make no ring of their own */
 		assert_int_equal(c.rings, 4);
@@ -471,7 +480,8 @@ static void shim_pidns_inherited_or_read(void **state)
 		text = sr_read_file(dbg, NULL);
 		if (i == 1) {
 			assert_non_null(text);
-			assert_has(text, "SPANRING_PIDNS=x:y: malformed, ignored");
+			assert_has(text,
+				   "SPANRING_PIDNS=x:y: malformed, ignored");
 		}
 		free(text);
 		sr_run_free(&r);

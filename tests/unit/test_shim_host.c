@@ -65,7 +65,8 @@ static void assert_out(const struct sr_run *r, const char *want)
  * allowed here. */
 static char *small_tmpfs(const char *dir, unsigned kib)
 {
-	char *fs = sr_strf("%s/fs", dir), *opt = sr_strf("size=%uk,mode=0700", kib);
+	char *fs = sr_strf("%s/fs", dir),
+	     *opt = sr_strf("size=%uk,mode=0700", kib);
 
 	assert_int_equal(mkdir(fs, 0700), 0);
 	if (mount("tmpfs", fs, "tmpfs", 0, opt) < 0) {
@@ -215,7 +216,8 @@ static void shim_small_stack_clone_exec(void **state)
 	struct sr_run r;
 
 	(void)state;
-	if (skip_under_asan("its shadow stacks do not follow a 4 KiB clone stack")) {
+	if (skip_under_asan(
+		    "its shadow stacks do not follow a 4 KiB clone stack")) {
 		sr_tmpdir_free(dir);
 		skip();
 	}
@@ -224,7 +226,8 @@ static void shim_small_stack_clone_exec(void **state)
 	sr_run_assert_tree(&r, NULL);
 	sp = sr_run_span(&r, "spawn", 0);
 	assert_non_null(sp);
-	echo = sr_run_process(&r, (uint32_t)sr_vspan_int(sp, "process.child_pid"));
+	echo = sr_run_process(&r,
+			      (uint32_t)sr_vspan_int(sp, "process.child_pid"));
 	assert_non_null(echo);
 	assert_string_equal(echo->parent, sp->span);
 	sr_run_free(&r);
@@ -248,7 +251,8 @@ static void shim_popen_fclose_spawn_as_glibc(void **state)
 	for (size_t i = 0; i < 2; i++)
 		assert_true(sr_run_span(&r, "popen", i)->ended);
 	assert_int_equal(sr_vspan_int(sr_run_span(&r, "popen", 0),
-				      "process.exit.code"), 5);
+				      "process.exit.code"),
+			 5);
 	sr_run_free(&r);
 	sr_tmpdir_free(dir);
 }
@@ -258,12 +262,15 @@ static void shim_popen_errno_without_processes(void **state)
 	char *dir = sr_tmpdir("shimhost"), *prog = host();
 	const char *argv[] = { prog, "nproc", NULL };
 	struct sr_run_opts with = { .shim = true, .dir = dir, .uid = 65534 };
-	struct sr_run_opts without = { .shim = false, .dir = dir, .uid = 65534 };
+	struct sr_run_opts without = { .shim = false,
+				       .dir = dir,
+				       .uid = 65534 };
 	struct sr_run a, b;
 
 	(void)state;
 	if (getuid() != 0) {
-		print_message("[  SKIPPED ] needs root to run as another uid\n");
+		print_message(
+			"[  SKIPPED ] needs root to run as another uid\n");
 		skip();
 	}
 	/* the ring directory is nobody's, so the traced run records */
@@ -292,11 +299,13 @@ static void shim_program_traceparent_kept(void **state)
 
 	(void)state;
 	run_host(&r, dir, "traceparent", tp, NULL);
-	assert_out(&r, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n");
+	assert_out(&r,
+		   "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n");
 	sh = NULL;
 	for (size_t i = 0; i < r.nspans; i++)
 		if (!strcmp(r.spans[i].name, "process") &&
-		    !strcmp(sr_vspan_argv(&r.spans[i]), "sh -c echo $TRACEPARENT"))
+		    !strcmp(sr_vspan_argv(&r.spans[i]),
+			    "sh -c echo $TRACEPARENT"))
 			sh = &r.spans[i];
 	assert_non_null(sh);
 	assert_string_equal(sh->trace, "4bf92f3577b34da6a3ce929d0e0e4736");

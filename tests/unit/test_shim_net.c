@@ -104,7 +104,8 @@ static void shim_python_socket_and_subprocess(void **state)
 	char *dir = sr_tmpdir("shim");
 	struct server srv;
 	const struct sr_vspan *c, *py, *echo;
-	const char *argv[] = { "/usr/bin/python3", "-c", py_script, NULL, NULL };
+	const char *argv[] = { "/usr/bin/python3", "-c", py_script, NULL,
+			       NULL };
 	struct sr_run r;
 
 	(void)state;
@@ -144,8 +145,9 @@ static void shim_curl_loopback_http(void **state)
 	char *dir;
 	struct server srv;
 	const struct sr_vspan *c, *p;
-	const char *argv[] = { "/usr/bin/curl", "-q", "-sS", "--noproxy", "*",
-			       NULL, NULL };
+	const char *argv[] = {
+		"/usr/bin/curl", "-q", "-sS", "--noproxy", "*", NULL, NULL
+	};
 	struct sr_run r;
 
 	(void)state;
@@ -199,7 +201,9 @@ static void shim_getaddrinfo_ok_and_failure(void **state)
 		assert_true(bad->flags & SR_SF_ERROR);
 		assert_int_equal(sr_vspan_int(bad, "dns.answer.count"), 0);
 		assert_non_null(cJSON_GetObjectItem(bad->errdata, "gai_error"));
-		sr_assert_cmp(cJSON_GetObjectItem(bad->errdata, "gai_error")->valueint, <, 0);
+		sr_assert_cmp(cJSON_GetObjectItem(bad->errdata, "gai_error")
+				      ->valueint,
+			      <, 0);
 	}
 	/* the resolver's own traffic is not reported as the program's */
 	assert_int_equal(sr_run_count(&r, "connect"), 0);

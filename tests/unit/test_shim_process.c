@@ -73,7 +73,8 @@ static void assert_ended_with(const struct sr_run *r, const struct sr_vspan *s,
 	if (!s->started || !s->ended ||
 	    sr_vspan_int(s, "process.exit.code") != code) {
 		sr_run_dump(r);
-		fail_msg("span %s: want ended with exit code %lld", s->span, code);
+		fail_msg("span %s: want ended with exit code %lld", s->span,
+			 code);
 	}
 }
 
@@ -102,7 +103,8 @@ static void shim_true_process_span(void **state)
 	assert_int_equal(sr_vspan_int(p, "process.pid"), p->ring_pid);
 	assert_int_equal(sr_vspan_int(p, "process.owner"), getuid());
 	assert_int_equal(sr_vspan_int(p, "process.parent_pid"), getpid());
-	assert_non_null(strstr(sr_vspan_str(p, "process.executable.path"), "true"));
+	assert_non_null(
+		strstr(sr_vspan_str(p, "process.executable.path"), "true"));
 	assert_string_equal(sr_vspan_str(p, "process.executable.name"), "true");
 	sr_assert_cmp(sr_vspan_int(p, "process.memory.peak_rss"), >, 0);
 	sr_assert_cmp(sr_vspan_int(p, "process.cpu.user_time"), >=, 0);
@@ -152,8 +154,12 @@ static void shim_coreutils_ls_cat(void **state)
 {
 	char *dir = sr_tmpdir("shim");
 	char *file = sr_strf("%s-file", dir);
-	const char *ls[] = { "/bin/ls", "-l", "/usr/bin/true", "/usr/bin/env",
-			     "/nonexistent-spanring", NULL };
+	const char *ls[] = { "/bin/ls",
+			     "-l",
+			     "/usr/bin/true",
+			     "/usr/bin/env",
+			     "/nonexistent-spanring",
+			     NULL };
 	const char *cat[] = { "/bin/cat", file, NULL };
 	char *want;
 	FILE *f = fopen(file, "w");
@@ -184,7 +190,8 @@ static void shim_coreutils_ls_cat(void **state)
 static void shim_env_i_child_stays_traced(void **state)
 {
 	char *dir = sr_tmpdir("shim");
-	const char *argv[] = { "/usr/bin/env", "-i", "/bin/sh", "-c", "echo x", NULL };
+	const char *argv[] = { "/usr/bin/env", "-i",     "/bin/sh",
+			       "-c",           "echo x", NULL };
 	const struct sr_vspan *sh;
 	struct sr_run r;
 
@@ -233,7 +240,8 @@ static void shim_failed_exec_span_has_error(void **state)
 	e2 = sr_run_span(&r, "exec", 2);
 	assert_true(e0->started && e0->ended && e1->ended);
 	assert_string_equal(e0->err, "No such file or directory");
-	assert_int_equal(cJSON_GetObjectItem(e0->errdata, "errno")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(e0->errdata, "errno")->valueint,
+			 2);
 	assert_string_equal(sr_vspan_str(e1, "process.executable.path"),
 			    "spanring-no-such-program");
 	assert_non_null(e1->err);
@@ -264,7 +272,8 @@ static void shim_fork_child_gets_own_ring(void **state)
 	parent = sr_run_by_id(&r, fk->parent);
 	assert_non_null(parent);
 	assert_int_equal(sr_vspan_int(fk, "process.pid"), parent->ring_pid);
-	child = sr_run_process(&r, (uint32_t)sr_vspan_int(fk, "process.child_pid"));
+	child = sr_run_process(&r,
+			       (uint32_t)sr_vspan_int(fk, "process.child_pid"));
 	assert_non_null(child);
 	assert_string_equal(child->parent, fk->span);
 	assert_int_not_equal(child->ring_pid, parent->ring_pid);
@@ -331,16 +340,21 @@ static void shim_posix_spawn_spans(void **state)
 	for (int i = 0; i < 2; i++) {
 		sp = sr_run_span(&r, "spawn", (size_t)i);
 		assert_null(sp->err);
-		assert_string_equal(sr_run_process(&r, (uint32_t)sr_vspan_int(
-						sp, "process.child_pid"))->parent,
+		assert_string_equal(sr_run_process(&r,
+						   (uint32_t)sr_vspan_int(
+							   sp,
+							   "process.child_pid"))
+					    ->parent,
 				    sp->span);
 	}
 	assert_string_equal(sr_vspan_str(sr_run_span(&r, "spawn", 1),
-					 "process.executable.path"), "echo");
+					 "process.executable.path"),
+			    "echo");
 	bad = sr_run_span(&r, "spawn", 2);
 	assert_non_null(bad->err);
 	assert_string_equal(bad->err, "No such file or directory");
-	assert_int_equal(cJSON_GetObjectItem(bad->errdata, "errno")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(bad->errdata, "errno")->valueint,
+			 2);
 	sr_run_free(&r);
 	free((char *)argv[0]);
 	sr_tmpdir_free(dir);
@@ -355,8 +369,9 @@ static void shim_system_span_and_status(void **state)
 
 	(void)state;
 	sr_run_both(&r, dir, argv, NULL);
-	assert_string_equal(r.out, "from-system\nsystem status 1 exited 1 code 7\n"
-				   "system(NULL) 1\n");
+	assert_string_equal(r.out,
+			    "from-system\nsystem status 1 exited 1 code 7\n"
+			    "system(NULL) 1\n");
 	assert_int_equal(sr_run_count(&r, "system"), 1);
 	sys = sr_run_span(&r, "system", 0);
 	assert_string_equal(sr_vspan_str(sys, "process.command_line"),
@@ -366,7 +381,8 @@ static void shim_system_span_and_status(void **state)
 	assert_string_equal(sh->parent, sys->span);
 	assert_ended_with(&r, sh, 7);
 	assert_non_null(sr_run_child(&r, sh->ring_pid));
-	assert_int_equal(WEXITSTATUS(sr_run_child(&r, sh->ring_pid)->status), 7);
+	assert_int_equal(WEXITSTATUS(sr_run_child(&r, sh->ring_pid)->status),
+			 7);
 	sr_run_assert_tree(&r, NULL);
 	sr_run_free(&r);
 	free((char *)argv[0]);
@@ -427,8 +443,9 @@ static bool owner_alive(const char *dir, uint32_t pid)
 	sr_assert_cmp(dfd, >=, 0);
 	sr_assert_cmp(sr_dir_scan(dfd, 0, pick_ring, &p), >=, 0);
 	assert_true(p.name[0]);
-	assert_int_equal(sr_reader_open(dfd, p.name, SR_READER_RDONLY, &rd,
-					why, sizeof(why)), 0);
+	assert_int_equal(sr_reader_open(dfd, p.name, SR_READER_RDONLY, &rd, why,
+					sizeof(why)),
+			 0);
 	alive = sr_reader_owner_alive(rd);
 	sr_reader_free(rd);
 	close(dfd);
@@ -438,7 +455,8 @@ static bool owner_alive(const char *dir, uint32_t pid)
 static void shim_close_all_fds_keeps_ring_alive(void **state)
 {
 	char *dir = sr_tmpdir("shim");
-	const char *argv[] = { prog("progs/shim_procs"), "closeall", NULL, NULL };
+	const char *argv[] = { prog("progs/shim_procs"), "closeall", NULL,
+			       NULL };
 	struct sr_run_opts o = { .shim = true, .dir = dir };
 	const struct sr_vspan *sp;
 	char buf[256] = "";
@@ -486,7 +504,8 @@ static void shim_signal_handler_reenters_hooks(void **state)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t alen = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
-	const char *argv[4] = { prog("progs/shim_procs"), "signal", NULL, NULL };
+	const char *argv[4] = { prog("progs/shim_procs"), "signal", NULL,
+				NULL };
 	const char *lanes[] = { "SPANRING_LANE_SIZE=1048576", NULL };
 	size_t refused = 0;
 	struct sr_run r;
@@ -555,7 +574,8 @@ static void shim_parent_reports_child_signal(void **state)
 	(void)state;
 	sr_run_both(&r, dir, argv, NULL);
 	assert_string_equal(r.out, "rc=139\n");
-	outer = proc_by_argv(&r, "/bin/sh -c /bin/sh -c 'kill -SEGV $$'; echo rc=$?");
+	outer = proc_by_argv(&r,
+			     "/bin/sh -c /bin/sh -c 'kill -SEGV $$'; echo rc=$?");
 	inner = proc_by_argv(&r, "/bin/sh -c kill -SEGV $$");
 	assert_true(inner->started && !inner->ended);
 	assert_ended_with(&r, outer, 0);

@@ -11,19 +11,20 @@
 #include <string.h>
 
 static const char *const interposed[] = {
-	"execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
-	"fexecve", "posix_spawn", "posix_spawnp", "system", "popen", "pclose",
-	"fclose", "fork", "_exit", "_Exit", "prctl", "connect", "getaddrinfo",
-	"wait", "waitpid", "wait3", "wait4", "waitid",
+	"execve", "execv",   "execvp",  "execvpe",     "execl",
+	"execlp", "execle",  "fexecve", "posix_spawn", "posix_spawnp",
+	"system", "popen",   "pclose",  "fclose",      "fork",
+	"_exit",  "_Exit",   "prctl",   "connect",     "getaddrinfo",
+	"wait",   "waitpid", "wait3",   "wait4",       "waitid",
 };
 
 static const char *const api[] = {
-	"spanring_enabled", "spanring_trace_begin", "spanring_trace_end",
-	"spanring_span_begin", "spanring_span_begin_custom",
-	"spanring_span_set_error", "spanring_span_end",
-	"spanring_trace_record", "spanring_span_start",
-	"spanring_span_finish", "spanring_span_record",
-	"spanring_context_set",
+	"spanring_enabled",           "spanring_trace_begin",
+	"spanring_trace_end",         "spanring_span_begin",
+	"spanring_span_begin_custom", "spanring_span_set_error",
+	"spanring_span_end",          "spanring_trace_record",
+	"spanring_span_start",        "spanring_span_finish",
+	"spanring_span_record",       "spanring_context_set",
 };
 
 static bool listed(const char *sym, const char *const *v, size_t n)
@@ -68,11 +69,12 @@ static void shim_exports_only_hooks_and_api(void **state)
 /* Functions of common/ a consumer needs and a producer never calls:
  * prefixes, then whole names (a trailing '*' marks a prefix). */
 static const char *const consumer[] = {
-	"sr_reader_*", "sr_guard_*", "sr_codec_*", "sr_json_fix*",
-	"sr_span_decode", "sr_trace_decode", "sr_process_decode",
-	"sr_child_decode", "sr_rec_type_name", "sr_dir_remove",
-	"sr_dir_scan_subs", "sr_dir_open_sub", "sr_dir_sub_parse",
-	"sr_dir_refused", "sr_dir_untraced", "sr_dir_untraced_init",
+	"sr_reader_*",          "sr_guard_*",       "sr_codec_*",
+	"sr_json_fix*",         "sr_span_decode",   "sr_trace_decode",
+	"sr_process_decode",    "sr_child_decode",  "sr_rec_type_name",
+	"sr_dir_remove",        "sr_dir_scan_subs", "sr_dir_open_sub",
+	"sr_dir_sub_parse",     "sr_dir_refused",   "sr_dir_untraced",
+	"sr_dir_untraced_init",
 };
 
 static bool matches(const char *sym, const char *pat)
@@ -106,7 +108,8 @@ static void shim_holds_no_consumer_code(void **state)
 		for (size_t i = 0; i < N(consumer); i++)
 			if (matches(sym, consumer[i])) {
 				print_error("consumer code in the shim: %s "
-					    "(%s)\n", sym, consumer[i]);
+					    "(%s)\n",
+					    sym, consumer[i]);
 				bad++;
 			}
 	}
@@ -115,7 +118,8 @@ static void shim_holds_no_consumer_code(void **state)
 	/* the table is read at all: the producer's own functions are seen */
 	if (!reserve || !encode)
 		fail_msg("nm saw sr_ring_reserve: %d, sr_span_encode: %d; "
-			 "expected both", reserve, encode);
+			 "expected both",
+			 reserve, encode);
 	if (bad)
 		fail_msg("%u consumer symbols in libspanring.so, expected 0",
 			 bad);

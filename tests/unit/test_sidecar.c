@@ -69,9 +69,11 @@ static void recv_on(const char *const *args)
 /* spanringd exporting to the receiver, fast schedule, small delays. */
 static void sd_http(const char *const *more, const char *const *env)
 {
-	const char *args[40] = { "--exporter", "openai", "--endpoint", F.rv.url,
-				 "--schedule-delay", "0.1", "--base-delay", "0.05",
-				 "--max-delay", "0.3" };
+	const char *args[40] = { "--exporter",       "openai",
+				 "--endpoint",       F.rv.url,
+				 "--schedule-delay", "0.1",
+				 "--base-delay",     "0.05",
+				 "--max-delay",      "0.3" };
 	int n = 10;
 
 	for (int i = 0; more && more[i]; i++)
@@ -125,7 +127,8 @@ static size_t distinct_ids_torn(const char *path, size_t *dups, size_t *torn)
 	*torn = 0;
 	for (size_t i = 0; i < n; i++) {
 		cJSON *a = cJSON_Parse(l[i]);
-		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(a, "id"));
+		const char *id = cJSON_GetStringValue(
+			cJSON_GetObjectItem(a, "id"));
 		bool seen = false;
 
 		if (!id) {
@@ -136,7 +139,8 @@ static size_t distinct_ids_torn(const char *path, size_t *dups, size_t *torn)
 
 		for (size_t k = 0; id && k < i && !seen; k++) {
 			cJSON *b = cJSON_Parse(l[k]);
-			const char *o = cJSON_GetStringValue(cJSON_GetObjectItem(b, "id"));
+			const char *o = cJSON_GetStringValue(
+				cJSON_GetObjectItem(b, "id"));
 
 			seen = o && !strcmp(o, id);
 			cJSON_Delete(b);
@@ -163,8 +167,9 @@ static size_t distinct_ids(const char *path, size_t *dups)
 
 static void sidecar_payload_conforms_to_wire(void **state)
 {
-	const char *env[] = { "OPENAI_API_KEY=sk-test-key", "OPENAI_ORG_ID=org-x",
-			      "OPENAI_PROJECT_ID=proj-y", NULL };
+	const char *env[] = { "OPENAI_API_KEY=sk-test-key",
+			      "OPENAI_ORG_ID=org-x", "OPENAI_PROJECT_ID=proj-y",
+			      NULL };
 	const char *spans[] = { "--spans", "20", NULL };
 	size_t n;
 	char **l;
@@ -184,10 +189,14 @@ static void sidecar_payload_conforms_to_wire(void **state)
 	for (size_t i = 0; i < n; i++) {
 		if (!strstr(l[i], "\"error_count\":0"))
 			fail_msg("invalid request: %s", l[i]);
-		assert_non_null(strstr(l[i], "\"authorization\":\"Bearer sk-test-key\""));
-		assert_non_null(strstr(l[i], "\"content-type\":\"application/json\""));
+		assert_non_null(
+			strstr(l[i],
+			       "\"authorization\":\"Bearer sk-test-key\""));
+		assert_non_null(
+			strstr(l[i], "\"content-type\":\"application/json\""));
 		assert_non_null(strstr(l[i], "\"openai-beta\":\"traces=v1\""));
-		assert_non_null(strstr(l[i], "\"openai-organization\":\"org-x\""));
+		assert_non_null(
+			strstr(l[i], "\"openai-organization\":\"org-x\""));
 		assert_non_null(strstr(l[i], "\"openai-project\":\"proj-y\""));
 		assert_non_null(strstr(l[i], "\"user-agent\":\"spanring/"));
 		assert_non_null(strstr(l[i], "\"status\":200"));
@@ -197,8 +206,10 @@ static void sidecar_payload_conforms_to_wire(void **state)
 	l = sr_lines(F.rv.out, &n);
 	for (size_t i = 0; i < n; i++) {
 		cJSON *j = cJSON_Parse(l[i]);
-		const char *o = cJSON_GetStringValue(cJSON_GetObjectItem(j, "object"));
-		const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(j, "trace_id"));
+		const char *o = cJSON_GetStringValue(
+			cJSON_GetObjectItem(j, "object"));
+		const char *t = cJSON_GetStringValue(
+			cJSON_GetObjectItem(j, "trace_id"));
 		char want[80];
 		bool before = false;
 
@@ -234,9 +245,11 @@ static void assert_golden(const char *path)
 
 static void sidecar_golden_bytes(void **state)
 {
-	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
-			       "--identity", "no", NULL };
+	const char *fixed[] = { "--fixed",    "--spans", "2",
+				"--workflow", "golden",  NULL };
+	const char *file[] = { "--exporter", "file",       "--schedule-delay",
+			       "0.1",        "--identity", "no",
+			       NULL };
 
 	(void)state;
 	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
@@ -247,21 +260,26 @@ static void sidecar_golden_bytes(void **state)
 	/* the same bytes over HTTP, compressed on the wire */
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
-	sd_http((const char *[]){ "--wire-compression", "lz4", "--identity", "no",
-				  NULL },
+	sd_http((const char *[]){ "--wire-compression", "lz4", "--identity",
+				  "no", NULL },
 		KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 4, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_golden(F.rv.out);
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-encoding\":\"lz4\""), 1);
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"content-encoding\":\"lz4\""),
+			 1);
 }
 
 /* A torn last line (a sidecar killed mid-write) stays a line of its own:
  * the items written after it are whole. */
 static void export_file_starts_after_torn_line(void **state)
 {
-	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL, NULL, NULL };
+	const char *fixed[] = { "--fixed",    "--spans", "2",
+				"--workflow", "golden",  NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay",
+			       "0.1",        NULL,   NULL,
+			       NULL };
 	const char torn[] = "{\"object\":\"trace.span\",\"id\":\"span_to";
 	size_t dups, cut, n;
 	char **l;
@@ -290,18 +308,27 @@ static void export_file_starts_after_torn_line(void **state)
 
 static void export_console_prints_seed_lines(void **state)
 {
-	const char *args[] = { "--exporter", "console", "--schedule-delay", "0.1",
-			       "--identity", "no", NULL };
-	const char *fixed[] = { "--fixed", "--spans", "2", "--workflow", "golden", NULL };
+	const char *args[] = { "--exporter", "console",    "--schedule-delay",
+			       "0.1",        "--identity", "no",
+			       NULL };
+	const char *fixed[] = { "--fixed",    "--spans", "2",
+				"--workflow", "golden",  NULL };
 
 	(void)state;
 	assert_int_equal(sr_emit(F.sd.dir, fixed), 0);
 	sr_sd_start(&F.sd, args, NULL);
 	assert_true(sr_wait_lines(F.sd.console, 4, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.sd.console,
-		"[Exporter] Export trace_id=trace_11111111111111111111111111110000, name=golden\n"), 1);
-	assert_int_equal(sr_count_in_file(F.sd.console, "[Exporter] Export span: {\"object\":\"trace.span\""), 3);
+	assert_int_equal(
+		sr_count_in_file(
+			F.sd.console,
+			"[Exporter] Export trace_id=trace_11111111111111111111111111110000, name=golden\n"),
+		1);
+	assert_int_equal(
+		sr_count_in_file(
+			F.sd.console,
+			"[Exporter] Export span: {\"object\":\"trace.span\""),
+		3);
 	assert_int_equal(sr_count_in_file(F.sd.console, GOLDEN[1]), 1);
 }
 
@@ -321,8 +348,10 @@ static void sidecar_repairs_malformed_data(void **state)
 	assert_int_equal(sr_count_lines(F.rv.out), 6);
 	assert_int_equal(stat_of("records_malformed"), 0);
 	assert_int_equal(stat_of("json_repaired"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"text\":\"{\\\"i\\\":1, not json\""), 1);
+	assert_int_equal(
+		sr_count_in_file(F.rv.out,
+				 "\"data\":{\"text\":\"{\\\"i\\\":1, not json\""),
+		1);
 }
 
 /* Values go out exactly as written (whitespace between tokens aside):
@@ -331,13 +360,23 @@ static void sidecar_repairs_malformed_data(void **state)
  * that is not an object is kept as a string. Nothing is dropped. */
 static void sidecar_keeps_values_exact(void **state)
 {
-	const char *args[] = { "--spans", "6",
-		"--data", " { \"a\" : 1 ,\n \"b\":[1, 2 ,{\"c\":\"x y\"}] } ",
-		"--data", "{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}",
-		"--data", "{\"s\":\"\xff\xfe ok\",\"z\":\"a\\u0000b\"}",
-		"--data", "{\"x\":NaN,\"y\":[Infinity,-Infinity]}",
-		"--data", "[1,2]",
-		"--data", "{\"k\":2,\"k\":3,\"j\":-0.0e-0}", NULL };
+	const char *args[] = {
+		"--spans",
+		"6",
+		"--data",
+		" { \"a\" : 1 ,\n \"b\":[1, 2 ,{\"c\":\"x y\"}] } ",
+		"--data",
+		"{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}",
+		"--data",
+		"{\"s\":\"\xff\xfe ok\",\"z\":\"a\\u0000b\"}",
+		"--data",
+		"{\"x\":NaN,\"y\":[Infinity,-Infinity]}",
+		"--data",
+		"[1,2]",
+		"--data",
+		"{\"k\":2,\"k\":3,\"j\":-0.0e-0}",
+		NULL
+	};
 
 	(void)state;
 	recv_on(NULL);
@@ -351,18 +390,31 @@ static void sidecar_keeps_values_exact(void **state)
 	assert_int_equal(stat_of("records_malformed"), 0);
 	assert_int_equal(stat_of("json_repaired"), 3);
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"error_count\":0"), 1);
+	assert_int_equal(
+		sr_count_in_file(F.rv.out,
+				 "\"data\":{\"a\":1,\"b\":[1,2,{\"c\":\"x y\"}]}"),
+		1);
+	assert_int_equal(
+		sr_count_in_file(
+			F.rv.out,
+			"\"data\":{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}"),
+		1);
+	assert_int_equal(
+		sr_count_in_file(
+			F.rv.out,
+			"\"data\":{\"s\":\"\xef\xbf\xbd\xef\xbf\xbd ok\",\"z\":\"a\\u0000b\"}"),
+		1);
+	assert_int_equal(
+		sr_count_in_file(F.rv.out,
+				 "\"data\":{\"x\":null,\"y\":[null,null]}"),
+		1);
 	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"a\":1,\"b\":[1,2,{\"c\":\"x y\"}]}"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"big\":1e999,\"small\":2.5E-3,\"n\":1733100000000000123,\"f\":1.0}"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"s\":\"\xef\xbf\xbd\xef\xbf\xbd ok\",\"z\":\"a\\u0000b\"}"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"x\":null,\"y\":[null,null]}"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"text\":\"[1,2]\"}"), 1);
-	assert_int_equal(sr_count_in_file(F.rv.out,
-		"\"data\":{\"k\":2,\"k\":3,\"j\":-0.0e-0}"), 1);
+					  "\"data\":{\"text\":\"[1,2]\"}"),
+			 1);
+	assert_int_equal(
+		sr_count_in_file(F.rv.out,
+				 "\"data\":{\"k\":2,\"k\":3,\"j\":-0.0e-0}"),
+		1);
 }
 
 /* --- the seed's export behaviour ------------------------------------------ */
@@ -377,7 +429,8 @@ static size_t requests(double *t, int *status, size_t max)
 		cJSON *j = cJSON_Parse(l[i]);
 
 		t[k] = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "t"));
-		status[k] = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "status"));
+		status[k] = (int)cJSON_GetNumberValue(
+			cJSON_GetObjectItem(j, "status"));
 		cJSON_Delete(j);
 	}
 	sr_lines_free(l, n);
@@ -386,8 +439,13 @@ static size_t requests(double *t, int *status, size_t max)
 
 static void export_retries_5xx_with_growing_delays(void **state)
 {
-	const char *more[] = { "--max-retries", "3", "--base-delay", "0.2",
-			       "--max-delay", "5", NULL };
+	const char *more[] = { "--max-retries",
+			       "3",
+			       "--base-delay",
+			       "0.2",
+			       "--max-delay",
+			       "5",
+			       NULL };
 	const char *spans[] = { "--spans", "2", NULL };
 	double t[8];
 	int st[8];
@@ -406,7 +464,9 @@ static void export_retries_5xx_with_growing_delays(void **state)
 	/* base delay, then doubled (jitter only adds) */
 	sr_assert_fcmp(t[1] - t[0], >=, 0.2);
 	sr_assert_fcmp(t[2] - t[1], >=, 0.4);
-	sr_assert_cmp(sr_count_in_file(F.sd.log, "not delivered after 3 attempts"), >=, 1);
+	sr_assert_cmp(sr_count_in_file(F.sd.log,
+				       "not delivered after 3 attempts"),
+		      >=, 1);
 }
 
 static void export_client_error_not_retried(void **state)
@@ -424,7 +484,9 @@ static void export_client_error_not_retried(void **state)
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 1);
 	assert_int_equal(st[0], 401);
-	assert_int_equal(sr_count_in_file(F.sd.dead, "{\"status\":401,\"answer\":{\"error\""), 4);
+	assert_int_equal(sr_count_in_file(F.sd.dead,
+					  "{\"status\":401,\"answer\":{\"error\""),
+			 4);
 	assert_int_equal(sr_count_lines(F.rv.out), 0);
 }
 
@@ -449,21 +511,25 @@ static void export_400_single_attempt(void **state)
 
 static void export_no_key_warns_once(void **state)
 {
-	const char *args[] = { "--exporter", "openai", "--endpoint", NULL,
-			       "--schedule-delay", "0.1", NULL };
+	const char *args[] = { "--exporter",       "openai", "--endpoint", NULL,
+			       "--schedule-delay", "0.1",    NULL };
 
 	(void)state;
 	recv_on(NULL);
 	args[3] = F.rv.url;
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	sr_sd_start(&F.sd, args, NULL);
-	assert_true(sr_wait_contains(F.sd.log, "OPENAI_API_KEY is not set, skipping trace export",
-				     WAIT_MS));
+	assert_true(
+		sr_wait_contains(F.sd.log,
+				 "OPENAI_API_KEY is not set, skipping trace export",
+				 WAIT_MS));
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(wait_stat("batches_spooled", 2, WAIT_MS));
 	kill(F.sd.pid, SIGUSR1);
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.sd.log, "OPENAI_API_KEY is not set"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log,
+					  "OPENAI_API_KEY is not set"),
+			 1);
 	assert_int_equal(sr_count_lines(F.rv.req), 0);
 	assert_int_equal(sr_count_in_file(F.sd.log, "sk-"), 0);
 }
@@ -474,7 +540,8 @@ static void export_retry_after_seconds(void **state)
 	int st[8];
 
 	(void)state;
-	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "1", NULL });
+	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "1",
+				  NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	/* a hint is obeyed up to max_delay */
 	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
@@ -497,7 +564,8 @@ static void export_retry_after_http_date(void **state)
 	(void)state;
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", date, NULL });
+	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", date,
+				  NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
@@ -532,11 +600,14 @@ static void export_gzip_on_wire_and_in_spool(void **state)
 	(void)state;
 	recv_on(NULL);
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
-	sd_http((const char *[]){ "--wire-compression", "gzip", "--compression", "gzip",
-				  NULL }, KEY_ENV);
+	sd_http((const char *[]){ "--wire-compression", "gzip", "--compression",
+				  "gzip", NULL },
+		KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.rv.req, "\"content-encoding\":\"gzip\""), 1);
+	assert_int_equal(sr_count_in_file(F.rv.req,
+					  "\"content-encoding\":\"gzip\""),
+			 1);
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"error_count\":0"), 1);
 }
 
@@ -604,7 +675,8 @@ static void expect_distinct(const char *what, const char *path, size_t want)
 
 	if (n != want || dups)
 		fail_msg("%s: expected %zu distinct items and no duplicate, got %zu and %zu "
-			 "duplicates", what, want, n, dups);
+			 "duplicates",
+			 what, want, n, dups);
 }
 
 /*
@@ -617,10 +689,21 @@ static void export_destinations_independent_across_restart(void **state)
 {
 	struct sr_recv ot;
 	char *otbase = sr_strf("%s/otlp", F.base), *oturl, port[16];
-	const char *args[16] = { "--exporter", "openai,otlp,file", "--endpoint", NULL,
-				 "--otlp-endpoint", NULL, "--schedule-delay", "0.1",
-				 "--base-delay", "0.05", "--max-delay", "0.2",
-				 "--shutdown-timeout", "0.5", NULL };
+	const char *args[16] = { "--exporter",
+				 "openai,otlp,file",
+				 "--endpoint",
+				 NULL,
+				 "--otlp-endpoint",
+				 NULL,
+				 "--schedule-delay",
+				 "0.1",
+				 "--base-delay",
+				 "0.05",
+				 "--max-delay",
+				 "0.2",
+				 "--shutdown-timeout",
+				 "0.5",
+				 NULL };
 	size_t spans;
 
 	(void)state;
@@ -644,7 +727,10 @@ static void export_destinations_independent_across_restart(void **state)
 	assert_int_equal(dstat_of("otlp", "exports_failed"), 0);
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	/* kept for openai alone */
-	assert_true(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool") == 1);
+	assert_true(
+		sr_count_in_file(F.sd.log,
+				 "1 segments (12 items) left in the spool") ==
+		1);
 
 	/* the restart: more items, and openai's endpoint is well again */
 	sr_recv_free(&F.rv);
@@ -656,12 +742,15 @@ static void export_destinations_independent_across_restart(void **state)
 	assert_true(sr_wait_lines(ot.out, 2 * spans, WAIT_MS));
 	assert_true(wait_dstat("openai", "items_exported", 24, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_true(sr_count_in_file(F.sd.log, "0 segments (0 items) left in the spool") == 1);
+	assert_true(
+		sr_count_in_file(F.sd.log,
+				 "0 segments (0 items) left in the spool") ==
+		1);
 	expect_distinct("openai receiver", F.rv.out, 24);
 	expect_distinct("file output", F.sd.out, 24);
 	if (sr_count_lines(ot.out) != 2 * spans)
-		fail_msg("otlp receiver: expected %zu spans, got %zu", 2 * spans,
-			 sr_count_lines(ot.out));
+		fail_msg("otlp receiver: expected %zu spans, got %zu",
+			 2 * spans, sr_count_lines(ot.out));
 	/* counters of the second run: otlp and file sent only the new items */
 	assert_int_equal(dstat_of("file", "items_exported"), 12);
 	assert_int_equal(dstat_of("otlp", "items_exported"), 12);
@@ -669,16 +758,24 @@ static void export_destinations_independent_across_restart(void **state)
 	{
 		/* spanring-dump --stats shows each destination's counters */
 		char *dump = sr_strf("%s/dump.out", F.base);
-		const char *argv[] = { sr_build_path("spanring-dump"), "--stats", F.sd.stats,
-				       NULL };
-		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		const char *argv[] = { sr_build_path("spanring-dump"),
+				       "--stats", F.sd.stats, NULL };
+		int fd = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0600);
 
 		assert_true(fd >= 0);
-		assert_int_equal(sr_wait_pid(sr_spawn(argv, NULL, -1, fd, NULL), WAIT_MS), 0);
+		assert_int_equal(sr_wait_pid(sr_spawn(argv, NULL, -1, fd, NULL),
+					     WAIT_MS),
+				 0);
 		close(fd);
-		if (sr_count_in_file(dump, "exporters.openai.items_exported 24\n") != 1 ||
-		    sr_count_in_file(dump, "exporters.otlp.items_exported 12\n") != 1 ||
-		    sr_count_in_file(dump, "exporters.file.spool_behind 0\n") != 1)
+		if (sr_count_in_file(dump,
+				     "exporters.openai.items_exported 24\n") !=
+			    1 ||
+		    sr_count_in_file(dump,
+				     "exporters.otlp.items_exported 12\n") !=
+			    1 ||
+		    sr_count_in_file(dump, "exporters.file.spool_behind 0\n") !=
+			    1)
 			fail_msg("spanring-dump --stats: per-destination lines missing:\n%s",
 				 sr_read_file(dump, NULL));
 		free(dump);
@@ -701,7 +798,9 @@ static void spool_survives_restart(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(wait_stat("exports_failed", 1, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	sr_assert_cmp(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool"), ==, 1);
+	sr_assert_cmp(sr_count_in_file(F.sd.log,
+				       "1 segments (12 items) left in the spool"),
+		      ==, 1);
 	sr_recv_free(&F.rv);
 	sr_recv_start(&F.rv, F.base, atoi(port), NULL);
 	sd_http(NULL, KEY_ENV);
@@ -763,16 +862,29 @@ static void spool_bound_drops_oldest_counted(void **state)
 	sr_assert_cmp(delivered, >=, 22);
 	sr_assert_cmp(delivered, <, 6 * 22);
 	sr_assert_cmp(delivered + dropped, >=, 6 * 22);
-	assert_int_equal(sr_count_in_file(F.rv.out, "\"i\":19,"), delivered / 22);
+	assert_int_equal(sr_count_in_file(F.rv.out, "\"i\":19,"),
+			 delivered / 22);
 }
 
 static void sidecar_sigkill_loses_nothing(void **state)
 {
-	const char *emit_args[] = { sr_build_path("progs/emit"), "--dir", F.sd.dir,
-				    "--spans", "300", "--rate", "1500", "--lane-size",
-				    "1048576", NULL };
-	const char *more[] = { "--exporter", "file", "--schedule-delay", "0.05",
-			       "--max-queue-size", "256", NULL };
+	const char *emit_args[] = { sr_build_path("progs/emit"),
+				    "--dir",
+				    F.sd.dir,
+				    "--spans",
+				    "300",
+				    "--rate",
+				    "1500",
+				    "--lane-size",
+				    "1048576",
+				    NULL };
+	const char *more[] = { "--exporter",
+			       "file",
+			       "--schedule-delay",
+			       "0.05",
+			       "--max-queue-size",
+			       "256",
+			       NULL };
 	pid_t prod[4];
 	size_t dups, torn, kills = 5;
 
@@ -787,13 +899,14 @@ static void sidecar_sigkill_loses_nothing(void **state)
 
 		while (sr_ms() < until)
 			wait_stat("records_read", 1LL << 40, 10);
-		assert_int_equal(sr_sd_stop(&F.sd, SIGKILL, 5000), 128 + SIGKILL);
+		assert_int_equal(sr_sd_stop(&F.sd, SIGKILL, 5000),
+				 128 + SIGKILL);
 	}
 	for (int i = 0; i < 4; i++) {
 		int st = sr_wait_pid(prod[i], WAIT_MS);
 
 		sr_assert_cmp(st, >=, 0);
-	sr_assert_exited(st, 0);
+		sr_assert_exited(st, 0);
 	}
 	sr_sd_start(&F.sd, more, NULL);
 	assert_true(sr_wait_lines(F.sd.out, 4 * 302, WAIT_MS));
@@ -809,7 +922,8 @@ static void sidecar_sigkill_loses_nothing(void **state)
  * is the write end of its stdin. */
 static pid_t emit_held(const char *const *extra, int *in)
 {
-	const char *argv[20] = { sr_build_path("progs/emit"), "--dir", F.sd.dir, "--hold" };
+	const char *argv[20] = { sr_build_path("progs/emit"), "--dir", F.sd.dir,
+				 "--hold" };
 	int n = 4, ip[2], op[2];
 	char buf[64];
 	pid_t pid;
@@ -830,7 +944,8 @@ static pid_t emit_held(const char *const *extra, int *in)
 
 static void producer_killed_process_span_has_error(void **state)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       NULL };
 	int in, st;
 	pid_t p;
 	size_t n;
@@ -838,7 +953,8 @@ static void producer_killed_process_span_has_error(void **state)
 	bool found = false;
 
 	(void)state;
-	p = emit_held((const char *[]){ "--spans", "2", "--no-end", NULL }, &in);
+	p = emit_held((const char *[]){ "--spans", "2", "--no-end", NULL },
+		      &in);
 	sr_sd_start(&F.sd, file, NULL);
 	assert_true(sr_wait_lines(F.sd.out, 3, WAIT_MS));
 	kill(p, SIGKILL);
@@ -851,16 +967,26 @@ static void producer_killed_process_span_has_error(void **state)
 	l = sr_lines(F.sd.out, &n);
 	assert_int_equal(n, 4);
 	for (size_t i = 0; i < n; i++) {
-		cJSON *j = cJSON_Parse(l[i]), *sd = cJSON_GetObjectItem(j, "span_data");
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(sd, "name"));
+		cJSON *j = cJSON_Parse(l[i]),
+		      *sd = cJSON_GetObjectItem(j, "span_data");
+		const char *name = cJSON_GetStringValue(
+			cJSON_GetObjectItem(sd, "name"));
 		cJSON *err = cJSON_GetObjectItem(j, "error");
 
 		if (name && !strcmp(name, "process")) {
 			found = true;
-			assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(err, "message")),
-					    "process ended without closing the span");
-			assert_true(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "ended_at")),
-					   cJSON_GetStringValue(cJSON_GetObjectItem(j, "started_at"))) > 0);
+			assert_string_equal(
+				cJSON_GetStringValue(
+					cJSON_GetObjectItem(err, "message")),
+				"process ended without closing the span");
+			assert_true(
+				strcmp(cJSON_GetStringValue(
+					       cJSON_GetObjectItem(j,
+								   "ended_at")),
+				       cJSON_GetStringValue(
+					       cJSON_GetObjectItem(j,
+								   "started_at"))) >
+				0);
 		}
 		cJSON_Delete(j);
 	}
@@ -871,12 +997,15 @@ static void producer_killed_process_span_has_error(void **state)
 
 static void exec_orphan_ends_at_exec_without_error(void **state)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       NULL };
 	int in;
 	pid_t p;
 
 	(void)state;
-	p = emit_held((const char *[]){ "--spans", "1", "--exec", "--fixed", NULL }, &in);
+	p = emit_held((const char *[]){ "--spans", "1", "--exec", "--fixed",
+					NULL },
+		      &in);
 	sr_sd_start(&F.sd, file, NULL);
 	kill(p, SIGKILL);
 	sr_wait_pid(p, 5000);
@@ -885,31 +1014,44 @@ static void exec_orphan_ends_at_exec_without_error(void **state)
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(sr_count_in_file(F.sd.out, "\"error\":null"), 3);
 	/* both end where the exec started (fixed clock: t0 + 5 ms) */
-	assert_int_equal(sr_count_in_file(F.sd.out,
-		"\"ended_at\":\"2026-11-21T11:24:00.774235+00:00\""), 2);
+	assert_int_equal(
+		sr_count_in_file(
+			F.sd.out,
+			"\"ended_at\":\"2026-11-21T11:24:00.774235+00:00\""),
+		2);
 }
 
 static void orphan_gets_exit_signal_from_parent(void **state)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       NULL };
 	char pid[16];
 	int in;
 	pid_t p;
 
 	(void)state;
-	p = emit_held((const char *[]){ "--spans", "0", "--no-end", "--fixed", NULL }, &in);
+	p = emit_held((const char *[]){ "--spans", "0", "--no-end", "--fixed",
+					NULL },
+		      &in);
 	/* the traced parent's report (written here before the death, which
 	 * the sidecar accepts in either order) */
 	snprintf(pid, sizeof(pid), "%d", (int)p);
-	assert_int_equal(sr_emit(F.sd.dir, (const char *[]){ "--fixed", "--spans", "0",
-							    "--child-killed", pid, NULL }), 0);
+	assert_int_equal(sr_emit(F.sd.dir,
+				 (const char *[]){ "--fixed", "--spans", "0",
+						   "--child-killed", pid,
+						   NULL }),
+			 0);
 	sr_sd_start(&F.sd, file, NULL);
 	kill(p, SIGKILL);
 	sr_wait_pid(p, 5000);
 	close(in);
-	assert_true(sr_wait_contains(F.sd.out, "\"process.exit.signal\":\"SIGKILL\"", WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.out,
+				     "\"process.exit.signal\":\"SIGKILL\"",
+				     WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.sd.out, "process ended without closing the span"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.out,
+					  "process ended without closing the span"),
+			 1);
 }
 
 /* --- lifecycle ------------------------------------------------------------- */
@@ -937,7 +1079,10 @@ static void sidecar_sigterm_respects_deadline_when_blackholed(void **state)
 	t0 = sr_ms();
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	sr_assert_cmp(sr_ms() - t0, <, 9000);
-	assert_int_equal(sr_count_in_file(F.sd.log, "1 segments (12 items) left in the spool"), 1);
+	assert_int_equal(
+		sr_count_in_file(F.sd.log,
+				 "1 segments (12 items) left in the spool"),
+		1);
 }
 
 static void sidecar_sigusr1_flushes(void **state)
@@ -955,11 +1100,14 @@ static void sidecar_sigusr1_flushes(void **state)
 
 static void sidecar_sighup_reopens_log(void **state)
 {
-	char *logf = sr_strf("%s/own.log", F.base), *old = sr_strf("%s/own.log.1", F.base);
+	char *logf = sr_strf("%s/own.log", F.base),
+	     *old = sr_strf("%s/own.log.1", F.base);
 
 	(void)state;
-	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--log-file", logf,
-					     NULL }, NULL);
+	sr_sd_start(&F.sd,
+		    (const char *[]){ "--exporter", "file", "--log-file", logf,
+				      NULL },
+		    NULL);
 	assert_true(sr_wait_contains(logf, "serving", WAIT_MS));
 	/* rotate: the old file stays open until SIGHUP */
 	assert_int_equal(rename(logf, old), 0);
@@ -975,18 +1123,28 @@ static void sidecar_sighup_reopens_log(void **state)
 
 static void sidecar_second_instance_refused(void **state)
 {
-	const char *argv[] = { sr_build_path("spanringd"), "--dir", F.sd.dir,
-			       "--spool-dir", NULL, "--exporter", "file", NULL };
-	char *spool2 = sr_strf("%s/spool2", F.base), *err = sr_strf("%s/err2", F.base);
+	const char *argv[] = { sr_build_path("spanringd"),
+			       "--dir",
+			       F.sd.dir,
+			       "--spool-dir",
+			       NULL,
+			       "--exporter",
+			       "file",
+			       NULL };
+	char *spool2 = sr_strf("%s/spool2", F.base),
+	     *err = sr_strf("%s/err2", F.base);
 	int st;
 
 	(void)state;
-	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", NULL }, NULL);
+	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", NULL },
+		    NULL);
 	argv[4] = spool2;
 	st = sr_wait_pid(sr_spawn(argv, NULL, -1, -1, err), 10000);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 75);
-	assert_int_equal(sr_count_in_file(err, "already served by another spanringd"), 1);
+	assert_int_equal(sr_count_in_file(err,
+					  "already served by another spanringd"),
+			 1);
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	free(spool2);
 	free(err);
@@ -1031,26 +1189,36 @@ static void sidecar_rejects_bad_configuration(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_cfg *c = &cases[i];
-		const char *argv[16] = { sr_build_path("spanringd"), "--spool-dir",
-					 F.sd.spool, "--dir", F.sd.dir, c->a, c->b, c->c,
-					 c->d, NULL };
+		const char *argv[16] = { sr_build_path("spanringd"),
+					 "--spool-dir",
+					 F.sd.spool,
+					 "--dir",
+					 F.sd.dir,
+					 c->a,
+					 c->b,
+					 c->c,
+					 c->d,
+					 NULL };
 		int st;
 
 		unlink(err);
 		st = sr_wait_pid(sr_spawn(argv, NULL, -1, -1, err), 10000);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != c->code)
-			fail_msg("%s %s: exit %d, expected %d", c->a, c->b ? c->b : "",
+			fail_msg("%s %s: exit %d, expected %d", c->a,
+				 c->b ? c->b : "",
 				 WIFEXITED(st) ? WEXITSTATUS(st) : -1, c->code);
 		sr_assert_cmp(sr_count_in_file(err, "spanringd: "), >=, 1);
 	}
 	/* a bad variable is a configuration error */
 	{
-		const char *argv[] = { sr_build_path("spanringd"), "--dir", F.sd.dir, NULL };
+		const char *argv[] = { sr_build_path("spanringd"), "--dir",
+				       F.sd.dir, NULL };
 		const char *env[] = { "SPANRINGD_MAX_QUEUE_SIZE=lots", NULL };
 		int st = sr_wait_pid(sr_spawn(argv, env, -1, -1, err), 10000);
 
 		assert_int_equal(WEXITSTATUS(st), 78);
-		sr_assert_cmp(sr_count_in_file(err, "SPANRINGD_MAX_QUEUE_SIZE"), >=, 1);
+		sr_assert_cmp(sr_count_in_file(err, "SPANRINGD_MAX_QUEUE_SIZE"),
+			      >=, 1);
 	}
 	free(err);
 }
@@ -1058,13 +1226,32 @@ static void sidecar_rejects_bad_configuration(void **state)
 static void sidecar_help_lists_every_option(void **state)
 {
 	static const char *const flags[] = {
-		"--dir", "--exporter", "--endpoint", "--output", "--max-batch-size",
-		"--schedule-delay", "--export-trigger-ratio", "--max-queue-size",
-		"--max-retries", "--base-delay", "--max-delay", "--compression",
-		"--spool-dir", "--spool-max-bytes", "--shutdown-timeout",
-		"--stats-file", "--log-level", "--help", "--version", "--api-key-file",
-		"SPANRINGD_MAX_BATCH_SIZE", "SPANRING_DIR", "default 128", "default 8192",
-		"default 0.7", "OPENAI_API_KEY",
+		"--dir",
+		"--exporter",
+		"--endpoint",
+		"--output",
+		"--max-batch-size",
+		"--schedule-delay",
+		"--export-trigger-ratio",
+		"--max-queue-size",
+		"--max-retries",
+		"--base-delay",
+		"--max-delay",
+		"--compression",
+		"--spool-dir",
+		"--spool-max-bytes",
+		"--shutdown-timeout",
+		"--stats-file",
+		"--log-level",
+		"--help",
+		"--version",
+		"--api-key-file",
+		"SPANRINGD_MAX_BATCH_SIZE",
+		"SPANRING_DIR",
+		"default 128",
+		"default 8192",
+		"default 0.7",
+		"OPENAI_API_KEY",
 	};
 	const char *argv[] = { sr_build_path("spanringd"), "--help", NULL };
 	char *out = sr_strf("%s/help", F.base);
@@ -1082,7 +1269,8 @@ static void sidecar_help_lists_every_option(void **state)
 
 /* --- hostile rings and stats --------------------------------------------- */
 
-static void write_file(const char *dir, const char *name, const void *p, size_t n)
+static void write_file(const char *dir, const char *name, const void *p,
+		       size_t n)
 {
 	char *path = sr_strf("%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -1122,7 +1310,8 @@ static void sidecar_survives_hostile_rings(void **state)
 	recv_on(NULL);
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 131 + 7);
-	write_file(F.sd.dir, "sr-1-0000000000000001-16384.ring", junk, sizeof(junk));
+	write_file(F.sd.dir, "sr-1-0000000000000001-16384.ring", junk,
+		   sizeof(junk));
 	write_file(F.sd.dir, "sr-2-0000000000000002-100.ring", junk, 100);
 	memset(&h, 0, sizeof(h));
 	h.magic = SR_RING_MAGIC;
@@ -1132,9 +1321,11 @@ static void sidecar_survives_hostile_rings(void **state)
 	h.lane_size = 1u << 30;
 	h.file_size = 1ull << 50;
 	memcpy(junk, &h, sizeof(h));
-	write_file(F.sd.dir, "sr-3-0000000000000003-16384.ring", junk, sizeof(junk));
+	write_file(F.sd.dir, "sr-3-0000000000000003-16384.ring", junk,
+		   sizeof(junk));
 	/* a live ring that is truncated while the sidecar reads it */
-	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL }, &in);
+	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL },
+		      &in);
 	sd_http(NULL, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 2, WAIT_MS));
 	ring = ring_of(p);
@@ -1143,7 +1334,8 @@ static void sidecar_survives_hostile_rings(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(sr_wait_lines(F.rv.out, 2 + 12, WAIT_MS));
 	assert_true(wait_stat("rings_bad", 4, WAIT_MS));
-	assert_true(sr_wait_contains(F.sd.log, "truncated under the reader", WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "truncated under the reader",
+				     WAIT_MS));
 	assert_int_equal(kill(F.sd.pid, 0), 0);
 	kill(p, SIGKILL);
 	sr_wait_pid(p, 5000);
@@ -1177,7 +1369,9 @@ static void sidecar_stats_file_counts(void **state)
 	assert_int_equal(stat_of("exports_failed"), 0);
 	sr_assert_cmp(stat_of("http_requests"), >=, 1);
 	sr_assert_cmp(stat_of("bytes_in"), >, stat_of("bytes_compressed"));
-	sr_assert_fcmp(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "compression_ratio")), >, 1.0);
+	sr_assert_fcmp(cJSON_GetNumberValue(
+			       cJSON_GetObjectItem(j, "compression_ratio")),
+		       >, 1.0);
 	assert_non_null(cJSON_GetObjectItem(j, "compress_mb_s"));
 	cJSON_Delete(j);
 	free(t);
@@ -1193,7 +1387,8 @@ static void shim_env(const char **env, char **keep)
 	char so[4096];
 
 	if (!realpath(sr_build_path("libspanring.so"), so)) {
-		print_message("skipped: %s is not built\n", sr_build_path("libspanring.so"));
+		print_message("skipped: %s is not built\n",
+			      sr_build_path("libspanring.so"));
 		skip();
 	}
 #ifdef __SANITIZE_ADDRESS__
@@ -1215,7 +1410,8 @@ static void shim_programs_payload_conforms(void **state)
 {
 	const char *env[5];
 	char *keep[2];
-	const char *sh[] = { "/bin/sh", "-c", "/bin/true; /bin/echo hi > /dev/null", NULL };
+	const char *sh[] = { "/bin/sh", "-c",
+			     "/bin/true; /bin/echo hi > /dev/null", NULL };
 	size_t n;
 	char **l;
 	int st;
@@ -1226,7 +1422,9 @@ static void shim_programs_payload_conforms(void **state)
 	sd_http(NULL, KEY_ENV);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
 	sr_assert_exited(st, 0);
-	assert_true(sr_wait_contains(F.rv.out, "\"workflow_name\":\"conformance\"", WAIT_MS));
+	assert_true(sr_wait_contains(F.rv.out,
+				     "\"workflow_name\":\"conformance\"",
+				     WAIT_MS));
 	assert_true(wait_stat("rings_removed", 2, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	l = sr_lines(F.rv.req, &n);
@@ -1235,8 +1433,10 @@ static void shim_programs_payload_conforms(void **state)
 			fail_msg("invalid payload: %s", l[i]);
 	sr_lines_free(l, n);
 	/* one trace for the whole tree, a process span per image */
-	assert_int_equal(sr_count_in_file(F.rv.out, "\"object\":\"trace\","), 1);
-	sr_assert_cmp(sr_count_in_file(F.rv.out, "\"name\":\"process\""), >=, 2);
+	assert_int_equal(sr_count_in_file(F.rv.out, "\"object\":\"trace\","),
+			 1);
+	sr_assert_cmp(sr_count_in_file(F.rv.out, "\"name\":\"process\""), >=,
+		      2);
 	free(keep[0]);
 	free(keep[1]);
 }
@@ -1246,24 +1446,31 @@ static void shim_killed_program_span_has_error(void **state)
 	const char *env[5];
 	char *keep[2];
 	/* the inner shell kills itself; the outer one reaps it */
-	const char *sh[] = { "/bin/sh", "-c", "/bin/sh -c 'kill -9 $$'; exit 0", NULL };
+	const char *sh[] = { "/bin/sh", "-c", "/bin/sh -c 'kill -9 $$'; exit 0",
+			     NULL };
 	int st;
 
 	(void)state;
 	shim_env(env, keep);
-	sr_sd_start(&F.sd, (const char *[]){ "--exporter", "file", "--schedule-delay",
-					     "0.1", NULL }, NULL);
+	sr_sd_start(&F.sd,
+		    (const char *[]){ "--exporter", "file", "--schedule-delay",
+				      "0.1", NULL },
+		    NULL);
 	st = sr_wait_pid(sr_spawn(sh, env, -1, -1, NULL), WAIT_MS);
 	sr_assert_exited(st, 0);
-	assert_true(sr_wait_contains(F.sd.out, "process ended without closing the span",
+	assert_true(sr_wait_contains(F.sd.out,
+				     "process ended without closing the span",
 				     WAIT_MS));
 	assert_true(wait_stat("spans_orphaned", 1, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
-	assert_int_equal(sr_count_in_file(F.sd.out, "process ended without closing the span"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.out,
+					  "process ended without closing the span"),
+			 1);
 	/* an exit status, when the parent reported one (CHILD_EXIT), is
 	 * the signal that killed it */
 	assert_int_equal(sr_count_in_file(F.sd.out, "\"process.exit.signal\":"),
-			 sr_count_in_file(F.sd.out, "\"process.exit.signal\":\"SIGKILL\""));
+			 sr_count_in_file(F.sd.out,
+					  "\"process.exit.signal\":\"SIGKILL\""));
 	free(keep[0]);
 	free(keep[1]);
 }
@@ -1328,14 +1535,16 @@ static void export_retry_after_zero_keeps_backoff(void **state)
 	recv_on((const char *[]){ "--status-seq", "503,503", "--fault-header",
 				  "Retry-After: 0", NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
-	sd_http((const char *[]){ "--base-delay", "0.2", "--max-delay", "5", NULL }, KEY_ENV);
+	sd_http((const char *[]){ "--base-delay", "0.2", "--max-delay", "5",
+				  NULL },
+		KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 3);
 	/* Retry-After: 0 means the normal backoff: 0.2 s, then 0.4 s */
 	if (t[1] - t[0] < 0.2 || t[2] - t[1] < 0.4)
-		fail_msg("gaps %.3f, %.3f s; expected >= 0.2, >= 0.4", t[1] - t[0],
-			 t[2] - t[1]);
+		fail_msg("gaps %.3f, %.3f s; expected >= 0.2, >= 0.4",
+			 t[1] - t[0], t[2] - t[1]);
 }
 
 static void export_retry_after_capped_at_max_delay(void **state)
@@ -1344,7 +1553,8 @@ static void export_retry_after_capped_at_max_delay(void **state)
 	int st[8];
 
 	(void)state;
-	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "120", NULL });
+	recv_on((const char *[]){ "--status-seq", "429", "--retry-after", "120",
+				  NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	sd_http((const char *[]){ "--max-delay", "0.5", NULL }, KEY_ENV);
 	/* delivered long before 120 s: the hint is capped at max_delay */
@@ -1354,7 +1564,8 @@ static void export_retry_after_capped_at_max_delay(void **state)
 	assert_int_equal(st[0], 429);
 	/* ... and still obeyed up to it */
 	if (t[1] - t[0] < 0.5)
-		fail_msg("gap %.3f s, expected >= 0.5 (max_delay)", t[1] - t[0]);
+		fail_msg("gap %.3f s, expected >= 0.5 (max_delay)",
+			 t[1] - t[0]);
 }
 
 static void export_retry_after_ms_wins_over_retry_after(void **state)
@@ -1364,15 +1575,16 @@ static void export_retry_after_ms_wins_over_retry_after(void **state)
 
 	(void)state;
 	recv_on((const char *[]){ "--status-seq", "503", "--fault-header",
-				  "retry-after-ms: 700", "--fault-header", "Retry-After: 0",
-				  NULL });
+				  "retry-after-ms: 700", "--fault-header",
+				  "Retry-After: 0", NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	sd_http((const char *[]){ "--max-delay", "5", NULL }, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
 	assert_int_equal(requests(t, st, 8), 2);
 	if (t[1] - t[0] < 0.7)
-		fail_msg("gap %.3f s, expected >= 0.7 (retry-after-ms)", t[1] - t[0]);
+		fail_msg("gap %.3f s, expected >= 0.7 (retry-after-ms)",
+			 t[1] - t[0]);
 }
 
 static void export_409_and_408_retried(void **state)
@@ -1429,18 +1641,21 @@ static void export_x_should_retry_false_holds(void **state)
 	assert_int_equal(st[0], 503);
 	assert_int_equal(stat_of("exports_retried"), 0);
 	assert_int_equal(stat_of("exports_failed"), 1);
-	assert_int_equal(sr_count_in_file(F.sd.log, "x-should-retry: false"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log, "x-should-retry: false"),
+			 1);
 }
 
 static void export_sigusr1_cuts_retry_pause(void **state)
 {
 	(void)state;
-	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", "100", NULL });
+	recv_on((const char *[]){ "--status-seq", "503", "--retry-after", "100",
+				  NULL });
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	/* a pause of 100 s between the attempts, were it not cut */
 	sd_http((const char *[]){ "--max-delay", "100", NULL }, KEY_ENV);
 	assert_true(sr_wait_lines(F.rv.req, 1, WAIT_MS));
-	assert_true(sr_wait_contains(F.sd.log, "server error 503, attempt 1", WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log, "server error 503, attempt 1",
+				     WAIT_MS));
 	kill(F.sd.pid, SIGUSR1);
 	assert_true(sr_wait_lines(F.rv.out, 12, WAIT_MS));
 	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
@@ -1462,7 +1677,9 @@ static void export_unnamed_400_dead_letters_in_one_request(void **state)
 	/* an answer that names no item is batch-wide: no bisection */
 	assert_int_equal(requests(t, st, 8), 1);
 	assert_int_equal(sr_count_lines(F.sd.dead), 52);
-	assert_int_equal(sr_count_in_file(F.sd.dead, "\"status\":400,\"answer\":{\"error\""), 52);
+	assert_int_equal(sr_count_in_file(F.sd.dead,
+					  "\"status\":400,\"answer\":{\"error\""),
+			 52);
 	assert_int_equal(stat_of("dead_lettered"), 52);
 }
 
@@ -1509,7 +1726,9 @@ static void export_dead_letter_unwritable_stops_the_line(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, bad), 0);
 	sd_http(NULL, KEY_ENV);
 	assert_true(wait_stat("dead_letter_errors", 1, WAIT_MS));
-	assert_true(sr_wait_contains(F.sd.log, "rejected items stay in the spool", WAIT_MS));
+	assert_true(sr_wait_contains(F.sd.log,
+				     "rejected items stay in the spool",
+				     WAIT_MS));
 	/* nothing left the spool */
 	assert_true(stat_of("spool_segments") >= 1);
 	assert_int_equal(stat_of("dead_lettered"), 0);
@@ -1529,36 +1748,47 @@ static void export_dead_letter_unwritable_stops_the_line(void **state)
 static void sidecar_refuses_unwritable_files_at_start(void **state)
 {
 	static const char *const cases[][4] = {
-		{ "--exporter", "openai", "--dead-letter", "/proc/version/dead.jsonl" },
+		{ "--exporter", "openai", "--dead-letter",
+		  "/proc/version/dead.jsonl" },
 		{ "--exporter", "file", "--output", "/proc/version/out.jsonl" },
-		{ "--exporter", "file", "--stats-file", "/proc/version/stats.json" },
+		{ "--exporter", "file", "--stats-file",
+		  "/proc/version/stats.json" },
 		{ "--exporter", "file", "--output", "/" },
 	};
 	char *err = sr_strf("%s/err", F.base);
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *argv[] = { sr_build_path("spanringd"), "--dir", F.sd.dir,
-				       "--spool-dir", F.sd.spool, cases[i][0], cases[i][1],
-				       cases[i][2], cases[i][3], NULL };
+		const char *argv[] = { sr_build_path("spanringd"),
+				       "--dir",
+				       F.sd.dir,
+				       "--spool-dir",
+				       F.sd.spool,
+				       cases[i][0],
+				       cases[i][1],
+				       cases[i][2],
+				       cases[i][3],
+				       NULL };
 		const char *env[] = { "OPENAI_API_KEY=sk-test", NULL };
 		int st;
 
 		unlink(err);
 		st = sr_wait_pid(sr_spawn(argv, env, -1, -1, err), 10000);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 73)
-			fail_msg("%s %s: exit %d, expected 73", cases[i][2], cases[i][3],
+			fail_msg("%s %s: exit %d, expected 73", cases[i][2],
+				 cases[i][3],
 				 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		if (sr_count_in_file(err, cases[i][3]) < 1)
-			fail_msg("%s %s: the message does not name the path", cases[i][2],
-				 cases[i][3]);
+			fail_msg("%s %s: the message does not name the path",
+				 cases[i][2], cases[i][3]);
 	}
 	free(err);
 }
 
 static void spool_dir_removed_heals(void **state)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       NULL };
 	char *cmd;
 	int in, st;
 	pid_t p;
@@ -1576,7 +1806,8 @@ static void spool_dir_removed_heals(void **state)
 	assert_int_equal(sr_emit(F.sd.dir, NULL), 0);
 	assert_true(wait_stat("spool_heals", 1, WAIT_MS));
 	assert_true(wait_prefix(F.sd.spool, "open-", 1, WAIT_MS));
-	assert_true(sr_wait_contains(F.sd.log, "was removed under spanringd: recreated",
+	assert_true(sr_wait_contains(F.sd.log,
+				     "was removed under spanringd: recreated",
 				     WAIT_MS));
 	/* writes resume: the held process ends and its span arrives */
 	close(in);
@@ -1586,7 +1817,9 @@ static void spool_dir_removed_heals(void **state)
 	/* 12 items of each emit: nothing lost, nothing spooled twice */
 	assert_int_equal(sr_count_lines(F.sd.out), 24);
 	assert_int_equal(stat_of("spool_lost_items"), 0);
-	assert_int_equal(sr_count_in_file(F.sd.log, "0 segments (0 items) left in the spool"), 1);
+	assert_int_equal(sr_count_in_file(F.sd.log,
+					  "0 segments (0 items) left in the spool"),
+			 1);
 }
 
 /* Writes junk after the intact batches of one segment and cuts another
@@ -1607,8 +1840,10 @@ static void spool_damaged_segments_salvaged(void **state)
 	snprintf(port, sizeof(port), "%d", F.rv.port);
 	sr_recv_stop(&F.rv);
 	/* two segments of 10 batches of 10 items, the receiver down */
-	sd_http((const char *[]){ "--max-batch-size", "10", "--shutdown-timeout", "0.2",
-				  "--max-retries", "1", NULL }, KEY_ENV);
+	sd_http((const char *[]){ "--max-batch-size", "10",
+				  "--shutdown-timeout", "0.2", "--max-retries",
+				  "1", NULL },
+		KEY_ENV);
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
 	assert_true(wait_stat("batches_spooled", 10, WAIT_MS));
 	assert_int_equal(sr_emit(F.sd.dir, spans), 0);
@@ -1647,7 +1882,10 @@ static void spool_damaged_segments_salvaged(void **state)
 	q = sr_strf("%s/quarantine", F.sd.spool);
 	assert_int_equal(count_prefix(q, "seg-"), 2);
 	assert_int_equal(count_prefix(F.sd.spool, "seg-"), 0);
-	assert_int_equal(sr_count_in_file(F.sd.log, "intact batches delivered, the file moved to"), 2);
+	assert_int_equal(
+		sr_count_in_file(F.sd.log,
+				 "intact batches delivered, the file moved to"),
+		2);
 	free(q);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -1656,7 +1894,8 @@ static void spool_damaged_segments_salvaged(void **state)
 
 static void sidecar_clamps_hostile_lane_head(void **state)
 {
-	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1", NULL };
+	const char *file[] = { "--exporter", "file", "--schedule-delay", "0.1",
+			       NULL };
 	struct sr_ring_header h;
 	uint64_t head = 1ull << 63;
 	char *ring;
@@ -1665,14 +1904,16 @@ static void sidecar_clamps_hostile_lane_head(void **state)
 
 	(void)state;
 	sr_sd_start(&F.sd, file, NULL);
-	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL }, &in);
+	p = emit_held((const char *[]){ "--spans", "1", "--no-end", NULL },
+		      &in);
 	assert_true(sr_wait_lines(F.sd.out, 2, WAIT_MS));
 	ring = ring_of(p);
 	fd = open(ring, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	/* lane 1's head 2^63 bytes ahead of its tail */
-	assert_int_equal(pwrite(fd, &head, 8, (off_t)h.lanes_offset + h.lane_ctl_size),
+	assert_int_equal(pwrite(fd, &head, 8,
+				(off_t)h.lanes_offset + h.lane_ctl_size),
 			 8);
 	close(fd);
 	assert_true(wait_stat("ring_faults", 1, WAIT_MS));
@@ -1699,9 +1940,10 @@ static void sidecar_waits_for_dying_lock(void **state)
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
-	F.sd.pid = sr_spawn((const char *[]){ sr_build_path("spanringd"), "--dir", F.sd.dir,
-					      "--spool-dir", F.sd.spool, "--exporter",
-					      "file", "--output", F.sd.out, NULL },
+	F.sd.pid = sr_spawn((const char *[]){ sr_build_path("spanringd"),
+					      "--dir", F.sd.dir, "--spool-dir",
+					      F.sd.spool, "--exporter", "file",
+					      "--output", F.sd.out, NULL },
 			    NULL, -1, -1, F.sd.log);
 	assert_true(F.sd.pid > 0);
 	assert_true(sr_wait_contains(F.sd.log, "lock held, waiting", WAIT_MS));
@@ -1716,8 +1958,7 @@ static void sidecar_waits_for_dying_lock(void **state)
 SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(sidecar_repairs_malformed_data),
 	     T(export_file_starts_after_torn_line),
-	     T(export_console_prints_seed_lines),
-	     T(sidecar_keeps_values_exact),
+	     T(export_console_prints_seed_lines), T(sidecar_keeps_values_exact),
 	     T(export_retries_5xx_with_growing_delays),
 	     T(export_client_error_not_retried), T(export_400_single_attempt),
 	     T(export_no_key_warns_once), T(export_retry_after_seconds),

@@ -21,11 +21,11 @@
 #include "sidecar/spool.h"
 #include "sidecar/stats.h"
 
-#define assert_near(a, b)                                                    \
-	do {                                                                 \
-		double a_ = (a), b_ = (b);                                   \
-		if (a_ < b_ - 1e-9 || a_ > b_ + 1e-9)                        \
-			fail_msg("%s = %g, expected %g", #a, a_, b_);        \
+#define assert_near(a, b)                                             \
+	do {                                                          \
+		double a_ = (a), b_ = (b);                            \
+		if (a_ < b_ - 1e-9 || a_ > b_ + 1e-9)                 \
+			fail_msg("%s = %g, expected %g", #a, a_, b_); \
 	} while (0)
 
 /* --- retry rules ------------------------------------------------------- */
@@ -39,26 +39,38 @@ struct verdict_case {
 static void retry_verdict_table(void **state)
 {
 	static const struct verdict_case cases[] = {
-		{ 200, SR_SR_ABSENT, SR_V_OK },	    { 204, SR_SR_FALSE, SR_V_OK },
-		{ 0, SR_SR_ABSENT, SR_V_RETRY },    { 302, SR_SR_ABSENT, SR_V_RETRY },
-		{ 400, SR_SR_ABSENT, SR_V_REJECT }, { 401, SR_SR_ABSENT, SR_V_REJECT },
-		{ 404, SR_SR_ABSENT, SR_V_REJECT }, { 413, SR_SR_ABSENT, SR_V_REJECT },
-		{ 408, SR_SR_ABSENT, SR_V_RETRY },  { 409, SR_SR_ABSENT, SR_V_RETRY },
-		{ 429, SR_SR_ABSENT, SR_V_RETRY },  { 500, SR_SR_ABSENT, SR_V_RETRY },
-		{ 503, SR_SR_ABSENT, SR_V_RETRY },  { 400, SR_SR_TRUE, SR_V_RETRY },
-		{ 401, SR_SR_TRUE, SR_V_RETRY },    { 400, SR_SR_FALSE, SR_V_REJECT },
-		{ 503, SR_SR_FALSE, SR_V_HOLD },    { 429, SR_SR_FALSE, SR_V_HOLD },
-		{ 409, SR_SR_FALSE, SR_V_HOLD },    { 0, SR_SR_FALSE, SR_V_HOLD },
+		{ 200, SR_SR_ABSENT, SR_V_OK },
+		{ 204, SR_SR_FALSE, SR_V_OK },
+		{ 0, SR_SR_ABSENT, SR_V_RETRY },
+		{ 302, SR_SR_ABSENT, SR_V_RETRY },
+		{ 400, SR_SR_ABSENT, SR_V_REJECT },
+		{ 401, SR_SR_ABSENT, SR_V_REJECT },
+		{ 404, SR_SR_ABSENT, SR_V_REJECT },
+		{ 413, SR_SR_ABSENT, SR_V_REJECT },
+		{ 408, SR_SR_ABSENT, SR_V_RETRY },
+		{ 409, SR_SR_ABSENT, SR_V_RETRY },
+		{ 429, SR_SR_ABSENT, SR_V_RETRY },
+		{ 500, SR_SR_ABSENT, SR_V_RETRY },
+		{ 503, SR_SR_ABSENT, SR_V_RETRY },
+		{ 400, SR_SR_TRUE, SR_V_RETRY },
+		{ 401, SR_SR_TRUE, SR_V_RETRY },
+		{ 400, SR_SR_FALSE, SR_V_REJECT },
+		{ 503, SR_SR_FALSE, SR_V_HOLD },
+		{ 429, SR_SR_FALSE, SR_V_HOLD },
+		{ 409, SR_SR_FALSE, SR_V_HOLD },
+		{ 0, SR_SR_FALSE, SR_V_HOLD },
 		{ 503, SR_SR_TRUE, SR_V_RETRY },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum sr_verdict v = sr_retry_verdict(cases[i].status, cases[i].sr);
+		enum sr_verdict v = sr_retry_verdict(cases[i].status,
+						     cases[i].sr);
 
 		if (v != cases[i].want)
 			fail_msg("status %ld, x-should-retry %d: verdict %d, expected %d",
-				 cases[i].status, cases[i].sr, v, cases[i].want);
+				 cases[i].status, cases[i].sr, v,
+				 cases[i].want);
 	}
 }
 
@@ -120,7 +132,7 @@ static void retry_after_values_parsed_strictly(void **state)
 
 /* --- spool format and salvage ------------------------------------------ */
 
-static const char *const ONE[] = {"file"};
+static const char *const ONE[] = { "file" };
 
 struct spool_fx {
 	char *base, *dir;
@@ -139,7 +151,8 @@ static struct sr_spool_batch *batches(uint32_t n, uint32_t items, int from)
 		b[k].lines = malloc(cap);
 		assert_non_null(b[k].lines);
 		for (uint32_t i = 0; i < items; i++)
-			o += (size_t)snprintf(b[k].lines + o, cap - o, "{\"i\":%d}\n",
+			o += (size_t)snprintf(b[k].lines + o, cap - o,
+					      "{\"i\":%d}\n",
 					      from + (int)(k * items + i));
 		b[k].len = o;
 		b[k].items = items;
@@ -153,7 +166,11 @@ static void spool_up(struct spool_fx *f, enum sr_codec codec)
 
 	f->base = sr_tmpdir("spool");
 	f->dir = sr_strf("%s/spool", f->base);
-	f->sp = sr_spool_open(f->dir, &(struct sr_spool_opts){.codec = codec, .names = ONE, .ndest = 1}, why, sizeof(why));
+	f->sp = sr_spool_open(f->dir,
+			      &(struct sr_spool_opts){ .codec = codec,
+						       .names = ONE,
+						       .ndest = 1 },
+			      why, sizeof(why));
 	if (!f->sp)
 		fail_msg("sr_spool_open: %s", why);
 }
@@ -171,7 +188,11 @@ static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 	char why[256] = "";
 
 	sr_spool_free(f->sp);
-	f->sp = sr_spool_open(f->dir, &(struct sr_spool_opts){.codec = codec, .names = ONE, .ndest = 1}, why, sizeof(why));
+	f->sp = sr_spool_open(f->dir,
+			      &(struct sr_spool_opts){ .codec = codec,
+						       .names = ONE,
+						       .ndest = 1 },
+			      why, sizeof(why));
 	if (!f->sp)
 		fail_msg("sr_spool_open again: %s", why);
 }
@@ -200,7 +221,8 @@ static char *only_segment(struct spool_fx *f)
 
 /* Delivers every batch it can (as the exporter does), counting items
  * and lines; returns the batches read. */
-static uint32_t drain_segment(struct spool_fx *f, size_t *lines, const char **damage)
+static uint32_t drain_segment(struct spool_fx *f, size_t *lines,
+			      const char **damage)
 {
 	struct sr_segment *g = NULL;
 	uint64_t seq;
@@ -217,7 +239,8 @@ static uint32_t drain_segment(struct spool_fx *f, size_t *lines, const char **da
 
 		if (sr_segment_batch(g, i, &l, &len, &items) == 0) {
 			got++;
-			for (const char *p = l; (p = memchr(p, '\n', len - (size_t)(p - l))); p++)
+			for (const char *p = l;
+			     (p = memchr(p, '\n', len - (size_t)(p - l))); p++)
 				(*lines)++;
 		}
 		assert_int_equal(sr_spool_mark(f->sp, g, i + 1), 0);
@@ -252,9 +275,12 @@ static struct sr_spool *spool_dests(const char *dir, const char *const *names,
 				    unsigned n)
 {
 	char why[256] = "";
-	struct sr_spool *sp = sr_spool_open(
-	    dir, &(struct sr_spool_opts){.codec = SR_CODEC_LZ4, .names = names, .ndest = n},
-	    why, sizeof(why));
+	struct sr_spool *sp = sr_spool_open(dir,
+					    &(struct sr_spool_opts){
+						    .codec = SR_CODEC_LZ4,
+						    .names = names,
+						    .ndest = n },
+					    why, sizeof(why));
 
 	if (!sp)
 		fail_msg("sr_spool_open: %s", why);
@@ -279,22 +305,25 @@ static uint32_t dest_delivers(struct sr_spool *sp, unsigned dest, uint64_t want,
 	assert_true(sr_spool_next(sp, dest, &seq));
 	want += seq_base;
 	if (seq != want)
-		fail_msg("destination %u: expected segment %llu, got %llu", dest,
-			 (unsigned long long)want, (unsigned long long)seq);
+		fail_msg("destination %u: expected segment %llu, got %llu",
+			 dest, (unsigned long long)want,
+			 (unsigned long long)seq);
 	assert_int_equal(sr_spool_load(sp, dest, seq, &g), 0);
 	if (sr_segment_done(g) != from)
 		fail_msg("destination %u resumes segment %llu at batch %u, expected %u",
-			 dest, (unsigned long long)seq, sr_segment_done(g), from);
+			 dest, (unsigned long long)seq, sr_segment_done(g),
+			 from);
 	for (i = from; i < sr_segment_batches(g) && got < n; i++, got++) {
 		const char *l;
 		size_t len;
 		uint32_t items;
 
 		assert_int_equal(sr_segment_batch(g, i, &l, &len, &items), 0);
-		snprintf(head, sizeof(head), "{\"i\":%d}\n", first_item + (int)(i * items));
+		snprintf(head, sizeof(head), "{\"i\":%d}\n",
+			 first_item + (int)(i * items));
 		if (strncmp(l, head, strlen(head)))
-			fail_msg("destination %u batch %u: expected %s got %.20s", dest, i,
-				 head, l);
+			fail_msg("destination %u batch %u: expected %s got %.20s",
+				 dest, i, head, l);
 		assert_int_equal(sr_spool_mark(sp, g, i + 1), 0);
 	}
 	sr_segment_free(g);
@@ -307,8 +336,8 @@ static uint32_t dest_delivers(struct sr_spool *sp, unsigned dest, uint64_t want,
  * oldest segment left. */
 static void spool_destinations_keep_own_progress(void **state)
 {
-	static const char *const two[] = {"openai", "otlp"};
-	static const char *const three[] = {"openai", "otlp", "file"};
+	static const char *const two[] = { "openai", "otlp" };
+	static const char *const three[] = { "openai", "otlp", "file" };
 	char *base = sr_tmpdir("dests"), *dir = sr_strf("%s/spool", base);
 	struct sr_spool *sp = spool_dests(dir, two, 2);
 	uint64_t seq;
@@ -350,7 +379,13 @@ static void spool_destinations_keep_own_progress(void **state)
 }
 
 /* The damages of a segment file, each salvaged. */
-enum damage { JUNK_AFTER, DONE_BEYOND, HALF_TRUNCATED, BAD_CHECKSUM, BAD_MAGIC };
+enum damage {
+	JUNK_AFTER,
+	DONE_BEYOND,
+	HALF_TRUNCATED,
+	BAD_CHECKSUM,
+	BAD_MAGIC
+};
 
 static void damage_file(const char *path, enum damage d)
 {
@@ -363,8 +398,10 @@ static void damage_file(const char *path, enum damage d)
 	assert_true(fd >= 0);
 	switch (d) {
 	case JUNK_AFTER:
-		assert_int_equal(pwrite(fd, "\x01\x00\x00\x00junk junk junk junk", 23,
-					(off_t)len), 23);
+		assert_int_equal(pwrite(fd,
+					"\x01\x00\x00\x00junk junk junk junk",
+					23, (off_t)len),
+				 23);
 		break;
 	case DONE_BEYOND:
 		v = 1000;
@@ -376,7 +413,8 @@ static void damage_file(const char *path, enum damage d)
 	case BAD_CHECKSUM:
 		/* a byte inside the last batch's compressed data */
 		buf[len - 6] ^= 0x5a;
-		assert_int_equal(pwrite(fd, buf + len - 6, 1, (off_t)(len - 6)), 1);
+		assert_int_equal(pwrite(fd, buf + len - 6, 1, (off_t)(len - 6)),
+				 1);
 		break;
 	case BAD_MAGIC:
 		assert_int_equal(pwrite(fd, "XXXXXXXX", 8, 0), 8);
@@ -419,16 +457,18 @@ static void spool_salvages_damaged_segments(void **state)
 		spool_reopen(&f, SR_CODEC_LZ4);
 		got = drain_segment(&f, &lines, &damage);
 		if (got < c->min_batches || got > c->max_batches)
-			fail_msg("%s: %u intact batches delivered, expected %u..%u", c->name,
-				 got, c->min_batches, c->max_batches);
+			fail_msg("%s: %u intact batches delivered, expected %u..%u",
+				 c->name, got, c->min_batches, c->max_batches);
 		if (lines != got * 20u)
-			fail_msg("%s: %zu lines, expected %u", c->name, lines, got * 20);
+			fail_msg("%s: %zu lines, expected %u", c->name, lines,
+				 got * 20);
 		if (!damage)
 			fail_msg("%s: not reported as damaged", c->name);
 		/* moved aside, never deleted */
 		q = sr_strf("%s/quarantine/%s", f.dir, strrchr(seg, '/') + 1);
 		if (stat(q, &st) != 0)
-			fail_msg("%s: %s not in quarantine: %s", c->name, q, strerror(errno));
+			fail_msg("%s: %s not in quarantine: %s", c->name, q,
+				 strerror(errno));
 		if (stat(seg, &st) == 0)
 			fail_msg("%s: %s still in the spool", c->name, seg);
 		assert_int_equal(sr_spool_count(f.sp), 0);
@@ -440,7 +480,8 @@ static void spool_salvages_damaged_segments(void **state)
 
 static void spool_index_of_damaged_images(void **state)
 {
-	static const uint8_t head[16] = "SRSPOOL1\x02\x00\x00\x00\x00\x00\x00\x00";
+	static const uint8_t head[16] =
+		"SRSPOOL1\x02\x00\x00\x00\x00\x00\x00\x00";
 	uint8_t img[64];
 	struct sr_seg_index ix;
 	size_t off[4];
@@ -448,8 +489,14 @@ static void spool_index_of_damaged_images(void **state)
 	(void)state;
 	/* two frames of 4 bytes each (codec none) */
 	memcpy(img, head, 16);
-	memcpy(img + 16, "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00" "a\n\n\n", 16);
-	memcpy(img + 32, "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00" "b\n\n\n", 16);
+	memcpy(img + 16,
+	       "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00"
+	       "a\n\n\n",
+	       16);
+	memcpy(img + 32,
+	       "\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00"
+	       "b\n\n\n",
+	       16);
 	assert_int_equal(sr_segment_index(img, 48, off, 4, &ix), 0);
 	assert_int_equal(ix.batches, 2);
 	assert_null(ix.damage);
@@ -578,8 +625,8 @@ static void config_values_validated(void **state)
 		int rc = load(cases[i].flag, cases[i].value);
 
 		if (rc != cases[i].code)
-			fail_msg("%s '%s': %d, expected %d", cases[i].flag, cases[i].value,
-				 rc, cases[i].code);
+			fail_msg("%s '%s': %d, expected %d", cases[i].flag,
+				 cases[i].value, rc, cases[i].code);
 	}
 	/* the same value from a variable is a configuration error (78) */
 	setenv("SPANRINGD_ENDPOINT", "http://[::1", 1);

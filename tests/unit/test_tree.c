@@ -78,9 +78,9 @@ static size_t sh_lines(char **l)
 		      "{\"process.pid\":101,\"process.command_args\":"
 		      "[\"ls\",\"/nonexistent\"],\"process.exit.code\":2}",
 		      NULL);
-	l[n++] =
-	    span(4, 3, 1000, 1400, "exec",
-		 "{\"process.command_args\":[\"ls\",\"/nonexistent\"]}", NULL);
+	l[n++] = span(4, 3, 1000, 1400, "exec",
+		      "{\"process.command_args\":[\"ls\",\"/nonexistent\"]}",
+		      NULL);
 	l[n++] = span(3, 2, 900, 1000, "process",
 		      "{\"process.pid\":101,\"process.executable.name\":\"sh\","
 		      "\"process.command_args\":[\"sh\",\"-c\","
@@ -89,30 +89,29 @@ static size_t sh_lines(char **l)
 	l[n++] = span(2, 1, 800, 900, "fork",
 		      "{\"process.pid\":100,\"process.child_pid\":101}", NULL);
 	l[n++] = span(
-	    6, 1, 4000, 4100, "connect",
-	    "{\"server.address\":\"127.0.0.1\",\"server.port\":8080,"
-	    "\"network.transport\":\"tcp\",\"network.type\":\"ipv4\"}",
-	    "{\"message\":\"Connection refused\",\"data\":{\"errno\":111}}");
+		6, 1, 4000, 4100, "connect",
+		"{\"server.address\":\"127.0.0.1\",\"server.port\":8080,"
+		"\"network.transport\":\"tcp\",\"network.type\":\"ipv4\"}",
+		"{\"message\":\"Connection refused\",\"data\":{\"errno\":111}}");
 	l[n++] =
-	    span(1, 0, 0, 1500000, "process",
-		 "{\"process.pid\":100,\"process.command_args\":[\"sh\",\"-c\","
-		 "\"true; ls /nonexistent; exit 3\"],\"process.exit.code\":3}",
-		 NULL);
+		span(1, 0, 0, 1500000, "process",
+		     "{\"process.pid\":100,\"process.command_args\":[\"sh\",\"-c\","
+		     "\"true; ls /nonexistent; exit 3\"],\"process.exit.code\":3}",
+		     NULL);
 	return n;
 }
 
 static void tree_nests_spans_by_parent(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[16], *out, *sh, *fork, *child, *exec, *ls, *conn;
 	size_t n = sh_lines(l);
 
 	(void)state;
 	out = render(t, l, n, &o);
 	assert_non_null(strstr(out, "trace sh  " TR "  6 spans\n"));
-	sh = sr_line_with(out,
-			  "process sh -c 'true; ls /nonexistent; exit 3'");
+	sh = sr_line_with(out, "process sh -c 'true; ls /nonexistent; exit 3'");
 	fork = sr_line_with(out, "fork");
 	child = sr_line_with(out, "process sh (forked)  pid 101");
 	exec = sr_line_with(out, "exec ls /nonexistent");
@@ -131,7 +130,8 @@ static void tree_nests_spans_by_parent(void **state)
 	assert_non_null(strstr(out, "fork"));
 	assert_non_null(strstr(out, "connect"));
 	/* fork's line comes before connect's */
-	sr_assert_ucmp(strstr(out, "fork") - out, <, strstr(out, "connect") - out);
+	sr_assert_ucmp(strstr(out, "fork") - out, <,
+		       strstr(out, "connect") - out);
 	assert_non_null(strstr(sh, "  +0.000s    1.50s  "));
 	assert_non_null(strstr(ls, "  +0.002s   1.50ms  "));
 	free(sh), free(fork), free(child), free(exec), free(ls), free(conn);
@@ -142,7 +142,7 @@ static void tree_nests_spans_by_parent(void **state)
 static void tree_missing_parent_goes_under_trace(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[2], *out, *a, *b;
 
 	(void)state;
@@ -161,8 +161,9 @@ static void tree_missing_parent_goes_under_trace(void **state)
 static void tree_counts_malformed_lines(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	const char *bad[] = {"not json", "{\"object\":\"trace.span\"}", "[1,2]",
-			     "{\"object\":\"trace.span\",\"id\":\"x\"}", "{"};
+	const char *bad[] = { "not json", "{\"object\":\"trace.span\"}",
+			      "[1,2]",
+			      "{\"object\":\"trace.span\",\"id\":\"x\"}", "{" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -211,7 +212,7 @@ static void tree_skips_overlong_lines(void **state)
 static void tree_shows_duplicate_span_once(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[3], *out;
 
 	(void)state;
@@ -228,7 +229,7 @@ static void tree_shows_duplicate_span_once(void **state)
 static void tree_breaks_parent_cycles(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[3], *out;
 
 	(void)state;
@@ -246,7 +247,7 @@ static void tree_breaks_parent_cycles(void **state)
 static void tree_escapes_control_characters(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[1], *out;
 
 	(void)state;
@@ -267,7 +268,7 @@ static void tree_escapes_control_characters(void **state)
 static void tree_escapes_trace_ids(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[1], *out, *line;
 
 	(void)state;
@@ -288,7 +289,7 @@ static void tree_escapes_trace_ids(void **state)
 static void tree_cuts_lines_to_width(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {.width = 70};
+	struct sr_tree_opts o = { .width = 70 };
 	char *l[1], *out, *line;
 
 	(void)state;
@@ -310,7 +311,7 @@ static void tree_cuts_lines_to_width(void **state)
 static void tree_folds_deep_and_wide_trees(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {.max_depth = 3, .max_children = 4};
+	struct sr_tree_opts o = { .max_depth = 3, .max_children = 4 };
 	char *l[24], *out;
 	size_t n = 0;
 
@@ -340,7 +341,7 @@ static void tree_folds_deep_and_wide_trees(void **state)
 static void tree_colours_only_when_asked(void **state)
 {
 	struct sr_tree *t1 = sr_tree_new(), *t2 = sr_tree_new();
-	struct sr_tree_opts plain = {0}, color = {.color = true};
+	struct sr_tree_opts plain = { 0 }, color = { .color = true };
 	char *l[16], *out1, *out2;
 	size_t n;
 
@@ -360,9 +361,9 @@ static void tree_colours_only_when_asked(void **state)
 static void tree_reads_console_exporter_lines(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[2], *out,
-	    *s = span(1, 0, 0, 10, "process", "{\"process.pid\":9}", NULL);
+		*s = span(1, 0, 0, 10, "process", "{\"process.pid\":9}", NULL);
 
 	(void)state;
 	l[0] = sr_strf("[Exporter] Export trace_id=" TR ", name=my job");
@@ -378,7 +379,7 @@ static void tree_reads_console_exporter_lines(void **state)
 static void tree_shows_signal_dns_and_ipv6(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	char *l[3], *out;
 
 	(void)state;
@@ -386,11 +387,10 @@ static void tree_shows_signal_dns_and_ipv6(void **state)
 		    "{\"process.pid\":3,\"process.exit.signal\":\"SIGSEGV\"}",
 		    "{\"message\":\"process ended without closing the span\","
 		    "\"data\":null}");
-	l[1] = span(
-	    2, 1, 1, 2, "getaddrinfo",
-	    "{\"dns.question.name\":\"localhost\",\"server.port\":\"http\","
-	    "\"dns.answer.count\":2}",
-	    NULL);
+	l[1] = span(2, 1, 1, 2, "getaddrinfo",
+		    "{\"dns.question.name\":\"localhost\",\"server.port\":\"http\","
+		    "\"dns.answer.count\":2}",
+		    NULL);
 	l[2] = span(3, 1, 3, 4, "connect",
 		    "{\"server.address\":\"::1\",\"server.port\":443,"
 		    "\"network.transport\":\"tcp\",\"network.type\":\"ipv6\"}",
@@ -407,7 +407,7 @@ static void tree_shows_signal_dns_and_ipv6(void **state)
 static void tree_folds_repeated_leaf_spans(void **state)
 {
 	struct sr_tree *t = sr_tree_new();
-	struct sr_tree_opts o = {0};
+	struct sr_tree_opts o = { 0 };
 	const char *enoent = "{\"message\":\"No such file or directory\","
 			     "\"data\":{\"errno\":2}}";
 	const char *argv = "{\"process.command_args\":[\"uname\"]}";

@@ -26,7 +26,7 @@
 struct out {
 	struct sr_jw w;
 	enum sr_dump_fmt fmt;
-	int fields;      /* fields written so far */
+	int fields; /* fields written so far */
 };
 
 static void key(struct out *o, const char *k)
@@ -142,7 +142,7 @@ static void f_json(struct out *o, const char *k, struct sr_str s)
 static void f_flags(struct out *o, const char *k, uint32_t flags)
 {
 	static const char *const names[] = { "span_data", "process", "exec",
-					     "client", "error", "root" };
+					     "client",    "error",   "root" };
 	bool first = true;
 
 	key(o, k);

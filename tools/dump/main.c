@@ -72,7 +72,8 @@ static int usage_error(const char *fmt, ...)
 static int set_mode(enum mode *m, enum mode want, const char *opt)
 {
 	if (*m != M_LIST && *m != want)
-		return usage_error("%s cannot be combined with another mode", opt);
+		return usage_error("%s cannot be combined with another mode",
+				   opt);
 	*m = want;
 	return 0;
 }
@@ -96,10 +97,12 @@ static int run(enum mode m, bool follow, struct sr_dump_opts *o, char **argv,
 	switch (m) {
 	case M_STATS:
 		if (argc > 1)
-			return usage_error("%s", "--stats takes at most one FILE");
+			return usage_error("%s",
+					   "--stats takes at most one FILE");
 		if (argc == 1)
 			return sr_dump_stats_file(argv[0], stdout);
-		snprintf(path, sizeof(path), "%s/%s", o->dir, SR_DUMP_STATS_FILE);
+		snprintf(path, sizeof(path), "%s/%s", o->dir,
+			 SR_DUMP_STATS_FILE);
 		return sr_dump_stats_file(path, stdout);
 	case M_CHECK:
 		return sr_dump_check(o, argv, argc, stdout);
@@ -127,7 +130,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sr_dump_opts o = { .fmt = SR_DUMP_TABLE, .interval_ms = 100,
+	struct sr_dump_opts o = { .fmt = SR_DUMP_TABLE,
+				  .interval_ms = 100,
 				  .stop = &stop_flag };
 	char dir[4096];
 	enum mode m = M_LIST;
@@ -135,7 +139,8 @@ int main(int argc, char **argv)
 	int c, rc = 0;
 
 	opterr = 0;
-	while (!rc && (c = getopt_long(argc, argv, "+d:jrfi:csVh", opts, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, "+d:jrfi:csVh", opts,
+				       NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.dir = optarg;
@@ -168,7 +173,8 @@ int main(int argc, char **argv)
 			if (optopt && strchr("di", optopt))
 				return usage_error("option requires an argument: %s",
 						   argv[optind - 1]);
-			return usage_error("unknown option: %s", argv[optind - 1]);
+			return usage_error("unknown option: %s",
+					   argv[optind - 1]);
 		}
 	}
 	if (rc)
@@ -177,7 +183,8 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--follow applies to records only");
 	if (!o.dir) {
 		if (sr_dir_default(dir, sizeof(dir)))
-			return usage_error("%s", "ring directory path too long");
+			return usage_error("%s",
+					   "ring directory path too long");
 		o.dir = dir;
 	}
 	signal(SIGINT, on_signal);

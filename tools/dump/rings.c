@@ -167,13 +167,14 @@ static int dir_rings(const char *dir, struct paths *p)
 	s.dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (s.dirfd < 0 || collect(d, dir, "", p, &cap))
 		rc = EX_OSERR;
-	if (!rc && sr_dir_scan_subs(s.dirfd, SR_DIR_MAX_SUBDIRS, on_list_sub,
-				    &s) < 0)
+	if (!rc &&
+	    sr_dir_scan_subs(s.dirfd, SR_DIR_MAX_SUBDIRS, on_list_sub, &s) < 0)
 		rc = EX_NOINPUT;
 	if (s.dirfd >= 0)
 		close(s.dirfd);
 	if (rc)
-		fprintf(stderr, "spanring-dump: %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, "spanring-dump: %s: %s\n", dir,
+			strerror(errno));
 	if (p->n)
 		qsort(p->v, (size_t)p->n, sizeof(*p->v), cmp_str);
 	return rc;
@@ -209,7 +210,8 @@ static struct sr_ring_info *ring_info(struct sr_reader *rd, const char *path)
 
 	if (!info || sr_reader_info(rd, info)) {
 		fprintf(stderr, "spanring-dump: %s: %s\n", path,
-			info ? "file shrank while being read" : "out of memory");
+			info ? "file shrank while being read"
+			     : "out of memory");
 		free(info);
 		return NULL;
 	}
@@ -351,8 +353,11 @@ int sr_dump_list(const struct sr_dump_opts *o, FILE *out)
 		sr_reader_free(rd);
 	}
 	if (o->fmt == SR_DUMP_TABLE)
-		fprintf(out, "%d ring%s in %s; rings refused (directory full): %" PRIu64 "\n",
-			shown, shown == 1 ? "" : "s", o->dir, refused_count(o->dir));
+		fprintf(out,
+			"%d ring%s in %s; rings refused (directory full): %" PRIu64
+			"\n",
+			shown, shown == 1 ? "" : "s", o->dir,
+			refused_count(o->dir));
 	paths_free(&p);
 	return rc;
 }
@@ -363,8 +368,8 @@ struct printer {
 	const char *ring;
 	enum sr_dump_fmt fmt;
 	FILE *out;
-	uint64_t bad;     /* records that did not decode */
-	int err;          /* out of memory */
+	uint64_t bad; /* records that did not decode */
+	int err;      /* out of memory */
 };
 
 static int print_rec(void *ctx, const struct sr_record *rec)
@@ -392,7 +397,8 @@ static int drain_ring(struct sr_reader *rd, struct printer *pr)
 		;
 	fflush(pr->out);
 	if (n < 0) {
-		fprintf(stderr, "spanring-dump: %s: file shrank while being read\n",
+		fprintf(stderr,
+			"spanring-dump: %s: file shrank while being read\n",
 			pr->ring);
 		return EX_DATAERR;
 	}
@@ -417,12 +423,15 @@ static void ring_banner(const char *path, struct sr_reader *rd, FILE *out)
 static int fault_status(struct sr_reader *rd, const struct printer *pr)
 {
 	if (sr_reader_faults(rd)) {
-		fprintf(stderr, "spanring-dump: %s: %" PRIu64 " fault(s), last: %s\n",
+		fprintf(stderr,
+			"spanring-dump: %s: %" PRIu64 " fault(s), last: %s\n",
 			pr->ring, sr_reader_faults(rd), sr_reader_fault(rd));
 		return EX_DATAERR;
 	}
 	if (pr->bad) {
-		fprintf(stderr, "spanring-dump: %s: %" PRIu64 " record(s) do not decode\n",
+		fprintf(stderr,
+			"spanring-dump: %s: %" PRIu64
+			" record(s) do not decode\n",
 			pr->ring, pr->bad);
 		return EX_DATAERR;
 	}
@@ -476,21 +485,21 @@ struct followed {
 	const char *name;     /* last component of path */
 	struct sr_reader *rd; /* NULL once finished, or when it did not open */
 	struct printer pr;
-	bool named;           /* a ring file name: sr_dir_scan() reports it */
-	bool seen;            /* reported by the latest scan */
+	bool named; /* a ring file name: sr_dir_scan() reports it */
+	bool seen;  /* reported by the latest scan */
 };
 
 struct follow_set {
 	const struct sr_dump_opts *o;
 	FILE *out;
 	int dirfd;
-	struct followed *v;   /* SR_DUMP_FOLLOW_MAX; [0, n) sorted by name */
-	unsigned n, added;    /* sorted entries; new ones after them */
+	struct followed *v; /* SR_DUMP_FOLLOW_MAX; [0, n) sorted by name */
+	unsigned n, added;  /* sorted entries; new ones after them */
 	bool full_said, scan_said; /* a limit / scan failure was reported */
 	uint32_t said[SR_DIR_MAX_SUBDIRS]; /* uid-<N>/ refusals reported */
 	unsigned nsaid;
-	const char *sub;      /* "uid-<N>/" being scanned, or "" */
-	int rc;               /* first problem, as exit status */
+	const char *sub; /* "uid-<N>/" being scanned, or "" */
+	int rc;          /* first problem, as exit status */
 };
 
 static int cmp_followed(const void *a, const void *b)
@@ -506,7 +515,8 @@ static void add_followed(struct follow_set *s, char *path)
 
 	if (s->n + s->added >= SR_DUMP_FOLLOW_MAX) {
 		if (!s->full_said)
-			fprintf(stderr, "spanring-dump: %s: following at most %u rings, %s is not followed\n",
+			fprintf(stderr,
+				"spanring-dump: %s: following at most %u rings, %s is not followed\n",
 				s->o->dir, SR_DUMP_FOLLOW_MAX,
 				below(s->o->dir, path));
 		s->full_said = true;
@@ -514,7 +524,8 @@ static void add_followed(struct follow_set *s, char *path)
 		return;
 	}
 	f = &s->v[s->n + s->added++];
-	*f = (struct followed){ .path = path, .name = below(s->o->dir, path),
+	*f = (struct followed){ .path = path,
+				.name = below(s->o->dir, path),
 				.seen = true };
 	f->named = sr_ring_name_parse(base(path), NULL, NULL);
 	f->pr = (struct printer){ path, s->o->fmt, s->out, 0, 0 };
@@ -720,7 +731,8 @@ static int follow_dir(const struct sr_dump_opts *o, FILE *out)
 	s.dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s.v = calloc(SR_DUMP_FOLLOW_MAX, sizeof(*s.v));
 	if (s.dirfd < 0 || !s.v) {
-		fprintf(stderr, "spanring-dump: %s: %s\n", o->dir, strerror(errno));
+		fprintf(stderr, "spanring-dump: %s: %s\n", o->dir,
+			strerror(errno));
 		rc = EX_OSERR;
 		goto out;
 	}
@@ -820,7 +832,8 @@ static int check_one(const char *path, FILE *out)
 	struct sr_reader *rd;
 	char why[256];
 	int err = sr_reader_open(AT_FDCWD, path, SR_READER_RDONLY, &rd, why,
-				 sizeof(why)), found;
+				 sizeof(why)),
+	    found;
 
 	if (err) {
 		if (err == -ENOENT || err == -EACCES) {
@@ -832,7 +845,8 @@ static int check_one(const char *path, FILE *out)
 	}
 	found = sr_reader_check(rd, report, &c);
 	if (found < 0)
-		fprintf(out, "%s: FAULT: file shrank while being checked\n", path);
+		fprintf(out, "%s: FAULT: file shrank while being checked\n",
+			path);
 	else if (!found)
 		fprintf(out, "%s: ok\n", path);
 	sr_reader_free(rd);

@@ -19,10 +19,10 @@
 #include "tools/dump/format.h"
 
 struct sr_dump_opts {
-	const char *dir;                /* ring directory */
-	enum sr_dump_fmt fmt;           /* records and list format */
-	unsigned interval_ms;           /* --follow poll period */
-	volatile sig_atomic_t *stop;    /* set asynchronously to end --follow */
+	const char *dir;             /* ring directory */
+	enum sr_dump_fmt fmt;        /* records and list format */
+	unsigned interval_ms;        /* --follow poll period */
+	volatile sig_atomic_t *stop; /* set asynchronously to end --follow */
 };
 
 /* Every function that takes the rings "of o->dir" takes those of its
@@ -45,7 +45,6 @@ int sr_dump_records(const struct sr_dump_opts *o, char **paths, int n,
 
 /* Validates the header, every lane and every unread record of each ring;
  * prints "PATH: ok" or one line per fault. */
-int sr_dump_check(const struct sr_dump_opts *o, char **paths, int n,
-		  FILE *out);
+int sr_dump_check(const struct sr_dump_opts *o, char **paths, int n, FILE *out);
 
 #endif /* SR_DUMP_RINGS_H */

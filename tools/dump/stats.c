@@ -25,7 +25,8 @@ static void put_safe(FILE *out, const char *s)
 	for (size_t i = 0; i < n;) {
 		size_t k = sr_utf8_seq((const unsigned char *)s + i, n - i);
 
-		if (!k || (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))) {
+		if (!k ||
+		    (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))) {
 			fprintf(out, "\\x%02x", (unsigned char)s[i]);
 			i++;
 			continue;
@@ -61,12 +62,15 @@ static void flatten(FILE *out, const char *prefix, const cJSON *v, int depth)
 		fputc('\n', out);
 		return;
 	}
-	cJSON_ArrayForEach(c, v) {
+	cJSON_ArrayForEach(c, v)
+	{
 		char idx[24], *name;
-		const char *k = cJSON_IsObject(v) && c->string ? c->string : idx;
+		const char *k = cJSON_IsObject(v) && c->string ? c->string
+							       : idx;
 
 		snprintf(idx, sizeof(idx), "%d", i++);
-		if (asprintf(&name, "%s%s%s", prefix, *prefix ? "." : "", k) < 0)
+		if (asprintf(&name, "%s%s%s", prefix, *prefix ? "." : "", k) <
+		    0)
 			return;
 		flatten(out, name, c, depth + 1);
 		free(name);
@@ -114,10 +118,12 @@ int sr_dump_stats_file(const char *path, FILE *out)
 		if (errno == ENOENT) {
 			fprintf(stderr,
 				"spanring-dump: no sidecar stats: %s does not exist "
-				"(no spanringd serves this directory?)\n", path);
+				"(no spanringd serves this directory?)\n",
+				path);
 			return 1;
 		}
-		fprintf(stderr, "spanring-dump: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "spanring-dump: %s: %s\n", path,
+			strerror(errno));
 		return EX_NOINPUT;
 	}
 	buf = malloc(SR_DUMP_STATS_MAX);
@@ -125,7 +131,8 @@ int sr_dump_stats_file(const char *path, FILE *out)
 	close(fd);
 	rc = n < 0 ? EX_DATAERR : sr_dump_stats_text(buf, (size_t)n, out);
 	if (rc)
-		fprintf(stderr, "spanring-dump: %s: not a stats file (a JSON object)\n",
+		fprintf(stderr,
+			"spanring-dump: %s: not a stats file (a JSON object)\n",
 			path);
 	free(buf);
 	return rc;

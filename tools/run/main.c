@@ -39,8 +39,8 @@
 enum exporter { EXP_FILE, EXP_CONSOLE, EXP_OPENAI, EXP_OTLP };
 
 /* spanringd's name of each (its --exporter). */
-static const char *const exporter_names[] = {"file", "console", "openai",
-					     "otlp"};
+static const char *const exporter_names[] = { "file", "console", "openai",
+					      "otlp" };
 
 struct opts {
 	enum exporter exporter;
@@ -48,7 +48,7 @@ struct opts {
 	const char *json;     /* --json FILE ("-": stdout) */
 	const char *workflow; /* SPANRING_WORKFLOW for the command */
 	bool no_tree, keep, tree_stdout;
-	int color;	       /* -1 auto, 0 never, 1 always */
+	int color;             /* -1 auto, 0 never, 1 always */
 	unsigned width, depth; /* 0: terminal width / SR_TREE_DEPTH */
 	bool width_set;
 	char **cmd;
@@ -57,46 +57,46 @@ struct opts {
 /* What one run made, for the clean-up. */
 struct run {
 	char dir[PATH_MAX - 64]; /* private directory */
-	char rings[PATH_MAX];	 /* its ring directory (SPANRING_DIR) */
-	char lib[PATH_MAX];	 /* libspanring.so */
-	char sidecar[PATH_MAX];	 /* spanringd */
-	long system_sidecar;	 /* pid serving the user's SPANRING_DIR */
-	pid_t sd_pid;		 /* private spanringd, 0 when stopped */
+	char rings[PATH_MAX];    /* its ring directory (SPANRING_DIR) */
+	char lib[PATH_MAX];      /* libspanring.so */
+	char sidecar[PATH_MAX];  /* spanringd */
+	long system_sidecar;     /* pid serving the user's SPANRING_DIR */
+	pid_t sd_pid;            /* private spanringd, 0 when stopped */
 	int sd_status;
-	int status;	/* the command's wait status */
+	int status;     /* the command's wait status */
 	int exec_errno; /* the command could not be executed */
-	FILE *json;	/* --json output, opened before the run */
+	FILE *json;     /* --json output, opened before the run */
 };
 
 static void usage(FILE *f)
 {
 	static const char text[] =
-	    "usage: spanring run [options] [--] CMD [ARG...]\n"
-	    "       spanring --help | --version\n"
-	    "\n"
-	    "Runs CMD under libspanring.so with a private ring directory\n"
-	    "and a private spanringd, then prints its trace as a tree on\n"
-	    "stderr. The exit status is CMD's (128+N: killed by signal N).\n"
-	    "\n"
-	    "options:\n"
-	    "  --exporter E      export as well: console, openai (with\n"
-	    "                    OPENAI_API_KEY) or otlp (OTEL_EXPORTER_OTLP_*\n"
-	    "                    variables); default file (tree only)\n"
-	    "  --endpoint URL    openai (default) or otlp exporter URL\n"
-	    "  --json FILE       write the trace as JSON lines ('-': stdout)\n"
-	    "  --no-tree         do not print the tree\n"
-	    "  --tree-stdout     print the tree on stdout, not stderr\n"
-	    "  --color WHEN      auto (default: on a terminal, unless\n"
-	    "                    NO_COLOR is set), always or never\n"
-	    "  --width N         cut lines at N columns (default: the\n"
-	    "                    terminal's width; 0: never)\n"
-	    "  --depth N         span levels shown (default 24)\n"
-	    "  --workflow NAME   the trace's workflow name\n"
-	    "  --keep            keep the private directory, print its path\n"
-	    "  -h, --help        this text\n"
-	    "  -V, --version     the version\n"
-	    "\n"
-	    "environment: SPANRING_LIB (the shim to preload), NO_COLOR.\n";
+		"usage: spanring run [options] [--] CMD [ARG...]\n"
+		"       spanring --help | --version\n"
+		"\n"
+		"Runs CMD under libspanring.so with a private ring directory\n"
+		"and a private spanringd, then prints its trace as a tree on\n"
+		"stderr. The exit status is CMD's (128+N: killed by signal N).\n"
+		"\n"
+		"options:\n"
+		"  --exporter E      export as well: console, openai (with\n"
+		"                    OPENAI_API_KEY) or otlp (OTEL_EXPORTER_OTLP_*\n"
+		"                    variables); default file (tree only)\n"
+		"  --endpoint URL    openai (default) or otlp exporter URL\n"
+		"  --json FILE       write the trace as JSON lines ('-': stdout)\n"
+		"  --no-tree         do not print the tree\n"
+		"  --tree-stdout     print the tree on stdout, not stderr\n"
+		"  --color WHEN      auto (default: on a terminal, unless\n"
+		"                    NO_COLOR is set), always or never\n"
+		"  --width N         cut lines at N columns (default: the\n"
+		"                    terminal's width; 0: never)\n"
+		"  --depth N         span levels shown (default 24)\n"
+		"  --workflow NAME   the trace's workflow name\n"
+		"  --keep            keep the private directory, print its path\n"
+		"  -h, --help        this text\n"
+		"  -V, --version     the version\n"
+		"\n"
+		"environment: SPANRING_LIB (the shim to preload), NO_COLOR.\n";
 
 	fputs(text, f);
 }
@@ -131,8 +131,8 @@ static int set_exporter(struct opts *o, const char *v)
 			return 0;
 		}
 	}
-	return bad_usage(
-	    "--exporter: expected file, console, openai or otlp, not ", v);
+	return bad_usage("--exporter: expected file, console, openai or otlp, not ",
+			 v);
 }
 
 static int set_color(struct opts *o, const char *v)
@@ -144,8 +144,8 @@ static int set_color(struct opts *o, const char *v)
 	else if (!strcmp(v, "never"))
 		o->color = 0;
 	else
-		return bad_usage(
-		    "--color: expected auto, always or never, not ", v);
+		return bad_usage("--color: expected auto, always or never, not ",
+				 v);
 	return 0;
 }
 
@@ -163,19 +163,19 @@ enum {
 };
 
 static const struct option longopts[] = {
-    {"exporter", required_argument, NULL, O_EXPORTER},
-    {"endpoint", required_argument, NULL, O_ENDPOINT},
-    {"json", required_argument, NULL, O_JSON},
-    {"no-tree", no_argument, NULL, O_NO_TREE},
-    {"tree-stdout", no_argument, NULL, O_TREE_STDOUT},
-    {"keep", no_argument, NULL, O_KEEP},
-    {"color", required_argument, NULL, O_COLOR},
-    {"width", required_argument, NULL, O_WIDTH},
-    {"depth", required_argument, NULL, O_DEPTH},
-    {"workflow", required_argument, NULL, O_WORKFLOW},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+	{ "exporter", required_argument, NULL, O_EXPORTER },
+	{ "endpoint", required_argument, NULL, O_ENDPOINT },
+	{ "json", required_argument, NULL, O_JSON },
+	{ "no-tree", no_argument, NULL, O_NO_TREE },
+	{ "tree-stdout", no_argument, NULL, O_TREE_STDOUT },
+	{ "keep", no_argument, NULL, O_KEEP },
+	{ "color", required_argument, NULL, O_COLOR },
+	{ "width", required_argument, NULL, O_WIDTH },
+	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "workflow", required_argument, NULL, O_WORKFLOW },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* One option. 0, -1 for "done, exit 0" (help, version), or an exit code. */
@@ -207,13 +207,14 @@ static int one_opt(struct opts *o, int c, const char *arg)
 	case O_WIDTH:
 		o->width_set = true;
 		return parse_uint(arg, 100000, &o->width)
-			   ? bad_usage("--width: not a number of columns: ",
-				       arg)
-			   : 0;
+			       ? bad_usage("--width: not a number of columns: ",
+					   arg)
+			       : 0;
 	case O_DEPTH:
 		return parse_uint(arg, 256, &o->depth) || o->depth == 0
-			   ? bad_usage("--depth: expected 1..256, not ", arg)
-			   : 0;
+			       ? bad_usage("--depth: expected 1..256, not ",
+					   arg)
+			       : 0;
 	case 'h':
 		usage(stdout);
 		return -1;
@@ -244,7 +245,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	bool exporter_set = false;
 	int c, rc;
 
-	*o = (struct opts){.color = -1};
+	*o = (struct opts){ .color = -1 };
 	if (argc < 2)
 		return bad_usage("no subcommand (expected: run)", NULL);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -368,7 +369,7 @@ static void show_log(const struct run *r)
 static int start_sidecar(struct run *r, const struct opts *o)
 {
 	char out[PATH_MAX], spool[PATH_MAX], stats[PATH_MAX], log[PATH_MAX],
-	    console[PATH_MAX], exporters[32];
+		console[PATH_MAX], exporters[32];
 	const char *argv[24];
 	int n = 0, rc;
 
@@ -397,9 +398,11 @@ static int start_sidecar(struct run *r, const struct opts *o)
 	/* the private directory is in memory and thrown away */
 	argv[n++] = "--fsync", argv[n++] = "no";
 	argv[n] = NULL;
-	r->sd_pid = sr_run_spawn_sidecar(
-	    r->sidecar, (char *const *)argv,
-	    o->exporter == EXP_CONSOLE ? console : "/dev/null", log);
+	r->sd_pid = sr_run_spawn_sidecar(r->sidecar, (char *const *)argv,
+					 o->exporter == EXP_CONSOLE
+						 ? console
+						 : "/dev/null",
+					 log);
 	if (r->sd_pid < 0) {
 		rc = r->sd_pid;
 		r->sd_pid = 0;
@@ -489,10 +492,9 @@ static void describe_exit(FILE *f, const struct run *r, const struct opts *o,
 		int sig = WTERMSIG(r->status);
 		const char *abbr = sigabbrev_np(sig);
 
-		fprintf(
-		    f,
-		    "%sspanring: %s killed by signal %d (SIG%s), status %d%s\n",
-		    c0, name, sig, abbr ? abbr : "?", 128 + sig, c1);
+		fprintf(f,
+			"%sspanring: %s killed by signal %d (SIG%s), status %d%s\n",
+			c0, name, sig, abbr ? abbr : "?", 128 + sig, c1);
 	} else {
 		fprintf(f, "%sspanring: %s exited with status %d%s\n", c0, name,
 			WEXITSTATUS(r->status), c1);
@@ -526,18 +528,18 @@ static double stat_of(const cJSON *st, const char *key)
 /* Counters that mean something was lost or failed, one line each. */
 static void stats_warnings(const cJSON *st, FILE *f)
 {
-	static const char *const bad[] = {"drop",  "fail", "malformed", "dead",
-					  "fault", "lost", "bad"};
+	static const char *const bad[] = { "drop",  "fail", "malformed", "dead",
+					   "fault", "lost", "bad" };
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, st) {
+	cJSON_ArrayForEach(it, st)
+	{
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			if (cJSON_IsNumber(it) && it->valuedouble > 0 &&
 			    it->string && strstr(it->string, bad[i])) {
-				fprintf(
-				    f,
-				    "spanring: spanringd counted %s = %.0f\n",
-				    it->string, it->valuedouble);
+				fprintf(f,
+					"spanring: spanringd counted %s = %.0f\n",
+					it->string, it->valuedouble);
 				break;
 			}
 	}
@@ -548,7 +550,7 @@ static void stats_warnings(const cJSON *st, FILE *f)
 static void export_summary(const cJSON *st, const char *name, FILE *f)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(st, "exporters"), name);
+		cJSON_GetObjectItemCaseSensitive(st, "exporters"), name);
 	double items = stat_of(d, "items_exported");
 	double reqs = stat_of(d, "http_requests");
 	double left = stat_of(d, "spool_behind");
@@ -595,7 +597,7 @@ static int render_file(const char *path, FILE *f, const struct sr_tree_opts *t)
 
 static struct sr_tree_opts tree_opts(const struct opts *o, FILE *f)
 {
-	struct sr_tree_opts t = {.max_depth = o->depth};
+	struct sr_tree_opts t = { .max_depth = o->depth };
 	const char *nc = getenv("NO_COLOR");
 	struct winsize ws;
 
@@ -646,8 +648,8 @@ static int exit_code(const struct run *r)
 {
 	if (r->exec_errno)
 		return r->exec_errno == ENOENT || r->exec_errno == ENOTDIR
-			   ? 127
-			   : 126;
+			       ? 127
+			       : 126;
 	if (WIFSIGNALED(r->status))
 		return 128 + WTERMSIG(r->status);
 	return WEXITSTATUS(r->status);
@@ -762,8 +764,8 @@ static void output(struct run *r, const struct opts *o)
 		/* as a shell says it: a name not found in PATH vs a path */
 		fprintf(stderr, "spanring: %s: %s\n", o->cmd[0],
 			r->exec_errno == ENOENT && !strchr(o->cmd[0], '/')
-			    ? "command not found"
-			    : strerror(r->exec_errno));
+				? "command not found"
+				: strerror(r->exec_errno));
 		return;
 	}
 	if (sr_run_stop_signal())

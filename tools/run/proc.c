@@ -25,7 +25,7 @@
 #define POLL_NS 2000000L /* 2 ms between polls of an external effect */
 
 /* The signals spanring handles, and what it found at start. */
-static const int handled[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE};
+static const int handled[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE };
 #define NHANDLED (sizeof(handled) / sizeof(handled[0]))
 static struct sigaction orig_act[NHANDLED];
 static sigset_t orig_mask;
@@ -81,8 +81,8 @@ static bool usable_base(const char *dir)
 
 int sr_run_mkdtemp(char *out, size_t n)
 {
-	const char *bases[] = {getenv("XDG_RUNTIME_DIR"), "/dev/shm",
-			       getenv("TMPDIR"), "/tmp"};
+	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
+				getenv("TMPDIR"), "/tmp" };
 	int err = -ENOENT;
 
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
@@ -203,7 +203,7 @@ void sr_run_signals_init(void)
 	/* no SA_RESTART: a wait interrupted by a signal returns, so the
 	 * handler's effect is seen at once (also under sanitizers that
 	 * defer handlers to the end of the interrupted call) */
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
 	sigprocmask(SIG_SETMASK, NULL, &orig_mask);
@@ -315,7 +315,7 @@ pid_t sr_run_spawn_sidecar(const char *exe, char *const argv[],
 
 static void nap(void)
 {
-	struct timespec ts = {0, POLL_NS};
+	struct timespec ts = { 0, POLL_NS };
 
 	nanosleep(&ts, NULL);
 }

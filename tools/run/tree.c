@@ -27,7 +27,7 @@
 #define NONE SIZE_MAX
 #define DETAIL_MAX 4096u    /* bytes of one summary text kept */
 #define DETAIL_MIN_COLS 12u /* a shortened summary keeps at least this */
-#define DEPTH_CAP 256u	    /* hard cap on --depth: prefix buffer size */
+#define DEPTH_CAP 256u      /* hard cap on --depth: prefix buffer size */
 #define CONSOLE_SPAN "[Exporter] Export span: "
 #define CONSOLE_TRACE "[Exporter] Export trace_id="
 
@@ -35,22 +35,22 @@ enum cls { C_PLAIN, C_DIM, C_NAME, C_PROC, C_OK, C_BAD, C_HEAD };
 
 struct node {
 	char *id, *parent, *trace; /* owned; parent may be NULL */
-	uint64_t start, end;	   /* ns since the epoch; 0: unknown */
-	char *label;		   /* span name or type (clean text) */
-	char *detail;		   /* argv, address, … (clean text) */
-	char *extra;		   /* "pid 42", "tcp", … */
-	char *status;		   /* "exit 3", "signal SIGSEGV" */
-	char *error;		   /* error message */
-	char *exe;		   /* process: executable name */
+	uint64_t start, end;       /* ns since the epoch; 0: unknown */
+	char *label;               /* span name or type (clean text) */
+	char *detail;              /* argv, address, … (clean text) */
+	char *extra;               /* "pid 42", "tcp", … */
+	char *status;              /* "exit 3", "signal SIGSEGV" */
+	char *error;               /* error message */
+	char *exe;                 /* process: executable name */
 	bool status_bad, is_proc;
 	/* set by link_tree() */
 	size_t up;   /* parent node, or NONE: top of its trace */
 	size_t tr;   /* trace index */
 	size_t kids; /* first child in t->order */
 	size_t nkids;
-	size_t ndesc;	/* descendants */
+	size_t ndesc;   /* descendants */
 	unsigned depth; /* 0 for a top span */
-	uint8_t mark;	/* cycle walk state */
+	uint8_t mark;   /* cycle walk state */
 };
 
 struct trace {
@@ -105,7 +105,7 @@ static void sb_str(struct sb *s, const char *t)
 }
 
 static void sb_fmt(struct sb *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 static void sb_fmt(struct sb *s, const char *fmt, ...)
 {
 	char buf[256];
@@ -135,7 +135,7 @@ static char *sb_take(struct sb *s)
 /* Decodes the code point of a valid UTF-8 sequence of k bytes. */
 static uint32_t utf8_cp(const unsigned char *s, size_t k)
 {
-	static const unsigned char lead[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	static const unsigned char lead[5] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
 	uint32_t cp = s[0] & lead[k];
 
 	for (size_t i = 1; i < k; i++)
@@ -182,7 +182,7 @@ static void sb_clean(struct sb *o, const char *s, size_t max)
 
 static char *clean_dup(const char *s)
 {
-	struct sb o = {0};
+	struct sb o = { 0 };
 
 	sb_clean(&o, s, DETAIL_MAX);
 	return sb_take(&o);
@@ -225,10 +225,9 @@ static bool plain_word(const char *w)
 	if (!*w)
 		return false;
 	for (; *w; w++)
-		if (!strchr(
-			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"0123456789_@%+=:,./-",
-			*w))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_@%+=:,./-",
+			    *w))
 			return false;
 	return true;
 }
@@ -239,7 +238,8 @@ static void sb_argv(struct sb *o, const cJSON *argv)
 	const cJSON *a;
 	bool first = true;
 
-	cJSON_ArrayForEach(a, argv) {
+	cJSON_ArrayForEach(a, argv)
+	{
 		if (!cJSON_IsString(a) || o->n >= DETAIL_MAX)
 			continue;
 		if (!first)
@@ -269,8 +269,8 @@ static void sb_argv(struct sb *o, const cJSON *argv)
 static char *argv_or(const cJSON *d, const char *k1, const char *k2)
 {
 	const cJSON *argv =
-	    cJSON_GetObjectItemCaseSensitive(d, "process.command_args");
-	struct sb o = {0};
+		cJSON_GetObjectItemCaseSensitive(d, "process.command_args");
+	struct sb o = { 0 };
 	const char *s;
 
 	if (cJSON_IsArray(argv) && cJSON_GetArraySize(argv) > 0)
@@ -285,7 +285,7 @@ static char *argv_or(const cJSON *d, const char *k1, const char *k2)
 /* pre, the number, post: "pid 42", "3 answers". */
 static char *num_dup(const char *pre, long long v, const char *post)
 {
-	struct sb o = {0};
+	struct sb o = { 0 };
 
 	sb_fmt(&o, "%s%lld%s", pre, v, post);
 	return sb_take(&o);
@@ -298,7 +298,7 @@ static void sum_exit(struct node *n, const cJSON *d)
 	long long v;
 
 	if (sig) {
-		struct sb o = {0};
+		struct sb o = { 0 };
 
 		sb_str(&o, "signal ");
 		sb_clean(&o, sig, 32);
@@ -315,7 +315,7 @@ static void sum_connect(struct node *n, const cJSON *d)
 	const char *addr = jstr(d, "server.address");
 	const char *net = jstr(d, "network.type");
 	const char *tr = jstr(d, "network.transport");
-	struct sb o = {0};
+	struct sb o = { 0 };
 	long long port;
 	bool v6 = (net && !strcmp(net, "ipv6")) || (addr && strchr(addr, ':'));
 
@@ -334,7 +334,7 @@ static void sum_connect(struct node *n, const cJSON *d)
 static void sum_dns(struct node *n, const cJSON *d)
 {
 	const char *name = jstr(d, "dns.question.name");
-	struct sb o = {0};
+	struct sb o = { 0 };
 	long long v;
 
 	if (name)
@@ -400,10 +400,10 @@ static void sum_custom(struct node *n, const char *name, const cJSON *d)
 /* Spans of the OpenAI span types: type, then the field that names it. */
 static void sum_typed(struct node *n, const char *type, const cJSON *sd)
 {
-	static const char *const keys[] = {"name", "model", "response_id",
-					   "server"};
+	static const char *const keys[] = { "name", "model", "response_id",
+					    "server" };
 	const char *from = jstr(sd, "from_agent"), *to = jstr(sd, "to_agent");
-	struct sb o = {0};
+	struct sb o = { 0 };
 
 	n->label = clean_dup(type && *type ? type : "span");
 	if (from || to) {
@@ -548,7 +548,8 @@ static int add_item(struct sr_tree *t, const cJSON *o)
 		return add_span(t, o);
 	if (!kind && cJSON_IsArray(data)) {
 		/* a whole payload, {"data":[…]}, as a receiver writes it */
-		cJSON_ArrayForEach(it, data) {
+		cJSON_ArrayForEach(it, data)
+		{
 			int r = cJSON_IsObject(it) ? add_item(t, it) : -EINVAL;
 
 			if (r == -EINVAL)
@@ -574,8 +575,8 @@ static int add_console_trace(struct sr_tree *t, const char *s, size_t len)
 	memcpy(id, s, k);
 	id[k] = 0;
 	name = comma && len - k > 7 && !strncmp(comma, ", name=", 7)
-		   ? strndup(comma + 7, len - k - 7)
-		   : NULL;
+		       ? strndup(comma + 7, len - k - 7)
+		       : NULL;
 	rc = add_trace(t, id, name);
 	free(name);
 	return rc;
@@ -855,10 +856,10 @@ static void set_runs(struct sr_tree *t, size_t *tmp)
 	for (size_t p = 0; p < t->nn; p++) {
 		size_t x = t->order[p];
 		struct node *n = &t->n[x];
-		size_t *first =
-		    n->up == NONE ? &t->tr[n->tr].tops : &t->n[n->up].kids;
-		size_t *count =
-		    n->up == NONE ? &t->tr[n->tr].ntops : &t->n[n->up].nkids;
+		size_t *first = n->up == NONE ? &t->tr[n->tr].tops
+					      : &t->n[n->up].kids;
+		size_t *count = n->up == NONE ? &t->tr[n->tr].ntops
+					      : &t->n[n->up].nkids;
 
 		if ((*count)++ == 0)
 			*first = p;
@@ -934,14 +935,14 @@ struct rctx {
 	bool color;
 	size_t width; /* SIZE_MAX: no limit */
 	unsigned max_depth, max_children;
-	uint64_t t0;			/* earliest start, ns */
+	uint64_t t0;                    /* earliest start, ns */
 	char prefix[DEPTH_CAP * 5 + 1]; /* "│  " per level: 5 bytes */
 	size_t plen, pcols;
 };
 
 static const char *const color_code[] = {
-    [C_PLAIN] = "0", [C_DIM] = "2",  [C_NAME] = "36", [C_PROC] = "1",
-    [C_OK] = "32",   [C_BAD] = "31", [C_HEAD] = "1",
+	[C_PLAIN] = "0", [C_DIM] = "2",  [C_NAME] = "36", [C_PROC] = "1",
+	[C_OK] = "32",   [C_BAD] = "31", [C_HEAD] = "1",
 };
 
 /* Prints s, cut with "…" to lim columns and to what is left of the line;
@@ -1051,7 +1052,7 @@ static void left_cols(const struct rctx *r, const struct node *n, char out[64])
 static void more_line(struct rctx *r, size_t hidden)
 {
 	char txt[48];
-	struct seg sg[] = {{"", txt, C_DIM, false, 0}};
+	struct seg sg[] = { { "", txt, C_DIM, false, 0 } };
 
 	snprintf(txt, sizeof(txt), "… %zu more", hidden);
 	emit(r, "                    ", "└─ ", sg, 1);
@@ -1091,12 +1092,12 @@ static void span_line(struct rctx *r, const struct node *n, bool last,
 	char left[64], buf[SR_NAME_MAX + 16], rep[32] = "";
 	const char *detail = detail_of(r, n, buf, sizeof(buf));
 	struct seg sg[] = {
-	    {"", n->label, n->is_proc ? C_PROC : C_NAME, false, 0},
-	    {" ", detail, C_PLAIN, true, 0},
-	    {detail ? "  " : " ", n->extra, C_DIM, false, 0},
-	    {"  ", n->status, n->status_bad ? C_BAD : C_OK, false, 0},
-	    {"  error: ", n->error, C_BAD, true, 0},
-	    {" ", times > 1 ? rep : NULL, C_DIM, false, 0},
+		{ "", n->label, n->is_proc ? C_PROC : C_NAME, false, 0 },
+		{ " ", detail, C_PLAIN, true, 0 },
+		{ detail ? "  " : " ", n->extra, C_DIM, false, 0 },
+		{ "  ", n->status, n->status_bad ? C_BAD : C_OK, false, 0 },
+		{ "  error: ", n->error, C_BAD, true, 0 },
+		{ " ", times > 1 ? rep : NULL, C_DIM, false, 0 },
 	};
 
 	snprintf(rep, sizeof(rep), "(×%zu)", times);
@@ -1170,10 +1171,10 @@ static void render_trace(struct rctx *r, const struct trace *tr)
 	/* the id is kept as read, to match spans by it; shown cleaned */
 	char *id = clean_dup(tr->id);
 	struct seg sg[] = {
-	    {"", "trace", C_HEAD, false, 0},
-	    {" ", tr->name, C_HEAD, true, 0},
-	    {"  ", id, C_DIM, false, 0},
-	    {"  ", count, C_DIM, false, 0},
+		{ "", "trace", C_HEAD, false, 0 },
+		{ " ", tr->name, C_HEAD, true, 0 },
+		{ "  ", id, C_DIM, false, 0 },
+		{ "  ", count, C_DIM, false, 0 },
 	};
 
 	snprintf(count, sizeof(count), "%zu span%s", tr->nspans,
@@ -1185,7 +1186,7 @@ static void render_trace(struct rctx *r, const struct trace *tr)
 
 int sr_tree_render(struct sr_tree *t, FILE *out, const struct sr_tree_opts *o)
 {
-	struct rctx r = {.out = out, .t = t, .color = o->color};
+	struct rctx r = { .out = out, .t = t, .color = o->color };
 
 	if (!t->linked && link_tree(t))
 		return -ENOMEM;

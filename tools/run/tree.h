@@ -22,12 +22,12 @@
 struct sr_tree;
 
 struct sr_tree_opts {
-	unsigned width;	       /* columns per line; 0: no limit */
+	unsigned width;        /* columns per line; 0: no limit */
 	unsigned max_depth;    /* span levels shown; deeper ones fold into
 				* one "… N more" line (0: SR_TREE_DEPTH) */
 	unsigned max_children; /* children shown per span; the rest fold
 				* (0: SR_TREE_CHILDREN) */
-	bool color;	       /* ANSI colours */
+	bool color;            /* ANSI colours */
 };
 
 /* A new, empty tree. NULL + errno (ENOMEM). */
