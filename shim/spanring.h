@@ -36,11 +36,11 @@
  *  - A span that could not be recorded because the ring was full still
  *    opens / closes normally; the call that lost the record returns
  *    -ENOBUFS (the loss is counted in the ring).
- *  - A thread's first call of spanring_trace_begin, spanring_span_begin,
- *    spanring_span_begin_custom, spanring_span_set_error or
- *    spanring_span_end maps its state (mmap, not malloc): when that fails
- *    the call returns -ENOMEM and the next call tries again. The
- *    explicit-identity calls keep no state and never return -ENOMEM.
+ *  - A thread's first call of the thread-stack API (spanring_trace_begin
+ *    and _end, spanring_span_begin, _begin_custom, _set_error and _end)
+ *    maps its state (mmap, not malloc): when that fails the call returns
+ *    -ENOMEM and the next call tries again. The explicit-identity calls
+ *    keep no state and never return -ENOMEM.
  */
 #ifndef SPANRING_H
 #define SPANRING_H
