@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -27,11 +28,6 @@
 #define SR_VERSION "0.0.0"
 #endif
 
-#define EX_OK_ 0
-#define EX_USAGE_ 64
-#define EX_UNAVAILABLE_ 69
-#define EX_OSERR_ 71
-#define EX_CANTCREAT_ 73
 #define LIB_NAME "libspanring.so"
 #define SIDECAR_NAME "spanringd"
 #define SCHEDULE_DELAY "0.05" /* s: spans reach the file almost at once */
@@ -106,7 +102,7 @@ static int bad_usage(const char *fmt, const char *arg)
 	fputs("spanring: ", stderr);
 	fprintf(stderr, "%s%s\n", fmt, arg ? arg : "");
 	fputs("try 'spanring run --help'\n", stderr);
-	return EX_USAGE_;
+	return EX_USAGE;
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -222,7 +218,7 @@ static int one_opt(struct opts *o, int c, const char *arg)
 		printf("spanring %s\n", SR_VERSION);
 		return -1;
 	default:
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 }
 
@@ -716,7 +712,7 @@ static int prepare(struct run *r, const struct opts *o)
 
 	if (sr_run_self_dir(self, sizeof(self)) || find_lib(r, self) ||
 	    find_sidecar(r, self))
-		return EX_UNAVAILABLE_;
+		return EX_UNAVAILABLE;
 	if (user_dir && *user_dir)
 		r->system_sidecar = sr_run_lock_holder(user_dir);
 	/* a --json file that cannot be written fails before the run */
@@ -725,7 +721,7 @@ static int prepare(struct run *r, const struct opts *o)
 		if (!r->json) {
 			fprintf(stderr, "spanring: cannot write %s: %s\n",
 				o->json, strerror(errno));
-			return EX_CANTCREAT_;
+			return EX_CANTCREAT;
 		}
 	}
 	rc = sr_run_mkdtemp(r->dir, sizeof(r->dir));
@@ -734,7 +730,7 @@ static int prepare(struct run *r, const struct opts *o)
 			"spanring: cannot create a private directory: %s\n",
 			strerror(-rc));
 		r->dir[0] = 0;
-		return EX_OSERR_;
+		return EX_OSERR;
 	}
 	snprintf(r->rings, sizeof(r->rings), "%s/rings", r->dir);
 	/* the tree and --json come from the file exporter, the exporter
@@ -746,10 +742,10 @@ static int prepare(struct run *r, const struct opts *o)
 		fprintf(stderr, "spanring: %s did not start: %s\n", r->sidecar,
 			rc == -ECHILD ? "it exited" : strerror(-rc));
 		show_log(r);
-		return EX_UNAVAILABLE_;
+		return EX_UNAVAILABLE;
 	}
 	if (set_env(r, o))
-		return EX_OSERR_;
+		return EX_OSERR;
 	return 0;
 }
 
@@ -792,7 +788,7 @@ int main(int argc, char **argv)
 	int rc = parse_opts(&o, argc, argv);
 
 	if (rc)
-		return rc < 0 ? EX_OK_ : rc;
+		return rc < 0 ? EX_OK : rc;
 	sr_run_signals_init();
 	rc = prepare(&r, &o);
 	if (rc == 0) {
@@ -802,7 +798,7 @@ int main(int argc, char **argv)
 		} else if (rc) {
 			fprintf(stderr, "spanring: cannot start %s: %s\n",
 				o.cmd[0], strerror(-rc));
-			rc = EX_OSERR_;
+			rc = EX_OSERR;
 		}
 	}
 	if (rc == 0) {
