@@ -127,6 +127,46 @@ static size_t exec_data(char *buf, size_t n, const struct exec_call *c)
 	return w.len;
 }
 
+/* The exec, with spanring's variables naming (trace, span) as the child's
+ * parent (and `vfork_env` when not NULL) if the child may be traced. */
+static int exec_child(const struct exec_call *c, char *const envp[],
+		      const uint8_t trace[16], const uint8_t span[12],
+		      const char *vfork_env, bool raw)
+{
+	if (!may_trace_child(c, envp))
+		return exec_with(c, envp, envp, raw);
+	SHIM_ENVP_DECL(e, envp);
+	e.vfork = vfork_env;
+	return exec_with(c, shim_envp_build(&e, envp, trace, span), envp, raw);
+}
+
+/* An exec that failed where no exec span was open: the complete span *s
+ * (ids and start set) with the path and the error; `child_pid` nonzero:
+ * written from a vfork child into its parent's ring, on a shared lane.
+ * Off the exec path's stack. */
+static __attribute__((noinline, cold)) void
+exec_failed(const struct exec_call *c, struct sr_span_rec *s,
+	    uint32_t child_pid, int err)
+{
+	char data[640], errd[32];
+	struct sr_jw w;
+
+	sr_jw_init(&w, data, sizeof(data));
+	sr_jw_lit(&w, "{");
+	sr_jw_member(&w, "process.executable.path");
+	shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
+	if (child_pid)
+		sr_jw_member_i64(&w, "process.child_pid", child_pid);
+	sr_jw_lit(&w, "}");
+	s->end_ns = sr_now_ns();
+	s->data = (struct sr_str){ data, (uint32_t)w.len };
+	shim_span_errno(s, err, errd, sizeof(errd));
+	if (child_pid)
+		shim_emit_span_from_child(s, child_pid);
+	else
+		shim_emit_span(SR_REC_SPAN, s);
+}
+
 /* This image execs: an `exec` span (SPAN_START, flag EXEC) that names the
  * next image's parent; its end with the error if the exec returns. */
 static __attribute__((noinline)) int image_exec(const struct exec_call *c,
@@ -134,22 +174,13 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
 {
 	char data[SR_ARGV_JSON_MAX + 1024], errd[32];
 	struct sr_span_rec s;
-	char *const *nenv = envp;
 	int rc, err;
 
 	shim_span_open(&s, "exec", SR_SF_EXEC);
 	s.data.p = data;
 	s.data.n = (uint32_t)exec_data(data, sizeof(data), c);
-	if (may_trace_child(c, envp)) {
-		SHIM_ENVP_DECL(e, envp);
-
-		nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
-		shim_emit_span(SR_REC_SPAN_START, &s);
-		rc = exec_with(c, nenv, envp, false);
-	} else {
-		shim_emit_span(SR_REC_SPAN_START, &s);
-		rc = call_real(c, envp);
-	}
+	shim_emit_span(SR_REC_SPAN_START, &s);
+	rc = exec_child(c, envp, s.trace_id, s.span_id, NULL, false);
 	/* still here: the exec failed */
 	err = errno;
 	s.end_ns = sr_now_ns();
@@ -161,28 +192,6 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
 	return rc;
 }
 
-/* A vfork child (or a clone sharing our memory) that failed to exec: a
- * complete `spawn` span with the error, in the parent's ring on a shared
- * lane. Off the exec path's stack. */
-static __attribute__((noinline, cold)) void
-child_exec_failed(const struct exec_call *c, struct sr_span_rec *s,
-		  uint32_t pid, int err)
-{
-	char data[640], errd[32];
-	struct sr_jw w;
-
-	sr_jw_init(&w, data, sizeof(data));
-	sr_jw_lit(&w, "{");
-	sr_jw_member(&w, "process.executable.path");
-	shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
-	sr_jw_member_i64(&w, "process.child_pid", pid);
-	sr_jw_lit(&w, "}");
-	s->end_ns = sr_now_ns();
-	s->data = (struct sr_str){ data, (uint32_t)w.len };
-	shim_span_errno(s, err, errd, sizeof(errd));
-	shim_emit_span_from_child(s, pid);
-}
-
 /* A child sharing the parent's memory (vfork, clone(CLONE_VM)) execs: it
  * must not write with its parent's thread state nor leave a span open in
  * the parent's ring, and may run on a small stack. The next image records
@@ -192,28 +201,18 @@ static int shared_child_exec(const struct exec_call *c, char *const envp[])
 	char vfork_env[SHIM_VFORK_ENV_MAX];
 	uint32_t pid = (uint32_t)getpid();
 	struct sr_span_rec s;
-	char *const *nenv = envp;
 	int rc, err;
 
 	shim_span_open(&s, "spawn", 0);
-	if (may_trace_child(c, envp)) {
-		SHIM_ENVP_DECL(e, envp);
-
-		shim_vfork_env(vfork_env, pid, s.start_ns, s.trace_id,
-			       s.span_id, s.parent_id);
-		e.vfork = vfork_env;
-		nenv = shim_envp_build(&e, envp, s.trace_id, s.span_id);
-		/* the guard is the parent thread's: a successful exec never
-		 * comes back to give it back */
-		shim_leave();
-		rc = exec_with(c, nenv, envp, true);
-	} else {
-		shim_leave();
-		rc = exec_with(c, envp, envp, true);
-	}
+	shim_vfork_env(vfork_env, pid, s.start_ns, s.trace_id, s.span_id,
+		       s.parent_id);
+	/* the guard is the parent thread's: a successful exec never comes
+	 * back to give it back */
+	shim_leave();
+	rc = exec_child(c, envp, s.trace_id, s.span_id, vfork_env, true);
 	err = errno;
 	if (shim_enter(SHIM_HOOK_EXEC)) {
-		child_exec_failed(c, &s, pid, err);
+		exec_failed(c, &s, pid, err);
 		shim_leave();
 	}
 	errno = err;
@@ -223,43 +222,22 @@ static int shared_child_exec(const struct exec_call *c, char *const envp[])
 /* A fork child that has recorded nothing execs: no ring is made for it.
  * The next image's process span goes under the fork span (the child's
  * pid lives on in it); only a failed exec makes the child's ring, to
- * record the error. */
+ * record the error. A vfork child of such a child (`shared`) has no ring
+ * to write into. The guard is not taken: nothing here reaches a hook, and
+ * a vfork child could not give it back after a successful exec. */
 static int pending_child_exec(const struct exec_call *c, char *const envp[],
 			      const uint8_t parent[12], bool shared)
 {
-	char errd[32];
-	struct sr_span_rec s = { 0 };
 	uint64_t start = sr_now_ns();
+	struct sr_span_rec s;
 	int rc, err;
 
-	shim_thr.guard++;
-	if (may_trace_child(c, envp)) {
-		SHIM_ENVP_DECL(e, envp);
-
-		rc = exec_with(c,
-			       shim_envp_build(&e, envp, shim.trace_id, parent),
-			       envp, false);
-	} else {
-		rc = call_real(c, envp);
-	}
+	rc = exec_child(c, envp, shim.trace_id, parent, NULL, shared);
 	err = errno;
-	shim_thr.guard--;
-	/* a vfork child of it has no ring to write into */
 	if (!shared && shim_enter(SHIM_HOOK_EXEC)) {
-		char data[640];
-		struct sr_jw w;
-
 		shim_span_open(&s, "exec", 0);
 		s.start_ns = start;
-		s.end_ns = sr_now_ns();
-		sr_jw_init(&w, data, sizeof(data));
-		sr_jw_lit(&w, "{");
-		sr_jw_member(&w, "process.executable.path");
-		shim_jw_text(&w, c->file ? c->file : "(fd)", 512);
-		sr_jw_lit(&w, "}");
-		s.data = (struct sr_str){ data, (uint32_t)w.len };
-		shim_span_errno(&s, err, errd, sizeof(errd));
-		shim_emit_span(SR_REC_SPAN, &s);
+		exec_failed(c, &s, 0, err);
 		shim_leave();
 	}
 	errno = err;

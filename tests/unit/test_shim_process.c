@@ -326,6 +326,32 @@ static void shim_vfork_exec_child_traced(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* A fork child that recorded nothing (a subshell) starts a command with
+ * vfork: it goes under the subshell's fork span. The subshell then reaps
+ * it (a record: the subshell makes its ring) and execs its last command:
+ * an exec span of its own, so the vfork child left the subshell's state
+ * (its re-entrancy guard) as it found it. */
+static void shim_subshell_vfork_children_under_fork(void **state)
+{
+	char *dir = sr_tmpdir("shim");
+	const char *argv[] = { "/bin/sh", "-c",
+			       "( /bin/echo one; /bin/echo two ); echo done",
+			       NULL };
+	struct sr_run r;
+
+	(void)state;
+	sr_run_both(&r, dir, argv, NULL);
+	assert_string_equal(r.out, "one\ntwo\ndone\n");
+	sr_run_assert_tree(&r, NULL);
+	assert_chain(&r, proc_by_argv(&r, "/bin/echo one"),
+		     "process<fork<process");
+	assert_chain(&r, proc_by_argv(&r, "/bin/echo two"),
+		     "process<exec<process<fork<process");
+	assert_int_equal(sr_run_count(&r, "fork"), 1);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
 static void shim_posix_spawn_spans(void **state)
 {
 	char *dir = sr_tmpdir("shim");
@@ -612,6 +638,7 @@ SR_TEST_MAIN(cmocka_unit_test(shim_true_process_span),
 	     cmocka_unit_test(shim_failed_exec_span_has_error),
 	     cmocka_unit_test(shim_fork_child_gets_own_ring),
 	     cmocka_unit_test(shim_vfork_exec_child_traced),
+	     cmocka_unit_test(shim_subshell_vfork_children_under_fork),
 	     cmocka_unit_test(shim_posix_spawn_spans),
 	     cmocka_unit_test(shim_system_span_and_status),
 	     cmocka_unit_test(shim_popen_spans_to_pclose),
