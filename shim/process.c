@@ -217,6 +217,10 @@ static void incoming_init(struct incoming *in)
 	bool c_ok = sr_context_parse(cv, ct, cs);
 	bool t_ok = sr_traceparent_parse(tv, tt, ts);
 
+	/* kept to tell it from one the program gives a child (envp.c) */
+	if (tv)
+		snprintf(inherited_tp, sizeof(inherited_tp), "%s", tv);
+
 	memset(in, 0, sizeof(*in));
 	if (cv && !c_ok)
 		shim_debug("SPANRING_CONTEXT=%.80s: malformed, ignored", cv);
@@ -856,9 +860,6 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	exe_init(self_init(false));
 	argv_json_init(argv);
 	incoming_init(&in);
-	if (getenv("TRACEPARENT"))
-		snprintf(inherited_tp, sizeof(inherited_tp), "%s",
-			 getenv("TRACEPARENT"));
 	memcpy(shim.trace_id, in.trace, 16);
 	memcpy(shim.self_parent, in.parent, 12);
 	image_start(true, !in.ancestor, argc > 0 && argv ? argv[0] : NULL,

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "harness.h"
 
 extern char **environ;
@@ -330,4 +332,31 @@ void sr_lines_free(char **l, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(l[i]);
 	free(l);
+}
+
+long long sr_sd_stat(const struct sr_sd *s, const char *name)
+{
+	char *t = sr_read_file(s->stats, NULL);
+	cJSON *j = t ? cJSON_Parse(t) : NULL;
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+	long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+
+	cJSON_Delete(j);
+	free(t);
+	return r;
+}
+
+bool sr_sd_wait_stat(const struct sr_sd *s, const char *name, long long v,
+		     int ms)
+{
+	long long end = sr_ms() + ms;
+
+	while (sr_sd_stat(s, name) < v) {
+		struct timespec ts = { 0, 20000000 };
+
+		if (sr_ms() > end)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }

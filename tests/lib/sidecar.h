@@ -49,6 +49,12 @@ void sr_sd_start(struct sr_sd *s, const char *const *args,
 int sr_sd_stop(struct sr_sd *s, int sig, int timeout_ms);
 void sr_sd_free(struct sr_sd *s);
 
+/* A counter of its stats file (top level), or -1 when absent. */
+long long sr_sd_stat(const struct sr_sd *s, const char *name);
+/* Waits up to ms until that counter is at least v; false on timeout. */
+bool sr_sd_wait_stat(const struct sr_sd *s, const char *name, long long v,
+		     int ms);
+
 /* Spawns argv with extra env; stdin from in_fd (-1: /dev/null), stdout
  * to out_fd (-1: /dev/null), stderr to err_path (NULL: /dev/null). */
 pid_t sr_spawn(const char *const *argv, const char *const *env, int in_fd,

@@ -97,28 +97,12 @@ static void sd_otlp(const char *const *more, const char *const *env)
 
 static long long stat_of(const char *name)
 {
-	char *t = sr_read_file(F.sd.stats, NULL);
-	cJSON *j = t ? cJSON_Parse(t) : NULL;
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-	long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-
-	cJSON_Delete(j);
-	free(t);
-	return r;
+	return sr_sd_stat(&F.sd, name);
 }
 
 static bool wait_stat(const char *name, long long v, int ms)
 {
-	long long end = sr_ms() + ms;
-
-	while (stat_of(name) < v) {
-		struct timespec ts = { 0, 20000000 };
-
-		if (sr_ms() > end)
-			return false;
-		nanosleep(&ts, NULL);
-	}
-	return true;
+	return sr_sd_wait_stat(&F.sd, name, v, ms);
 }
 
 /* Every request the receiver logged was valid; returns how many. */

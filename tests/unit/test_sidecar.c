@@ -91,28 +91,12 @@ static char *stats_text(void)
 
 static long long stat_of(const char *name)
 {
-	char *t = stats_text();
-	cJSON *j = t ? cJSON_Parse(t) : NULL;
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-	long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-
-	cJSON_Delete(j);
-	free(t);
-	return r;
+	return sr_sd_stat(&F.sd, name);
 }
 
-/* Waits until the stats counter reaches at least v. */
 static bool wait_stat(const char *name, long long v, int ms)
 {
-	long long end = sr_ms() + ms;
-
-	while (stat_of(name) < v) {
-		if (sr_ms() > end)
-			return false;
-		struct timespec ts = { 0, 20000000 };
-		nanosleep(&ts, NULL);
-	}
-	return true;
+	return sr_sd_wait_stat(&F.sd, name, v, ms);
 }
 
 /* Number of distinct "id" values among the lines; *dups gets the rest. */
