@@ -308,8 +308,22 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-int sr_dir_scan(int dirfd, unsigned max_files,
-		void (*fn)(void *ctx, const char *name), void *ctx)
+static bool is_ring_entry(const struct linux_dirent64 *d)
+{
+	return sr_ring_name_parse(d->d_name, NULL, NULL);
+}
+
+static bool is_sub_entry(const struct linux_dirent64 *d)
+{
+	return (d->d_type == DT_DIR || d->d_type == DT_UNKNOWN) &&
+	       sr_dir_sub_parse(d->d_name, NULL);
+}
+
+/* Calls fn for the entries `keep` accepts, at most max (0: no limit), read
+ * with getdents64 into a stack buffer. The count seen or -errno. */
+static int scan_entries(int dirfd, unsigned max,
+			bool (*keep)(const struct linux_dirent64 *),
+			void (*fn)(void *ctx, const char *name), void *ctx)
 {
 	char buf[8192] __attribute__((aligned(8)));
 	int fd, seen = 0;
@@ -324,48 +338,13 @@ int sr_dir_scan(int dirfd, unsigned max_files,
 			struct linux_dirent64 *d = (void *)(buf + off);
 
 			off += d->d_reclen;
-			if (!sr_ring_name_parse(d->d_name, NULL, NULL))
+			if (!keep(d))
 				continue;
-			if (max_files && (unsigned)seen >= max_files)
+			if (max && (unsigned)seen >= max)
 				goto out;
 			seen++;
 			if (fn)
 				fn(ctx, d->d_name);
-		}
-	}
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-out:
-	close(fd);
-	return seen;
-}
-
-int sr_dir_scan_subs(int dirfd, unsigned max,
-		     void (*fn)(void *ctx, const char *name), void *ctx)
-{
-	char buf[8192] __attribute__((aligned(8)));
-	int fd, seen = 0;
-	long n;
-
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
-
-			off += d->d_reclen;
-			if ((d->d_type != DT_DIR && d->d_type != DT_UNKNOWN) ||
-			    !sr_dir_sub_parse(d->d_name, NULL))
-				continue;
-			if ((unsigned)seen >= max)
-				goto out;
-			seen++;
-			fn(ctx, d->d_name);
 		}
 	}
 	if (n < 0)
@@ -373,6 +352,19 @@ int sr_dir_scan_subs(int dirfd, unsigned max,
 out:
 	close(fd);
 	return seen;
+}
+
+int sr_dir_scan(int dirfd, unsigned max_files,
+		void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	return scan_entries(dirfd, max_files, is_ring_entry, fn, ctx);
+}
+
+int sr_dir_scan_subs(int dirfd, unsigned max,
+		     void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	/* max 0 would mean "no limit" below: nothing is asked for then */
+	return max ? scan_entries(dirfd, max, is_sub_entry, fn, ctx) : 0;
 }
 
 struct usage {
