@@ -213,4 +213,26 @@
  * the OpenTelemetry SDKs' default. */
 #define SR_OTLP_ATTR_COUNT_DEFAULT 128u
 
+/* --- the TSC clock (common/README.md, "Clocks") ------------------------- */
+
+/* TSC ticks a lane's writer lets pass before it writes a new anchor
+ * (tsc, realtime ns) into the lane: 2^26 ticks, 26 ms at 2.6 GHz and at
+ * most 67 ms on any TSC of 1 GHz or more. One CLOCK_REALTIME reading and
+ * a 24-byte record per interval and busy lane; a consumer converts a
+ * stamp from an anchor at most this old, so a rate error of 1 ppm costs
+ * at most 26 ns here. */
+#define SR_ANCHOR_TICKS (1ull << 26)
+/* A stamp further than this past its lane's latest anchor is not one an
+ * honest writer makes (it anchors every SR_ANCHOR_TICKS): the consumer
+ * clamps it to this distance and counts it. */
+#define SR_STAMP_AHEAD_MAX_TICKS (4 * SR_ANCHOR_TICKS)
+/* A consumer's first measurement of the TSC rate (later refined over its
+ * lifetime): 2 ms, within ~10 ppm; it is used only for a lane's first
+ * anchor interval, before the lane has two anchors to take a rate from. */
+#define SR_TSC_CALIBRATE_NS 2000000ull
+/* An anchor whose TSC readings around the clock reading lie further apart
+ * than this (the writer was preempted or interrupted) is taken again, up
+ * to 4 times: ~1.6 us at 2.6 GHz, where a good reading takes ~50 ns. */
+#define SR_ANCHOR_WINDOW_TICKS 4096ull
+
 #endif /* SR_LIMITS_H */

@@ -340,3 +340,35 @@ const char *sr_rec_type_name(uint16_t type)
 		return "?";
 	}
 }
+
+unsigned sr_rec_stamps(uint16_t type, uint32_t len,
+		       uint32_t off[SR_REC_STAMPS_MAX])
+{
+	switch (type) {
+	case SR_REC_SPAN_START:
+	case SR_REC_SPAN_END:
+	case SR_REC_SPAN:
+		if (len < SPAN_FIXED)
+			return 0;
+		off[0] = 40; /* after the ids: start, end */
+		off[1] = 48;
+		return 2;
+	case SR_REC_TRACE:
+		if (len < TRACE_FIXED)
+			return 0;
+		off[0] = 16; /* after the trace id */
+		return 1;
+	case SR_REC_PROCESS:
+		if (len < PROCESS_FIXED)
+			return 0;
+		off[0] = 16; /* after pid, ppid, uid and a pad */
+		return 1;
+	case SR_REC_CHILD_EXIT:
+		if (len < CHILD_FIXED)
+			return 0;
+		off[0] = 8; /* after pid and status */
+		return 1;
+	default:
+		return 0;
+	}
+}

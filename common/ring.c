@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "limits.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -45,6 +46,14 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 	h->owner_uid = p->uid;
 	h->owner_start_ns = p->start_ns;
 	h->owner_pidns = p->pidns;
+	if (p->clock_tsc) {
+		struct sr_anchor a;
+
+		sr_anchor_take(&a);
+		h->clock = SR_CLOCK_TSC;
+		h->anchor_tsc = a.tsc;
+		h->anchor_ns = a.ns;
+	}
 	if (p->trace_id)
 		memcpy(h->trace_id, p->trace_id, sizeof(h->trace_id));
 	if (p->span_id)
@@ -154,6 +163,7 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	r->record_max = sr_ring_lane_record_max(p->lane_size);
 	r->spill_size = spill;
 	r->spill_record_max = sr_ring_spill_record_max(spill);
+	r->clock_tsc = p->clock_tsc;
 	err = back_initial(r, fd, data_off);
 	if (err < 0)
 		goto err_unmap;
@@ -355,12 +365,41 @@ place(struct sr_ring *r, struct sr_producer *p, struct sr_lane_ctl *c,
 	return rv->rec + sizeof(struct sr_rec_hdr);
 }
 
+/* Publishes an anchor record into lane c, held by the caller, ahead of
+ * the record about to be placed (see sr_ring_reserve_tsc). */
+static __attribute__((noinline, cold)) void
+lane_anchor(struct sr_ring *r, struct sr_lane_ctl *c, uint32_t keep)
+{
+	const uint32_t len = sizeof(struct sr_rec_hdr) +
+			     sizeof(struct sr_anchor_rec);
+	uint64_t pos = lane_room(r, c, len, keep);
+	struct sr_anchor_rec *ar;
+	struct sr_rec_hdr *h;
+	struct sr_anchor a;
+
+	if (pos == UINT64_MAX)
+		return;
+	sr_anchor_take(&a);
+	/* records start at SR_RECORD_ALIGN boundaries of the lane */
+	h = (struct sr_rec_hdr *)(void *)(lane_data(r, c) +
+					  (pos & (lane_bytes(r, c) - 1)));
+	ar = (struct sr_anchor_rec *)(void *)(h + 1);
+	ar->tsc = a.tsc;
+	ar->ns = a.ns;
+	h->len = len;
+	h->type = SR_REC_ANCHOR;
+	h->flags = 0;
+	h->check = sr_rec_check(len, SR_REC_ANCHOR, 0);
+	/* Pairs with the load-acquire of head in the reader, as a commit. */
+	atomic_store_explicit(&c->head, pos + len, memory_order_release);
+	r->hdr->lane_anchor_tsc[c - r->lanes] = a.tsc;
+}
+
 /* A record too big for a lane: the spill lane, taken for it alone (its
  * whole room is for big records: no reserve kept). */
-static __attribute__((noinline)) void *reserve_spill(struct sr_ring *r,
-						     struct sr_producer *p,
-						     uint32_t len,
-						     struct sr_resv *rv)
+static __attribute__((noinline)) void *
+reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+	      struct sr_resv *rv, uint64_t tsc)
 {
 	struct sr_lane_ctl *c;
 
@@ -384,19 +423,22 @@ static __attribute__((noinline)) void *reserve_spill(struct sr_ring *r,
 	}
 	rv->ctl = c;
 	rv->transient = 1;
+	if (tsc &&
+	    tsc - r->hdr->lane_anchor_tsc[r->lane_count] > SR_ANCHOR_TICKS)
+		lane_anchor(r, c, 0);
 	return place(r, p, c, len, rv, 0);
 }
 
 static inline __attribute__((always_inline)) void *
 reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
-	struct sr_resv *rv, uint32_t keep)
+	struct sr_resv *rv, uint32_t keep, uint64_t tsc)
 {
 	struct sr_lane_ctl *c = NULL;
 
 	rv->transient = 0;
 	rv->nested = p->busy;
 	if (__builtin_expect(len > r->record_max, 0))
-		return reserve_spill(r, p, len, rv);
+		return reserve_spill(r, p, len, rv, tsc);
 	if (!p->owns && !p->no_lane)
 		claim_owned_lane(r, p);
 	if (p->owns && !p->busy) {
@@ -422,19 +464,29 @@ reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		sr_ring_discard(r, p, rv);
 		return NULL;
 	}
+	if (tsc &&
+	    tsc - r->hdr->lane_anchor_tsc[c - r->lanes] > SR_ANCHOR_TICKS)
+		lane_anchor(r, c, keep);
 	return place(r, p, c, len, rv, keep);
 }
 
 void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		      struct sr_resv *rv)
 {
-	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE);
+	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE, 0);
+}
+
+void *sr_ring_reserve_tsc(struct sr_ring *r, struct sr_producer *p,
+			  uint32_t len, struct sr_resv *rv, uint64_t tsc)
+{
+	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE,
+		       r->clock_tsc ? tsc : 0);
 }
 
 void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
 			   uint32_t len, struct sr_resv *rv)
 {
-	return reserve(r, p, len, rv, 0);
+	return reserve(r, p, len, rv, 0, 0);
 }
 
 void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,

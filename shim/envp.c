@@ -63,7 +63,9 @@ static bool replaced(const char *entry, bool *own_tp)
 		}
 		return true;
 	}
+	/* SPANRING_CLOCK: this image's decision is carried instead */
 	return starts(entry, "SPANRING_CONTEXT=") ||
+	       starts(entry, "SPANRING_CLOCK=") ||
 	       starts(entry, "SPANRING_PIDNS=") ||
 	       starts(entry, "SPANRING_VFORK=") ||
 	       starts(entry, "SPANRING_DEBUG=fd:");

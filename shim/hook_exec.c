@@ -158,7 +158,7 @@ exec_failed(const struct exec_call *c, struct sr_span_rec *s,
 	if (child_pid)
 		sr_jw_member_i64(&w, "process.child_pid", child_pid);
 	sr_jw_lit(&w, "}");
-	s->end_ns = sr_now_ns();
+	s->end_ns = shim_stamp();
 	s->data = (struct sr_str){ data, (uint32_t)w.len };
 	shim_span_errno(s, err, errd, sizeof(errd));
 	if (child_pid)
@@ -183,7 +183,7 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
 	rc = exec_child(c, envp, s.trace_id, s.span_id, NULL, false);
 	/* still here: the exec failed */
 	err = errno;
-	s.end_ns = sr_now_ns();
+	s.end_ns = shim_stamp();
 	s.start_ns = 0;
 	s.data = (struct sr_str){ "{}", 2 };
 	shim_span_errno(&s, err, errd, sizeof(errd));
@@ -204,6 +204,8 @@ static int shared_child_exec(const struct exec_call *c, char *const envp[])
 	int rc, err;
 
 	shim_span_open(&s, "spawn", 0);
+	/* the next image reads it from its environment: realtime ns */
+	s.start_ns = sr_now_ns();
 	shim_vfork_env(vfork_env, pid, s.start_ns, s.trace_id, s.span_id,
 		       s.parent_id);
 	/* the guard is the parent thread's: a successful exec never comes

@@ -46,6 +46,7 @@ static uint32_t cfg_lanes = SR_RING_DEFAULT_LANES;
 static uint32_t cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
 static uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
 static uint64_t proc_start_ns;
+static const char *clock_env; /* SPANRING_CLOCK for children: decided */
 
 /* Who this image is, read once per image (fork child: again). */
 static struct {
@@ -108,6 +109,8 @@ static void carry_init(void)
 				 info.dli_fname);
 		carry_add("LD_PRELOAD", lib_path);
 	}
+	/* the decision, not the request: children need not ask again */
+	carry_add("SPANRING_CLOCK", clock_env);
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
@@ -198,6 +201,7 @@ static void config_init(void)
 			   SR_RING_MIN_LANE_SIZE, SR_RING_MAX_LANE_SIZE);
 	}
 	env_u32("SPANRING_MAX_RINGS", &cfg_max_rings);
+	clock_env = shim_clock_init();
 }
 
 /* --- incoming context --------------------------------------------------- */
@@ -330,6 +334,7 @@ static int ring_open(void)
 		.exe = exe_path,
 		.trace_id = shim.trace_id,
 		.span_id = shim.proc_span,
+		.clock_tsc = shim.clock_tsc,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
 	struct sr_dir d;
