@@ -13,25 +13,39 @@
 
 /* --- the TSC ------------------------------------------------------------- */
 
-void sr_anchor_take(struct sr_anchor *a)
+/* A (tsc, clock) pair: the narrowest window of up to `tries` readings,
+ * stopping at one of at most `enough` ticks; the midpoint of the window. */
+static void clock_pair(clockid_t id, int tries, uint64_t enough, uint64_t *tsc,
+		       uint64_t *ns)
 {
 	uint64_t best = UINT64_MAX;
+	struct timespec ts;
 
-	/* a reading interrupted between its two ticks is taken again: the
-	 * midpoint of a narrow window is within a few ns of the clock's */
-	for (int i = 0; i < 4 && best > SR_ANCHOR_WINDOW_TICKS; i++) {
-		uint64_t t0 = sr_tsc(), ns = sr_now_ns(), t1 = sr_tsc();
+	for (int i = 0; i < tries && best > enough; i++) {
+		uint64_t t0 = sr_tsc(), t1;
 
+		clock_gettime(id, &ts);
+		t1 = sr_tsc();
 		if (t1 >= t0 && t1 - t0 < best) {
 			best = t1 - t0;
-			a->tsc = t0 + (t1 - t0) / 2;
-			a->ns = ns;
+			*tsc = t0 + (t1 - t0) / 2;
+			*ns = (uint64_t)ts.tv_sec * 1000000000ull +
+			      (uint64_t)ts.tv_nsec;
 		}
 	}
 	if (best == UINT64_MAX) { /* the TSC went back: no midpoint */
-		a->tsc = sr_tsc();
-		a->ns = sr_now_ns();
+		clock_gettime(id, &ts);
+		*tsc = sr_tsc();
+		*ns = (uint64_t)ts.tv_sec * 1000000000ull +
+		      (uint64_t)ts.tv_nsec;
 	}
+}
+
+void sr_anchor_take(struct sr_anchor *a)
+{
+	/* a reading interrupted between its two ticks is taken again: the
+	 * midpoint of a narrow window is within a few ns of the clock's */
+	clock_pair(CLOCK_REALTIME, 4, SR_ANCHOR_WINDOW_TICKS, &a->tsc, &a->ns);
 }
 
 bool sr_tsc_taggable(void)
@@ -77,24 +91,6 @@ bool sr_tsc_usable(void)
 static _Atomic uint64_t cal_tsc0, cal_mono0, cal_last_mono;
 static _Atomic double cal_rate;
 
-/* A (tsc, monotonic) pair from a narrow window. */
-static void mono_pair(uint64_t *tsc, uint64_t *mono)
-{
-	uint64_t best = UINT64_MAX;
-
-	for (int i = 0; i < 4 && best > SR_ANCHOR_WINDOW_TICKS; i++) {
-		uint64_t t0 = sr_tsc(), ns = sr_mono_ns(), t1 = sr_tsc();
-
-		if (t1 >= t0 && t1 - t0 < best) {
-			best = t1 - t0;
-			*tsc = t0 + (t1 - t0) / 2;
-			*mono = ns;
-		}
-	}
-	if (best == UINT64_MAX)
-		*tsc = sr_tsc(), *mono = sr_mono_ns();
-}
-
 double sr_tsc_ns_per_tick(void)
 {
 	uint64_t t0, m0, t, m, last;
@@ -103,12 +99,16 @@ double sr_tsc_ns_per_tick(void)
 	if (!SR_HAVE_TSC)
 		return 0;
 	if (!atomic_load(&cal_mono0)) {
-		mono_pair(&t0, &m0);
-		do
-			mono_pair(&t, &m);
-		while (m - m0 < SR_TSC_CALIBRATE_NS || t <= t0);
+		struct timespec nap = { 0, SR_TSC_CALIBRATE_NS };
 		uint64_t zero = 0;
 
+		/* the narrowest of many readings at both ends: a window of
+		 * ~50 ns over 10 ms is a few ppm */
+		clock_pair(CLOCK_MONOTONIC, 16, 0, &t0, &m0);
+		nanosleep(&nap, NULL);
+		clock_pair(CLOCK_MONOTONIC, 16, 0, &t, &m);
+		if (t <= t0 || m <= m0) /* no TSC to speak of */
+			return 0;
 		/* the first thread to finish sets the base; others use it */
 		if (atomic_compare_exchange_strong(&cal_tsc0, &zero, t0)) {
 			atomic_store(&cal_rate,
@@ -121,11 +121,10 @@ double sr_tsc_ns_per_tick(void)
 	}
 	rate = atomic_load(&cal_rate);
 	last = atomic_load(&cal_last_mono);
-	m = sr_mono_ns();
-	if (m - last < 100000000ull)
+	if (sr_mono_ns() - last < 100000000ull)
 		return rate;
 	/* refine: the longer the baseline, the smaller the error */
-	mono_pair(&t, &m);
+	clock_pair(CLOCK_MONOTONIC, 4, SR_ANCHOR_WINDOW_TICKS, &t, &m);
 	t0 = atomic_load(&cal_tsc0);
 	m0 = atomic_load(&cal_mono0);
 	if (t > t0 && m > m0 &&

@@ -86,7 +86,8 @@ bool sr_tsc_taggable(void);
 /*
  * Nanoseconds per TSC tick as measured by this (consumer) process against
  * CLOCK_MONOTONIC, which runs at CLOCK_REALTIME's rate without its steps:
- * the first call measures for SR_TSC_CALIBRATE_NS, later calls refine the
+ * the first call sleeps SR_TSC_CALIBRATE_NS between two readings, later
+ * calls refine the
  * figure over the process's lifetime (one clock reading, at most every
  * 100 ms). 0 where there is no TSC. Thread-safe.
  */

@@ -227,12 +227,15 @@
  * clamps it to this distance and counts it. */
 #define SR_STAMP_AHEAD_MAX_TICKS (4 * SR_ANCHOR_TICKS)
 /* A consumer's first measurement of the TSC rate (later refined over its
- * lifetime): 2 ms, within ~10 ppm; it is used only for a lane's first
- * anchor interval, before the lane has two anchors to take a rate from. */
-#define SR_TSC_CALIBRATE_NS 2000000ull
+ * lifetime), a sleep between two readings: 10 ms, within a few ppm (2 ms
+ * gave up to 90 ppm on a shared VM: 2 us over an anchor interval); it is
+ * used only for a lane's first anchor interval, before the lane has two
+ * anchors to take a rate from. */
+#define SR_TSC_CALIBRATE_NS 10000000l
 /* An anchor whose TSC readings around the clock reading lie further apart
  * than this (the writer was preempted or interrupted) is taken again, up
- * to 4 times: ~1.6 us at 2.6 GHz, where a good reading takes ~50 ns. */
-#define SR_ANCHOR_WINDOW_TICKS 4096ull
+ * to 4 times, the narrowest kept: ~200 ns at 2.6 GHz, where a good
+ * reading takes ~50 ns. */
+#define SR_ANCHOR_WINDOW_TICKS 512ull
 
 #endif /* SR_LIMITS_H */

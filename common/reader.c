@@ -609,7 +609,8 @@ static double anchor_rate(struct sr_reader *r, const struct sr_anchor *lo,
  * ago) between the two anchors, or between the ring's creation anchor and
  * the older one. Clamped and counted: a stamp before the ring's creation
  * (to it), more than SR_STAMP_AHEAD_MAX_TICKS past the latest anchor (to
- * that), any in a realtime ring (to the owner's start).
+ * that). Only in SR_CLOCK_TSC rings: in a realtime ring every time field
+ * is realtime ns, read as it is.
  */
 static uint64_t stamp_ns(struct sr_reader *r, uint32_t i, uint64_t v)
 {
@@ -619,11 +620,9 @@ static uint64_t stamp_ns(struct sr_reader *r, uint32_t i, uint64_t v)
 	uint64_t t = v & ~SR_STAMP_TSC;
 	double rate;
 
-	if (r->hdr.clock != SR_CLOCK_TSC || !h.tsc || t < h.tsc) {
+	if (!h.tsc || t < h.tsc) {
 		r->clamped++;
-		return r->hdr.clock == SR_CLOCK_TSC && h.tsc
-			       ? h.ns
-			       : r->hdr.owner_start_ns;
+		return h.tsc ? h.ns : r->hdr.owner_start_ns;
 	}
 	if (t >= last->tsc) {
 		if (t - last->tsc > SR_STAMP_AHEAD_MAX_TICKS) {
@@ -717,8 +716,10 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 			take_anchor(r, i, buf + off + sizeof(*h),
 				    h->len - (uint32_t)sizeof(*h));
 		} else if (h->type != SR_REC_PAD) {
-			convert_stamps(r, i, h->type, buf + off + sizeof(*h),
-				       h->len - (uint32_t)sizeof(*h));
+			if (r->hdr.clock == SR_CLOCK_TSC)
+				convert_stamps(r, i, h->type,
+					       buf + off + sizeof(*h),
+					       h->len - (uint32_t)sizeof(*h));
 			rec.type = h->type;
 			rec.flags = h->flags;
 			rec.lane = i;

@@ -132,8 +132,9 @@ const char *sr_reader_fault(const struct sr_reader *r);
  * records (it does not deliver them) and converts the stamps tagged
  * SR_STAMP_TSC from them, in its private copy. A stamp no honest writer
  * makes is clamped and counted: before the ring's creation anchor, more
- * than SR_STAMP_AHEAD_MAX_TICKS after its lane's latest anchor, or tagged
- * in a realtime ring; so is a malformed anchor (ignored). See
+ * than SR_STAMP_AHEAD_MAX_TICKS after its lane's latest anchor; a
+ * malformed anchor is ignored and counted. A realtime ring (every version
+ * 2 ring) is read as it is. See
  * common/README.md, "Clocks".
  */
 uint32_t sr_reader_clock(const struct sr_reader *r);

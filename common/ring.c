@@ -424,7 +424,7 @@ reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 	rv->ctl = c;
 	rv->transient = 1;
 	if (tsc &&
-	    tsc - r->hdr->lane_anchor_tsc[r->lane_count] > SR_ANCHOR_TICKS)
+	    tsc > r->hdr->lane_anchor_tsc[r->lane_count] + SR_ANCHOR_TICKS)
 		lane_anchor(r, c, 0);
 	return place(r, p, c, len, rv, 0);
 }
@@ -464,8 +464,10 @@ reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		sr_ring_discard(r, p, rv);
 		return NULL;
 	}
+	/* a stamp older than the lane's anchor needs none (slots are below
+	 * SR_TSC_MAX: no overflow) */
 	if (tsc &&
-	    tsc - r->hdr->lane_anchor_tsc[c - r->lanes] > SR_ANCHOR_TICKS)
+	    tsc > r->hdr->lane_anchor_tsc[c - r->lanes] + SR_ANCHOR_TICKS)
 		lane_anchor(r, c, keep);
 	return place(r, p, c, len, rv, keep);
 }

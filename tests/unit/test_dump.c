@@ -523,7 +523,7 @@ static const struct {
 } damage_want[DAMAGE_COUNT] = {
 	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring",
 			-EBADMSG },
-	[WRONG_VERSION] = { "layout version 9, this build reads version 2",
+	[WRONG_VERSION] = { "layout version 9, this build reads versions 2..3",
 			    -EPROTONOSUPPORT },
 	[LANE_COUNT] = { "lane_count 100000 out of range", -EBADMSG },
 	[LANE_SIZE] = { "lane_size 5000 is not a power of two", -EBADMSG },
