@@ -45,6 +45,7 @@ struct ring {
 	bool drops_logged;
 	uint64_t faults; /* integrity faults already counted */
 	uint64_t lost;
+	uint64_t clamped;    /* stamps clamped already counted */
 	uint64_t next_check; /* monotonic ns of the next liveness probe */
 	uint64_t dead_mono, dead_real;
 	uint64_t seen_mono; /* first found */
@@ -453,7 +454,17 @@ static void ring_lost(struct sr_rings *rs, struct ring *g)
 static void note_faults(struct ring *g)
 {
 	uint64_t f = sr_reader_faults(g->rd), l = sr_reader_lost_bytes(g->rd);
+	uint64_t c = sr_reader_clamped(g->rd);
 
+	if (c != g->clamped) {
+		if (!g->clamped)
+			sr_log(SR_LOG_WARN, "rings",
+			       "ring %s: a TSC stamp or anchor no writer makes: "
+			       "clamped (further ones counted only)",
+			       g->name);
+		SR_STAT_ADD(ring_stamps_clamped, c - g->clamped);
+		g->clamped = c;
+	}
 	if (f == g->faults)
 		return;
 	if (!g->faults)
