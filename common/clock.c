@@ -77,7 +77,7 @@ bool sr_tsc_usable(void)
 	if (!tsc_is_clocksource() || !sr_tsc_taggable())
 		return false;
 	/* invariant TSC: CPUID 0x80000007 EDX bit 8 (Intel and AMD) */
-	if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
+	if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
 		return false;
 	__cpuid(0x80000007u, a, b, c, d);
 	(void)a, (void)b, (void)c;
