@@ -344,31 +344,22 @@ const char *sr_rec_type_name(uint16_t type)
 unsigned sr_rec_stamps(uint16_t type, uint32_t len,
 		       uint32_t off[SR_REC_STAMPS_MAX])
 {
-	switch (type) {
-	case SR_REC_SPAN_START:
-	case SR_REC_SPAN_END:
-	case SR_REC_SPAN:
-		if (len < SPAN_FIXED)
-			return 0;
-		off[0] = 40; /* after the ids: start, end */
-		off[1] = 48;
-		return 2;
-	case SR_REC_TRACE:
-		if (len < TRACE_FIXED)
-			return 0;
-		off[0] = 16; /* after the trace id */
-		return 1;
-	case SR_REC_PROCESS:
-		if (len < PROCESS_FIXED)
-			return 0;
-		off[0] = 16; /* after pid, ppid, uid and a pad */
-		return 1;
-	case SR_REC_CHILD_EXIT:
-		if (len < CHILD_FIXED)
-			return 0;
-		off[0] = 8; /* after pid and status */
-		return 1;
-	default:
+	/* the fixed part, and where its times are: a span's start and end
+	 * after the ids, a trace's ts after its id, a process's start after
+	 * pid, ppid, uid and a pad, a child's ts after pid and status */
+	static const struct {
+		uint32_t fixed, n, off[SR_REC_STAMPS_MAX];
+	} t[SR_REC_TYPE_MAX + 1] = {
+		[SR_REC_PROCESS] = { PROCESS_FIXED, 1, { 16 } },
+		[SR_REC_TRACE] = { TRACE_FIXED, 1, { 16 } },
+		[SR_REC_SPAN_START] = { SPAN_FIXED, 2, { 40, 48 } },
+		[SR_REC_SPAN_END] = { SPAN_FIXED, 2, { 40, 48 } },
+		[SR_REC_SPAN] = { SPAN_FIXED, 2, { 40, 48 } },
+		[SR_REC_CHILD_EXIT] = { CHILD_FIXED, 1, { 8 } },
+	};
+
+	if (type > SR_REC_TYPE_MAX || !t[type].n || len < t[type].fixed)
 		return 0;
-	}
+	memcpy(off, t[type].off, sizeof(t[type].off));
+	return t[type].n;
 }
