@@ -164,6 +164,8 @@ static void run_stamps(struct sr_run *r, const char *dir, const char *clock,
 	struct sr_run_opts o = { .shim = true, .dir = dir, .env = env };
 
 	sr_run_cmd(r, &o, argv);
+	if (r->status != 0)
+		fprintf(stderr, "clock_stamps said:\n%s%s", r->out, r->err);
 	sr_assert_exited(r->status, 0);
 	assert_non_null(strstr(r->out, "ok\n"));
 	free(env_clock);
