@@ -34,25 +34,25 @@ struct lane_clock {
 
 struct sr_reader {
 	int fd;
-	int flags;                   /* SR_READER_* */
-	uint8_t *map;                /* whole file, file_size bytes */
-	struct sr_ring_header hdr;   /* private, validated copy */
-	uint64_t *cursor;            /* per lane: next position to read */
-	uint64_t *tail;              /* per lane: position last committed */
-	uint64_t *head;              /* per lane: head as last seen */
-	uint32_t nlanes;             /* lane_count + the spill lane */
-	uint8_t *buf;                /* SR_READ_CHUNK bytes of copied records */
-	uint8_t *big;                /* spill_record_max bytes for the spill
+	int flags;                 /* SR_READER_* */
+	uint8_t *map;              /* whole file, file_size bytes */
+	struct sr_ring_header hdr; /* private, validated copy */
+	uint64_t *cursor;          /* per lane: next position to read */
+	uint64_t *tail;            /* per lane: position last committed */
+	uint64_t *head;            /* per lane: head as last seen */
+	uint32_t nlanes;           /* lane_count + the spill lane */
+	uint8_t *buf;              /* SR_READ_CHUNK bytes of copied records */
+	uint8_t *big;              /* spill_record_max bytes for the spill
 				     lane, made when it first has records */
-	uint32_t next_lane;          /* rotation for fairness between lanes */
-	uint64_t faults;             /* integrity faults seen */
-	uint64_t lost;               /* bytes skipped because of faults */
-	char fault[256];             /* last fault, human readable */
-	struct lane_clock *clk;      /* per lane, as read (SR_CLOCK_TSC) */
-	struct lane_clock *clk_tail; /* per lane, as of the last commit */
-	double cal;                  /* ns per tick, this process's; 0 until
+	uint32_t next_lane;        /* rotation for fairness between lanes */
+	uint64_t faults;           /* integrity faults seen */
+	uint64_t lost;             /* bytes skipped because of faults */
+	char fault[256];           /* last fault, human readable */
+	struct lane_clock *clk;    /* per lane, as read (SR_CLOCK_TSC) */
+	struct lane_clock *tclk;   /* per lane, as of the last commit */
+	double cal;                /* ns per tick, this process's; 0 until
 				      needed in a poll */
-	uint64_t clamped;            /* stamps clamped (clock faults) */
+	uint64_t clamped;          /* stamps clamped (clock faults) */
 };
 
 static uint64_t align8(uint64_t v)
@@ -210,7 +210,7 @@ static int tail_anchor_load(struct sr_reader *r, uint32_t i)
 	    sr_guard_copy(&k.last.ns, &c->tail_anchor_ns, 8))
 		return -EFAULT;
 	r->clk[i] = k;
-	r->clk_tail[i] = k;
+	r->tclk[i] = k;
 	return 0;
 }
 
@@ -231,9 +231,9 @@ static int map_ring(struct sr_reader *r, char *why, size_t n)
 	r->head = calloc(lanes, sizeof(uint64_t));
 	r->buf = malloc(SR_READ_CHUNK);
 	r->clk = calloc(lanes, sizeof(*r->clk));
-	r->clk_tail = calloc(lanes, sizeof(*r->clk_tail));
+	r->tclk = calloc(lanes, sizeof(*r->tclk));
 	if (!r->cursor || !r->tail || !r->head || !r->buf || !r->clk ||
-	    !r->clk_tail)
+	    !r->tclk)
 		return sr_why(why, n, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < lanes; i++) {
 		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]) ||
@@ -322,7 +322,7 @@ void sr_reader_free(struct sr_reader *r)
 	free(r->buf);
 	free(r->big);
 	free(r->clk);
-	free(r->clk_tail);
+	free(r->tclk);
 	free(r);
 }
 
@@ -780,7 +780,7 @@ int sr_reader_commit(struct sr_reader *r)
 		if (sr_guard_store_release(&c->tail, r->cursor[i]))
 			return -EFAULT;
 		r->tail[i] = r->cursor[i];
-		r->clk_tail[i] = r->clk[i];
+		r->tclk[i] = r->clk[i];
 	}
 	return 0;
 }
@@ -789,7 +789,7 @@ void sr_reader_rewind(struct sr_reader *r)
 {
 	for (uint32_t i = 0; i < r->nlanes; i++) {
 		r->cursor[i] = r->tail[i];
-		r->clk[i] = r->clk_tail[i];
+		r->clk[i] = r->tclk[i];
 	}
 }
 

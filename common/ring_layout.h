@@ -36,9 +36,9 @@
 
 /* Clocks of a ring's stamps (header `clock`). */
 #define SR_CLOCK_REALTIME 0u /* every stamp is CLOCK_REALTIME ns */
-#define SR_CLOCK_TSC \
-	1u /* stamps tagged SR_STAMP_TSC (clock.h) are
-				TSC ticks, converted from anchors */
+/* stamps tagged SR_STAMP_TSC (clock.h) are TSC ticks, converted from
+ * anchors (common/README.md, "Clocks") */
+#define SR_CLOCK_TSC 1u
 
 /* Owner flags. */
 #define SR_OWNER_EXITED 0x1u /* owner ran its exit path (span closed) */
@@ -116,11 +116,12 @@ struct sr_rec_hdr {
 	uint8_t check; /* sr_rec_check(len, type, flags) */
 };
 
-#define SR_REC_PAD 0xffffu /* filler to the lane's end; no payload */
-#define SR_REC_ANCHOR \
-	0xfffeu              /* SR_CLOCK_TSC: struct sr_anchor_rec; for
-				 the records after it in its lane */
+#define SR_REC_PAD 0xffffu   /* filler to the lane's end; no payload */
 #define SR_RF_TRUNCATED 0x1u /* a string in the payload was cut */
+/* SR_CLOCK_TSC rings: an anchor (struct sr_anchor_rec) for the records
+ * after it in its lane; the ring's, like a pad: not counted in `written`,
+ * not delivered by readers */
+#define SR_REC_ANCHOR 0xfffeu
 
 static inline uint8_t sr_rec_check(uint32_t len, uint16_t type, uint8_t flags)
 {
