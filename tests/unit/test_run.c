@@ -28,6 +28,7 @@
 
 #include <cJSON.h>
 
+#include "common/clock.h"
 #include "tests/lib/sidecar.h"
 
 extern char **environ;
@@ -268,6 +269,24 @@ static void assert_left_clean(char *rt)
 {
 	assert_no_children();
 	assert_true(dir_empty(rt));
+	sr_tmpdir_free(rt);
+}
+
+/* CMD gets the clock decided by spanring: its image asks nothing. */
+static void run_decides_the_clock_for_its_command(void **state)
+{
+	char *rt = runtime_tmpdir();
+	struct proc p;
+
+	(void)state;
+	NEED_PARTS();
+	assert_int_equal(run(&p, rt, NULL,
+			     (const char *[]){ "run", "--no-tree", "--", "sh",
+					       "-c", "echo \"$SPANRING_CLOCK\"",
+					       NULL }),
+			 0);
+	assert_string_equal(p.o, sr_tsc_usable() ? "tsc\n" : "realtime\n");
+	proc_free(&p);
 	sr_tmpdir_free(rt);
 }
 
@@ -1001,6 +1020,7 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 }
 
 SR_TEST_MAIN(cmocka_unit_test(run_keeps_exit_code),
+	     cmocka_unit_test(run_decides_the_clock_for_its_command),
 	     cmocka_unit_test(run_reports_missing_command),
 	     cmocka_unit_test(run_rejects_bad_options),
 	     cmocka_unit_test(run_passes_stdio_through),

@@ -20,6 +20,7 @@
 
 #include <cJSON.h>
 
+#include "common/clock.h"
 #include "common/limits.h"
 #include "proc.h"
 #include "tree.h"
@@ -445,8 +446,14 @@ static int set_preload(const struct run *r)
 
 static int set_env(const struct run *r, const struct opts *o)
 {
+	const char *clock = getenv("SPANRING_CLOCK");
+
 	if (set_preload(r) || setenv("SPANRING_DIR", r->rings, 1) ||
 	    (o->workflow && setenv("SPANRING_WORKFLOW", o->workflow, 1)))
+		return -errno;
+	/* the clock decided here, once: CMD's image need not ask */
+	if ((!clock || !*clock || strcmp(clock, "auto") == 0) &&
+	    setenv("SPANRING_CLOCK", sr_tsc_usable() ? "tsc" : "realtime", 1))
 		return -errno;
 	/* `spanring run` asks for tracing: an inherited off switch would
 	 * leave the tree empty */
