@@ -272,21 +272,31 @@ static void assert_left_clean(char *rt)
 	sr_tmpdir_free(rt);
 }
 
-/* CMD gets the clock decided by spanring: its image asks nothing. */
+/* CMD gets the clock decided by spanring (its image asks nothing), or
+ * the one the caller asked for. */
 static void run_decides_the_clock_for_its_command(void **state)
 {
+	const char *const args[] = { "run", "--no-tree",
+				     "--",  "sh",
+				     "-c",  "echo \"$SPANRING_CLOCK\"",
+				     NULL };
+	const char *const asked[] = { "SPANRING_CLOCK=realtime", NULL };
+	const char *const *extra[] = { NULL, asked };
+	const char *want[] = { sr_tsc_usable() ? "tsc\n" : "realtime\n",
+			       "realtime\n" };
 	char *rt = runtime_tmpdir();
-	struct proc p;
 
 	(void)state;
 	NEED_PARTS();
-	assert_int_equal(run(&p, rt, NULL,
-			     (const char *[]){ "run", "--no-tree", "--", "sh",
-					       "-c", "echo \"$SPANRING_CLOCK\"",
-					       NULL }),
-			 0);
-	assert_string_equal(p.o, sr_tsc_usable() ? "tsc\n" : "realtime\n");
-	proc_free(&p);
+	for (int i = 0; i < 2; i++) {
+		struct proc p;
+
+		start(&p, rt, extra[i], args);
+		finish(&p, NULL);
+		sr_assert_exited(p.status, 0);
+		assert_string_equal(p.o, want[i]);
+		proc_free(&p);
+	}
 	sr_tmpdir_free(rt);
 }
 
