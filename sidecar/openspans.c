@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "openspans_layout.h"
 
-#define OPEN_MAGIC "SROPEN1\n"
 #define OPEN_PREFIX "open-"
 /* Largest open-span file read back: SR_OPEN_SPANS_MAX starts of at most
  * a record each, with room to spare. */
@@ -59,14 +59,15 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, OPEN_MAGIC, 8);
+	rc = write_all(fd, SR_OPEN_MAGIC, sizeof(struct sr_open_header));
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct sr_open_entry e;
+		struct sr_open_entry_header h;
 
 		sr_asm_ring_entry(r, i, &e);
-		rc = write_all(fd, &e.len, 4);
-		if (!rc)
-			rc = write_all(fd, &e.seq, 8);
+		h.len = e.len;
+		h.seq = e.seq;
+		rc = write_all(fd, &h, sizeof(h));
 		if (!rc)
 			rc = write_all(fd, e.payload, e.len);
 	}
@@ -86,8 +87,9 @@ int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
 {
 	char name[SR_RING_NAME_MAX + 16];
 	uint8_t *buf;
+	struct sr_open_header fh;
 	struct stat st;
-	size_t off = 8, len;
+	size_t off = sizeof(fh), len;
 	int fd, rc = 0;
 
 	file_name(name, sizeof(name), ring, false);
@@ -100,27 +102,27 @@ int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
 	}
 	len = (size_t)st.st_size;
 	buf = malloc(len + 1);
-	if (!buf || read(fd, buf, len) != (ssize_t)len || len < 8 ||
-	    memcmp(buf, OPEN_MAGIC, 8)) {
+	if (buf && read(fd, buf, len) == (ssize_t)len && len >= sizeof(fh))
+		memcpy(&fh, buf, sizeof(fh));
+	else
+		memset(&fh, 0, sizeof(fh));
+	close(fd);
+	if (memcmp(fh.magic, SR_OPEN_MAGIC, sizeof(fh.magic))) {
 		free(buf);
-		close(fd);
 		return -EBADMSG;
 	}
-	close(fd);
-	while (off + 12 <= len && !rc) {
-		uint32_t n;
-		uint64_t seq;
+	while (len - off >= sizeof(struct sr_open_entry_header) && !rc) {
+		struct sr_open_entry_header h;
 
-		memcpy(&n, buf + off, 4);
-		memcpy(&seq, buf + off + 4, 8);
-		off += 12;
+		memcpy(&h, buf + off, sizeof(h));
+		off += sizeof(h);
 		/* a length beyond the file ends it */
-		if (n > len - off)
+		if (h.len > len - off)
 			break;
-		rc = sr_asm_ring_restore(r, buf + off, n, seq);
+		rc = sr_asm_ring_restore(r, buf + off, h.len, h.seq);
 		if (rc == -EBADMSG)
 			rc = 0; /* that entry alone */
-		off += n;
+		off += h.len;
 	}
 	free(buf);
 	sr_asm_ring_saved(r);

@@ -9,9 +9,9 @@
  * is handled here and nowhere else.
  *
  * File: "SROPEN1\n" | { u32 len | u64 seq | SPAN_START payload }…, the
- * entries in order of arrival (the orphan rule needs it). Untrusted when
- * read back: an entry that does not decode is skipped, a length beyond
- * the file ends it.
+ * entries in order of arrival (the orphan rule needs it); the bytes are
+ * defined in openspans_layout.h. Untrusted when read back: an entry that
+ * does not decode is skipped, a length beyond the file ends it.
  *
  * Drain thread only.
  */

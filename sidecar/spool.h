@@ -11,7 +11,8 @@
  * only what was not delivered; the file is removed once all are. Bounded
  * in bytes: beyond the bound the oldest segments are dropped and counted.
  * One file per flush, not per batch: file creation and removal cost more
- * kernel time than everything else together.
+ * kernel time than everything else together. The bytes of segments and
+ * cursors are defined in spool_layout.h.
  *
  * Several destinations read the same segments, each at its own pace: each
  * has a cursor (segment, batches delivered) in "cursor-<name>" beside the
