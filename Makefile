@@ -194,6 +194,8 @@ $(BUILD)/progs/fake_test: tests/progs/fake_test.c
 $(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
 # test_sidecar_units links spanringd's modules (all but its main).
 $(BUILD)/tests/test_sidecar_units: $(call obj,$(filter-out sidecar/main.c,$(SIDECAR_SRC)))
+# test_layout too (the spool's and the open-span files' formats).
+$(BUILD)/tests/test_layout: $(call obj,$(filter-out sidecar/main.c,$(SIDECAR_SRC)))
 
 tests: $(TARGETS) $(RECV_BIN) $(TEST_BINS) $(HELPER_BINS)
 
