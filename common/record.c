@@ -19,14 +19,6 @@
 		memcpy((dst) + offsetof(T, m), &(v), sizeof(v));      \
 	} while (0)
 
-/* Stores v as element i of the array member m of T (the same way). */
-#define PUT_ELEM(dst, T, m, i, v)                                              \
-	do {                                                                   \
-		_Static_assert(sizeof(v) == sizeof(((T *)0)->m[0]), #m);       \
-		memcpy((dst) + offsetof(T, m) + (size_t)(i) * sizeof(v), &(v), \
-		       sizeof(v));                                             \
-	} while (0)
-
 /* Cuts string lengths so fixed + sum <= cap; never splits a UTF-8
  * sequence. Strings keep their bytes in the order `keep` lists them (NULL:
  * payload order); none is longer than str_max. */
@@ -63,15 +55,20 @@ static bool fits_whole(uint32_t fixed, uint32_t cap, uint64_t sum)
 }
 
 /* Writes the n strings after a fixed part of `fixed` bytes, in payload
- * order. Returns the payload's length. */
-static uint32_t put_strs(uint8_t *dst, uint32_t fixed, const struct sr_str *s,
-			 int n)
+ * order, and their lengths into the fixed part's u32 array at len_off (one
+ * store each, as PUT does; 0: the type stores its length itself, as the
+ * process record's u16). Returns the payload's length. */
+static uint32_t put_strs(uint8_t *dst, size_t len_off, uint32_t fixed,
+			 const struct sr_str *s, int n)
 {
 	uint32_t off = fixed;
 
 	/* unrolled: one short branch per string on the span path */
 #pragma GCC unroll 4
 	for (int i = 0; i < n; i++) {
+		if (len_off)
+			memcpy(dst + len_off + i * sizeof(s[i].n), &s[i].n,
+			       sizeof(s[i].n));
 		/* an empty string may be { NULL, 0 }: memcpy must not see
 		 * NULL */
 		if (s[i].n)
@@ -119,10 +116,8 @@ uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
 	PUT(dst, F, start_ns, s->start_ns);
 	PUT(dst, F, end_ns, s->end_ns);
 	PUT(dst, F, flags, s->flags);
-	for (int i = 0; i < SR_SPAN_STRS; i++)
-		PUT_ELEM(dst, F, len, i, str[i].n);
 	PUT(dst, F, pad, pad);
-	return put_strs(dst, sizeof(F), str, SR_SPAN_STRS);
+	return put_strs(dst, offsetof(F, len), sizeof(F), str, SR_SPAN_STRS);
 }
 
 uint32_t sr_trace_size(const struct sr_trace_rec *t)
@@ -148,10 +143,8 @@ uint32_t sr_trace_encode(uint8_t *dst, uint32_t cap,
 		*truncated = true;
 	PUT(dst, F, trace_id, t->trace_id);
 	PUT(dst, F, ts_ns, t->ts_ns);
-	for (int i = 0; i < SR_TRACE_STRS; i++)
-		PUT_ELEM(dst, F, len, i, str[i].n);
 	PUT(dst, F, pad, pad);
-	return put_strs(dst, sizeof(F), str, SR_TRACE_STRS);
+	return put_strs(dst, offsetof(F, len), sizeof(F), str, SR_TRACE_STRS);
 }
 
 uint32_t sr_process_size(const struct sr_process_rec *p)
@@ -180,7 +173,7 @@ uint32_t sr_process_encode(uint8_t *dst, uint32_t cap,
 	PUT(dst, F, start_ns, p->start_ns);
 	PUT(dst, F, exe_len, exe_len);
 	PUT(dst, F, pad1, pad1);
-	return put_strs(dst, sizeof(F), &exe, 1);
+	return put_strs(dst, 0, sizeof(F), &exe, 1);
 }
 
 uint32_t sr_child_size(void)

@@ -306,6 +306,26 @@ static uint32_t resumes_at(struct sr_spool *sp, unsigned d, uint64_t seq)
 	return done;
 }
 
+static const char *const cursor_damages[] = {
+	"another version's magic", "its last 4 bytes cut",
+	"a check word that does not match"
+};
+
+/* Damages a cursor file as cursor_damages[how] says. */
+static void damage_cursor(const char *path, int how)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	if (how == 0)
+		assert_int_equal(pwrite(fd, "SRCURSR2", 8, 0), 8);
+	else if (how == 1)
+		assert_int_equal(ftruncate(fd, 20), 0);
+	else /* done 2 -> 1 */
+		assert_int_equal(pwrite(fd, "\x01", 1, 16), 1);
+	close(fd);
+}
+
 /* A segment file and a cursor file byte by byte; a cursor of another
  * version (magic), a short one or one whose check fails sends its
  * destination back to the start of the spool (duplicates, not loss). */
@@ -318,7 +338,6 @@ static void layout_spool_files_pinned(void **state)
 	char *path, *img;
 	size_t len;
 	uint64_t seq = put_three(sp);
-	int fd;
 
 	(void)state;
 	/* the segment: header, then { bytes, items, codec, text } x 3 */
@@ -359,37 +378,25 @@ static void layout_spool_files_pinned(void **state)
 	assert_int_equal(resumes_at(sp, 0, seq), 2);
 	assert_int_equal(resumes_at(sp, 1, seq), 0);
 
-	/* another version's cursor */
-	sr_spool_free(sp);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "SRCURSR2", 8, 0), 8);
-	close(fd);
-	sp = spool_at(dir);
-	assert_int_equal(resumes_at(sp, 0, seq), 0);
+	/* destination a delivers two batches again, its cursor is damaged
+	 * while the spool is closed: a starts over, b is untouched */
+	for (int k = 0; k < 3; k++) {
+		uint32_t at;
 
-	/* a short one */
-	g = NULL;
-	assert_int_equal(sr_spool_load(sp, 0, seq, &g), 0);
-	assert_int_equal(sr_spool_mark(sp, g, 2), 0);
-	sr_segment_free(g);
-	sr_spool_free(sp);
-	assert_int_equal(truncate(path, 20), 0);
-	sp = spool_at(dir);
-	assert_int_equal(resumes_at(sp, 0, seq), 0);
-
-	/* a check word that does not match */
-	g = NULL;
-	assert_int_equal(sr_spool_load(sp, 0, seq, &g), 0);
-	assert_int_equal(sr_spool_mark(sp, g, 2), 0);
-	sr_segment_free(g);
-	sr_spool_free(sp);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "\x01", 1, 16), 1); /* done 2 -> 1 */
-	close(fd);
-	sp = spool_at(dir);
-	assert_int_equal(resumes_at(sp, 0, seq), 0);
+		g = NULL;
+		assert_int_equal(sr_spool_load(sp, 0, seq, &g), 0);
+		assert_int_equal(sr_spool_mark(sp, g, 2), 0);
+		sr_segment_free(g);
+		sr_spool_free(sp);
+		damage_cursor(path, k);
+		sp = spool_at(dir);
+		at = resumes_at(sp, 0, seq);
+		if (at != 0)
+			fail_msg("cursor with %s: resumes at batch %u, "
+				 "expected 0",
+				 cursor_damages[k], at);
+		assert_int_equal(resumes_at(sp, 1, seq), 0);
+	}
 
 	sr_spool_free(sp);
 	free(path);
@@ -397,13 +404,28 @@ static void layout_spool_files_pinned(void **state)
 	sr_tmpdir_free(base);
 }
 
+/* Indexes img[0..len): the return code and the intact batches expected,
+ * and whether it is damaged. */
+static void expect_index(const char *what, const uint8_t *img, size_t len,
+			 int rc, uint32_t batches, bool damaged)
+{
+	struct sr_seg_index ix;
+	size_t off[4];
+	int got = sr_segment_index(img, len, off, 4, &ix);
+
+	if (got != rc || (!rc && ix.batches != batches) ||
+	    (ix.damage != NULL) != damaged)
+		fail_msg("%s: index gave %d, %u batches, damage %s; expected "
+			 "%d, %u batches, %s",
+			 what, got, ix.batches, ix.damage ? ix.damage : "none",
+			 rc, batches, damaged ? "damage" : "no damage");
+}
+
 /* Segment headers at their edges: another version, a header cut short,
- * a frame length that overflows. */
+ * a frame length that overflows, an unknown codec. */
 static void layout_segment_edges(void **state)
 {
 	uint8_t img[64];
-	struct sr_seg_index ix;
-	size_t off[4];
 
 	(void)state;
 	memset(img, 0, sizeof(img));
@@ -412,30 +434,19 @@ static void layout_segment_edges(void **state)
 	le(img + 16, 4, 4); /* one frame of 4 bytes, codec none */
 	le(img + 20, 1, 4);
 	memcpy(img + 28, "a\n\n\n", 4);
-	assert_int_equal(sr_segment_index(img, 32, off, 4, &ix), 0);
-	assert_int_equal(ix.batches, 1);
-	assert_null(ix.damage);
+	expect_index("intact", img, 32, 0, 1, false);
 	for (size_t k = 0; k < 16; k++)
-		if (sr_segment_index(img, k, off, 4, &ix) != -EBADMSG)
-			fail_msg("a header cut to %zu bytes was indexed", k);
+		expect_index("header cut short", img, k, -EBADMSG, 0, true);
 	img[7] = '2';
-	assert_int_equal(sr_segment_index(img, 32, off, 4, &ix), -EBADMSG);
-	assert_string_equal(ix.damage,
-			    "not a spool segment (bad magic or too short)");
+	expect_index("another version", img, 32, -EBADMSG, 0, true);
 	img[7] = '1';
-	/* bytes past the end, or wrapping an offset: no batch */
 	le(img + 16, 0xffffffffu, 4);
-	assert_int_equal(sr_segment_index(img, 32, off, 4, &ix), 0);
-	assert_int_equal(ix.batches, 0);
-	assert_non_null(ix.damage);
+	expect_index("frame length wraps", img, 32, 0, 0, true);
 	le(img + 16, 5, 4);
-	assert_int_equal(sr_segment_index(img, 32, off, 4, &ix), 0);
-	assert_int_equal(ix.batches, 0);
-	/* an unknown codec is no frame either */
+	expect_index("frame length one past", img, 32, 0, 0, true);
 	le(img + 16, 4, 4);
 	le(img + 24, 9, 4);
-	assert_int_equal(sr_segment_index(img, 32, off, 4, &ix), 0);
-	assert_int_equal(ix.batches, 0);
+	expect_index("unknown codec", img, 32, 0, 0, true);
 }
 
 /* --- open-span files --------------------------------------------------- */
@@ -577,118 +588,122 @@ static void layout_open_span_file_edges(void **state)
 /* --- the READMEs' tables ------------------------------------------------ */
 
 struct field {
-	const char *type, *name;
+	const char *readme, *type, *name;
 	size_t off, size, type_size;
 };
 
-#define FIELD(T, m)                                                        \
-	{                                                                  \
-#T, #m, offsetof(struct T, m), sizeof(((struct T *)0)->m), \
-			sizeof(struct T)                                   \
+static const char COMMON[] = "common/README.md",
+		  SIDECAR[] = "sidecar/README.md";
+
+#define FIELD(readme, T, m)                                                    \
+	{                                                                      \
+		readme, #T, #m, offsetof(T, m), sizeof(((T *)0)->m), sizeof(T) \
 	}
 
-static const struct field common_fields[] = {
-	FIELD(sr_span_fixed, trace_id),    FIELD(sr_span_fixed, span_id),
-	FIELD(sr_span_fixed, parent_id),   FIELD(sr_span_fixed, start_ns),
-	FIELD(sr_span_fixed, end_ns),      FIELD(sr_span_fixed, flags),
-	FIELD(sr_span_fixed, len),         FIELD(sr_span_fixed, pad),
-	FIELD(sr_trace_fixed, trace_id),   FIELD(sr_trace_fixed, ts_ns),
-	FIELD(sr_trace_fixed, len),        FIELD(sr_trace_fixed, pad),
-	FIELD(sr_process_fixed, pid),      FIELD(sr_process_fixed, ppid),
-	FIELD(sr_process_fixed, uid),      FIELD(sr_process_fixed, pad0),
-	FIELD(sr_process_fixed, start_ns), FIELD(sr_process_fixed, exe_len),
-	FIELD(sr_process_fixed, pad1),     FIELD(sr_child_fixed, pid),
-	FIELD(sr_child_fixed, status),     FIELD(sr_child_fixed, ts_ns),
-	FIELD(sr_child_fixed, trace_id),
-};
-
-static const struct field sidecar_fields[] = {
-	FIELD(sr_seg_header, magic),      FIELD(sr_seg_header, batches),
-	FIELD(sr_seg_header, done),       FIELD(sr_seg_frame, bytes),
-	FIELD(sr_seg_frame, items),       FIELD(sr_seg_frame, codec),
-	FIELD(sr_cursor_file, magic),     FIELD(sr_cursor_file, seq),
-	FIELD(sr_cursor_file, done),      FIELD(sr_cursor_file, check),
-	FIELD(sr_open_header, magic),     FIELD(sr_open_entry_header, len),
-	FIELD(sr_open_entry_header, seq),
+/* Every field of every layout struct, in order, and the README that
+ * tables it. */
+static const struct field fields[] = {
+	FIELD(COMMON, struct sr_span_fixed, trace_id),
+	FIELD(COMMON, struct sr_span_fixed, span_id),
+	FIELD(COMMON, struct sr_span_fixed, parent_id),
+	FIELD(COMMON, struct sr_span_fixed, start_ns),
+	FIELD(COMMON, struct sr_span_fixed, end_ns),
+	FIELD(COMMON, struct sr_span_fixed, flags),
+	FIELD(COMMON, struct sr_span_fixed, len),
+	FIELD(COMMON, struct sr_span_fixed, pad),
+	FIELD(COMMON, struct sr_trace_fixed, trace_id),
+	FIELD(COMMON, struct sr_trace_fixed, ts_ns),
+	FIELD(COMMON, struct sr_trace_fixed, len),
+	FIELD(COMMON, struct sr_trace_fixed, pad),
+	FIELD(COMMON, struct sr_process_fixed, pid),
+	FIELD(COMMON, struct sr_process_fixed, ppid),
+	FIELD(COMMON, struct sr_process_fixed, uid),
+	FIELD(COMMON, struct sr_process_fixed, pad0),
+	FIELD(COMMON, struct sr_process_fixed, start_ns),
+	FIELD(COMMON, struct sr_process_fixed, exe_len),
+	FIELD(COMMON, struct sr_process_fixed, pad1),
+	FIELD(COMMON, struct sr_child_fixed, pid),
+	FIELD(COMMON, struct sr_child_fixed, status),
+	FIELD(COMMON, struct sr_child_fixed, ts_ns),
+	FIELD(COMMON, struct sr_child_fixed, trace_id),
+	FIELD(SIDECAR, struct sr_seg_header, magic),
+	FIELD(SIDECAR, struct sr_seg_header, batches),
+	FIELD(SIDECAR, struct sr_seg_header, done),
+	FIELD(SIDECAR, struct sr_seg_frame, bytes),
+	FIELD(SIDECAR, struct sr_seg_frame, items),
+	FIELD(SIDECAR, struct sr_seg_frame, codec),
+	FIELD(SIDECAR, struct sr_cursor_file, magic),
+	FIELD(SIDECAR, struct sr_cursor_file, seq),
+	FIELD(SIDECAR, struct sr_cursor_file, done),
+	FIELD(SIDECAR, struct sr_cursor_file, check),
+	FIELD(SIDECAR, struct sr_open_header, magic),
+	FIELD(SIDECAR, struct sr_open_entry_header, len),
+	FIELD(SIDECAR, struct sr_open_entry_header, seq),
 };
 
 /*
- * Checks the README's table of each struct named in `f` (the table that
- * follows the first line starting "`struct NAME`"): one row per field,
- * in order, "| offset | size | `field` | meaning |", the rows covering
- * the struct without gaps.
+ * Checks the README table of the struct whose fields start at f (the
+ * table that follows the first line starting "`struct NAME`"): one row
+ * per field, in order, "| offset | size | `field` | meaning |", covering
+ * the struct without gaps. Returns the number of fields checked.
  */
-static void check_tables(const char *readme, const struct field *f, size_t n)
+static size_t check_table(const struct field *f, size_t left)
 {
-	char *text = sr_read_file(readme, NULL);
-	size_t i = 0;
+	char *text = sr_read_file(f->readme, NULL);
+	char *head = sr_strf("\n`%s`", f->type);
+	const char *p = text ? strstr(text, head) : NULL;
+	size_t i = 0, end = 0;
 
-	if (!text)
-		fail_msg("cannot read %s", readme);
-	while (i < n) {
-		const char *type = f[i].type;
-		char *head = sr_strf("\n`struct %s`", type);
-		const char *p = strstr(text, head);
-		size_t end = 0;
+	if (!p)
+		fail_msg("%s: no table for %s", f->readme, f->type);
+	/* to the first row, after the header and separator lines */
+	p = strstr(p, "\n| offset |");
+	if (!p || !(p = strstr(p + 1, "\n|---")) || !(p = strchr(p + 1, '\n')))
+		fail_msg("%s: %s has no offset table", f->readme, f->type);
+	for (p++; *p == '|'; i++) {
+		unsigned long off, size;
+		char name[64];
 
+		if (sscanf(p, "| %lu | %lu | `%63[^`]`", &off, &size, name) !=
+		    3)
+			fail_msg("%s: %s: bad row %.60s", f->readme, f->type,
+				 p);
+		if (i >= left || strcmp(f[i].type, f->type))
+			fail_msg("%s: %s: row %s is not in the header",
+				 f->readme, f->type, name);
+		if (strcmp(name, f[i].name) || off != f[i].off ||
+		    size != f[i].size)
+			fail_msg("%s: %s: row says %s at %lu, %lu bytes; the "
+				 "header has %s at %zu, %zu bytes",
+				 f->readme, f->type, name, off, size, f[i].name,
+				 f[i].off, f[i].size);
+		if (off != end)
+			fail_msg("%s: %s: %s at %lu leaves a gap after %zu",
+				 f->readme, f->type, name, off, end);
+		end = off + size;
+		p = strchr(p, '\n');
 		if (!p)
-			fail_msg("%s: no table for struct %s", readme, type);
-		/* to the first row after the header and separator lines */
-		p = strstr(p, "\n| offset |");
-		if (!p || !(p = strstr(p + 1, "\n|---")) ||
-		    !(p = strchr(p + 1, '\n')))
-			fail_msg("%s: struct %s has no offset table", readme,
-				 type);
-		for (p++; *p == '|'; i++) {
-			unsigned long off, size;
-			char name[64];
-
-			if (sscanf(p, "| %lu | %lu | `%63[^`]`", &off, &size,
-				   name) != 3)
-				fail_msg("%s: struct %s: bad row %.60s", readme,
-					 type, p);
-			if (i >= n || strcmp(f[i].type, type))
-				fail_msg("%s: struct %s: row %s is not in the "
-					 "header",
-					 readme, type, name);
-			if (strcmp(name, f[i].name) || off != f[i].off ||
-			    size != f[i].size)
-				fail_msg("%s: struct %s: row says %s at %lu, %lu "
-					 "bytes; the header has %s at %zu, "
-					 "%zu bytes",
-					 readme, type, name, off, size,
-					 f[i].name, f[i].off, f[i].size);
-			if (off != end)
-				fail_msg("%s: struct %s: %s at %lu leaves a gap "
-					 "after %zu",
-					 readme, type, name, off, end);
-			end = off + size;
-			p = strchr(p, '\n');
-			if (!p)
-				break;
-			p++;
-		}
-		if (!end)
-			fail_msg("%s: struct %s: no rows", readme, type);
-		if (end != f[i - 1].type_size)
-			fail_msg("%s: struct %s: rows end at %zu, it has %zu "
-				 "bytes",
-				 readme, type, end, f[i - 1].type_size);
-		if (i < n && !strcmp(f[i].type, type))
-			fail_msg("%s: struct %s: no row for %s", readme, type,
-				 f[i].name);
-		free(head);
+			break;
+		p++;
 	}
+	if (end != f->type_size)
+		fail_msg("%s: %s: rows end at %zu, it has %zu bytes", f->readme,
+			 f->type, end, f->type_size);
+	if (i < left && !strcmp(f[i].type, f->type))
+		fail_msg("%s: %s: no row for %s", f->readme, f->type,
+			 f[i].name);
+	free(head);
 	free(text);
+	return i;
 }
 
 static void layout_readme_tables_match_headers(void **state)
 {
+	const size_t n = sizeof(fields) / sizeof(fields[0]);
+
 	(void)state;
-	check_tables("common/README.md", common_fields,
-		     sizeof(common_fields) / sizeof(common_fields[0]));
-	check_tables("sidecar/README.md", sidecar_fields,
-		     sizeof(sidecar_fields) / sizeof(sidecar_fields[0]));
+	for (size_t i = 0; i < n;)
+		i += check_table(&fields[i], n - i);
 }
 
 SR_TEST_MAIN(cmocka_unit_test(layout_record_bytes_pinned),
