@@ -83,34 +83,17 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 	return rc;
 }
 
-int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
+int sr_openspans_parse(const uint8_t *buf, size_t len, struct sr_asm_ring *r)
 {
-	char name[SR_RING_NAME_MAX + 16];
-	uint8_t *buf;
 	struct sr_open_header fh;
-	struct stat st;
-	size_t off = sizeof(fh), len;
-	int fd, rc = 0;
+	size_t off = sizeof(fh);
+	int rc = 0;
 
-	file_name(name, sizeof(name), ring, false);
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > OPEN_FILE_MAX) {
-		close(fd);
-		return -EFBIG;
-	}
-	len = (size_t)st.st_size;
-	buf = malloc(len + 1);
-	if (buf && read(fd, buf, len) == (ssize_t)len && len >= sizeof(fh))
-		memcpy(&fh, buf, sizeof(fh));
-	else
-		memset(&fh, 0, sizeof(fh));
-	close(fd);
-	if (memcmp(fh.magic, SR_OPEN_MAGIC, sizeof(fh.magic))) {
-		free(buf);
+	if (len < sizeof(fh))
 		return -EBADMSG;
-	}
+	memcpy(&fh, buf, sizeof(fh));
+	if (memcmp(fh.magic, SR_OPEN_MAGIC, sizeof(fh.magic)))
+		return -EBADMSG;
 	while (len - off >= sizeof(struct sr_open_entry_header) && !rc) {
 		struct sr_open_entry_header h;
 
@@ -124,8 +107,37 @@ int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
 			rc = 0; /* that entry alone */
 		off += h.len;
 	}
+	return rc;
+}
+
+int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
+{
+	char name[SR_RING_NAME_MAX + 16];
+	uint8_t *buf;
+	struct stat st;
+	size_t len;
+	int fd, rc;
+
+	file_name(name, sizeof(name), ring, false);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || st.st_size > OPEN_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	len = (size_t)st.st_size;
+	buf = malloc(len + 1);
+	if (!buf || read(fd, buf, len) != (ssize_t)len) {
+		free(buf);
+		close(fd);
+		return -EBADMSG;
+	}
+	close(fd);
+	rc = sr_openspans_parse(buf, len, r);
 	free(buf);
-	sr_asm_ring_saved(r);
+	if (rc != -EBADMSG)
+		sr_asm_ring_saved(r);
 	return rc;
 }
 
