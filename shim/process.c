@@ -68,8 +68,8 @@ static const char *const carried[] = {
 	"ASAN_OPTIONS",
 #endif
 };
-static char carry_buf[8192];
-static const char *carry[16];
+static char carry_buf[SR_CARRY_TEXT_MAX];
+static const char *carry[SR_CARRY_MAX];
 static unsigned ncarry;
 
 /* --- configuration ------------------------------------------------------ */

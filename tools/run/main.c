@@ -500,7 +500,7 @@ static void describe_exit(FILE *f, const struct run *r, const struct opts *o,
 /* The sidecar's counters (stats.json), NULL if unreadable. */
 static cJSON *read_stats(const struct run *r, const char *name)
 {
-	char path[PATH_MAX], buf[65536];
+	char path[PATH_MAX], buf[SR_STATS_READ_MAX + 1];
 	FILE *in;
 	size_t k;
 
