@@ -18,7 +18,6 @@
 
 #include "common/limits.h"
 
-
 struct sr_ident_attr {
 	const char *key;                /* e.g. "k8s.pod.name" */
 	char value[SR_IDENT_VALUE_MAX]; /* non-empty */

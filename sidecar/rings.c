@@ -60,8 +60,9 @@ struct sub {
 	ino_t ino;
 	bool seen;          /* found by the current rescan */
 	bool logged;        /* a refusal or denied ring was logged */
-	bool settling;      /* refused (EACCES) within SR_RING_WAIT_RETRY_NS of being
-			 * found: maybe not shared yet, not reported */
+	bool settling;      /* refused (EACCES) soon after it was found
+			* (SR_RING_WAIT_RETRY_NS): maybe not shared
+			* yet, not reported */
 	uint64_t seen_mono; /* first found */
 };
 
@@ -186,7 +187,8 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 		g->st = R_WAIT;
 		return;
 	}
-	if (rc == -EACCES && sr_mono_ns() - g->seen_mono < SR_RING_WAIT_RETRY_NS) {
+	if (rc == -EACCES &&
+	    sr_mono_ns() - g->seen_mono < SR_RING_WAIT_RETRY_NS) {
 		g->st = R_WAIT; /* the shim's fchmod may not have run yet */
 		return;
 	}
@@ -577,7 +579,8 @@ bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
 
 		/* a ring being created (inotify saw it before its header was
 		 * complete): try again soon, then only on rescans */
-		if (g->st == R_WAIT && now - g->seen_mono < SR_RING_WAIT_RETRY_NS)
+		if (g->st == R_WAIT &&
+		    now - g->seen_mono < SR_RING_WAIT_RETRY_NS)
 			ring_open(rs, g);
 		if (!g->rd)
 			continue;

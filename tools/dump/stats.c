@@ -53,7 +53,8 @@ static void flatten(FILE *out, const char *prefix, const cJSON *v, int depth)
 	const cJSON *c;
 	int i = 0;
 
-	if ((!cJSON_IsObject(v) && !cJSON_IsArray(v)) || (unsigned)depth >= SR_DUMP_STATS_DEPTH) {
+	if ((!cJSON_IsObject(v) && !cJSON_IsArray(v)) ||
+	    (unsigned)depth >= SR_DUMP_STATS_DEPTH) {
 		put_safe(out, prefix);
 		fputc(' ', out);
 		put_value(out, v);

@@ -933,7 +933,7 @@ struct rctx {
 	bool color;
 	size_t width; /* SIZE_MAX: no limit */
 	unsigned max_depth, max_children;
-	uint64_t t0;                    /* earliest start, ns */
+	uint64_t t0;                            /* earliest start, ns */
 	char prefix[SR_TREE_DEPTH_CAP * 5 + 1]; /* "│  " per level: 5 bytes */
 	size_t plen, pcols;
 };
