@@ -61,8 +61,8 @@ struct sub {
 	bool seen;          /* found by the current rescan */
 	bool logged;        /* a refusal or denied ring was logged */
 	bool settling;      /* refused (EACCES) soon after it was found
-			* (SR_RING_WAIT_RETRY_NS): maybe not shared
-			* yet, not reported */
+			     * (SR_RING_WAIT_RETRY_NS): maybe not
+			     * shared yet, not reported */
 	uint64_t seen_mono; /* first found */
 };
 
