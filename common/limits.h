@@ -313,19 +313,11 @@
 
 /* --- the otlp exporter -------------------------------------------------- */
 
-/* Largest OTLP request body by default (--otlp-max-body): the
- * Collector's gRPC receiver refuses messages over 4 MiB and HTTP
- * receivers in front of backends often stop near there, so a batch whose
- * body would be larger is sent in halves. */
-#define SR_OTLP_BODY_MAX (4ull * 1024 * 1024)
 /* Traces whose workflow name, group id and metadata the exporter keeps
  * for their spans (direct-mapped; a trace evicted before its last span
  * is exported leaves those spans without the trace attributes). 4096
  * concurrent traces cover a busy host; each slot holds a few hundred
  * bytes. */
 #define SR_OTLP_TRACE_SLOTS 4096u
-/* Attributes per span when OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT is not set:
- * the OpenTelemetry SDKs' default. */
-#define SR_OTLP_ATTR_COUNT_DEFAULT 128u
 
 #endif /* SR_LIMITS_H */

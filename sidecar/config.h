@@ -65,7 +65,9 @@ struct sr_config {
 	bool spool_dir_set;   /* --spool-dir given (else a default) */
 	bool identity;        /* add where items come from (identity.h) */
 	double check_max_age; /* s: --check fails on older stats */
-	bool help, version, check;
+	bool help, help_markdown, version, check;
+	uint64_t given; /* bit i: option i of the table set by a flag or
+			 * a variable (sr_config_given) */
 };
 
 /* Exit codes of spanringd: those of <sysexits.h>. */
@@ -90,6 +92,15 @@ int sr_config_load(struct sr_config *c, int argc, char **argv);
 
 /* Prints --help: every option, its variable and its default. */
 void sr_config_help(FILE *out);
+
+/* Prints --help-markdown: the same as a Markdown table (flag, variable,
+ * default, meaning), the one README.md and sidecar/README.md hold between
+ * their "spanringd --help-markdown" markers (`make docs` writes them). */
+void sr_config_help_markdown(FILE *out);
+
+/* True when option `flag` (without "--") was set by a flag or its
+ * variable, false when it holds its default. */
+bool sr_config_given(const struct sr_config *c, const char *flag);
 
 /* "openai", "console", "file", "null" or "otlp". */
 const char *sr_exporter_kind_name(enum sr_exporter_kind k);

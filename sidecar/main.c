@@ -695,6 +695,10 @@ int main(int argc, char **argv)
 		sr_config_help(stdout);
 		return 0;
 	}
+	if (d.c.help_markdown) {
+		sr_config_help_markdown(stdout);
+		return 0;
+	}
 	if (d.c.version) {
 		printf("spanringd %s\n", SR_VERSION);
 		return 0;

@@ -637,6 +637,83 @@ static void config_values_validated(void **state)
 	unsetenv("OPENAI_ORG_ID");
 }
 
+/* A flag wins over the OTEL_* variable of the same meaning even when it
+ * names the default value; without the flag the variable wins over the
+ * default. */
+static void config_otlp_flag_wins_over_variable(void **state)
+{
+	static struct sr_config c;
+	char a0[] = "spanringd", a1[] = "--dir", a2[] = "/tmp",
+	     a3[] = "--exporter", a4[] = "otlp", a5[] = "--otlp-timeout",
+	     a6[] = "10", a7[] = "--otlp-endpoint",
+	     a8[] = "http://localhost:4318/v1/traces";
+	char *argv[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, NULL };
+
+	(void)state;
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500", 1);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/", 1);
+	assert_int_equal(sr_config_load(&c, 5, argv), 0);
+	sr_assert_fcmp(c.otlp_timeout, ==, 2.5);
+	assert_string_equal(c.otlp_endpoint, "http://127.0.0.1:9/v1/traces");
+	assert_int_equal(sr_config_load(&c, 9, argv), 0);
+	sr_assert_fcmp(c.otlp_timeout, ==, 10);
+	assert_string_equal(c.otlp_endpoint, "http://localhost:4318/v1/traces");
+	unsetenv("OTEL_EXPORTER_OTLP_TIMEOUT");
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+}
+
+/* The option tables of README.md and sidecar/README.md are the output of
+ * `spanringd --help-markdown` (config.c's table): a default changed there
+ * and not in the READMEs fails here until `make docs` is run. The tests
+ * run from the top of the tree. */
+static void config_docs_current(void **state)
+{
+	static const char begin[] = "<!-- begin: spanringd --help-markdown";
+	static const char end[] = "<!-- end: spanringd --help-markdown -->";
+	static const char *const files[] = { "README.md", "sidecar/README.md" };
+	char *want;
+	size_t want_len;
+	FILE *f = open_memstream(&want, &want_len);
+
+	(void)state;
+	assert_non_null(f);
+	sr_config_help_markdown(f);
+	fclose(f);
+	sr_assert_ucmp(want_len, >, 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t len, line = 1;
+		char *text = sr_read_file(files[i], &len);
+		char *a, *b, *w, *t;
+
+		if (!text)
+			fail_msg("%s: cannot read (run from the top of the "
+				 "tree)",
+				 files[i]);
+		a = strstr(text, begin);
+		b = a ? strstr(a, end) : NULL;
+		if (!a || !b)
+			fail_msg("%s: no '%s' ... '%s' section", files[i],
+				 begin, end);
+		a = strchr(a, '\n') + 1;
+		w = want;
+		t = a;
+		/* compare line by line: a failure shows the whole line */
+		while (*w && t < b && !strncmp(w, t, strcspn(w, "\n") + 1)) {
+			w += strcspn(w, "\n") + 1;
+			t = strchr(t, '\n') + 1;
+			line++;
+		}
+		if (*w || t != b)
+			fail_msg("%s: the option table differs from spanringd "
+				 "--help-markdown at its line %zu (run make "
+				 "docs):\n expected: %.*s\n actual:   %.*s",
+				 files[i], line, (int)strcspn(w, "\n"), w,
+				 (int)(t < b ? strcspn(t, "\n") : 0), t);
+		free(text);
+	}
+	free(want);
+}
+
 SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(retry_wait_bounded_by_rule_and_max_delay),
 	     cmocka_unit_test(retry_after_values_parsed_strictly),
@@ -646,4 +723,6 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(spool_heals_removed_directory),
 	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
 	     cmocka_unit_test(spool_destinations_keep_own_progress),
-	     cmocka_unit_test(config_values_validated))
+	     cmocka_unit_test(config_values_validated),
+	     cmocka_unit_test(config_otlp_flag_wins_over_variable),
+	     cmocka_unit_test(config_docs_current))
