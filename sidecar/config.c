@@ -155,12 +155,18 @@ static const struct opt opts[] = {
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-bool sr_config_given(const struct sr_config *c, const char *flag)
+/* The bit of option `flag` in a given mask (0 for no such option). */
+static uint64_t opt_bit(const char *flag)
 {
 	for (size_t i = 0; i < NOPTS; i++)
 		if (!strcmp(opts[i].flag, flag))
-			return c->given >> i & 1;
-	return false;
+			return 1ull << i;
+	return 0;
+}
+
+bool sr_config_given(const struct sr_config *c, const char *flag)
+{
+	return c->given & opt_bit(flag);
 }
 
 static void env_name(const struct opt *o, char *buf, size_t n)
@@ -573,7 +579,8 @@ static int defaults(struct sr_config *c)
 	return 0;
 }
 
-static int load_env(struct sr_config *c, int *endpoint_set)
+/* The variables; the options they set go into *bits. */
+static int load_env(struct sr_config *c, uint64_t *bits)
 {
 	char env[64], src[80];
 	const char *v;
@@ -590,17 +597,13 @@ static int load_env(struct sr_config *c, int *endpoint_set)
 		rc = set_opt(c, &opts[i], v, src);
 		if (rc)
 			return rc == SR_EX_USAGE ? SR_EX_CONFIG : rc;
-		c->given |= 1ull << i;
-		if (!strcmp(opts[i].flag, "endpoint"))
-			*endpoint_set = 1;
-		if (!strcmp(opts[i].flag, "spool-dir"))
-			c->spool_dir_set = true;
+		*bits |= 1ull << i;
 	}
 	return 0;
 }
 
-static int load_argv(struct sr_config *c, int argc, char **argv,
-		     int *endpoint_set)
+/* The command line; the options it sets go into *bits. */
+static int load_argv(struct sr_config *c, int argc, char **argv, uint64_t *bits)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq, *v;
@@ -641,11 +644,7 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		rc = set_opt(c, o, v, "command line");
 		if (rc)
 			return rc;
-		c->given |= 1ull << (o - opts);
-		if (!strcmp(o->flag, "endpoint"))
-			*endpoint_set = 2;
-		if (!strcmp(o->flag, "spool-dir"))
-			c->spool_dir_set = true;
+		*bits |= 1ull << (o - opts);
 	}
 	return 0;
 }
@@ -739,15 +738,16 @@ static int finish(struct sr_config *c, int endpoint_set)
 
 int sr_config_load(struct sr_config *c, int argc, char **argv)
 {
-	int endpoint_set = 0;
+	uint64_t env = 0, flags = 0, ep = opt_bit("endpoint");
 	int rc;
 
 	rc = defaults(c);
 	if (!rc)
-		rc = load_env(c, &endpoint_set);
+		rc = load_env(c, &env);
 	if (!rc)
-		rc = load_argv(c, argc, argv, &endpoint_set);
+		rc = load_argv(c, argc, argv, &flags);
+	c->given = env | flags;
 	if (!rc && !c->help && !c->help_markdown && !c->version)
-		rc = finish(c, endpoint_set);
+		rc = finish(c, flags & ep ? 2 : env & ep ? 1 : 0);
 	return rc;
 }

@@ -62,7 +62,6 @@ struct sr_config {
 	uint32_t span_attr_count_limit;   /* attributes per span */
 	uint64_t otlp_max_body;           /* bytes per request body */
 	enum sr_codec otlp_codec;         /* resolved otlp_compression */
-	bool spool_dir_set;   /* --spool-dir given (else a default) */
 	bool identity;        /* add where items come from (identity.h) */
 	double check_max_age; /* s: --check fails on older stats */
 	bool help, help_markdown, version, check;

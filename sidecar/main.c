@@ -486,7 +486,7 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 	struct sr_spool *sp;
 	struct stat st;
 
-	if (d->c.spool_dir_set ||
+	if (sr_config_given(&d->c, "spool-dir") ||
 	    (err != EROFS && err != EACCES && err != EPERM && err != ENOENT))
 		return NULL;
 	/* made here, checked by lstat: in a directory writable by anyone a

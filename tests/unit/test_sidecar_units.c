@@ -160,29 +160,7 @@ static struct sr_spool_batch *batches(uint32_t n, uint32_t items, int from)
 	return b;
 }
 
-static void spool_up(struct spool_fx *f, enum sr_codec codec)
-{
-	char why[256] = "";
-
-	f->base = sr_tmpdir("spool");
-	f->dir = sr_strf("%s/spool", f->base);
-	f->sp = sr_spool_open(f->dir,
-			      &(struct sr_spool_opts){ .codec = codec,
-						       .names = ONE,
-						       .ndest = 1 },
-			      why, sizeof(why));
-	if (!f->sp)
-		fail_msg("sr_spool_open: %s", why);
-}
-
-static void spool_down(struct spool_fx *f)
-{
-	sr_spool_free(f->sp);
-	free(f->dir);
-	sr_tmpdir_free(f->base);
-}
-
-/* Reopens the spool (as a restart does): the text in memory is gone. */
+/* (Re)opens the spool (as a restart does): the text in memory is gone. */
 static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 {
 	char why[256] = "";
@@ -194,7 +172,22 @@ static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 						       .ndest = 1 },
 			      why, sizeof(why));
 	if (!f->sp)
-		fail_msg("sr_spool_open again: %s", why);
+		fail_msg("sr_spool_open %s: %s", f->dir, why);
+}
+
+static void spool_up(struct spool_fx *f, enum sr_codec codec)
+{
+	f->base = sr_tmpdir("spool");
+	f->dir = sr_strf("%s/spool", f->base);
+	f->sp = NULL;
+	spool_reopen(f, codec);
+}
+
+static void spool_down(struct spool_fx *f)
+{
+	sr_spool_free(f->sp);
+	free(f->dir);
+	sr_tmpdir_free(f->base);
 }
 
 /* Path of the only segment file. */
