@@ -16,8 +16,8 @@
 #   make deps            install the Debian packages the project needs
 #   make format          rewrite every C source in the style of .clang-format
 #   make format-check    list the C sources that differ from it (non-zero exit)
-#   make docs            rewrite the READMEs' generated tables (spanringd's
-#                        options, from sidecar/config.c)
+#   make docs            rewrite the READMEs' generated blocks (spanringd's
+#                        options from sidecar/config.c, the tools' --help)
 #   V=1                  show the command lines
 
 CC ?= cc
@@ -290,7 +290,7 @@ format-check: deps-format
 	done; [ $$bad -eq 0 ] || { echo "format-check: $$bad files differ" \
 		"from .clang-format (make format rewrites them)"; exit 1; }
 
-docs: $(BUILD)/spanringd
+docs: $(TARGETS)
 	$(Q)tools/docs.sh $(BUILD)
 
 demo: deps

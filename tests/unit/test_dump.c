@@ -705,11 +705,17 @@ static void dump_help_and_version(void **state)
 			       "--follow", "--interval", "--check",
 			       "--stats",  "--help",     "--version" };
 	struct run o = DUMP(dir, "--help");
+	char *fenced;
 
 	(void)state;
 	assert_int_equal(o.status, 0);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		assert_has(o.out, opts[i]);
+	/* tools/dump/README.md shows the same text (make docs) */
+	fenced = sr_strf("```text\n%s```\n", o.out);
+	sr_assert_doc_block("tools/dump/README.md", "spanring-dump --help",
+			    fenced);
+	free(fenced);
 	run_free(&o);
 	o = DUMP(dir, "--version");
 	assert_int_equal(o.status, 0);

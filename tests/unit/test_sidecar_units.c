@@ -657,13 +657,9 @@ static void config_otlp_flag_wins_over_variable(void **state)
 
 /* The option tables of README.md and sidecar/README.md are the output of
  * `spanringd --help-markdown` (config.c's table): a default changed there
- * and not in the READMEs fails here until `make docs` is run. The tests
- * run from the top of the tree. */
+ * and not in the READMEs fails here until `make docs` is run. */
 static void config_docs_current(void **state)
 {
-	static const char begin[] = "<!-- begin: spanringd --help-markdown";
-	static const char end[] = "<!-- end: spanringd --help-markdown -->";
-	static const char *const files[] = { "README.md", "sidecar/README.md" };
 	char *want;
 	size_t want_len;
 	FILE *f = open_memstream(&want, &want_len);
@@ -673,37 +669,9 @@ static void config_docs_current(void **state)
 	sr_config_help_markdown(f);
 	fclose(f);
 	sr_assert_ucmp(want_len, >, 0);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		size_t len, line = 1;
-		char *text = sr_read_file(files[i], &len);
-		char *a, *b, *w, *t;
-
-		if (!text)
-			fail_msg("%s: cannot read (run from the top of the "
-				 "tree)",
-				 files[i]);
-		a = strstr(text, begin);
-		b = a ? strstr(a, end) : NULL;
-		if (!a || !b)
-			fail_msg("%s: no '%s' ... '%s' section", files[i],
-				 begin, end);
-		a = strchr(a, '\n') + 1;
-		w = want;
-		t = a;
-		/* compare line by line: a failure shows the whole line */
-		while (*w && t < b && !strncmp(w, t, strcspn(w, "\n") + 1)) {
-			w += strcspn(w, "\n") + 1;
-			t = strchr(t, '\n') + 1;
-			line++;
-		}
-		if (*w || t != b)
-			fail_msg("%s: the option table differs from spanringd "
-				 "--help-markdown at its line %zu (run make "
-				 "docs):\n expected: %.*s\n actual:   %.*s",
-				 files[i], line, (int)strcspn(w, "\n"), w,
-				 (int)(t < b ? strcspn(t, "\n") : 0), t);
-		free(text);
-	}
+	sr_assert_doc_block("README.md", "spanringd --help-markdown", want);
+	sr_assert_doc_block("sidecar/README.md", "spanringd --help-markdown",
+			    want);
 	free(want);
 }
 
