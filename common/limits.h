@@ -305,6 +305,22 @@
  * lock taken, a process gone): 2 ms. */
 #define SR_RUN_POLL_NS 2000000ull
 
+/* --- sidecar: option values --------------------------------------------- */
+
+/* Longest value of an option, longer ones refused (exit 64, or 78 from a
+ * variable); paths are bounded by PATH_MAX. URLs: browsers and servers
+ * stop near 2 KiB. The OpenAI key (~200 bytes today) and the organization
+ * and project ids go into header lines. OTLP header and resource lists:
+ * a few authentication tokens or a dozen attributes, with room to spare;
+ * the variables' lists are joined with the flag's within the same
+ * bound. */
+#define SR_URL_MAX 2048u
+#define SR_API_KEY_MAX 512u
+#define SR_OPENAI_ID_MAX 256u
+#define SR_OTLP_HEADERS_MAX 8192u
+#define SR_OTLP_RESOURCE_MAX 4096u
+#define SR_SERVICE_NAME_MAX 512u
+
 /* --- destinations ------------------------------------------------------- */
 
 /* Destinations one spanringd exports to at once (--exporter a,b,...):

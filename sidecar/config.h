@@ -6,6 +6,7 @@
 #ifndef SR_SD_CONFIG_H
 #define SR_SD_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,12 +26,12 @@ enum sr_exporter_kind {
 };
 
 struct sr_config {
-	char dir[4096]; /* ring directory */
+	char dir[PATH_MAX]; /* ring directory */
 	/* destinations, in the order given, each kind at most once */
 	enum sr_exporter_kind exporters[SR_EXPORTERS_MAX];
 	unsigned n_exporters;
-	char endpoint[2048];
-	char output[4096];              /* file exporter: path or "-" */
+	char endpoint[SR_URL_MAX];
+	char output[PATH_MAX];          /* file exporter: path or "-" */
 	uint32_t max_batch_size;        /* items per export */
 	double schedule_delay;          /* s */
 	double export_trigger_ratio;    /* (0, 1] */
@@ -39,25 +40,25 @@ struct sr_config {
 	double base_delay, max_delay;   /* s */
 	enum sr_codec compression;      /* spool segments */
 	enum sr_codec wire_compression; /* request bodies */
-	char spool_dir[4096];
+	char spool_dir[PATH_MAX];
 	uint64_t spool_max_bytes;
 	double shutdown_timeout; /* s */
-	char stats_file[4096];
-	char dead_letter[4096];
-	char log_file[4096]; /* empty: stderr */
+	char stats_file[PATH_MAX];
+	char dead_letter[PATH_MAX];
+	char log_file[PATH_MAX]; /* empty: stderr */
 	enum sr_log_level log_level;
-	double poll_interval; /* s between ring polls */
-	double orphan_grace;  /* s between noticing death and closing */
-	bool fsync;           /* fsync spool segments */
-	char api_key[512];    /* never logged */
-	char org_id[256], project_id[256];
-	/* otlp exporter (otlp.c): empty / 0 until resolved from OTEL_* */
-	char otlp_endpoint[2048];         /* traces URL, used as is */
-	char otlp_headers[8192];          /* "k=v,…", values URL-encoded */
-	char otlp_compression[16];        /* gzip | lz4 | none */
-	double otlp_timeout;              /* s; < 0: unset */
-	char service_name[512];           /* resource service.name */
-	char resource_attributes[4096];   /* "k=v,…", URL-encoded */
+	double poll_interval;         /* s between ring polls */
+	double orphan_grace;          /* s between noticing death and closing */
+	bool fsync;                   /* fsync spool segments */
+	char api_key[SR_API_KEY_MAX]; /* never logged */
+	char org_id[SR_OPENAI_ID_MAX], project_id[SR_OPENAI_ID_MAX];
+	/* otlp exporter (otlp.c): resolved from OTEL_* where no flag says */
+	char otlp_endpoint[SR_URL_MAX];         /* traces URL, used as is */
+	char otlp_headers[SR_OTLP_HEADERS_MAX]; /* "k=v,…", URL-encoded */
+	char otlp_compression[16];              /* gzip | lz4 | none */
+	double otlp_timeout;                    /* s */
+	char service_name[SR_SERVICE_NAME_MAX]; /* resource service.name */
+	char resource_attributes[SR_OTLP_RESOURCE_MAX]; /* "k=v,…", URL-encoded */
 	uint32_t attr_value_length_limit; /* code points, 0: none */
 	uint32_t span_attr_count_limit;   /* attributes per span */
 	uint64_t otlp_max_body;           /* bytes per request body */

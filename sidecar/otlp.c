@@ -884,7 +884,7 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 			const char *name2, const char *what)
 {
 	const char *vars[2] = { name1, name2 };
-	char flag[8192];
+	char flag[SR_OTLP_HEADERS_MAX]; /* the larger of the two lists */
 	size_t o = 0;
 
 	snprintf(flag, sizeof(flag), "%s", field);
