@@ -4,6 +4,14 @@
  *
  * Shim, sidecar and tools all include this one header, so a limit is
  * changed in exactly one place.
+ *
+ * Not here, on purpose: sizes a format fixes stay beside their format
+ * (ring_layout.h, record.h, the lengths of formatted ids, times and
+ * contexts in ids.h, clock.h and context.h, the spool's frame and cursor
+ * sizes in sidecar/spool.c, SHIM_VFORK_ENV_MAX in shim/process.h); the
+ * defaults of spanringd's options are in its option table
+ * (sidecar/config.c); buffers sized by what they format (a log line's
+ * parts, a path and a suffix) are sized where they are written.
  */
 #ifndef SR_LIMITS_H
 #define SR_LIMITS_H
