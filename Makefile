@@ -16,6 +16,8 @@
 #   make deps            install the Debian packages the project needs
 #   make format          rewrite every C source in the style of .clang-format
 #   make format-check    list the C sources that differ from it (non-zero exit)
+#   make docs            rewrite the READMEs' generated blocks (spanringd's
+#                        options from sidecar/config.c, the tools' --help)
 #   V=1                  show the command lines
 
 CC ?= cc
@@ -104,7 +106,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
 .PHONY: all test test-concurrent check-loop bench benches fuzz fuzz-smoke demo install uninstall \
-	clean deps deps-bench deps-format tests format format-check check-cpython
+	clean deps deps-bench deps-format tests format format-check check-cpython docs
 all: $(TARGETS)
 
 # Keep objects that pattern rules build on the way (test objects).
@@ -289,6 +291,9 @@ format-check: deps-format
 			{ echo "$$f"; bad=$$((bad + 1)); }; \
 	done; [ $$bad -eq 0 ] || { echo "format-check: $$bad files differ" \
 		"from .clang-format (make format rewrites them)"; exit 1; }
+
+docs: $(TARGETS)
+	$(Q)tools/docs.sh $(BUILD)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -14,9 +14,6 @@
 #include "openspans_layout.h"
 
 #define OPEN_PREFIX "open-"
-/* Largest open-span file read back: SR_OPEN_SPANS_MAX starts of at most
- * a record each, with room to spare. */
-#define OPEN_FILE_MAX (64u * 1024u * 1024u)
 
 static void file_name(char *buf, size_t n, const char *ring, bool tmp)
 {
@@ -122,7 +119,7 @@ int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > OPEN_FILE_MAX) {
+	if (fstat(fd, &st) < 0 || st.st_size > SR_OPEN_FILE_MAX) {
 		close(fd);
 		return -EFBIG;
 	}

@@ -52,10 +52,6 @@ struct sr_spool_batch {
 	uint32_t items;
 };
 
-/* Bytes of text of segments not yet taken by the exporter kept in memory,
- * so that it need not read and decompress what was just written. */
-#define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
-
 /* How a spool is opened. */
 struct sr_spool_opts {
 	enum sr_codec codec; /* of the segments written */
