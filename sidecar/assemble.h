@@ -69,7 +69,7 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n);
 
 /* Spans held open. */
-size_t sr_asm_ring_open(const struct sr_asm_ring *r);
+size_t sr_asm_ring_open_count(const struct sr_asm_ring *r);
 
 /* True when the open set changed since the last save. */
 bool sr_asm_ring_dirty(const struct sr_asm_ring *r);
@@ -80,7 +80,7 @@ void sr_asm_ring_touch(struct sr_asm_ring *r);
 /* The open set is saved (sidecar/openspans.h): clean until it changes. */
 void sr_asm_ring_saved(struct sr_asm_ring *r);
 
-/* Open span i (i < sr_asm_ring_open()), in order of arrival: its
+/* Open span i (i < sr_asm_ring_open_count()), in order of arrival: its
  * SPAN_START payload (owned by r, valid until the set changes) and its
  * order number. */
 struct sr_open_entry {

@@ -42,7 +42,7 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 		      bool sync)
 {
 	char name[SR_RING_NAME_MAX + 16], tmp[SR_RING_NAME_MAX + 16];
-	size_t n = sr_asm_ring_open(r);
+	size_t n = sr_asm_ring_open_count(r);
 	int fd, rc;
 
 	file_name(name, sizeof(name), ring, false);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	}
 	memcpy(img, data, n); /* an exact-size copy: ASan sees overreads */
 	(void)sr_openspans_parse(img, n, r);
-	open = sr_asm_ring_open(r);
+	open = sr_asm_ring_open_count(r);
 	if (open > SR_OPEN_SPANS_MAX)
 		abort();
 	for (size_t i = 0; i < open; i++) {

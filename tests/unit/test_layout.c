@@ -486,7 +486,7 @@ static int load_open(int dirfd, size_t *open, uint64_t *first_seq)
 
 	assert_non_null(r);
 	rc = sr_openspans_load(dirfd, "r1", r);
-	*open = sr_asm_ring_open(r);
+	*open = sr_asm_ring_open_count(r);
 	*first_seq = 0;
 	if (*open) {
 		sr_asm_ring_entry(r, 0, &e);
