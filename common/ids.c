@@ -40,7 +40,9 @@ void sr_ids_reseed(void)
 	}
 	atomic_store_explicit(&seed_base[0], b[0], memory_order_relaxed);
 	atomic_store_explicit(&seed_base[1], b[1], memory_order_relaxed);
-	/* Pairs with the load-acquire of seed_epoch in next(). */
+	/* Pairs with the load-acquire of seed_epoch in ids.c:next and
+	 * ids.c:thread_seed: a thread that sees the new epoch sees the new
+	 * seed. */
 	atomic_fetch_add_explicit(&seed_epoch, 1, memory_order_release);
 	errno = saved;
 }
@@ -51,6 +53,8 @@ static __attribute__((noinline)) void thread_seed(uint64_t epoch)
 
 	if (epoch == 1) { /* never seeded in this process */
 		sr_ids_reseed();
+		/* Pairs with the release increment of seed_epoch in
+		 * ids.c:sr_ids_reseed. */
 		epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
 	}
 	y = atomic_load_explicit(&seed_base[1], memory_order_relaxed);
@@ -72,6 +76,8 @@ static uint64_t rotl(uint64_t x, int k)
 /* xoshiro256** */
 static inline __attribute__((always_inline)) uint64_t next(void)
 {
+	/* Pairs with the release increment of seed_epoch in
+	 * ids.c:sr_ids_reseed (a fork child's reseed, or the first). */
 	uint64_t epoch = atomic_load_explicit(&seed_epoch,
 					      memory_order_acquire);
 	uint64_t r, t;

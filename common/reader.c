@@ -152,7 +152,7 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 
 	if (m == MAP_FAILED)
 		return sr_why(why, n, -errno, "mmap: %s", strerror(errno));
-	/* Pairs with the store-release of magic in fill_header(). */
+	/* Pairs with the store-release of magic in ring.c:fill_header. */
 	rc = sr_guard_load_acquire(m, &magic);
 	if (!rc)
 		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
@@ -236,6 +236,8 @@ static int map_ring(struct sr_reader *r, char *why, size_t n)
 	    !r->tclk)
 		return sr_why(why, n, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < lanes; i++) {
+		/* Pairs with the store-release of tail in
+		 * reader.c:sr_reader_commit of an earlier consumer. */
 		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]) ||
 		    tail_anchor_load(r, i))
 			return sr_why(why, n, -EFAULT,
@@ -375,6 +377,9 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	memcpy(info->trace_id, h->trace_id, sizeof(info->trace_id));
 	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
 	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
+	/* dropped_no_lane is a counter the producers bump relaxed
+	 * (ring.c:reserve, reserve_spill): nothing is ordered on it; the
+	 * guarded load is an acquire only because that is the one there is */
 	if (sr_guard_copy(&info->owner_flags, &shm_header(r)->owner_flags,
 			  sizeof(info->owner_flags)) ||
 	    sr_guard_load_acquire(&shm_header(r)->dropped_no_lane, &no_lane))
@@ -509,7 +514,7 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 {
 	uint64_t head, cur = r->cursor[i], size = lane_bytes(r, i);
 
-	/* Pairs with the store-release of head in sr_ring_commit(). */
+	/* Pairs with the store-release of head in ring.c:sr_ring_commit. */
 	if (sr_guard_load_acquire(&lane_ctl(r, i)->head, &head))
 		return -EFAULT;
 	r->head[i] = head;
@@ -546,7 +551,7 @@ static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
 	if (!(r->flags & SR_READER_RDONLY))
 		return 0;
 	/* Pairs with the store-release of tail in the consumer's
-	 * sr_reader_commit(). */
+	 * reader.c:sr_reader_commit. */
 	if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &tail))
 		return -EFAULT;
 	if (tail <= r->cursor[i])
@@ -694,7 +699,10 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		return -EFAULT;
 	/* Bytes below a tail that moved during the copy may be torn: read
 	 * again from the new tail (the copy's loads stay before the tail's,
-	 * as in a seqlock). */
+	 * as in a seqlock). A producer overwrites only after its load-acquire
+	 * of tail in ring.c:lane_room saw the consumer's store-release in
+	 * reader.c:sr_reader_commit: a copy that read overwritten bytes then
+	 * reads the moved tail. */
 	atomic_thread_fence(memory_order_acquire);
 	moved = rdonly_follow_tail(r, i);
 	if (moved)
@@ -775,8 +783,9 @@ int sr_reader_commit(struct sr_reader *r)
 		     sr_guard_store_release(&c->tail_anchor_ns,
 					    r->clk[i].last.ns)))
 			return -EFAULT;
-		/* Pairs with the load-acquire of tail in lane_room(): we have
-		 * finished reading these bytes before producers reuse them. */
+		/* Pairs with the load-acquire of tail in ring.c:lane_room: we
+		 * have finished reading these bytes before producers reuse
+		 * them. */
 		if (sr_guard_store_release(&c->tail, r->cursor[i]))
 			return -EFAULT;
 		r->tail[i] = r->cursor[i];

@@ -3,10 +3,10 @@
  * record.h - the records the shim writes and the sidecar reads.
  *
  * Payload layouts are little-endian, fixed part first, then the strings
- * back to back (lengths in the fixed part, no NULs). Decoding checks every
- * length against the payload; strings come back as pointers into the
- * payload, not NUL-terminated, and are still untrusted text (the sidecar
- * validates JSON and UTF-8).
+ * back to back (lengths in the fixed part, no NULs): record_layout.h
+ * defines the bytes. Decoding checks every length against the payload;
+ * strings come back as pointers into the payload, not NUL-terminated, and
+ * are still untrusted text (the sidecar validates JSON and UTF-8).
  */
 #ifndef SR_RECORD_H
 #define SR_RECORD_H

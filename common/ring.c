@@ -62,8 +62,8 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 		size_t n = strnlen(p->exe, sizeof(h->owner_exe) - 1);
 		memcpy(h->owner_exe, p->exe, n);
 	}
-	/* Pairs with the load-acquire of magic in sr_reader_open(): a reader
-	 * that sees the magic sees a complete header. */
+	/* Pairs with the load-acquire of magic in reader.c:read_header: a
+	 * reader that sees the magic sees a complete header. */
 	atomic_store_explicit((_Atomic uint64_t *)&h->magic, SR_RING_MAGIC,
 			      memory_order_release);
 }
@@ -206,8 +206,9 @@ static struct sr_lane_ctl *lane_try_take(struct sr_ring *r, uint32_t i,
 	struct sr_lane_ctl *c = &r->lanes[i];
 	uint32_t free_v = 0;
 
-	/* Pairs with the store-release of holder in lane_put(): the new holder
-	 * sees everything the previous one wrote (head, counters). */
+	/* The CAS's acquire pairs with the store-release of holder in
+	 * ring.c:lane_put: the new holder sees everything the previous one
+	 * wrote (head, counters). */
 	if (atomic_load_explicit(&c->holder, memory_order_relaxed) != 0)
 		return NULL;
 	if (!atomic_compare_exchange_strong_explicit(&c->holder, &free_v,
@@ -220,6 +221,7 @@ static struct sr_lane_ctl *lane_try_take(struct sr_ring *r, uint32_t i,
 
 static void lane_put(struct sr_lane_ctl *c)
 {
+	/* Pairs with the acquire CAS of holder in ring.c:lane_try_take. */
 	atomic_store_explicit(&c->holder, 0, memory_order_release);
 }
 
@@ -314,8 +316,9 @@ static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 	uint64_t end = head + pad + need;
 
 	if (end + keep - c->tail_cache > size) {
-		/* Pairs with the store-release of tail in sr_reader_commit():
-		 * the consumer is done with the bytes it released. */
+		/* Pairs with the store-release of tail in
+		 * reader.c:sr_reader_commit: the consumer is done with the
+		 * bytes it released. */
 		c->tail_cache = atomic_load_explicit(&c->tail,
 						     memory_order_acquire);
 		if (end + keep - c->tail_cache > size)
@@ -505,8 +508,9 @@ void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
 	count(&c->written);
 	if (flags & SR_RF_TRUNCATED)
 		count(&c->truncated);
-	/* Pairs with the load-acquire of head in the reader: the record's
-	 * bytes (and a pad before it) are visible before the new head. */
+	/* Pairs with the load-acquire of head in reader.c:lane_avail: the
+	 * record's bytes (and a pad before it) are visible before the new
+	 * head. */
 	atomic_store_explicit(&c->head,
 			      rv->pos + align_up(rv->len, SR_RECORD_ALIGN),
 			      memory_order_release);

@@ -2,7 +2,8 @@
 /*
  * ring_layout.h - the bytes of a ring file, shared by every process that
  * maps it. Fixed-width types only, little-endian (x86-64/aarch64), offsets
- * never pointers. Any change here bumps SR_RING_VERSION.
+ * never pointers. Any change here, or to the record payloads of
+ * record_layout.h, bumps SR_RING_VERSION.
  *
  *   0            4096                          data_offset
  *   +------------+-----------+-----+-------------+-----------------+-----+------------+

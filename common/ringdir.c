@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "common/limits.h"
 #include "ringdir.h"
 
 #include <dirent.h>
@@ -34,7 +35,7 @@ int sr_dir_default(char *buf, size_t n)
  * allocation: the shim calls this at start-up. */
 static bool in_group(gid_t g)
 {
-	gid_t list[256];
+	gid_t list[SR_GROUPS_MAX];
 	int n;
 
 	if (g == getegid())
@@ -325,7 +326,7 @@ static int scan_entries(int dirfd, unsigned max,
 			bool (*keep)(const struct linux_dirent64 *),
 			void (*fn)(void *ctx, const char *name), void *ctx)
 {
-	char buf[8192] __attribute__((aligned(8)));
+	char buf[SR_DIR_READ_CHUNK] __attribute__((aligned(8)));
 	int fd, seen = 0;
 	long n;
 

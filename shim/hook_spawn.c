@@ -322,6 +322,8 @@ static int popen_spawn(struct popen_slot *sl, const char *cmd, bool reading,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, theirs, target);
 	/* POSIX: no stream of an earlier popen() reaches the child */
+	/* the load (seq_cst) pairs with the store of SLOT_OPEN in
+	 * hook_spawn.c:popen, which publishes the slot's fd */
 	for (unsigned i = 0; i < SR_POPEN_MAX; i++)
 		if (atomic_load(&slots[i].state) == SLOT_OPEN &&
 		    slots[i].fd != target)

@@ -69,8 +69,8 @@ static const char *const carried[] = {
 	"ASAN_OPTIONS",
 #endif
 };
-static char carry_buf[8192];
-static const char *carry[16];
+static char carry_buf[SR_CARRY_TEXT_MAX];
+static const char *carry[SR_CARRY_MAX];
 static unsigned ncarry;
 
 /* --- configuration ------------------------------------------------------ */
@@ -500,6 +500,8 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 		write_trace_record(argv0);
 	} else if (new_trace) {
 		trace_argv0 = argv0;
+		/* publishes trace_argv0; pairs with the exchange (seq_cst) in
+		 * process.c:shim_trace_flush */
 		atomic_store(&shim.trace_pending, true);
 	}
 	if (exec)
@@ -585,8 +587,11 @@ void shim_process_end(int code, int sig, bool from_exit_call)
 	shim_thr.guard++;
 	shim_emit_span_last(&s);
 	shim_thr.guard--;
+	/* informational (spanring-dump's copy of the header): no reader
+	 * orders anything on it, the end record is published by the
+	 * store-release of its lane's head */
 	atomic_fetch_or_explicit((_Atomic uint32_t *)&shim.ring.hdr->owner_flags,
-				 SR_OWNER_EXITED, memory_order_release);
+				 SR_OWNER_EXITED, memory_order_relaxed);
 out:
 	errno = saved;
 }

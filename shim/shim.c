@@ -99,6 +99,8 @@ static bool exit_key_ready(void)
 	if (st == 0 &&
 	    atomic_compare_exchange_strong(&exit_key_state, &none, 1)) {
 		st = pthread_key_create(&exit_key, thread_exit) == 0 ? 2 : 3;
+		/* publishes exit_key; pairs with the load above (seq_cst) in
+		 * another thread's shim.c:exit_key_ready */
 		atomic_store(&exit_key_state, st);
 	}
 	/* glibc keeps the values of the first 32 keys in the thread itself;

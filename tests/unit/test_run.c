@@ -356,6 +356,25 @@ static void run_reports_missing_command(void **state)
 	sr_tmpdir_free(rt);
 }
 
+/* `spanring --help` exits 0 and is what tools/run/README.md shows (make
+ * docs writes it there). */
+static void run_help_documented(void **state)
+{
+	char *rt = runtime_tmpdir(), *fenced;
+	struct proc p;
+
+	(void)state;
+	NEED_PARTS();
+	assert_int_equal(run(&p, rt, NULL, (const char *[]){ "--help", NULL }),
+			 0);
+	assert_non_null(strstr(p.o, "--depth N"));
+	fenced = sr_strf("```text\n%s```\n", p.o);
+	sr_assert_doc_block("tools/run/README.md", "spanring --help", fenced);
+	free(fenced);
+	proc_free(&p);
+	sr_tmpdir_free(rt);
+}
+
 static void run_rejects_bad_options(void **state)
 {
 	const char *const bad[][6] = {
@@ -1032,6 +1051,7 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 SR_TEST_MAIN(cmocka_unit_test(run_keeps_exit_code),
 	     cmocka_unit_test(run_decides_the_clock_for_its_command),
 	     cmocka_unit_test(run_reports_missing_command),
+	     cmocka_unit_test(run_help_documented),
 	     cmocka_unit_test(run_rejects_bad_options),
 	     cmocka_unit_test(run_passes_stdio_through),
 	     cmocka_unit_test(run_forwards_sigterm),
