@@ -86,16 +86,21 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Backs what the owner writes at once (header, lane controls) and faults
- * it in: MADV_POPULATE_WRITE allocates, and fails (EFAULT) instead of
- * faulting when the filesystem is full. A kernel without it (EINVAL) gets
- * the controls and every lane allocated now instead, with fallocate. */
+/* Backs what the owner writes at once (header, lane controls, the first
+ * chunk of lane 0, which the creating thread takes: see claim_owned_lane)
+ * and faults it in, in one call: they are contiguous. MADV_POPULATE_WRITE
+ * allocates, and fails (EFAULT) instead of faulting when the filesystem is
+ * full. A kernel without it (EINVAL) gets the controls and every lane
+ * allocated now instead, with fallocate. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
 	int rc;
 
-	if (madvise(r->hdr, data_off, MADV_POPULATE_WRITE) == 0)
+	if (madvise(r->hdr, data_off + SR_RING_BACK_CHUNK,
+		    MADV_POPULATE_WRITE) == 0) {
+		r->lanes[0].backed = SR_RING_BACK_CHUNK;
 		return 0;
+	}
 	if (errno != EINVAL)
 		return errno == EFAULT ? -ENOSPC : -errno;
 	rc = back_range(fd, 0, r->map_size);
@@ -213,10 +218,14 @@ static void lane_put(struct sr_lane_ctl *c)
 	atomic_store_explicit(&c->holder, 0, memory_order_release);
 }
 
-/* Tries to take a lane for the producer's lifetime (first write). */
+/* Tries to take a lane for the producer's lifetime (first write). The
+ * ring's creator (its main thread: tid = owner pid) starts at lane 0,
+ * whose first chunk sr_ring_create() backed with the header; others
+ * spread by tid. */
 static void claim_owned_lane(struct sr_ring *r, struct sr_producer *p)
 {
-	uint32_t n = r->owned_lanes, start = p->tid % n;
+	uint32_t n = r->owned_lanes;
+	uint32_t start = p->tid == r->hdr->owner_pid ? 0 : p->tid % n;
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (start + k) % n;

@@ -183,7 +183,9 @@ static void config_init(void)
 
 	shim.hooks = parse_hooks(getenv("SPANRING_HOOKS"));
 	dir_explicit = getenv("SPANRING_DIR") && *getenv("SPANRING_DIR");
-	if (sr_dir_default(dir_path, sizeof(dir_path)) < 0)
+	/* the constructor runs before the program could change its euid */
+	if (sr_dir_default_uid(dir_path, sizeof(dir_path),
+			       (uint32_t)getauxval(AT_EUID)) < 0)
 		dir_path[0] = 0;
 	if (env_u32("SPANRING_LANES", &lanes) &&
 	    env_u32("SPANRING_LANE_SIZE", &lane_size) &&
@@ -316,8 +318,11 @@ const char *shim_pidns_env(void)
 }
 
 /* Opens the ring directory and creates this image's ring in it. A
- * directory refused as unsafe is counted where the sidecar reads it. */
-static int ring_open(void)
+ * directory refused as unsafe is counted where the sidecar reads it.
+ * `exec`: the constructor of an exec'd image, whose effective ids are
+ * still the ones the kernel put in the auxiliary vector (a fork child's
+ * may have changed since its image started). */
+static int ring_open(bool exec)
 {
 	struct sr_ring_params p = {
 		.lanes = cfg_lanes,
@@ -338,7 +343,8 @@ static int ring_open(void)
 
 	rc = sr_dir_open_as(dir_path,
 			    SR_DIR_PRODUCER |
-				    (dir_explicit ? 0 : SR_DIR_CREATE),
+				    (dir_explicit ? 0 : SR_DIR_CREATE) |
+				    (exec ? SR_DIR_EXEC_IDS : 0),
 			    &d, why, sizeof(why));
 	if (rc < 0) {
 		shim_debug("untraced: ring directory unusable: %s", why);
@@ -346,7 +352,7 @@ static int ring_open(void)
 			sr_dir_count_untraced(dir_path);
 		return rc;
 	}
-	if (!sr_dir_has_room(d.fd, SR_DIR_MIN_FREE, cfg_max_rings)) {
+	if (!sr_dir_open_has_room(&d, SR_DIR_MIN_FREE, cfg_max_rings)) {
 		sr_dir_count_refused(d.fd);
 		sr_dir_close(&d);
 		shim_debug("untraced: ring directory %s is full (cap reached)",
@@ -487,7 +493,7 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 		memset(shim.proc_span, 0, 12);
 		memcpy(shim.self_span, shim.self_parent, 12);
 	}
-	if (ring_open() < 0)
+	if (ring_open(exec) < 0)
 		return;
 	shim.recording = true;
 	write_process_record();
