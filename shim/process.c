@@ -656,8 +656,8 @@ static void atfork_child(void)
 	} else {
 		/* no process span to hang an exec'd image under: the ring
 		 * now, for the exec spans */
-		sr_ids_reseed();
 		self_init(true);
+		sr_ids_reseed_pid(self.pid);
 		image_start(false, false, NULL, fork_ns);
 	}
 	shim_thr.guard--;
@@ -682,8 +682,8 @@ bool shim_materialize(void)
 		return shim.recording;
 	}
 	shim_thr.guard++;
-	sr_ids_reseed();
 	self_init(true);
+	sr_ids_reseed_pid(self.pid);
 	image_start(false, false, NULL, fork_ns);
 	shim_thr.guard--;
 	errno = saved;
@@ -864,6 +864,8 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	config_init();
 	carry_init();
 	exe_init(self_init(false));
+	/* seeded with the pid at hand: no getpid() on first use */
+	sr_ids_reseed_pid(self.pid);
 	argv_json_init(argv);
 	incoming_init(&in);
 	memcpy(shim.trace_id, in.trace, 16);
