@@ -86,23 +86,26 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Backs what the owner writes at once (header, lane controls, the first
- * chunk of lane 0, which the creating thread takes: see claim_owned_lane)
- * and faults it in, in one call: they are contiguous. MADV_POPULATE_WRITE
- * allocates, and fails (EFAULT) instead of faulting when the filesystem is
- * full. A kernel without it (EINVAL) gets the controls and every lane
- * allocated now instead, with fallocate. */
+/* Backs what the owner writes at once: the header, the lane controls and
+ * the first chunk of lane 0, which the creating thread takes (see
+ * claim_owned_lane), contiguous, with one fallocate (-ENOSPC when the
+ * filesystem is full; on tmpfs cheaper than MADV_POPULATE_WRITE, whose
+ * page-by-page walk costs more than the three faults it spares). The
+ * lanes are backed later with MADV_POPULATE_WRITE (lane_back): a kernel
+ * without it (EINVAL for a zero-length call: the advice is checked first,
+ * no page is touched) gets every lane allocated now instead. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
-	int rc;
+	int rc = back_range(fd, 0, data_off + SR_RING_BACK_CHUNK);
 
-	if (madvise(r->hdr, data_off + SR_RING_BACK_CHUNK,
-		    MADV_POPULATE_WRITE) == 0) {
+	if (rc < 0)
+		return rc;
+	if (madvise(r->hdr, 0, MADV_POPULATE_WRITE) == 0) {
 		r->lanes[0].backed = SR_RING_BACK_CHUNK;
 		return 0;
 	}
 	if (errno != EINVAL)
-		return errno == EFAULT ? -ENOSPC : -errno;
+		return -errno;
 	rc = back_range(fd, 0, r->map_size);
 	if (rc < 0)
 		return rc;

@@ -15,19 +15,33 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dec.h"
 #include "ids.h"
 #include "why.h"
 
+/* No stdio here: the shim calls this at every start (dec.h says why). */
 int sr_dir_default_uid(char *buf, size_t n, uint32_t euid)
 {
+	static const char base[] = "/dev/shm/spanring-";
 	const char *env = getenv("SPANRING_DIR");
-	int len;
+	char num[SR_DEC_MAX];
+	size_t len, k;
 
-	if (env && *env)
-		len = snprintf(buf, n, "%s", env);
-	else
-		len = snprintf(buf, n, "/dev/shm/spanring-%u", (unsigned)euid);
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+	if (env && *env) {
+		len = strlen(env);
+		if (len >= n)
+			return -ENAMETOOLONG;
+		memcpy(buf, env, len + 1);
+		return 0;
+	}
+	k = sr_dec_fmt(num, euid);
+	len = sizeof(base) - 1 + k;
+	if (len >= n)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, sizeof(base) - 1);
+	memcpy(buf + sizeof(base) - 1, num, k);
+	buf[len] = 0;
+	return 0;
 }
 
 int sr_dir_default(char *buf, size_t n)
@@ -313,11 +327,22 @@ bool sr_ring_name_parse(const char *name, uint32_t *pid, uint64_t *bytes)
 void sr_ring_name(char out[SR_RING_NAME_MAX], uint32_t pid,
 		  const uint8_t nonce[8], uint64_t bytes)
 {
-	char hex[17];
+	/* no stdio (dec.h) */
+	char *p = out;
 
-	sr_hex(hex, nonce, 8);
-	snprintf(out, SR_RING_NAME_MAX, "sr-%u-%s-%llu%s", pid, hex,
-		 (unsigned long long)bytes, SR_RING_SUFFIX);
+	_Static_assert(3 + 10 + 1 + 16 + 1 + SR_DEC_MAX +
+				       sizeof(SR_RING_SUFFIX) <=
+			       SR_RING_NAME_MAX,
+		       "the longest ring name fits SR_RING_NAME_MAX");
+	memcpy(p, "sr-", 3);
+	p += 3;
+	p += sr_dec_fmt(p, pid);
+	*p++ = '-';
+	sr_hex(p, nonce, 8);
+	p += 16;
+	*p++ = '-';
+	p += sr_dec_fmt(p, bytes);
+	memcpy(p, SR_RING_SUFFIX, sizeof(SR_RING_SUFFIX));
 }
 
 struct linux_dirent64 {

@@ -29,6 +29,7 @@
 
 #include "common/clock.h"
 #include "common/context.h"
+#include "common/dec.h"
 #include "common/ids.h"
 #include "common/jsonscan.h"
 #include "common/jsonw.h"
@@ -79,10 +80,15 @@ static void carry_add(const char *name, const char *val)
 	static size_t used;
 	size_t need = strlen(name) + strlen(val) + 2;
 
+	char *p = carry_buf + used;
+
 	if (ncarry >= sizeof(carry) / sizeof(carry[0]) ||
 	    used + need > sizeof(carry_buf))
 		return;
-	snprintf(carry_buf + used, need, "%s=%s", name, val);
+	/* no stdio at start (common/dec.h says why) */
+	p = stpcpy(p, name);
+	*p++ = '=';
+	strcpy(p, val);
 	carry[ncarry++] = carry_buf + used;
 	used += need;
 }
@@ -220,8 +226,12 @@ static void incoming_init(struct incoming *in)
 	bool t_ok = sr_traceparent_parse(tv, tt, ts);
 
 	/* kept to tell it from one the program gives a child (envp.c) */
-	if (tv)
-		snprintf(inherited_tp, sizeof(inherited_tp), "%s", tv);
+	if (tv) {
+		size_t n = strnlen(tv, sizeof(inherited_tp) - 1);
+
+		memcpy(inherited_tp, tv, n);
+		inherited_tp[n] = 0;
+	}
 
 	memset(in, 0, sizeof(*in));
 	if (cv && !c_ok)
@@ -260,18 +270,16 @@ static uint64_t pidns_inode(void)
  * the parent is outside our pid namespace). */
 static bool pidns_from_env(uint64_t *ino)
 {
-	const char *v = getenv("SPANRING_PIDNS");
-	unsigned long long pid, x;
-	char *end;
+	const char *v = getenv("SPANRING_PIDNS"), *end;
+	uint64_t pid, x;
 
 	if (!v)
 		return false;
-	errno = 0;
-	pid = strtoull(v, &end, 10);
-	if (errno || end == v || *end != ':' || pid == 0 || pid > UINT32_MAX)
+	end = sr_dec_parse(v, &pid);
+	if (!end || *end != ':' || pid == 0 || pid > UINT32_MAX)
 		goto bad;
-	x = strtoull(end + 1, &end, 10);
-	if (errno || *end || x == 0)
+	end = sr_dec_parse(end + 1, &x);
+	if (!end || *end || x == 0)
 		goto bad;
 	if (pid != self.pid && pid != self.ppid)
 		return false;
@@ -306,9 +314,15 @@ static bool self_init(bool fork_child)
 		ino = pidns_inode(), proc = true;
 	self.pidns = ino;
 	pidns_env[0] = 0;
-	if (ino)
-		snprintf(pidns_env, sizeof(pidns_env), "SPANRING_PIDNS=%u:%llu",
-			 self.pid, (unsigned long long)ino);
+	if (ino) {
+		/* "SPANRING_PIDNS=<pid>:<inode>", no stdio (common/dec.h) */
+		char *p = stpcpy(pidns_env, "SPANRING_PIDNS=");
+
+		p += sr_dec_fmt(p, self.pid);
+		*p++ = ':';
+		p += sr_dec_fmt(p, ino);
+		*p = 0;
+	}
 	return proc;
 }
 
@@ -738,18 +752,17 @@ static void write_vfork_span(void)
 	const char *v = getenv("SPANRING_VFORK");
 	char data[SR_ARGV_JSON_MAX + SR_EXE_MAX * 2 + 128];
 	struct sr_span_rec s = { 0 };
-	unsigned long long pid, start;
+	const char *end;
+	uint64_t pid, start;
 	struct sr_jw w;
-	char *end;
 
 	if (!v || !(shim.hooks & SHIM_HOOK_EXEC))
 		return;
-	errno = 0;
-	pid = strtoull(v, &end, 10);
-	if (errno || *end != ':' || pid != self.pid)
+	end = sr_dec_parse(v, &pid);
+	if (!end || *end != ':' || pid != self.pid)
 		return;
-	start = strtoull(end + 1, &end, 10);
-	if (errno || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
+	end = sr_dec_parse(end + 1, &start);
+	if (!end || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
 	    !sr_unhex(s.trace_id, end + 1, 16) ||
 	    !sr_unhex(s.span_id, end + 34, 12) ||
 	    !sr_unhex(s.parent_id, end + 59, 12) || start > proc_start_ns) {
