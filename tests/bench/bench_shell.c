@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,11 +40,19 @@ struct config {
 	char **envp;
 	const char *dir; /* ring directory emptied between runs, or NULL */
 	bool strace;     /* run the loop under strace -f */
+	double cpu_us;   /* CPU time per iteration of the last run */
 };
+
+/* CPU time (user + system) of the last run_wait()'s child and the
+ * descendants it reaped, us: steadier than wall time on a shared machine,
+ * where other tenants' load delays a process more than it adds to its
+ * CPU time. */
+static double child_cpu_us;
 
 static int run_wait(char *const argv[], char *const envp[], const char *out)
 {
 	pid_t pid = fork();
+	struct rusage ru;
 	int st;
 
 	if (pid == 0) {
@@ -57,8 +66,12 @@ static int run_wait(char *const argv[], char *const envp[], const char *out)
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid)
 		return -1;
+	child_cpu_us = (double)ru.ru_utime.tv_sec * 1e6 +
+		       (double)ru.ru_utime.tv_usec +
+		       (double)ru.ru_stime.tv_sec * 1e6 +
+		       (double)ru.ru_stime.tv_usec;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -88,6 +101,7 @@ static double run_config(struct config *c)
 		fprintf(stderr, "bench_shell: %s: the loop failed\n", c->name);
 		exit(1);
 	}
+	c->cpu_us = child_cpu_us / LOOP_N;
 	return (double)(sr_bench_ns() - t0) / 1e3 / LOOP_N;
 }
 
@@ -243,8 +257,9 @@ int main(void)
 	char *ddir = sr_bench_beside("bench-shell-rings", 0, false),
 	     *tmp = sr_bench_beside("strace.out", 0, false);
 	char *pre_empty, *pre_shim, *tdir_env, *ddir_env, *sdir_env;
-	static double v[NCONF][SR_BENCH_MAX_RUNS];
-	struct sr_bench_stats st[NCONF];
+	static double v[NCONF][SR_BENCH_MAX_RUNS],
+		cpu[NCONF][SR_BENCH_MAX_RUNS];
+	struct sr_bench_stats st[NCONF], cst[NCONF];
 	int runs = sr_bench_runs(5);
 	bool have_strace = access("/usr/bin/strace", X_OK) == 0;
 	pid_t sd;
@@ -263,12 +278,13 @@ int main(void)
 	const char *e_sd[] = { pre_shim, sdir_env, NULL };
 	const char *e_disk[] = { pre_shim, ddir_env, NULL };
 	struct config c[NCONF] = {
-		{ "bare", sr_bench_env(NULL), NULL, false },
-		{ "empty preload", sr_bench_env(e_empty), NULL, false },
-		{ "shim, tmpfs", sr_bench_env(e_tmpfs), tdir, false },
-		{ "shim, disk", sr_bench_env(e_disk), ddir, false },
-		{ "shim, tmpfs, spanringd", sr_bench_env(e_sd), NULL, false },
-		{ "strace -f", sr_bench_env(NULL), NULL, true },
+		{ "bare", sr_bench_env(NULL), NULL, false, 0 },
+		{ "empty preload", sr_bench_env(e_empty), NULL, false, 0 },
+		{ "shim, tmpfs", sr_bench_env(e_tmpfs), tdir, false, 0 },
+		{ "shim, disk", sr_bench_env(e_disk), ddir, false, 0 },
+		{ "shim, tmpfs, spanringd", sr_bench_env(e_sd), NULL, false,
+		  0 },
+		{ "strace -f", sr_bench_env(NULL), NULL, true, 0 },
 	};
 	/* the sidecar's and strace's rows only when they can be had */
 	bool skip[NCONF] = { [4] = sd < 0, [5] = !have_strace };
@@ -279,10 +295,12 @@ int main(void)
 	for (int r = 0; r < runs && r < SR_BENCH_MAX_RUNS; r++)
 		for (int i = 0; i < NCONF; i++)
 			if (!skip[i])
-				v[i][r] = run_config(&c[i]);
+				v[i][r] = run_config(&c[i]),
+				cpu[i][r] = c[i].cpu_us;
 	for (int i = 0; i < NCONF; i++)
 		if (!skip[i])
-			sr_bench_reduce(v[i], runs, &st[i]);
+			sr_bench_reduce(v[i], runs, &st[i]),
+				sr_bench_reduce(cpu[i], runs, &cst[i]);
 	row("sh loop of 300 /bin/true, shim, ring dir on tmpfs (per iteration)",
 	    &st[2], "us", "bare", st[0].median, "ratio <= 1.15",
 	    "no sidecar; the loop's rings removed between runs");
@@ -303,6 +321,22 @@ int main(void)
 		    "another tracer, for comparison");
 	row("sh loop of 300 /bin/true, bare (per iteration)", &st[0], "us",
 	    NULL, NAN, NULL, NULL);
+	/* the same runs' CPU time, steadier on a shared machine */
+	row("sh loop, shim, tmpfs: CPU time of the loop's processes (per "
+	    "iteration)",
+	    &cst[2], "us", "bare", cst[0].median, "ratio <= 1.15",
+	    "wait4 usage of sh and the children it reaped");
+	if (!skip[4])
+		row("sh loop, shim, tmpfs, spanringd draining: CPU time (per "
+		    "iteration)",
+		    &cst[4], "us", "bare", cst[0].median, NULL,
+		    "the loop's processes only, not spanringd's");
+	row("sh loop, shim, disk: CPU time (per iteration)", &cst[3], "us",
+	    "bare", cst[0].median, NULL, NULL);
+	row("sh loop, empty preload: CPU time (per iteration)", &cst[1], "us",
+	    "bare", cst[0].median, NULL, NULL);
+	row("sh loop, bare: CPU time (per iteration)", &cst[0], "us", NULL, NAN,
+	    NULL, NULL);
 	if (have_strace)
 		syscall_rows(&c[0], &c[1], &c[2], tmp);
 	if (sd > 0) {
