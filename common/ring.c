@@ -90,19 +90,26 @@ static int back_range(int fd, uint64_t off, uint64_t len)
  * the first chunk of lane 0, which the creating thread takes (see
  * claim_owned_lane), contiguous, with one fallocate (-ENOSPC when the
  * filesystem is full; on tmpfs cheaper than MADV_POPULATE_WRITE, whose
- * page-by-page walk costs more than the three faults it spares). The
- * lanes are backed later with MADV_POPULATE_WRITE (lane_back): a kernel
- * without it (EINVAL for a zero-length call: the advice is checked first,
- * no page is touched) gets every lane allocated now instead. */
+ * page-by-page walk costs more than the three faults it spares), or
+ * MADV_POPULATE_WRITE where fallocate is refused (a filesystem without it,
+ * a seccomp filter). The lanes are backed later with MADV_POPULATE_WRITE
+ * (lane_back): a kernel without it (EINVAL, also for a zero-length call:
+ * the advice is checked first, no page is touched) gets every lane
+ * allocated now instead. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
-	int rc = back_range(fd, 0, data_off + SR_RING_BACK_CHUNK);
+	uint64_t first = data_off + SR_RING_BACK_CHUNK;
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	if (madvise(r->hdr, 0, MADV_POPULATE_WRITE) == 0) {
-		r->lanes[0].backed = SR_RING_BACK_CHUNK;
-		return 0;
+	if (fallocate(fd, 0, 0, (off_t)first) == 0) {
+		if (madvise(r->hdr, 0, MADV_POPULATE_WRITE) == 0)
+			goto backed;
+	} else if (errno == ENOSPC) {
+		return -ENOSPC;
+	} else if (madvise(r->hdr, first, MADV_POPULATE_WRITE) == 0) {
+		goto backed;
+	} else if (errno == EFAULT) {
+		return -ENOSPC;
 	}
 	if (errno != EINVAL)
 		return -errno;
@@ -112,6 +119,9 @@ static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 	for (uint32_t i = 0; i < r->lane_count; i++)
 		r->lanes[i].backed = r->lane_size;
 	r->lanes[r->lane_count].backed = r->spill_size;
+	return 0;
+backed:
+	r->lanes[0].backed = SR_RING_BACK_CHUNK;
 	return 0;
 }
 
