@@ -75,22 +75,22 @@ static unsigned ncarry;
 
 /* --- configuration ------------------------------------------------------ */
 
+static size_t carry_used;
+
 static void carry_add(const char *name, const char *val)
 {
-	static size_t used;
 	size_t need = strlen(name) + strlen(val) + 2;
-
-	char *p = carry_buf + used;
+	char *p = carry_buf + carry_used;
 
 	if (ncarry >= sizeof(carry) / sizeof(carry[0]) ||
-	    used + need > sizeof(carry_buf))
+	    carry_used + need > sizeof(carry_buf))
 		return;
 	/* no stdio at start (common/dec.h says why) */
 	p = stpcpy(p, name);
 	*p++ = '=';
 	strcpy(p, val);
-	carry[ncarry++] = carry_buf + used;
-	used += need;
+	carry[ncarry++] = carry_buf + carry_used;
+	carry_used += need;
 }
 
 /* LD_PRELOAD for children: ours when it names this library, else just
@@ -102,6 +102,10 @@ static void carry_init(void)
 	const char *base;
 	Dl_info info;
 
+	/* written before anything reads them: a first read of a zero page
+	 * would map it only for the first write to fault again */
+	ncarry = 0;
+	carry_used = 0;
 	if (!dladdr((void *)carry_init, &info) || !info.dli_fname)
 		info.dli_fname = "";
 	base = strrchr(info.dli_fname, '/');
