@@ -247,6 +247,48 @@ static void syscall_rows(struct config *bare, struct config *empty,
 	unlink(tmp);
 }
 
+/* The rows of the loop's figures: configuration (index in main's table),
+ * wall time or CPU time (steadier on a shared machine). */
+struct loop_row {
+	int conf;
+	bool cpu;
+	const char *name, *target, *note;
+};
+
+static const struct loop_row rows[] = {
+	{ 2, false,
+	  "sh loop of 300 /bin/true, shim, ring dir on tmpfs (per iteration)",
+	  "ratio <= 1.15",
+	  "no sidecar; the loop's rings removed between runs" },
+	{ 4, false,
+	  "sh loop of 300 /bin/true, shim, ring dir on tmpfs, spanringd "
+	  "draining (per iteration)",
+	  "ratio <= 1.15", "null exporter; it competes for the CPUs" },
+	{ 3, false,
+	  "sh loop of 300 /bin/true, shim, ring dir on disk (per iteration)",
+	  "ratio <= 1.3", "the build tree's filesystem" },
+	{ 1, false, "sh loop of 300 /bin/true, empty preload (per iteration)",
+	  NULL, NULL },
+	{ 5, false,
+	  "sh loop of 300 /bin/true, strace -f -e trace=process,network (per "
+	  "iteration)",
+	  NULL, "another tracer, for comparison" },
+	{ 0, false, "sh loop of 300 /bin/true, bare (per iteration)", NULL,
+	  NULL },
+	{ 2, true,
+	  "sh loop, shim, tmpfs: CPU time of the loop's processes (per "
+	  "iteration)",
+	  "ratio <= 1.15", "wait4 usage of sh and the children it reaped" },
+	{ 4, true,
+	  "sh loop, shim, tmpfs, spanringd draining: CPU time (per iteration)",
+	  NULL, "the loop's processes only, not spanringd's" },
+	{ 3, true, "sh loop, shim, disk: CPU time (per iteration)", NULL,
+	  NULL },
+	{ 1, true, "sh loop, empty preload: CPU time (per iteration)", NULL,
+	  NULL },
+	{ 0, true, "sh loop, bare: CPU time (per iteration)", NULL, NULL },
+};
+
 int main(void)
 {
 	char tdir[] = "/dev/shm/spanring-bench-shell-XXXXXX";
@@ -301,42 +343,15 @@ int main(void)
 		if (!skip[i])
 			sr_bench_reduce(v[i], runs, &st[i]),
 				sr_bench_reduce(cpu[i], runs, &cst[i]);
-	row("sh loop of 300 /bin/true, shim, ring dir on tmpfs (per iteration)",
-	    &st[2], "us", "bare", st[0].median, "ratio <= 1.15",
-	    "no sidecar; the loop's rings removed between runs");
-	if (!skip[4])
-		row("sh loop of 300 /bin/true, shim, ring dir on tmpfs, "
-		    "spanringd draining (per iteration)",
-		    &st[4], "us", "bare", st[0].median, "ratio <= 1.15",
-		    "null exporter; it competes for the CPUs");
-	row("sh loop of 300 /bin/true, shim, ring dir on disk (per iteration)",
-	    &st[3], "us", "bare", st[0].median, "ratio <= 1.3",
-	    "the build tree's filesystem");
-	row("sh loop of 300 /bin/true, empty preload (per iteration)", &st[1],
-	    "us", "bare", st[0].median, NULL, NULL);
-	if (!skip[5])
-		row("sh loop of 300 /bin/true, strace -f -e trace=process,network "
-		    "(per iteration)",
-		    &st[5], "us", "bare", st[0].median, NULL,
-		    "another tracer, for comparison");
-	row("sh loop of 300 /bin/true, bare (per iteration)", &st[0], "us",
-	    NULL, NAN, NULL, NULL);
-	/* the same runs' CPU time, steadier on a shared machine */
-	row("sh loop, shim, tmpfs: CPU time of the loop's processes (per "
-	    "iteration)",
-	    &cst[2], "us", "bare", cst[0].median, "ratio <= 1.15",
-	    "wait4 usage of sh and the children it reaped");
-	if (!skip[4])
-		row("sh loop, shim, tmpfs, spanringd draining: CPU time (per "
-		    "iteration)",
-		    &cst[4], "us", "bare", cst[0].median, NULL,
-		    "the loop's processes only, not spanringd's");
-	row("sh loop, shim, disk: CPU time (per iteration)", &cst[3], "us",
-	    "bare", cst[0].median, NULL, NULL);
-	row("sh loop, empty preload: CPU time (per iteration)", &cst[1], "us",
-	    "bare", cst[0].median, NULL, NULL);
-	row("sh loop, bare: CPU time (per iteration)", &cst[0], "us", NULL, NAN,
-	    NULL, NULL);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct loop_row *w = &rows[i];
+		struct sr_bench_stats *s = w->cpu ? cst : st;
+
+		if (skip[w->conf])
+			continue;
+		row(w->name, &s[w->conf], "us", w->conf ? "bare" : NULL,
+		    w->conf ? s[0].median : NAN, w->target, w->note);
+	}
 	if (have_strace)
 		syscall_rows(&c[0], &c[1], &c[2], tmp);
 	if (sd > 0) {
