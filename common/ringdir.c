@@ -442,8 +442,13 @@ int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes)
 
 /*
  * Start-up must not scan a directory of a thousand rings (~1.5 us each).
- * On tmpfs a directory's size is 40 + 20 bytes per entry: an upper bound
- * of the ring count without reading a single entry.
+ * On tmpfs a directory's size is 40 + 20 bytes per entry: its entries
+ * counted without reading one. They are the rings and the few files kept
+ * beside them (the counters, the sidecar's lock and stats), and on tmpfs
+ * the cap counts them all: so a full directory, where rings pile up while
+ * no sidecar runs, refuses in O(1) too, where counting its rings exactly
+ * would scan a thousand entries at every start (~0.5 ms). A directory is
+ * full a few rings early that way, never late.
  */
 static bool tmpfs_count_ok(uint64_t dir_size, uint32_t max_rings)
 {
@@ -469,8 +474,8 @@ static bool has_room(int dirfd, uint64_t dir_size, uint64_t need,
 	if (sf.f_type == TMPFS_MAGIC && dir_size == UINT64_MAX &&
 	    fstat(dirfd, &st) == 0)
 		dir_size = (uint64_t)st.st_size;
-	if (sf.f_type == TMPFS_MAGIC && tmpfs_count_ok(dir_size, max_rings))
-		return true;
+	if (sf.f_type == TMPFS_MAGIC)
+		return tmpfs_count_ok(dir_size, max_rings);
 	if (sr_dir_usage(dirfd, &rings, &used) < 0)
 		return false;
 	return rings < max_rings;

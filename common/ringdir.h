@@ -124,7 +124,8 @@ int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes);
 /* true if one more ring fits: the directory's filesystem has at least
  * `need` bytes free (its real free space: rings are sparse, see
  * SR_DIR_MIN_FREE) and fewer than `max_rings` ring files (0:
- * SR_DIR_MAX_RINGS). */
+ * SR_DIR_MAX_RINGS); on tmpfs fewer than `max_rings` entries of any kind,
+ * counted from the directory's size without reading it (ringdir.c). */
 bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings);
 /* The same for a directory just opened with sr_dir_open_as(): its size as
  * checked then, so no second fstat. */
