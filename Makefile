@@ -79,8 +79,8 @@ DEB_FORMAT := clang-format-14
 COMMON_SRC := $(sort $(wildcard common/*.c))
 # What a producer (the shim, a program writing rings itself) links; the
 # rest of common/ is the consumer's (the sidecar, the tools, the tests).
-COMMON_PRODUCER := $(filter $(addprefix common/,clock.c context.c ids.c jsonscan.c \
-	jsonw.c record.c ring.c ringdir.c why.c),$(COMMON_SRC))
+COMMON_PRODUCER := $(filter $(addprefix common/,clock.c context.c dec.c ids.c \
+	jsonscan.c jsonw.c record.c ring.c ringdir.c siphash.c why.c),$(COMMON_SRC))
 COMMON_CONSUMER := $(filter-out $(COMMON_PRODUCER),$(COMMON_SRC))
 SHIM_SRC := $(sort $(wildcard shim/*.c))
 SIDECAR_SRC := $(sort $(wildcard sidecar/*.c))

@@ -4,15 +4,19 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "siphash.h"
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
 static _Atomic uint64_t seed_epoch = 1; /* bumped by every reseed */
 static _Atomic uint64_t seed_base[2];   /* from the kernel */
 static _Atomic uint64_t thread_counter;
+static _Atomic uint64_t reseeds; /* makes every seed's input unique */
 
 static TLS uint64_t rng[4];
 static TLS uint64_t rng_epoch;
@@ -26,16 +30,50 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* The seed without a system call: SipHash-2-4 keyed with the 16 random
+ * bytes the kernel gave this image at exec (AT_RANDOM) over (pid, wall and
+ * monotonic time, a per-process count, which half). Those bytes are also
+ * glibc's stack protector and pointer guard: only PRF outputs derived
+ * from them are ever used, and they reveal nothing about the key. A fork
+ * child shares the key but not the pid; two seeds of one process differ
+ * by the count. false when the kernel gave no AT_RANDOM. */
+static bool seed_from_auxv(uint32_t pid, uint64_t b[2])
+{
+	const uint8_t *key = (const uint8_t *)getauxval(AT_RANDOM);
+	struct timespec rt, mono;
+	uint64_t m[5];
+
+	if (!key)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	m[0] = pid;
+	m[1] = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	m[2] = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+	m[3] = atomic_fetch_add_explicit(&reseeds, 1, memory_order_relaxed);
+	for (int i = 0; i < 2; i++) {
+		m[4] = (uint64_t)i;
+		b[i] = sr_siphash24(key, m, sizeof(m));
+	}
+	return true;
+}
+
 void sr_ids_reseed(void)
+{
+	sr_ids_reseed_pid((uint32_t)getpid());
+}
+
+void sr_ids_reseed_pid(uint32_t pid)
 {
 	int saved = errno;
 	uint64_t b[2];
 	struct timespec ts;
 
-	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+	if (!seed_from_auxv(pid, b) &&
+	    getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		b[0] = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
-		b[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^
+		b[1] = (uint64_t)pid * 0x9e3779b97f4a7c15ull ^
 		       (uint64_t)(uintptr_t)&ts;
 	}
 	atomic_store_explicit(&seed_base[0], b[0], memory_order_relaxed);

@@ -95,24 +95,42 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Backs what the owner writes at once (header, lane controls) and faults
- * it in: MADV_POPULATE_WRITE allocates, and fails (EFAULT) instead of
- * faulting when the filesystem is full. A kernel without it (EINVAL) gets
- * the controls and every lane allocated now instead, with fallocate. */
+/* Backs what the owner writes at once: the header, the lane controls and
+ * the first chunk of lane 0, which the creating thread takes (see
+ * claim_owned_lane), contiguous, with one fallocate (-ENOSPC when the
+ * filesystem is full; on tmpfs cheaper than MADV_POPULATE_WRITE, whose
+ * page-by-page walk costs more than the three faults it spares), or
+ * MADV_POPULATE_WRITE where fallocate is refused (a filesystem without it,
+ * a seccomp filter). The lanes are backed later with MADV_POPULATE_WRITE
+ * (lane_back): a kernel without it (EINVAL, also for a zero-length call:
+ * the advice is checked first, no page is touched) gets every lane
+ * allocated now instead. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
+	uint64_t first = data_off + SR_RING_BACK_CHUNK;
 	int rc;
 
-	if (madvise(r->hdr, data_off, MADV_POPULATE_WRITE) == 0)
-		return 0;
+	if (fallocate(fd, 0, 0, (off_t)first) == 0) {
+		if (madvise(r->hdr, 0, MADV_POPULATE_WRITE) == 0)
+			goto backed;
+	} else if (errno == ENOSPC) {
+		return -ENOSPC;
+	} else if (madvise(r->hdr, first, MADV_POPULATE_WRITE) == 0) {
+		goto backed;
+	} else if (errno == EFAULT) {
+		return -ENOSPC;
+	}
 	if (errno != EINVAL)
-		return errno == EFAULT ? -ENOSPC : -errno;
+		return -errno;
 	rc = back_range(fd, 0, r->map_size);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < r->lane_count; i++)
 		r->lanes[i].backed = r->lane_size;
 	r->lanes[r->lane_count].backed = r->spill_size;
+	return 0;
+backed:
+	r->lanes[0].backed = SR_RING_BACK_CHUNK;
 	return 0;
 }
 
@@ -225,10 +243,14 @@ static void lane_put(struct sr_lane_ctl *c)
 	atomic_store_explicit(&c->holder, 0, memory_order_release);
 }
 
-/* Tries to take a lane for the producer's lifetime (first write). */
+/* Tries to take a lane for the producer's lifetime (first write). The
+ * ring's creator (its main thread: tid = owner pid) starts at lane 0,
+ * whose first chunk sr_ring_create() backed with the header; others
+ * spread by tid. */
 static void claim_owned_lane(struct sr_ring *r, struct sr_producer *p)
 {
-	uint32_t n = r->owned_lanes, start = p->tid % n;
+	uint32_t n = r->owned_lanes;
+	uint32_t start = p->tid == r->hdr->owner_pid ? 0 : p->tid % n;
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (start + k) % n;

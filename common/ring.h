@@ -84,8 +84,10 @@ struct sr_resv {
 /*
  * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW,
  * O_CLOEXEC, mode p->mode or 0600; group p->gid when p->chgrp: a ring a
- * sidecar of that group reads), sizes it (sparse), backs the header and
- * lane controls (no SIGBUS when the filesystem is full: -ENOSPC instead),
+ * sidecar of that group reads), sizes it (sparse), backs the header, the
+ * lane controls and the first SR_RING_BACK_CHUNK of lane 0, which the
+ * creating thread (tid p->pid) takes first, in one system call (no SIGBUS
+ * when the filesystem is full: -ENOSPC instead),
  * maps it, takes the owner lock (flock LOCK_EX) and fills the header, magic
  * last. The descriptor is closed before returning: the shared mapping keeps
  * the open file description, and with it the lock, until the mapping goes

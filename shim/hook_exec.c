@@ -196,10 +196,10 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
  * must not write with its parent's thread state nor leave a span open in
  * the parent's ring, and may run on a small stack. The next image records
  * the `spawn` span (SPANRING_VFORK); only a failure is written here. */
-static int shared_child_exec(const struct exec_call *c, char *const envp[])
+static int shared_child_exec(const struct exec_call *c, char *const envp[],
+			     uint32_t pid)
 {
 	char vfork_env[SHIM_VFORK_ENV_MAX];
-	uint32_t pid = (uint32_t)getpid();
 	struct sr_span_rec s;
 	int rc, err;
 
@@ -249,6 +249,7 @@ static int pending_child_exec(const struct exec_call *c, char *const envp[],
 static int traced_exec(const struct exec_call *c, char *const envp[])
 {
 	const uint8_t *pending = shim_pending_parent();
+	uint32_t pid;
 	int rc;
 
 	if (pending && (shim.hooks & SHIM_HOOK_EXEC) && !shim_thr.guard)
@@ -257,8 +258,8 @@ static int traced_exec(const struct exec_call *c, char *const envp[])
 	if (!shim_enter(SHIM_HOOK_EXEC))
 		return call_real(c, envp);
 	/* shared_child_exec() leaves the guard itself */
-	if (shim_in_shared_child())
-		return shared_child_exec(c, envp);
+	if (shim_shared_child_pid(&pid))
+		return shared_child_exec(c, envp, pid);
 	rc = image_exec(c, envp);
 	shim_leave();
 	return rc;

@@ -215,7 +215,17 @@ void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
 
 bool shim_in_shared_child(void)
 {
-	return !shim.sandboxed && (uint32_t)getpid() != shim.pid;
+	uint32_t pid;
+
+	return shim_shared_child_pid(&pid);
+}
+
+bool shim_shared_child_pid(uint32_t *pid)
+{
+	if (shim.sandboxed)
+		return false;
+	*pid = (uint32_t)getpid();
+	return *pid != shim.pid;
 }
 
 enum emit_how { EMIT_PLAIN, EMIT_LAST, EMIT_CHILD };

@@ -155,6 +155,8 @@ int shim_emit_span_from_child(const struct sr_span_rec *s, uint32_t tid);
  * (vfork, clone(CLONE_VM)): its pid is not the image's. One getpid();
  * false once sandboxed (no system call is made then). */
 bool shim_in_shared_child(void);
+/* The same, with the pid it read in *pid (unset once sandboxed). */
+bool shim_shared_child_pid(uint32_t *pid);
 int shim_emit_trace(const struct sr_trace_rec *t);
 int shim_emit_child(const struct sr_child_rec *c);
 

@@ -437,8 +437,9 @@ static int setup_signals(struct daemon *d)
 }
 
 /* Every traced process creates and maps a file in the ring directory: on a
- * disk filesystem that costs a start about twice what it costs on tmpfs
- * (B3 in README.md). Said once, at start. */
+ * disk filesystem that costs a start several times what it costs on tmpfs
+ * (B3 in README.md: ~5x the CPU of a shell loop's iteration). Said once,
+ * at start. */
 static void warn_if_disk(struct daemon *d)
 {
 	struct statfs sf;
@@ -448,8 +449,8 @@ static void warn_if_disk(struct daemon *d)
 		return;
 	sr_log(SR_LOG_WARN, "main",
 	       "ring directory %s is not on tmpfs (filesystem type 0x%lx): "
-	       "every traced process start costs about twice as much as on "
-	       "tmpfs; use /dev/shm or a memory-backed volume",
+	       "every traced process start costs several times as much as "
+	       "on tmpfs; use /dev/shm or a memory-backed volume",
 	       d->c.dir, (unsigned long)sf.f_type);
 }
 
