@@ -106,19 +106,44 @@ static void put_ident(struct sr_jw *w, size_t at)
 	sr_jw_lit(w, "}");
 }
 
-static int finish(struct sr_jw *w, char *buf, char **out, size_t *len)
+/* This thread's output buffer: every item is written into it and the
+ * caller copies it out, so no item costs an allocation of its worst case
+ * (several KiB for a few hundred bytes written). */
+static _Thread_local char *out_buf;
+static _Thread_local size_t out_cap;
+
+/* Room for an item of at most cap bytes; NULL when it cannot be had. A
+ * buffer grown for a rare large item is given back on the next call
+ * that needs less than SR_ENCODE_KEEP. */
+static char *out_room(size_t cap)
 {
-	if (w->overflow) {
-		free(buf);
+	char *p;
+
+	if (cap <= out_cap &&
+	    (out_cap <= SR_ENCODE_KEEP || cap > SR_ENCODE_KEEP))
+		return out_buf;
+	if (cap < 4096)
+		cap = 4096;
+	p = malloc(cap);
+	if (!p)
+		return NULL;
+	free(out_buf);
+	out_buf = p;
+	out_cap = cap;
+	return p;
+}
+
+static int finish(struct sr_jw *w, const char **out, size_t *len)
+{
+	if (w->overflow)
 		return -ENOMEM;
-	}
 	sr_jw_cstr(w);
-	*out = buf;
+	*out = w->buf;
 	*len = w->len;
 	return 0;
 }
 
-int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
+int sr_encode_trace(const struct sr_trace_rec *t, const char **out, size_t *len)
 {
 	char id[SR_TRACE_ID_STR], *buf;
 	struct sr_jw w;
@@ -128,7 +153,7 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		return -EBADMSG;
 	cap = 160 + esc(t->workflow) + esc(t->group_id) + obj_cap(t->metadata) +
 	      ident.n + 2;
-	buf = malloc(cap);
+	buf = out_room(cap);
 	if (!buf)
 		return -ENOMEM;
 	sr_fmt_trace_id(id, t->trace_id);
@@ -155,7 +180,7 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		LIT(&w, "null");
 	}
 	LIT(&w, "}");
-	return finish(&w, buf, out, len);
+	return finish(&w, out, len);
 }
 
 /* span_data types of WIRE.md section 1, as compact JSON string tokens. */
@@ -399,8 +424,8 @@ static size_t span_cap(const struct sr_span_rec *s, struct sr_str extra)
 	       esc(s->err) + obj_cap(s->errdata) + ident.n + 2;
 }
 
-int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
-		   size_t *len)
+int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra,
+		   const char **out, size_t *len)
 {
 	size_t cap;
 	struct sr_jw w;
@@ -409,10 +434,10 @@ int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 	if (sr_id_is_zero(s->trace_id, 16) || sr_id_is_zero(s->span_id, 12))
 		return -EBADMSG;
 	cap = span_cap(s, extra);
-	buf = malloc(cap);
+	buf = out_room(cap);
 	if (!buf)
 		return -ENOMEM;
 	sr_jw_init(&w, buf, cap);
 	put_span(&w, s, extra);
-	return finish(&w, buf, out, len);
+	return finish(&w, out, len);
 }

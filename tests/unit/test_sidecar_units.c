@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sidecar's modules in process: the retry rules (retry.c), the spool
- * format, its salvage of damaged segments and its healing (spool.c), and
- * the validation of options (config.c). The objects of spanringd are
+ * format, its salvage of damaged segments and its healing (spool.c), the
+ * in-memory queue's order and batches (queue.c), and the validation of
+ * options (config.c). The objects of spanringd are
  * linked into this binary (Makefile).
  */
 #include "tests/lib/harness.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "sidecar/config.h"
+#include "sidecar/queue.h"
 #include "sidecar/retry.h"
 #include "sidecar/spool.h"
 #include "sidecar/stats.h"
@@ -577,6 +579,65 @@ static void spool_heal_counts_what_memory_lost(void **state)
 	spool_down(&f);
 }
 
+/* --- queue ------------------------------------------------------------- */
+
+static void queue_push(struct sr_queue *q, const char *json, bool trace,
+		       uint8_t tid)
+{
+	struct sr_item it = { json, strlen(json), 0, trace, { 0 } };
+
+	memset(it.trace_id, tid, 16);
+	assert_int_equal(sr_queue_push(q, &it), 0);
+}
+
+/* Items come out as batches of JSON lines in queue order, a trace object
+ * ahead of its trace's first span, whatever the size of an item (the
+ * text buffer grows), and again after a clear (the buffer is reused). */
+static void queue_batches_in_order(void **state)
+{
+	struct sr_queue *q = sr_queue_new();
+	struct sr_spool_batch *b;
+	size_t n, big_len = 300 * 1024;
+	char *big = malloc(big_len + 16), *want;
+
+	(void)state;
+	assert_non_null(q);
+	assert_non_null(big);
+	for (int round = 0; round < 2; round++) {
+		memset(big, 'x', big_len + 16);
+		memcpy(big, "{\"b\":\"", 6);
+		memcpy(big + big_len - 2, "\"}", 3);
+		queue_push(q, "{\"s\":1}", false, 1);
+		queue_push(q, "{\"s\":2}", false, 2);
+		queue_push(q, "{\"t\":2}", true, 2);
+		queue_push(q, big, false, 3);
+		queue_push(q, "{\"s\":3}", false, 1);
+		assert_int_equal(sr_queue_len(q), 5);
+		assert_int_equal(sr_queue_batches(q, 2, &b, &n), 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(b[0].lines, "{\"s\":1}\n{\"t\":2}\n");
+		assert_int_equal(b[0].len, strlen(b[0].lines));
+		assert_int_equal(b[0].items, 2);
+		want = malloc(big_len + 16);
+		assert_non_null(want);
+		snprintf(want, big_len + 16, "{\"s\":2}\n%s\n", big);
+		assert_string_equal(b[1].lines, want);
+		assert_int_equal(b[1].items, 2);
+		assert_string_equal(b[2].lines, "{\"s\":3}\n");
+		assert_int_equal(b[2].items, 1);
+		free(want);
+		for (size_t i = 0; i < n; i++)
+			free(b[i].lines);
+		free(b);
+		sr_queue_clear(q);
+		assert_int_equal(sr_queue_len(q), 0);
+		assert_int_equal(sr_queue_batches(q, 2, &b, &n), 0);
+		assert_int_equal(n, 0);
+	}
+	free(big);
+	sr_queue_free(q);
+}
+
 /* --- configuration ----------------------------------------------------- */
 
 struct cfg_case {
@@ -646,4 +707,5 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(spool_heals_removed_directory),
 	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
 	     cmocka_unit_test(spool_destinations_keep_own_progress),
+	     cmocka_unit_test(queue_batches_in_order),
 	     cmocka_unit_test(config_values_validated))
