@@ -51,8 +51,10 @@ struct sr_spool_batch {
 	uint32_t items;
 };
 
-/* Bytes of text of segments not yet taken by the exporter kept in memory,
- * so that it need not read and decompress what was just written. */
+/* Bytes of segments not yet taken by every exporter kept in memory, so
+ * that they need not read back what was just written: a segment's text
+ * while it fits (nothing read, nothing decompressed), else its
+ * compressed image (decompressed, not read). */
 #define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
 
 /* How a spool is opened. */
@@ -82,8 +84,9 @@ int sr_spool_dirfd(const struct sr_spool *s);
 
 /* Writes one segment holding `n` batches, each compressed on its own.
  * 0 or -errno; drops the oldest segments beyond the bound. Takes `b`
- * (calloc'd) and its lines in every case: they are kept for the exporter
- * while SR_SPOOL_MEM_MAX allows, else freed. */
+ * (calloc'd) and its lines in every case: they (or the compressed
+ * image) are kept for the exporters while SR_SPOOL_MEM_MAX allows, else
+ * freed. */
 int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 	__attribute__((warn_unused_result));
 

@@ -271,6 +271,52 @@ static void spool_roundtrip_intact(void **state)
 	spool_down(&f);
 }
 
+/* Segments written by this run are sent from memory: their text while it
+ * fits SR_SPOOL_MEM_MAX, then their compressed image; the files are not
+ * read back (cut short on disk, they still give every batch whole). After
+ * a restart the files are what is read. */
+static void spool_sends_from_memory(void **state)
+{
+	enum { SEGS = 10, NB = 16, ITEMS = 10000 };
+	struct spool_fx f;
+	const char *damage;
+	size_t lines, text = 0;
+	char *cmd;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	for (int k = 0; k < SEGS; k++) {
+		struct sr_spool_batch *b = batches(NB, ITEMS, k * NB * ITEMS);
+
+		for (int i = 0; i < NB; i++)
+			text += b[i].len;
+		assert_int_equal(sr_spool_put(f.sp, b, NB), 0);
+	}
+	/* more than the text budget: some are kept as images */
+	assert_true(text > SR_SPOOL_MEM_MAX);
+	cmd = sr_strf("for f in '%s'/seg-*.spool; do truncate -s 100 \"$f\"; "
+		      "done",
+		      f.dir);
+	assert_int_equal(system(cmd), 0);
+	for (int k = 0; k < SEGS; k++) {
+		assert_int_equal(drain_segment(&f, &lines, &damage), NB);
+		if (lines != (size_t)NB * ITEMS || damage)
+			fail_msg("segment %d: %zu lines (expected %d), damage "
+				 "%s",
+				 k, lines, NB * ITEMS,
+				 damage ? damage : "none");
+	}
+	assert_int_equal(sr_spool_count(f.sp), 0);
+	/* a restart reads the file: its damage is seen */
+	assert_int_equal(sr_spool_put(f.sp, batches(NB, 10, 0), NB), 0);
+	spool_reopen(&f, SR_CODEC_LZ4);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(drain_segment(&f, &lines, &damage), 0);
+	assert_non_null(damage);
+	free(cmd);
+	spool_down(&f);
+}
+
 /* --- several destinations --------------------------------------------- */
 
 static struct sr_spool *spool_dests(const char *dir, const char *const *names,
@@ -702,6 +748,7 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(retry_wait_bounded_by_rule_and_max_delay),
 	     cmocka_unit_test(retry_after_values_parsed_strictly),
 	     cmocka_unit_test(spool_roundtrip_intact),
+	     cmocka_unit_test(spool_sends_from_memory),
 	     cmocka_unit_test(spool_salvages_damaged_segments),
 	     cmocka_unit_test(spool_index_of_damaged_images),
 	     cmocka_unit_test(spool_heals_removed_directory),
