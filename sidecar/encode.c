@@ -96,8 +96,8 @@ static void put_ident(struct sr_jw *w, size_t at)
 
 	if (!colon || w->overflow || w->len - at < 2 ||
 	    w->buf[w->len - 1] != '}' ||
-	    memmem(w->buf + at, w->len - at, ident.p,
-		   (size_t)(colon - ident.p) + 1))
+	    sr_json_find(w->buf + at, w->len - at, ident.p,
+			 (size_t)(colon - ident.p) + 1))
 		return;
 	w->len--;
 	if (w->len - at > 1)
