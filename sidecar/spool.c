@@ -978,6 +978,7 @@ int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
 		 * neither read back nor decompressed; it serves to record
 		 * progress */
 		g->batches = (uint32_t)g->mem->n;
+		g->len = (size_t)info.bytes; /* as written: header and all */
 		g->done = info.hdr_done > start ? info.hdr_done : start;
 		if (g->done > g->batches)
 			g->done = g->batches;
@@ -1157,8 +1158,9 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 {
 	struct dest *d = &s->dests[g->dest];
 	bool all = done >= g->batches; /* when it is gone already */
+	bool in_header = false;
 	ssize_t i;
-	int rc, rc2 = 0;
+	int rc = 0, rc2 = 0;
 
 	g->done = done;
 	pthread_mutex_lock(&s->lock);
@@ -1166,7 +1168,6 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 	 * knows it is done with it without reading it */
 	d->seq = done >= g->batches ? g->seq + 1 : g->seq;
 	d->done = done >= g->batches ? 0 : done;
-	rc = cur_write(d);
 	i = find(s, g->seq);
 	if (i >= 0) {
 		struct seg *e = &s->segs[i];
@@ -1183,7 +1184,14 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 			else
 				rc2 = -errno;
 		}
+		in_header = e->hdr_known && e->hdr_done >= d->done &&
+			    d->seq == g->seq;
 	}
+	/* a lone destination's progress within a segment is the header's
+	 * counter: its cursor is written when it leaves the segment (one
+	 * write per batch, not two) */
+	if (s->ndest > 1 || !in_header)
+		rc = cur_write(d);
 	pthread_mutex_unlock(&s->lock);
 	if (all)
 		rc2 = g->damage ? quarantine(s, g) : sr_spool_remove(s, g->seq);

@@ -317,6 +317,40 @@ static void spool_sends_from_memory(void **state)
 	spool_down(&f);
 }
 
+/* A restart resumes after the batches delivered, for a segment sent from
+ * memory (text) and one read from its file: progress is recorded in the
+ * segment's header (a lone destination) or its cursor. */
+static void spool_restart_resumes_where_it_was(void **state)
+{
+	struct spool_fx f;
+	struct sr_segment *g = NULL;
+	uint64_t seq;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(sr_spool_put(f.sp, batches(4, 10, 0), 4), 0);
+		if (round)
+			spool_reopen(&f, SR_CODEC_LZ4); /* from the file */
+		assert_true(sr_spool_next(f.sp, 0, &seq));
+		assert_int_equal(sr_spool_load(f.sp, 0, seq, &g), 0);
+		assert_int_equal(sr_segment_done(g), 0);
+		assert_int_equal(sr_spool_mark(f.sp, g, 1), 0);
+		assert_int_equal(sr_spool_mark(f.sp, g, 2), 0);
+		sr_segment_free(g);
+		spool_reopen(&f, SR_CODEC_LZ4);
+		assert_true(sr_spool_next(f.sp, 0, &seq));
+		assert_int_equal(sr_spool_load(f.sp, 0, seq, &g), 0);
+		if (sr_segment_done(g) != 2)
+			fail_msg("round %d: resumes at batch %u, expected 2",
+				 round, sr_segment_done(g));
+		assert_int_equal(sr_spool_mark(f.sp, g, 4), 0);
+		sr_segment_free(g);
+		assert_int_equal(sr_spool_count(f.sp), 0);
+	}
+	spool_down(&f);
+}
+
 /* --- several destinations --------------------------------------------- */
 
 static struct sr_spool *spool_dests(const char *dir, const char *const *names,
@@ -749,6 +783,7 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(retry_after_values_parsed_strictly),
 	     cmocka_unit_test(spool_roundtrip_intact),
 	     cmocka_unit_test(spool_sends_from_memory),
+	     cmocka_unit_test(spool_restart_resumes_where_it_was),
 	     cmocka_unit_test(spool_salvages_damaged_segments),
 	     cmocka_unit_test(spool_index_of_damaged_images),
 	     cmocka_unit_test(spool_heals_removed_directory),
