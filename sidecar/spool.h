@@ -23,7 +23,7 @@
  * oldest segment, after the batches the others had all delivered.
  *
  * It heals: a directory removed under it is recreated on the next
- * hand-off (segments whose text is still in memory are written again, the
+ * hand-off (segments still in memory, text or image, are written again, the
  * others are counted lost). A damaged segment gives up its intact batches
  * and is then moved to quarantine/ in the spool directory, never deleted.
  *
