@@ -95,3 +95,18 @@ const char *sr_json_skip(const char *p, const char *end)
 	} while (depth > 0);
 	return depth == 0 ? p : NULL;
 }
+
+const char *sr_json_find(const char *s, size_t n, const char *k, size_t m)
+{
+	const char *p, *end = s + n;
+
+	if (m < 2 || n < m)
+		return NULL;
+	for (p = s + 1; (p = memchr(p, k[1], (size_t)(end - p))); p++) {
+		if ((size_t)(end - p) < m - 1)
+			return NULL;
+		if (p[-1] == k[0] && !memcmp(p + 1, k + 2, m - 2))
+			return p - 1;
+	}
+	return NULL;
+}

@@ -34,4 +34,11 @@ bool sr_json_object_ok(const char *s, size_t n);
  * 160 ns), and the sidecar validates and repairs every object anyway. */
 bool sr_json_object_framed(const char *s, size_t n);
 
+/* Where the text k[0..m) (m >= 2, typically a quoted key) first occurs
+ * in s[0..n), or NULL. Steps with memchr on k's second byte (a key's
+ * first letter, rarer than its quote): on an item of a few hundred bytes
+ * several times faster than memmem(), whose set-up dominates there. Pure
+ * function, thread-safe. */
+const char *sr_json_find(const char *s, size_t n, const char *k, size_t m);
+
 #endif /* SR_JSONSCAN_H */

@@ -144,9 +144,12 @@ size_t sr_json_escaped_len(const char *s, size_t n)
 void sr_jw_str(struct sr_jw *w, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k, need = sr_json_escaped_len(s, n) + 2;
+	size_t i = 0, k, avail = w->overflow ? 0 : w->cap - w->len;
 
-	if (!room(w, need))
+	/* the exact length (a second pass over s) only when the worst case,
+	 * six bytes a byte, may not fit */
+	if ((avail < 2 || (avail - 2) / 6 < n) &&
+	    !room(w, sr_json_escaped_len(s, n) + 2))
 		return;
 	w->buf[w->len++] = '"';
 	while (i < n) {

@@ -228,9 +228,18 @@
 /* Largest decompressed buffer accepted (a spool segment or a request
  * body): bounds memory whatever a damaged file claims. */
 #define SR_CODEC_MAX_OUT (256u * 1024u * 1024u)
-/* Bytes of text of segments not yet taken by the exporter kept in memory,
- * so that it need not read and decompress what was just written. */
+/* Bytes of segments not yet taken by every exporter kept in memory, so
+ * that they need not read back what was just written: a segment's text
+ * while it fits (nothing read, nothing decompressed), else its compressed
+ * image (decompressed, not read). */
 #define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
+/* Bytes of item text the queue keeps allocated between hand-offs (a full
+ * default queue of 8192 spans is ~3 MiB): reuse without holding a burst's
+ * peak forever. */
+#define SR_QUEUE_TEXT_KEEP (16u * 1024u * 1024u)
+/* The encoder's per-thread buffer kept between items: spans are ~0.4 KiB,
+ * a larger one for a big item is given back at the next smaller one. */
+#define SR_ENCODE_KEEP (256u * 1024u)
 /* Bytes of a server's answer kept (for logs and the dead-letter file). */
 #define SR_HTTP_ANSWER_MAX 8192u
 /* Longest Retry-After parsed, seconds (a hostile answer cannot overflow

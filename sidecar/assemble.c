@@ -124,7 +124,7 @@ static int emit_trace(struct sr_asm *a, const struct sr_record *rec,
 	struct sr_trace_rec t;
 	struct sr_item item;
 	uint8_t *slot;
-	char *json;
+	const char *json;
 	size_t len;
 	int rc;
 
@@ -147,7 +147,7 @@ static int emit_span(const struct sr_span_rec *s, struct sr_str extra,
 		     sr_emit_fn emit, void *ctx)
 {
 	struct sr_item item;
-	char *json;
+	const char *json;
 	size_t len;
 	int rc = sr_encode_span(s, extra, &json, &len);
 

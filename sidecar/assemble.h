@@ -26,7 +26,8 @@ struct sr_asm_ring;
 
 /* An item: a WIRE.md trace or span object. */
 struct sr_item {
-	char *json; /* malloc'd, owned by the receiver */
+	const char *json; /* the encoder's (encode.h): valid during the
+			     emit call only, the receiver copies it */
 	size_t len;
 	uint64_t ts_ns;       /* when it happened (span end, trace start;
 				 CLOCK_REALTIME ns) */
@@ -34,7 +35,7 @@ struct sr_item {
 	uint8_t trace_id[16]; /* the trace it belongs to */
 };
 
-/* Receives an item, taking it->json in every case. Returns 0 or -errno. */
+/* Receives an item (copying what it keeps). Returns 0 or -errno. */
 typedef int (*sr_emit_fn)(void *ctx, const struct sr_item *it);
 
 /* Assembler state shared by all rings. NULL + errno on failure. */

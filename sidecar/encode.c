@@ -12,6 +12,7 @@
 #include "common/jsonscan.h"
 #include "common/jsonfix.h"
 #include "common/jsonw.h"
+#include "common/limits.h"
 #include "stats.h"
 
 /* 9999-12-31T23:59:59: sr_fmt_iso() clamps later times. */
@@ -70,12 +71,27 @@ static size_t obj_cap(struct sr_str s)
 	return fix > str ? fix : str;
 }
 
-/* A literal's bytes, without strlen (this runs for every span). */
-#define LIT(w, s) sr_jw_raw((w), (s), sizeof(s) - 1)
+/* sr_jw_raw() inlined: a dozen literals, ids and times per span, most
+ * of a constant size the compiler copies without a call. */
+static inline void raw(struct sr_jw *w, const char *s, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
 
+/* A literal's bytes, without strlen (this runs for every span). */
+#define LIT(w, s) raw((w), (s), sizeof(s) - 1)
+
+/* Bytes a string may take quoted: its worst case (a byte becomes at most
+ * a six-byte escape), not its exact length: the buffer is reused, room
+ * costs nothing, and measuring would read every string twice. */
 static size_t esc(struct sr_str s)
 {
-	return sr_json_escaped_len(s.p, s.n) + 2;
+	return 6 * (size_t)s.n + 2;
 }
 
 static _Thread_local struct sr_str ident;
@@ -96,8 +112,8 @@ static void put_ident(struct sr_jw *w, size_t at)
 
 	if (!colon || w->overflow || w->len - at < 2 ||
 	    w->buf[w->len - 1] != '}' ||
-	    memmem(w->buf + at, w->len - at, ident.p,
-		   (size_t)(colon - ident.p) + 1))
+	    sr_json_find(w->buf + at, w->len - at, ident.p,
+			 (size_t)(colon - ident.p) + 1))
 		return;
 	w->len--;
 	if (w->len - at > 1)
@@ -106,19 +122,44 @@ static void put_ident(struct sr_jw *w, size_t at)
 	sr_jw_lit(w, "}");
 }
 
-static int finish(struct sr_jw *w, char *buf, char **out, size_t *len)
+/* This thread's output buffer: every item is written into it and the
+ * caller copies it out, so no item costs an allocation of its worst case
+ * (several KiB for a few hundred bytes written). */
+static _Thread_local char *out_buf;
+static _Thread_local size_t out_cap;
+
+/* Room for an item of at most cap bytes; NULL when it cannot be had. A
+ * buffer grown for a rare large item is given back on the next call
+ * that needs less than SR_ENCODE_KEEP. */
+static char *out_room(size_t cap)
 {
-	if (w->overflow) {
-		free(buf);
+	char *p;
+
+	if (cap <= out_cap &&
+	    (out_cap <= SR_ENCODE_KEEP || cap > SR_ENCODE_KEEP))
+		return out_buf;
+	if (cap < 4096)
+		cap = 4096;
+	p = malloc(cap);
+	if (!p)
+		return NULL;
+	free(out_buf);
+	out_buf = p;
+	out_cap = cap;
+	return p;
+}
+
+static int finish(struct sr_jw *w, const char **out, size_t *len)
+{
+	if (w->overflow)
 		return -ENOMEM;
-	}
 	sr_jw_cstr(w);
-	*out = buf;
+	*out = w->buf;
 	*len = w->len;
 	return 0;
 }
 
-int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
+int sr_encode_trace(const struct sr_trace_rec *t, const char **out, size_t *len)
 {
 	char id[SR_TRACE_ID_STR], *buf;
 	struct sr_jw w;
@@ -128,13 +169,13 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		return -EBADMSG;
 	cap = 160 + esc(t->workflow) + esc(t->group_id) + obj_cap(t->metadata) +
 	      ident.n + 2;
-	buf = malloc(cap);
+	buf = out_room(cap);
 	if (!buf)
 		return -ENOMEM;
 	sr_fmt_trace_id(id, t->trace_id);
 	sr_jw_init(&w, buf, cap);
 	LIT(&w, "{\"object\":\"trace\",\"id\":\"");
-	sr_jw_raw(&w, id, SR_TRACE_ID_STR - 1);
+	raw(&w, id, SR_TRACE_ID_STR - 1);
 	LIT(&w, "\",\"workflow_name\":");
 	sr_jw_str(&w, t->workflow.p, t->workflow.n);
 	LIT(&w, ",\"group_id\":");
@@ -155,7 +196,7 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
 		LIT(&w, "null");
 	}
 	LIT(&w, "}");
-	return finish(&w, buf, out, len);
+	return finish(&w, out, len);
 }
 
 /* span_data types of WIRE.md section 1, as compact JSON string tokens. */
@@ -367,22 +408,22 @@ static void put_span(struct sr_jw *w, const struct sr_span_rec *s,
 	sr_fmt_span_id(id, s->span_id);
 	sr_fmt_trace_id(tid, s->trace_id);
 	LIT(w, "{\"object\":\"trace.span\",\"id\":\"");
-	sr_jw_raw(w, id, SR_SPAN_ID_STR - 1);
+	raw(w, id, SR_SPAN_ID_STR - 1);
 	LIT(w, "\",\"trace_id\":\"");
-	sr_jw_raw(w, tid, SR_TRACE_ID_STR - 1);
+	raw(w, tid, SR_TRACE_ID_STR - 1);
 	LIT(w, "\",\"parent_id\":");
 	if ((s->flags & SR_SF_ROOT) || sr_id_is_zero(s->parent_id, 12)) {
 		LIT(w, "null");
 	} else {
 		sr_fmt_span_id(pid, s->parent_id);
 		LIT(w, "\"");
-		sr_jw_raw(w, pid, SR_SPAN_ID_STR - 1);
+		raw(w, pid, SR_SPAN_ID_STR - 1);
 		LIT(w, "\"");
 	}
 	LIT(w, ",\"started_at\":\"");
-	sr_jw_raw(w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
+	raw(w, iso(t0, s->start_ns), SR_ISO_LEN - 1);
 	LIT(w, "\",\"ended_at\":\"");
-	sr_jw_raw(w, iso(t1, end), SR_ISO_LEN - 1);
+	raw(w, iso(t1, end), SR_ISO_LEN - 1);
 	LIT(w, "\",\"span_data\":");
 	put_span_data(w, s, extra);
 	LIT(w, ",\"error\":");
@@ -399,8 +440,8 @@ static size_t span_cap(const struct sr_span_rec *s, struct sr_str extra)
 	       esc(s->err) + obj_cap(s->errdata) + ident.n + 2;
 }
 
-int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
-		   size_t *len)
+int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra,
+		   const char **out, size_t *len)
 {
 	size_t cap;
 	struct sr_jw w;
@@ -409,10 +450,10 @@ int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
 	if (sr_id_is_zero(s->trace_id, 16) || sr_id_is_zero(s->span_id, 12))
 		return -EBADMSG;
 	cap = span_cap(s, extra);
-	buf = malloc(cap);
+	buf = out_room(cap);
 	if (!buf)
 		return -ENOMEM;
 	sr_jw_init(&w, buf, cap);
 	put_span(&w, s, extra);
-	return finish(&w, buf, out, len);
+	return finish(&w, out, len);
 }

@@ -17,11 +17,17 @@
 
 #include "common/record.h"
 
+/* The encoder writes each item into a buffer of the calling thread,
+ * reused from item to item (no allocation per item); one grown beyond
+ * SR_ENCODE_KEEP (common/limits.h) for a large item is given back at the
+ * next smaller one. */
+
 /*
- * Trace object of a TRACE record. Returns 0 and a malloc'd NUL-terminated
- * text in *out (*len bytes), -EBADMSG for a zero trace id, or -ENOMEM.
+ * Trace object of a TRACE record. Returns 0 and a NUL-terminated text in
+ * *out (*len bytes), owned by this thread's encoder and valid until its
+ * next sr_encode_* call; -EBADMSG for a zero trace id, or -ENOMEM.
  */
-int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
+int sr_encode_trace(const struct sr_trace_rec *t, const char **out, size_t *len)
 	__attribute__((warn_unused_result));
 
 /*
@@ -29,11 +35,13 @@ int sr_encode_trace(const struct sr_trace_rec *t, char **out, size_t *len)
  * data, err, errdata all used). `extra` is a JSON object text whose
  * members are merged into the custom span's `data` (a SPAN_END's data),
  * or empty. An error is emitted when err is non-empty or SR_SF_ERROR is
- * set (an empty message stays ""). Returns 0, -EBADMSG for a zero trace
- * or span id, or -ENOMEM.
+ * set (an empty message stays ""). Returns 0 and the text as
+ * sr_encode_trace() does, -EBADMSG for a zero trace or span id, or
+ * -ENOMEM.
  */
-int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra, char **out,
-		   size_t *len) __attribute__((warn_unused_result));
+int sr_encode_span(const struct sr_span_rec *s, struct sr_str extra,
+		   const char **out, size_t *len)
+	__attribute__((warn_unused_result));
 
 /*
  * Sets the identity members (JSON object members without braces, as

@@ -648,17 +648,22 @@ static enum outcome to_console(const struct item *it, size_t n)
 	return DELIVERED;
 }
 
-/* Splits JSON lines in place into items. Returns the count. */
-static size_t split_lines(const char *lines, size_t len, struct item **out)
+/* Splits JSON lines in place into items, in one pass (memchr, not a
+ * byte loop: this scans every exported byte); `hint` is the batch's item
+ * count, grown past when the text holds more lines. Returns the count;
+ * *out NULL when out of memory. */
+static size_t split_lines(const char *lines, size_t len, size_t hint,
+			  struct item **out)
 {
-	size_t n = 0, k = 0;
+	size_t k = 0, cap;
 	struct item *it;
 
-	/* memchr, not a byte loop: this scans every exported byte */
-	for (const char *p = lines, *end = lines + len;
-	     (p = memchr(p, '\n', (size_t)(end - p))); p++)
-		n++;
-	it = calloc(n + 1, sizeof(*it));
+	/* the count comes from the file: no more than the text can hold */
+	if (hint > len / 2 + 1)
+		hint = len / 2 + 1;
+	cap = hint ? hint : 16;
+	it = malloc(cap * sizeof(*it));
+	*out = NULL;
 	if (!it)
 		return 0;
 	for (const char *p = lines, *end = lines + len; p < end;) {
@@ -666,7 +671,17 @@ static size_t split_lines(const char *lines, size_t len, struct item **out)
 
 		if (!nl)
 			nl = end;
-		if (nl > p && k <= n)
+		if (nl > p && k == cap) {
+			struct item *m = realloc(it, 2 * cap * sizeof(*it));
+
+			if (!m) {
+				free(it);
+				return 0;
+			}
+			it = m;
+			cap *= 2;
+		}
+		if (nl > p)
 			it[k++] = (struct item){ p, (size_t)(nl - p) };
 		p = nl + 1;
 	}
@@ -710,7 +725,7 @@ static enum outcome deliver(struct sr_exporter *e, const char *lines,
 			SR_DSTAT_ADD(e->dest, items_exported, items);
 		return o;
 	}
-	n = split_lines(lines, len, &it);
+	n = split_lines(lines, len, items, &it);
 	if (!it)
 		return FAILED;
 	if (e->otlp) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonscan.h"
 #include "common/limits.h"
 
 struct jn {
@@ -449,7 +450,8 @@ static int usage_rules(struct jn *sd)
 static bool may_apply(const char *item, size_t n)
 {
 	return n >= 22 && !memcmp(item, "{\"object\":\"trace.span\"", 22) &&
-	       (n > SR_INGEST_FIELD_MAX || memmem(item, n, "\"usage\"", 7));
+	       (n > SR_INGEST_FIELD_MAX ||
+		sr_json_find(item, n, "\"usage\"", 7));
 }
 
 int sr_ingest_item(const char *item, size_t n, char **out, size_t *len)

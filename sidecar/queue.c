@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
 
+/* An item: its line in the text (json then '\n'), in queue order. */
 struct qitem {
-	char *json;
-	size_t len;
+	size_t off;
+	size_t len; /* without the '\n' */
 	bool trace;
 	uint8_t trace_id[16];
 };
@@ -17,6 +19,8 @@ struct qitem {
 struct sr_queue {
 	struct qitem *items;
 	size_t n, cap;
+	char *text; /* the items' lines, in order of arrival */
+	size_t tlen, tcap;
 	uint64_t oldest;     /* monotonic ns of the oldest item's event */
 	uint64_t mono, real; /* clocks read once per drain round */
 };
@@ -32,6 +36,7 @@ void sr_queue_free(struct sr_queue *q)
 		return;
 	sr_queue_clear(q);
 	free(q->items);
+	free(q->text);
 	free(q);
 }
 
@@ -67,6 +72,24 @@ static size_t slot_of(const struct sr_queue *q, const struct sr_item *it)
 	return q->n;
 }
 
+/* Room for `more` bytes of text. 0 or -ENOMEM. */
+static int text_room(struct sr_queue *q, size_t more)
+{
+	size_t cap = q->tcap ? q->tcap : 64 * 1024;
+	char *p;
+
+	if (q->tcap - q->tlen >= more)
+		return 0;
+	while (cap - q->tlen < more)
+		cap *= 2;
+	p = realloc(q->text, cap);
+	if (!p)
+		return -ENOMEM;
+	q->text = p;
+	q->tcap = cap;
+	return 0;
+}
+
 int sr_queue_push(struct sr_queue *q, const struct sr_item *it)
 {
 	uint64_t at = event_mono(q, it->ts_ns);
@@ -76,20 +99,23 @@ int sr_queue_push(struct sr_queue *q, const struct sr_item *it)
 		size_t cap = q->cap ? q->cap * 2 : 256;
 		struct qitem *p = realloc(q->items, cap * sizeof(*p));
 
-		if (!p) {
-			free(it->json);
+		if (!p)
 			return -ENOMEM;
-		}
 		q->items = p;
 		q->cap = cap;
 	}
+	if (text_room(q, it->len + 1))
+		return -ENOMEM;
 	if (!q->n || at < q->oldest)
 		q->oldest = at;
 	pos = slot_of(q, it);
 	memmove(&q->items[pos + 1], &q->items[pos],
 		(q->n - pos) * sizeof(*q->items));
-	q->items[pos] = (struct qitem){ it->json, it->len, it->trace, { 0 } };
+	q->items[pos] = (struct qitem){ q->tlen, it->len, it->trace, { 0 } };
 	memcpy(q->items[pos].trace_id, it->trace_id, 16);
+	memcpy(q->text + q->tlen, it->json, it->len);
+	q->tlen += it->len;
+	q->text[q->tlen++] = '\n';
 	q->n++;
 	return 0;
 }
@@ -104,7 +130,9 @@ uint64_t sr_queue_oldest(const struct sr_queue *q)
 	return q->oldest;
 }
 
-/* Joins items [from, to) as JSON lines (NUL-terminated). */
+/* Joins items [from, to) as JSON lines (NUL-terminated): one copy per
+ * run of items that lie in order in the text (all of them, unless a
+ * trace object was queued ahead of its spans). */
 static char *join_lines(const struct sr_queue *q, size_t from, size_t to,
 			size_t *len)
 {
@@ -116,10 +144,17 @@ static char *join_lines(const struct sr_queue *q, size_t from, size_t to,
 	buf = malloc(n + 1);
 	if (!buf)
 		return NULL;
-	for (size_t i = from; i < to; i++) {
-		memcpy(buf + o, q->items[i].json, q->items[i].len);
-		o += q->items[i].len;
-		buf[o++] = '\n';
+	for (size_t i = from, j; i < to; i = j) {
+		size_t run = q->items[i].len + 1;
+
+		for (j = i + 1;
+		     j < to && q->items[j].off == q->items[j - 1].off +
+							  q->items[j - 1].len +
+							  1;
+		     j++)
+			run += q->items[j].len + 1;
+		memcpy(buf + o, q->text + q->items[i].off, run);
+		o += run;
 	}
 	buf[o] = 0;
 	*len = n;
@@ -159,7 +194,12 @@ int sr_queue_batches(const struct sr_queue *q, uint32_t max_batch,
 
 void sr_queue_clear(struct sr_queue *q)
 {
-	for (size_t i = 0; i < q->n; i++)
-		free(q->items[i].json);
 	q->n = 0;
+	q->tlen = 0;
+	if (q->tcap > SR_QUEUE_TEXT_KEEP) {
+		/* grown by large items: not held for the next hand-off */
+		free(q->text);
+		q->text = NULL;
+		q->tcap = 0;
+	}
 }

@@ -7,7 +7,8 @@
  * the same ring can be read before the lane that holds the TRACE
  * record); everything else keeps the order of arrival. Bounded by the
  * caller (sr_queue_len against max_queue_size: back-pressure, not loss).
- * Used by the drain thread only.
+ * The items' texts are copied into one buffer, reused from hand-off to
+ * hand-off (no allocation per item). Used by the drain thread only.
  */
 #ifndef SR_SD_QUEUE_H
 #define SR_SD_QUEUE_H
@@ -21,6 +22,9 @@
 
 struct sr_queue;
 
+/* The queue keeps SR_QUEUE_TEXT_KEEP bytes of item text allocated
+ * between hand-offs (common/limits.h); more is given back. */
+
 /* An empty queue. NULL + errno. */
 struct sr_queue *sr_queue_new(void);
 
@@ -31,7 +35,7 @@ void sr_queue_free(struct sr_queue *q);
  * reads per item would cost more than the item's queueing). */
 void sr_queue_clock(struct sr_queue *q);
 
-/* Queues an item, taking its json in every case. 0 or -ENOMEM. */
+/* Queues a copy of an item. 0 or -ENOMEM. */
 int sr_queue_push(struct sr_queue *q, const struct sr_item *it)
 	__attribute__((warn_unused_result));
 

@@ -25,13 +25,16 @@
 #define SEG_HDR sizeof(struct sr_seg_header)
 #define FRAME_HDR sizeof(struct sr_seg_frame)
 
-/* The text of a segment's batches, shared by the spool (until every
- * destination has loaded it) and the loaded segments. */
+/* A segment kept in memory, shared by the spool (until every
+ * destination has loaded it) and the loaded segments: the text of its
+ * batches, or else its compressed image (the file's bytes). */
 struct memtext {
 	_Atomic unsigned refs;
-	struct sr_spool_batch *b;
+	struct sr_spool_batch *b; /* the text, or NULL */
 	size_t n;
-	uint64_t len; /* bytes of text */
+	uint8_t *img; /* else the image, or NULL */
+	size_t img_len;
+	uint64_t len; /* bytes held (text or image) */
 };
 
 struct seg {
@@ -62,6 +65,7 @@ struct sr_segment {
 	uint32_t items; /* as named */
 	uint8_t *buf;   /* whole file */
 	size_t len;
+	bool buf_mem; /* buf is mem->img, not the segment's own */
 	uint32_t batches, done;
 	size_t *off;         /* offset of each frame header */
 	int fd;              /* kept open to record progress, or -1 */
@@ -118,6 +122,7 @@ static void mem_put(struct memtext *m)
 {
 	if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
 		batches_free(m->b, m->n);
+		free(m->img);
 		free(m);
 	}
 }
@@ -629,7 +634,9 @@ static int heal(struct sr_spool *s)
 			s->segs[w++] = *g; /* the exporter holds its text */
 			continue;
 		}
-		if (g->mem) {
+		if (g->mem && g->mem->img) {
+			wrc = write_segment(s, g, g->mem->img, g->mem->img_len);
+		} else if (g->mem) {
 			uint8_t *img;
 			size_t len;
 
@@ -711,29 +718,43 @@ int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 	rc = write_segment(s, &g, img, len);
 	if (rc == -ENOENT && sr_spool_check(s) == 0)
 		rc = write_segment(s, &g, img, len);
-	free(img);
 	if (rc) {
+		free(img);
 		batches_free(b, n);
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
 	g.untaken = s->all;
 	g.hdr_known = true; /* written with 0 */
-	if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX)
+	/* kept for the exporters: the text while it fits, else the image
+	 * (about a ninth of it with LZ4), else neither */
+	if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX ||
+	    s->mem_bytes + len <= SR_SPOOL_MEM_MAX)
 		g.mem = calloc(1, sizeof(*g.mem));
 	if (g.mem) {
 		atomic_init(&g.mem->refs, 1);
-		g.mem->b = b;
-		g.mem->n = n;
-		g.mem->len = text;
+		if (s->mem_bytes + text <= SR_SPOOL_MEM_MAX) {
+			g.mem->b = b;
+			g.mem->n = n;
+			g.mem->len = text;
+		} else {
+			g.mem->img = img;
+			g.mem->img_len = len;
+			g.mem->len = len;
+		}
 	}
 	rc = push(s, &g);
 	if (!rc && g.mem) {
-		s->mem_bytes += text;
-		b = NULL; /* the segment holds it now */
+		s->mem_bytes += g.mem->len;
+		/* the segment holds one of them now */
+		if (g.mem->b)
+			b = NULL;
+		else
+			img = NULL;
 	} else if (g.mem) {
 		free(g.mem);
 	}
+	free(img);
 	enforce_bound(s);
 	SR_STAT_SET(spool_segments, s->n - s->head);
 	SR_STAT_SET(spool_bytes, s->bytes);
@@ -801,9 +822,10 @@ void sr_segment_free(struct sr_segment *g)
 		release(g->sp, g->dest, g->seq);
 	if (g->fd >= 0)
 		close(g->fd);
+	if (!g->buf_mem)
+		free(g->buf);
 	mem_put(g->mem);
 	free(g->scratch);
-	free(g->buf);
 	free(g->off);
 	free(g);
 }
@@ -928,14 +950,34 @@ int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
 	g->fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (g->fd < 0) {
 		rc = -errno;
-		if (rc == -ENOENT && g->mem) {
+		if (rc == -ENOENT && g->mem && g->mem->b) {
 			/* the file went with its directory, the text did not */
 			g->batches = (uint32_t)g->mem->n;
 			g->done = start < g->batches ? start : g->batches;
 			*out = g;
 			return 0;
 		}
-		goto err;
+		if (rc != -ENOENT || !g->mem)
+			goto err;
+	}
+	if (g->mem && g->mem->b && info.hdr_known) {
+		/* written by this run and its text at hand: the file is
+		 * neither read back nor decompressed; it serves to record
+		 * progress */
+		g->batches = (uint32_t)g->mem->n;
+		g->len = (size_t)info.bytes; /* as written: header and all */
+		g->done = info.hdr_done > start ? info.hdr_done : start;
+		if (g->done > g->batches)
+			g->done = g->batches;
+		*out = g;
+		return 0;
+	}
+	if (g->mem && g->mem->img) {
+		/* the file's bytes, kept: indexed as if read */
+		g->buf = g->mem->img;
+		g->buf_mem = true;
+		g->len = g->mem->img_len;
+		goto index;
 	}
 	if (fstat(g->fd, &st) < 0 || (uint64_t)st.st_size > SR_CODEC_MAX_OUT) {
 		g->damage = "unreadable (larger than a segment can be)";
@@ -950,6 +992,7 @@ int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
 		g->damage = "unreadable (short read)";
 		goto nothing;
 	}
+index:
 	sr_segment_index(g->buf, g->len, NULL, 0, &ix);
 	g->damage = ix.damage;
 	g->off = calloc(ix.batches + 1, sizeof(*g->off));
@@ -958,12 +1001,15 @@ int sr_spool_load(struct sr_spool *s, unsigned dest, uint64_t seq,
 		goto err;
 	sr_segment_index(g->buf, g->len, g->off, ix.batches, &ix);
 	g->batches = ix.batches;
-	note_header(s, seq, ix.done);
+	if (g->buf_mem)
+		ix.done = info.hdr_done; /* the image's is never updated */
+	else
+		note_header(s, seq, ix.done);
 	/* this destination's cursor, or what every destination delivered */
 	g->done = ix.done > start ? ix.done : start;
 	if (g->done > g->batches)
 		g->done = g->batches;
-	if (g->mem && (g->mem->n != g->batches || g->damage))
+	if (g->mem && g->mem->b && (g->mem->n != g->batches || g->damage))
 		drop_mem(g);
 	*out = g;
 	return 0;
@@ -1099,8 +1145,9 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 {
 	struct dest *d = &s->dests[g->dest];
 	bool all = done >= g->batches; /* when it is gone already */
+	bool in_header = false;
 	ssize_t i;
-	int rc, rc2 = 0;
+	int rc = 0, rc2 = 0;
 
 	g->done = done;
 	pthread_mutex_lock(&s->lock);
@@ -1108,7 +1155,6 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 	 * knows it is done with it without reading it */
 	d->seq = done >= g->batches ? g->seq + 1 : g->seq;
 	d->done = done >= g->batches ? 0 : done;
-	rc = cur_write(d);
 	i = find(s, g->seq);
 	if (i >= 0) {
 		struct seg *e = &s->segs[i];
@@ -1127,7 +1173,14 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 			else
 				rc2 = -errno;
 		}
+		in_header = e->hdr_known && e->hdr_done >= d->done &&
+			    d->seq == g->seq;
 	}
+	/* a lone destination's progress within a segment is the header's
+	 * counter: its cursor is written when it leaves the segment (one
+	 * write per batch, not two) */
+	if (s->ndest > 1 || !in_header)
+		rc = cur_write(d);
 	pthread_mutex_unlock(&s->lock);
 	if (all)
 		rc2 = g->damage ? quarantine(s, g) : sr_spool_remove(s, g->seq);

@@ -24,7 +24,7 @@
  * oldest segment, after the batches the others had all delivered.
  *
  * It heals: a directory removed under it is recreated on the next
- * hand-off (segments whose text is still in memory are written again, the
+ * hand-off (segments still in memory, text or image, are written again, the
  * others are counted lost). A damaged segment gives up its intact batches
  * and is then moved to quarantine/ in the spool directory, never deleted.
  *
@@ -79,8 +79,9 @@ int sr_spool_dirfd(const struct sr_spool *s);
 
 /* Writes one segment holding `n` batches, each compressed on its own.
  * 0 or -errno; drops the oldest segments beyond the bound. Takes `b`
- * (calloc'd) and its lines in every case: they are kept for the exporter
- * while SR_SPOOL_MEM_MAX allows, else freed. */
+ * (calloc'd) and its lines in every case: they (or the compressed
+ * image) are kept for the exporters while SR_SPOOL_MEM_MAX allows, else
+ * freed. */
 int sr_spool_put(struct sr_spool *s, struct sr_spool_batch *b, size_t n)
 	__attribute__((warn_unused_result));
 

@@ -9,6 +9,11 @@
  *      LZ4-spooled and delivered to the receiver (counting only);
  *      baseline: the same into the null sink. The same with the otlp
  *      exporter (OTLP/JSON mapping on the export thread) beside openai.
+ *      The breakdown: CPU per million spans of the null sink, of openai
+ *      and otlp to the receiver, of the receiver alone (its own CPU while
+ *      it takes the openai run's requests), and the sidecar's context
+ *      switches per million spans (its wake-ups), each beside the
+ *      figure it is read against.
  *  B6  LZ4 ratio and MB/s of the spooled batches (stats file); gzip
  *      ratio beside it; baseline: uncompressed (1x).
  *  B7  sidecar peak RSS with 100 live rings and 1 M spans; baseline: the
@@ -103,7 +108,7 @@ static void rm_rf(const char *d)
 
 /* Starts the receiver (writing items and requests under `out` when
  * given, else counting only); returns its pid and the URL. */
-static pid_t recv_start(const char *out, char *url, size_t n)
+static pid_t recv_start(const char *out, char *url, size_t n, int *port_out)
 {
 	static char req[4200];
 	const char *argv[] = { bpath("spanring-recv"),
@@ -138,6 +143,8 @@ static pid_t recv_start(const char *out, char *url, size_t n)
 	}
 	fclose(f);
 	snprintf(url, n, "http://127.0.0.1:%d/v1/traces/ingest", port);
+	if (port_out)
+		*port_out = port;
 	return pid;
 }
 
@@ -232,7 +239,15 @@ static double stat_num(const char *stats, const char *key)
 
 struct b4 {
 	double rate, cpu_per_m, ratio, mbs;
+	double recv_cpu_per_m; /* the receiver's own, NAN: none */
+	double csw_per_m;      /* the sidecar's context switches */
 };
+
+static double cpu_s(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
 
 /* exporter: "null", "openai" or "otlp" (the last two to the receiver). */
 static void b4_run(const char *exporter, const char *compression, struct b4 *r)
@@ -241,23 +256,27 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 	char otlp_env[200];
 	char *rings = mkdir_tmp("/dev/shm", "rings"),
 	     *tmp = mkdir_tmp("/tmp", "spool");
-	char spool[4300], stats[4300], url[128];
+	char spool[4300], stats[4300], url[128], otlp_url[128] = "";
 	const char *argv[40];
 	pid_t rp = -1, sp;
-	struct rusage ru;
+	struct rusage ru, rru;
 	double t0, t1, spans = B4_PRODUCERS * (atof(B4_SPANS) + 1);
-	int st;
+	int st, port = 0;
 
 	snprintf(spool, sizeof(spool), "%s/spool", tmp);
 	snprintf(stats, sizeof(stats), "%s/stats.json", tmp);
 	for (int i = 0; i < B4_PRODUCERS; i++)
 		emit_wait(rings, B4_SPANS, "16777216");
-	if (to_recv)
-		rp = recv_start(NULL, url, sizeof(url));
+	if (to_recv) {
+		rp = recv_start(NULL, url, sizeof(url), &port);
+		/* the receiver's OTLP route */
+		snprintf(otlp_url, sizeof(otlp_url),
+			 "http://127.0.0.1:%d/v1/traces", port);
+	}
 	sd_args(argv, rings, spool, stats, exporter, to_recv ? url : NULL,
 		compression, "5");
 	snprintf(otlp_env, sizeof(otlp_env),
-		 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=%s", to_recv ? url : "");
+		 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=%s", otlp_url);
 	t0 = now_s();
 	sp = spawn(argv, -1, -1,
 		   (const char *[]){ "OPENAI_API_KEY=sk-bench", otlp_env,
@@ -268,10 +287,9 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 	wait4(sp, &st, 0, &ru);
 	t1 = now_s();
 	r->rate = spans / (t1 - t0);
-	r->cpu_per_m = ((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-			(double)ru.ru_stime.tv_sec +
-			ru.ru_stime.tv_usec / 1e6) /
-		       spans * 1e6;
+	r->cpu_per_m = cpu_s(&ru) / spans * 1e6;
+	r->csw_per_m = (double)(ru.ru_nvcsw + ru.ru_nivcsw) / spans * 1e6;
+	r->recv_cpu_per_m = NAN;
 	r->ratio = stat_num(stats, "compression_ratio");
 	r->mbs = stat_num(stats, "compress_mb_s");
 	if (stat_num(stats, "items_exported") < spans)
@@ -279,7 +297,8 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 			stat_num(stats, "items_exported"), spans);
 	if (rp > 0) {
 		kill(rp, SIGTERM);
-		waitpid(rp, NULL, 0);
+		if (wait4(rp, &st, 0, &rru) == rp)
+			r->recv_cpu_per_m = cpu_s(&rru) / spans * 1e6;
 	}
 	rm_rf(rings);
 	rm_rf(tmp);
@@ -290,21 +309,25 @@ static void b4_run(const char *exporter, const char *compression, struct b4 *r)
 static void b4_b6(int runs)
 {
 	double rate[3][SR_BENCH_MAX_RUNS], cpu[3][SR_BENCH_MAX_RUNS];
+	double rcpu[SR_BENCH_MAX_RUNS], csw[2][SR_BENCH_MAX_RUNS];
 	double ratio[SR_BENCH_MAX_RUNS], mbs[SR_BENCH_MAX_RUNS],
 		gz[SR_BENCH_MAX_RUNS];
-	struct sr_bench_stats s[3], c[3], rs, ms, gs;
+	struct sr_bench_stats s[3], c[3], rs, ms, gs, rc, cs[2];
 	struct b4 r;
 
 	for (int i = 0; i < runs; i++) {
 		b4_run("null", "lz4", &r);
 		rate[0][i] = r.rate;
 		cpu[0][i] = r.cpu_per_m;
+		csw[0][i] = r.csw_per_m;
 		b4_run("otlp", "lz4", &r);
 		rate[2][i] = r.rate;
 		cpu[2][i] = r.cpu_per_m;
 		b4_run("openai", "lz4", &r);
 		rate[1][i] = r.rate;
 		cpu[1][i] = r.cpu_per_m;
+		rcpu[i] = r.recv_cpu_per_m;
+		csw[1][i] = r.csw_per_m;
 		ratio[i] = r.ratio;
 		mbs[i] = r.mbs;
 		b4_run("null", "gzip", &r);
@@ -314,6 +337,9 @@ static void b4_b6(int runs)
 		sr_bench_reduce(rate[k], runs, &s[k]);
 		sr_bench_reduce(cpu[k], runs, &c[k]);
 	}
+	sr_bench_reduce(rcpu, runs, &rc);
+	sr_bench_reduce(csw[0], runs, &cs[0]);
+	sr_bench_reduce(csw[1], runs, &cs[1]);
 	sr_bench_reduce(ratio, runs, &rs);
 	sr_bench_reduce(mbs, runs, &ms);
 	sr_bench_reduce(gz, runs, &gs);
@@ -323,6 +349,19 @@ static void b4_b6(int runs)
 	sr_bench_print(&(struct sr_bench_row){
 		"B4", "sidecar CPU per million spans -> receiver", "CPU s",
 		c[1], "null sink", c[0].median, "<= 1.0 CPU s", NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "sidecar CPU per million spans -> null sink", "CPU s",
+		c[0], "openai -> receiver", c[1].median, "<= 1.0 CPU s",
+		"drain, assemble, encode, LZ4 spool; no delivery" });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "receiver alone: its CPU per million spans", "CPU s", rc,
+		"sidecar, openai", c[1].median, NULL,
+		"spanring-recv, counting only, taking the openai run's "
+		"requests" });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "sidecar context switches per million spans -> receiver",
+		"switches", cs[1], "null sink", cs[0].median, NULL,
+		"voluntary + involuntary, getrusage" });
 	sr_bench_print(&(struct sr_bench_row){
 		"B4", "otlp exporter -> receiver, 4 producers", "spans/s", s[2],
 		"openai exporter", s[1].median, NULL, NULL });
@@ -541,7 +580,7 @@ static void b8_run(const char *rate, const char *spans, double *p50,
 	snprintf(stats, sizeof(stats), "%s/stats.json", tmp);
 	snprintf(items, sizeof(items), "%s/items", tmp);
 	snprintf(reqs, sizeof(reqs), "%s.req", items);
-	rp = recv_start(items, url, sizeof(url));
+	rp = recv_start(items, url, sizeof(url), NULL);
 	sd_args(argv, rings, spool, stats, "openai", url, "lz4", "0.5");
 	sp = spawn(argv, -1, -1,
 		   (const char *[]){ "OPENAI_API_KEY=sk-bench", NULL });

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* common/'s JSON helpers: the one shape check (jsonscan.h) and the
- * writer's members (jsonw.h). */
+/* common/'s JSON helpers: the one shape check and the key search
+ * (jsonscan.h), and the writer's members (jsonw.h). */
 #include "tests/lib/harness.h"
 
 #include <stdio.h>
@@ -140,8 +140,44 @@ static void jw_member_rollback(void **state)
 	expect_text(&w, "{\"a\":1,\"b\":2}");
 }
 
+/* sr_json_find() finds what memmem() finds: at the start, the end, after
+ * false starts, never past n, never a pattern cut by the end. */
+static void json_find_as_memmem(void **state)
+{
+	static const struct {
+		const char *s, *k;
+		long at; /* -1: not found */
+	} cases[] = {
+		{ "\"usage\":1", "\"usage\"", 0 },
+		{ "{\"a\":\"usage\"}", "\"usage\"", 5 },
+		{ "{\"u\":\"us\",\"usage\"", "\"usage\"", 10 },
+		{ "{\"usag\"", "\"usage\"", -1 },
+		{ "usage\"", "\"usage\"", -1 },
+		{ "x\"usage", "\"usage\"", -1 },
+		{ "\"host.name\":\"h\"", "\"host.name\":", 0 },
+		{ "{\"host.names\":1,\"host.name\":2}", "\"host.name\":", 16 },
+		{ "", "\"u\"", -1 },
+		{ "\"u", "\"u\"", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *s = cases[i].s, *k = cases[i].k;
+		const char *got = sr_json_find(s, strlen(s), k, strlen(k));
+		long at = got ? (long)(got - s) : -1;
+
+		if (at != cases[i].at)
+			fail_msg("find %s in %s: at %ld, expected %ld", k, s,
+				 at, cases[i].at);
+	}
+	/* only n bytes are looked at */
+	assert_null(sr_json_find("{\"usage\"}", 7, "\"usage\"", 7));
+	assert_non_null(sr_json_find("{\"usage\"}", 8, "\"usage\"", 7));
+}
+
 SR_TEST_MAIN(cmocka_unit_test(json_object_ok_shapes),
 	     cmocka_unit_test(json_object_ok_reads_n_bytes),
 	     cmocka_unit_test(json_object_framed_ends),
+	     cmocka_unit_test(json_find_as_memmem),
 	     cmocka_unit_test(jw_members_commas),
 	     cmocka_unit_test(jw_member_rollback))

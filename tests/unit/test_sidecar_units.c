@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sidecar's modules in process: the retry rules (retry.c), the spool
- * format, its salvage of damaged segments and its healing (spool.c), and
- * the validation of options (config.c). The objects of spanringd are
+ * format, its salvage of damaged segments and its healing (spool.c), the
+ * in-memory queue's order and batches (queue.c), and the validation of
+ * options (config.c). The objects of spanringd are
  * linked into this binary (Makefile).
  */
 #include "tests/lib/harness.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "sidecar/config.h"
+#include "sidecar/queue.h"
 #include "sidecar/retry.h"
 #include "sidecar/spool.h"
 #include "sidecar/stats.h"
@@ -259,6 +261,86 @@ static void spool_roundtrip_intact(void **state)
 	assert_int_equal(lines, 40);
 	assert_null(damage);
 	assert_int_equal(sr_spool_count(f.sp), 0);
+	spool_down(&f);
+}
+
+/* Segments written by this run are sent from memory: their text while it
+ * fits SR_SPOOL_MEM_MAX, then their compressed image; the files are not
+ * read back (cut short on disk, they still give every batch whole). After
+ * a restart the files are what is read. */
+static void spool_sends_from_memory(void **state)
+{
+	enum { SEGS = 10, NB = 16, ITEMS = 10000 };
+	struct spool_fx f;
+	const char *damage;
+	size_t lines, text = 0;
+	char *cmd;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	for (int k = 0; k < SEGS; k++) {
+		struct sr_spool_batch *b = batches(NB, ITEMS, k * NB * ITEMS);
+
+		for (int i = 0; i < NB; i++)
+			text += b[i].len;
+		assert_int_equal(sr_spool_put(f.sp, b, NB), 0);
+	}
+	/* more than the text budget: some are kept as images */
+	assert_true(text > SR_SPOOL_MEM_MAX);
+	cmd = sr_strf("for f in '%s'/seg-*.spool; do truncate -s 100 \"$f\"; "
+		      "done",
+		      f.dir);
+	assert_int_equal(system(cmd), 0);
+	for (int k = 0; k < SEGS; k++) {
+		assert_int_equal(drain_segment(&f, &lines, &damage), NB);
+		if (lines != (size_t)NB * ITEMS || damage)
+			fail_msg("segment %d: %zu lines (expected %d), damage "
+				 "%s",
+				 k, lines, NB * ITEMS,
+				 damage ? damage : "none");
+	}
+	assert_int_equal(sr_spool_count(f.sp), 0);
+	/* a restart reads the file: its damage is seen */
+	assert_int_equal(sr_spool_put(f.sp, batches(NB, 10, 0), NB), 0);
+	spool_reopen(&f, SR_CODEC_LZ4);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(drain_segment(&f, &lines, &damage), 0);
+	assert_non_null(damage);
+	free(cmd);
+	spool_down(&f);
+}
+
+/* A restart resumes after the batches delivered, for a segment sent from
+ * memory (text) and one read from its file: progress is recorded in the
+ * segment's header (a lone destination) or its cursor. */
+static void spool_restart_resumes_where_it_was(void **state)
+{
+	struct spool_fx f;
+	struct sr_segment *g = NULL;
+	uint64_t seq;
+
+	(void)state;
+	spool_up(&f, SR_CODEC_LZ4);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(sr_spool_put(f.sp, batches(4, 10, 0), 4), 0);
+		if (round)
+			spool_reopen(&f, SR_CODEC_LZ4); /* from the file */
+		assert_true(sr_spool_next(f.sp, 0, &seq));
+		assert_int_equal(sr_spool_load(f.sp, 0, seq, &g), 0);
+		assert_int_equal(sr_segment_done(g), 0);
+		assert_int_equal(sr_spool_mark(f.sp, g, 1), 0);
+		assert_int_equal(sr_spool_mark(f.sp, g, 2), 0);
+		sr_segment_free(g);
+		spool_reopen(&f, SR_CODEC_LZ4);
+		assert_true(sr_spool_next(f.sp, 0, &seq));
+		assert_int_equal(sr_spool_load(f.sp, 0, seq, &g), 0);
+		if (sr_segment_done(g) != 2)
+			fail_msg("round %d: resumes at batch %u, expected 2",
+				 round, sr_segment_done(g));
+		assert_int_equal(sr_spool_mark(f.sp, g, 4), 0);
+		sr_segment_free(g);
+		assert_int_equal(sr_spool_count(f.sp), 0);
+	}
 	spool_down(&f);
 }
 
@@ -570,6 +652,65 @@ static void spool_heal_counts_what_memory_lost(void **state)
 	spool_down(&f);
 }
 
+/* --- queue ------------------------------------------------------------- */
+
+static void queue_push(struct sr_queue *q, const char *json, bool trace,
+		       uint8_t tid)
+{
+	struct sr_item it = { json, strlen(json), 0, trace, { 0 } };
+
+	memset(it.trace_id, tid, 16);
+	assert_int_equal(sr_queue_push(q, &it), 0);
+}
+
+/* Items come out as batches of JSON lines in queue order, a trace object
+ * ahead of its trace's first span, whatever the size of an item (the
+ * text buffer grows), and again after a clear (the buffer is reused). */
+static void queue_batches_in_order(void **state)
+{
+	struct sr_queue *q = sr_queue_new();
+	struct sr_spool_batch *b;
+	size_t n, big_len = 300 * 1024;
+	char *big = malloc(big_len + 16), *want;
+
+	(void)state;
+	assert_non_null(q);
+	assert_non_null(big);
+	for (int round = 0; round < 2; round++) {
+		memset(big, 'x', big_len + 16);
+		memcpy(big, "{\"b\":\"", 6);
+		memcpy(big + big_len - 2, "\"}", 3);
+		queue_push(q, "{\"s\":1}", false, 1);
+		queue_push(q, "{\"s\":2}", false, 2);
+		queue_push(q, "{\"t\":2}", true, 2);
+		queue_push(q, big, false, 3);
+		queue_push(q, "{\"s\":3}", false, 1);
+		assert_int_equal(sr_queue_len(q), 5);
+		assert_int_equal(sr_queue_batches(q, 2, &b, &n), 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(b[0].lines, "{\"s\":1}\n{\"t\":2}\n");
+		assert_int_equal(b[0].len, strlen(b[0].lines));
+		assert_int_equal(b[0].items, 2);
+		want = malloc(big_len + 16);
+		assert_non_null(want);
+		snprintf(want, big_len + 16, "{\"s\":2}\n%s\n", big);
+		assert_string_equal(b[1].lines, want);
+		assert_int_equal(b[1].items, 2);
+		assert_string_equal(b[2].lines, "{\"s\":3}\n");
+		assert_int_equal(b[2].items, 1);
+		free(want);
+		for (size_t i = 0; i < n; i++)
+			free(b[i].lines);
+		free(b);
+		sr_queue_clear(q);
+		assert_int_equal(sr_queue_len(q), 0);
+		assert_int_equal(sr_queue_batches(q, 2, &b, &n), 0);
+		assert_int_equal(n, 0);
+	}
+	free(big);
+	sr_queue_free(q);
+}
+
 /* --- configuration ----------------------------------------------------- */
 
 struct cfg_case {
@@ -679,11 +820,14 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(retry_wait_bounded_by_rule_and_max_delay),
 	     cmocka_unit_test(retry_after_values_parsed_strictly),
 	     cmocka_unit_test(spool_roundtrip_intact),
+	     cmocka_unit_test(spool_sends_from_memory),
+	     cmocka_unit_test(spool_restart_resumes_where_it_was),
 	     cmocka_unit_test(spool_salvages_damaged_segments),
 	     cmocka_unit_test(spool_index_of_damaged_images),
 	     cmocka_unit_test(spool_heals_removed_directory),
 	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
 	     cmocka_unit_test(spool_destinations_keep_own_progress),
+	     cmocka_unit_test(queue_batches_in_order),
 	     cmocka_unit_test(config_values_validated),
 	     cmocka_unit_test(config_otlp_flag_wins_over_variable),
 	     cmocka_unit_test(config_docs_current))
