@@ -492,7 +492,53 @@ static void shim_pidns_inherited_or_read(void **state)
 	}
 }
 
+/* The shim's variable tables (README.md, shim/README.md) show the
+ * defaults and ranges common/limits.h holds: the numbers are written
+ * there once, and a table that disagrees fails here. */
+static void doc_row_has(const char *md, const char *var, const char *want)
+{
+	char *text = sr_read_file(md, NULL), *key = sr_strf("| `%s` |", var),
+	     *line;
+
+	assert_non_null(text);
+	line = sr_line_with(text, key);
+	if (!strstr(line, want))
+		fail_msg("%s, row of %s: expected %s in\n  %s\n(the value is "
+			 "common/limits.h's)",
+			 md, var, want, line);
+	free(line);
+	free(key);
+	free(text);
+}
+
+static void shim_docs_defaults_match_limits(void **state)
+{
+	static const char *const mds[] = { "README.md", "shim/README.md" };
+	char *lanes = sr_strf("| %u |", SR_RING_DEFAULT_LANES),
+	     *lanes_range = sr_strf("(%u..%u)", SR_RING_MIN_LANES,
+				    SR_RING_MAX_LANES),
+	     *size = sr_strf("| %u |", SR_RING_DEFAULT_LANE_SIZE),
+	     *size_range = sr_strf("(%u..%u MiB)", SR_RING_MIN_LANE_SIZE,
+				   SR_RING_MAX_LANE_SIZE >> 20),
+	     *rings = sr_strf("| %u ", SR_DIR_MAX_RINGS);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(mds) / sizeof(*mds); i++) {
+		doc_row_has(mds[i], "SPANRING_LANES", lanes);
+		doc_row_has(mds[i], "SPANRING_LANES", lanes_range);
+		doc_row_has(mds[i], "SPANRING_LANE_SIZE", size);
+		doc_row_has(mds[i], "SPANRING_LANE_SIZE", size_range);
+		doc_row_has(mds[i], "SPANRING_MAX_RINGS", rings);
+	}
+	free(lanes);
+	free(lanes_range);
+	free(size);
+	free(size_range);
+	free(rings);
+}
+
 SR_TEST_MAIN(cmocka_unit_test(shim_huge_environment_passed_unchanged),
+	     cmocka_unit_test(shim_docs_defaults_match_limits),
 	     cmocka_unit_test(shim_pidns_inherited_or_read),
 	     cmocka_unit_test(shim_missing_dir_runs_untraced),
 	     cmocka_unit_test(shim_unwritable_dir_runs_untraced),
