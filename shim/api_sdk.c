@@ -47,18 +47,27 @@ void shim_ctx_reset(void)
 	ctx.on = false;
 }
 
-/* "<prefix><2n lowercase hex>" exactly, as the SDKs write ids. */
-static bool parse_id(const char *s, const char *prefix, size_t plen,
-		     uint8_t *out, size_t n)
+/* s[0..len) is "<prefix><2n lowercase hex>" exactly, as the SDKs write
+ * ids. */
+static bool parse_id_n(const char *s, size_t len, const char *prefix,
+		       size_t plen, uint8_t *out, size_t n)
 {
-	if (strncmp(s, prefix, plen))
+	if (len != plen + 2 * n || strncmp(s, prefix, plen))
 		return false;
 	s += plen;
 	for (size_t i = 0; i < 2 * n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
 		      (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
-	return s[2 * n] == 0 && sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
+	return sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
+}
+
+/* The same for the NUL-terminated s. */
+static bool parse_id(const char *s, const char *prefix, size_t plen,
+		     uint8_t *out, size_t n)
+{
+	return parse_id_n(s, strnlen(s, plen + 2 * n + 1), prefix, plen, out,
+			  n);
 }
 
 static bool trace_id_ok(const char *s, uint8_t out[16])
@@ -129,6 +138,31 @@ SHIM_API int spanring_trace_record(const char *trace_id,
 	return leave(shim_emit_trace(&t));
 }
 
+/* Fills the rest of the record of an SDK span whose ids are in place:
+ * 0 or -EINVAL. */
+static int sdk_body(struct sr_span_rec *s, uint64_t started_ns,
+		    uint64_t ended_ns, const char *span_data_json,
+		    const char *error_message, const char *error_data_json)
+{
+	if (!span_data_json ||
+	    !sr_json_object_ok(span_data_json, strlen(span_data_json)) ||
+	    (error_data_json &&
+	     !sr_json_object_ok(error_data_json, strlen(error_data_json))))
+		return -EINVAL;
+	s->flags = SR_SF_SPAN_DATA;
+	if (sr_id_is_zero(s->parent_id, 12))
+		s->flags |= SR_SF_ROOT;
+	s->start_ns = started_ns;
+	s->end_ns = ended_ns;
+	s->data = text(span_data_json);
+	if (error_message) {
+		s->flags |= SR_SF_ERROR;
+		s->err = text(error_message);
+		s->errdata = text(error_data_json);
+	}
+	return 0;
+}
+
 /* Fills the record of an SDK span from the caller's arguments: 0 or
  * -EINVAL. */
 static int sdk_span(struct sr_span_rec *s, const char *trace_id,
@@ -141,23 +175,11 @@ static int sdk_span(struct sr_span_rec *s, const char *trace_id,
 	if (!trace_id_ok(trace_id, s->trace_id) || !span_id ||
 	    !parse_id(span_id, "span_", 5, s->span_id, 12) ||
 	    !parent_ok(parent_id, s->parent_id) || started_ns < 0 ||
-	    ended_ns < 0 || !span_data_json ||
-	    !sr_json_object_ok(span_data_json, strlen(span_data_json)) ||
-	    (error_data_json &&
-	     !sr_json_object_ok(error_data_json, strlen(error_data_json))))
+	    ended_ns < 0)
 		return -EINVAL;
-	s->flags = SR_SF_SPAN_DATA;
-	if (sr_id_is_zero(s->parent_id, 12))
-		s->flags |= SR_SF_ROOT;
-	s->start_ns = started_ns ? (uint64_t)started_ns : sr_now_ns();
-	s->end_ns = (uint64_t)ended_ns;
-	s->data = text(span_data_json);
-	if (error_message) {
-		s->flags |= SR_SF_ERROR;
-		s->err = text(error_message);
-		s->errdata = text(error_data_json);
-	}
-	return 0;
+	return sdk_body(s, started_ns ? (uint64_t)started_ns : sr_now_ns(),
+			(uint64_t)ended_ns, span_data_json, error_message,
+			error_data_json);
 }
 
 SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
@@ -222,6 +244,87 @@ SHIM_API int spanring_span_record(const char *trace_id, const char *span_id,
 {
 	return finish(SR_REC_SPAN, trace_id, span_id, parent_id, started_ns,
 		      ended_ns, span_data_json, error_message, error_data_json);
+}
+
+/* The next field of a text of space-separated fields: *f and *n set, *p
+ * past it and its separator; false when there is none. */
+static bool field(const char **p, const char **f, size_t *n)
+{
+	const char *s = *p, *sp;
+
+	if (!*s)
+		return false;
+	sp = strchr(s, ' ');
+	*f = s;
+	*n = sp ? (size_t)(sp - s) : strlen(s);
+	*p = sp ? sp + 1 : s + *n;
+	return *n > 0;
+}
+
+/* "<trace_id> <span_id> <parent_id or -> <started> [<ended>]" into the
+ * ids of s and *started, *ended (ended NULL: no fifth field): 0 or
+ * -EINVAL. */
+static int ids_times(const char *text, struct sr_span_rec *s, uint64_t *started,
+		     uint64_t *ended)
+{
+	const char *f, *p = text;
+	size_t n;
+
+	if (!p || !field(&p, &f, &n) ||
+	    !parse_id_n(f, n, "trace_", 6, s->trace_id, 16) ||
+	    !field(&p, &f, &n) ||
+	    !parse_id_n(f, n, "span_", 5, s->span_id, 12) ||
+	    !field(&p, &f, &n) ||
+	    !((n == 1 && f[0] == '-') ||
+	      parse_id_n(f, n, "span_", 5, s->parent_id, 12)) ||
+	    !field(&p, &f, &n) || !sr_parse_iso(f, n, started))
+		return -EINVAL;
+	if (ended && (!field(&p, &f, &n) || !sr_parse_iso(f, n, ended)))
+		return -EINVAL;
+	return *p || p[-1] == ' ' ? -EINVAL : 0;
+}
+
+SHIM_API int spanring_span_start_text(const char *ids_and_times,
+				      const char *span_data_json)
+{
+	struct sr_span_rec s = { 0 };
+	uint64_t started;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = ids_times(ids_and_times, &s, &started, NULL);
+	if (!rc)
+		rc = sdk_body(&s, started, 0, span_data_json, NULL, NULL);
+	if (!rc)
+		rc = fits(sr_span_size(&s));
+	if (!rc)
+		rc = shim_emit_span(SR_REC_SPAN_START, &s);
+	return leave(rc);
+}
+
+SHIM_API int spanring_span_finish_text(const char *ids_and_times,
+				       const char *span_data_json,
+				       const char *error_message,
+				       const char *error_data_json)
+{
+	struct sr_span_rec s = { 0 };
+	uint64_t started, ended;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = ids_times(ids_and_times, &s, &started, &ended);
+	if (!rc)
+		rc = sdk_body(&s, started, ended, span_data_json, error_message,
+			      error_data_json);
+	if (!rc && s.end_ns < s.start_ns)
+		rc = -EINVAL;
+	if (!rc)
+		rc = fits(sr_span_size(&s));
+	if (!rc)
+		rc = shim_emit_span(SR_REC_SPAN_END, &s);
+	return leave(rc);
 }
 
 SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)
