@@ -90,7 +90,7 @@ async function main() {
   const res = { none: [], spanring: [], batch: [] };
   try {
     for (let w = 0; w < 3; w++) // warm-up: the JIT, koffi's first calls
-      for (const k of order) await measure(makers[k], n);
+      for (const k of order) await measure(makers[k], 1000);
     for (let r = 0; r < runs; r++)
       for (const k of [...order.slice(r % 3), ...order.slice(0, r % 3)])
         res[k].push(await measure(makers[k], n));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # B9 (tests/bench/sdk_processor.py) under the shim of BUILD (default build):
-# the Python processor beside the SDK's BatchTraceProcessor. Lanes of 16 MiB
-# hold every record of the run without a sidecar draining them; the rings
+# the Python processor beside the SDK's BatchTraceProcessor, 4000 spans a
+# run, SR_BENCH_RUNS runs (default 7). Lanes of 16 MiB hold every record of
+# the runs (about 2 MB a run) without a sidecar draining them; the rings
 # are on tmpfs (/dev/shm, where spanring keeps them by default: a ring on a
 # disk filesystem pays the page cache on every new page).
 build=${SR_BUILD:-build}
@@ -15,4 +16,4 @@ SPANRING_DIR=$dir SPANRING_LANE_SIZE=16777216 \
 	LD_PRELOAD="$root/$build/libspanring.so" \
 	PYTHONPATH="$root/tests/python/standin:$root/tools/python" \
 	"$py" "$root/tests/bench/sdk_processor.py" "$root/$build/spanring-recv" \
-	"${SR_BENCH_RUNS:-5}" 2000
+	"${SR_BENCH_RUNS:-7}" 4000

@@ -17,4 +17,4 @@ trap 'rm -rf "$dir"' EXIT
 SPANRING_DIR=$dir SPANRING_LANE_SIZE=16777216 NODE_PATH="$mods" \
 	LD_PRELOAD="$root/$build/libspanring.so" \
 	node --expose-gc "$root/tests/bench/sdk_processor.js" "$root/$build/spanring-recv" \
-	"${SR_BENCH_RUNS:-5}" 2000
+	"${SR_BENCH_RUNS:-7}" 4000

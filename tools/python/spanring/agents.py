@@ -26,6 +26,7 @@ the shim's spans for it and the processes started are its children.
 """
 import contextvars
 import datetime
+import errno
 import json
 import math
 import sys
@@ -33,6 +34,7 @@ import threading
 
 from . import _lib
 
+_EINVAL = -errno.EINVAL
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _US = datetime.timedelta(microseconds=1)
 
@@ -186,8 +188,9 @@ class SpanringTracingProcessor:
         self._scope = None  # (get_current_span, get_current_trace) of the SDK
         self._tokens = {}  # span id -> token of _current
         self._heads = {}  # (type, name) -> start span_data text
-        # span id -> (span, trace_id, parent_id, and as given to the start:
-        # trace_id, span_id, parent_id bytes, started_ns)
+        # span id -> the ids and start time as given to the start: one text
+        # (str), or on the long way (trace_id, span_id, parent_id bytes,
+        # started_ns)
         self._open = {}
         self.failures = 0  # calls the library refused (full ring, bad value)
         # the C functions themselves for a Library (ids and texts passed
@@ -195,6 +198,8 @@ class SpanringTracingProcessor:
         fast = isinstance(self._lib, _lib.Library)
         self._c_start = self._lib._span_start if fast else None
         self._c_finish = self._lib._span_finish if fast else None
+        self._c_start_text = self._lib._span_start_text if fast else None
+        self._c_finish_text = self._lib._span_finish_text if fast else None
         if self._on and context:
             _active.append(self)
             _install_hook()
@@ -283,9 +288,11 @@ class SpanringTracingProcessor:
 
     # on_span_start and on_span_end are the hot path (every span of the
     # agent, on its thread): the SDK's own objects are read through their
-    # properties and passed to the C functions as bytes; the start of a
-    # span keeps what its end reuses (_open). Anything not shaped like the
-    # SDK's goes through span.export() as the exporter would.
+    # properties, the ids and ISO times go to C as the SDK holds them, in
+    # one text (spanring_span_start_text / _finish_text parse them), the
+    # start text of a span is kept for its end (_open). Anything the C
+    # calls refuse as malformed (-EINVAL), anything not shaped like the
+    # SDK's, takes the long way: _start_long, _end_long.
 
     def on_span_start(self, span):
         if not self._on:
@@ -294,6 +301,42 @@ class SpanringTracingProcessor:
         if scope is None:
             self._find_scope(span)
             scope = self._scope
+        rc = _EINVAL
+        start = self._c_start_text
+        if start is not None:
+            try:
+                sd = span.span_data
+                head = self._heads.get((sd.type, getattr(sd, "name", None)))
+                if head is None:
+                    head = self._head(sd)
+                sid = span.span_id
+                line = f"{span.trace_id} {sid} {span.parent_id or '-'} {span.started_at}"
+                b = line.encode()
+            except Exception:  # not the SDK's shapes
+                pass
+            else:
+                rc = start(b, head)
+        if rc == _EINVAL:
+            ids = self._start_long(span)
+            if ids is None:
+                return
+            tid, sid = ids
+        else:
+            if rc:
+                self.failures += 1
+            opened = self._open
+            if len(opened) >= _OPEN_MAX:
+                opened.clear()  # spans never ended: their ends take the long way
+            opened[sid] = line
+            if scope:
+                return
+            tid = span.trace_id
+        if not scope:
+            self._tokens[sid] = _current.set((tid, sid))
+
+    def _start_long(self, span):
+        """on_span_start the long way: (trace_id, span_id) or None (nothing
+        recorded)."""
         start = self._c_start
         try:
             if start is None:
@@ -301,23 +344,16 @@ class SpanringTracingProcessor:
             tid = span.trace_id
             sid = span.span_id
             pid = span.parent_id
-            iso = span.started_at
-            m = _minute[0]
-            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
-                    iso[26:] == "+00:00"):
-                ns = m[1] + int(iso[17:19] + iso[20:26]) * 1000
-            else:
-                ns = _ns(iso)
+            ns = _ns(span.started_at)
             sd = span.span_data
             head = self._heads.get((sd.type, getattr(sd, "name", None)))
             if head is None:
                 head = self._head(sd)
-            rec = (span, tid, pid, tid.encode(), sid.encode(),
-                   pid.encode() if pid else None, ns)
+            args = (tid.encode(), sid.encode(), pid.encode() if pid else None, ns, head)
         except Exception:  # not the SDK's shapes: through export()
             d = span.export()
             if not d:
-                return
+                return None
             tid, sid = d.get("trace_id"), d.get("id")
             sd = d.get("span_data")
             if isinstance(sd, dict) and isinstance(sd.get("type"), str):
@@ -327,55 +363,51 @@ class SpanringTracingProcessor:
             self._rc(self._lib.span_start(tid, sid, d.get("parent_id"),
                                           _ns(d.get("started_at")), _dumps(sd)))
         else:
-            if start(rec[3], rec[4], rec[5], ns, head):
-                self.failures += 1
+            self._rc(start(*args))
             opened = self._open
             if len(opened) >= _OPEN_MAX:
-                opened.clear()  # spans never ended: their ends take the long way
-            opened[sid] = rec
-        if not scope:
-            self._tokens[sid] = _current.set((tid, sid))
+                opened.clear()
+            opened[sid] = args[:4]
+        return tid, sid
 
     def on_span_end(self, span):
         if not self._on:
             return
-        try:
-            sid = span.span_id
-            rec = self._open.pop(sid, None)
-            if rec is None or rec[0] is not span:
-                if self._c_finish is None or _cenc is None:
-                    raise TypeError("not a spanring.Library, or no C encoder")
-                tid = span.trace_id
-                pid = span.parent_id
-                rec = (span, tid, pid, tid.encode(), sid.encode(),
-                       pid.encode() if pid else None, _ns(span.started_at))
+        rc = _EINVAL
+        fin = self._c_finish_text
+        if fin is not None and _cenc is not None:
+            try:
+                sid = span.span_id
+                line = self._open.pop(sid, None)
+                if type(line) is not str:
+                    line = (f"{span.trace_id} {sid} {span.parent_id or '-'} "
+                            f"{span.started_at}")
+                err = span.error
+                msg = edata = None
+                if err:
+                    msg = _utf8(str(err.get("message") or ""))
+                    if err.get("data") is not None:
+                        edata = _json8(err.get("data"))
+                b = f"{line} {span.ended_at}".encode()
+                # _json8 inline: what does not encode so (NaN, a cycle, lone
+                # surrogates) takes the long way, which repairs it
+                data = "".join(_cenc(span.span_data.export(), 0)).encode()
+            except Exception:  # not the SDK's shapes
+                pass
             else:
-                tid = rec[1]
-                pid = rec[2]
-            err = span.error
-            msg = edata = None
-            if err:
-                msg = _utf8(str(err.get("message") or ""))
-                if err.get("data") is not None:
-                    edata = _json8(err.get("data"))
-            iso = span.ended_at
-            m = _minute[0]
-            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
-                    iso[26:] == "+00:00"):
-                ended = m[1] + int(iso[17:19] + iso[20:26]) * 1000
-            else:
-                ended = _ns(iso)
-            # _json8 inline: what does not encode so (NaN, a cycle, lone
-            # surrogates) takes the export() path, which repairs it
-            data = "".join(_cenc(span.span_data.export(), 0)).encode()
-        except Exception:  # not the SDK's shapes: through export()
-            ids = self._end_export(span)
+                rc = fin(b, data, msg, edata)
+        if rc == _EINVAL:
+            ids = self._end_long(span)
             if ids is None:
                 return
             tid, sid, pid = ids
         else:
-            if self._c_finish(rec[3], rec[4], rec[5], rec[6], ended, data, msg, edata):
+            if rc:
                 self.failures += 1
+            if self._scope and not _ctx_used[0]:
+                return
+            tid = span.trace_id
+            pid = span.parent_id
         if not self._scope:
             self._restore(sid, (tid, pid))
         if _ctx_used[0]:
@@ -383,6 +415,32 @@ class SpanringTracingProcessor:
             ctx = getattr(_thread, "ctx", None)
             if ctx is not None and ctx[1] == sid and ctx[0] == tid:
                 self._set_thread((tid, pid))
+
+    def _end_long(self, span):
+        """on_span_end the long way: (trace_id, span_id, parent_id) or None
+        (nothing recorded)."""
+        try:
+            sid = span.span_id
+            args = self._open.pop(sid, None)
+            if type(args) is not tuple:
+                if self._c_finish is None or _cenc is None:
+                    raise TypeError("not a spanring.Library, or no C encoder")
+                tid = span.trace_id
+                pid = span.parent_id
+                args = (tid.encode(), sid.encode(), pid.encode() if pid else None,
+                        _ns(span.started_at))
+            err = span.error
+            msg = edata = None
+            if err:
+                msg = _utf8(str(err.get("message") or ""))
+                if err.get("data") is not None:
+                    edata = _json8(err.get("data"))
+            ended = _ns(span.ended_at)
+            data = "".join(_cenc(span.span_data.export(), 0)).encode()
+        except Exception:  # not the SDK's shapes: through export()
+            return self._end_export(span)
+        self._rc(self._c_finish(*args, ended, data, msg, edata))
+        return span.trace_id, sid, span.parent_id
 
     def _end_export(self, span):
         """on_span_end through span.export(): (trace_id, id, parent_id) or
