@@ -82,7 +82,7 @@ async function main() {
   const url = `http://127.0.0.1:${port}/v1/traces/ingest`;
   const makers = {
     none: () => [],
-    spanring: () => [new SpanringTracingProcessor({ childProcess: false })],
+    spanring: () => [new SpanringTracingProcessor({ childProcess: false, net: false })],
     batch: () => [new BatchTraceProcessor(new OpenAITracingExporter({ apiKey: 'sk-bench', endpoint: url }),
       { scheduleDelay: 200 })],
   };

@@ -45,7 +45,7 @@ const lib = {
 };
 
 async function main() {
-  const p = new SpanringTracingProcessor({ library: lib, childProcess: false });
+  const p = new SpanringTracingProcessor({ library: lib, childProcess: false, net: false });
   a.setTraceProcessors([p]);
   const spans = [];
   await a.withTrace('js paths', async () => {

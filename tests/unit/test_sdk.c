@@ -800,12 +800,37 @@ static const char *node(void)
 	return exe;
 }
 
+/* The connect span to 127.0.0.1:port. */
+static const cJSON *connect_to(const cJSON *all, int port)
+{
+	const cJSON *x, *hit = NULL;
+
+	cJSON_ArrayForEach(x, all)
+	{
+		const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+		const cJSON *d = cJSON_GetObjectItem(sd, "data");
+		const cJSON *p = cJSON_GetObjectItem(d, "server.port");
+
+		if (streq(str(sd, "name"), "connect") &&
+		    streq(str(d, "server.address"), "127.0.0.1") &&
+		    cJSON_IsNumber(p) && p->valueint == port) {
+			if (hit)
+				fail_msg("two connect spans to port %d", port);
+			hit = x;
+		}
+	}
+	if (!hit)
+		fail_msg("no connect span to 127.0.0.1:%d", port);
+	return hit;
+}
+
 static void js(const char *how)
 {
 	const char *argv[] = { NULL, "tests/js/agents_sdk.js", NULL, how,
 			       NULL };
 	char *out, *err = sr_strf("%s/js.err", F.base);
-	cJSON *ids, *sdk, *ours;
+	cJSON *ids, *sdk, *ours, *pr;
+	const cJSON *ports;
 	const cJSON *id;
 	int st;
 
@@ -819,6 +844,10 @@ static void js(const char *how)
 		fail_msg("node: status %d: %s", st, sr_read_file(err, NULL));
 	ids = cJSON_Parse(strrchr(out, '['));
 	assert_non_null(ids);
+	assert_non_null(strstr(out, "{\"ports\""));
+	pr = cJSON_Parse(strstr(out, "{\"ports\""));
+	ports = cJSON_GetObjectItem(pr, "ports");
+	assert_non_null(ports);
 	sd_drain_stop();
 	sdk = items(F.sdkrv.out);
 	ours = items(F.rv.out);
@@ -842,11 +871,24 @@ static void js(const char *how)
 			str(cJSON_GetObjectItem(fn, "span_data"), "input"));
 		assert_non_null(in);
 		snprintf(arg, sizeof(arg), "js-tool-%s", str(in, "tag"));
-		cJSON_Delete(in);
 		p = process_with_arg(ours, "process", arg);
 		assert_string_equal(str(p, "trace_id"), trace);
 		assert_under(ours, p, str(fn, "id"));
+		/* its connections (net.connect, http.get) too */
+		for (int i = 0; i < 2; i++) {
+			const cJSON *c = connect_to(
+				ours, cJSON_GetArrayItem(cJSON_GetObjectItem(
+								 ports,
+								 str(in, "tag")),
+							 i)
+					      ->valueint);
+
+			assert_string_equal(str(c, "trace_id"), trace);
+			assert_under(ours, c, str(fn, "id"));
+		}
+		cJSON_Delete(in);
 	}
+	cJSON_Delete(pr);
 	cJSON_Delete(ids);
 	cJSON_Delete(sdk);
 	cJSON_Delete(ours);

@@ -14,7 +14,12 @@
  * that span: the processor wraps ChildProcess.prototype.spawn and the
  * exported Sync functions, reads the SDK's current span from its
  * AsyncLocalStorage (the async context of the calling code) and sets it as
- * the thread's spanring context for the duration of the call.
+ * the thread's spanring context for the duration of the call. So are
+ * connections (net.connect, http.request, fetch through net: the connect()
+ * of the TCP and pipe handles, on the main thread, in the async context
+ * of the code that asked for the connection). DNS look-ups (dns.lookup)
+ * run getaddrinfo on libuv's thread pool, outside any of this: their
+ * spans stay under the process span.
  */
 'use strict';
 
@@ -164,6 +169,36 @@ function patchChildProcess() {
   require('module').syncBuiltinESMExports();
 }
 
+/* The connect() of Node's TCP and pipe handles (net.Socket and everything
+ * over it: http, https, undici's fetch, net.connect): the system call is
+ * made synchronously inside, on the main thread, in the async context of
+ * the code that asked for the connection (after its look-up), so the
+ * shim's connect span takes the SDK's current span there as parent.
+ * process.binding() of these two is what net itself holds; when a Node
+ * lacks it, connections stay under the process span. */
+let netPatched = false;
+
+function patchNet() {
+  if (netPatched) return;
+  netPatched = true;
+  const wrap = (proto, name) => {
+    const orig = proto && proto[name];
+    if (typeof orig !== 'function') return;
+    proto[name] = function spanringConnect(...args) {
+      return withContext(orig, this, args);
+    };
+  };
+  try {
+    const { TCP } = process.binding('tcp_wrap');
+    const { Pipe } = process.binding('pipe_wrap');
+    wrap(TCP.prototype, 'connect');
+    wrap(TCP.prototype, 'connect6');
+    wrap(Pipe.prototype, 'connect');
+  } catch {
+    // no such bindings in this Node: nothing wrapped
+  }
+}
+
 /* span_data types of the traces backend (WIRE.md): a span of one of them
  * starts with {"type","name"} read from the SDK's object; others (the SDK
  * maps "task" and "turn" to custom spans in toJSON) from its toJSON(). */
@@ -204,9 +239,10 @@ class SpanringTracingProcessor {
     this._startText = this._lib && this._lib.spanStartText ? this._lib.spanStartText : null;
     this._finishText = this._lib && this._lib.spanFinishText ? this._lib.spanFinishText : null;
     this.failures = 0; // calls the library refused (full ring, bad value)
-    if (this._on && options.childProcess !== false) {
+    if (this._on && (options.childProcess !== false || options.net !== false)) {
       active.push(this);
-      patchChildProcess();
+      if (options.childProcess !== false) patchChildProcess();
+      if (options.net !== false) patchNet();
     }
   }
 
