@@ -182,6 +182,20 @@ static int sdk_span(struct sr_span_rec *s, const char *trace_id,
 			error_data_json);
 }
 
+/* The end of every SDK span call: a record filled without error (rc 0)
+ * is checked (a finished span may not end before it starts; it must fit a
+ * record whole) and emitted as `type`; leaves the API. */
+static int emit(uint16_t type, const struct sr_span_rec *s, int rc)
+{
+	if (!rc && type != SR_REC_SPAN_START && s->end_ns < s->start_ns)
+		rc = -EINVAL;
+	if (!rc)
+		rc = fits(sr_span_size(s));
+	if (!rc)
+		rc = shim_emit_span(type, s);
+	return leave(rc);
+}
+
 SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
 				 const char *parent_id, long long started_ns,
 				 const char *span_data_json)
@@ -193,11 +207,7 @@ SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
 		return rc;
 	rc = sdk_span(&s, trace_id, span_id, parent_id, started_ns, 0,
 		      span_data_json, NULL, NULL);
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(SR_REC_SPAN_START, &s);
-	return leave(rc);
+	return emit(SR_REC_SPAN_START, &s, rc);
 }
 
 /* A finished span, as SPAN_END (after a start) or SPAN (whole). */
@@ -215,13 +225,7 @@ static int finish(uint16_t type, const char *trace_id, const char *span_id,
 		      span_data_json, error_message, error_data_json);
 	if (!rc && !ended_ns)
 		s.end_ns = sr_now_ns();
-	if (!rc && s.end_ns < s.start_ns)
-		rc = -EINVAL;
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(type, &s);
-	return leave(rc);
+	return emit(type, &s, rc);
 }
 
 SHIM_API int spanring_span_finish(const char *trace_id, const char *span_id,
@@ -296,11 +300,7 @@ SHIM_API int spanring_span_start_text(const char *ids_and_times,
 	rc = ids_times(ids_and_times, &s, &started, NULL);
 	if (!rc)
 		rc = sdk_body(&s, started, 0, span_data_json, NULL, NULL);
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(SR_REC_SPAN_START, &s);
-	return leave(rc);
+	return emit(SR_REC_SPAN_START, &s, rc);
 }
 
 SHIM_API int spanring_span_finish_text(const char *ids_and_times,
@@ -318,13 +318,7 @@ SHIM_API int spanring_span_finish_text(const char *ids_and_times,
 	if (!rc)
 		rc = sdk_body(&s, started, ended, span_data_json, error_message,
 			      error_data_json);
-	if (!rc && s.end_ns < s.start_ns)
-		rc = -EINVAL;
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(SR_REC_SPAN_END, &s);
-	return leave(rc);
+	return emit(SR_REC_SPAN_END, &s, rc);
 }
 
 SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)

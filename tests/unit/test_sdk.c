@@ -237,20 +237,36 @@ static bool streq(const char *a, const char *b)
 }
 
 /* The one item with this id (fails on none or several). */
-static const cJSON *by_id(const cJSON *all, const char *id)
+/* The one item of `all` that pred(item, arg) accepts; fails, naming it
+ * `what`, when there is none or more than one. */
+static const cJSON *only(const cJSON *all,
+			 bool (*pred)(const cJSON *, const void *),
+			 const void *arg, const char *what)
 {
 	const cJSON *x, *hit = NULL;
 
-	cJSON_ArrayForEach(x,
-			   all) if (str(x, "id") && !strcmp(str(x, "id"), id))
+	cJSON_ArrayForEach(x, all) if (pred(x, arg))
 	{
 		if (hit)
-			fail_msg("item %s twice", id);
+			fail_msg("%s twice", what);
 		hit = x;
 	}
 	if (!hit)
-		fail_msg("no item %s", id);
+		fail_msg("no %s", what);
 	return hit;
+}
+
+static bool has_id(const cJSON *x, const void *id)
+{
+	return str(x, "id") && !strcmp(str(x, "id"), id);
+}
+
+static const cJSON *by_id(const cJSON *all, const char *id)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "item %s", id);
+	return only(all, has_id, id, what);
 }
 
 /* Microseconds since the epoch of "2026-12-02T04:27:22.296Z" or
@@ -800,28 +816,24 @@ static const char *node(void)
 	return exe;
 }
 
+static bool connects_to(const cJSON *x, const void *port)
+{
+	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+	const cJSON *d = cJSON_GetObjectItem(sd, "data");
+	const cJSON *p = cJSON_GetObjectItem(d, "server.port");
+
+	return streq(str(sd, "name"), "connect") &&
+	       streq(str(d, "server.address"), "127.0.0.1") &&
+	       cJSON_IsNumber(p) && p->valueint == *(const int *)port;
+}
+
 /* The connect span to 127.0.0.1:port. */
 static const cJSON *connect_to(const cJSON *all, int port)
 {
-	const cJSON *x, *hit = NULL;
+	char what[64];
 
-	cJSON_ArrayForEach(x, all)
-	{
-		const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
-		const cJSON *d = cJSON_GetObjectItem(sd, "data");
-		const cJSON *p = cJSON_GetObjectItem(d, "server.port");
-
-		if (streq(str(sd, "name"), "connect") &&
-		    streq(str(d, "server.address"), "127.0.0.1") &&
-		    cJSON_IsNumber(p) && p->valueint == port) {
-			if (hit)
-				fail_msg("two connect spans to port %d", port);
-			hit = x;
-		}
-	}
-	if (!hit)
-		fail_msg("no connect span to 127.0.0.1:%d", port);
-	return hit;
+	snprintf(what, sizeof(what), "connect span to 127.0.0.1:%d", port);
+	return only(all, connects_to, &port, what);
 }
 
 static void js(const char *how)
@@ -877,11 +889,12 @@ static void js(const char *how)
 		/* its connections (net.connect, http.get) too */
 		for (int i = 0; i < 2; i++) {
 			const cJSON *c = connect_to(
-				ours, cJSON_GetArrayItem(cJSON_GetObjectItem(
-								 ports,
-								 str(in, "tag")),
-							 i)
-					      ->valueint);
+				ours,
+				cJSON_GetArrayItem(cJSON_GetObjectItem(ports,
+								       str(in,
+									   "tag")),
+						   i)
+					->valueint);
 
 			assert_string_equal(str(c, "trace_id"), trace);
 			assert_under(ours, c, str(fn, "id"));

@@ -29,6 +29,7 @@ import datetime
 import errno
 import json
 import math
+import operator
 import sys
 import threading
 
@@ -150,6 +151,41 @@ def _json8(v):
         except (ValueError, RecursionError, TypeError):
             pass  # NaN, a cycle, a key JSON cannot hold: the full path
     return _utf8(_dumps(v))
+
+
+# "return self._x": the code of a property that returns an attribute as is
+_PLAIN = (lambda self: self._x).__code__.co_code
+_GETTERS = {}  # span class -> (start reader, end reader), see _getters()
+
+
+def _plain(cls, name):
+    """The attribute the property `name` of cls returns as is (its getter is
+    "return self.<attribute>", as the SDK's span properties are), or name
+    itself (read through the property)."""
+    p = getattr(cls, name, None)
+    f = getattr(p, "fget", None) if type(p) is property else None
+    c = getattr(f, "__code__", None)
+    if (c is None or c.co_code != _PLAIN or c.co_argcount != 1 or len(c.co_names) != 1 or
+            getattr(f, "__closure__", None)):
+        return name
+    return c.co_names[0]
+
+
+def _getters(cls):
+    """For spans of class cls, one C call each (operator.attrgetter) that
+    reads (trace_id, span_id, parent_id, started_at, span_data) and
+    (span_id, error, ended_at, span_data): the attributes behind the
+    SDK's properties where a property only returns one (no Python call per
+    property), the properties otherwise. Made once per class."""
+    if len(_GETTERS) >= 64:
+        _GETTERS.clear()
+    a = {n: _plain(cls, n) for n in ("trace_id", "span_id", "parent_id", "started_at",
+                                       "ended_at", "error", "span_data")}
+    g = (operator.attrgetter(a["trace_id"], a["span_id"], a["parent_id"], a["started_at"],
+                             a["span_data"]),
+         operator.attrgetter(a["span_id"], a["error"], a["ended_at"], a["span_data"]))
+    _GETTERS[cls] = g
+    return g
 
 
 def _valid(trace_id, span_id):
@@ -305,12 +341,12 @@ class SpanringTracingProcessor:
         start = self._c_start_text
         if start is not None:
             try:
-                sd = span.span_data
+                get = _GETTERS.get(type(span)) or _getters(type(span))
+                tid, sid, pid, iso, sd = get[0](span)
                 head = self._heads.get((sd.type, getattr(sd, "name", None)))
                 if head is None:
                     head = self._head(sd)
-                sid = span.span_id
-                line = f"{span.trace_id} {sid} {span.parent_id or '-'} {span.started_at}"
+                line = f"{tid} {sid} {pid or '-'} {iso}"
                 b = line.encode()
             except Exception:  # not the SDK's shapes
                 pass
@@ -330,7 +366,6 @@ class SpanringTracingProcessor:
             opened[sid] = line
             if scope:
                 return
-            tid = span.trace_id
         if not scope:
             self._tokens[sid] = _current.set((tid, sid))
 
@@ -377,21 +412,21 @@ class SpanringTracingProcessor:
         fin = self._c_finish_text
         if fin is not None and _cenc is not None:
             try:
-                sid = span.span_id
+                get = _GETTERS.get(type(span)) or _getters(type(span))
+                sid, err, ended, sd = get[1](span)
                 line = self._open.pop(sid, None)
                 if type(line) is not str:
-                    line = (f"{span.trace_id} {sid} {span.parent_id or '-'} "
-                            f"{span.started_at}")
-                err = span.error
+                    tid, _, pid, iso, _ = get[0](span)
+                    line = f"{tid} {sid} {pid or '-'} {iso}"
                 msg = edata = None
                 if err:
                     msg = _utf8(str(err.get("message") or ""))
                     if err.get("data") is not None:
                         edata = _json8(err.get("data"))
-                b = f"{line} {span.ended_at}".encode()
+                b = f"{line} {ended}".encode()
                 # _json8 inline: what does not encode so (NaN, a cycle, lone
                 # surrogates) takes the long way, which repairs it
-                data = "".join(_cenc(span.span_data.export(), 0)).encode()
+                data = "".join(_cenc(sd.export(), 0)).encode()
             except Exception:  # not the SDK's shapes
                 pass
             else:
