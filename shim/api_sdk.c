@@ -55,11 +55,23 @@ static bool parse_id_n(const char *s, size_t len, const char *prefix,
 	if (len != plen + 2 * n || strncmp(s, prefix, plen))
 		return false;
 	s += plen;
-	for (size_t i = 0; i < 2 * n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
+	/* one pass: lowercase hex only, decoded as it is checked */
+	for (size_t i = 0; i < n; i++) {
+		int v = 0;
+
+		for (size_t k = 0; k < 2; k++) {
+			char c = s[2 * i + k];
+
+			if (c >= '0' && c <= '9')
+				v = v << 4 | (c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v << 4 | (c - 'a' + 10);
+			else
+				return false;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return !sr_id_is_zero(out, n);
 }
 
 /* The same for the NUL-terminated s. */

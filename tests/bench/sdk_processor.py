@@ -5,6 +5,9 @@ stand-in of tests/python/standin, exporting to a local spanring-recv on
 loopback), in the same process and run. Prints rows as tests/bench/bench.c
 does.
   sdk_processor.py RECV_BINARY RUNS SPANS
+  sdk_processor.py --one CASE RECV_BINARY SPANS   (one run of none, spanring
+                                                    or batch; for
+                                                    sdk_processor_ir.sh)
 
 The host cost is the CPU of the whole process (all threads: the SDK's
 exporter thread competes with the agent for the GIL and the CPU) while the
@@ -61,26 +64,60 @@ def row(id_, name, vals, base_name, base_vals, target, note=None):
     print(json.dumps(r, separators=(",", ":")))
 
 
-def main():
-    recv, runs, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    rv = subprocess.Popen([recv, "--port", "0", "--output", "/dev/null"],
-                          stdout=subprocess.PIPE, text=True)
-    port = int(rv.stdout.readline().split(":")[-1])
-    url = "http://127.0.0.1:%d/v1/traces/ingest" % port
-    res = {"none": [], "spanring": [], "batch": []}
-    makers = {
+def makers(url):
+    return {
         "none": lambda: [],
         "spanring": lambda: [SpanringTracingProcessor()],
         "batch": lambda: [BatchTraceProcessor(BackendSpanExporter(api_key="sk-bench",
                                                                   endpoint=url),
                                               schedule_delay=0.2)],
     }
-    order = list(makers)
+
+
+def receiver(recv):
+    """A spanring-recv on loopback and the SDK's endpoint URL on it."""
+    rv = subprocess.Popen([recv, "--port", "0", "--output", "/dev/null"],
+                          stdout=subprocess.PIPE, text=True)
+    port = int(rv.stdout.readline().split(":")[-1])
+    return rv, "http://127.0.0.1:%d/v1/traces/ingest" % port
+
+
+def one(case, recv, n):
+    """One run of a case, timed by nothing: the SDK's exports in batches of
+    its max_batch_size (128) as its worker makes them when it wakes, but
+    made here, after the spans (its worker never wakes: a run under
+    valgrind is slow enough to wake it after every few spans)."""
+    rv, url = receiver(recv)
+    try:
+        procs = {"none": [], "spanring": [SpanringTracingProcessor()],
+                 "batch": [BatchTraceProcessor(BackendSpanExporter(api_key="sk-bench",
+                                                                   endpoint=url),
+                                               schedule_delay=3600)]}[case]
+        set_trace_processors(procs)
+        spans(n)
+        for p in procs:
+            if isinstance(p, BatchTraceProcessor):
+                p._export_batches(force=False)
+            p.shutdown()
+    finally:
+        rv.terminate()
+        rv.wait()
+
+
+def main():
+    if sys.argv[1] == "--one":
+        one(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    recv, runs, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rv, url = receiver(recv)
+    res = {"none": [], "spanring": [], "batch": []}
+    make = makers(url)
+    order = list(make)
     try:
         for r in range(runs):
             # each run in another order: none always follows the same one
             for k in order[r % 3:] + order[:r % 3]:
-                res[k].append(measure(makers[k], n))
+                res[k].append(measure(make[k], n))
     finally:
         rv.terminate()
         rv.wait()
