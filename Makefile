@@ -16,6 +16,8 @@
 #   make deps            install the Debian packages the project needs
 #   make format          rewrite every C source in the style of .clang-format
 #   make format-check    list the C sources that differ from it (non-zero exit)
+#   make docs            rewrite the READMEs' generated blocks (spanringd's
+#                        options from sidecar/config.c, the tools' --help)
 #   V=1                  show the command lines
 
 CC ?= cc
@@ -77,8 +79,8 @@ DEB_FORMAT := clang-format-14
 COMMON_SRC := $(sort $(wildcard common/*.c))
 # What a producer (the shim, a program writing rings itself) links; the
 # rest of common/ is the consumer's (the sidecar, the tools, the tests).
-COMMON_PRODUCER := $(filter $(addprefix common/,clock.c context.c ids.c jsonscan.c \
-	jsonw.c record.c ring.c ringdir.c why.c),$(COMMON_SRC))
+COMMON_PRODUCER := $(filter $(addprefix common/,clock.c context.c dec.c ids.c \
+	jsonscan.c jsonw.c record.c ring.c ringdir.c siphash.c why.c),$(COMMON_SRC))
 COMMON_CONSUMER := $(filter-out $(COMMON_PRODUCER),$(COMMON_SRC))
 SHIM_SRC := $(sort $(wildcard shim/*.c))
 SIDECAR_SRC := $(sort $(wildcard sidecar/*.c))
@@ -104,7 +106,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_BINS := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(HELPER_SRC))
 
 .PHONY: all test test-concurrent check-loop bench benches fuzz fuzz-smoke demo install uninstall \
-	clean deps deps-bench deps-format tests format format-check check-cpython
+	clean deps deps-bench deps-format tests format format-check check-cpython docs
 all: $(TARGETS)
 
 # Keep objects that pattern rules build on the way (test objects).
@@ -194,6 +196,8 @@ $(BUILD)/progs/fake_test: tests/progs/fake_test.c
 $(BUILD)/tests/test_tree: $(call obj,tools/run/tree.c)
 # test_sidecar_units links spanringd's modules (all but its main).
 $(BUILD)/tests/test_sidecar_units: $(call obj,$(filter-out sidecar/main.c,$(SIDECAR_SRC)))
+# test_layout too (the spool's and the open-span files' formats).
+$(BUILD)/tests/test_layout: $(call obj,$(filter-out sidecar/main.c,$(SIDECAR_SRC)))
 
 tests: $(TARGETS) $(RECV_BIN) $(TEST_BINS) $(HELPER_BINS)
 
@@ -287,6 +291,9 @@ format-check: deps-format
 			{ echo "$$f"; bad=$$((bad + 1)); }; \
 	done; [ $$bad -eq 0 ] || { echo "format-check: $$bad files differ" \
 		"from .clang-format (make format rewrites them)"; exit 1; }
+
+docs: $(TARGETS)
+	$(Q)tools/docs.sh $(BUILD)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

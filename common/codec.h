@@ -9,13 +9,11 @@
 
 #include <stddef.h>
 
+#include "common/limits.h"
+
 /* The codecs; the values are stored in spool segments (frame headers):
  * never renumber. */
 enum sr_codec { SR_CODEC_NONE = 0, SR_CODEC_LZ4 = 1, SR_CODEC_GZIP = 2 };
-
-/* Largest decompressed buffer accepted (a spool segment or a request
- * body): bounds memory whatever a damaged file claims. */
-#define SR_CODEC_MAX_OUT (256u * 1024u * 1024u)
 
 /* Compresses n bytes into a malloc'd *out. 0, -ENOMEM or -EIO. */
 int sr_codec_compress(enum sr_codec c, const void *in, size_t n, void **out,

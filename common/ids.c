@@ -4,15 +4,19 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "siphash.h"
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
 static _Atomic uint64_t seed_epoch = 1; /* bumped by every reseed */
 static _Atomic uint64_t seed_base[2];   /* from the kernel */
 static _Atomic uint64_t thread_counter;
+static _Atomic uint64_t reseeds; /* makes every seed's input unique */
 
 static TLS uint64_t rng[4];
 static TLS uint64_t rng_epoch;
@@ -26,21 +30,57 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* The seed without a system call: SipHash-2-4 keyed with the 16 random
+ * bytes the kernel gave this image at exec (AT_RANDOM) over (pid, wall and
+ * monotonic time, a per-process count, which half). Those bytes are also
+ * glibc's stack protector and pointer guard: only PRF outputs derived
+ * from them are ever used, and they reveal nothing about the key. A fork
+ * child shares the key but not the pid; two seeds of one process differ
+ * by the count. false when the kernel gave no AT_RANDOM. */
+static bool seed_from_auxv(uint32_t pid, uint64_t b[2])
+{
+	const uint8_t *key = (const uint8_t *)getauxval(AT_RANDOM);
+	struct timespec rt, mono;
+	uint64_t m[5];
+
+	if (!key)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	m[0] = pid;
+	m[1] = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	m[2] = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+	m[3] = atomic_fetch_add_explicit(&reseeds, 1, memory_order_relaxed);
+	for (int i = 0; i < 2; i++) {
+		m[4] = (uint64_t)i;
+		b[i] = sr_siphash24(key, m, sizeof(m));
+	}
+	return true;
+}
+
 void sr_ids_reseed(void)
+{
+	sr_ids_reseed_pid((uint32_t)getpid());
+}
+
+void sr_ids_reseed_pid(uint32_t pid)
 {
 	int saved = errno;
 	uint64_t b[2];
 	struct timespec ts;
 
-	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+	if (!seed_from_auxv(pid, b) &&
+	    getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		b[0] = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
-		b[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^
+		b[1] = (uint64_t)pid * 0x9e3779b97f4a7c15ull ^
 		       (uint64_t)(uintptr_t)&ts;
 	}
 	atomic_store_explicit(&seed_base[0], b[0], memory_order_relaxed);
 	atomic_store_explicit(&seed_base[1], b[1], memory_order_relaxed);
-	/* Pairs with the load-acquire of seed_epoch in next(). */
+	/* Pairs with the load-acquire of seed_epoch in ids.c:next and
+	 * ids.c:thread_seed: a thread that sees the new epoch sees the new
+	 * seed. */
 	atomic_fetch_add_explicit(&seed_epoch, 1, memory_order_release);
 	errno = saved;
 }
@@ -51,6 +91,8 @@ static __attribute__((noinline)) void thread_seed(uint64_t epoch)
 
 	if (epoch == 1) { /* never seeded in this process */
 		sr_ids_reseed();
+		/* Pairs with the release increment of seed_epoch in
+		 * ids.c:sr_ids_reseed. */
 		epoch = atomic_load_explicit(&seed_epoch, memory_order_acquire);
 	}
 	y = atomic_load_explicit(&seed_base[1], memory_order_relaxed);
@@ -72,6 +114,8 @@ static uint64_t rotl(uint64_t x, int k)
 /* xoshiro256** */
 static inline __attribute__((always_inline)) uint64_t next(void)
 {
+	/* Pairs with the release increment of seed_epoch in
+	 * ids.c:sr_ids_reseed (a fork child's reseed, or the first). */
 	uint64_t epoch = atomic_load_explicit(&seed_epoch,
 					      memory_order_acquire);
 	uint64_t r, t;

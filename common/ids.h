@@ -2,10 +2,13 @@
 /*
  * ids.h - trace, span and group ids in the formats of WIRE.md.
  *
- * A per-thread xoshiro256** generator, seeded from the kernel
- * (getrandom) once per process and mixed with a per-thread counter: an id
- * costs a few nanoseconds and no system call. After fork the child must
- * call sr_ids_reseed() so it never repeats its parent's ids.
+ * A per-thread xoshiro256** generator, seeded once per process and mixed
+ * with a per-thread counter: an id costs a few nanoseconds and no system
+ * call. The seed is SipHash-2-4 (siphash.h) keyed with the kernel's
+ * AT_RANDOM bytes of this image over the pid, the time and a count: no
+ * system call either, and nothing about those bytes is revealed (getrandom
+ * only when the auxiliary vector has no AT_RANDOM). After fork the child
+ * must call sr_ids_reseed() so it never repeats its parent's ids.
  */
 #ifndef SR_IDS_H
 #define SR_IDS_H
@@ -21,10 +24,13 @@
 #define SR_TRACE_ID_STR 39
 #define SR_SPAN_ID_STR 30
 
-/* Seeds the process-wide state from getrandom (falls back to time and pid
- * mixing if the kernel refuses). Every thread's generator re-seeds from it
- * on its next id. Async-signal-safe; preserves errno. */
+/* Seeds the process-wide state as said above (getrandom without
+ * AT_RANDOM, time and pid mixing if the kernel refuses that too). Every
+ * thread's generator re-seeds from it on its next id. Async-signal-safe;
+ * preserves errno. */
 void sr_ids_reseed(void);
+/* The same for a caller that knows its pid (getpid() is a system call). */
+void sr_ids_reseed_pid(uint32_t pid);
 
 /* Fill a random, nonzero id. Thread-safe (per-thread state). */
 void sr_id_random(uint8_t *out, size_t n);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "dec.h"
+
 void sr_jw_init(struct sr_jw *w, char *buf, size_t cap)
 {
 	w->buf = buf;
@@ -164,14 +166,9 @@ void sr_jw_cstr_val(struct sr_jw *w, const char *s)
 
 void sr_jw_u64(struct sr_jw *w, uint64_t v)
 {
-	char tmp[24];
-	int i = (int)sizeof(tmp);
+	char tmp[SR_DEC_MAX];
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	sr_jw_raw(w, tmp + i, sizeof(tmp) - (size_t)i);
+	sr_jw_raw(w, tmp, sr_dec_fmt(tmp, v));
 }
 
 void sr_jw_i64(struct sr_jw *w, int64_t v)

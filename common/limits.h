@@ -4,6 +4,14 @@
  *
  * Shim, sidecar and tools all include this one header, so a limit is
  * changed in exactly one place.
+ *
+ * Not here, on purpose: sizes a format fixes stay beside their format
+ * (ring_layout.h, record.h, the lengths of formatted ids, times and
+ * contexts in ids.h, clock.h and context.h, the spool's frame and cursor
+ * sizes in sidecar/spool.c, SHIM_VFORK_ENV_MAX in shim/process.h); the
+ * defaults of spanringd's options are in its option table
+ * (sidecar/config.c); buffers sized by what they format (a log line's
+ * parts, a path and a suffix) are sized where they are written.
  */
 #ifndef SR_LIMITS_H
 #define SR_LIMITS_H
@@ -93,6 +101,14 @@
 #define SR_DIR_MAX_SUBDIRS 64u
 #define SR_RING_SUFFIX ".ring"
 #define SR_RING_NAME_MAX 64u
+/* Supplementary groups looked at when deciding whether a shared ring
+ * directory's group is ours (on the stack: the shim asks at start-up); a
+ * process in more groups is treated as not in the directory's group
+ * unless it is its egid. */
+#define SR_GROUPS_MAX 256u
+/* Bytes of directory entries read by one getdents64 call while listing
+ * rings (a stack buffer; the listing loops until the end). */
+#define SR_DIR_READ_CHUNK 8192u
 
 /* --- record contents ---------------------------------------------------- */
 
@@ -132,6 +148,13 @@
 /* bytes of the executable the shim reads to recognise it (ELF header and
  * program headers; more program headers than fit: /proc/self/exe) */
 #define SR_EXE_HEAD_MAX 2048u
+/* Variables a traced process carries into its children's environment
+ * (SPANRING_DIR, _HOOKS, _DEBUG, _LANES, _LANE_SIZE, _MAX_RINGS: seven
+ * with a sanitizer's options) and the bytes of their "NAME=value" texts,
+ * kept from start (static: no malloc between fork and exec). A variable
+ * beyond either is not carried. */
+#define SR_CARRY_MAX 16u
+#define SR_CARRY_TEXT_MAX 8192u
 
 /* --- sidecar ------------------------------------------------------------- */
 
@@ -140,6 +163,91 @@
  * its locks only once its exit has run). 1.5 s covers a dying process on
  * a loaded machine; a live sidecar is refused after it (exit 75). */
 #define SR_LOCK_WAIT_NS 1500000000ull
+
+/* Between two tries of such a lock: short against the wait, long enough
+ * not to spin. */
+#define SR_LOCK_TRY_NS 10000000ull
+
+/* Rings served at once; more wait for a slot (counted in the log). */
+#define SR_MAX_RINGS 4096u
+/* Bytes read from one ring per turn of the round robin: a busy ring
+ * cannot starve the others. */
+#define SR_DRAIN_TURN (32u * 1024u)
+/* Between full rescans of the ring directory: inotify prompts the others,
+ * the rescan catches what it missed (overflow, subdirectories). */
+#define SR_RESCAN_NS 2000000000ull
+/* Between two writes of the stats file (--check reads its age). */
+#define SR_STATS_EVERY_NS 1000000000ull
+/* Pause after a hand-off the spool refused (full disk, spool directory
+ * gone): retried then, not in a busy loop. */
+#define SR_SPOOL_RETRY_NS 1000000000ull
+/* How long a ring whose header is not complete yet is retried on every
+ * tick (afterwards on rescans only: an empty file named like a ring must
+ * not cost a system call per tick forever). Also how long a new ring or
+ * uid-<N>/ that refuses the sidecar's uid (EACCES) is taken for one being
+ * created: the shim creates it 0600 / 0700 and then gives the group its
+ * bits with fchmod; only a refusal that outlasts this is reported. */
+#define SR_RING_WAIT_RETRY_NS 2000000000ull
+
+/* --- sidecar: assembly -------------------------------------------------- */
+
+/* Trace ids remembered to export each trace object once (a direct-mapped
+ * set: 16 bytes a slot; an evicted id may be exported twice). */
+#define SR_TRACE_SET_SLOTS 65536u
+/* Spans held open per ring (process and exec spans: a handful). */
+#define SR_OPEN_SPANS_MAX 1024u
+/* Spans per ring whose SPAN_END came whole (an SDK's span, flag
+ * SPAN_DATA) before their SPAN_START was read: lanes are drained in
+ * rotation, so a start written on one thread may be read after the end
+ * another thread wrote later. Their starts, read within the next polls,
+ * are dropped; a lag of more than this many ends yields a duplicate span
+ * closed with an error when the owner exits. */
+#define SR_ENDED_EARLY_MAX 1024u
+/* Child exits remembered to put an exit status on an orphaned process
+ * span (CHILD_EXIT records written by a traced parent). */
+#define SR_CHILD_EXITS_MAX 256u
+/* Largest open-span file read back: SR_OPEN_SPANS_MAX starts of at most
+ * a record each, with room to spare. */
+#define SR_OPEN_FILE_MAX (64u * 1024u * 1024u)
+/* The endpoint's budget for span_data.input and .output, compact bytes:
+ * longer strings are cut as the Agents SDK's exporter cuts them. */
+#define SR_INGEST_FIELD_MAX 100000u
+
+/* --- sidecar: identity -------------------------------------------------- */
+
+/* Attributes of the identity: host, pod (4), container name, container
+ * id. */
+#define SR_IDENT_ATTRS_MAX 8u
+/* Longest value kept (longer ones are cut). */
+#define SR_IDENT_VALUE_MAX 256u
+/* Longest members text of one ring: every attribute at its longest. */
+#define SR_IDENT_TEXT_MAX 2048u
+
+/* --- sidecar: spool, export, log, stats ---------------------------------- */
+
+/* Largest decompressed buffer accepted (a spool segment or a request
+ * body): bounds memory whatever a damaged file claims. */
+#define SR_CODEC_MAX_OUT (256u * 1024u * 1024u)
+/* Bytes of text of segments not yet taken by the exporter kept in memory,
+ * so that it need not read and decompress what was just written. */
+#define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
+/* Bytes of a server's answer kept (for logs and the dead-letter file). */
+#define SR_HTTP_ANSWER_MAX 8192u
+/* Longest Retry-After parsed, seconds (a hostile answer cannot overflow
+ * the arithmetic; the wait itself is capped at max_delay). */
+#define SR_RETRY_AFTER_MAX 3600.0
+/* Log lines a second; the rest are counted and summed up in the next
+ * line, so a failure repeated per item cannot fill a disk. */
+#define SR_LOG_BURST 50
+/* Bytes of one log line (cut beyond): a line names a subsystem, an object
+ * and a cause, never a payload. */
+#define SR_LOG_LINE_MAX 1024u
+/* Largest stats object written: the totals and SR_EXPORTERS_MAX
+ * destinations. */
+#define SR_STATS_TEXT_MAX 8192u
+/* Largest stats file `spanringd --check` and `spanring run` read: ours
+ * is one line of a few KiB; anything much bigger is not ours. */
+#define SR_STATS_READ_MAX 65536u
 
 /* --- consumer ----------------------------------------------------------- */
 
@@ -169,6 +277,13 @@
  * mapping and an SR_READ_CHUNK buffer; rings beyond are not followed. */
 #define SR_DUMP_FOLLOW_MAX (4u * SR_DIR_MAX_RINGS)
 
+/* Bytes read from a stats file by `spanring-dump --stats` (any version's
+ * file, so more room than SR_STATS_READ_MAX). */
+#define SR_DUMP_STATS_MAX (1024u * 1024u)
+/* Nesting of a stats file followed; deeper members are printed as compact
+ * JSON. */
+#define SR_DUMP_STATS_DEPTH 16u
+
 /* --- spanring run (tools/run) ------------------------------------------ */
 
 /* Spans one trace tree holds: ~150 bytes each once parsed, so the tree of
@@ -180,6 +295,11 @@
  * "… N more": deeper or wider trees stop being readable in a terminal. */
 #define SR_TREE_DEPTH 24u
 #define SR_TREE_CHILDREN 200u
+/* Bytes of one span's summary text kept for the tree. */
+#define SR_TREE_DETAIL_MAX 4096u
+/* Hard cap on --depth: the prefix of a line is a buffer of this many
+ * levels. */
+#define SR_TREE_DEPTH_CAP 256u
 /* How long spanring run waits for its private spanringd to take the
  * directory lock, and for it to drain and exit after SIGTERM (its own
  * shutdown timeout plus a margin) before SIGKILL. */
@@ -189,6 +309,25 @@
  * left running in its process group: short ones complete the tree, one
  * that runs on costs this delay once. */
 #define SR_RUN_LINGER_MS 500u
+/* Between two polls of an effect spanring run waits for (the sidecar's
+ * lock taken, a process gone): 2 ms. */
+#define SR_RUN_POLL_NS 2000000ull
+
+/* --- sidecar: option values --------------------------------------------- */
+
+/* Longest value of an option, longer ones refused (exit 64, or 78 from a
+ * variable); paths are bounded by PATH_MAX. URLs: browsers and servers
+ * stop near 2 KiB. The OpenAI key (~200 bytes today) and the organization
+ * and project ids go into header lines. OTLP header and resource lists:
+ * a few authentication tokens or a dozen attributes, with room to spare;
+ * the variables' lists are joined with the flag's within the same
+ * bound. */
+#define SR_URL_MAX 2048u
+#define SR_API_KEY_MAX 512u
+#define SR_OPENAI_ID_MAX 256u
+#define SR_OTLP_HEADERS_MAX 8192u
+#define SR_OTLP_RESOURCE_MAX 4096u
+#define SR_SERVICE_NAME_MAX 512u
 
 /* --- destinations ------------------------------------------------------- */
 
@@ -198,19 +337,36 @@
 
 /* --- the otlp exporter -------------------------------------------------- */
 
-/* Largest OTLP request body by default (--otlp-max-body): the
- * Collector's gRPC receiver refuses messages over 4 MiB and HTTP
- * receivers in front of backends often stop near there, so a batch whose
- * body would be larger is sent in halves. */
-#define SR_OTLP_BODY_MAX (4ull * 1024 * 1024)
 /* Traces whose workflow name, group id and metadata the exporter keeps
  * for their spans (direct-mapped; a trace evicted before its last span
  * is exported leaves those spans without the trace attributes). 4096
  * concurrent traces cover a busy host; each slot holds a few hundred
  * bytes. */
 #define SR_OTLP_TRACE_SLOTS 4096u
-/* Attributes per span when OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT is not set:
- * the OpenTelemetry SDKs' default. */
-#define SR_OTLP_ATTR_COUNT_DEFAULT 128u
+
+/* --- the TSC clock (common/README.md, "Clocks") ------------------------- */
+
+/* TSC ticks a lane's writer lets pass before it writes a new anchor
+ * (tsc, realtime ns) into the lane: 2^26 ticks, 26 ms at 2.6 GHz and at
+ * most 67 ms on any TSC of 1 GHz or more. One CLOCK_REALTIME reading and
+ * a 24-byte record per interval and busy lane; a consumer converts a
+ * stamp from an anchor at most this old, so a rate error of 1 ppm costs
+ * at most 26 ns here. */
+#define SR_ANCHOR_TICKS (1ull << 26)
+/* A stamp further than this past its lane's latest anchor is not one an
+ * honest writer makes (it anchors every SR_ANCHOR_TICKS): the consumer
+ * clamps it to this distance and counts it. */
+#define SR_STAMP_AHEAD_MAX_TICKS (4 * SR_ANCHOR_TICKS)
+/* A consumer's first measurement of the TSC rate (later refined over its
+ * lifetime), a sleep between two readings: 10 ms, within a few ppm (2 ms
+ * gave up to 90 ppm on a shared VM: 2 us over an anchor interval); it is
+ * used only for a lane's first anchor interval, before the lane has two
+ * anchors to take a rate from. */
+#define SR_TSC_CALIBRATE_NS 10000000l
+/* An anchor whose TSC readings around the clock reading lie further apart
+ * than this (the writer was preempted or interrupted) is taken again, up
+ * to 4 times, the narrowest kept: ~200 ns at 2.6 GHz, where a good
+ * reading takes ~50 ns. */
+#define SR_ANCHOR_WINDOW_TICKS 512ull
 
 #endif /* SR_LIMITS_H */

@@ -20,9 +20,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "limits.h"
+#include "record.h"
 #include "why.h"
+
+/* A lane's anchors as read (SR_CLOCK_TSC rings): the latest and the one
+ * before it (tsc 0: none). */
+struct lane_clock {
+	struct sr_anchor last, prev;
+};
 
 struct sr_reader {
 	int fd;
@@ -40,6 +48,11 @@ struct sr_reader {
 	uint64_t faults;           /* integrity faults seen */
 	uint64_t lost;             /* bytes skipped because of faults */
 	char fault[256];           /* last fault, human readable */
+	struct lane_clock *clk;    /* per lane, as read (SR_CLOCK_TSC) */
+	struct lane_clock *tclk;   /* per lane, as of the last commit */
+	double cal;                /* ns per tick, this process's; 0 until
+				      needed in a poll */
+	uint64_t clamped;          /* stamps clamped (clock faults) */
 };
 
 static uint64_t align8(uint64_t v)
@@ -61,10 +74,13 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 		return sr_why(why, n, -EBADMSG,
 			      "bad magic 0x%016" PRIx64 ": not a spanring ring",
 			      h->magic);
-	if (h->version != SR_RING_VERSION)
+	if (h->version < SR_RING_VERSION_MIN || h->version > SR_RING_VERSION)
 		return sr_why(why, n, -EPROTONOSUPPORT,
-			      "layout version %u, this build reads version %u",
-			      h->version, SR_RING_VERSION);
+			      "layout version %u, this build reads versions "
+			      "%u..%u",
+			      h->version, SR_RING_VERSION_MIN, SR_RING_VERSION);
+	if (h->version >= 3 && h->clock > SR_CLOCK_TSC)
+		return sr_why(why, n, -EBADMSG, "clock %u unknown", h->clock);
 	if (h->header_size != SR_RING_HEADER_SIZE)
 		return sr_why(why, n, -EBADMSG, "header_size %u, expected %u",
 			      h->header_size, SR_RING_HEADER_SIZE);
@@ -136,7 +152,7 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 
 	if (m == MAP_FAILED)
 		return sr_why(why, n, -errno, "mmap: %s", strerror(errno));
-	/* Pairs with the store-release of magic in fill_header(). */
+	/* Pairs with the store-release of magic in ring.c:fill_header. */
 	rc = sr_guard_load_acquire(m, &magic);
 	if (!rc)
 		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
@@ -146,6 +162,10 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 			      "file shrank while its header was read");
 	r->hdr.magic = magic;
 	r->hdr.owner_exe[sizeof(r->hdr.owner_exe) - 1] = 0;
+	/* version 2 had no clock: those bytes were reserved (zero) */
+	if (r->hdr.version < 3)
+		r->hdr.clock = SR_CLOCK_REALTIME, r->hdr.anchor_tsc = 0,
+		r->hdr.anchor_ns = 0;
 	return check_header(&r->hdr, st_size, why, n);
 }
 
@@ -176,6 +196,24 @@ static uint32_t lane_rmax(const struct sr_reader *r, uint32_t i)
 				     : r->hdr.spill_record_max;
 }
 
+/* The anchor the last committing consumer kept for lane i's tail: the
+ * lane's clock from there (untrusted like all of it: a wrong one moves
+ * times, never past the clamps of stamp_ns). 0 or -EFAULT. */
+static int tail_anchor_load(struct sr_reader *r, uint32_t i)
+{
+	struct sr_lane_ctl *c = lane_ctl(r, i);
+	struct lane_clock k = { { 0, 0 }, { 0, 0 } };
+
+	if (r->hdr.clock != SR_CLOCK_TSC)
+		return 0;
+	if (sr_guard_copy(&k.last.tsc, &c->tail_anchor_tsc, 8) ||
+	    sr_guard_copy(&k.last.ns, &c->tail_anchor_ns, 8))
+		return -EFAULT;
+	r->clk[i] = k;
+	r->tclk[i] = k;
+	return 0;
+}
+
 static int map_ring(struct sr_reader *r, char *why, size_t n)
 {
 	int prot = r->flags & SR_READER_RDONLY ? PROT_READ
@@ -192,10 +230,16 @@ static int map_ring(struct sr_reader *r, char *why, size_t n)
 	r->tail = calloc(lanes, sizeof(uint64_t));
 	r->head = calloc(lanes, sizeof(uint64_t));
 	r->buf = malloc(SR_READ_CHUNK);
-	if (!r->cursor || !r->tail || !r->head || !r->buf)
+	r->clk = calloc(lanes, sizeof(*r->clk));
+	r->tclk = calloc(lanes, sizeof(*r->tclk));
+	if (!r->cursor || !r->tail || !r->head || !r->buf || !r->clk ||
+	    !r->tclk)
 		return sr_why(why, n, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < lanes; i++) {
-		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]))
+		/* Pairs with the store-release of tail in
+		 * reader.c:sr_reader_commit of an earlier consumer. */
+		if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &r->tail[i]) ||
+		    tail_anchor_load(r, i))
 			return sr_why(why, n, -EFAULT,
 				      "file shrank while opening");
 		r->cursor[i] = r->tail[i];
@@ -279,6 +323,8 @@ void sr_reader_free(struct sr_reader *r)
 	free(r->head);
 	free(r->buf);
 	free(r->big);
+	free(r->clk);
+	free(r->tclk);
 	free(r);
 }
 
@@ -331,6 +377,9 @@ int sr_reader_info(struct sr_reader *r, struct sr_ring_info *info)
 	memcpy(info->trace_id, h->trace_id, sizeof(info->trace_id));
 	memcpy(info->proc_span_id, h->proc_span_id, sizeof(info->proc_span_id));
 	memcpy(info->owner_exe, h->owner_exe, sizeof(info->owner_exe));
+	/* dropped_no_lane is a counter the producers bump relaxed
+	 * (ring.c:reserve, reserve_spill): nothing is ordered on it; the
+	 * guarded load is an acquire only because that is the one there is */
 	if (sr_guard_copy(&info->owner_flags, &shm_header(r)->owner_flags,
 			  sizeof(info->owner_flags)) ||
 	    sr_guard_load_acquire(&shm_header(r)->dropped_no_lane, &no_lane))
@@ -465,7 +514,7 @@ static int64_t lane_avail(struct sr_reader *r, uint32_t i)
 {
 	uint64_t head, cur = r->cursor[i], size = lane_bytes(r, i);
 
-	/* Pairs with the store-release of head in sr_ring_commit(). */
+	/* Pairs with the store-release of head in ring.c:sr_ring_commit. */
 	if (sr_guard_load_acquire(&lane_ctl(r, i)->head, &head))
 		return -EFAULT;
 	r->head[i] = head;
@@ -502,14 +551,118 @@ static int rdonly_follow_tail(struct sr_reader *r, uint32_t i)
 	if (!(r->flags & SR_READER_RDONLY))
 		return 0;
 	/* Pairs with the store-release of tail in the consumer's
-	 * sr_reader_commit(). */
+	 * reader.c:sr_reader_commit. */
 	if (sr_guard_load_acquire(&lane_ctl(r, i)->tail, &tail))
 		return -EFAULT;
 	if (tail <= r->cursor[i])
 		return 0;
 	r->cursor[i] = tail;
 	r->tail[i] = tail;
-	return 1;
+	/* the anchors below the new tail are gone: the consumer's one */
+	return tail_anchor_load(r, i) ? -EFAULT : 1;
+}
+
+/* This process's TSC rate, measured once per poll at most. */
+static double cal_rate(struct sr_reader *r)
+{
+	if (!r->cal)
+		r->cal = sr_tsc_ns_per_tick();
+	return r->cal;
+}
+
+/* An anchor record of lane i: the lane's clock from here on. Anchors of a
+ * realtime ring, and malformed ones, are ignored (counted). */
+static void take_anchor(struct sr_reader *r, uint32_t i, const uint8_t *p,
+			uint32_t len)
+{
+	struct lane_clock *k = &r->clk[i];
+	struct sr_anchor_rec a;
+
+	if (r->hdr.clock != SR_CLOCK_TSC || len != sizeof(a)) {
+		r->clamped++;
+		return;
+	}
+	memcpy(&a, p, sizeof(a));
+	if (a.tsc == k->last.tsc && a.ns == k->last.ns)
+		return; /* read again after a stop */
+	/* an older one after a newer: read again after a rewind */
+	k->prev = a.tsc > k->last.tsc ? k->last : (struct sr_anchor){ 0, 0 };
+	k->last.tsc = a.tsc;
+	k->last.ns = a.ns;
+}
+
+/* ns per tick between anchors lo and hi, or 0 when they give none (too
+ * close, out of order, or further than 10 % from the measured rate: a
+ * slewing NTP moves it by at most 8.3 %). */
+static double anchor_rate(struct sr_reader *r, const struct sr_anchor *lo,
+			  const struct sr_anchor *hi)
+{
+	double rate, cal;
+
+	if (!lo->tsc || hi->tsc <= lo->tsc || hi->ns <= lo->ns ||
+	    hi->tsc - lo->tsc < SR_ANCHOR_TICKS / 4)
+		return 0;
+	rate = (double)(hi->ns - lo->ns) / (double)(hi->tsc - lo->tsc);
+	cal = cal_rate(r);
+	return rate > cal * 0.9 && rate < cal * 1.1 ? rate : 0;
+}
+
+/*
+ * Realtime ns of stamp `v` (tagged SR_STAMP_TSC) read in lane i. From the
+ * lane's latest anchor, at the rate of its last two anchors (else this
+ * process's measured rate); a stamp before that anchor (a span begun long
+ * ago) between the two anchors, or between the ring's creation anchor and
+ * the older one. Clamped and counted: a stamp before the ring's creation
+ * (to it), more than SR_STAMP_AHEAD_MAX_TICKS past the latest anchor (to
+ * that). Only in SR_CLOCK_TSC rings: in a realtime ring every time field
+ * is realtime ns, read as it is.
+ */
+static uint64_t stamp_ns(struct sr_reader *r, uint32_t i, uint64_t v)
+{
+	const struct sr_anchor h = { r->hdr.anchor_tsc, r->hdr.anchor_ns };
+	const struct lane_clock *k = &r->clk[i];
+	const struct sr_anchor *last = k->last.tsc ? &k->last : &h, *lo;
+	uint64_t t = v & ~SR_STAMP_TSC;
+	double rate;
+
+	if (!h.tsc || t < h.tsc) {
+		r->clamped++;
+		return h.tsc ? h.ns : r->hdr.owner_start_ns;
+	}
+	if (t >= last->tsc) {
+		if (t - last->tsc > SR_STAMP_AHEAD_MAX_TICKS) {
+			r->clamped++;
+			t = last->tsc + SR_STAMP_AHEAD_MAX_TICKS;
+		}
+		rate = anchor_rate(r, &k->prev, last);
+		return sr_tsc_to_ns(last, rate ? rate : cal_rate(r), t);
+	}
+	lo = k->prev.tsc && k->prev.tsc <= t ? &k->prev : &h;
+	if (lo->tsc < last->tsc && lo->ns <= last->ns)
+		return sr_tsc_to_ns(lo,
+				    (double)(last->ns - lo->ns) /
+					    (double)(last->tsc - lo->tsc),
+				    t);
+	return sr_tsc_to_ns(last, cal_rate(r), t);
+}
+
+/* Replaces the TSC stamps of a record (in the private copy) with realtime
+ * ns. */
+static void convert_stamps(struct sr_reader *r, uint32_t i, uint16_t type,
+			   uint8_t *p, uint32_t len)
+{
+	uint32_t off[SR_REC_STAMPS_MAX];
+	unsigned n = sr_rec_stamps(type, len, off);
+
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t v;
+
+		memcpy(&v, p + off[k], 8);
+		if (!(v & SR_STAMP_TSC))
+			continue;
+		v = stamp_ns(r, i, v);
+		memcpy(p + off[k], &v, 8);
+	}
 }
 
 /* Walks the records of lane i from its cursor, advancing it; stops when
@@ -546,7 +699,10 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		return -EFAULT;
 	/* Bytes below a tail that moved during the copy may be torn: read
 	 * again from the new tail (the copy's loads stay before the tail's,
-	 * as in a seqlock). */
+	 * as in a seqlock). A producer overwrites only after its load-acquire
+	 * of tail in ring.c:lane_room saw the consumer's store-release in
+	 * reader.c:sr_reader_commit: a copy that read overwritten bytes then
+	 * reads the moved tail. */
 	atomic_thread_fence(memory_order_acquire);
 	moved = rdonly_follow_tail(r, i);
 	if (moved)
@@ -564,7 +720,14 @@ static int walk_lane(struct sr_reader *r, uint32_t i, size_t *budget,
 		}
 		if (off + step > n)
 			break; /* continues in the next chunk */
-		if (h->type != SR_REC_PAD) {
+		if (h->type == SR_REC_ANCHOR) {
+			take_anchor(r, i, buf + off + sizeof(*h),
+				    h->len - (uint32_t)sizeof(*h));
+		} else if (h->type != SR_REC_PAD) {
+			if (r->hdr.clock == SR_CLOCK_TSC)
+				convert_stamps(r, i, h->type,
+					       buf + off + sizeof(*h),
+					       h->len - (uint32_t)sizeof(*h));
 			rec.type = h->type;
 			rec.flags = h->flags;
 			rec.lane = i;
@@ -591,6 +754,7 @@ int sr_reader_poll(struct sr_reader *r, size_t max_bytes, sr_record_fn fn,
 	size_t budget = max_bytes;
 	int total = 0, stop = 0;
 
+	r->cal = 0; /* measured again when a stamp needs it */
 	for (uint32_t k = 0; k < lanes && budget > 0 && !stop; k++) {
 		uint32_t i = (r->next_lane + k) % lanes;
 		int rc = walk_lane(r, i, &budget, fn, ctx, &stop);
@@ -608,21 +772,34 @@ int sr_reader_commit(struct sr_reader *r)
 	if (r->flags & SR_READER_RDONLY)
 		return -EPERM;
 	for (uint32_t i = 0; i < r->nlanes; i++) {
+		struct sr_lane_ctl *c = lane_ctl(r, i);
+
 		if (r->cursor[i] == r->tail[i])
 			continue;
-		/* Pairs with the load-acquire of tail in lane_room(): we have
-		 * finished reading these bytes before producers reuse them. */
-		if (sr_guard_store_release(&lane_ctl(r, i)->tail, r->cursor[i]))
+		/* the next consumer starts from the anchor of this tail */
+		if (r->hdr.clock == SR_CLOCK_TSC &&
+		    (sr_guard_store_release(&c->tail_anchor_tsc,
+					    r->clk[i].last.tsc) ||
+		     sr_guard_store_release(&c->tail_anchor_ns,
+					    r->clk[i].last.ns)))
+			return -EFAULT;
+		/* Pairs with the load-acquire of tail in ring.c:lane_room: we
+		 * have finished reading these bytes before producers reuse
+		 * them. */
+		if (sr_guard_store_release(&c->tail, r->cursor[i]))
 			return -EFAULT;
 		r->tail[i] = r->cursor[i];
+		r->tclk[i] = r->clk[i];
 	}
 	return 0;
 }
 
 void sr_reader_rewind(struct sr_reader *r)
 {
-	for (uint32_t i = 0; i < r->nlanes; i++)
+	for (uint32_t i = 0; i < r->nlanes; i++) {
 		r->cursor[i] = r->tail[i];
+		r->clk[i] = r->tclk[i];
+	}
 }
 
 bool sr_reader_drained(const struct sr_reader *r)
@@ -643,6 +820,16 @@ uint64_t sr_reader_lost_bytes(const struct sr_reader *r)
 	return r->lost;
 }
 
+uint64_t sr_reader_clamped(const struct sr_reader *r)
+{
+	return r->clamped;
+}
+
+uint32_t sr_reader_clock(const struct sr_reader *r)
+{
+	return r->hdr.clock;
+}
+
 const char *sr_reader_fault(const struct sr_reader *r)
 {
 	return r->fault;
@@ -655,7 +842,8 @@ int sr_reader_check(struct sr_reader *r,
 	int found = 0;
 
 	for (uint32_t i = 0; i < r->nlanes; i++) {
-		uint64_t save = r->cursor[i];
+		uint64_t save = r->cursor[i], clamped = r->clamped;
+		struct lane_clock clk = r->clk[i];
 		size_t budget = SIZE_MAX;
 		int stop = 0;
 
@@ -666,6 +854,8 @@ int sr_reader_check(struct sr_reader *r,
 
 			if (rc < 0) {
 				r->cursor[i] = save;
+				r->clk[i] = clk;
+				r->clamped = clamped;
 				return rc;
 			}
 			if (r->faults != f) {
@@ -679,6 +869,8 @@ int sr_reader_check(struct sr_reader *r,
 				break;
 		}
 		r->cursor[i] = save;
+		r->clk[i] = clk;
+		r->clamped = clamped;
 	}
 	r->faults = before + (uint64_t)found;
 	return found;

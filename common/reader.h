@@ -125,6 +125,21 @@ uint64_t sr_reader_faults(const struct sr_reader *r);
 uint64_t sr_reader_lost_bytes(const struct sr_reader *r);
 const char *sr_reader_fault(const struct sr_reader *r);
 
+/*
+ * The ring's clock (SR_CLOCK_*), and the stamps clamped so far. Records
+ * reach the callback of sr_reader_poll() with CLOCK_REALTIME ns in every
+ * time field: in a SR_CLOCK_TSC ring the reader keeps each lane's anchor
+ * records (it does not deliver them) and converts the stamps tagged
+ * SR_STAMP_TSC from them, in its private copy. A stamp no honest writer
+ * makes is clamped and counted: before the ring's creation anchor, more
+ * than SR_STAMP_AHEAD_MAX_TICKS after its lane's latest anchor; a
+ * malformed anchor is ignored and counted. A realtime ring (every version
+ * 2 ring) is read as it is. See
+ * common/README.md, "Clocks".
+ */
+uint32_t sr_reader_clock(const struct sr_reader *r);
+uint64_t sr_reader_clamped(const struct sr_reader *r);
+
 /* Checks every lane's positions and walks every unread record without
  * consuming. Returns 0 if intact, or the number of faults found; each is
  * reported through `report` (may be NULL). -EFAULT if the file shrank. */

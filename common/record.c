@@ -4,80 +4,47 @@
 #include <errno.h>
 #include <string.h>
 
-/* Fixed parts, in bytes. */
-#define SPAN_FIXED \
-	80u /* ids 40, times 16, flags 4, 4 lengths x u32 16, pad 4 */
-#define TRACE_FIXED 40u /* id 16, ts 8, 3 lengths x u32 12, pad 4 */
-#define PROCESS_FIXED \
-	32u             /* pid ppid uid 12, pad 4, start 8, exe len 2, pad 6 */
-#define CHILD_FIXED 32u /* pid 4, status 4, ts 8, trace id 16 */
-#define STR_MAX 0xffffu /* the process record's exe length is a u16 */
+#include "record_layout.h"
 
-struct wr {
-	uint8_t *p;
-	uint32_t off;
-};
-
-static void put(struct wr *w, const void *src, uint32_t n)
-{
-	/* an empty string may be { NULL, 0 }: memcpy must not see NULL */
-	if (n)
-		memcpy(w->p + w->off, src, n);
-	w->off += n;
-}
-
-static void put_u16(struct wr *w, uint32_t v)
-{
-	uint16_t x = (uint16_t)v;
-
-	put(w, &x, 2);
-}
-
-static void put_u32(struct wr *w, uint32_t v)
-{
-	put(w, &v, 4);
-}
-
-static void put_u64(struct wr *w, uint64_t v)
-{
-	put(w, &v, 8);
-}
-
-static void put_zero(struct wr *w, uint32_t n)
-{
-	memset(w->p + w->off, 0, n);
-	w->off += n;
-}
+/*
+ * Stores v (an lvalue the size of the member) as member m of the fixed
+ * part T, at its offset in dst. The encoders store each member in place
+ * rather than fill a struct on the stack and copy it: the copy's wide
+ * loads of a struct just written member by member stall on store
+ * forwarding, which tripled the span encoder's time.
+ */
+#define PUT(dst, T, m, v)                                             \
+	do {                                                          \
+		_Static_assert(sizeof(v) == sizeof(((T *)0)->m), #m); \
+		memcpy((dst) + offsetof(T, m), &(v), sizeof(v));      \
+	} while (0)
 
 /* Cuts string lengths so fixed + sum <= cap; never splits a UTF-8
- * sequence. Strings earlier in the list keep their bytes first. */
-static bool fit(uint32_t fixed, uint32_t cap, struct sr_str *s, int n,
-		uint32_t str_max)
+ * sequence. Strings keep their bytes in the order `keep` lists them (NULL:
+ * payload order); none is longer than str_max. */
+static bool fit(uint32_t fixed, uint32_t cap, struct sr_str *s,
+		const uint8_t *keep, int n, uint32_t str_max)
 {
 	uint32_t left = cap > fixed ? cap - fixed : 0;
 	bool cut = false;
 
-	for (int i = 0; i < n; i++) {
-		uint32_t want = s[i].n > str_max ? str_max : s[i].n;
+	for (int k = 0; k < n; k++) {
+		struct sr_str *x = &s[keep ? keep[k] : k];
+		uint32_t want = x->n > str_max ? str_max : x->n;
 
 		if (want > left)
 			want = left;
 		/* a cut, by room or by the u16 length, backs off to a
 		 * character boundary */
-		while (want > 0 && want < s[i].n &&
-		       ((uint8_t)s[i].p[want] & 0xc0) == 0x80)
+		while (want > 0 && want < x->n &&
+		       ((uint8_t)x->p[want] & 0xc0) == 0x80)
 			want--;
-		if (want != s[i].n)
+		if (want != x->n)
 			cut = true;
-		s[i].n = want;
+		x->n = want;
 		left -= want;
 	}
 	return cut;
-}
-
-uint32_t sr_span_size(const struct sr_span_rec *s)
-{
-	return SPAN_FIXED + s->name.n + s->data.n + s->err.n + s->errdata.n;
 }
 
 /* true when strings of `sum` bytes fit whole: fit() would change nothing
@@ -87,237 +54,237 @@ static bool fits_whole(uint32_t fixed, uint32_t cap, uint64_t sum)
 	return fixed + sum <= cap;
 }
 
+/* Writes the n strings after a fixed part of `fixed` bytes, in payload
+ * order, and their lengths into the fixed part's u32 array at len_off (one
+ * store each, as PUT does; 0: the type stores its length itself, as the
+ * process record's u16). Returns the payload's length. */
+static uint32_t put_strs(uint8_t *dst, size_t len_off, uint32_t fixed,
+			 const struct sr_str *s, int n)
+{
+	uint32_t off = fixed;
+
+	/* unrolled: one short branch per string on the span path */
+#pragma GCC unroll 4
+	for (int i = 0; i < n; i++) {
+		if (len_off)
+			memcpy(dst + len_off + i * sizeof(s[i].n), &s[i].n,
+			       sizeof(s[i].n));
+		/* an empty string may be { NULL, 0 }: memcpy must not see
+		 * NULL */
+		if (s[i].n)
+			memcpy(dst + off, s[i].p, s[i].n);
+		off += s[i].n;
+	}
+	return off;
+}
+
+uint32_t sr_span_size(const struct sr_span_rec *s)
+{
+	return sizeof(struct sr_span_fixed) + s->name.n + s->data.n + s->err.n +
+	       s->errdata.n;
+}
+
 uint32_t sr_span_encode(uint8_t *dst, uint32_t cap, const struct sr_span_rec *s,
 			bool *truncated)
 {
-	/* name and error message first: they matter most when cut */
-	struct sr_str str[4] = { s->name, s->err, s->data, s->errdata };
-	struct wr w = { dst, 0 };
+	typedef struct sr_span_fixed F;
+	/* name and error message keep their bytes first: they matter most
+	 * when cut */
+	static const uint8_t keep[SR_SPAN_STRS] = { SR_SPAN_STR_NAME,
+						    SR_SPAN_STR_ERR,
+						    SR_SPAN_STR_DATA,
+						    SR_SPAN_STR_ERRDATA };
+	struct sr_str str[SR_SPAN_STRS] = {
+		[SR_SPAN_STR_NAME] = s->name,
+		[SR_SPAN_STR_DATA] = s->data,
+		[SR_SPAN_STR_ERR] = s->err,
+		[SR_SPAN_STR_ERRDATA] = s->errdata,
+	};
+	uint32_t pad = 0;
 
-	if (cap < SPAN_FIXED)
+	if (cap < sizeof(F))
 		return 0;
 	/* the span path's usual case needs no cut: skip fit() */
-	if (!fits_whole(SPAN_FIXED, cap,
+	if (!fits_whole(sizeof(F), cap,
 			(uint64_t)s->name.n + s->data.n + s->err.n +
 				s->errdata.n) &&
-	    fit(SPAN_FIXED, cap, str, 4, UINT32_MAX))
+	    fit(sizeof(F), cap, str, keep, SR_SPAN_STRS, UINT32_MAX))
 		*truncated = true;
-	put(&w, s->trace_id, 16);
-	put(&w, s->span_id, 12);
-	put(&w, s->parent_id, 12);
-	put_u64(&w, s->start_ns);
-	put_u64(&w, s->end_ns);
-	put_u32(&w, s->flags);
-	put_u32(&w, str[0].n);
-	put_u32(&w, str[2].n);
-	put_u32(&w, str[1].n);
-	put_u32(&w, str[3].n);
-	put_zero(&w, 4);
-	put(&w, str[0].p, str[0].n);
-	put(&w, str[2].p, str[2].n);
-	put(&w, str[1].p, str[1].n);
-	put(&w, str[3].p, str[3].n);
-	return w.off;
+	PUT(dst, F, trace_id, s->trace_id);
+	PUT(dst, F, span_id, s->span_id);
+	PUT(dst, F, parent_id, s->parent_id);
+	PUT(dst, F, start_ns, s->start_ns);
+	PUT(dst, F, end_ns, s->end_ns);
+	PUT(dst, F, flags, s->flags);
+	PUT(dst, F, pad, pad);
+	return put_strs(dst, offsetof(F, len), sizeof(F), str, SR_SPAN_STRS);
 }
 
 uint32_t sr_trace_size(const struct sr_trace_rec *t)
 {
-	return TRACE_FIXED + t->workflow.n + t->group_id.n + t->metadata.n;
+	return sizeof(struct sr_trace_fixed) + t->workflow.n + t->group_id.n +
+	       t->metadata.n;
 }
 
 uint32_t sr_trace_encode(uint8_t *dst, uint32_t cap,
 			 const struct sr_trace_rec *t, bool *truncated)
 {
-	struct sr_str str[3] = { t->workflow, t->group_id, t->metadata };
-	struct wr w = { dst, 0 };
+	typedef struct sr_trace_fixed F;
+	struct sr_str str[SR_TRACE_STRS] = {
+		[SR_TRACE_STR_WORKFLOW] = t->workflow,
+		[SR_TRACE_STR_GROUP_ID] = t->group_id,
+		[SR_TRACE_STR_METADATA] = t->metadata,
+	};
+	uint32_t pad = 0;
 
-	if (cap < TRACE_FIXED)
+	if (cap < sizeof(F))
 		return 0;
-	if (fit(TRACE_FIXED, cap, str, 3, UINT32_MAX))
+	if (fit(sizeof(F), cap, str, NULL, SR_TRACE_STRS, UINT32_MAX))
 		*truncated = true;
-	put(&w, t->trace_id, 16);
-	put_u64(&w, t->ts_ns);
-	put_u32(&w, str[0].n);
-	put_u32(&w, str[1].n);
-	put_u32(&w, str[2].n);
-	put_zero(&w, 4);
-	for (int i = 0; i < 3; i++)
-		put(&w, str[i].p, str[i].n);
-	return w.off;
+	PUT(dst, F, trace_id, t->trace_id);
+	PUT(dst, F, ts_ns, t->ts_ns);
+	PUT(dst, F, pad, pad);
+	return put_strs(dst, offsetof(F, len), sizeof(F), str, SR_TRACE_STRS);
 }
 
 uint32_t sr_process_size(const struct sr_process_rec *p)
 {
-	return PROCESS_FIXED + p->exe.n;
+	return sizeof(struct sr_process_fixed) + p->exe.n;
 }
 
 uint32_t sr_process_encode(uint8_t *dst, uint32_t cap,
 			   const struct sr_process_rec *p, bool *truncated)
 {
+	typedef struct sr_process_fixed F;
 	struct sr_str exe = p->exe;
-	struct wr w = { dst, 0 };
+	uint32_t pad0 = 0;
+	uint16_t exe_len;
+	uint8_t pad1[6] = { 0 };
 
-	if (cap < PROCESS_FIXED)
+	if (cap < sizeof(F))
 		return 0;
-	if (fit(PROCESS_FIXED, cap, &exe, 1, STR_MAX))
+	if (fit(sizeof(F), cap, &exe, NULL, 1, SR_PROCESS_EXE_MAX))
 		*truncated = true;
-	put_u32(&w, p->pid);
-	put_u32(&w, p->ppid);
-	put_u32(&w, p->uid);
-	put_zero(&w, 4);
-	put_u64(&w, p->start_ns);
-	put_u16(&w, exe.n);
-	put_zero(&w, 6);
-	put(&w, exe.p, exe.n);
-	return w.off;
+	exe_len = (uint16_t)exe.n;
+	PUT(dst, F, pid, p->pid);
+	PUT(dst, F, ppid, p->ppid);
+	PUT(dst, F, uid, p->uid);
+	PUT(dst, F, pad0, pad0);
+	PUT(dst, F, start_ns, p->start_ns);
+	PUT(dst, F, exe_len, exe_len);
+	PUT(dst, F, pad1, pad1);
+	return put_strs(dst, 0, sizeof(F), &exe, 1);
 }
 
 uint32_t sr_child_size(void)
 {
-	return CHILD_FIXED;
+	return sizeof(struct sr_child_fixed);
 }
 
 uint32_t sr_child_encode(uint8_t *dst, uint32_t cap,
 			 const struct sr_child_rec *c)
 {
-	struct wr w = { dst, 0 };
+	typedef struct sr_child_fixed F;
 
-	if (cap < CHILD_FIXED)
+	if (cap < sizeof(F))
 		return 0;
-	put_u32(&w, c->pid);
-	put_u32(&w, (uint32_t)c->status);
-	put_u64(&w, c->ts_ns);
-	put(&w, c->trace_id, 16);
-	return w.off;
+	PUT(dst, F, pid, c->pid);
+	PUT(dst, F, status, c->status);
+	PUT(dst, F, ts_ns, c->ts_ns);
+	PUT(dst, F, trace_id, c->trace_id);
+	return sizeof(F);
 }
 
 /* --- decoding: every length is checked against the payload ------------- */
 
-struct rd {
-	const uint8_t *p;
-	uint32_t len, off;
-};
-
-static uint16_t get_u16(struct rd *r)
+/* Takes the n strings after a fixed part of `fixed` bytes (<= size), their
+ * lengths in len[] (untrusted: compared, never added), in payload order
+ * into *s[i]. 0, or -EBADMSG if they overrun the payload or do not end
+ * where it does. */
+static int get_strs(const uint8_t *src, uint32_t size, uint32_t fixed,
+		    const uint32_t *len, struct sr_str *const s[], int n)
 {
-	uint16_t v;
+	uint32_t off = fixed;
 
-	memcpy(&v, r->p + r->off, 2);
-	r->off += 2;
-	return v;
-}
-
-static uint32_t get_u32(struct rd *r)
-{
-	uint32_t v;
-
-	memcpy(&v, r->p + r->off, 4);
-	r->off += 4;
-	return v;
-}
-
-static uint64_t get_u64(struct rd *r)
-{
-	uint64_t v;
-
-	memcpy(&v, r->p + r->off, 8);
-	r->off += 8;
-	return v;
-}
-
-static void get(struct rd *r, void *dst, uint32_t n)
-{
-	memcpy(dst, r->p + r->off, n);
-	r->off += n;
-}
-
-/* Takes n string bytes after the fixed part; false if they overrun (n is
- * untrusted: compared, never added). */
-static bool get_str(struct rd *r, struct sr_str *s, uint32_t n)
-{
-	if (n > r->len - r->off)
-		return false;
-	s->p = (const char *)r->p + r->off;
-	s->n = n;
-	r->off += n;
-	return true;
-}
-
-/* Reads k (<= 4) string lengths (u32, or u16 when `wide` is false), skips
- * pad bytes, then takes the k strings into *s[i]: the variable part of
- * every record with strings. 0, or -EBADMSG if they overrun the record or
- * do not end where it does. */
-static int get_strs(struct rd *r, struct sr_str *const s[], int k, uint32_t pad,
-		    bool wide)
-{
-	uint32_t n[4];
-
-	for (int i = 0; i < k; i++)
-		n[i] = wide ? get_u32(r) : get_u16(r);
-	r->off += pad;
-	for (int i = 0; i < k; i++)
-		if (!get_str(r, s[i], n[i]))
+	for (int i = 0; i < n; i++) {
+		if (len[i] > size - off)
 			return -EBADMSG;
+		s[i]->p = (const char *)src + off;
+		s[i]->n = len[i];
+		off += len[i];
+	}
 	/* trailing bytes mean the lengths lie */
-	return r->off == r->len ? 0 : -EBADMSG;
+	return off == size ? 0 : -EBADMSG;
 }
 
 int sr_span_decode(const uint8_t *src, uint32_t len, struct sr_span_rec *s)
 {
-	struct rd r = { src, len, 0 };
-	struct sr_str *const str[] = { &s->name, &s->data, &s->err,
-				       &s->errdata };
+	struct sr_str *const str[SR_SPAN_STRS] = {
+		[SR_SPAN_STR_NAME] = &s->name,
+		[SR_SPAN_STR_DATA] = &s->data,
+		[SR_SPAN_STR_ERR] = &s->err,
+		[SR_SPAN_STR_ERRDATA] = &s->errdata,
+	};
+	struct sr_span_fixed f;
 
-	if (len < SPAN_FIXED)
+	if (len < sizeof(f))
 		return -EBADMSG;
-	get(&r, s->trace_id, 16);
-	get(&r, s->span_id, 12);
-	get(&r, s->parent_id, 12);
-	s->start_ns = get_u64(&r);
-	s->end_ns = get_u64(&r);
-	s->flags = get_u32(&r);
-	return get_strs(&r, str, 4, 4, true);
+	memcpy(&f, src, sizeof(f));
+	memcpy(s->trace_id, f.trace_id, sizeof(f.trace_id));
+	memcpy(s->span_id, f.span_id, sizeof(f.span_id));
+	memcpy(s->parent_id, f.parent_id, sizeof(f.parent_id));
+	s->start_ns = f.start_ns;
+	s->end_ns = f.end_ns;
+	s->flags = f.flags;
+	return get_strs(src, len, sizeof(f), f.len, str, SR_SPAN_STRS);
 }
 
 int sr_trace_decode(const uint8_t *src, uint32_t len, struct sr_trace_rec *t)
 {
-	struct rd r = { src, len, 0 };
-	struct sr_str *const str[] = { &t->workflow, &t->group_id,
-				       &t->metadata };
+	struct sr_str *const str[SR_TRACE_STRS] = {
+		[SR_TRACE_STR_WORKFLOW] = &t->workflow,
+		[SR_TRACE_STR_GROUP_ID] = &t->group_id,
+		[SR_TRACE_STR_METADATA] = &t->metadata,
+	};
+	struct sr_trace_fixed f;
 
-	if (len < TRACE_FIXED)
+	if (len < sizeof(f))
 		return -EBADMSG;
-	get(&r, t->trace_id, 16);
-	t->ts_ns = get_u64(&r);
-	return get_strs(&r, str, 3, 4, true);
+	memcpy(&f, src, sizeof(f));
+	memcpy(t->trace_id, f.trace_id, sizeof(f.trace_id));
+	t->ts_ns = f.ts_ns;
+	return get_strs(src, len, sizeof(f), f.len, str, SR_TRACE_STRS);
 }
 
 int sr_process_decode(const uint8_t *src, uint32_t len,
 		      struct sr_process_rec *p)
 {
-	struct rd r = { src, len, 0 };
 	struct sr_str *const str = &p->exe;
+	struct sr_process_fixed f;
+	uint32_t exe_len;
 
-	if (len < PROCESS_FIXED)
+	if (len < sizeof(f))
 		return -EBADMSG;
-	p->pid = get_u32(&r);
-	p->ppid = get_u32(&r);
-	p->uid = get_u32(&r);
-	r.off += 4;
-	p->start_ns = get_u64(&r);
-	return get_strs(&r, &str, 1, 6, false);
+	memcpy(&f, src, sizeof(f));
+	p->pid = f.pid;
+	p->ppid = f.ppid;
+	p->uid = f.uid;
+	p->start_ns = f.start_ns;
+	exe_len = f.exe_len;
+	return get_strs(src, len, sizeof(f), &exe_len, &str, 1);
 }
 
 int sr_child_decode(const uint8_t *src, uint32_t len, struct sr_child_rec *c)
 {
-	struct rd r = { src, len, 0 };
+	struct sr_child_fixed f;
 
-	if (len != CHILD_FIXED)
+	if (len != sizeof(f))
 		return -EBADMSG;
-	c->pid = get_u32(&r);
-	c->status = (int32_t)get_u32(&r);
-	c->ts_ns = get_u64(&r);
-	get(&r, c->trace_id, 16);
+	memcpy(&f, src, sizeof(f));
+	c->pid = f.pid;
+	c->status = f.status;
+	c->ts_ns = f.ts_ns;
+	memcpy(c->trace_id, f.trace_id, sizeof(f.trace_id));
 	return 0;
 }
 
@@ -339,4 +306,42 @@ const char *sr_rec_type_name(uint16_t type)
 	default:
 		return "?";
 	}
+}
+
+unsigned sr_rec_stamps(uint16_t type, uint32_t len,
+		       uint32_t off[SR_REC_STAMPS_MAX])
+{
+#define STAMP(s, f) ((uint32_t)offsetof(struct s, f))
+	/* each type's fixed part, and its time fields in it */
+	static const struct {
+		uint32_t fixed, n, off[SR_REC_STAMPS_MAX];
+	} t[SR_REC_TYPE_MAX + 1] = {
+		[SR_REC_PROCESS] = { sizeof(struct sr_process_fixed),
+				     1,
+				     { STAMP(sr_process_fixed, start_ns) } },
+		[SR_REC_TRACE] = { sizeof(struct sr_trace_fixed),
+				   1,
+				   { STAMP(sr_trace_fixed, ts_ns) } },
+		[SR_REC_SPAN_START] = { sizeof(struct sr_span_fixed),
+					2,
+					{ STAMP(sr_span_fixed, start_ns),
+					  STAMP(sr_span_fixed, end_ns) } },
+		[SR_REC_SPAN_END] = { sizeof(struct sr_span_fixed),
+				      2,
+				      { STAMP(sr_span_fixed, start_ns),
+					STAMP(sr_span_fixed, end_ns) } },
+		[SR_REC_SPAN] = { sizeof(struct sr_span_fixed),
+				  2,
+				  { STAMP(sr_span_fixed, start_ns),
+				    STAMP(sr_span_fixed, end_ns) } },
+		[SR_REC_CHILD_EXIT] = { sizeof(struct sr_child_fixed),
+					1,
+					{ STAMP(sr_child_fixed, ts_ns) } },
+	};
+#undef STAMP
+
+	if (type > SR_REC_TYPE_MAX || !t[type].n || len < t[type].fixed)
+		return 0;
+	memcpy(off, t[type].off, sizeof(t[type].off));
+	return t[type].n;
 }

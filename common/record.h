@@ -3,10 +3,10 @@
  * record.h - the records the shim writes and the sidecar reads.
  *
  * Payload layouts are little-endian, fixed part first, then the strings
- * back to back (lengths in the fixed part, no NULs). Decoding checks every
- * length against the payload; strings come back as pointers into the
- * payload, not NUL-terminated, and are still untrusted text (the sidecar
- * validates JSON and UTF-8).
+ * back to back (lengths in the fixed part, no NULs): record_layout.h
+ * defines the bytes. Decoding checks every length against the payload;
+ * strings come back as pointers into the payload, not NUL-terminated, and
+ * are still untrusted text (the sidecar validates JSON and UTF-8).
  */
 #ifndef SR_RECORD_H
 #define SR_RECORD_H
@@ -137,6 +137,15 @@ static inline uint32_t sr_utf8_prefix(const char *s, size_t n, size_t max)
 		k--;
 	return (uint32_t)k;
 }
+
+/* Where a payload of `type` and `len` bytes keeps its time fields (u64,
+ * CLOCK_REALTIME ns or a tagged TSC stamp, clock.h): their byte offsets
+ * into off[], at most SR_REC_STAMPS_MAX; returns how many (0 for an
+ * unknown type or a payload shorter than its fixed part). Lets a
+ * consumer convert stamps without decoding the record. */
+#define SR_REC_STAMPS_MAX 2
+unsigned sr_rec_stamps(uint16_t type, uint32_t len,
+		       uint32_t off[SR_REC_STAMPS_MAX]);
 
 /* Name of a record type for tools ("span", "trace", ...), "?" if unknown. */
 const char *sr_rec_type_name(uint16_t type);

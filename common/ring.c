@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "limits.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -45,6 +46,14 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 	h->owner_uid = p->uid;
 	h->owner_start_ns = p->start_ns;
 	h->owner_pidns = p->pidns;
+	if (p->clock_tsc) {
+		struct sr_anchor a;
+
+		sr_anchor_take(&a);
+		h->clock = SR_CLOCK_TSC;
+		h->anchor_tsc = a.tsc;
+		h->anchor_ns = a.ns;
+	}
 	if (p->trace_id)
 		memcpy(h->trace_id, p->trace_id, sizeof(h->trace_id));
 	if (p->span_id)
@@ -53,8 +62,8 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 		size_t n = strnlen(p->exe, sizeof(h->owner_exe) - 1);
 		memcpy(h->owner_exe, p->exe, n);
 	}
-	/* Pairs with the load-acquire of magic in sr_reader_open(): a reader
-	 * that sees the magic sees a complete header. */
+	/* Pairs with the load-acquire of magic in reader.c:read_header: a
+	 * reader that sees the magic sees a complete header. */
 	atomic_store_explicit((_Atomic uint64_t *)&h->magic, SR_RING_MAGIC,
 			      memory_order_release);
 }
@@ -86,24 +95,42 @@ static int back_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Backs what the owner writes at once (header, lane controls) and faults
- * it in: MADV_POPULATE_WRITE allocates, and fails (EFAULT) instead of
- * faulting when the filesystem is full. A kernel without it (EINVAL) gets
- * the controls and every lane allocated now instead, with fallocate. */
+/* Backs what the owner writes at once: the header, the lane controls and
+ * the first chunk of lane 0, which the creating thread takes (see
+ * claim_owned_lane), contiguous, with one fallocate (-ENOSPC when the
+ * filesystem is full; on tmpfs cheaper than MADV_POPULATE_WRITE, whose
+ * page-by-page walk costs more than the three faults it spares), or
+ * MADV_POPULATE_WRITE where fallocate is refused (a filesystem without it,
+ * a seccomp filter). The lanes are backed later with MADV_POPULATE_WRITE
+ * (lane_back): a kernel without it (EINVAL, also for a zero-length call:
+ * the advice is checked first, no page is touched) gets every lane
+ * allocated now instead. */
 static int back_initial(struct sr_ring *r, int fd, uint64_t data_off)
 {
+	uint64_t first = data_off + SR_RING_BACK_CHUNK;
 	int rc;
 
-	if (madvise(r->hdr, data_off, MADV_POPULATE_WRITE) == 0)
-		return 0;
+	if (fallocate(fd, 0, 0, (off_t)first) == 0) {
+		if (madvise(r->hdr, 0, MADV_POPULATE_WRITE) == 0)
+			goto backed;
+	} else if (errno == ENOSPC) {
+		return -ENOSPC;
+	} else if (madvise(r->hdr, first, MADV_POPULATE_WRITE) == 0) {
+		goto backed;
+	} else if (errno == EFAULT) {
+		return -ENOSPC;
+	}
 	if (errno != EINVAL)
-		return errno == EFAULT ? -ENOSPC : -errno;
+		return -errno;
 	rc = back_range(fd, 0, r->map_size);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < r->lane_count; i++)
 		r->lanes[i].backed = r->lane_size;
 	r->lanes[r->lane_count].backed = r->spill_size;
+	return 0;
+backed:
+	r->lanes[0].backed = SR_RING_BACK_CHUNK;
 	return 0;
 }
 
@@ -154,6 +181,7 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 	r->record_max = sr_ring_lane_record_max(p->lane_size);
 	r->spill_size = spill;
 	r->spill_record_max = sr_ring_spill_record_max(spill);
+	r->clock_tsc = p->clock_tsc;
 	err = back_initial(r, fd, data_off);
 	if (err < 0)
 		goto err_unmap;
@@ -196,8 +224,9 @@ static struct sr_lane_ctl *lane_try_take(struct sr_ring *r, uint32_t i,
 	struct sr_lane_ctl *c = &r->lanes[i];
 	uint32_t free_v = 0;
 
-	/* Pairs with the store-release of holder in lane_put(): the new holder
-	 * sees everything the previous one wrote (head, counters). */
+	/* The CAS's acquire pairs with the store-release of holder in
+	 * ring.c:lane_put: the new holder sees everything the previous one
+	 * wrote (head, counters). */
 	if (atomic_load_explicit(&c->holder, memory_order_relaxed) != 0)
 		return NULL;
 	if (!atomic_compare_exchange_strong_explicit(&c->holder, &free_v,
@@ -210,13 +239,18 @@ static struct sr_lane_ctl *lane_try_take(struct sr_ring *r, uint32_t i,
 
 static void lane_put(struct sr_lane_ctl *c)
 {
+	/* Pairs with the acquire CAS of holder in ring.c:lane_try_take. */
 	atomic_store_explicit(&c->holder, 0, memory_order_release);
 }
 
-/* Tries to take a lane for the producer's lifetime (first write). */
+/* Tries to take a lane for the producer's lifetime (first write). The
+ * ring's creator (its main thread: tid = owner pid) starts at lane 0,
+ * whose first chunk sr_ring_create() backed with the header; others
+ * spread by tid. */
 static void claim_owned_lane(struct sr_ring *r, struct sr_producer *p)
 {
-	uint32_t n = r->owned_lanes, start = p->tid % n;
+	uint32_t n = r->owned_lanes;
+	uint32_t start = p->tid == r->hdr->owner_pid ? 0 : p->tid % n;
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (start + k) % n;
@@ -304,8 +338,9 @@ static uint64_t lane_room(struct sr_ring *r, struct sr_lane_ctl *c,
 	uint64_t end = head + pad + need;
 
 	if (end + keep - c->tail_cache > size) {
-		/* Pairs with the store-release of tail in sr_reader_commit():
-		 * the consumer is done with the bytes it released. */
+		/* Pairs with the store-release of tail in
+		 * reader.c:sr_reader_commit: the consumer is done with the
+		 * bytes it released. */
 		c->tail_cache = atomic_load_explicit(&c->tail,
 						     memory_order_acquire);
 		if (end + keep - c->tail_cache > size)
@@ -355,12 +390,41 @@ place(struct sr_ring *r, struct sr_producer *p, struct sr_lane_ctl *c,
 	return rv->rec + sizeof(struct sr_rec_hdr);
 }
 
+/* Publishes an anchor record into lane c, held by the caller, ahead of
+ * the record about to be placed (see sr_ring_reserve_tsc). */
+static __attribute__((noinline, cold)) void
+lane_anchor(struct sr_ring *r, struct sr_lane_ctl *c, uint32_t keep)
+{
+	const uint32_t len = sizeof(struct sr_rec_hdr) +
+			     sizeof(struct sr_anchor_rec);
+	uint64_t pos = lane_room(r, c, len, keep);
+	struct sr_anchor_rec *ar;
+	struct sr_rec_hdr *h;
+	struct sr_anchor a;
+
+	if (pos == UINT64_MAX)
+		return;
+	sr_anchor_take(&a);
+	/* records start at SR_RECORD_ALIGN boundaries of the lane */
+	h = (struct sr_rec_hdr *)(void *)(lane_data(r, c) +
+					  (pos & (lane_bytes(r, c) - 1)));
+	ar = (struct sr_anchor_rec *)(void *)(h + 1);
+	ar->tsc = a.tsc;
+	ar->ns = a.ns;
+	h->len = len;
+	h->type = SR_REC_ANCHOR;
+	h->flags = 0;
+	h->check = sr_rec_check(len, SR_REC_ANCHOR, 0);
+	/* Pairs with the load-acquire of head in the reader, as a commit. */
+	atomic_store_explicit(&c->head, pos + len, memory_order_release);
+	r->hdr->lane_anchor_tsc[c - r->lanes] = a.tsc;
+}
+
 /* A record too big for a lane: the spill lane, taken for it alone (its
  * whole room is for big records: no reserve kept). */
-static __attribute__((noinline)) void *reserve_spill(struct sr_ring *r,
-						     struct sr_producer *p,
-						     uint32_t len,
-						     struct sr_resv *rv)
+static __attribute__((noinline)) void *
+reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
+	      struct sr_resv *rv, uint64_t tsc)
 {
 	struct sr_lane_ctl *c;
 
@@ -384,19 +448,22 @@ static __attribute__((noinline)) void *reserve_spill(struct sr_ring *r,
 	}
 	rv->ctl = c;
 	rv->transient = 1;
+	if (tsc &&
+	    tsc > r->hdr->lane_anchor_tsc[r->lane_count] + SR_ANCHOR_TICKS)
+		lane_anchor(r, c, 0);
 	return place(r, p, c, len, rv, 0);
 }
 
 static inline __attribute__((always_inline)) void *
 reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
-	struct sr_resv *rv, uint32_t keep)
+	struct sr_resv *rv, uint32_t keep, uint64_t tsc)
 {
 	struct sr_lane_ctl *c = NULL;
 
 	rv->transient = 0;
 	rv->nested = p->busy;
 	if (__builtin_expect(len > r->record_max, 0))
-		return reserve_spill(r, p, len, rv);
+		return reserve_spill(r, p, len, rv, tsc);
 	if (!p->owns && !p->no_lane)
 		claim_owned_lane(r, p);
 	if (p->owns && !p->busy) {
@@ -422,19 +489,31 @@ reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		sr_ring_discard(r, p, rv);
 		return NULL;
 	}
+	/* a stamp older than the lane's anchor needs none (slots are below
+	 * SR_TSC_MAX: no overflow) */
+	if (tsc &&
+	    tsc > r->hdr->lane_anchor_tsc[c - r->lanes] + SR_ANCHOR_TICKS)
+		lane_anchor(r, c, keep);
 	return place(r, p, c, len, rv, keep);
 }
 
 void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 		      struct sr_resv *rv)
 {
-	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE);
+	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE, 0);
+}
+
+void *sr_ring_reserve_tsc(struct sr_ring *r, struct sr_producer *p,
+			  uint32_t len, struct sr_resv *rv, uint64_t tsc)
+{
+	return reserve(r, p, len, rv, SR_RING_LAST_RESERVE,
+		       r->clock_tsc ? tsc : 0);
 }
 
 void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
 			   uint32_t len, struct sr_resv *rv)
 {
-	return reserve(r, p, len, rv, 0);
+	return reserve(r, p, len, rv, 0, 0);
 }
 
 void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
@@ -451,8 +530,9 @@ void sr_ring_commit(struct sr_ring *r, struct sr_producer *p,
 	count(&c->written);
 	if (flags & SR_RF_TRUNCATED)
 		count(&c->truncated);
-	/* Pairs with the load-acquire of head in the reader: the record's
-	 * bytes (and a pad before it) are visible before the new head. */
+	/* Pairs with the load-acquire of head in reader.c:lane_avail: the
+	 * record's bytes (and a pad before it) are visible before the new
+	 * head. */
 	atomic_store_explicit(&c->head,
 			      rv->pos + align_up(rv->len, SR_RECORD_ALIGN),
 			      memory_order_release);

@@ -35,6 +35,7 @@ struct sr_ring {
 	uint8_t frozen;            /* 1: make no more system calls (lane
 				       backing); set by an owner that must
 				       not, e.g. under a seccomp filter */
+	uint8_t clock_tsc;         /* 1: SR_CLOCK_TSC, lanes get anchors */
 };
 
 /* What sr_ring_create() writes into the header. */
@@ -53,6 +54,8 @@ struct sr_ring_params {
 				   * 0: 0600 */
 	bool chgrp;              /* give the file group gid */
 	uint32_t gid;
+	bool clock_tsc; /* SR_CLOCK_TSC: records may hold TSC stamps
+			   (sr_ring_reserve_tsc); an anchor is taken now */
 };
 
 /*
@@ -81,8 +84,10 @@ struct sr_resv {
 /*
  * Creates ring file `name` in directory `dirfd` (O_EXCL, O_NOFOLLOW,
  * O_CLOEXEC, mode p->mode or 0600; group p->gid when p->chgrp: a ring a
- * sidecar of that group reads), sizes it (sparse), backs the header and
- * lane controls (no SIGBUS when the filesystem is full: -ENOSPC instead),
+ * sidecar of that group reads), sizes it (sparse), backs the header, the
+ * lane controls and the first SR_RING_BACK_CHUNK of lane 0, which the
+ * creating thread (tid p->pid) takes first, in one system call (no SIGBUS
+ * when the filesystem is full: -ENOSPC instead),
  * maps it, takes the owner lock (flock LOCK_EX) and fills the header, magic
  * last. The descriptor is closed before returning: the shared mapping keeps
  * the open file description, and with it the lock, until the mapping goes
@@ -140,6 +145,19 @@ void *sr_ring_reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
  * SR_RING_LAST_RESERVE for the guarantee to hold. */
 void *sr_ring_reserve_last(struct sr_ring *r, struct sr_producer *p,
 			   uint32_t len, struct sr_resv *rv);
+
+/*
+ * sr_ring_reserve() for a record holding TSC stamps (SR_STAMP_TSC, on a
+ * SR_CLOCK_TSC ring), the latest of them `tsc` (untagged): when the lane
+ * it lands in had no anchor record for more than SR_ANCHOR_TICKS before
+ * `tsc`, an anchor (sr_anchor_take(): no system call) is published into
+ * the lane first, so a consumer finds one at most that old before every
+ * stamp. The anchor is not counted as a record (`written`); when it finds
+ * no room it is left out, and the record very likely too. On a ring
+ * without clock_tsc it is sr_ring_reserve().
+ */
+void *sr_ring_reserve_tsc(struct sr_ring *r, struct sr_producer *p,
+			  uint32_t len, struct sr_resv *rv, uint64_t tsc);
 
 /* Publishes the reservation as a record of `type` with SR_RF_* `flags`:
  * the consumer sees all of it or none of it (store-release of head). */

@@ -2,7 +2,8 @@
 /*
  * ring_layout.h - the bytes of a ring file, shared by every process that
  * maps it. Fixed-width types only, little-endian (x86-64/aarch64), offsets
- * never pointers. Any change here bumps SR_RING_VERSION.
+ * never pointers. Any change here, or to the record payloads of
+ * record_layout.h, bumps SR_RING_VERSION.
  *
  *   0            4096                          data_offset
  *   +------------+-----------+-----+-------------+-----------------+-----+------------+
@@ -26,10 +27,19 @@
 #include "limits.h"
 
 #define SR_RING_MAGIC 0x31474e4952525053ull /* "SPRRING1" little-endian */
-#define SR_RING_VERSION 2u
+#define SR_RING_VERSION 3u
+/* Oldest layout this build still reads: version 2 is version 3 without
+ * the clock fields (zero there: a CLOCK_REALTIME ring). */
+#define SR_RING_VERSION_MIN 2u
 #define SR_RING_HEADER_SIZE 4096u
 #define SR_CACHELINE 64u
 #define SR_RECORD_ALIGN 8u
+
+/* Clocks of a ring's stamps (header `clock`). */
+#define SR_CLOCK_REALTIME 0u /* every stamp is CLOCK_REALTIME ns */
+/* stamps tagged SR_STAMP_TSC (clock.h) are TSC ticks, converted from
+ * anchors (common/README.md, "Clocks") */
+#define SR_CLOCK_TSC 1u
 
 /* Owner flags. */
 #define SR_OWNER_EXITED 0x1u /* owner ran its exit path (span closed) */
@@ -60,7 +70,17 @@ struct sr_ring_header {
 	_Atomic uint64_t dropped_no_lane; /* every lane was busy */
 	uint32_t spill_size; /* data bytes of the spill lane, power of two */
 	uint32_t spill_record_max; /* largest record in it, bytes */
-	uint8_t reserved1[SR_RING_HEADER_SIZE - 392];
+	/* version 3: the clock */
+	uint32_t clock; /* SR_CLOCK_*; 0 in version 2 rings */
+	uint32_t reserved2;
+	uint64_t anchor_tsc; /* SR_CLOCK_TSC: an anchor taken at creation, */
+	uint64_t anchor_ns;  /* before any stamp: TSC ticks, realtime ns */
+	/* per lane (and the spill lane, last): TSC of the latest anchor
+	 * record written into it; the writers' own bookkeeping, which no
+	 * consumer reads (they take anchors from the records) */
+	uint64_t lane_anchor_tsc[SR_RING_MAX_LANES + 1];
+	uint8_t reserved1[SR_RING_HEADER_SIZE - 416 -
+			  8 * (SR_RING_MAX_LANES + 1)];
 };
 
 /*
@@ -82,8 +102,11 @@ struct sr_lane_ctl {
 					     known to have memory behind them
 					     (holder only; see ring.c) */
 	/* consumer cache line */
-	_Atomic uint64_t tail; /* bytes released by the consumer */
-	uint8_t reserved3[SR_CACHELINE - 8];
+	_Atomic uint64_t tail;    /* bytes released by the consumer */
+	uint64_t tail_anchor_tsc; /* version 3, SR_CLOCK_TSC: the latest */
+	uint64_t tail_anchor_ns;  /* anchor below tail, kept by the consumer
+				     for the next one (0: none) */
+	uint8_t reserved3[SR_CACHELINE - 24];
 };
 
 /* Record header: every record starts 8-byte aligned with this. */
@@ -96,12 +119,23 @@ struct sr_rec_hdr {
 
 #define SR_REC_PAD 0xffffu   /* filler to the lane's end; no payload */
 #define SR_RF_TRUNCATED 0x1u /* a string in the payload was cut */
+/* SR_CLOCK_TSC rings: an anchor (struct sr_anchor_rec) for the records
+ * after it in its lane; the ring's, like a pad: not counted in `written`,
+ * not delivered by readers */
+#define SR_REC_ANCHOR 0xfffeu
 
 static inline uint8_t sr_rec_check(uint32_t len, uint16_t type, uint8_t flags)
 {
 	uint32_t x = len * 0x9e3779b1u ^ (uint32_t)type * 0x85ebca6bu ^ flags;
 	return (uint8_t)(x ^ x >> 8 ^ x >> 16 ^ x >> 24 ^ 0x5a);
 }
+
+/* Payload of SR_REC_ANCHOR: a TSC reading and CLOCK_REALTIME ns read
+ * together (clock.h, struct sr_anchor). */
+struct sr_anchor_rec {
+	uint64_t tsc;
+	uint64_t ns;
+};
 
 /* The geometry, computed in one place for creator, readers and tools. */
 
@@ -160,6 +194,10 @@ _Static_assert(offsetof(struct sr_ring_header, dropped_no_lane) == 376,
 	       "dropped_no_lane offset");
 _Static_assert(offsetof(struct sr_ring_header, spill_size) == 384,
 	       "spill_size offset");
+_Static_assert(offsetof(struct sr_ring_header, clock) == 392, "clock offset");
+_Static_assert(offsetof(struct sr_ring_header, lane_anchor_tsc) == 416,
+	       "lane_anchor_tsc offset");
+_Static_assert(sizeof(struct sr_anchor_rec) == 16, "anchor payload");
 _Static_assert(sizeof(struct sr_lane_ctl) == 2 * SR_CACHELINE,
 	       "lane control is two cache lines");
 _Static_assert(offsetof(struct sr_lane_ctl, tail) == SR_CACHELINE,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "common/limits.h"
 #include "ringdir.h"
 
 #include <dirent.h>
@@ -9,35 +10,66 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dec.h"
 #include "ids.h"
 #include "why.h"
 
+/* No stdio here: the shim calls this at every start (dec.h says why). */
+int sr_dir_default_uid(char *buf, size_t n, uint32_t euid)
+{
+	static const char base[] = "/dev/shm/spanring-";
+	const char *env = getenv("SPANRING_DIR");
+	char num[SR_DEC_MAX];
+	size_t len, k;
+
+	if (env && *env) {
+		len = strlen(env);
+		if (len >= n)
+			return -ENAMETOOLONG;
+		memcpy(buf, env, len + 1);
+		return 0;
+	}
+	k = sr_dec_fmt(num, euid);
+	len = sizeof(base) - 1 + k;
+	if (len >= n)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, sizeof(base) - 1);
+	memcpy(buf + sizeof(base) - 1, num, k);
+	buf[len] = 0;
+	return 0;
+}
+
 int sr_dir_default(char *buf, size_t n)
 {
-	const char *env = getenv("SPANRING_DIR");
-	int len;
+	return sr_dir_default_uid(buf, n, (uint32_t)geteuid());
+}
 
-	if (env && *env)
-		len = snprintf(buf, n, "%s", env);
-	else
-		len = snprintf(buf, n, "/dev/shm/spanring-%u",
-			       (unsigned)geteuid());
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+/* The effective ids to check against: the ones the kernel gave this image
+ * at exec (auxiliary vector, no system call) with SR_DIR_EXEC_IDS. */
+static uid_t my_euid(unsigned flags)
+{
+	return flags & SR_DIR_EXEC_IDS ? (uid_t)getauxval(AT_EUID) : geteuid();
+}
+
+static gid_t my_egid(unsigned flags)
+{
+	return flags & SR_DIR_EXEC_IDS ? (gid_t)getauxval(AT_EGID) : getegid();
 }
 
 /* true if the process belongs to group g (egid or supplementary). No
  * allocation: the shim calls this at start-up. */
-static bool in_group(gid_t g)
+static bool in_group(gid_t g, unsigned flags)
 {
-	gid_t list[256];
+	gid_t list[SR_GROUPS_MAX];
 	int n;
 
-	if (g == getegid())
+	if (g == my_egid(flags))
 		return true;
 	n = getgroups((int)(sizeof(list) / sizeof(list[0])), list);
 	for (int i = 0; i < n; i++)
@@ -51,13 +83,14 @@ static int classify(int fd, const char *path, unsigned flags, struct sr_dir *d,
 		    char *why, size_t n)
 {
 	struct stat st;
-	uid_t me = geteuid();
+	uid_t me = my_euid(flags);
 	bool root_reads = (flags & SR_DIR_CONSUMER) && me == 0;
 
 	if (fstat(fd, &st) < 0)
 		return sr_why(why, n, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return sr_why(why, n, -ENOTDIR, "%s: not a directory", path);
+	d->size = (uint64_t)st.st_size;
 	d->ring_mode = 0600;
 	d->ring_chgrp = false;
 	d->ring_gid = (uint32_t)st.st_gid;
@@ -66,7 +99,7 @@ static int classify(int fd, const char *path, unsigned flags, struct sr_dir *d,
 		return 0;
 	}
 	if (st.st_mode & S_IWGRP) {
-		if (!in_group(st.st_gid) && !root_reads)
+		if (!in_group(st.st_gid, flags) && !root_reads)
 			return sr_why(why, n, -EPERM,
 				      "%s: writable by group %u (mode %o), which "
 				      "uid %u is not in",
@@ -110,15 +143,16 @@ static int open_nofollow(int at, const char *path, const char *shown, char *why,
  * volume's group when we belong to it, so a sidecar of that group can
  * read the rings and remove them, else 0700.
  */
-static int open_own_sub(struct sr_dir *d, const char *path, char *why, size_t n)
+static int open_own_sub(struct sr_dir *d, const char *path, unsigned flags,
+			char *why, size_t n)
 {
 	char name[32], shown[PATH_MAX];
-	bool group = in_group((gid_t)d->ring_gid), made;
+	bool group = in_group((gid_t)d->ring_gid, flags), made;
+	uid_t me = my_euid(flags);
 	struct stat st;
 	int fd;
 
-	snprintf(name, sizeof(name), SR_DIR_SUB_PREFIX "%u",
-		 (unsigned)geteuid());
+	snprintf(name, sizeof(name), SR_DIR_SUB_PREFIX "%u", (unsigned)me);
 	snprintf(shown, sizeof(shown), "%s/%s", path, name);
 	made = mkdirat(d->volfd, name, 0700) == 0;
 	if (!made && errno != EEXIST)
@@ -135,9 +169,9 @@ static int open_own_sub(struct sr_dir *d, const char *path, char *why, size_t n)
 			      "%s: cannot share with group %u: %s", shown,
 			      (unsigned)d->ring_gid, strerror(errno));
 	}
-	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & S_IWOTH) ||
-	    ((st.st_mode & S_IWGRP) && !in_group(st.st_gid))) {
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != me ||
+	    (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && !in_group(st.st_gid, flags))) {
 		close(fd);
 		return sr_why(why, n, -EPERM,
 			      "%s: not this uid's own directory (owner %u, "
@@ -146,6 +180,7 @@ static int open_own_sub(struct sr_dir *d, const char *path, char *why, size_t n)
 			      (unsigned)(st.st_mode & 07777));
 	}
 	d->fd = fd;
+	d->size = (uint64_t)st.st_size;
 	d->ring_gid = (uint32_t)st.st_gid;
 	d->ring_mode = st.st_mode & S_IWGRP ? 0660 : 0600;
 	d->ring_chgrp = (st.st_mode & S_IWGRP) && !(st.st_mode & S_ISGID);
@@ -181,7 +216,7 @@ int sr_dir_open_as(const char *path, unsigned flags, struct sr_dir *d,
 		return 0;
 	d->volfd = fd;
 	d->fd = -1;
-	rc = open_own_sub(d, path, why, whylen);
+	rc = open_own_sub(d, path, flags, why, whylen);
 	if (rc)
 		sr_dir_close(d);
 	return rc;
@@ -293,11 +328,22 @@ bool sr_ring_name_parse(const char *name, uint32_t *pid, uint64_t *bytes)
 void sr_ring_name(char out[SR_RING_NAME_MAX], uint32_t pid,
 		  const uint8_t nonce[8], uint64_t bytes)
 {
-	char hex[17];
+	/* no stdio (dec.h) */
+	char *p = out;
 
-	sr_hex(hex, nonce, 8);
-	snprintf(out, SR_RING_NAME_MAX, "sr-%u-%s-%llu%s", pid, hex,
-		 (unsigned long long)bytes, SR_RING_SUFFIX);
+	_Static_assert(3 + 10 + 1 + 16 + 1 + SR_DEC_MAX +
+				       sizeof(SR_RING_SUFFIX) <=
+			       SR_RING_NAME_MAX,
+		       "the longest ring name fits SR_RING_NAME_MAX");
+	memcpy(p, "sr-", 3);
+	p += 3;
+	p += sr_dec_fmt(p, pid);
+	*p++ = '-';
+	sr_hex(p, nonce, 8);
+	p += 16;
+	*p++ = '-';
+	p += sr_dec_fmt(p, bytes);
+	memcpy(p, SR_RING_SUFFIX, sizeof(SR_RING_SUFFIX));
 }
 
 struct linux_dirent64 {
@@ -325,7 +371,7 @@ static int scan_entries(int dirfd, unsigned max,
 			bool (*keep)(const struct linux_dirent64 *),
 			void (*fn)(void *ctx, const char *name), void *ctx)
 {
-	char buf[8192] __attribute__((aligned(8)));
+	char buf[SR_DIR_READ_CHUNK] __attribute__((aligned(8)));
 	int fd, seen = 0;
 	long n;
 
@@ -397,23 +443,26 @@ int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes)
 
 /*
  * Start-up must not scan a directory of a thousand rings (~1.5 us each).
- * On tmpfs a directory's size is 40 + 20 bytes per entry: an upper bound
- * of the ring count without reading a single entry.
+ * On tmpfs a directory's size is 40 + 20 bytes per entry: its entries
+ * counted without reading one. They are the rings and the few files kept
+ * beside them (the counters, the sidecar's lock and stats), and on tmpfs
+ * the cap counts them all: so a full directory, where rings pile up while
+ * no sidecar runs, refuses in O(1) too, where counting its rings exactly
+ * would scan a thousand entries at every start (~0.5 ms). A directory is
+ * full a few rings early that way, never late.
  */
-static bool tmpfs_count_ok(int dirfd, const struct statfs *sf,
-			   uint32_t max_rings)
+static bool tmpfs_count_ok(uint64_t dir_size, uint32_t max_rings)
 {
-	struct stat st;
-
-	if (sf->f_type != TMPFS_MAGIC || fstat(dirfd, &st) < 0 ||
-	    st.st_size < 40)
-		return false;
-	return ((uint64_t)st.st_size - 40) / 20 < max_rings;
+	return dir_size >= 40 && (dir_size - 40) / 20 < max_rings;
 }
 
-bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
+/* sr_dir_has_room(); `dir_size` is the directory's st_size, or
+ * UINT64_MAX when not known yet (read only on tmpfs, where it counts). */
+static bool has_room(int dirfd, uint64_t dir_size, uint64_t need,
+		     uint32_t max_rings)
 {
 	struct statfs sf;
+	struct stat st;
 	uint32_t rings;
 	uint64_t used;
 
@@ -423,11 +472,25 @@ bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
 	if (fstatfs(dirfd, &sf) < 0 ||
 	    (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < need)
 		return false;
-	if (tmpfs_count_ok(dirfd, &sf, max_rings))
-		return true;
+	if (sf.f_type == TMPFS_MAGIC && dir_size == UINT64_MAX &&
+	    fstat(dirfd, &st) == 0)
+		dir_size = (uint64_t)st.st_size;
+	if (sf.f_type == TMPFS_MAGIC)
+		return tmpfs_count_ok(dir_size, max_rings);
 	if (sr_dir_usage(dirfd, &rings, &used) < 0)
 		return false;
 	return rings < max_rings;
+}
+
+bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings)
+{
+	return has_room(dirfd, UINT64_MAX, need, max_rings);
+}
+
+bool sr_dir_open_has_room(const struct sr_dir *d, uint64_t need,
+			  uint32_t max_rings)
+{
+	return has_room(d->fd, d->size, need, max_rings);
 }
 
 /* One byte appended to a count file of dirfd. An existing file is opened

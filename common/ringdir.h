@@ -20,6 +20,9 @@
 /* Writes the ring directory to use: $SPANRING_DIR if set and non-empty,
  * else /dev/shm/spanring-<euid>. 0 or -ENAMETOOLONG. */
 int sr_dir_default(char *buf, size_t n);
+/* The same for the given euid (the shim's start: from the auxiliary
+ * vector, no system call). */
+int sr_dir_default_uid(char *buf, size_t n, uint32_t euid);
 
 /*
  * How a ring directory may be shared (common/README.md, "Ring directory"):
@@ -40,6 +43,10 @@ enum sr_dir_kind { SR_DIR_PRIVATE, SR_DIR_GROUP, SR_DIR_VOLUME };
 #define SR_DIR_CREATE 1u   /* make the named directory (0700) if missing */
 #define SR_DIR_PRODUCER 2u /* in a VOLUME, open (make) uid-<euid>/ */
 #define SR_DIR_CONSUMER 4u /* root may read a directory it does not own */
+/* check against the effective uid and gid the kernel gave this image at
+ * exec (auxv AT_EUID / AT_EGID, no system call): only where they cannot
+ * have changed yet, the constructor of an exec'd image */
+#define SR_DIR_EXEC_IDS 8u
 
 /* An opened ring directory and how rings are made in it. */
 struct sr_dir {
@@ -50,6 +57,7 @@ struct sr_dir {
 	uint32_t ring_mode;    /* 0600, or 0660 when a group shares fd */
 	bool ring_chgrp;       /* rings must be given ring_gid (no setgid) */
 	uint32_t ring_gid;
+	uint64_t size; /* st_size of fd when it was checked */
 };
 
 /*
@@ -116,8 +124,13 @@ int sr_dir_usage(int dirfd, uint32_t *rings, uint64_t *bytes);
 /* true if one more ring fits: the directory's filesystem has at least
  * `need` bytes free (its real free space: rings are sparse, see
  * SR_DIR_MIN_FREE) and fewer than `max_rings` ring files (0:
- * SR_DIR_MAX_RINGS). */
+ * SR_DIR_MAX_RINGS); on tmpfs fewer than `max_rings` entries of any kind,
+ * counted from the directory's size without reading it (ringdir.c). */
 bool sr_dir_has_room(int dirfd, uint64_t need, uint32_t max_rings);
+/* The same for a directory just opened with sr_dir_open_as(): its size as
+ * checked then, so no second fstat. */
+bool sr_dir_open_has_room(const struct sr_dir *d, uint64_t need,
+			  uint32_t max_rings);
 
 /* Counts one ring that was not created because the directory was full:
  * one byte appended to SR_DIR_CAPPED_FILE, whose size is the count. */

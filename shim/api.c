@@ -249,7 +249,7 @@ static int push(struct shim_api *a, uint32_t flags, const char *name,
 	set_parent(a, &f->s);
 	sr_id_random(f->s.span_id, 12);
 	a->depth++;
-	f->s.start_ns = sr_now_ns();
+	f->s.start_ns = shim_stamp();
 	return 0;
 }
 
@@ -316,7 +316,7 @@ SHIM_API int spanring_span_set_error(const char *message, const char *data_json)
 
 SHIM_API int spanring_span_end(void)
 {
-	uint64_t end_ns = sr_now_ns();
+	uint64_t end_ns = shim_stamp();
 	struct shim_api *a;
 	struct frame *f;
 	int rc;

@@ -63,7 +63,9 @@ static bool replaced(const char *entry, bool *own_tp)
 		}
 		return true;
 	}
+	/* SPANRING_CLOCK: this image's decision is carried instead */
 	return starts(entry, "SPANRING_CONTEXT=") ||
+	       starts(entry, "SPANRING_CLOCK=") ||
 	       starts(entry, "SPANRING_PIDNS=") ||
 	       starts(entry, "SPANRING_VFORK=") ||
 	       starts(entry, "SPANRING_DEBUG=fd:");
@@ -72,9 +74,9 @@ static bool replaced(const char *entry, bool *own_tp)
 char *const *shim_envp_build(struct shim_envp *e, char *const envp[],
 			     const uint8_t trace[16], const uint8_t span[12])
 {
-	const char *carry[SHIM_CARRY_MAX];
-	bool present[SHIM_CARRY_MAX] = { false }, own_tp = false;
-	unsigned nc = shim_carry_env(carry, SHIM_CARRY_MAX);
+	const char *carry[SR_CARRY_MAX];
+	bool present[SR_CARRY_MAX] = { false }, own_tp = false;
+	unsigned nc = shim_carry_env(carry, SR_CARRY_MAX);
 	size_t n = 0, k;
 
 	for (k = 0; envp && envp[k]; k++) {

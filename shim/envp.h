@@ -25,10 +25,9 @@
 #include "common/context.h"
 #include "common/limits.h"
 
-#define SHIM_CARRY_MAX 16
 /* Entries added beyond the caller's: TRACEPARENT, SPANRING_CONTEXT,
  * SPANRING_PIDNS, SPANRING_VFORK, the carried ones, the terminator. */
-#define SHIM_ENVP_EXTRA (SHIM_CARRY_MAX + 5)
+#define SHIM_ENVP_EXTRA (SR_CARRY_MAX + 5)
 
 struct shim_envp {
 	char **vec; /* caller's array of SHIM_ENVP_VEC(envp) entries */

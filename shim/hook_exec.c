@@ -158,7 +158,7 @@ exec_failed(const struct exec_call *c, struct sr_span_rec *s,
 	if (child_pid)
 		sr_jw_member_i64(&w, "process.child_pid", child_pid);
 	sr_jw_lit(&w, "}");
-	s->end_ns = sr_now_ns();
+	s->end_ns = shim_stamp();
 	s->data = (struct sr_str){ data, (uint32_t)w.len };
 	shim_span_errno(s, err, errd, sizeof(errd));
 	if (child_pid)
@@ -183,7 +183,7 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
 	rc = exec_child(c, envp, s.trace_id, s.span_id, NULL, false);
 	/* still here: the exec failed */
 	err = errno;
-	s.end_ns = sr_now_ns();
+	s.end_ns = shim_stamp();
 	s.start_ns = 0;
 	s.data = (struct sr_str){ "{}", 2 };
 	shim_span_errno(&s, err, errd, sizeof(errd));
@@ -196,14 +196,16 @@ static __attribute__((noinline)) int image_exec(const struct exec_call *c,
  * must not write with its parent's thread state nor leave a span open in
  * the parent's ring, and may run on a small stack. The next image records
  * the `spawn` span (SPANRING_VFORK); only a failure is written here. */
-static int shared_child_exec(const struct exec_call *c, char *const envp[])
+static int shared_child_exec(const struct exec_call *c, char *const envp[],
+			     uint32_t pid)
 {
 	char vfork_env[SHIM_VFORK_ENV_MAX];
-	uint32_t pid = (uint32_t)getpid();
 	struct sr_span_rec s;
 	int rc, err;
 
 	shim_span_open(&s, "spawn", 0);
+	/* the next image reads it from its environment: realtime ns */
+	s.start_ns = sr_now_ns();
 	shim_vfork_env(vfork_env, pid, s.start_ns, s.trace_id, s.span_id,
 		       s.parent_id);
 	/* the guard is the parent thread's: a successful exec never comes
@@ -247,6 +249,7 @@ static int pending_child_exec(const struct exec_call *c, char *const envp[],
 static int traced_exec(const struct exec_call *c, char *const envp[])
 {
 	const uint8_t *pending = shim_pending_parent();
+	uint32_t pid;
 	int rc;
 
 	if (pending && (shim.hooks & SHIM_HOOK_EXEC) && !shim_thr.guard)
@@ -255,8 +258,8 @@ static int traced_exec(const struct exec_call *c, char *const envp[])
 	if (!shim_enter(SHIM_HOOK_EXEC))
 		return call_real(c, envp);
 	/* shared_child_exec() leaves the guard itself */
-	if (shim_in_shared_child())
-		return shared_child_exec(c, envp);
+	if (shim_shared_child_pid(&pid))
+		return shared_child_exec(c, envp, pid);
 	rc = image_exec(c, envp);
 	shim_leave();
 	return rc;

@@ -104,7 +104,7 @@ SHIM_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	 * its EFAULT, not a crash in the hook */
 	if ((rc < 0 && err == EFAULT) || !traced_family(sa))
 		goto out;
-	s.end_ns = sr_now_ns();
+	s.end_ns = shim_stamp();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
 	jw_addr(&w, fd, sa, len);
@@ -159,7 +159,7 @@ SHIM_API int getaddrinfo(const char *node, const char *service,
 	shim_span_open(&s, "getaddrinfo", SR_SF_CLIENT);
 	rc = REAL(getaddrinfo)(node, service, hints, res);
 	err = errno;
-	s.end_ns = sr_now_ns();
+	s.end_ns = shim_stamp();
 	s.data.p = data;
 	s.data.n = (uint32_t)gai_data(data, sizeof(data), node, service,
 				      rc == 0 && res ? *res : NULL);

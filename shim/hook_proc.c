@@ -38,7 +38,7 @@ static void fork_done(struct sr_span_rec *s, pid_t pid, int err)
 {
 	char data[96], errd[32];
 
-	s->end_ns = sr_now_ns();
+	s->end_ns = shim_stamp();
 	if (pid < 0) {
 		snprintf(data, sizeof(data), "{\"process.pid\":%u}", shim.pid);
 		shim_span_errno(s, err, errd, sizeof(errd));

@@ -42,7 +42,7 @@ static void spawn_done(struct sr_span_rec *s, const char *path,
 	char data[SR_ARGV_JSON_MAX + 1024], errd[32];
 	struct sr_jw w;
 
-	s->end_ns = sr_now_ns();
+	s->end_ns = shim_stamp();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
 	sr_jw_member_cstr(&w, "process.executable.path", path);
@@ -228,7 +228,7 @@ SHIM_API int system(const char *cmd)
 	status = run_system(cmd,
 			    SHIM_CHILD_ENVP(environ, s.trace_id, s.span_id));
 	err = errno;
-	s.end_ns = sr_now_ns();
+	s.end_ns = shim_stamp();
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
 	sr_jw_member(&w, "process.command_line");
@@ -322,6 +322,8 @@ static int popen_spawn(struct popen_slot *sl, const char *cmd, bool reading,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, theirs, target);
 	/* POSIX: no stream of an earlier popen() reaches the child */
+	/* the load (seq_cst) pairs with the store of SLOT_OPEN in
+	 * hook_spawn.c:popen, which publishes the slot's fd */
 	for (unsigned i = 0; i < SR_POPEN_MAX; i++)
 		if (atomic_load(&slots[i].state) == SLOT_OPEN &&
 		    slots[i].fd != target)
@@ -364,7 +366,7 @@ static FILE *traced_popen(struct popen_slot *sl, const char *cmd, bool reading,
 		wait_child(sl->pid);
 	}
 	if (!sl->fp) {
-		sl->s.end_ns = sr_now_ns();
+		sl->s.end_ns = shim_stamp();
 		shim_span_errno(&sl->s, err, errd, sizeof(errd));
 		shim_emit_span(SR_REC_SPAN, &sl->s);
 		errno = err;
@@ -412,7 +414,7 @@ static void pclose_span(struct popen_slot *sl, int status, int err)
 	char data[96], errd[32];
 	struct sr_jw w;
 
-	sl->s.end_ns = sr_now_ns();
+	sl->s.end_ns = shim_stamp();
 	sl->s.start_ns = 0;
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");

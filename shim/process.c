@@ -29,6 +29,7 @@
 
 #include "common/clock.h"
 #include "common/context.h"
+#include "common/dec.h"
 #include "common/ids.h"
 #include "common/jsonscan.h"
 #include "common/jsonw.h"
@@ -46,6 +47,7 @@ static uint32_t cfg_lanes = SR_RING_DEFAULT_LANES;
 static uint32_t cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
 static uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
 static uint64_t proc_start_ns;
+static const char *clock_env; /* SPANRING_CLOCK for children: decided */
 
 /* Who this image is, read once per image (fork child: again). */
 static struct {
@@ -68,23 +70,28 @@ static const char *const carried[] = {
 	"ASAN_OPTIONS",
 #endif
 };
-static char carry_buf[8192];
-static const char *carry[16];
+static char carry_buf[SR_CARRY_TEXT_MAX];
+static const char *carry[SR_CARRY_MAX];
 static unsigned ncarry;
 
 /* --- configuration ------------------------------------------------------ */
 
+static size_t carry_used;
+
 static void carry_add(const char *name, const char *val)
 {
-	static size_t used;
 	size_t need = strlen(name) + strlen(val) + 2;
+	char *p = carry_buf + carry_used;
 
 	if (ncarry >= sizeof(carry) / sizeof(carry[0]) ||
-	    used + need > sizeof(carry_buf))
+	    carry_used + need > sizeof(carry_buf))
 		return;
-	snprintf(carry_buf + used, need, "%s=%s", name, val);
-	carry[ncarry++] = carry_buf + used;
-	used += need;
+	/* no stdio at start (common/dec.h says why) */
+	p = stpcpy(p, name);
+	*p++ = '=';
+	strcpy(p, val);
+	carry[ncarry++] = carry_buf + carry_used;
+	carry_used += need;
 }
 
 /* LD_PRELOAD for children: ours when it names this library, else just
@@ -96,6 +103,10 @@ static void carry_init(void)
 	const char *base;
 	Dl_info info;
 
+	/* written before anything reads them: a first read of a zero page
+	 * would map it only for the first write to fault again */
+	ncarry = 0;
+	carry_used = 0;
 	if (!dladdr((void *)carry_init, &info) || !info.dli_fname)
 		info.dli_fname = "";
 	base = strrchr(info.dli_fname, '/');
@@ -108,6 +119,8 @@ static void carry_init(void)
 				 info.dli_fname);
 		carry_add("LD_PRELOAD", lib_path);
 	}
+	/* the decision, not the request: children need not ask again */
+	carry_add("SPANRING_CLOCK", clock_env);
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
@@ -183,7 +196,9 @@ static void config_init(void)
 
 	shim.hooks = parse_hooks(getenv("SPANRING_HOOKS"));
 	dir_explicit = getenv("SPANRING_DIR") && *getenv("SPANRING_DIR");
-	if (sr_dir_default(dir_path, sizeof(dir_path)) < 0)
+	/* the constructor runs before the program could change its euid */
+	if (sr_dir_default_uid(dir_path, sizeof(dir_path),
+			       (uint32_t)getauxval(AT_EUID)) < 0)
 		dir_path[0] = 0;
 	if (env_u32("SPANRING_LANES", &lanes) &&
 	    env_u32("SPANRING_LANE_SIZE", &lane_size) &&
@@ -198,6 +213,7 @@ static void config_init(void)
 			   SR_RING_MIN_LANE_SIZE, SR_RING_MAX_LANE_SIZE);
 	}
 	env_u32("SPANRING_MAX_RINGS", &cfg_max_rings);
+	clock_env = shim_clock_init();
 }
 
 /* --- incoming context --------------------------------------------------- */
@@ -218,8 +234,12 @@ static void incoming_init(struct incoming *in)
 	bool t_ok = sr_traceparent_parse(tv, tt, ts);
 
 	/* kept to tell it from one the program gives a child (envp.c) */
-	if (tv)
-		snprintf(inherited_tp, sizeof(inherited_tp), "%s", tv);
+	if (tv) {
+		size_t n = strnlen(tv, sizeof(inherited_tp) - 1);
+
+		memcpy(inherited_tp, tv, n);
+		inherited_tp[n] = 0;
+	}
 
 	memset(in, 0, sizeof(*in));
 	if (cv && !c_ok)
@@ -258,18 +278,16 @@ static uint64_t pidns_inode(void)
  * the parent is outside our pid namespace). */
 static bool pidns_from_env(uint64_t *ino)
 {
-	const char *v = getenv("SPANRING_PIDNS");
-	unsigned long long pid, x;
-	char *end;
+	const char *v = getenv("SPANRING_PIDNS"), *end;
+	uint64_t pid, x;
 
 	if (!v)
 		return false;
-	errno = 0;
-	pid = strtoull(v, &end, 10);
-	if (errno || end == v || *end != ':' || pid == 0 || pid > UINT32_MAX)
+	end = sr_dec_parse(v, &pid);
+	if (!end || *end != ':' || pid == 0 || pid > UINT32_MAX)
 		goto bad;
-	x = strtoull(end + 1, &end, 10);
-	if (errno || *end || x == 0)
+	end = sr_dec_parse(end + 1, &x);
+	if (!end || *end || x == 0)
 		goto bad;
 	if (pid != self.pid && pid != self.ppid)
 		return false;
@@ -304,9 +322,15 @@ static bool self_init(bool fork_child)
 		ino = pidns_inode(), proc = true;
 	self.pidns = ino;
 	pidns_env[0] = 0;
-	if (ino)
-		snprintf(pidns_env, sizeof(pidns_env), "SPANRING_PIDNS=%u:%llu",
-			 self.pid, (unsigned long long)ino);
+	if (ino) {
+		/* "SPANRING_PIDNS=<pid>:<inode>", no stdio (common/dec.h) */
+		char *p = stpcpy(pidns_env, "SPANRING_PIDNS=");
+
+		p += sr_dec_fmt(p, self.pid);
+		*p++ = ':';
+		p += sr_dec_fmt(p, ino);
+		*p = 0;
+	}
 	return proc;
 }
 
@@ -316,8 +340,11 @@ const char *shim_pidns_env(void)
 }
 
 /* Opens the ring directory and creates this image's ring in it. A
- * directory refused as unsafe is counted where the sidecar reads it. */
-static int ring_open(void)
+ * directory refused as unsafe is counted where the sidecar reads it.
+ * `exec`: the constructor of an exec'd image, whose effective ids are
+ * still the ones the kernel put in the auxiliary vector (a fork child's
+ * may have changed since its image started). */
+static int ring_open(bool exec)
 {
 	struct sr_ring_params p = {
 		.lanes = cfg_lanes,
@@ -330,6 +357,7 @@ static int ring_open(void)
 		.exe = exe_path,
 		.trace_id = shim.trace_id,
 		.span_id = shim.proc_span,
+		.clock_tsc = shim.clock_tsc,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
 	struct sr_dir d;
@@ -338,7 +366,8 @@ static int ring_open(void)
 
 	rc = sr_dir_open_as(dir_path,
 			    SR_DIR_PRODUCER |
-				    (dir_explicit ? 0 : SR_DIR_CREATE),
+				    (dir_explicit ? 0 : SR_DIR_CREATE) |
+				    (exec ? SR_DIR_EXEC_IDS : 0),
 			    &d, why, sizeof(why));
 	if (rc < 0) {
 		shim_debug("untraced: ring directory unusable: %s", why);
@@ -346,7 +375,7 @@ static int ring_open(void)
 			sr_dir_count_untraced(dir_path);
 		return rc;
 	}
-	if (!sr_dir_has_room(d.fd, SR_DIR_MIN_FREE, cfg_max_rings)) {
+	if (!sr_dir_open_has_room(&d, SR_DIR_MIN_FREE, cfg_max_rings)) {
 		sr_dir_count_refused(d.fd);
 		sr_dir_close(&d);
 		shim_debug("untraced: ring directory %s is full (cap reached)",
@@ -487,7 +516,7 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 		memset(shim.proc_span, 0, 12);
 		memcpy(shim.self_span, shim.self_parent, 12);
 	}
-	if (ring_open() < 0)
+	if (ring_open(exec) < 0)
 		return;
 	shim.recording = true;
 	write_process_record();
@@ -495,6 +524,8 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 		write_trace_record(argv0);
 	} else if (new_trace) {
 		trace_argv0 = argv0;
+		/* publishes trace_argv0; pairs with the exchange (seq_cst) in
+		 * process.c:shim_trace_flush */
 		atomic_store(&shim.trace_pending, true);
 	}
 	if (exec)
@@ -580,8 +611,11 @@ void shim_process_end(int code, int sig, bool from_exit_call)
 	shim_thr.guard++;
 	shim_emit_span_last(&s);
 	shim_thr.guard--;
+	/* informational (spanring-dump's copy of the header): no reader
+	 * orders anything on it, the end record is published by the
+	 * store-release of its lane's head */
 	atomic_fetch_or_explicit((_Atomic uint32_t *)&shim.ring.hdr->owner_flags,
-				 SR_OWNER_EXITED, memory_order_release);
+				 SR_OWNER_EXITED, memory_order_relaxed);
 out:
 	errno = saved;
 }
@@ -650,8 +684,8 @@ static void atfork_child(void)
 	} else {
 		/* no process span to hang an exec'd image under: the ring
 		 * now, for the exec spans */
-		sr_ids_reseed();
 		self_init(true);
+		sr_ids_reseed_pid(self.pid);
 		image_start(false, false, NULL, fork_ns);
 	}
 	shim_thr.guard--;
@@ -676,8 +710,8 @@ bool shim_materialize(void)
 		return shim.recording;
 	}
 	shim_thr.guard++;
-	sr_ids_reseed();
 	self_init(true);
+	sr_ids_reseed_pid(self.pid);
 	image_start(false, false, NULL, fork_ns);
 	shim_thr.guard--;
 	errno = saved;
@@ -732,18 +766,17 @@ static void write_vfork_span(void)
 	const char *v = getenv("SPANRING_VFORK");
 	char data[SR_ARGV_JSON_MAX + SR_EXE_MAX * 2 + 128];
 	struct sr_span_rec s = { 0 };
-	unsigned long long pid, start;
+	const char *end;
+	uint64_t pid, start;
 	struct sr_jw w;
-	char *end;
 
 	if (!v || !(shim.hooks & SHIM_HOOK_EXEC))
 		return;
-	errno = 0;
-	pid = strtoull(v, &end, 10);
-	if (errno || *end != ':' || pid != self.pid)
+	end = sr_dec_parse(v, &pid);
+	if (!end || *end != ':' || pid != self.pid)
 		return;
-	start = strtoull(end + 1, &end, 10);
-	if (errno || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
+	end = sr_dec_parse(end + 1, &start);
+	if (!end || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
 	    !sr_unhex(s.trace_id, end + 1, 16) ||
 	    !sr_unhex(s.span_id, end + 34, 12) ||
 	    !sr_unhex(s.parent_id, end + 59, 12) || start > proc_start_ns) {
@@ -858,6 +891,8 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	config_init();
 	carry_init();
 	exe_init(self_init(false));
+	/* seeded with the pid at hand: no getpid() on first use */
+	sr_ids_reseed_pid(self.pid);
 	argv_json_init(argv);
 	incoming_init(&in);
 	memcpy(shim.trace_id, in.trace, 16);

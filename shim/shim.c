@@ -99,6 +99,8 @@ static bool exit_key_ready(void)
 	if (st == 0 &&
 	    atomic_compare_exchange_strong(&exit_key_state, &none, 1)) {
 		st = pthread_key_create(&exit_key, thread_exit) == 0 ? 2 : 3;
+		/* publishes exit_key; pairs with the load above (seq_cst) in
+		 * another thread's shim.c:exit_key_ready */
 		atomic_store(&exit_key_state, st);
 	}
 	/* glibc keeps the values of the first 32 keys in the thread itself;
@@ -142,6 +144,32 @@ void shim_leave(void)
 	shim_thr.guard--;
 }
 
+const char *shim_clock_init(void)
+{
+	const char *v = getenv("SPANRING_CLOCK");
+
+	if (v && strcmp(v, "realtime") == 0)
+		shim.clock_tsc = false;
+	else if (v && strcmp(v, "tsc") == 0)
+		shim.clock_tsc = sr_tsc_taggable();
+	else {
+		if (v && *v && strcmp(v, "auto") != 0)
+			shim_debug("SPANRING_CLOCK=%.20s: unknown, auto", v);
+		shim.clock_tsc = sr_tsc_usable();
+	}
+	return shim.clock_tsc ? "tsc" : "realtime";
+}
+
+/* The latest TSC stamp of a span record (untagged), 0 if none: the ring
+ * anchors the lane up to it. */
+static inline uint64_t span_tsc(const struct sr_span_rec *s)
+{
+	uint64_t a = s->start_ns & SR_STAMP_TSC ? s->start_ns : 0;
+	uint64_t b = s->end_ns & SR_STAMP_TSC ? s->end_ns : 0;
+
+	return (a > b ? a : b) & ~SR_STAMP_TSC;
+}
+
 void shim_new_span_id(uint8_t id[12])
 {
 	sr_id_random(id, 12);
@@ -168,7 +196,7 @@ void shim_span_open(struct sr_span_rec *s, const char *name, uint32_t flags)
 	shim_new_span_id(s->span_id);
 	s->name.p = name;
 	s->name.n = (uint32_t)strlen(name);
-	s->start_ns = sr_now_ns();
+	s->start_ns = shim_stamp();
 }
 
 void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
@@ -187,7 +215,17 @@ void shim_span_errno(struct sr_span_rec *s, int err, char *data, size_t n)
 
 bool shim_in_shared_child(void)
 {
-	return !shim.sandboxed && (uint32_t)getpid() != shim.pid;
+	uint32_t pid;
+
+	return shim_shared_child_pid(&pid);
+}
+
+bool shim_shared_child_pid(uint32_t *pid)
+{
+	if (shim.sandboxed)
+		return false;
+	*pid = (uint32_t)getpid();
+	return *pid != shim.pid;
 }
 
 enum emit_how { EMIT_PLAIN, EMIT_LAST, EMIT_CHILD };
@@ -203,6 +241,7 @@ emit(uint16_t type, uint32_t size,
      uint32_t (*enc)(uint8_t *, uint32_t, const void *, bool *),
      const void *rec, enum emit_how how, uint32_t tid)
 {
+	uint64_t tsc = 0;
 	uint32_t max = sr_ring_record_big_max(&shim.ring), n;
 	struct sr_producer child = { .tid = tid, .no_lane = 1 };
 	struct sr_producer *prod = &shim_thr.prod;
@@ -219,8 +258,13 @@ emit(uint16_t type, uint32_t size,
 	/* bigger than the spill lane takes: cut to it (truncated flag) */
 	if (size > max - 8)
 		size = max - 8;
+	/* only span records hold TSC stamps (type is a constant here) */
+	if (type != SR_REC_TRACE && type != SR_REC_CHILD_EXIT)
+		tsc = span_tsc(rec);
 	if (how == EMIT_LAST)
 		p = sr_ring_reserve_last(&shim.ring, prod, size + 8, &rv);
+	else if (tsc)
+		p = sr_ring_reserve_tsc(&shim.ring, prod, size + 8, &rv, tsc);
 	else
 		p = sr_ring_reserve(&shim.ring, prod, size + 8, &rv);
 	if (!p)

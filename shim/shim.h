@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/record.h"
 #include "common/ring.h"
 
@@ -61,9 +62,28 @@ struct shim_state {
 	_Atomic bool sandboxed;     /* a seccomp filter was installed through
 				     prctl: the shim makes no system call of
 				     its own from then on */
+	bool clock_tsc;             /* spans are stamped with the TSC (rings
+				     are SR_CLOCK_TSC): SPANRING_CLOCK */
 };
 
 extern struct shim_state shim;
+
+/* A span's start or end, for its record only (never compared, never
+ * passed to another image): a TSC reading tagged SR_STAMP_TSC when the
+ * rings are SR_CLOCK_TSC, which the consumer turns into realtime ns,
+ * else CLOCK_REALTIME ns. No system call, errno untouched. */
+static inline uint64_t shim_stamp(void)
+{
+	if (shim.clock_tsc)
+		return sr_tsc() | SR_STAMP_TSC;
+	return sr_now_ns();
+}
+
+/* Decides shim.clock_tsc from SPANRING_CLOCK (tsc, realtime, auto; auto
+ * when unset or unknown): auto asks sr_tsc_usable(). Returns the decision
+ * as the value to pass on to children ("tsc" or "realtime"), so that
+ * they need not ask again. */
+const char *shim_clock_init(void);
 
 bool shim_materialize(void);
 
@@ -135,6 +155,8 @@ int shim_emit_span_from_child(const struct sr_span_rec *s, uint32_t tid);
  * (vfork, clone(CLONE_VM)): its pid is not the image's. One getpid();
  * false once sandboxed (no system call is made then). */
 bool shim_in_shared_child(void);
+/* The same, with the pid it read in *pid (unset once sandboxed). */
+bool shim_shared_child_pid(uint32_t *pid);
 int shim_emit_trace(const struct sr_trace_rec *t);
 int shim_emit_child(const struct sr_child_rec *c);
 

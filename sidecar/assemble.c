@@ -97,7 +97,7 @@ int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n)
 	return 0;
 }
 
-size_t sr_asm_ring_open(const struct sr_asm_ring *r)
+size_t sr_asm_ring_open_count(const struct sr_asm_ring *r)
 {
 	return r->n;
 }

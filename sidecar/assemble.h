@@ -18,23 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "common/reader.h"
-
-/* Trace ids remembered to export each trace object once (a direct-mapped
- * set: 16 bytes a slot; an evicted id may be exported twice). */
-#define SR_TRACE_SET_SLOTS 65536u
-/* Spans held open per ring (process and exec spans: a handful). */
-#define SR_OPEN_SPANS_MAX 1024u
-/* Spans per ring whose SPAN_END came whole (an SDK's span, flag
- * SPAN_DATA) before their SPAN_START was read: lanes are drained in
- * rotation, so a start written on one thread may be read after the end
- * another thread wrote later. Their starts, read within the next polls,
- * are dropped; a lag of more than this many ends yields a duplicate span
- * closed with an error when the owner exits. */
-#define SR_ENDED_EARLY_MAX 1024u
-/* Child exits remembered to put an exit status on an orphaned process
- * span (CHILD_EXIT records written by a traced parent). */
-#define SR_CHILD_EXITS_MAX 256u
 
 struct sr_asm;
 struct sr_asm_ring;
@@ -84,7 +69,7 @@ int sr_asm_close_orphans(struct sr_asm *a, struct sr_asm_ring *r,
 int sr_asm_ring_identity(struct sr_asm_ring *r, const char *members, size_t n);
 
 /* Spans held open. */
-size_t sr_asm_ring_open(const struct sr_asm_ring *r);
+size_t sr_asm_ring_open_count(const struct sr_asm_ring *r);
 
 /* True when the open set changed since the last save. */
 bool sr_asm_ring_dirty(const struct sr_asm_ring *r);
@@ -95,7 +80,7 @@ void sr_asm_ring_touch(struct sr_asm_ring *r);
 /* The open set is saved (sidecar/openspans.h): clean until it changes. */
 void sr_asm_ring_saved(struct sr_asm_ring *r);
 
-/* Open span i (i < sr_asm_ring_open()), in order of arrival: its
+/* Open span i (i < sr_asm_ring_open_count()), in order of arrival: its
  * SPAN_START payload (owned by r, valid until the set changes) and its
  * order number. */
 struct sr_open_entry {

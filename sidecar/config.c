@@ -32,107 +32,142 @@ struct opt {
 	const char *flag; /* without "--" */
 	const char *env;  /* NULL: SPANRINGD_<FLAG> */
 	enum opt_type type;
-	size_t off;      /* field in struct sr_config */
-	size_t size;     /* for strings */
-	const char *def; /* default shown by --help */
+	size_t off;  /* field in struct sr_config */
+	size_t size; /* for strings */
+	/* The default: a value parsed like the flag's before the environment
+	 * and argv are read; NULL when there is none or it is worked out at
+	 * start (then `note` says how). The only place a default is
+	 * written: --help and --help-markdown (the READMEs' tables) show it. */
+	const char *def;
+	const char *note; /* how a default is found, or what it means */
 	const char *help;
 };
 
 #define F(f) offsetof(struct sr_config, f), sizeof(((struct sr_config *)0)->f)
 
 static const struct opt opts[] = {
-	{ "dir", "SPANRING_DIR", T_STR, F(dir), "/dev/shm/spanring-<euid>",
-	  "ring directory to serve" },
-	{ "exporter", NULL, T_EXPORTER, F(exporters),
+	{ "dir", "SPANRING_DIR", T_STR, F(dir), NULL,
+	  "/dev/shm/spanring-<euid> (created 0700)",
+	  "ring directory to serve, and its uid-<N>/ subdirectories" },
+	{ "exporter", NULL, T_EXPORTER, F(exporters), NULL,
 	  "otlp if OTEL_TRACES_EXPORTER=otlp, else openai if a key or endpoint "
 	  "is set, else file",
-	  "openai | otlp | console | file, or several: openai,otlp,file" },
+	  "openai | otlp | console | file, or several: openai,otlp,file "
+	  "(each its own progress, retries, dead letter and counters)" },
 	{ "endpoint", NULL, T_STR, F(endpoint),
-	  "https://api.openai.com/v1/traces/ingest", "URL (http or https)" },
-	{ "output", NULL, T_STR, F(output), "- (stdout)",
+	  "https://api.openai.com/v1/traces/ingest", NULL,
+	  "openai: URL (http or https)" },
+	{ "output", NULL, T_STR, F(output), "-", "(stdout)",
 	  "file exporter: JSON lines file" },
-	{ "max-batch-size", NULL, T_U32, F(max_batch_size), "128",
+	{ "max-batch-size", NULL, T_U32, F(max_batch_size), "128", NULL,
 	  "items per export request" },
-	{ "schedule-delay", NULL, T_SECS, F(schedule_delay), "5",
+	{ "schedule-delay", NULL, T_SECS, F(schedule_delay), "5", NULL,
 	  "seconds an item may wait before its export starts" },
 	{ "export-trigger-ratio", NULL, T_RATIO, F(export_trigger_ratio), "0.7",
-	  "queue or ring fill (0,1] that triggers an export at once" },
-	{ "max-queue-size", NULL, T_U32, F(max_queue_size), "8192",
+	  NULL, "queue or ring fill (0,1] that triggers an export at once" },
+	{ "max-queue-size", NULL, T_U32, F(max_queue_size), "8192", NULL,
 	  "items held in memory before they go to the spool" },
-	{ "max-retries", NULL, T_U32, F(max_retries), "3",
+	{ "max-retries", NULL, T_U32, F(max_retries), "3", NULL,
 	  "attempts per export round" },
-	{ "base-delay", NULL, T_SECS, F(base_delay), "1",
+	{ "base-delay", NULL, T_SECS, F(base_delay), "1", NULL,
 	  "first retry delay, seconds (doubles)" },
-	{ "max-delay", NULL, T_SECS, F(max_delay), "30",
+	{ "max-delay", NULL, T_SECS, F(max_delay), "30", NULL,
 	  "largest retry delay, seconds (also caps a server's hint)" },
-	{ "compression", NULL, T_CODEC, F(compression), "lz4",
+	{ "compression", NULL, T_CODEC, F(compression), "lz4", NULL,
 	  "spool segments: lz4 | gzip | none" },
-	{ "wire-compression", NULL, T_CODEC, F(wire_compression), "none",
+	{ "wire-compression", NULL, T_CODEC, F(wire_compression), "none", NULL,
 	  "request bodies (Content-Encoding): lz4 | gzip | none" },
-	{ "spool-dir", NULL, T_STR, F(spool_dir),
-	  "$XDG_STATE_HOME/spanring/spool, ~/.local/state/spanring/spool, "
-	  "or /var/lib/spanring/spool as root",
-	  "durable queue directory" },
-	{ "spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M",
-	  "spool size bound (K, M, G suffixes); oldest dropped beyond" },
-	{ "shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5",
+	{ "spool-dir", NULL, T_STR, F(spool_dir), NULL,
+	  "$XDG_STATE_HOME/spanring/spool, else ~/.local/state/spanring/spool, "
+	  "/var/lib/spanring/spool as root; <dir>/.spanringd-spool when that "
+	  "cannot be made (read-only root, no home)",
+	  "durable queue directory; must persist as long as the rings" },
+	{ "spool-max-bytes", NULL, T_U64, F(spool_max_bytes), "256M", NULL,
+	  "spool size bound (K, M, G suffixes; 0: none); oldest dropped "
+	  "beyond" },
+	{ "shutdown-timeout", NULL, T_SECS, F(shutdown_timeout), "5", NULL,
 	  "seconds SIGTERM may take to drain and flush" },
-	{ "stats-file", NULL, T_STR, F(stats_file),
+	{ "stats-file", NULL, T_STR, F(stats_file), NULL,
 	  "<dir>/.spanringd.stats.json", "counters, rewritten every second" },
-	{ "dead-letter", NULL, T_STR, F(dead_letter),
-	  "<spool-dir>/dead-letter.jsonl", "items the server rejected" },
-	{ "log-file", NULL, T_STR, F(log_file), "stderr",
+	{ "dead-letter", NULL, T_STR, F(dead_letter), NULL,
+	  "<spool-dir>/dead-letter.jsonl",
+	  "items the server rejected (with openai and otlp both: one file "
+	  "each, -<name> before .jsonl)" },
+	{ "log-file", NULL, T_STR, F(log_file), NULL, "stderr",
 	  "log file (SIGHUP reopens it)" },
-	{ "log-level", NULL, T_LEVEL, F(log_level), "info",
+	{ "log-level", NULL, T_LEVEL, F(log_level), "info", NULL,
 	  "error | warn | info | debug" },
-	{ "poll-interval", NULL, T_SECS, F(poll_interval), "0.1",
+	{ "poll-interval", NULL, T_SECS, F(poll_interval), "0.1", NULL,
 	  "seconds between polls of live rings" },
-	{ "orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15",
+	{ "orphan-grace", NULL, T_SECS, F(orphan_grace), "0.15", NULL,
 	  "seconds between noticing a dead owner and closing its spans" },
-	{ "fsync", NULL, T_BOOL, F(fsync), "yes",
+	{ "fsync", NULL, T_BOOL, F(fsync), "yes", NULL,
 	  "fsync spool segments before rings are committed (yes | no)" },
-	{ "api-key-file", NULL, T_KEYFILE, F(api_key), "OPENAI_API_KEY",
+	{ "api-key-file", NULL, T_KEYFILE, F(api_key), NULL,
+	  "OPENAI_API_KEY (also OPENAI_ORG_ID, OPENAI_PROJECT_ID)",
 	  "file holding the API key" },
 	{ "otlp-endpoint", NULL, T_STR, F(otlp_endpoint),
-	  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT"
-	  "/v1/traces, else http://localhost:4318/v1/traces",
+	  "http://localhost:4318/v1/traces",
+	  "unless OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is) or "
+	  "OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) is set",
 	  "otlp: traces URL, used as is" },
-	{ "otlp-headers", NULL, T_STR, F(otlp_headers),
+	{ "otlp-headers", NULL, T_STR, F(otlp_headers), NULL,
 	  "OTEL_EXPORTER_OTLP_HEADERS + OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 	  "otlp: extra headers k=v,k2=v2 (URL-encoded values; added last)" },
-	{ "otlp-compression", NULL, T_STR, F(otlp_compression),
-	  "OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, else none",
+	{ "otlp-compression", NULL, T_STR, F(otlp_compression), "none",
+	  "unless OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION is set",
 	  "otlp: request bodies gzip | lz4 | none" },
-	{ "otlp-timeout", NULL, T_SECS, F(otlp_timeout),
-	  "OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (ms), else 10",
+	{ "otlp-timeout", NULL, T_SECS, F(otlp_timeout), "10",
+	  "unless OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT (ms) is set",
 	  "otlp: seconds a request may take" },
-	{ "otlp-max-body", NULL, T_U64, F(otlp_max_body), "4M",
-	  "otlp: largest request body; bigger batches are split" },
-	{ "service-name", NULL, T_STR, F(service_name),
-	  "OTEL_SERVICE_NAME, else the trace's workflow name",
+	/* The Collector's gRPC receiver refuses messages over 4 MiB and HTTP
+	 * receivers in front of backends often stop near there. */
+	{ "otlp-max-body", NULL, T_U64, F(otlp_max_body), "4M", NULL,
+	  "otlp: largest request body (K, M, G suffixes); bigger batches are "
+	  "sent in halves" },
+	{ "service-name", NULL, T_STR, F(service_name), NULL,
+	  "OTEL_SERVICE_NAME, else service.name of OTEL_RESOURCE_ATTRIBUTES, "
+	  "else the trace's workflow name",
 	  "otlp: resource service.name" },
-	{ "resource-attributes", NULL, T_STR, F(resource_attributes),
+	{ "resource-attributes", NULL, T_STR, F(resource_attributes), NULL,
 	  "OTEL_RESOURCE_ATTRIBUTES",
 	  "otlp: resource attributes k=v,… (URL-encoded values; added last)" },
 	{ "attribute-value-length-limit", NULL, T_U32,
-	  F(attr_value_length_limit),
+	  F(attr_value_length_limit), NULL,
 	  "OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT, else none",
 	  "otlp: longest attribute string, in characters" },
+	/* the OpenTelemetry SDKs' default */
 	{ "span-attribute-count-limit", NULL, T_U32, F(span_attr_count_limit),
-	  "OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT, else 128",
+	  "128", "unless OTEL_[SPAN_]ATTRIBUTE_COUNT_LIMIT is set",
 	  "otlp: attributes per span (the rest counted as dropped)" },
-	{ "identity", NULL, T_BOOL, F(identity), "yes",
+	{ "identity", NULL, T_BOOL, F(identity), "yes", NULL,
 	  "add host, pod and pid namespace to trace metadata and custom span "
 	  "data (yes | no)" },
-	{ "check-max-age", NULL, T_SECS, F(check_max_age), "10",
+	{ "check-max-age", NULL, T_SECS, F(check_max_age), "10", NULL,
 	  "--check: seconds the stats file may be old" },
-	{ "check", "", T_FLAG, F(check), NULL,
+	{ "check", "", T_FLAG, F(check), NULL, NULL,
 	  "health probe: exit 0 if the running spanringd is well (stats file)" },
-	{ "help", "", T_FLAG, F(help), NULL, "this text" },
-	{ "version", "", T_FLAG, F(version), NULL, "print the version" },
+	{ "help", "", T_FLAG, F(help), NULL, NULL, "this text" },
+	{ "help-markdown", "", T_FLAG, F(help_markdown), NULL, NULL,
+	  "the options as a Markdown table (the READMEs' tables)" },
+	{ "version", "", T_FLAG, F(version), NULL, NULL, "print the version" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* The bit of option `flag` in a given mask (0 for no such option). */
+static uint64_t opt_bit(const char *flag)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (!strcmp(opts[i].flag, flag))
+			return 1ull << i;
+	return 0;
+}
+
+bool sr_config_given(const struct sr_config *c, const char *flag)
+{
+	return c->given & opt_bit(flag);
+}
 
 static void env_name(const struct opt *o, char *buf, size_t n)
 {
@@ -148,6 +183,29 @@ static void env_name(const struct opt *o, char *buf, size_t n)
 	buf[i] = 0;
 }
 
+_Static_assert(NOPTS <= 64, "struct sr_config's given has a bit an option");
+
+/* The default as --help shows it: the value, what it depends on, or
+ * both. */
+static void print_default(FILE *out, const struct opt *o, const char *quote)
+{
+	if (o->def)
+		fprintf(out, "%s%s%s%s%s", quote, o->def, quote,
+			o->note ? " " : "", o->note ? o->note : "");
+	else
+		fprintf(out, "%s", o->note ? o->note : "none");
+}
+
+static const char help_tail[] =
+	"OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: credentials and "
+	"headers of the openai exporter.\n"
+	"Signals: TERM/INT drain and exit, USR1 flush and cut every wait, HUP "
+	"reopen\nthe log.\n"
+	"Exit codes: 0 ok, 64 usage, 65 bad key file, 66 no input, 69 --check: "
+	"not\nrunning or stale, 71 system resources, 73 cannot create, 74 "
+	"--check: spool\nfailing, 75 already running, 77 rings or ring "
+	"directories it could not read,\n78 config.\n";
+
 void sr_config_help(FILE *out)
 {
 	char env[64];
@@ -162,19 +220,61 @@ void sr_config_help(FILE *out)
 
 		env_name(o, env, sizeof(env));
 		fprintf(out, "  --%-22s %s\n", o->flag, o->help);
-		if (o->type != T_FLAG)
-			fprintf(out, "  %-24s   env %s, default %s\n", "", env,
-				o->def);
+		if (o->type == T_FLAG)
+			continue;
+		fprintf(out, "  %-24s   env %s, default ", "", env);
+		print_default(out, o, "");
+		fputc('\n', out);
 	}
-	fprintf(out,
-		"\nOPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID: "
-		"credentials and headers of the openai exporter.\n"
-		"Signals: TERM/INT drain and exit, USR1 flush and cut every "
-		"wait, HUP reopen\nthe log.\nExit codes: 0 ok, 64 usage, 65 "
-		"bad key file, 66 no input, 69 --check: not\nrunning or stale, "
-		"71 system resources, 73 cannot create, 74 --check: spool\n"
-		"failing, 75 already running, 77 rings or ring directories it "
-		"could not read,\n78 config.\n");
+	fprintf(out, "\n%s", help_tail);
+}
+
+/* Text in a Markdown table cell: '|' escaped, and '<' outside code spans
+ * ("<dir>" is not an HTML tag). */
+static void md_cell(FILE *out, const char *s)
+{
+	bool code = false;
+
+	for (; *s; s++) {
+		if (*s == '`')
+			code = !code;
+		if (*s == '|' || (*s == '<' && !code))
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+void sr_config_help_markdown(FILE *out)
+{
+	char env[64], *text;
+	size_t len;
+	FILE *cell;
+
+	fprintf(out, "| flag | variable | default | meaning |\n"
+		     "|---|---|---|---|\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		env_name(o, env, sizeof(env));
+		fprintf(out, "| `--%s` | ", o->flag);
+		cell = open_memstream(&text, &len);
+		if (!cell)
+			return;
+		if (o->type == T_FLAG)
+			fprintf(cell, "—");
+		else
+			print_default(cell, o, "`");
+		fclose(cell);
+		if (o->type == T_FLAG)
+			fprintf(out, "— | ");
+		else
+			fprintf(out, "`%s` | ", env);
+		md_cell(out, text);
+		fprintf(out, " | ");
+		md_cell(out, o->help);
+		fprintf(out, " |\n");
+		free(text);
+	}
 }
 
 /* Seconds: decimal digits with an optional fraction ("5", "0.25",
@@ -453,25 +553,17 @@ static const struct opt *find_opt(const char *flag, size_t n)
 	return NULL;
 }
 
-static void defaults(struct sr_config *c)
+/* The table's defaults, then those worked out at start. */
+static int defaults(struct sr_config *c)
 {
 	const char *home = getenv("HOME"), *xdg = getenv("XDG_STATE_HOME");
 
 	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opts[i].def && set_opt(c, &opts[i], opts[i].def, "default"))
+			return SR_EX_SOFTWARE;
 	if (sr_dir_default(c->dir, sizeof(c->dir)))
 		c->dir[0] = 0;
-	snprintf(c->endpoint, sizeof(c->endpoint), "%s",
-		 "https://api.openai.com/v1/traces/ingest");
-	snprintf(c->output, sizeof(c->output), "-");
-	c->max_batch_size = 128;
-	c->schedule_delay = 5;
-	c->export_trigger_ratio = 0.7;
-	c->max_queue_size = 8192;
-	c->max_retries = 3;
-	c->base_delay = 1;
-	c->max_delay = 30;
-	c->compression = SR_CODEC_LZ4;
-	c->wire_compression = SR_CODEC_NONE;
 	if (geteuid() == 0)
 		snprintf(c->spool_dir, sizeof(c->spool_dir),
 			 "/var/lib/spanring/spool");
@@ -484,18 +576,11 @@ static void defaults(struct sr_config *c)
 	else
 		snprintf(c->spool_dir, sizeof(c->spool_dir),
 			 "/tmp/spanring-spool-%u", (unsigned)geteuid());
-	c->spool_max_bytes = 256ull << 20;
-	c->shutdown_timeout = 5;
-	c->log_level = SR_LOG_INFO;
-	c->poll_interval = 0.1;
-	c->orphan_grace = 0.15;
-	c->fsync = true;
-	c->otlp_timeout = -1;
-	c->check_max_age = 10;
-	c->identity = true;
+	return 0;
 }
 
-static int load_env(struct sr_config *c, int *endpoint_set)
+/* The variables; the options they set go into *bits. */
+static int load_env(struct sr_config *c, uint64_t *bits)
 {
 	char env[64], src[80];
 	const char *v;
@@ -512,16 +597,13 @@ static int load_env(struct sr_config *c, int *endpoint_set)
 		rc = set_opt(c, &opts[i], v, src);
 		if (rc)
 			return rc == SR_EX_USAGE ? SR_EX_CONFIG : rc;
-		if (!strcmp(opts[i].flag, "endpoint"))
-			*endpoint_set = 1;
-		if (!strcmp(opts[i].flag, "spool-dir"))
-			c->spool_dir_set = true;
+		*bits |= 1ull << i;
 	}
 	return 0;
 }
 
-static int load_argv(struct sr_config *c, int argc, char **argv,
-		     int *endpoint_set)
+/* The command line; the options it sets go into *bits. */
+static int load_argv(struct sr_config *c, int argc, char **argv, uint64_t *bits)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq, *v;
@@ -562,10 +644,7 @@ static int load_argv(struct sr_config *c, int argc, char **argv,
 		rc = set_opt(c, o, v, "command line");
 		if (rc)
 			return rc;
-		if (!strcmp(o->flag, "endpoint"))
-			*endpoint_set = 2;
-		if (!strcmp(o->flag, "spool-dir"))
-			c->spool_dir_set = true;
+		*bits |= 1ull << (o - opts);
 	}
 	return 0;
 }
@@ -635,6 +714,10 @@ static int finish(struct sr_config *c, int endpoint_set)
 				"--poll-interval must be > 0\n");
 		return SR_EX_USAGE;
 	}
+	if (!c->otlp_max_body) {
+		fprintf(stderr, "spanringd: --otlp-max-body must be > 0\n");
+		return SR_EX_USAGE;
+	}
 	if (!c->dir[0]) {
 		fprintf(stderr, "spanringd: no ring directory (set --dir)\n");
 		return SR_EX_USAGE;
@@ -655,14 +738,16 @@ static int finish(struct sr_config *c, int endpoint_set)
 
 int sr_config_load(struct sr_config *c, int argc, char **argv)
 {
-	int endpoint_set = 0;
+	uint64_t env = 0, flags = 0, ep = opt_bit("endpoint");
 	int rc;
 
-	defaults(c);
-	rc = load_env(c, &endpoint_set);
+	rc = defaults(c);
 	if (!rc)
-		rc = load_argv(c, argc, argv, &endpoint_set);
-	if (!rc && !c->help && !c->version)
-		rc = finish(c, endpoint_set);
+		rc = load_env(c, &env);
+	if (!rc)
+		rc = load_argv(c, argc, argv, &flags);
+	c->given = env | flags;
+	if (!rc && !c->help && !c->help_markdown && !c->version)
+		rc = finish(c, flags & ep ? 2 : env & ep ? 1 : 0);
 	return rc;
 }

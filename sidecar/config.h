@@ -6,6 +6,7 @@
 #ifndef SR_SD_CONFIG_H
 #define SR_SD_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,12 +26,12 @@ enum sr_exporter_kind {
 };
 
 struct sr_config {
-	char dir[4096]; /* ring directory */
+	char dir[PATH_MAX]; /* ring directory */
 	/* destinations, in the order given, each kind at most once */
 	enum sr_exporter_kind exporters[SR_EXPORTERS_MAX];
 	unsigned n_exporters;
-	char endpoint[2048];
-	char output[4096];              /* file exporter: path or "-" */
+	char endpoint[SR_URL_MAX];
+	char output[PATH_MAX];          /* file exporter: path or "-" */
 	uint32_t max_batch_size;        /* items per export */
 	double schedule_delay;          /* s */
 	double export_trigger_ratio;    /* (0, 1] */
@@ -39,33 +40,34 @@ struct sr_config {
 	double base_delay, max_delay;   /* s */
 	enum sr_codec compression;      /* spool segments */
 	enum sr_codec wire_compression; /* request bodies */
-	char spool_dir[4096];
+	char spool_dir[PATH_MAX];
 	uint64_t spool_max_bytes;
 	double shutdown_timeout; /* s */
-	char stats_file[4096];
-	char dead_letter[4096];
-	char log_file[4096]; /* empty: stderr */
+	char stats_file[PATH_MAX];
+	char dead_letter[PATH_MAX];
+	char log_file[PATH_MAX]; /* empty: stderr */
 	enum sr_log_level log_level;
-	double poll_interval; /* s between ring polls */
-	double orphan_grace;  /* s between noticing death and closing */
-	bool fsync;           /* fsync spool segments */
-	char api_key[512];    /* never logged */
-	char org_id[256], project_id[256];
-	/* otlp exporter (otlp.c): empty / 0 until resolved from OTEL_* */
-	char otlp_endpoint[2048];         /* traces URL, used as is */
-	char otlp_headers[8192];          /* "k=v,…", values URL-encoded */
-	char otlp_compression[16];        /* gzip | lz4 | none */
-	double otlp_timeout;              /* s; < 0: unset */
-	char service_name[512];           /* resource service.name */
-	char resource_attributes[4096];   /* "k=v,…", URL-encoded */
+	double poll_interval;         /* s between ring polls */
+	double orphan_grace;          /* s between noticing death and closing */
+	bool fsync;                   /* fsync spool segments */
+	char api_key[SR_API_KEY_MAX]; /* never logged */
+	char org_id[SR_OPENAI_ID_MAX], project_id[SR_OPENAI_ID_MAX];
+	/* otlp exporter (otlp.c): resolved from OTEL_* where no flag says */
+	char otlp_endpoint[SR_URL_MAX];         /* traces URL, used as is */
+	char otlp_headers[SR_OTLP_HEADERS_MAX]; /* "k=v,…", URL-encoded */
+	char otlp_compression[16];              /* gzip | lz4 | none */
+	double otlp_timeout;                    /* s */
+	char service_name[SR_SERVICE_NAME_MAX]; /* resource service.name */
+	char resource_attributes[SR_OTLP_RESOURCE_MAX]; /* "k=v,…", URL-encoded */
 	uint32_t attr_value_length_limit; /* code points, 0: none */
 	uint32_t span_attr_count_limit;   /* attributes per span */
 	uint64_t otlp_max_body;           /* bytes per request body */
 	enum sr_codec otlp_codec;         /* resolved otlp_compression */
-	bool spool_dir_set;   /* --spool-dir given (else a default) */
 	bool identity;        /* add where items come from (identity.h) */
 	double check_max_age; /* s: --check fails on older stats */
-	bool help, version, check;
+	bool help, help_markdown, version, check;
+	uint64_t given; /* bit i: option i of the table set by a flag or
+			 * a variable (sr_config_given) */
 };
 
 /* Exit codes of spanringd: those of <sysexits.h>. */
@@ -90,6 +92,15 @@ int sr_config_load(struct sr_config *c, int argc, char **argv);
 
 /* Prints --help: every option, its variable and its default. */
 void sr_config_help(FILE *out);
+
+/* Prints --help-markdown: the same as a Markdown table (flag, variable,
+ * default, meaning), the one README.md and sidecar/README.md hold between
+ * their "spanringd --help-markdown" markers (`make docs` writes them). */
+void sr_config_help_markdown(FILE *out);
+
+/* True when option `flag` (without "--") was set by a flag or its
+ * variable, false when it holds its default. */
+bool sr_config_given(const struct sr_config *c, const char *flag);
 
 /* "openai", "console", "file", "null" or "otlp". */
 const char *sr_exporter_kind_name(enum sr_exporter_kind k);

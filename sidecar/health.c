@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "common/limits.h"
 #include "health.h"
 
 #include <cJSON.h>
@@ -8,10 +9,6 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
-
-/* The stats file is one line of a few KiB; anything much bigger is not
- * ours. */
-#define STATS_MAX 65536
 
 static double num(const cJSON *j, const char *key)
 {
@@ -23,7 +20,7 @@ static double num(const cJSON *j, const char *key)
 static char *read_small(const char *path)
 {
 	FILE *f = fopen(path, "re");
-	char *buf = malloc(STATS_MAX + 1);
+	char *buf = malloc(SR_STATS_READ_MAX + 1);
 	size_t n;
 
 	if (!f || !buf) {
@@ -32,7 +29,7 @@ static char *read_small(const char *path)
 		free(buf);
 		return NULL;
 	}
-	n = fread(buf, 1, STATS_MAX, f);
+	n = fread(buf, 1, SR_STATS_READ_MAX, f);
 	fclose(f);
 	buf[n] = 0;
 	return buf;

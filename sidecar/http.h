@@ -11,10 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "retry.h"
-
-/* Bytes of a server's answer kept (for logs and the dead-letter file). */
-#define SR_HTTP_ANSWER_MAX 8192u
 
 struct sr_http;
 

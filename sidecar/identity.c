@@ -11,10 +11,7 @@
 
 #include "common/jsonw.h"
 
-/* host, pod (4), container name, container id */
-#define ATTRS_MAX 8
-
-static struct sr_ident_attr attrs[ATTRS_MAX];
+static struct sr_ident_attr attrs[SR_IDENT_ATTRS_MAX];
 static size_t nattrs;
 static char own_cid[65];    /* the sidecar's container, "" unknown */
 static bool cid_configured; /* container.id from the environment */
@@ -23,7 +20,7 @@ static bool enabled; /* sr_identity_init() ran */
 
 static void add(const char *key, const char *v)
 {
-	if (!v || !*v || nattrs == ATTRS_MAX)
+	if (!v || !*v || nattrs == SR_IDENT_ATTRS_MAX)
 		return;
 	attrs[nattrs].key = key;
 	snprintf(attrs[nattrs].value, SR_IDENT_VALUE_MAX, "%s", v);

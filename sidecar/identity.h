@@ -16,10 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest value kept (longer ones are cut). */
-#define SR_IDENT_VALUE_MAX 256u
-/* Longest members text of one ring: every attribute at its longest. */
-#define SR_IDENT_TEXT_MAX 2048u
+#include "common/limits.h"
 
 struct sr_ident_attr {
 	const char *key;                /* e.g. "k8s.pod.name" */

@@ -26,8 +26,8 @@
 
 #include <stddef.h>
 
-/* The endpoint's budget for span_data.input and .output, compact bytes. */
-#define SR_INGEST_FIELD_MAX 100000u
+#include "common/limits.h"
+
 /* The suffix of a cut string. */
 #define SR_INGEST_CUT_SUFFIX "... [truncated]"
 

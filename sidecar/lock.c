@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "common/limits.h"
 #include "lock.h"
 
 #include <errno.h>
@@ -7,14 +8,11 @@
 
 #include "common/clock.h"
 
-/* Between tries: short against the wait, long enough not to spin. */
-#define TRY_EVERY_NS 10000000l
-
 int sr_flock_wait(int fd, uint64_t wait_ns, void (*on_wait)(void *ctx),
 		  void *ctx)
 {
 	uint64_t until = sr_mono_ns() + wait_ns;
-	struct timespec ts = { 0, TRY_EVERY_NS };
+	struct timespec ts = { 0, SR_LOCK_TRY_NS };
 
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/limits.h"
+
 static enum sr_log_level log_level = SR_LOG_INFO;
 static const char *log_path;
 static int log_fd = 2;
@@ -87,7 +89,7 @@ static int rate_ok(time_t now)
 
 void sr_log(enum sr_log_level level, const char *subsys, const char *fmt, ...)
 {
-	char line[1024];
+	char line[SR_LOG_LINE_MAX];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;

@@ -24,6 +24,4 @@ int sr_log_reopen(void);
 void sr_log(enum sr_log_level level, const char *subsys, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define SR_LOG_BURST 50
-
 #endif /* SR_SD_LOG_H */

@@ -39,14 +39,6 @@
 #include "spool.h"
 #include "stats.h"
 
-/* Seconds between full rescans of the directory (inotify prompts the
- * others). */
-#define RESCAN_NS 2000000000ull
-#define STATS_NS 1000000000ull
-/* Pause after a hand-off the spool refused (full disk, spool directory
- * gone): retried then, not in a busy loop. */
-#define SPOOL_RETRY_NS 1000000000ull
-
 struct daemon {
 	struct sr_config c;
 	int dirfd, lockfd, sigfd, inofd;
@@ -119,7 +111,7 @@ static int __attribute__((warn_unused_result)) flush(struct daemon *d)
 			       "every second)",
 			       strerror(-rc), sr_queue_len(d->q));
 		d->spool_failed = true;
-		d->spool_retry = sr_mono_ns() + SPOOL_RETRY_NS;
+		d->spool_retry = sr_mono_ns() + SR_SPOOL_RETRY_NS;
 		SR_STAT_SET(spool_failing, 1);
 		return rc;
 	}
@@ -320,7 +312,7 @@ static void run(struct daemon *d)
 		now = sr_mono_ns();
 		if (scan || now >= next_scan) {
 			sr_rings_rescan(d->rings);
-			next_scan = now + RESCAN_NS;
+			next_scan = now + SR_RESCAN_NS;
 		}
 		if (scan || d->force || now >= next_tick) {
 			tick(d, false);
@@ -330,7 +322,7 @@ static void run(struct daemon *d)
 		}
 		if (now >= next_stats) {
 			write_stats(d);
-			next_stats = now + STATS_NS;
+			next_stats = now + SR_STATS_EVERY_NS;
 		}
 	}
 }
@@ -445,8 +437,9 @@ static int setup_signals(struct daemon *d)
 }
 
 /* Every traced process creates and maps a file in the ring directory: on a
- * disk filesystem that costs a start about twice what it costs on tmpfs
- * (B3 in README.md). Said once, at start. */
+ * disk filesystem that costs a start several times what it costs on tmpfs
+ * (B3 in README.md: ~5x the CPU of a shell loop's iteration). Said once,
+ * at start. */
 static void warn_if_disk(struct daemon *d)
 {
 	struct statfs sf;
@@ -456,8 +449,8 @@ static void warn_if_disk(struct daemon *d)
 		return;
 	sr_log(SR_LOG_WARN, "main",
 	       "ring directory %s is not on tmpfs (filesystem type 0x%lx): "
-	       "every traced process start costs about twice as much as on "
-	       "tmpfs; use /dev/shm or a memory-backed volume",
+	       "every traced process start costs several times as much as "
+	       "on tmpfs; use /dev/shm or a memory-backed volume",
 	       d->c.dir, (unsigned long)sf.f_type);
 }
 
@@ -494,7 +487,7 @@ static struct sr_spool *spool_fallback(struct daemon *d, int err,
 	struct sr_spool *sp;
 	struct stat st;
 
-	if (d->c.spool_dir_set ||
+	if (sr_config_given(&d->c, "spool-dir") ||
 	    (err != EROFS && err != EACCES && err != EPERM && err != ENOENT))
 		return NULL;
 	/* made here, checked by lstat: in a directory writable by anyone a
@@ -701,6 +694,10 @@ int main(int argc, char **argv)
 		return rc;
 	if (d.c.help) {
 		sr_config_help(stdout);
+		return 0;
+	}
+	if (d.c.help_markdown) {
+		sr_config_help_markdown(stdout);
 		return 0;
 	}
 	if (d.c.version) {

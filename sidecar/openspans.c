@@ -11,12 +11,9 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "openspans_layout.h"
 
-#define OPEN_MAGIC "SROPEN1\n"
 #define OPEN_PREFIX "open-"
-/* Largest open-span file read back: SR_OPEN_SPANS_MAX starts of at most
- * a record each, with room to spare. */
-#define OPEN_FILE_MAX (64u * 1024u * 1024u)
 
 static void file_name(char *buf, size_t n, const char *ring, bool tmp)
 {
@@ -45,7 +42,7 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 		      bool sync)
 {
 	char name[SR_RING_NAME_MAX + 16], tmp[SR_RING_NAME_MAX + 16];
-	size_t n = sr_asm_ring_open(r);
+	size_t n = sr_asm_ring_open_count(r);
 	int fd, rc;
 
 	file_name(name, sizeof(name), ring, false);
@@ -59,14 +56,15 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, OPEN_MAGIC, 8);
+	rc = write_all(fd, SR_OPEN_MAGIC, sizeof(struct sr_open_header));
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct sr_open_entry e;
+		struct sr_open_entry_header h;
 
 		sr_asm_ring_entry(r, i, &e);
-		rc = write_all(fd, &e.len, 4);
-		if (!rc)
-			rc = write_all(fd, &e.seq, 8);
+		h.len = e.len;
+		h.seq = e.seq;
+		rc = write_all(fd, &h, sizeof(h));
 		if (!rc)
 			rc = write_all(fd, e.payload, e.len);
 	}
@@ -82,48 +80,61 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 	return rc;
 }
 
+int sr_openspans_parse(const uint8_t *buf, size_t len, struct sr_asm_ring *r)
+{
+	struct sr_open_header fh;
+	size_t off = sizeof(fh);
+	int rc = 0;
+
+	if (len < sizeof(fh))
+		return -EBADMSG;
+	memcpy(&fh, buf, sizeof(fh));
+	if (memcmp(fh.magic, SR_OPEN_MAGIC, sizeof(fh.magic)))
+		return -EBADMSG;
+	while (len - off >= sizeof(struct sr_open_entry_header) && !rc) {
+		struct sr_open_entry_header h;
+
+		memcpy(&h, buf + off, sizeof(h));
+		off += sizeof(h);
+		/* a length beyond the file ends it */
+		if (h.len > len - off)
+			break;
+		rc = sr_asm_ring_restore(r, buf + off, h.len, h.seq);
+		if (rc == -EBADMSG)
+			rc = 0; /* that entry alone */
+		off += h.len;
+	}
+	return rc;
+}
+
 int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r)
 {
 	char name[SR_RING_NAME_MAX + 16];
 	uint8_t *buf;
 	struct stat st;
-	size_t off = 8, len;
-	int fd, rc = 0;
+	size_t len;
+	int fd, rc;
 
 	file_name(name, sizeof(name), ring, false);
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > OPEN_FILE_MAX) {
+	if (fstat(fd, &st) < 0 || st.st_size > SR_OPEN_FILE_MAX) {
 		close(fd);
 		return -EFBIG;
 	}
 	len = (size_t)st.st_size;
 	buf = malloc(len + 1);
-	if (!buf || read(fd, buf, len) != (ssize_t)len || len < 8 ||
-	    memcmp(buf, OPEN_MAGIC, 8)) {
+	if (!buf || read(fd, buf, len) != (ssize_t)len) {
 		free(buf);
 		close(fd);
 		return -EBADMSG;
 	}
 	close(fd);
-	while (off + 12 <= len && !rc) {
-		uint32_t n;
-		uint64_t seq;
-
-		memcpy(&n, buf + off, 4);
-		memcpy(&seq, buf + off + 4, 8);
-		off += 12;
-		/* a length beyond the file ends it */
-		if (n > len - off)
-			break;
-		rc = sr_asm_ring_restore(r, buf + off, n, seq);
-		if (rc == -EBADMSG)
-			rc = 0; /* that entry alone */
-		off += n;
-	}
+	rc = sr_openspans_parse(buf, len, r);
 	free(buf);
-	sr_asm_ring_saved(r);
+	if (rc != -EBADMSG)
+		sr_asm_ring_saved(r);
 	return rc;
 }
 

@@ -9,9 +9,9 @@
  * is handled here and nowhere else.
  *
  * File: "SROPEN1\n" | { u32 len | u64 seq | SPAN_START payload }…, the
- * entries in order of arrival (the orphan rule needs it). Untrusted when
- * read back: an entry that does not decode is skipped, a length beyond
- * the file ends it.
+ * entries in order of arrival (the orphan rule needs it); the bytes are
+ * defined in openspans_layout.h. Untrusted when read back: an entry that
+ * does not decode is skipped, a length beyond the file ends it.
  *
  * Drain thread only.
  */
@@ -19,6 +19,8 @@
 #define SR_SD_OPENSPANS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "assemble.h"
 
@@ -31,6 +33,13 @@ int sr_openspans_save(int dirfd, const char *ring, struct sr_asm_ring *r,
 /* Loads ring `ring`'s saved set into r: 0 (a missing file is an empty
  * set), -EBADMSG (not such a file), -EFBIG, -ENOMEM or -errno. */
 int sr_openspans_load(int dirfd, const char *ring, struct sr_asm_ring *r);
+
+/* Restores the open set of an open-span file image of len bytes into r
+ * (untrusted bytes: tests/fuzz/fuzz_openspans.c covers it): 0, -EBADMSG
+ * (not such a file: another magic, or shorter than its header) or
+ * -ENOMEM. An entry that does not decode is skipped; an entry header cut
+ * short or a length beyond the image ends it. */
+int sr_openspans_parse(const uint8_t *buf, size_t len, struct sr_asm_ring *r);
 
 /* Removes ring `ring`'s file (the ring is gone or unusable). */
 void sr_openspans_remove(int dirfd, const char *ring);

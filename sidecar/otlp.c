@@ -826,13 +826,14 @@ static int bad_var(const char *name, const char *v, const char *why)
 	return SR_EX_CONFIG;
 }
 
-static int parse_limit(const char *traces, const char *generic, uint32_t *out)
+static int parse_limit(const char *traces, const char *generic, bool given,
+		       uint32_t *out)
 {
 	const char *v = env2(traces, generic);
 	char *end;
 	unsigned long long u;
 
-	if (*out || !v)
+	if (given || !v)
 		return 0;
 	errno = 0;
 	u = strtoull(v, &end, 10);
@@ -849,14 +850,15 @@ static int resolve_endpoint(struct sr_config *c)
 {
 	const char *v = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
 	const char *g = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	bool given = sr_config_given(c, "otlp-endpoint");
 	size_t n;
 
-	if (!c->otlp_endpoint[0] && v && *v) {
+	if (!given && v && *v) {
 		if (strlen(v) >= sizeof(c->otlp_endpoint))
 			return bad_var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", v,
 				       "too long");
 		snprintf(c->otlp_endpoint, sizeof(c->otlp_endpoint), "%s", v);
-	} else if (!c->otlp_endpoint[0] && g && *g) {
+	} else if (!given && g && *g) {
 		n = strlen(g);
 		while (n && g[n - 1] == '/')
 			n--;
@@ -865,9 +867,6 @@ static int resolve_endpoint(struct sr_config *c)
 				       "too long");
 		snprintf(c->otlp_endpoint, sizeof(c->otlp_endpoint),
 			 "%.*s/v1/traces", (int)n, g);
-	} else if (!c->otlp_endpoint[0]) {
-		snprintf(c->otlp_endpoint, sizeof(c->otlp_endpoint),
-			 "http://localhost:4318/v1/traces");
 	}
 	if (strncmp(c->otlp_endpoint, "http://", 7) &&
 	    strncmp(c->otlp_endpoint, "https://", 8)) {
@@ -885,7 +884,7 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 			const char *name2, const char *what)
 {
 	const char *vars[2] = { name1, name2 };
-	char flag[8192];
+	char flag[SR_OTLP_HEADERS_MAX]; /* the larger of the two lists */
 	size_t o = 0;
 
 	snprintf(flag, sizeof(flag), "%s", field);
@@ -919,18 +918,20 @@ static int resolve_list(char *field, size_t cap, const char *name1,
 
 static int resolve_compression(struct sr_config *c)
 {
-	const char *v = c->otlp_compression[0]
-				? c->otlp_compression
-				: env2("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-				       "OTEL_EXPORTER_OTLP_COMPRESSION");
+	bool given = sr_config_given(c, "otlp-compression");
+	const char *v = given ? NULL
+			      : env2("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+				     "OTEL_EXPORTER_OTLP_COMPRESSION");
 
-	if (!v || !strcmp(v, "none"))
+	if (!v)
+		v = c->otlp_compression; /* the flag's, or the default */
+	if (!strcmp(v, "none"))
 		c->otlp_codec = SR_CODEC_NONE;
 	else if (!strcmp(v, "gzip"))
 		c->otlp_codec = SR_CODEC_GZIP;
 	else if (!strcmp(v, "lz4"))
 		c->otlp_codec = SR_CODEC_LZ4;
-	else if (c->otlp_compression[0]) {
+	else if (v == c->otlp_compression) {
 		fprintf(stderr,
 			"spanringd: invalid value '%s' for --otlp-compression "
 			"(gzip | lz4 | none)\n",
@@ -950,10 +951,7 @@ static int resolve_timeout(struct sr_config *c)
 	char *end;
 	double ms;
 
-	if (c->otlp_timeout >= 0)
-		return 0;
-	c->otlp_timeout = 10;
-	if (!v)
+	if (sr_config_given(c, "otlp-timeout") || !v)
 		return 0;
 	errno = 0;
 	ms = strtod(v, &end);
@@ -989,15 +987,13 @@ int sr_otlp_config(struct sr_config *c)
 		snprintf(c->service_name, sizeof(c->service_name), "%s", v);
 	if ((rc = parse_limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
 			      "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+			      sr_config_given(c, "attribute-value-length-limit"),
 			      &c->attr_value_length_limit)) ||
 	    (rc = parse_limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
 			      "OTEL_ATTRIBUTE_COUNT_LIMIT",
+			      sr_config_given(c, "span-attribute-count-limit"),
 			      &c->span_attr_count_limit)))
 		return rc;
-	if (!c->span_attr_count_limit)
-		c->span_attr_count_limit = SR_OTLP_ATTR_COUNT_DEFAULT;
-	if (!c->otlp_max_body)
-		c->otlp_max_body = SR_OTLP_BODY_MAX;
 	return 0;
 }
 

@@ -12,9 +12,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-/* Longest Retry-After parsed, seconds (a hostile answer cannot overflow
- * the arithmetic; the wait itself is capped at max_delay). */
-#define SR_RETRY_AFTER_MAX 3600.0
+#include "common/limits.h"
 
 enum sr_verdict {
 	SR_V_OK,     /* 2xx (and 1xx): delivered */

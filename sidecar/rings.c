@@ -45,19 +45,12 @@ struct ring {
 	bool drops_logged;
 	uint64_t faults; /* integrity faults already counted */
 	uint64_t lost;
+	uint64_t clamped;    /* stamps clamped already counted */
 	uint64_t next_check; /* monotonic ns of the next liveness probe */
 	uint64_t dead_mono, dead_real;
 	uint64_t seen_mono; /* first found */
 	struct sr_ring_info *info;
 };
-
-/* How long a ring whose header is not complete yet is retried on every
- * tick (afterwards on rescans only: an empty file named like a ring must
- * not cost a system call per tick forever). Also how long a new ring or
- * uid-<N>/ that refuses the sidecar's uid (EACCES) is taken for one being
- * created: the shim creates it 0600 / 0700 and then gives the group its
- * bits with fchmod; only a refusal that outlasts this is reported. */
-#define WAIT_RETRY_NS 2000000000ull
 
 /* A uid-<N>/ subdirectory of a world-writable ring directory. Its
  * descriptor stays open while the sidecar runs: rings read from it keep
@@ -68,8 +61,9 @@ struct sub {
 	ino_t ino;
 	bool seen;          /* found by the current rescan */
 	bool logged;        /* a refusal or denied ring was logged */
-	bool settling;      /* refused (EACCES) within WAIT_RETRY_NS of being
-			 * found: maybe not shared yet, not reported */
+	bool settling;      /* refused (EACCES) soon after it was found
+			     * (SR_RING_WAIT_RETRY_NS): maybe not
+			     * shared yet, not reported */
 	uint64_t seen_mono; /* first found */
 };
 
@@ -194,7 +188,8 @@ static void ring_open(struct sr_rings *rs, struct ring *g)
 		g->st = R_WAIT;
 		return;
 	}
-	if (rc == -EACCES && sr_mono_ns() - g->seen_mono < WAIT_RETRY_NS) {
+	if (rc == -EACCES &&
+	    sr_mono_ns() - g->seen_mono < SR_RING_WAIT_RETRY_NS) {
 		g->st = R_WAIT; /* the shim's fchmod may not have run yet */
 		return;
 	}
@@ -334,7 +329,7 @@ static void on_sub(void *ctx, const char *name)
 	sb->seen = true;
 	fd = sr_dir_open_sub(rs->dirfd, name, why, sizeof(why));
 	sb->settling = fd == -EACCES &&
-		       sr_mono_ns() - sb->seen_mono < WAIT_RETRY_NS;
+		       sr_mono_ns() - sb->seen_mono < SR_RING_WAIT_RETRY_NS;
 	if (fd < 0) {
 		if (!sb->logged && !sb->settling) {
 			sr_log(SR_LOG_ERROR, "rings",
@@ -453,7 +448,17 @@ static void ring_lost(struct sr_rings *rs, struct ring *g)
 static void note_faults(struct ring *g)
 {
 	uint64_t f = sr_reader_faults(g->rd), l = sr_reader_lost_bytes(g->rd);
+	uint64_t c = sr_reader_clamped(g->rd);
 
+	if (c != g->clamped) {
+		if (!g->clamped)
+			sr_log(SR_LOG_WARN, "rings",
+			       "ring %s: a TSC stamp or anchor no writer makes: "
+			       "clamped (further ones counted only)",
+			       g->name);
+		SR_STAT_ADD(ring_stamps_clamped, c - g->clamped);
+		g->clamped = c;
+	}
 	if (f == g->faults)
 		return;
 	if (!g->faults)
@@ -585,7 +590,8 @@ bool sr_rings_tick(struct sr_rings *rs, const struct sr_sink *sink,
 
 		/* a ring being created (inotify saw it before its header was
 		 * complete): try again soon, then only on rescans */
-		if (g->st == R_WAIT && now - g->seen_mono < WAIT_RETRY_NS)
+		if (g->st == R_WAIT &&
+		    now - g->seen_mono < SR_RING_WAIT_RETRY_NS)
 			ring_open(rs, g);
 		if (!g->rd)
 			continue;

@@ -13,12 +13,7 @@
 #include <stdint.h>
 
 #include "assemble.h"
-
-/* Rings served at once; more wait for a slot (counted in the log). */
-#define SR_MAX_RINGS 4096u
-/* Bytes read from one ring per turn of the round robin: a busy ring
- * cannot starve the others. */
-#define SR_DRAIN_TURN (32u * 1024u)
+#include "common/limits.h"
 
 struct sr_rings;
 

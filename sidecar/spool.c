@@ -19,13 +19,11 @@
 #include "common/limits.h"
 #include "lock.h"
 #include "log.h"
+#include "spool_layout.h"
 #include "stats.h"
 
-#define SEG_MAGIC "SRSPOOL1"
-#define SEG_HDR 16u   /* magic 8, u32 batches, u32 done */
-#define FRAME_HDR 12u /* u32 compressed bytes, u32 items, u32 codec */
-#define CUR_MAGIC "SRCURSR1"
-#define CUR_LEN 24u /* magic 8, u64 seq, u32 done, u32 check */
+#define SEG_HDR sizeof(struct sr_seg_header)
+#define FRAME_HDR sizeof(struct sr_seg_frame)
 
 /* The text of a segment's batches, shared by the spool (until every
  * destination has loaded it) and the loaded segments. */
@@ -211,27 +209,20 @@ static int scan(struct sr_spool *s)
 
 /* --- cursors ------------------------------------------------------------ */
 
-static uint32_t cur_check(uint64_t seq, uint32_t done)
-{
-	return (uint32_t)(seq ^ (seq >> 32)) ^ done ^ 0x5a17c0deu;
-}
-
 /* Writes a destination's cursor in place (no fsync: a crash may send its
  * last batch again). 0 or -errno. */
 static int cur_write(const struct dest *d)
 {
-	uint8_t b[CUR_LEN];
-	uint32_t check = cur_check(d->seq, d->done);
+	struct sr_cursor_file c = { .seq = d->seq,
+				    .done = d->done,
+				    .check = sr_cursor_check(d->seq, d->done) };
 	ssize_t w;
 
 	if (d->fd < 0)
 		return -EBADF;
-	memcpy(b, CUR_MAGIC, 8);
-	memcpy(b + 8, &d->seq, 8);
-	memcpy(b + 16, &d->done, 4);
-	memcpy(b + 20, &check, 4);
-	w = pwrite(d->fd, b, CUR_LEN, 0);
-	return w == CUR_LEN ? 0 : w < 0 ? -errno : -EIO;
+	memcpy(c.magic, SR_CURSOR_MAGIC, sizeof(c.magic));
+	w = pwrite(d->fd, &c, sizeof(c), 0);
+	return w == (ssize_t)sizeof(c) ? 0 : w < 0 ? -errno : -EIO;
 }
 
 /* Opens (creating) destination d's cursor file. `load`: read it first;
@@ -240,8 +231,7 @@ static int cur_write(const struct dest *d)
 static int cur_open(struct sr_spool *s, struct dest *d, bool load)
 {
 	char name[40];
-	uint8_t b[CUR_LEN];
-	uint32_t check;
+	struct sr_cursor_file c;
 
 	snprintf(name, sizeof(name), "cursor-%s", d->name);
 	if (d->fd >= 0)
@@ -254,12 +244,12 @@ static int cur_open(struct sr_spool *s, struct dest *d, bool load)
 		return cur_write(d);
 	d->seq = 0;
 	d->done = 0;
-	if (pread(d->fd, b, CUR_LEN, 0) != CUR_LEN || memcmp(b, CUR_MAGIC, 8))
+	if (pread(d->fd, &c, sizeof(c), 0) != (ssize_t)sizeof(c) ||
+	    memcmp(c.magic, SR_CURSOR_MAGIC, sizeof(c.magic)))
 		return 0;
-	memcpy(&d->seq, b + 8, 8);
-	memcpy(&d->done, b + 16, 4);
-	memcpy(&check, b + 20, 4);
-	if (check != cur_check(d->seq, d->done)) {
+	d->seq = c.seq;
+	d->done = c.done;
+	if (c.check != sr_cursor_check(d->seq, d->done)) {
 		sr_log(SR_LOG_WARN, "spool",
 		       "%s/%s damaged: destination %s "
 		       "starts at the oldest segment (duplicates, not loss)",
@@ -501,8 +491,8 @@ static void enforce_bound(struct sr_spool *s)
 static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 			 size_t n, uint8_t **out, size_t *outlen)
 {
+	struct sr_seg_header h = { .batches = (uint32_t)n, .done = 0 };
 	size_t cap = SEG_HDR, len = SEG_HDR;
-	uint32_t hdr[3], nb = (uint32_t)n, zero = 0;
 	uint8_t *img = NULL;
 	int rc = 0;
 
@@ -511,11 +501,11 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 	img = malloc(cap);
 	if (!img)
 		return -ENOMEM;
-	memcpy(img, SEG_MAGIC, 8);
-	memcpy(img + 8, &nb, 4);
-	memcpy(img + 12, &zero, 4);
+	memcpy(h.magic, SR_SEG_MAGIC, sizeof(h.magic));
+	memcpy(img, &h, sizeof(h));
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint64_t t0 = sr_mono_ns();
+		struct sr_seg_frame f;
 		size_t clen;
 		void *c;
 
@@ -537,10 +527,10 @@ static int build_segment(struct sr_spool *s, const struct sr_spool_batch *b,
 			img = p;
 			cap = len + FRAME_HDR + clen;
 		}
-		hdr[0] = (uint32_t)clen;
-		hdr[1] = b[i].items;
-		hdr[2] = (uint32_t)s->codec;
-		memcpy(img + len, hdr, FRAME_HDR);
+		f.bytes = (uint32_t)clen;
+		f.items = b[i].items;
+		f.codec = (uint32_t)s->codec;
+		memcpy(img + len, &f, FRAME_HDR);
 		memcpy(img + len + FRAME_HDR, c, clen);
 		len += FRAME_HDR + clen;
 		free(c);
@@ -818,51 +808,48 @@ void sr_segment_free(struct sr_segment *g)
 	free(g);
 }
 
-/* A frame header that can be a batch: bytes within the image, a known
- * codec, at least one byte. */
-static bool frame_ok(const uint8_t *buf, size_t len, size_t off)
+/* Reads the frame header at off into *f: true when it can be a batch
+ * (bytes within the image, a known codec, at least one byte). */
+static bool frame_at(const uint8_t *buf, size_t len, size_t off,
+		     struct sr_seg_frame *f)
 {
-	uint32_t hdr[3];
-
 	if (off + FRAME_HDR > len)
 		return false;
-	memcpy(hdr, buf + off, FRAME_HDR);
-	return hdr[0] && hdr[0] <= len - off - FRAME_HDR &&
-	       hdr[2] <= SR_CODEC_GZIP;
+	memcpy(f, buf + off, FRAME_HDR);
+	return f->bytes && f->bytes <= len - off - FRAME_HDR &&
+	       f->codec <= SR_CODEC_GZIP;
 }
 
 int sr_segment_index(const uint8_t *buf, size_t len, size_t *off, size_t max,
 		     struct sr_seg_index *ix)
 {
-	uint32_t want, done;
+	struct sr_seg_header h;
+	struct sr_seg_frame f;
 	size_t o = SEG_HDR, k = 0;
 
 	memset(ix, 0, sizeof(*ix));
-	if (len < SEG_HDR || memcmp(buf, SEG_MAGIC, 8)) {
+	if (len >= SEG_HDR)
+		memcpy(&h, buf, SEG_HDR);
+	if (len < SEG_HDR || memcmp(h.magic, SR_SEG_MAGIC, sizeof(h.magic))) {
 		ix->damage = "not a spool segment (bad magic or too short)";
 		return -EBADMSG;
 	}
-	memcpy(&want, buf + 8, 4);
-	memcpy(&done, buf + 12, 4);
 	/* the intact frames, in order; the header's count, when smaller,
 	 * says where the batches end (anything after them is junk) */
-	while (frame_ok(buf, len, o) && (!want || k < want)) {
-		uint32_t clen;
-
-		memcpy(&clen, buf + o, 4);
+	while (frame_at(buf, len, o, &f) && (!h.batches || k < h.batches)) {
 		if (off && k < max)
 			off[k] = o;
 		k++;
-		o += FRAME_HDR + clen;
+		o += FRAME_HDR + f.bytes;
 	}
 	ix->batches = (uint32_t)k;
-	ix->done = done;
+	ix->done = h.done;
 	ix->end = o;
-	if (k < want)
+	if (k < h.batches)
 		ix->damage = "truncated or damaged after the intact batches";
 	else if (o != len)
 		ix->damage = "bytes after the last batch";
-	if (done > k) {
+	if (h.done > k) {
 		/* cannot be trusted: send everything again (duplicates,
 		 * not loss) */
 		ix->done = 0;
@@ -1013,7 +1000,7 @@ uint32_t sr_segment_done(const struct sr_segment *g)
 int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 		     size_t *len, uint32_t *items)
 {
-	uint32_t hdr[3];
+	struct sr_seg_frame f;
 	void *text = NULL;
 	int rc;
 
@@ -1032,10 +1019,10 @@ int sr_segment_batch(struct sr_segment *g, uint32_t i, const char **lines,
 		g->damage = "text lost";
 		return -EBADMSG;
 	}
-	memcpy(hdr, g->buf + g->off[i], FRAME_HDR);
-	*items = hdr[1];
-	rc = sr_codec_decompress((enum sr_codec)hdr[2],
-				 g->buf + g->off[i] + FRAME_HDR, hdr[0], &text,
+	memcpy(&f, g->buf + g->off[i], FRAME_HDR);
+	*items = f.items;
+	rc = sr_codec_decompress((enum sr_codec)f.codec,
+				 g->buf + g->off[i] + FRAME_HDR, f.bytes, &text,
 				 len);
 	g->scratch = text;
 	*lines = g->scratch;
@@ -1133,7 +1120,9 @@ int sr_spool_mark(struct sr_spool *s, struct sr_segment *g, uint32_t done)
 		min = delivered_by_all(s, e, g, done);
 		if (!all && e->hdr_known && min > e->hdr_done && g->fd >= 0 &&
 		    g->len >= SEG_HDR) {
-			if (pwrite(g->fd, &min, 4, 12) == 4)
+			if (pwrite(g->fd, &min, sizeof(min),
+				   offsetof(struct sr_seg_header, done)) ==
+			    (ssize_t)sizeof(min))
 				e->hdr_done = min;
 			else
 				rc2 = -errno;

@@ -11,7 +11,8 @@
  * only what was not delivered; the file is removed once all are. Bounded
  * in bytes: beyond the bound the oldest segments are dropped and counted.
  * One file per flush, not per batch: file creation and removal cost more
- * kernel time than everything else together.
+ * kernel time than everything else together. The bytes of segments and
+ * cursors are defined in spool_layout.h.
  *
  * Several destinations read the same segments, each at its own pace: each
  * has a cursor (segment, batches delivered) in "cursor-<name>" beside the
@@ -50,10 +51,6 @@ struct sr_spool_batch {
 	size_t len;
 	uint32_t items;
 };
-
-/* Bytes of text of segments not yet taken by the exporter kept in memory,
- * so that it need not read and decompress what was just written. */
-#define SR_SPOOL_MEM_MAX (16u * 1024u * 1024u)
 
 /* How a spool is opened. */
 struct sr_spool_opts {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "common/limits.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -13,9 +14,6 @@
 struct sr_stats sr_stats;
 struct sr_dest_stats sr_dest_stats[SR_EXPORTERS_MAX];
 static unsigned ndest;
-
-/* Largest stats object: the totals and SR_EXPORTERS_MAX destinations. */
-#define STATS_TEXT_MAX 8192u
 
 int sr_stats_dest(const char *name)
 {
@@ -45,7 +43,7 @@ put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
 int sr_stats_write(const char *path)
 {
 	static uint64_t t0;
-	char tmp[4200], buf[STATS_TEXT_MAX];
+	char tmp[4200], buf[SR_STATS_TEXT_MAX];
 	uint64_t in = SR_STAT_GET(bytes_in),
 		 out = SR_STAT_GET(bytes_compressed);
 	uint64_t ns = SR_STAT_GET(compress_ns);

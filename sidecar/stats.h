@@ -26,6 +26,7 @@
 	X(spool_failing)          /* 1 while hand-offs to the spool fail */    \
 	X(ring_faults)            /* integrity faults inside rings */          \
 	X(ring_lost_bytes)        /* bytes skipped because of faults */        \
+	X(ring_stamps_clamped)    /* TSC stamps no honest writer makes */      \
 	X(records_read)                                                        \
 	X(records_malformed) /* dropped: failed decoding/validation */         \
 	X(records_unmatched) /* SPAN_END without its SPAN_START */             \

@@ -11,7 +11,8 @@
  * before main(): main re-executes itself once with SPANRING_DIR set to a
  * private directory and lanes big enough for a run; between runs (outside
  * the timed part) it drains the ring as a consumer would, so nothing is
- * dropped. The drop counters are printed with the figures. Before any
+ * dropped. The drop counters are printed with the figures, and the clock
+ * the spans were stamped with (SPANRING_CLOCK, passed through). Before any
  * figure, every lane the runs write goes round once (prefault()), so no
  * run pays for first touches of the ring's pages.
  */
@@ -247,7 +248,7 @@ static void cleanup(struct bench *b, const char *dir)
 int main(int argc, char **argv)
 {
 	static struct bench b;
-	char dir[] = "/dev/shm/spanring-bench-api-XXXXXX", note[320],
+	char dir[] = "/dev/shm/spanring-bench-api-XXXXXX", note[384],
 	     lnote[256] = "";
 	struct sr_bench_stats one, two, flo, lt;
 	struct worker w[2] = { { &b, 0 }, { &b, 1 } };
@@ -282,8 +283,12 @@ int main(int argc, char **argv)
 		size_t len = sr_bench_drops_note(b.rd, b.floor_len, note,
 						 sizeof(note));
 
-		snprintf(note + len, sizeof(note) - len, "; API failures %ld",
-			 b.failures);
+		snprintf(note + len, sizeof(note) - len,
+			 "; API failures %ld; span stamps %s (SPANRING_CLOCK)",
+			 b.failures,
+			 sr_reader_clock(b.rd) == SR_CLOCK_TSC
+				 ? "TSC"
+				 : "CLOCK_REALTIME");
 	}
 	print_rows(&one, &two, &flo, &lt, note, lnote);
 	cleanup(&b, dir);

@@ -5,7 +5,9 @@
  * Input byte 0 chooses the mode: even, the bytes are the whole file; odd,
  * a valid header (2 lanes of 4 KiB) is written first and the rest of the
  * input fills the lane controls and data, so the fuzzer spends its time
- * in the position and record checks rather than on the magic.
+ * in the position and record checks rather than on the magic; with bit 1
+ * also set that header is a TSC ring's (SR_CLOCK_TSC), so records' tagged
+ * stamps and anchors go through the conversion.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -113,6 +115,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memset(file, 0, sizeof(file));
 		valid_header((struct sr_ring_header *)file);
+		if (data[0] & 2) {
+			struct sr_ring_header *h = (void *)file;
+
+			h->clock = SR_CLOCK_TSC;
+			h->anchor_tsc = 1000000;
+			h->anchor_ns = 1700000000000000000ull;
+		}
 		memcpy(file + SR_RING_HEADER_SIZE, data + 1, rest);
 		if (pwrite(fd, file, sizeof(file), 0) != (ssize_t)sizeof(file))
 			abort();

@@ -42,19 +42,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	if (ix.done > ix.batches || ix.end > n)
 		abort();
 	for (uint32_t i = 0; i < ix.batches; i++) {
-		uint32_t hdr[3];
+		struct sr_seg_frame f;
 		void *out = NULL;
 		size_t len;
 
-		if (off[i] < SEG_HDR || (i && off[i] <= off[i - 1]) ||
-		    off[i] + FRAME_HDR > n)
+		if (off[i] < sizeof(struct sr_seg_header) ||
+		    (i && off[i] <= off[i - 1]) || off[i] + sizeof(f) > n)
 			abort();
-		memcpy(hdr, img + off[i], FRAME_HDR);
-		if (hdr[0] > n - off[i] - FRAME_HDR || hdr[2] > SR_CODEC_GZIP)
+		memcpy(&f, img + off[i], sizeof(f));
+		if (f.bytes > n - off[i] - sizeof(f) || f.codec > SR_CODEC_GZIP)
 			abort();
-		if (!sr_codec_decompress((enum sr_codec)hdr[2],
-					 img + off[i] + FRAME_HDR, hdr[0], &out,
-					 &len))
+		if (!sr_codec_decompress((enum sr_codec)f.codec,
+					 img + off[i] + sizeof(f), f.bytes,
+					 &out, &len))
 			free(out);
 	}
 	free(off);

@@ -104,6 +104,37 @@ char *sr_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+void sr_assert_doc_block(const char *md, const char *name, const char *want)
+{
+	char *begin = sr_strf("<!-- begin: %s", name);
+	char *end = sr_strf("<!-- end: %s -->", name);
+	size_t len, line = 1;
+	char *text = sr_read_file(md, &len);
+	const char *a, *b, *w = want, *t;
+
+	if (!text)
+		fail_msg("%s: cannot read (run from the top of the tree)", md);
+	a = strstr(text, begin);
+	b = a ? strstr(a, end) : NULL;
+	if (!a || !b)
+		fail_msg("%s: no '%s' ... '%s' block", md, begin, end);
+	t = strchr(a, '\n') + 1;
+	/* line by line: a failure shows the whole line */
+	while (*w && t < b && !strncmp(w, t, strcspn(w, "\n") + 1)) {
+		w += strcspn(w, "\n") + 1;
+		t = strchr(t, '\n') + 1;
+		line++;
+	}
+	if (*w || t != b)
+		fail_msg("%s: block '%s' differs at its line %zu (run make "
+			 "docs):\n expected: %.*s\n actual:   %.*s",
+			 md, name, line, (int)strcspn(w, "\n"), w,
+			 (int)(t < b ? strcspn(t, "\n") : 0), t);
+	free(text);
+	free(begin);
+	free(end);
+}
+
 char *sr_line_with(const char *text, const char *needle)
 {
 	const char *p = strstr(text, needle), *b, *e;

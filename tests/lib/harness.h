@@ -86,6 +86,15 @@ char *sr_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file into a NUL-terminated heap buffer; NULL if absent. */
 char *sr_read_file(const char *path, size_t *len);
 
+/*
+ * Asserts that the generated block `name` of the Markdown file md (the
+ * lines between "<!-- begin: NAME" and "<!-- end: NAME -->", as
+ * tools/docs.sh writes them) is `want`; on failure prints the first line
+ * that differs, expected and actual, and "run make docs". Paths are
+ * relative to the top of the tree, where the tests run.
+ */
+void sr_assert_doc_block(const char *md, const char *name, const char *want);
+
 /* The line of text that contains needle, as a heap copy (without its
  * newline); fails the test, showing text, when there is none. */
 char *sr_line_with(const char *text, const char *needle);

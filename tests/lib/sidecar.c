@@ -248,6 +248,21 @@ void sr_sd_free(struct sr_sd *s)
 	free(s->console);
 }
 
+char *sr_sd_fixture(struct sr_sd *s, const char *tag)
+{
+	char *base = sr_tmpdir(tag);
+
+	sr_sd_init(s, base);
+	return base;
+}
+
+void sr_sd_fixture_stop(struct sr_sd *s, struct sr_recv *rv)
+{
+	sr_sd_free(s);
+	if (rv)
+		sr_recv_free(rv);
+}
+
 int sr_emit(const char *ringdir, const char *const *args)
 {
 	const char *argv[40];

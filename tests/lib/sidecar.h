@@ -49,6 +49,14 @@ void sr_sd_start(struct sr_sd *s, const char *const *args,
 int sr_sd_stop(struct sr_sd *s, int sig, int timeout_ms);
 void sr_sd_free(struct sr_sd *s);
 
+/* The fixture of a sidecar test: a fresh private directory named after
+ * `tag` (sr_tmpdir), returned, with `s` set up in it (sr_sd_init; nothing
+ * started). sr_sd_fixture_stop() ends what the test started: the sidecar,
+ * and the receiver `rv` when not NULL; the caller then removes the
+ * directory (sr_tmpdir_free) once its own clean-up is done. */
+char *sr_sd_fixture(struct sr_sd *s, const char *tag);
+void sr_sd_fixture_stop(struct sr_sd *s, struct sr_recv *rv);
+
 /* A counter of its stats file (top level), or -1 when absent. */
 long long sr_sd_stat(const struct sr_sd *s, const char *name);
 /* Waits up to ms until that counter is at least v; false on timeout. */

@@ -296,6 +296,32 @@ static int do_seccomp(void)
 	return 0;
 }
 
+/* A filter refusing fallocate (EPERM, as some sandboxes do), then an
+ * exec of /bin/true: the image started under it must still make its ring
+ * (the shim backs its first pages another way). */
+static int do_nofallocate(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fallocate, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		printf("cannot install filter: errno %d\n", errno);
+		return 1;
+	}
+	printf("fallocate refused: %d\n",
+	       fallocate(1, 0, 0, 1) < 0 && errno == EPERM);
+	execl("/bin/true", "true", (char *)NULL);
+	return 127;
+}
+
 /* pthread keys a program can create. */
 static int do_keys(void)
 {
@@ -462,6 +488,8 @@ int main(int argc, char **argv)
 		return do_seccomp();
 	if (!strcmp(m, "keys"))
 		return do_keys();
+	if (!strcmp(m, "nofallocate"))
+		return do_nofallocate();
 	if (!strcmp(m, "traceparent") && argc > 2)
 		return do_traceparent(argv[2]);
 	if (!strcmp(m, "setuid"))
@@ -473,6 +501,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "ebusy"))
 		return do_ebusy();
 	fprintf(stderr, "usage: shim_host fds|popen|nproc|clone|execl|argmax|"
-			"seccomp|keys|traceparent CTX|setuid|burst|fill\n");
+			"seccomp|nofallocate|keys|traceparent CTX|setuid|"
+			"burst|fill\n");
 	return 64;
 }

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/context.h"
+#include "common/dec.h"
 
 static const uint8_t trace[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3,
 				   0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d,
@@ -179,7 +180,55 @@ static void iso_parse_cases(void **state)
 	sr_assert_ucmp(bad, ==, 0);
 }
 
-SR_TEST_MAIN(cmocka_unit_test(context_fmt_and_parse),
+/* common/dec: what the shim's start formats and reads instead of stdio. */
+static void dec_fmt_and_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		bool ok;
+		uint64_t v;
+		size_t used;
+	} cases[] = {
+		{ "0", true, 0, 1 },
+		{ "4026531836:x", true, 4026531836ull, 10 },
+		{ "18446744073709551615", true, UINT64_MAX, 20 },
+		{ "18446744073709551616", false, 0, 0 }, /* 2^64 */
+		{ "99999999999999999999", false, 0, 0 },
+		{ "", false, 0, 0 },
+		{ ":12", false, 0, 0 },
+		{ "-1", false, 0, 0 },
+		{ " 7", false, 0, 0 },
+	};
+	char buf[SR_DEC_MAX + 1];
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *end = sr_dec_parse(cases[i].in, &v);
+
+		if (!cases[i].ok) {
+			if (end)
+				fail_msg("\"%s\": parsed as %llu, expected refused",
+					 cases[i].in, (unsigned long long)v);
+			continue;
+		}
+		if (!end || v != cases[i].v ||
+		    (size_t)(end - cases[i].in) != cases[i].used)
+			fail_msg("\"%s\": %s %llu, expected %llu (%zu digits)",
+				 cases[i].in, end ? "parsed" : "refused",
+				 (unsigned long long)(end ? v : 0),
+				 (unsigned long long)cases[i].v, cases[i].used);
+	}
+	buf[sr_dec_fmt(buf, 0)] = 0;
+	expect_str("0", buf, "0");
+	buf[sr_dec_fmt(buf, 4294967295u)] = 0;
+	expect_str("2^32-1", buf, "4294967295");
+	buf[sr_dec_fmt(buf, UINT64_MAX)] = 0;
+	expect_str("2^64-1", buf, "18446744073709551615");
+}
+
+SR_TEST_MAIN(cmocka_unit_test(dec_fmt_and_parse),
+	     cmocka_unit_test(context_fmt_and_parse),
 	     cmocka_unit_test(traceparent_parse_cases),
 	     cmocka_unit_test(context_parse_refuses),
 	     cmocka_unit_test(iso_round_trip),

@@ -523,7 +523,7 @@ static const struct {
 } damage_want[DAMAGE_COUNT] = {
 	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring",
 			-EBADMSG },
-	[WRONG_VERSION] = { "layout version 9, this build reads version 2",
+	[WRONG_VERSION] = { "layout version 9, this build reads versions 2..3",
 			    -EPROTONOSUPPORT },
 	[LANE_COUNT] = { "lane_count 100000 out of range", -EBADMSG },
 	[LANE_SIZE] = { "lane_size 5000 is not a power of two", -EBADMSG },
@@ -705,11 +705,17 @@ static void dump_help_and_version(void **state)
 			       "--follow", "--interval", "--check",
 			       "--stats",  "--help",     "--version" };
 	struct run o = DUMP(dir, "--help");
+	char *fenced;
 
 	(void)state;
 	assert_int_equal(o.status, 0);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		assert_has(o.out, opts[i]);
+	/* tools/dump/README.md shows the same text (make docs) */
+	fenced = sr_strf("```text\n%s```\n", o.out);
+	sr_assert_doc_block("tools/dump/README.md", "spanring-dump --help",
+			    fenced);
+	free(fenced);
 	run_free(&o);
 	o = DUMP(dir, "--version");
 	assert_int_equal(o.status, 0);
@@ -886,28 +892,16 @@ static size_t wait_for(struct stream *s, size_t from, const char *needle)
 	return (size_t)(hit - s->text) + strlen(needle);
 }
 
-/* --follow over a directory also follows a ring created after it started,
- * drops a removed ring quietly, and runs until SIGTERM, then exits 0. */
-static void dump_follow_dir_picks_up_new_rings(void **state)
+/* Starts `spanring-dump --dir dir --records --follow --json` (polling
+ * every 10 ms), its stdout read through s, its stderr into errp. */
+static void follow_dir(struct stream *s, const char *dir, const char *errp)
 {
-	char *dir = sr_tmpdir("dumpfolldir"), *errp = sr_strf("%s/.err", dir),
-	     *first, *err, *line;
-	struct sr_ring_params rp = { .lanes = 2,
-				     .lane_size = LANE,
-				     .pid = (uint32_t)getpid() };
-	struct stream s = { .text = calloc(1, 1) };
-	struct sr_producer pr = { .tid = 9 };
-	struct sr_ring ra, rb;
-	int out[2], st, dirfd;
-	size_t at;
-	pid_t dumper;
+	int out[2];
 
-	(void)state;
-	first = make_ring(dir, "sr-1-000000000000000a-16384.ring", &ra);
 	assert_int_equal(pipe(out), 0);
-	dumper = fork();
-	sr_assert_cmp(dumper, >=, 0);
-	if (dumper == 0) {
+	s->pid = fork();
+	sr_assert_cmp(s->pid, >=, 0);
+	if (s->pid == 0) {
 		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		dup2(out[1], 1);
@@ -919,8 +913,43 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 		_exit(127);
 	}
 	close(out[1]);
-	s.fd = out[0];
-	s.pid = dumper;
+	s->fd = out[0];
+}
+
+/* SIGTERM ends a follow of follow_dir(): exit 0, nothing on stderr. */
+static void follow_stop(struct stream *s, const char *errp)
+{
+	char *err;
+	int st;
+
+	assert_int_equal(kill(s->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+	sr_assert_exited(st, 0);
+	err = sr_read_file(errp, NULL);
+	assert_non_null(err);
+	assert_string_equal(err, "");
+	free(err);
+	close(s->fd);
+}
+
+/* --follow over a directory also follows a ring created after it started,
+ * drops a removed ring quietly, and runs until SIGTERM, then exits 0. */
+static void dump_follow_dir_picks_up_new_rings(void **state)
+{
+	char *dir = sr_tmpdir("dumpfolldir"), *errp = sr_strf("%s/.err", dir),
+	     *first, *line;
+	struct sr_ring_params rp = { .lanes = 2,
+				     .lane_size = LANE,
+				     .pid = (uint32_t)getpid() };
+	struct stream s = { .text = calloc(1, 1) };
+	struct sr_producer pr = { .tid = 9 };
+	struct sr_ring ra, rb;
+	int dirfd;
+	size_t at;
+
+	(void)state;
+	first = make_ring(dir, "sr-1-000000000000000a-16384.ring", &ra);
+	follow_dir(&s, dir, errp);
 	/* the ring present at start is printed: the first scan is over */
 	at = wait_for(&s, 0, "\"name\":\"connect\"");
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -938,15 +967,7 @@ static void dump_follow_dir_picks_up_new_rings(void **state)
 	assert_int_equal(unlink(first), 0);
 	put_span(&rb, &pr, SR_REC_SPAN, "later", "{}", "");
 	wait_for(&s, at, "\"name\":\"later\"");
-	assert_int_equal(kill(dumper, SIGTERM), 0);
-	assert_int_equal(waitpid(dumper, &st, 0), dumper);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	err = sr_read_file(errp, NULL);
-	assert_non_null(err);
-	assert_string_equal(err, "");
-	free(err);
-	close(out[0]);
+	follow_stop(&s, errp);
 	free(s.text);
 	free(errp);
 	sr_ring_close(&rb);
@@ -1032,7 +1053,7 @@ static void dump_volume_lists_uid_subdirs(void **state)
 static void dump_follow_volume_picks_up_new_subdirs(void **state)
 {
 	char *dir = sr_tmpdir("dumpfollvol"), *errp = sr_strf("%s/.err", dir),
-	     *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid()), *err, *line,
+	     *sub = sr_strf("%s/uid-%u", dir, (unsigned)geteuid()), *line,
 	     *want;
 	struct sr_ring_params rp = { .lanes = 2,
 				     .lane_size = LANE,
@@ -1040,29 +1061,12 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 	struct stream s = { .text = calloc(1, 1) };
 	struct sr_producer pr = { .tid = 9 };
 	struct sr_ring ra, rb;
-	int out[2], st, subfd;
+	int subfd;
 	size_t at;
-	pid_t dumper;
 
 	(void)state;
 	assert_int_equal(chmod(dir, 02777), 0);
-	assert_int_equal(pipe(out), 0);
-	dumper = fork();
-	assert_true(dumper >= 0);
-	if (dumper == 0) {
-		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(out[1], 1);
-		dup2(e, 2);
-		close(out[0]);
-		execl(sr_build_path("spanring-dump"), "spanring-dump", "--dir",
-		      dir, "--records", "--follow", "--json", "--interval",
-		      "10", (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	s.fd = out[0];
-	s.pid = dumper;
+	follow_dir(&s, dir, errp);
 	/* the shim's way: the uid's directory, then a ring in it */
 	assert_int_equal(mkdir(sub, 0700), 0);
 	subfd = open(sub, O_RDONLY | O_DIRECTORY);
@@ -1088,18 +1092,10 @@ static void dump_follow_volume_picks_up_new_subdirs(void **state)
 	put_span(&ra, &pr, SR_REC_SPAN, "more", "{}", "");
 	wait_for(&s, at, "\"name\":\"second\"");
 	wait_for(&s, at, "\"name\":\"more\"");
-	assert_int_equal(kill(dumper, SIGTERM), 0);
-	assert_int_equal(waitpid(dumper, &st, 0), dumper);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	err = sr_read_file(errp, NULL);
-	assert_non_null(err);
-	assert_string_equal(err, "");
+	follow_stop(&s, errp);
 	/* each record once */
 	assert_null(strstr(strstr(s.text, "\"name\":\"in-sub\"") + 1,
 			   "\"name\":\"in-sub\""));
-	free(err);
-	close(out[0]);
 	free(s.text);
 	free(errp);
 	sr_ring_close(&ra);

@@ -37,18 +37,15 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&F, 0, sizeof(F));
-	F.base = sr_tmpdir("otlp");
+	F.base = sr_sd_fixture(&F.sd, "otlp");
 	F.parents = sr_strf("%s/parents.json", F.base);
-	sr_sd_init(&F.sd, F.base);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sr_sd_free(&F.sd);
-	if (F.rv_on)
-		sr_recv_free(&F.rv);
+	sr_sd_fixture_stop(&F.sd, F.rv_on ? &F.rv : NULL);
 	free(F.parents);
 	sr_tmpdir_free(F.base);
 	return 0;

@@ -47,29 +47,29 @@ struct answer {
 	size_t hlen;
 };
 
+/* Appends what fits of p[0..k) to dst (cap bytes, NUL-terminated). */
+static void keep(char *dst, size_t cap, size_t *len, const char *p, size_t k)
+{
+	if (k > cap - 1 - *len)
+		k = cap - 1 - *len;
+	memcpy(dst + *len, p, k);
+	*len += k;
+	dst[*len] = 0;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
 	struct answer *a = ctx;
-	size_t k = size * n;
 
-	if (k > sizeof(a->headers) - 1 - a->hlen)
-		k = sizeof(a->headers) - 1 - a->hlen;
-	memcpy(a->headers + a->hlen, p, k);
-	a->hlen += k;
-	a->headers[a->hlen] = 0;
+	keep(a->headers, sizeof(a->headers), &a->hlen, p, size * n);
 	return size * n;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
 	struct answer *a = ctx;
-	size_t k = size * n;
 
-	if (k > sizeof(a->body) - 1 - a->len)
-		k = sizeof(a->body) - 1 - a->len;
-	memcpy(a->body + a->len, p, k);
-	a->len += k;
-	a->body[a->len] = 0;
+	keep(a->body, sizeof(a->body), &a->len, p, size * n);
 	return size * n;
 }
 

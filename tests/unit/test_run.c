@@ -28,6 +28,7 @@
 
 #include <cJSON.h>
 
+#include "common/clock.h"
 #include "tests/lib/sidecar.h"
 
 extern char **environ;
@@ -271,6 +272,34 @@ static void assert_left_clean(char *rt)
 	sr_tmpdir_free(rt);
 }
 
+/* CMD gets the clock decided by spanring (its image asks nothing), or
+ * the one the caller asked for. */
+static void run_decides_the_clock_for_its_command(void **state)
+{
+	const char *const args[] = { "run", "--no-tree",
+				     "--",  "sh",
+				     "-c",  "echo \"$SPANRING_CLOCK\"",
+				     NULL };
+	const char *const asked[] = { "SPANRING_CLOCK=realtime", NULL };
+	const char *const *extra[] = { NULL, asked };
+	const char *want[] = { sr_tsc_usable() ? "tsc\n" : "realtime\n",
+			       "realtime\n" };
+	char *rt = runtime_tmpdir();
+
+	(void)state;
+	NEED_PARTS();
+	for (int i = 0; i < 2; i++) {
+		struct proc p;
+
+		start(&p, rt, extra[i], args);
+		finish(&p, NULL);
+		sr_assert_exited(p.status, 0);
+		assert_string_equal(p.o, want[i]);
+		proc_free(&p);
+	}
+	sr_tmpdir_free(rt);
+}
+
 static void run_keeps_exit_code(void **state)
 {
 	char *rt = runtime_tmpdir();
@@ -324,6 +353,25 @@ static void run_reports_missing_command(void **state)
 	unlink(noexec);
 	free(noexec);
 	assert_true(dir_empty(rt));
+	sr_tmpdir_free(rt);
+}
+
+/* `spanring --help` exits 0 and is what tools/run/README.md shows (make
+ * docs writes it there). */
+static void run_help_documented(void **state)
+{
+	char *rt = runtime_tmpdir(), *fenced;
+	struct proc p;
+
+	(void)state;
+	NEED_PARTS();
+	assert_int_equal(run(&p, rt, NULL, (const char *[]){ "--help", NULL }),
+			 0);
+	assert_non_null(strstr(p.o, "--depth N"));
+	fenced = sr_strf("```text\n%s```\n", p.o);
+	sr_assert_doc_block("tools/run/README.md", "spanring --help", fenced);
+	free(fenced);
+	proc_free(&p);
 	sr_tmpdir_free(rt);
 }
 
@@ -1001,7 +1049,9 @@ static void run_colours_and_cuts_on_a_terminal(void **state)
 }
 
 SR_TEST_MAIN(cmocka_unit_test(run_keeps_exit_code),
+	     cmocka_unit_test(run_decides_the_clock_for_its_command),
 	     cmocka_unit_test(run_reports_missing_command),
+	     cmocka_unit_test(run_help_documented),
 	     cmocka_unit_test(run_rejects_bad_options),
 	     cmocka_unit_test(run_passes_stdio_through),
 	     cmocka_unit_test(run_forwards_sigterm),

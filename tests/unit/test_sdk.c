@@ -43,19 +43,16 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&F, 0, sizeof(F));
-	F.base = sr_tmpdir("sdk");
+	F.base = sr_sd_fixture(&F.sd, "sdk");
 	F.sdkbase = sr_strf("%s/sdk", F.base);
 	mkdir(F.sdkbase, 0700);
-	sr_sd_init(&F.sd, F.base);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sr_sd_free(&F.sd);
-	if (F.rv_on)
-		sr_recv_free(&F.rv);
+	sr_sd_fixture_stop(&F.sd, F.rv_on ? &F.rv : NULL);
 	if (F.sdkrv_on)
 		sr_recv_free(&F.sdkrv);
 	for (size_t i = 0; i < sizeof(F.keep) / sizeof(F.keep[0]); i++)

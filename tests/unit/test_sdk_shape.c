@@ -39,17 +39,14 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&F, 0, sizeof(F));
-	F.base = sr_tmpdir("sdk");
-	sr_sd_init(&F.sd, F.base);
+	F.base = sr_sd_fixture(&F.sd, "sdk");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sr_sd_free(&F.sd);
-	if (F.rv_on)
-		sr_recv_free(&F.rv);
+	sr_sd_fixture_stop(&F.sd, F.rv_on ? &F.rv : NULL);
 	sr_tmpdir_free(F.base);
 	return 0;
 }

@@ -394,6 +394,34 @@ static void shim_seccomp_filter_respected(void **state)
 	sr_tmpdir_free(dir);
 }
 
+/* 8b. A sandbox refusing fallocate: the ring's first pages are backed
+ * with MADV_POPULATE_WRITE instead, and the image is traced. */
+static void shim_ring_made_without_fallocate(void **state)
+{
+	char *dir = sr_tmpdir("shimhost");
+	const struct sr_vspan *p;
+	struct sr_run r;
+
+	(void)state;
+	run_host(&r, dir, "nofallocate", NULL, NULL);
+	assert_out(&r, "fallocate refused: 1\n");
+	if (r.nrings != 2)
+		fail_msg("%d rings, expected 2 (shim_host's, true's)",
+			 r.nrings);
+	for (int i = 0; (p = sr_run_span(&r, "process", i)); i++) {
+		const char *name = sr_vspan_str(p, "process.executable.name");
+
+		if (name && !strcmp(name, "true"))
+			break;
+	}
+	if (!p)
+		fail_msg("no process span of true among the rings' spans");
+	assert_true(p->ended);
+	assert_int_equal(sr_vspan_int(p, "process.exit.code"), 0);
+	sr_run_free(&r);
+	sr_tmpdir_free(dir);
+}
+
 /* 9. A lane filled by a burst still takes the process's end. */
 static void shim_exit_recorded_when_lane_full(void **state)
 {
@@ -474,6 +502,7 @@ SR_TEST_MAIN(cmocka_unit_test(shim_full_ring_filesystem_no_sigbus),
 	     cmocka_unit_test(shim_disabled_envp_not_injected),
 	     cmocka_unit_test(shim_exec_limits_as_glibc),
 	     cmocka_unit_test(shim_seccomp_filter_respected),
+	     cmocka_unit_test(shim_ring_made_without_fallocate),
 	     cmocka_unit_test(shim_exit_recorded_when_lane_full),
 	     cmocka_unit_test(shim_api_busy_in_nested_handler),
 	     cmocka_unit_test(shim_keys_and_debug_fd))

@@ -42,17 +42,14 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&F, 0, sizeof(F));
-	F.base = sr_tmpdir("sd");
-	sr_sd_init(&F.sd, F.base);
+	F.base = sr_sd_fixture(&F.sd, "sd");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sr_sd_free(&F.sd);
-	if (F.rv_on)
-		sr_recv_free(&F.rv);
+	sr_sd_fixture_stop(&F.sd, F.rv_on ? &F.rv : NULL);
 	if (F.mnt && umount2(F.mnt, MNT_DETACH) != 0)
 		fprintf(stderr, "umount %s: %s\n", F.mnt, strerror(errno));
 	free(F.mnt);

@@ -160,29 +160,7 @@ static struct sr_spool_batch *batches(uint32_t n, uint32_t items, int from)
 	return b;
 }
 
-static void spool_up(struct spool_fx *f, enum sr_codec codec)
-{
-	char why[256] = "";
-
-	f->base = sr_tmpdir("spool");
-	f->dir = sr_strf("%s/spool", f->base);
-	f->sp = sr_spool_open(f->dir,
-			      &(struct sr_spool_opts){ .codec = codec,
-						       .names = ONE,
-						       .ndest = 1 },
-			      why, sizeof(why));
-	if (!f->sp)
-		fail_msg("sr_spool_open: %s", why);
-}
-
-static void spool_down(struct spool_fx *f)
-{
-	sr_spool_free(f->sp);
-	free(f->dir);
-	sr_tmpdir_free(f->base);
-}
-
-/* Reopens the spool (as a restart does): the text in memory is gone. */
+/* (Re)opens the spool (as a restart does): the text in memory is gone. */
 static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 {
 	char why[256] = "";
@@ -194,7 +172,22 @@ static void spool_reopen(struct spool_fx *f, enum sr_codec codec)
 						       .ndest = 1 },
 			      why, sizeof(why));
 	if (!f->sp)
-		fail_msg("sr_spool_open again: %s", why);
+		fail_msg("sr_spool_open %s: %s", f->dir, why);
+}
+
+static void spool_up(struct spool_fx *f, enum sr_codec codec)
+{
+	f->base = sr_tmpdir("spool");
+	f->dir = sr_strf("%s/spool", f->base);
+	f->sp = NULL;
+	spool_reopen(f, codec);
+}
+
+static void spool_down(struct spool_fx *f)
+{
+	sr_spool_free(f->sp);
+	free(f->dir);
+	sr_tmpdir_free(f->base);
 }
 
 /* Path of the only segment file. */
@@ -637,6 +630,51 @@ static void config_values_validated(void **state)
 	unsetenv("OPENAI_ORG_ID");
 }
 
+/* A flag wins over the OTEL_* variable of the same meaning even when it
+ * names the default value; without the flag the variable wins over the
+ * default. */
+static void config_otlp_flag_wins_over_variable(void **state)
+{
+	static struct sr_config c;
+	char a0[] = "spanringd", a1[] = "--dir", a2[] = "/tmp",
+	     a3[] = "--exporter", a4[] = "otlp", a5[] = "--otlp-timeout",
+	     a6[] = "10", a7[] = "--otlp-endpoint",
+	     a8[] = "http://localhost:4318/v1/traces";
+	char *argv[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, NULL };
+
+	(void)state;
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2500", 1);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/", 1);
+	assert_int_equal(sr_config_load(&c, 5, argv), 0);
+	sr_assert_fcmp(c.otlp_timeout, ==, 2.5);
+	assert_string_equal(c.otlp_endpoint, "http://127.0.0.1:9/v1/traces");
+	assert_int_equal(sr_config_load(&c, 9, argv), 0);
+	sr_assert_fcmp(c.otlp_timeout, ==, 10);
+	assert_string_equal(c.otlp_endpoint, "http://localhost:4318/v1/traces");
+	unsetenv("OTEL_EXPORTER_OTLP_TIMEOUT");
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+}
+
+/* The option tables of README.md and sidecar/README.md are the output of
+ * `spanringd --help-markdown` (config.c's table): a default changed there
+ * and not in the READMEs fails here until `make docs` is run. */
+static void config_docs_current(void **state)
+{
+	char *want;
+	size_t want_len;
+	FILE *f = open_memstream(&want, &want_len);
+
+	(void)state;
+	assert_non_null(f);
+	sr_config_help_markdown(f);
+	fclose(f);
+	sr_assert_ucmp(want_len, >, 0);
+	sr_assert_doc_block("README.md", "spanringd --help-markdown", want);
+	sr_assert_doc_block("sidecar/README.md", "spanringd --help-markdown",
+			    want);
+	free(want);
+}
+
 SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(retry_wait_bounded_by_rule_and_max_delay),
 	     cmocka_unit_test(retry_after_values_parsed_strictly),
@@ -646,4 +684,6 @@ SR_TEST_MAIN(cmocka_unit_test(retry_verdict_table),
 	     cmocka_unit_test(spool_heals_removed_directory),
 	     cmocka_unit_test(spool_heal_counts_what_memory_lost),
 	     cmocka_unit_test(spool_destinations_keep_own_progress),
-	     cmocka_unit_test(config_values_validated))
+	     cmocka_unit_test(config_values_validated),
+	     cmocka_unit_test(config_otlp_flag_wins_over_variable),
+	     cmocka_unit_test(config_docs_current))

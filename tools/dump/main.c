@@ -16,6 +16,10 @@
 #include "tools/dump/rings.h"
 #include "tools/dump/stats.h"
 
+/* --follow's poll period by default, ms: written once, shown by --help. */
+#define INTERVAL_MS 100
+
+/* A printf format: %d is INTERVAL_MS. */
 static const char usage_text[] =
 	"usage: spanring-dump [--dir DIR] [--json]            list the rings of DIR\n"
 	"       spanring-dump [--json] [--follow] RING...     print unconsumed records\n"
@@ -32,7 +36,7 @@ static const char usage_text[] =
 	"  -f, --follow        keep printing new records until interrupted or\n"
 	"                      every owner has exited and all is printed; over\n"
 	"                      DIR, also rings created later, until interrupted\n"
-	"  -i, --interval MS   --follow poll period in ms (default 100)\n"
+	"  -i, --interval MS   --follow poll period in ms (default %d)\n"
 	"  -c, --check         check header, lanes and records; exit 1 if damaged\n"
 	"  -s, --stats         print <DIR>/" SR_DUMP_STATS_FILE " (or FILE)\n"
 	"                      as `name value` lines; exit 1 if there is none\n"
@@ -131,7 +135,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sr_dump_opts o = { .fmt = SR_DUMP_TABLE,
-				  .interval_ms = 100,
+				  .interval_ms = INTERVAL_MS,
 				  .stop = &stop_flag };
 	char dir[4096];
 	enum mode m = M_LIST;
@@ -164,7 +168,7 @@ int main(int argc, char **argv)
 			rc = set_mode(&m, M_STATS, "--stats");
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			printf(usage_text, INTERVAL_MS);
 			return 0;
 		case 'V':
 			printf("spanring-dump %s\n", SR_VERSION);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.c - flatten the sidecar's stats object into `name value` lines. */
+#include "common/limits.h"
 #include "stats.h"
 
 #include <cJSON.h>
@@ -12,9 +13,6 @@
 #include <unistd.h>
 
 #include "common/jsonw.h"
-
-/* Nesting followed; deeper members are printed as compact JSON. */
-#define STATS_DEPTH 16
 
 /* Prints s with control characters and invalid UTF-8 escaped, so a
  * hostile file cannot drive the terminal. */
@@ -55,7 +53,8 @@ static void flatten(FILE *out, const char *prefix, const cJSON *v, int depth)
 	const cJSON *c;
 	int i = 0;
 
-	if ((!cJSON_IsObject(v) && !cJSON_IsArray(v)) || depth >= STATS_DEPTH) {
+	if ((!cJSON_IsObject(v) && !cJSON_IsArray(v)) ||
+	    (unsigned)depth >= SR_DUMP_STATS_DEPTH) {
 		put_safe(out, prefix);
 		fputc(' ', out);
 		put_value(out, v);

@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/limits.h"
+
 #define SR_DUMP_STATS_FILE ".spanringd.stats.json"
-#define SR_DUMP_STATS_MAX (1024 * 1024) /* bytes read from a stats file */
 
 /*
  * Prints every member of the JSON object text[0..n) as `name value`,

@@ -20,6 +20,7 @@
 
 #include <cJSON.h>
 
+#include "common/clock.h"
 #include "common/limits.h"
 #include "proc.h"
 #include "tree.h"
@@ -86,7 +87,7 @@ static void usage(FILE *f)
 		"                    NO_COLOR is set), always or never\n"
 		"  --width N         cut lines at N columns (default: the\n"
 		"                    terminal's width; 0: never)\n"
-		"  --depth N         span levels shown (default 24)\n"
+		"  --depth N         span levels shown (default %u)\n"
 		"  --workflow NAME   the trace's workflow name\n"
 		"  --keep            keep the private directory, print its path\n"
 		"  -h, --help        this text\n"
@@ -94,7 +95,7 @@ static void usage(FILE *f)
 		"\n"
 		"environment: SPANRING_LIB (the shim to preload), NO_COLOR.\n";
 
-	fputs(text, f);
+	fprintf(f, text, SR_TREE_DEPTH);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -206,11 +207,15 @@ static int one_opt(struct opts *o, int c, const char *arg)
 			       ? bad_usage("--width: not a number of columns: ",
 					   arg)
 			       : 0;
-	case O_DEPTH:
-		return parse_uint(arg, 256, &o->depth) || o->depth == 0
-			       ? bad_usage("--depth: expected 1..256, not ",
-					   arg)
-			       : 0;
+	case O_DEPTH: {
+		static char msg[48];
+
+		if (!parse_uint(arg, SR_TREE_DEPTH_CAP, &o->depth) && o->depth)
+			return 0;
+		snprintf(msg, sizeof(msg), "--depth: expected 1..%u, not ",
+			 SR_TREE_DEPTH_CAP);
+		return bad_usage(msg, arg);
+	}
 	case 'h':
 		usage(stdout);
 		return -1;
@@ -445,8 +450,14 @@ static int set_preload(const struct run *r)
 
 static int set_env(const struct run *r, const struct opts *o)
 {
+	const char *clock = getenv("SPANRING_CLOCK");
+
 	if (set_preload(r) || setenv("SPANRING_DIR", r->rings, 1) ||
 	    (o->workflow && setenv("SPANRING_WORKFLOW", o->workflow, 1)))
+		return -errno;
+	/* the clock decided here, once: CMD's image need not ask */
+	if ((!clock || !*clock || strcmp(clock, "auto") == 0) &&
+	    setenv("SPANRING_CLOCK", sr_tsc_usable() ? "tsc" : "realtime", 1))
 		return -errno;
 	/* `spanring run` asks for tracing: an inherited off switch would
 	 * leave the tree empty */
@@ -500,7 +511,7 @@ static void describe_exit(FILE *f, const struct run *r, const struct opts *o,
 /* The sidecar's counters (stats.json), NULL if unreadable. */
 static cJSON *read_stats(const struct run *r, const char *name)
 {
-	char path[PATH_MAX], buf[65536];
+	char path[PATH_MAX], buf[SR_STATS_READ_MAX + 1];
 	FILE *in;
 	size_t k;
 

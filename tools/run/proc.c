@@ -2,6 +2,7 @@
 /*
  * proc.c - processes, signals and files of `spanring run` (see proc.h).
  */
+#include "common/limits.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include "common/clock.h"
 
 #define LOCK_NAME ".spanringd.lock"
-#define POLL_NS 2000000L /* 2 ms between polls of an external effect */
 
 /* The signals spanring handles, and what it found at start. */
 static const int handled[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE };
@@ -315,7 +315,7 @@ pid_t sr_run_spawn_sidecar(const char *exe, char *const argv[],
 
 static void nap(void)
 {
-	struct timespec ts = { 0, POLL_NS };
+	struct timespec ts = { 0, SR_RUN_POLL_NS };
 
 	nanosleep(&ts, NULL);
 }

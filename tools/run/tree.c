@@ -25,9 +25,7 @@
 #include "common/limits.h"
 
 #define NONE SIZE_MAX
-#define DETAIL_MAX 4096u    /* bytes of one summary text kept */
 #define DETAIL_MIN_COLS 12u /* a shortened summary keeps at least this */
-#define DEPTH_CAP 256u      /* hard cap on --depth: prefix buffer size */
 #define CONSOLE_SPAN "[Exporter] Export span: "
 #define CONSOLE_TRACE "[Exporter] Export trace_id="
 
@@ -184,7 +182,7 @@ static char *clean_dup(const char *s)
 {
 	struct sb o = { 0 };
 
-	sb_clean(&o, s, DETAIL_MAX);
+	sb_clean(&o, s, SR_TREE_DETAIL_MAX);
 	return sb_take(&o);
 }
 
@@ -240,7 +238,7 @@ static void sb_argv(struct sb *o, const cJSON *argv)
 
 	cJSON_ArrayForEach(a, argv)
 	{
-		if (!cJSON_IsString(a) || o->n >= DETAIL_MAX)
+		if (!cJSON_IsString(a) || o->n >= SR_TREE_DETAIL_MAX)
 			continue;
 		if (!first)
 			sb_str(o, " ");
@@ -255,7 +253,7 @@ static void sb_argv(struct sb *o, const cJSON *argv)
 			const char *q = strchr(c, '\'');
 
 			sb_cleann(o, c, q ? (size_t)(q - c) : strlen(c),
-				  DETAIL_MAX);
+				  SR_TREE_DETAIL_MAX);
 			if (!q)
 				break;
 			sb_str(o, "'\\''");
@@ -276,7 +274,7 @@ static char *argv_or(const cJSON *d, const char *k1, const char *k2)
 	if (cJSON_IsArray(argv) && cJSON_GetArraySize(argv) > 0)
 		sb_argv(&o, argv);
 	else if ((s = jstr(d, k1)) || (k2 && (s = jstr(d, k2))))
-		sb_clean(&o, s, DETAIL_MAX);
+		sb_clean(&o, s, SR_TREE_DETAIL_MAX);
 	return sb_take(&o);
 }
 
@@ -935,8 +933,8 @@ struct rctx {
 	bool color;
 	size_t width; /* SIZE_MAX: no limit */
 	unsigned max_depth, max_children;
-	uint64_t t0;                    /* earliest start, ns */
-	char prefix[DEPTH_CAP * 5 + 1]; /* "│  " per level: 5 bytes */
+	uint64_t t0;                            /* earliest start, ns */
+	char prefix[SR_TREE_DEPTH_CAP * 5 + 1]; /* "│  " per level: 5 bytes */
 	size_t plen, pcols;
 };
 
@@ -1192,8 +1190,8 @@ int sr_tree_render(struct sr_tree *t, FILE *out, const struct sr_tree_opts *o)
 		return -ENOMEM;
 	r.width = o->width ? o->width : SIZE_MAX;
 	r.max_depth = o->max_depth ? o->max_depth : SR_TREE_DEPTH;
-	if (r.max_depth > DEPTH_CAP)
-		r.max_depth = DEPTH_CAP;
+	if (r.max_depth > SR_TREE_DEPTH_CAP)
+		r.max_depth = SR_TREE_DEPTH_CAP;
 	r.max_children = o->max_children ? o->max_children : SR_TREE_CHILDREN;
 	r.t0 = UINT64_MAX;
 	for (size_t i = 0; i < t->ntr; i++)
