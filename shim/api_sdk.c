@@ -351,3 +351,104 @@ SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)
 	ctx = c;
 	return leave(0);
 }
+
+/* Look-up contexts (spanring_context_lookup): slots armed by any thread,
+ * taken by the getaddrinfo hook of a thread without a context of its own.
+ * A slot goes FREE -> FILLING (one writer) -> ARMED -> TAKING (one taker)
+ * -> FREE, each step a compare-and-swap; an armed slot past its deadline
+ * is free for a new arming and taken by no one. Lock-free, no malloc:
+ * both sides may run in a signal handler. */
+enum { LOOKUP_FREE, LOOKUP_FILLING, LOOKUP_ARMED, LOOKUP_TAKING };
+
+struct lookup_slot {
+	uint32_t state;
+	uint64_t deadline_ns;
+	struct shim_ctx c;
+	char node[SR_LOOKUP_NODE_MAX];
+};
+
+static struct lookup_slot lookups[SR_LOOKUP_SLOTS];
+
+static bool slot_move(struct lookup_slot *l, uint32_t from, uint32_t to)
+{
+	return __atomic_compare_exchange_n(&l->state, &from, to, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+SHIM_API int spanring_context_lookup(const char *node, const char *trace_id,
+				     const char *span_id)
+{
+	struct shim_ctx c = { .on = true };
+	size_t n = node ? strnlen(node, SR_LOOKUP_NODE_MAX) : 0;
+	uint64_t now;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	if (!n || n == SR_LOOKUP_NODE_MAX || !trace_id_ok(trace_id, c.trace) ||
+	    !parent_ok(span_id, c.span))
+		return leave(-EINVAL);
+	now = sr_mono_ns();
+	for (size_t i = 0; i < SR_LOOKUP_SLOTS; i++) {
+		struct lookup_slot *l = &lookups[i];
+
+		if (!slot_move(l, LOOKUP_FREE, LOOKUP_FILLING) &&
+		    !(__atomic_load_n(&l->deadline_ns, __ATOMIC_RELAXED) <
+			      now &&
+		      slot_move(l, LOOKUP_ARMED, LOOKUP_FILLING)))
+			continue;
+		memcpy(l->node, node, n + 1);
+		l->c = c;
+		__atomic_store_n(&l->deadline_ns, now + SR_LOOKUP_TTL_NS,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&l->state, LOOKUP_ARMED, __ATOMIC_RELEASE);
+		return leave(0);
+	}
+	return leave(-ENOBUFS);
+}
+
+/* The context armed for node, taken: false when none is. */
+static bool take_lookup(const char *node, uint8_t trace_id[16],
+			uint8_t span[12])
+{
+	uint64_t now = 0;
+
+	for (size_t i = 0; i < SR_LOOKUP_SLOTS; i++) {
+		struct lookup_slot *l = &lookups[i];
+
+		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=
+			    LOOKUP_ARMED ||
+		    strncmp(l->node, node, SR_LOOKUP_NODE_MAX))
+			continue;
+		if (!now)
+			now = sr_mono_ns();
+		if (__atomic_load_n(&l->deadline_ns, __ATOMIC_RELAXED) < now ||
+		    !slot_move(l, LOOKUP_ARMED, LOOKUP_TAKING))
+			continue;
+		/* read again now that no writer can be at it */
+		if (strncmp(l->node, node, SR_LOOKUP_NODE_MAX)) {
+			__atomic_store_n(&l->state, LOOKUP_ARMED,
+					 __ATOMIC_RELEASE);
+			continue;
+		}
+		memcpy(trace_id, l->c.trace, 16);
+		memcpy(span, l->c.span, 12);
+		__atomic_store_n(&l->state, LOOKUP_FREE, __ATOMIC_RELEASE);
+		return true;
+	}
+	return false;
+}
+
+void shim_ctx_lookup(const char *node, struct sr_span_rec *s)
+{
+	uint8_t trace_id[16], span[12];
+
+	if (!node || shim_api_current(trace_id, span) ||
+	    !take_lookup(node, trace_id, span))
+		return;
+	memcpy(s->trace_id, trace_id, 16);
+	memcpy(s->parent_id, span, 12);
+	s->flags &= ~(uint32_t)SR_SF_ROOT;
+	if (shim_span_id_zero(span))
+		s->flags |= SR_SF_ROOT;
+}

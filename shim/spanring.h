@@ -181,6 +181,20 @@ int spanring_span_finish_text(const char *ids_and_times,
  */
 int spanring_context_set(const char *trace_id, const char *span_id);
 
+/*
+ * For resolvers that run getaddrinfo() on threads of their own (libuv's
+ * pool in Node.js): the next getaddrinfo() of the host name `node` made,
+ * within 5 seconds, by a thread with no context of its own (no API span
+ * open, no spanring_context_set()) is recorded under span_id in trace_id
+ * (span_id NULL or "": directly under the trace), as if that thread had
+ * the context. Each call arms one look-up; two arms for one name are
+ * taken in no particular order. Any thread may call it. Returns 0,
+ * -EINVAL (node NULL, empty or of 256 bytes or more; bad ids), -ENOBUFS
+ * (32 look-ups armed and waiting), -ENODEV.
+ */
+int spanring_context_lookup(const char *node, const char *trace_id,
+			    const char *span_id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
  * An agent run with the real @openai/agents, a fake model (no network) and
  * a tool that spawns a child process, connects to a local TCP server and
  * makes a request to a local HTTP server (both on 127.0.0.1, one pair per
- * run), traced twice: by the SDK's own BatchTraceProcessor +
+ * run), and in run "a" looks up "localhost", traced twice: by the SDK's own BatchTraceProcessor +
  * OpenAITracingExporter (to the URL given) and by spanring's
  * SpanringTracingProcessor. Run by tests/unit/test_sdk.c under the shim:
  *   node agents_sdk.js URL [concurrent]
@@ -15,6 +15,7 @@
 'use strict';
 
 const path = require('path');
+const dns = require('dns');
 const http = require('http');
 const net = require('net');
 const { execFile } = require('child_process');
@@ -71,6 +72,9 @@ const runCmd = tool({
         res.resume().on('end', resolve);
       }).on('error', reject);
     });
+    // one run looks a name up (in /etc/hosts): one look-up of it in the
+    // process, whichever run the event loop lets through first
+    if (tag === 'a') await dns.promises.lookup('localhost', { family: 4 });
     return 'ran ' + tag;
   },
 });

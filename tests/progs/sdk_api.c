@@ -10,12 +10,15 @@
  *                    started on a thread and finished on another, one
  *                    recorded whole, and under the context of a function
  *                    span a posix_spawn, a system() and a fork (+ exec of
- *                    /bin/true); prints "ok"
+ *                    /bin/true), and a getaddrinfo of "localhost" made by
+ *                    another thread for it (spanring_context_lookup);
+ *                    prints "ok"
  *   sdk_api open     a trace and two spans started, never finished;
  *                    prints "ready" and waits to be killed
  * Ids are T = trace_5dk0…, spans span_00…01 … (see below).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -60,6 +63,38 @@ static void codes_off(void)
 		     " " S("01") " - 2025-11-24T16:00:00Z 2025-11-24T16:00:01Z",
 		     "{}", NULL, NULL),
 	     -ENODEV, "finish text off");
+	want(spanring_context_lookup("localhost", T, S("01")), -ENODEV,
+	     "lookup off");
+}
+
+/* Look-up contexts: what they take and refuse; 32 armed at most. */
+static void codes_lookup(void)
+{
+	char name[300];
+	int rc = 0, n = 0;
+
+	want(spanring_context_lookup(NULL, T, S("01")), -EINVAL,
+	     "lookup NULL node");
+	want(spanring_context_lookup("", T, S("01")), -EINVAL,
+	     "lookup empty node");
+	memset(name, 'a', 256);
+	name[256] = 0;
+	want(spanring_context_lookup(name, T, S("01")), -EINVAL,
+	     "lookup node too long");
+	want(spanring_context_lookup("h", "trace_1", S("01")), -EINVAL,
+	     "lookup bad trace");
+	want(spanring_context_lookup("h", T, "span_1"), -EINVAL,
+	     "lookup bad span");
+	want(spanring_context_lookup("h", T, NULL), 0, "lookup trace only");
+	name[255] = 0;
+	want(spanring_context_lookup(name, T, S("01")), 0,
+	     "lookup longest node");
+	/* nothing takes them here: the table fills */
+	while (n < 64 &&
+	       (rc = spanring_context_lookup("codes", T, S("01"))) == 0)
+		n++;
+	want(rc, -ENOBUFS, "lookup table full");
+	want(n, 30, "lookups armed before the table was full");
 }
 
 /* The text forms of start and finish: what they take and refuse. */
@@ -208,6 +243,7 @@ static void codes(void)
 	want(spanring_context_set(T, "span_1"), -EINVAL, "context bad span");
 	want(spanring_context_set(NULL, S("01")), 0, "context clear");
 	codes_text(d);
+	codes_lookup();
 	if (!huge) {
 		failures++;
 		return;
@@ -236,6 +272,17 @@ static void *finisher(void *arg)
 		     "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}",
 		     NULL, NULL),
 	     0, "finish on thread");
+	return NULL;
+}
+
+/* A resolver's thread: no context of its own. */
+static void *resolver(void *arg)
+{
+	struct addrinfo hints = { .ai_family = AF_INET }, *ai = NULL;
+
+	(void)arg;
+	if (getaddrinfo("localhost", NULL, &hints, &ai) == 0)
+		freeaddrinfo(ai);
 	return NULL;
 }
 
@@ -278,6 +325,10 @@ static void trace(void)
 		     "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":null,\"mcp_data\":null}"),
 	     0, "start function");
 	want(spanring_context_set(T, S("11")), 0, "context");
+	/* a look-up another thread makes for this span */
+	want(spanring_context_lookup("localhost", T, S("11")), 0, "lookup");
+	pthread_create(&th, NULL, resolver, NULL);
+	pthread_join(th, NULL);
 	run_child();
 	want(spanring_context_set(NULL, NULL), 0, "context clear");
 	want(spanring_span_finish_text(

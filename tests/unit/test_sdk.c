@@ -442,7 +442,7 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 					    "\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}},"
 					    "\"error\":null}",
 	};
-	const char *hooks[] = { "spawn", "system", "fork" };
+	const char *hooks[] = { "spawn", "system", "fork", "getaddrinfo" };
 	cJSON *all;
 	char *out;
 
@@ -457,7 +457,7 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 			fail_msg("expected once in %s:\n%s", F.sd.out, want[i]);
 	all = items(F.sd.out);
 	/* the hooks' spans under the context, their processes below them */
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		const cJSON *x, *hook = NULL;
 
 		cJSON_ArrayForEach(x, all) if (
@@ -824,6 +824,16 @@ static bool connects_to(const cJSON *x, const void *port)
 	       cJSON_IsNumber(p) && p->valueint == *(const int *)port;
 }
 
+static bool looks_up_localhost(const cJSON *x, const void *unused)
+{
+	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+
+	(void)unused;
+	return streq(str(sd, "name"), "getaddrinfo") &&
+	       streq(str(cJSON_GetObjectItem(sd, "data"), "dns.question.name"),
+		     "localhost");
+}
+
 /* The connect span to 127.0.0.1:port. */
 static const cJSON *connect_to(const cJSON *all, int port)
 {
@@ -895,6 +905,14 @@ static void js(const char *how)
 
 			assert_string_equal(str(c, "trace_id"), trace);
 			assert_under(ours, c, str(fn, "id"));
+		}
+		/* and the look-up run "a" made, on libuv's pool */
+		if (streq(str(in, "tag"), "a")) {
+			const cJSON *g = only(ours, looks_up_localhost, NULL,
+					      "getaddrinfo span of localhost");
+
+			assert_string_equal(str(g, "trace_id"), trace);
+			assert_under(ours, g, str(fn, "id"));
 		}
 		cJSON_Delete(in);
 	}

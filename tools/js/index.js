@@ -17,9 +17,11 @@
  * the thread's spanring context for the duration of the call. So are
  * connections (net.connect, http.request, fetch through net: the connect()
  * of the TCP and pipe handles, on the main thread, in the async context
- * of the code that asked for the connection). DNS look-ups (dns.lookup)
- * run getaddrinfo on libuv's thread pool, outside any of this: their
- * spans stay under the process span.
+ * of the code that asked for the connection). So are DNS look-ups
+ * (dns.lookup, which runs getaddrinfo on a thread of libuv's pool): the
+ * look-up of the name is armed with the current span just before
+ * (spanring_context_lookup), and the shim's hook on the pool thread takes
+ * it.
  */
 'use strict';
 
@@ -63,6 +65,7 @@ function bind(koffi, lib, file, preloaded) {
     // older than these calls
     spanStartText: opt(() => f('int spanring_span_start_text(const char *, const char *)')),
     spanFinishText: opt(() => f('int spanring_span_finish_text(const char *, const char *, const char *, const char *)')),
+    contextLookup: opt(() => f('int spanring_context_lookup(const char *, const char *, const char *)')),
     enabled() {
       return this.enabled_() === 1;
     },
@@ -197,6 +200,38 @@ function patchNet() {
   } catch {
     // no such bindings in this Node: nothing wrapped
   }
+  patchLookup();
+}
+
+/* dns.lookup (and so every look-up before a connection: net reads
+ * dns.lookup at each connect) and dns.promises.lookup: Node runs their
+ * getaddrinfo on a thread of libuv's pool, where no context of the caller
+ * is; the look-up of that name is armed with the SDK's current span
+ * (spanring_context_lookup) just before, and the shim's getaddrinfo hook on
+ * the pool thread takes it. Only under the preloaded library (no hook
+ * runs otherwise), for names (an IP address is not looked up). */
+function patchLookup() {
+  const dns = require('dns');
+  const { isIP } = require('net');
+  const arm = (hostname) => {
+    const p = active[0];
+    if (!p || !p._lib.preloaded || !p._lib.contextLookup || typeof hostname !== 'string' ||
+        !hostname || isIP(hostname) !== 0)
+      return;
+    const cur = p._getCurrent();
+    if (cur) p._lib.contextLookup(hostname, cur.traceId, cur.spanId || null);
+  };
+  const lookup = dns.lookup;
+  dns.lookup = function spanringLookup(hostname, ...args) {
+    arm(hostname);
+    return lookup.call(this, hostname, ...args);
+  };
+  const plookup = dns.promises.lookup;
+  dns.promises.lookup = function spanringLookup(hostname, ...args) {
+    arm(hostname);
+    return plookup.call(this, hostname, ...args);
+  };
+  require('module').syncBuiltinESMExports();
 }
 
 /* span_data types of the traces backend (WIRE.md): a span of one of them
