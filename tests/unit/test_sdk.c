@@ -600,6 +600,16 @@ static void py_processor_sends_what_seed_exporter_sends(void **state)
 	cJSON_Delete(ours);
 }
 
+static bool looks_up_localhost(const cJSON *x, const void *unused)
+{
+	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+
+	(void)unused;
+	return streq(str(sd, "name"), "getaddrinfo") &&
+	       streq(str(cJSON_GetObjectItem(sd, "data"), "dns.question.name"),
+		     "localhost");
+}
+
 /* Two tools as concurrent asyncio tasks (or threads), each starting a
  * process while both function spans are open: each process is under its
  * own tool's span. */
@@ -620,6 +630,15 @@ static void concurrent(const char *mode, const char *prefix)
 	assert_string_equal(str(process_with_arg(ours, "process", a),
 				"trace_id"),
 			    str(ids, "trace"));
+	/* asyncio: tool a's look-up (loop.getaddrinfo, on the loop's
+	 * executor thread) under its span too */
+	if (!strcmp(mode, "asyncio")) {
+		const cJSON *g = only(ours, looks_up_localhost, NULL,
+				      "getaddrinfo span of localhost");
+
+		assert_string_equal(str(g, "trace_id"), str(ids, "trace"));
+		assert_under(ours, g, str(ids, "a"));
+	}
 	cJSON_Delete(ids);
 	cJSON_Delete(ours);
 }
@@ -822,16 +841,6 @@ static bool connects_to(const cJSON *x, const void *port)
 	return streq(str(sd, "name"), "connect") &&
 	       streq(str(d, "server.address"), "127.0.0.1") &&
 	       cJSON_IsNumber(p) && p->valueint == *(const int *)port;
-}
-
-static bool looks_up_localhost(const cJSON *x, const void *unused)
-{
-	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
-
-	(void)unused;
-	return streq(str(sd, "name"), "getaddrinfo") &&
-	       streq(str(cJSON_GetObjectItem(sd, "data"), "dns.question.name"),
-		     "localhost");
 }
 
 /* The connect span to 127.0.0.1:port. */

@@ -43,7 +43,8 @@ class Library:
         # converter per argument: callers pass bytes or None only). None when
         # the library is older than them.
         py = ctypes.PyDLL(path, handle=cdll._handle)
-        for name in ("spanring_span_start_text", "spanring_span_finish_text"):
+        for name in ("spanring_span_start_text", "spanring_span_finish_text",
+                     "spanring_context_lookup"):
             try:
                 f = getattr(py, name)
             except AttributeError:
@@ -91,6 +92,14 @@ class Library:
 
     def context_set(self, trace_id, span_id=None):
         return self._context_set(_b(trace_id), _b(span_id))
+
+    def context_lookup(self, node, trace_id, span_id=None):
+        """Arms the next getaddrinfo of host name node, by a thread with no
+        context of its own, with this context (spanring.h); -ENOSYS when
+        the library lacks the call."""
+        if self._context_lookup is None:
+            return -errno.ENOSYS
+        return self._context_lookup(_b(node), _b(trace_id), _b(span_id))
 
 
 def _b(s):

@@ -23,6 +23,8 @@ socket.getaddrinfo, an audit hook (sys.addaudithook) reads the SDK's
 current span in the context of the code doing it (a contextvar: per
 thread, per asyncio task) and sets it as the thread's spanring context;
 the shim's spans for it and the processes started are its children.
+asyncio's loop.getaddrinfo, which runs on an executor thread, arms the
+look-up of its name with the caller's span (spanring_context_lookup).
 """
 import contextvars
 import datetime
@@ -207,7 +209,31 @@ def _install_hook():
     with _hook_lock:
         if not _hooked:
             sys.addaudithook(_audit)
+            _patch_asyncio()
             _hooked = True
+
+
+def _patch_asyncio():
+    """asyncio's loop.getaddrinfo runs socket.getaddrinfo on a thread of the
+    loop's executor, in a context without the caller's span: the look-up of
+    the name is armed with the caller's current span just before
+    (spanring_context_lookup), and the shim's getaddrinfo hook on the
+    executor's thread takes it."""
+    try:
+        import asyncio.base_events as be
+    except ImportError:
+        return
+    getaddrinfo = be.BaseEventLoop.getaddrinfo
+
+    async def spanring_getaddrinfo(self, host, *args, **kwargs):
+        if _active:
+            try:
+                _active[0]._arm_lookup(host)
+            except Exception:  # never fail the look-up
+                pass
+        return await getaddrinfo(self, host, *args, **kwargs)
+
+    be.BaseEventLoop.getaddrinfo = spanring_getaddrinfo
 
 
 class SpanringTracingProcessor:
@@ -279,6 +305,18 @@ class SpanringTracingProcessor:
     def _sync_context(self):
         if self._on:
             self._set_thread(self.current())
+
+    def _arm_lookup(self, host):
+        """The next getaddrinfo of host by a thread without a context goes
+        under the current span (only under the preloaded library: no hook
+        runs otherwise)."""
+        if not self._on or not self._lib.preloaded:
+            return
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        cur = self.current() if isinstance(host, str) and host else None
+        if cur is not None:
+            self._lib.context_lookup(host, cur[0], cur[1])
 
     def _rc(self, rc):
         if rc:
