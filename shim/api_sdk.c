@@ -2,11 +2,15 @@
 /*
  * api_sdk.c - the explicit-identity calls of spanring.h, for tracing
  * processors of SDKs that make their own ids and times: traces and spans
- * recorded with the caller's ids, parents, times, span_data and error,
- * and the thread's current context (spanring_context_set), which the hooks
- * and spanring_span_begin() take as parent through shim_ctx_get().
+ * recorded with the caller's ids, parents, times, span_data and error
+ * (ids and ISO times as separate arguments, or in one text for FFI callers:
+ * spanring_span_*_text), the thread's current context
+ * (spanring_context_set), which the hooks and spanring_span_begin() take
+ * as parent through shim_ctx_get(), and look-up contexts
+ * (spanring_context_lookup), which the getaddrinfo hook of a resolver's
+ * thread takes through shim_ctx_lookup().
  *
- * Nothing here keeps state across calls but the context: a start is one
+ * Nothing here keeps state across calls but the contexts: a start is one
  * SPAN_START record, a finish one SPAN_END record that carries the whole
  * span (flag SPAN_DATA: its span_data replaces the start's), so the
  * sidecar can emit it even when it never saw the start (lost to a full
