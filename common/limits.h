@@ -140,6 +140,14 @@
 #define SR_POPEN_MAX 64u
 /* One SPANRING_DEBUG line, formatted on the stack. */
 #define SR_DEBUG_LINE_MAX 512u
+/* Look-ups armed at once with spanring_context_lookup() (a resolver pool
+ * runs a handful at a time: Node's has 4 threads), the longest host name
+ * one holds (DNS names are at most 253 bytes), and how long an armed one
+ * waits for its getaddrinfo (a look-up answered without one, from a
+ * cache, must not stay armed for a later look-up of the same name). */
+#define SR_LOOKUP_SLOTS 32u
+#define SR_LOOKUP_NODE_MAX 256u
+#define SR_LOOKUP_TTL_NS (5ull * 1000000000ull)
 /* Bytes per thread holding the span_data of open C API spans (mapped on a
  * thread's first API span; pages touched only as used, so the size costs
  * address space, not memory): two spans of the largest size with their

@@ -2,11 +2,15 @@
 /*
  * api_sdk.c - the explicit-identity calls of spanring.h, for tracing
  * processors of SDKs that make their own ids and times: traces and spans
- * recorded with the caller's ids, parents, times, span_data and error,
- * and the thread's current context (spanring_context_set), which the hooks
- * and spanring_span_begin() take as parent through shim_ctx_get().
+ * recorded with the caller's ids, parents, times, span_data and error
+ * (ids and ISO times as separate arguments, or in one text for FFI callers:
+ * spanring_span_*_text), the thread's current context
+ * (spanring_context_set), which the hooks and spanring_span_begin() take
+ * as parent through shim_ctx_get(), and look-up contexts
+ * (spanring_context_lookup), which the getaddrinfo hook of a resolver's
+ * thread takes through shim_ctx_lookup().
  *
- * Nothing here keeps state across calls but the context: a start is one
+ * Nothing here keeps state across calls but the contexts: a start is one
  * SPAN_START record, a finish one SPAN_END record that carries the whole
  * span (flag SPAN_DATA: its span_data replaces the start's), so the
  * sidecar can emit it even when it never saw the start (lost to a full
@@ -47,18 +51,39 @@ void shim_ctx_reset(void)
 	ctx.on = false;
 }
 
-/* "<prefix><2n lowercase hex>" exactly, as the SDKs write ids. */
+/* s[0..len) is "<prefix><2n lowercase hex>" exactly, as the SDKs write
+ * ids. */
+static bool parse_id_n(const char *s, size_t len, const char *prefix,
+		       size_t plen, uint8_t *out, size_t n)
+{
+	if (len != plen + 2 * n || strncmp(s, prefix, plen))
+		return false;
+	s += plen;
+	/* one pass: lowercase hex only, decoded as it is checked */
+	for (size_t i = 0; i < n; i++) {
+		int v = 0;
+
+		for (size_t k = 0; k < 2; k++) {
+			char c = s[2 * i + k];
+
+			if (c >= '0' && c <= '9')
+				v = v << 4 | (c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v << 4 | (c - 'a' + 10);
+			else
+				return false;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return !sr_id_is_zero(out, n);
+}
+
+/* The same for the NUL-terminated s. */
 static bool parse_id(const char *s, const char *prefix, size_t plen,
 		     uint8_t *out, size_t n)
 {
-	if (strncmp(s, prefix, plen))
-		return false;
-	s += plen;
-	for (size_t i = 0; i < 2 * n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[2 * n] == 0 && sr_unhex(out, s, n) && !sr_id_is_zero(out, n);
+	return parse_id_n(s, strnlen(s, plen + 2 * n + 1), prefix, plen, out,
+			  n);
 }
 
 static bool trace_id_ok(const char *s, uint8_t out[16])
@@ -129,6 +154,31 @@ SHIM_API int spanring_trace_record(const char *trace_id,
 	return leave(shim_emit_trace(&t));
 }
 
+/* Fills the rest of the record of an SDK span whose ids are in place:
+ * 0 or -EINVAL. */
+static int sdk_body(struct sr_span_rec *s, uint64_t started_ns,
+		    uint64_t ended_ns, const char *span_data_json,
+		    const char *error_message, const char *error_data_json)
+{
+	if (!span_data_json ||
+	    !sr_json_object_ok(span_data_json, strlen(span_data_json)) ||
+	    (error_data_json &&
+	     !sr_json_object_ok(error_data_json, strlen(error_data_json))))
+		return -EINVAL;
+	s->flags = SR_SF_SPAN_DATA;
+	if (sr_id_is_zero(s->parent_id, 12))
+		s->flags |= SR_SF_ROOT;
+	s->start_ns = started_ns;
+	s->end_ns = ended_ns;
+	s->data = text(span_data_json);
+	if (error_message) {
+		s->flags |= SR_SF_ERROR;
+		s->err = text(error_message);
+		s->errdata = text(error_data_json);
+	}
+	return 0;
+}
+
 /* Fills the record of an SDK span from the caller's arguments: 0 or
  * -EINVAL. */
 static int sdk_span(struct sr_span_rec *s, const char *trace_id,
@@ -141,23 +191,25 @@ static int sdk_span(struct sr_span_rec *s, const char *trace_id,
 	if (!trace_id_ok(trace_id, s->trace_id) || !span_id ||
 	    !parse_id(span_id, "span_", 5, s->span_id, 12) ||
 	    !parent_ok(parent_id, s->parent_id) || started_ns < 0 ||
-	    ended_ns < 0 || !span_data_json ||
-	    !sr_json_object_ok(span_data_json, strlen(span_data_json)) ||
-	    (error_data_json &&
-	     !sr_json_object_ok(error_data_json, strlen(error_data_json))))
+	    ended_ns < 0)
 		return -EINVAL;
-	s->flags = SR_SF_SPAN_DATA;
-	if (sr_id_is_zero(s->parent_id, 12))
-		s->flags |= SR_SF_ROOT;
-	s->start_ns = started_ns ? (uint64_t)started_ns : sr_now_ns();
-	s->end_ns = (uint64_t)ended_ns;
-	s->data = text(span_data_json);
-	if (error_message) {
-		s->flags |= SR_SF_ERROR;
-		s->err = text(error_message);
-		s->errdata = text(error_data_json);
-	}
-	return 0;
+	return sdk_body(s, started_ns ? (uint64_t)started_ns : sr_now_ns(),
+			(uint64_t)ended_ns, span_data_json, error_message,
+			error_data_json);
+}
+
+/* The end of every SDK span call: a record filled without error (rc 0)
+ * is checked (a finished span may not end before it starts; it must fit a
+ * record whole) and emitted as `type`; leaves the API. */
+static int emit(uint16_t type, const struct sr_span_rec *s, int rc)
+{
+	if (!rc && type != SR_REC_SPAN_START && s->end_ns < s->start_ns)
+		rc = -EINVAL;
+	if (!rc)
+		rc = fits(sr_span_size(s));
+	if (!rc)
+		rc = shim_emit_span(type, s);
+	return leave(rc);
 }
 
 SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
@@ -171,11 +223,7 @@ SHIM_API int spanring_span_start(const char *trace_id, const char *span_id,
 		return rc;
 	rc = sdk_span(&s, trace_id, span_id, parent_id, started_ns, 0,
 		      span_data_json, NULL, NULL);
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(SR_REC_SPAN_START, &s);
-	return leave(rc);
+	return emit(SR_REC_SPAN_START, &s, rc);
 }
 
 /* A finished span, as SPAN_END (after a start) or SPAN (whole). */
@@ -193,13 +241,7 @@ static int finish(uint16_t type, const char *trace_id, const char *span_id,
 		      span_data_json, error_message, error_data_json);
 	if (!rc && !ended_ns)
 		s.end_ns = sr_now_ns();
-	if (!rc && s.end_ns < s.start_ns)
-		rc = -EINVAL;
-	if (!rc)
-		rc = fits(sr_span_size(&s));
-	if (!rc)
-		rc = shim_emit_span(type, &s);
-	return leave(rc);
+	return emit(type, &s, rc);
 }
 
 SHIM_API int spanring_span_finish(const char *trace_id, const char *span_id,
@@ -224,6 +266,77 @@ SHIM_API int spanring_span_record(const char *trace_id, const char *span_id,
 		      ended_ns, span_data_json, error_message, error_data_json);
 }
 
+/* The next field of a text of space-separated fields: *f and *n set, *p
+ * past it and its separator; false when there is none. */
+static bool field(const char **p, const char **f, size_t *n)
+{
+	const char *s = *p, *sp;
+
+	if (!*s)
+		return false;
+	sp = strchr(s, ' ');
+	*f = s;
+	*n = sp ? (size_t)(sp - s) : strlen(s);
+	*p = sp ? sp + 1 : s + *n;
+	return *n > 0;
+}
+
+/* "<trace_id> <span_id> <parent_id or -> <started> [<ended>]" into the
+ * ids of s and *started, *ended (ended NULL: no fifth field): 0 or
+ * -EINVAL. */
+static int ids_times(const char *text, struct sr_span_rec *s, uint64_t *started,
+		     uint64_t *ended)
+{
+	const char *f, *p = text;
+	size_t n;
+
+	if (!p || !field(&p, &f, &n) ||
+	    !parse_id_n(f, n, "trace_", 6, s->trace_id, 16) ||
+	    !field(&p, &f, &n) ||
+	    !parse_id_n(f, n, "span_", 5, s->span_id, 12) ||
+	    !field(&p, &f, &n) ||
+	    !((n == 1 && f[0] == '-') ||
+	      parse_id_n(f, n, "span_", 5, s->parent_id, 12)) ||
+	    !field(&p, &f, &n) || !sr_parse_iso(f, n, started))
+		return -EINVAL;
+	if (ended && (!field(&p, &f, &n) || !sr_parse_iso(f, n, ended)))
+		return -EINVAL;
+	return *p || p[-1] == ' ' ? -EINVAL : 0;
+}
+
+SHIM_API int spanring_span_start_text(const char *ids_and_times,
+				      const char *span_data_json)
+{
+	struct sr_span_rec s = { 0 };
+	uint64_t started;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = ids_times(ids_and_times, &s, &started, NULL);
+	if (!rc)
+		rc = sdk_body(&s, started, 0, span_data_json, NULL, NULL);
+	return emit(SR_REC_SPAN_START, &s, rc);
+}
+
+SHIM_API int spanring_span_finish_text(const char *ids_and_times,
+				       const char *span_data_json,
+				       const char *error_message,
+				       const char *error_data_json)
+{
+	struct sr_span_rec s = { 0 };
+	uint64_t started, ended;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	rc = ids_times(ids_and_times, &s, &started, &ended);
+	if (!rc)
+		rc = sdk_body(&s, started, ended, span_data_json, error_message,
+			      error_data_json);
+	return emit(SR_REC_SPAN_END, &s, rc);
+}
+
 SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)
 {
 	struct shim_ctx c = { .on = true };
@@ -241,4 +354,105 @@ SHIM_API int spanring_context_set(const char *trace_id, const char *span_id)
 	 * not at all (it passes through while the guard is held) */
 	ctx = c;
 	return leave(0);
+}
+
+/* Look-up contexts (spanring_context_lookup): slots armed by any thread,
+ * taken by the getaddrinfo hook of a thread without a context of its own.
+ * A slot goes FREE -> FILLING (one writer) -> ARMED -> TAKING (one taker)
+ * -> FREE, each step a compare-and-swap; an armed slot past its deadline
+ * is free for a new arming and taken by no one. Lock-free, no malloc:
+ * both sides may run in a signal handler. */
+enum { LOOKUP_FREE, LOOKUP_FILLING, LOOKUP_ARMED, LOOKUP_TAKING };
+
+struct lookup_slot {
+	uint32_t state;
+	uint64_t deadline_ns;
+	struct shim_ctx c;
+	char node[SR_LOOKUP_NODE_MAX];
+};
+
+static struct lookup_slot lookups[SR_LOOKUP_SLOTS];
+
+static bool slot_move(struct lookup_slot *l, uint32_t from, uint32_t to)
+{
+	return __atomic_compare_exchange_n(&l->state, &from, to, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+SHIM_API int spanring_context_lookup(const char *node, const char *trace_id,
+				     const char *span_id)
+{
+	struct shim_ctx c = { .on = true };
+	size_t n = node ? strnlen(node, SR_LOOKUP_NODE_MAX) : 0;
+	uint64_t now;
+	int rc = enter();
+
+	if (rc)
+		return rc;
+	if (!n || n == SR_LOOKUP_NODE_MAX || !trace_id_ok(trace_id, c.trace) ||
+	    !parent_ok(span_id, c.span))
+		return leave(-EINVAL);
+	now = sr_mono_ns();
+	for (size_t i = 0; i < SR_LOOKUP_SLOTS; i++) {
+		struct lookup_slot *l = &lookups[i];
+
+		if (!slot_move(l, LOOKUP_FREE, LOOKUP_FILLING) &&
+		    !(__atomic_load_n(&l->deadline_ns, __ATOMIC_RELAXED) <
+			      now &&
+		      slot_move(l, LOOKUP_ARMED, LOOKUP_FILLING)))
+			continue;
+		memcpy(l->node, node, n + 1);
+		l->c = c;
+		__atomic_store_n(&l->deadline_ns, now + SR_LOOKUP_TTL_NS,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&l->state, LOOKUP_ARMED, __ATOMIC_RELEASE);
+		return leave(0);
+	}
+	return leave(-ENOBUFS);
+}
+
+/* The context armed for node, taken: false when none is. */
+static bool take_lookup(const char *node, uint8_t trace_id[16],
+			uint8_t span[12])
+{
+	uint64_t now = 0;
+
+	for (size_t i = 0; i < SR_LOOKUP_SLOTS; i++) {
+		struct lookup_slot *l = &lookups[i];
+
+		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=
+			    LOOKUP_ARMED ||
+		    strncmp(l->node, node, SR_LOOKUP_NODE_MAX))
+			continue;
+		if (!now)
+			now = sr_mono_ns();
+		if (__atomic_load_n(&l->deadline_ns, __ATOMIC_RELAXED) < now ||
+		    !slot_move(l, LOOKUP_ARMED, LOOKUP_TAKING))
+			continue;
+		/* read again now that no writer can be at it */
+		if (strncmp(l->node, node, SR_LOOKUP_NODE_MAX)) {
+			__atomic_store_n(&l->state, LOOKUP_ARMED,
+					 __ATOMIC_RELEASE);
+			continue;
+		}
+		memcpy(trace_id, l->c.trace, 16);
+		memcpy(span, l->c.span, 12);
+		__atomic_store_n(&l->state, LOOKUP_FREE, __ATOMIC_RELEASE);
+		return true;
+	}
+	return false;
+}
+
+void shim_ctx_lookup(const char *node, struct sr_span_rec *s)
+{
+	uint8_t trace_id[16], span[12];
+
+	if (!node || shim_api_current(trace_id, span) ||
+	    !take_lookup(node, trace_id, span))
+		return;
+	memcpy(s->trace_id, trace_id, 16);
+	memcpy(s->parent_id, span, 12);
+	s->flags &= ~(uint32_t)SR_SF_ROOT;
+	if (shim_span_id_zero(span))
+		s->flags |= SR_SF_ROOT;
 }

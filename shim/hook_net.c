@@ -157,6 +157,7 @@ SHIM_API int getaddrinfo(const char *node, const char *service,
 	if (!shim_enter(SHIM_HOOK_DNS))
 		return REAL(getaddrinfo)(node, service, hints, res);
 	shim_span_open(&s, "getaddrinfo", SR_SF_CLIENT);
+	shim_ctx_lookup(node, &s);
 	rc = REAL(getaddrinfo)(node, service, hints, res);
 	err = errno;
 	s.end_ns = shim_stamp();

@@ -186,6 +186,11 @@ void shim_api_reset(bool unmap);
 bool shim_ctx_get(uint8_t trace_id[16], uint8_t span[12]);
 /* api_sdk.c: clears it (fork child, thread exit). */
 void shim_ctx_reset(void);
+/* api_sdk.c: the getaddrinfo span s of node, just opened: on a thread
+ * without a context of its own (no API span, no spanring_context_set), put
+ * under the context a spanring_context_lookup() armed for node, taken once;
+ * unchanged when none is armed. */
+void shim_ctx_lookup(const char *node, struct sr_span_rec *s);
 
 struct sr_jw;
 /* Appends a signal's name as a JSON string: "SIGSEGV". */

@@ -149,6 +149,28 @@ int spanring_span_record(const char *trace_id, const char *span_id,
 			 const char *error_data_json);
 
 /*
+ * spanring_span_start() and spanring_span_finish() with the identity and
+ * times of the span in one text, in the form the SDKs hold them: for
+ * callers through an FFI, where each argument costs a conversion and
+ * parsing ids and times costs more than in C. ids_and_times is
+ *   start:  "<trace_id> <span_id> <parent_id> <started>"
+ *   finish: "<trace_id> <span_id> <parent_id> <started> <ended>"
+ * fields separated by one space, nothing before or after; parent_id "-"
+ * for none; times "YYYY-MM-DDTHH:MM:SS" with an optional fraction of 1 to
+ * 9 digits and a zone "Z", "+HH:MM" or "-HH:MM", not before the epoch —
+ * what Python's datetime.isoformat() of an aware time and JavaScript's
+ * Date.toISOString() write. The records are those of the calls above
+ * with the same values. Returns 0, -EINVAL (any other text too), -E2BIG,
+ * -ENOBUFS, -ENODEV.
+ */
+int spanring_span_start_text(const char *ids_and_times,
+			     const char *span_data_json);
+int spanring_span_finish_text(const char *ids_and_times,
+			      const char *span_data_json,
+			      const char *error_message,
+			      const char *error_data_json);
+
+/*
  * The calling thread's current context: from now on, spans begun on this
  * thread with spanring_span_begin() (when none is open) and the spans the
  * shim records by itself on this thread (exec, spawn, system, popen, fork,
@@ -158,6 +180,20 @@ int spanring_span_record(const char *trace_id, const char *span_id,
  * Returns 0, -EINVAL, -ENODEV.
  */
 int spanring_context_set(const char *trace_id, const char *span_id);
+
+/*
+ * For resolvers that run getaddrinfo() on threads of their own (libuv's
+ * pool in Node.js): the next getaddrinfo() of the host name `node` made,
+ * within 5 seconds, by a thread with no context of its own (no API span
+ * open, no spanring_context_set()) is recorded under span_id in trace_id
+ * (span_id NULL or "": directly under the trace), as if that thread had
+ * the context. Each call arms one look-up; two arms for one name are
+ * taken in no particular order. Any thread may call it. Returns 0,
+ * -EINVAL (node NULL, empty or of 256 bytes or more; bad ids), -ENOBUFS
+ * (32 look-ups armed and waiting), -ENODEV.
+ */
+int spanring_context_lookup(const char *node, const char *trace_id,
+			    const char *span_id);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,12 @@ fi
 dir=$(mktemp -d /dev/shm/spanring-bench-js-XXXXXX 2>/dev/null) ||
 	dir=$(mktemp -d "${SPANRING_DIR:-/tmp}/spanring-bench-js-XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT
+# 4000 spans a run, fewer when many runs would not fit a lane (about
+# 330 bytes of records a span; 16 MiB holds some 48 000 spans)
+runs=${SR_BENCH_RUNS:-7}
+spans=$((40000 / runs))
+[ "$spans" -gt 4000 ] && spans=4000
 SPANRING_DIR=$dir SPANRING_LANE_SIZE=16777216 NODE_PATH="$mods" \
 	LD_PRELOAD="$root/$build/libspanring.so" \
 	node --expose-gc "$root/tests/bench/sdk_processor.js" "$root/$build/spanring-recv" \
-	"${SR_BENCH_RUNS:-5}" 2000
+	"$runs" "$spans"

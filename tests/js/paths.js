@@ -3,7 +3,8 @@
  * The JS processor's direct path against the real @openai/agents' own
  * toJSON(): spans of every kind (private "_" fields of response spans,
  * task and turn spans the SDK turns into custom ones, an error, odd
- * values) recorded through a library object that keeps the calls; each
+ * values) recorded through a library object that keeps the calls (the
+ * text forms of start and finish read as spanring.h says); each
  * finish carries exactly the ids, parent, span_data and error of the
  * span's toJSON() and its times to the millisecond written; each start
  * carries {"type","name"} of that span_data. Run by tests/unit/test_sdk.c:
@@ -17,16 +18,34 @@ const a = require('@openai/agents');
 const { SpanringTracingProcessor } = require(path.join(__dirname, '..', '..', 'tools', 'js'));
 
 const calls = [];
+let texts = 0; // calls made through the text forms
+// spanring.h's ids_and_times of spanring_span_start_text / _finish_text
+const ISO = '(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,9})?(?:Z|[+-]\\d\\d:\\d\\d))';
+const IDS_TIMES = new RegExp('^(trace_[0-9a-f]{32}) (span_[0-9a-f]{24}) (-|span_[0-9a-f]{24}) ' +
+  ISO + '(?: ' + ISO + ')?$');
+/* The text form of a call, read as its contract says (-EINVAL for
+ * anything else; the times of these tests have no digits beyond the
+ * millisecond), recorded as the call with separate ids and times. */
+const text = (name, ntimes) => (idsTimes, ...rest) => {
+  const m = IDS_TIMES.exec(idsTimes);
+  if (!m || (m[5] !== undefined) !== (ntimes === 2)) return -22;
+  const times = [m[4], m[5]].slice(0, ntimes).map((t) => BigInt(Date.parse(t)) * 1000000n);
+  calls.push([name, m[1], m[2], m[3] === '-' ? null : m[3], ...times, ...rest]);
+  texts++;
+  return 0;
+};
 const lib = {
   enabled: () => true,
   traceRecord: (...x) => calls.push(['trace', ...x]) && 0,
   spanStart: (...x) => calls.push(['start', ...x]) && 0,
   spanFinish: (...x) => calls.push(['finish', ...x]) && 0,
+  spanStartText: text('start', 1),
+  spanFinishText: text('finish', 2),
   contextSet: () => 0,
 };
 
 async function main() {
-  const p = new SpanringTracingProcessor({ library: lib, childProcess: false });
+  const p = new SpanringTracingProcessor({ library: lib, childProcess: false, net: false });
   a.setTraceProcessors([p]);
   const spans = [];
   await a.withTrace('js paths', async () => {
@@ -74,6 +93,9 @@ async function main() {
         st[4] !== nsOf(d.started_at) || st[5] !== JSON.stringify(head))
       bad.push({ id: d.id, start: String(st), want: JSON.stringify(head) });
   }
+  // every start and finish of these spans goes the direct way, ids and
+  // times as text
+  if (texts !== 2 * spans.length) bad.push({ texts, want: 2 * spans.length });
   console.log(JSON.stringify({ calls: calls.length, mismatches: bad }));
 }
 

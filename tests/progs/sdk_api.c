@@ -2,18 +2,23 @@
 /*
  * sdk_api - the explicit-identity calls of spanring.h, as an SDK's tracing
  * processor makes them:
- *   sdk_api codes    every return code of the header; prints "ok"
+ *   sdk_api codes    every return code of the header (the text forms of
+ *                    start and finish included); prints "ok"
  *   sdk_api trace    a trace with fixed ids and times: a span started and
- *                    finished with new span_data and an error, one
+ *                    finished with new span_data and an error (through
+ *                    the text forms), one
  *                    started on a thread and finished on another, one
  *                    recorded whole, and under the context of a function
  *                    span a posix_spawn, a system() and a fork (+ exec of
- *                    /bin/true); prints "ok"
+ *                    /bin/true), and a getaddrinfo of "localhost" made by
+ *                    another thread for it (spanring_context_lookup);
+ *                    prints "ok"
  *   sdk_api open     a trace and two spans started, never finished;
  *                    prints "ready" and waits to be killed
  * Ids are T = trace_5dk0…, spans span_00…01 … (see below).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -50,6 +55,121 @@ static void codes_off(void)
 	want(spanring_span_record(T, S("01"), NULL, 1, 2, "{}", NULL, NULL),
 	     -ENODEV, "record off");
 	want(spanring_context_set(T, NULL), -ENODEV, "context off");
+	want(spanring_span_start_text(T " " S("01") " - 2025-11-24T16:00:00Z",
+				      "{}"),
+	     -ENODEV, "start text off");
+	want(spanring_span_finish_text(
+		     T
+		     " " S("01") " - 2025-11-24T16:00:00Z 2025-11-24T16:00:01Z",
+		     "{}", NULL, NULL),
+	     -ENODEV, "finish text off");
+	want(spanring_context_lookup("localhost", T, S("01")), -ENODEV,
+	     "lookup off");
+}
+
+/* Look-up contexts: what they take and refuse; 32 armed at most. */
+static void codes_lookup(void)
+{
+	char name[300];
+	int rc = 0, n = 0;
+
+	want(spanring_context_lookup(NULL, T, S("01")), -EINVAL,
+	     "lookup NULL node");
+	want(spanring_context_lookup("", T, S("01")), -EINVAL,
+	     "lookup empty node");
+	memset(name, 'a', 256);
+	name[256] = 0;
+	want(spanring_context_lookup(name, T, S("01")), -EINVAL,
+	     "lookup node too long");
+	want(spanring_context_lookup("h", "trace_1", S("01")), -EINVAL,
+	     "lookup bad trace");
+	want(spanring_context_lookup("h", T, "span_1"), -EINVAL,
+	     "lookup bad span");
+	want(spanring_context_lookup("h", T, NULL), 0, "lookup trace only");
+	name[255] = 0;
+	want(spanring_context_lookup(name, T, S("01")), 0,
+	     "lookup longest node");
+	/* nothing takes them here: the table fills */
+	while (n < 64 &&
+	       (rc = spanring_context_lookup("codes", T, S("01"))) == 0)
+		n++;
+	want(rc, -ENOBUFS, "lookup table full");
+	want(n, 30, "lookups armed before the table was full");
+}
+
+/* The text forms of start and finish: what they take and refuse. */
+static void codes_text(const char *d)
+{
+	static const char *const bad_start[] = {
+		"",
+		T,
+		T " " S("07"),
+		T " " S("07") " -",
+		T " " S("07") " - 2025-11-24T16:00:00Z ",
+		" " T " " S("07") " - 2025-11-24T16:00:00Z",
+		T "  " S("07") " - 2025-11-24T16:00:00Z",
+		T " " S("07") "  2025-11-24T16:00:00Z",
+		T " " S("07") " - 2025-11-24T16:00:00Z 2025-11-24T16:00:01Z",
+		T " " S("07") " - 2025-11-24 16:00:00Z",
+		T " " S("07") " - 1969-12-31T23:59:59Z",
+		T " " S("07") " - 2025-11-24T16:00:00.1234567890Z",
+		T " " S("07") " - 2025-11-24T16:00:00+0100",
+		T " " S("07") " trace_x 2025-11-24T16:00:00Z",
+		T " span_07 - 2025-11-24T16:00:00Z",
+		"trace_0123456789ABCDEF0123456789abcdef " S(
+			"07") " - 2025-11-24T16:00:00Z",
+		T " " S("07") " " S("00") " 2025-11-24T16:00:00Z",
+	};
+
+	want(spanring_span_start_text(
+		     T " " S("07") " - 2025-11-24T16:00:00.123456+00:00", d),
+	     0, "start text");
+	want(spanring_span_start_text(T " " S("08") " " S(
+					      "07") " 2025-11-24T16:00:00.123Z",
+				      d),
+	     0, "start text child, Z");
+	want(spanring_span_start_text(T " " S("09") " " S(
+					      "07") " 2025-11-24T18:00:00-02:00",
+				      d),
+	     0, "start text, no fraction, no UTC");
+	for (size_t i = 0; i < sizeof(bad_start) / sizeof(bad_start[0]); i++) {
+		char what[512];
+
+		snprintf(what, sizeof(what), "start text \"%s\"", bad_start[i]);
+		want(spanring_span_start_text(bad_start[i], d), -EINVAL, what);
+	}
+	want(spanring_span_start_text(NULL, d), -EINVAL, "start text NULL");
+	want(spanring_span_start_text(T " " S("07") " - 2025-11-24T16:00:00Z",
+				      NULL),
+	     -EINVAL, "start text NULL data");
+	want(spanring_span_start_text(T " " S("07") " - 2025-11-24T16:00:00Z",
+				      "[]"),
+	     -EINVAL, "start text data array");
+	want(spanring_span_finish_text(
+		     T
+		     " " S("08") " " S("07") " 2025-11-24T16:00:00.123Z "
+					     "2025-11-24T16:00:00.123001+00:00",
+		     d, "boom", "{\"code\":1}"),
+	     0, "finish text");
+	want(spanring_span_finish_text(T " " S("07") " - 2025-11-24T16:00:00Z "
+						     "2025-11-24T16:00:00Z",
+				       d, NULL, NULL),
+	     0, "finish text, same time");
+	want(spanring_span_finish_text(T " " S("07") " - 2025-11-24T16:00:01Z "
+						     "2025-11-24T16:00:00.999Z",
+				       d, NULL, NULL),
+	     -EINVAL, "finish text before start");
+	want(spanring_span_finish_text(T " " S("07") " - 2025-11-24T16:00:00Z",
+				       d, NULL, NULL),
+	     -EINVAL, "finish text without end");
+	want(spanring_span_finish_text(T " " S("07") " - 2025-11-24T16:00:00Z "
+						     "2025-11-24T16:00:01Z x",
+				       d, NULL, NULL),
+	     -EINVAL, "finish text six fields");
+	want(spanring_span_finish_text(T " " S("07") " - 2025-11-24T16:00:00Z "
+						     "2025-11-24T16:00:01Z",
+				       d, "m", "1"),
+	     -EINVAL, "finish text error data not an object");
 }
 
 static void codes(void)
@@ -122,6 +242,8 @@ static void codes(void)
 	     "context bad trace");
 	want(spanring_context_set(T, "span_1"), -EINVAL, "context bad span");
 	want(spanring_context_set(NULL, S("01")), 0, "context clear");
+	codes_text(d);
+	codes_lookup();
 	if (!huge) {
 		failures++;
 		return;
@@ -136,6 +258,9 @@ static void codes(void)
 	want(spanring_span_record(T, S("06"), NULL, 0, 0, huge, NULL, NULL),
 	     -E2BIG, "record huge");
 	want(spanring_trace_record(T, "wf", NULL, huge), -E2BIG, "trace huge");
+	want(spanring_span_start_text(T " " S("06") " - 2025-11-24T16:00:00Z",
+				      huge),
+	     -E2BIG, "start text huge");
 	free(huge);
 }
 
@@ -147,6 +272,17 @@ static void *finisher(void *arg)
 		     "{\"type\":\"custom\",\"name\":\"threaded\",\"data\":{}}",
 		     NULL, NULL),
 	     0, "finish on thread");
+	return NULL;
+}
+
+/* A resolver's thread: no context of its own. */
+static void *resolver(void *arg)
+{
+	struct addrinfo hints = { .ai_family = AF_INET }, *ai = NULL;
+
+	(void)arg;
+	if (getaddrinfo("localhost", NULL, &hints, &ai) == 0)
+		freeaddrinfo(ai);
 	return NULL;
 }
 
@@ -181,16 +317,24 @@ static void trace(void)
 		     T, S("10"), NULL, T0,
 		     "{\"type\":\"agent\",\"name\":\"A\",\"handoffs\":[],\"tools\":null,\"output_type\":null}"),
 	     0, "start agent");
-	/* function span, fails */
-	want(spanring_span_start(
-		     T, S("11"), S("10"), T0 + 1000,
+	/* function span, fails; through the text calls: T0 + 1000 and
+	 * T0 + 999999 in two zones, to the nanosecond */
+	want(spanring_span_start_text(
+		     T
+		     " " S("11") " " S("10") " 2025-11-24T16:00:00.123457789Z",
 		     "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":null,\"mcp_data\":null}"),
 	     0, "start function");
 	want(spanring_context_set(T, S("11")), 0, "context");
+	/* a look-up another thread makes for this span */
+	want(spanring_context_lookup("localhost", T, S("11")), 0, "lookup");
+	pthread_create(&th, NULL, resolver, NULL);
+	pthread_join(th, NULL);
 	run_child();
 	want(spanring_context_set(NULL, NULL), 0, "context clear");
-	want(spanring_span_finish(
-		     T, S("11"), S("10"), T0 + 1000, T0 + 999999,
+	want(spanring_span_finish_text(
+		     T " " S("11") " " S(
+			     "10") " 2025-11-24T16:00:00.123457789Z "
+				   "2025-11-24T17:00:00.124456788+01:00",
 		     "{\"type\":\"function\",\"name\":\"run\",\"input\":\"ls\",\"output\":\"done\",\"mcp_data\":null}",
 		     "tool failed", "{\"exit\":2}"),
 	     0, "finish function");

@@ -234,20 +234,36 @@ static bool streq(const char *a, const char *b)
 }
 
 /* The one item with this id (fails on none or several). */
-static const cJSON *by_id(const cJSON *all, const char *id)
+/* The one item of `all` that pred(item, arg) accepts; fails, naming it
+ * `what`, when there is none or more than one. */
+static const cJSON *only(const cJSON *all,
+			 bool (*pred)(const cJSON *, const void *),
+			 const void *arg, const char *what)
 {
 	const cJSON *x, *hit = NULL;
 
-	cJSON_ArrayForEach(x,
-			   all) if (str(x, "id") && !strcmp(str(x, "id"), id))
+	cJSON_ArrayForEach(x, all) if (pred(x, arg))
 	{
 		if (hit)
-			fail_msg("item %s twice", id);
+			fail_msg("%s twice", what);
 		hit = x;
 	}
 	if (!hit)
-		fail_msg("no item %s", id);
+		fail_msg("no %s", what);
 	return hit;
+}
+
+static bool has_id(const cJSON *x, const void *id)
+{
+	return str(x, "id") && !strcmp(str(x, "id"), id);
+}
+
+static const cJSON *by_id(const cJSON *all, const char *id)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "item %s", id);
+	return only(all, has_id, id, what);
 }
 
 /* Microseconds since the epoch of "2026-12-02T04:27:22.296Z" or
@@ -426,7 +442,7 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 					    "\"generation\",\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}},"
 					    "\"error\":null}",
 	};
-	const char *hooks[] = { "spawn", "system", "fork" };
+	const char *hooks[] = { "spawn", "system", "fork", "getaddrinfo" };
 	cJSON *all;
 	char *out;
 
@@ -441,7 +457,7 @@ static void sdk_api_spans_exact_through_sidecar(void **state)
 			fail_msg("expected once in %s:\n%s", F.sd.out, want[i]);
 	all = items(F.sd.out);
 	/* the hooks' spans under the context, their processes below them */
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		const cJSON *x, *hook = NULL;
 
 		cJSON_ArrayForEach(x, all) if (
@@ -584,6 +600,16 @@ static void py_processor_sends_what_seed_exporter_sends(void **state)
 	cJSON_Delete(ours);
 }
 
+static bool looks_up_localhost(const cJSON *x, const void *unused)
+{
+	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+
+	(void)unused;
+	return streq(str(sd, "name"), "getaddrinfo") &&
+	       streq(str(cJSON_GetObjectItem(sd, "data"), "dns.question.name"),
+		     "localhost");
+}
+
 /* Two tools as concurrent asyncio tasks (or threads), each starting a
  * process while both function spans are open: each process is under its
  * own tool's span. */
@@ -604,6 +630,15 @@ static void concurrent(const char *mode, const char *prefix)
 	assert_string_equal(str(process_with_arg(ours, "process", a),
 				"trace_id"),
 			    str(ids, "trace"));
+	/* asyncio: tool a's look-up (loop.getaddrinfo, on the loop's
+	 * executor thread) under its span too */
+	if (!strcmp(mode, "asyncio")) {
+		const cJSON *g = only(ours, looks_up_localhost, NULL,
+				      "getaddrinfo span of localhost");
+
+		assert_string_equal(str(g, "trace_id"), str(ids, "trace"));
+		assert_under(ours, g, str(ids, "a"));
+	}
 	cJSON_Delete(ids);
 	cJSON_Delete(ours);
 }
@@ -797,12 +832,33 @@ static const char *node(void)
 	return exe;
 }
 
+static bool connects_to(const cJSON *x, const void *port)
+{
+	const cJSON *sd = cJSON_GetObjectItem(x, "span_data");
+	const cJSON *d = cJSON_GetObjectItem(sd, "data");
+	const cJSON *p = cJSON_GetObjectItem(d, "server.port");
+
+	return streq(str(sd, "name"), "connect") &&
+	       streq(str(d, "server.address"), "127.0.0.1") &&
+	       cJSON_IsNumber(p) && p->valueint == *(const int *)port;
+}
+
+/* The connect span to 127.0.0.1:port. */
+static const cJSON *connect_to(const cJSON *all, int port)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "connect span to 127.0.0.1:%d", port);
+	return only(all, connects_to, &port, what);
+}
+
 static void js(const char *how)
 {
 	const char *argv[] = { NULL, "tests/js/agents_sdk.js", NULL, how,
 			       NULL };
 	char *out, *err = sr_strf("%s/js.err", F.base);
-	cJSON *ids, *sdk, *ours;
+	cJSON *ids, *sdk, *ours, *pr;
+	const cJSON *ports;
 	const cJSON *id;
 	int st;
 
@@ -816,6 +872,10 @@ static void js(const char *how)
 		fail_msg("node: status %d: %s", st, sr_read_file(err, NULL));
 	ids = cJSON_Parse(strrchr(out, '['));
 	assert_non_null(ids);
+	assert_non_null(strstr(out, "{\"ports\""));
+	pr = cJSON_Parse(strstr(out, "{\"ports\""));
+	ports = cJSON_GetObjectItem(pr, "ports");
+	assert_non_null(ports);
 	sd_drain_stop();
 	sdk = items(F.sdkrv.out);
 	ours = items(F.rv.out);
@@ -839,11 +899,33 @@ static void js(const char *how)
 			str(cJSON_GetObjectItem(fn, "span_data"), "input"));
 		assert_non_null(in);
 		snprintf(arg, sizeof(arg), "js-tool-%s", str(in, "tag"));
-		cJSON_Delete(in);
 		p = process_with_arg(ours, "process", arg);
 		assert_string_equal(str(p, "trace_id"), trace);
 		assert_under(ours, p, str(fn, "id"));
+		/* its connections (net.connect, http.get) too */
+		for (int i = 0; i < 2; i++) {
+			const cJSON *c = connect_to(
+				ours,
+				cJSON_GetArrayItem(cJSON_GetObjectItem(ports,
+								       str(in,
+									   "tag")),
+						   i)
+					->valueint);
+
+			assert_string_equal(str(c, "trace_id"), trace);
+			assert_under(ours, c, str(fn, "id"));
+		}
+		/* and the look-up run "a" made, on libuv's pool */
+		if (streq(str(in, "tag"), "a")) {
+			const cJSON *g = only(ours, looks_up_localhost, NULL,
+					      "getaddrinfo span of localhost");
+
+			assert_string_equal(str(g, "trace_id"), trace);
+			assert_under(ours, g, str(fn, "id"));
+		}
+		cJSON_Delete(in);
 	}
+	cJSON_Delete(pr);
 	cJSON_Delete(ids);
 	cJSON_Delete(sdk);
 	cJSON_Delete(ours);

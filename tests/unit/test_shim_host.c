@@ -406,7 +406,7 @@ static void shim_ring_made_without_fallocate(void **state)
 	run_host(&r, dir, "nofallocate", NULL, NULL);
 	assert_out(&r, "fallocate refused: 1\n");
 	if (r.nrings != 2)
-		fail_msg("%d rings, expected 2 (shim_host's, true's)",
+		fail_msg("%zu rings, expected 2 (shim_host's, true's)",
 			 r.nrings);
 	for (int i = 0; (p = sr_run_span(&r, "process", i)); i++) {
 		const char *name = sr_vspan_str(p, "process.executable.name");

@@ -25,6 +25,8 @@ static const char *const api[] = {
 	"spanring_span_end",          "spanring_trace_record",
 	"spanring_span_start",        "spanring_span_finish",
 	"spanring_span_record",       "spanring_context_set",
+	"spanring_span_start_text",   "spanring_span_finish_text",
+	"spanring_context_lookup",
 };
 
 static bool listed(const char *sym, const char *const *v, size_t n)

@@ -9,6 +9,8 @@ export interface SpanringOptions {
   library?: SpanringLibrary | null;
   /** false: child processes stay under the process span. */
   childProcess?: boolean;
+  /** false: connections (net, http, fetch) and DNS look-ups stay under the process span. */
+  net?: boolean;
   /** The SDK's current span or trace (default: the SDK's AsyncLocalStorage). */
   getCurrent?: () => { traceId: string; spanId?: string | null } | null;
 }

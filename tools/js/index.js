@@ -14,7 +14,14 @@
  * that span: the processor wraps ChildProcess.prototype.spawn and the
  * exported Sync functions, reads the SDK's current span from its
  * AsyncLocalStorage (the async context of the calling code) and sets it as
- * the thread's spanring context for the duration of the call.
+ * the thread's spanring context for the duration of the call. So are
+ * connections (net.connect, http.request, fetch through net: the connect()
+ * of the TCP and pipe handles, on the main thread, in the async context
+ * of the code that asked for the connection). So are DNS look-ups
+ * (dns.lookup, which runs getaddrinfo on a thread of libuv's pool): the
+ * look-up of the name is armed with the current span just before
+ * (spanring_context_lookup), and the shim's hook on the pool thread takes
+ * it.
  */
 'use strict';
 
@@ -35,6 +42,14 @@ function candidates() {
   return out;
 }
 
+function opt(make) {
+  try {
+    return make();
+  } catch {
+    return null;
+  }
+}
+
 function bind(koffi, lib, file, preloaded) {
   const f = (proto) => lib.func(proto);
   return {
@@ -46,6 +61,11 @@ function bind(koffi, lib, file, preloaded) {
     spanFinish: f('int spanring_span_finish(const char *, const char *, const char *, int64_t, int64_t, const char *, const char *, const char *)'),
     spanRecord: f('int spanring_span_record(const char *, const char *, const char *, int64_t, int64_t, const char *, const char *, const char *)'),
     contextSet: f('int spanring_context_set(const char *, const char *)'),
+    // ids and ISO times in one text (spanring.h): null when the library is
+    // older than these calls
+    spanStartText: opt(() => f('int spanring_span_start_text(const char *, const char *)')),
+    spanFinishText: opt(() => f('int spanring_span_finish_text(const char *, const char *, const char *, const char *)')),
+    contextLookup: opt(() => f('int spanring_context_lookup(const char *, const char *, const char *)')),
     enabled() {
       return this.enabled_() === 1;
     },
@@ -152,6 +172,68 @@ function patchChildProcess() {
   require('module').syncBuiltinESMExports();
 }
 
+/* The connect() of Node's TCP and pipe handles (net.Socket and everything
+ * over it: http, https, undici's fetch, net.connect): the system call is
+ * made synchronously inside, on the main thread, in the async context of
+ * the code that asked for the connection (after its look-up), so the
+ * shim's connect span takes the SDK's current span there as parent.
+ * process.binding() of these two is what net itself holds; when a Node
+ * lacks it, connections stay under the process span. */
+let netPatched = false;
+
+function patchNet() {
+  if (netPatched) return;
+  netPatched = true;
+  const wrap = (proto, name) => {
+    const orig = proto && proto[name];
+    if (typeof orig !== 'function') return;
+    proto[name] = function spanringConnect(...args) {
+      return withContext(orig, this, args);
+    };
+  };
+  try {
+    const { TCP } = process.binding('tcp_wrap');
+    const { Pipe } = process.binding('pipe_wrap');
+    wrap(TCP.prototype, 'connect');
+    wrap(TCP.prototype, 'connect6');
+    wrap(Pipe.prototype, 'connect');
+  } catch {
+    // no such bindings in this Node: nothing wrapped
+  }
+  patchLookup();
+}
+
+/* dns.lookup (and so every look-up before a connection: net reads
+ * dns.lookup at each connect) and dns.promises.lookup: Node runs their
+ * getaddrinfo on a thread of libuv's pool, where no context of the caller
+ * is; the look-up of that name is armed with the SDK's current span
+ * (spanring_context_lookup) just before, and the shim's getaddrinfo hook on
+ * the pool thread takes it. Only under the preloaded library (no hook
+ * runs otherwise), for names (an IP address is not looked up). */
+function patchLookup() {
+  const dns = require('dns');
+  const { isIP } = require('net');
+  const arm = (hostname) => {
+    const p = active[0];
+    if (!p || !p._lib.preloaded || !p._lib.contextLookup || typeof hostname !== 'string' ||
+        !hostname || isIP(hostname) !== 0)
+      return;
+    const cur = p._getCurrent();
+    if (cur) p._lib.contextLookup(hostname, cur.traceId, cur.spanId || null);
+  };
+  const lookup = dns.lookup;
+  dns.lookup = function spanringLookup(hostname, ...args) {
+    arm(hostname);
+    return lookup.call(this, hostname, ...args);
+  };
+  const plookup = dns.promises.lookup;
+  dns.promises.lookup = function spanringLookup(hostname, ...args) {
+    arm(hostname);
+    return plookup.call(this, hostname, ...args);
+  };
+  require('module').syncBuiltinESMExports();
+}
+
 /* span_data types of the traces backend (WIRE.md): a span of one of them
  * starts with {"type","name"} read from the SDK's object; others (the SDK
  * maps "task" and "turn" to custom spans in toJSON) from its toJSON(). */
@@ -160,6 +242,7 @@ const WIRE_TYPES = new Set(['agent', 'function', 'generation', 'response', 'hand
 const HEADS_MAX = 1024; // distinct (type, name) start texts kept
 const OPEN_MAX = 4096; // spans started and not ended kept for their end's use
 const DONE = Promise.resolve();
+const EINVAL = -22;
 
 /* The JSON of span_data sd as the SDK's toJSON() gives it for the types of
  * WIRE_TYPES (the object without its "_" keys). */
@@ -185,11 +268,16 @@ class SpanringTracingProcessor {
     this._on = !!this._lib && this._lib.enabled();
     this._getCurrent = options.getCurrent || sdkCurrent;
     this._heads = new Map(); // type + '\0' + name (or type) -> start span_data text
-    this._open = new Map(); // span id -> [span, started ns]
+    // span id -> "<trace> <span> <parent or -> <started>" as given to the
+    // start (the long way: started ns, a BigInt)
+    this._open = new Map();
+    this._startText = this._lib && this._lib.spanStartText ? this._lib.spanStartText : null;
+    this._finishText = this._lib && this._lib.spanFinishText ? this._lib.spanFinishText : null;
     this.failures = 0; // calls the library refused (full ring, bad value)
-    if (this._on && options.childProcess !== false) {
+    if (this._on && (options.childProcess !== false || options.net !== false)) {
       active.push(this);
-      patchChildProcess();
+      if (options.childProcess !== false) patchChildProcess();
+      if (options.net !== false) patchNet();
     }
   }
 
@@ -212,9 +300,12 @@ class SpanringTracingProcessor {
   /* onSpanStart and onSpanEnd are the hot path (every span, inside the
    * SDK's span.start() / span.end()): plain functions returning a settled
    * promise (an error as a rejected one, as an async function would), the
-   * SDK's getters read directly, span_data of the WIRE_TYPES serialized
-   * as toJSON() would (other types through toJSON()), the start time kept
-   * for the end. */
+   * SDK's getters read directly, the ids and ISO times passed as the SDK
+   * holds them in one text (spanring_span_start_text / _finish_text parse
+   * them: two koffi arguments instead of five, no BigInt), span_data of the
+   * WIRE_TYPES serialized as toJSON() would (other types through
+   * toJSON()), the start text kept for the end. What the C calls refuse as
+   * malformed (-EINVAL) takes the long way: separate ids, nanoseconds. */
   onSpanStart(span) {
     if (!this._on) return DONE;
     try {
@@ -224,29 +315,41 @@ class SpanringTracingProcessor {
     }
   }
 
-  _start(span) {
+  _head(span) {
     const sd = span.spanData;
     const type = sd && sd.type;
-    let head;
     if (WIRE_TYPES.has(type)) {
       const key = typeof sd.name === 'string' ? type + '\0' + sd.name : type;
-      head = this._heads.get(key);
+      let head = this._heads.get(key);
       if (head === undefined) {
         if (this._heads.size >= HEADS_MAX) this._heads.clear();
         head = headOf(sd);
         this._heads.set(key, head);
       }
-    } else {
-      const d = span.toJSON();
-      if (!d) return DONE;
-      head = d.span_data && typeof d.span_data.type === 'string' ? headOf(d.span_data)
-        : json(d.span_data);
+      return head;
     }
-    const started = ns(span.startedAt);
+    const d = span.toJSON();
+    if (!d) return undefined;
+    return d.span_data && typeof d.span_data.type === 'string' ? headOf(d.span_data)
+      : json(d.span_data);
+  }
+
+  _start(span) {
+    const head = this._head(span);
+    if (head === undefined) return DONE;
     const sid = span.spanId;
-    this._rc(this._lib.spanStart(span.traceId, sid, span.parentId ?? null, started, head));
+    let rc = EINVAL, open;
+    if (this._startText !== null) {
+      open = span.traceId + ' ' + sid + ' ' + (span.parentId || '-') + ' ' + span.startedAt;
+      rc = this._startText(open, head);
+    }
+    if (rc === EINVAL) {
+      open = ns(span.startedAt);
+      rc = this._lib.spanStart(span.traceId, sid, span.parentId ?? null, open, head);
+    }
+    this._rc(rc);
     if (this._open.size >= OPEN_MAX) this._open.clear(); // never ended: the long way
-    this._open.set(sid, [span, started]);
+    this._open.set(sid, open);
     return DONE;
   }
 
@@ -263,18 +366,22 @@ class SpanringTracingProcessor {
         data = json(d.span_data);
       }
       const sid = span.spanId;
-      const o = this._open.get(sid);
-      let started;
-      if (o !== undefined && o[0] === span) {
-        this._open.delete(sid);
-        started = o[1];
-      } else {
-        started = ns(span.startedAt);
-      }
+      let open = this._open.get(sid);
+      if (open !== undefined) this._open.delete(sid);
       const e = span.error;
-      this._rc(this._lib.spanFinish(span.traceId, sid, span.parentId ?? null, started,
-        ns(span.endedAt), data, e ? String(e.message ?? '') : null,
-        e && e.data != null ? json(e.data) : null));
+      const msg = e ? String(e.message ?? '') : null;
+      const edata = e && e.data != null ? json(e.data) : null;
+      let rc = EINVAL;
+      if (this._finishText !== null && typeof open !== 'bigint') {
+        if (open === undefined)
+          open = span.traceId + ' ' + sid + ' ' + (span.parentId || '-') + ' ' + span.startedAt;
+        rc = this._finishText(open + ' ' + span.endedAt, data, msg, edata);
+      }
+      if (rc === EINVAL) {
+        rc = this._lib.spanFinish(span.traceId, sid, span.parentId ?? null,
+          typeof open === 'bigint' ? open : ns(span.startedAt), ns(span.endedAt), data, msg, edata);
+      }
+      this._rc(rc);
       return DONE;
     } catch (err) {
       return Promise.reject(err);

@@ -36,6 +36,20 @@ class Library:
             f.argtypes = args
             f.restype = ctypes.c_int
             setattr(self, "_" + name[len("spanring_"):], f)
+        # The calls of the processor's hot path, ids and times in one text,
+        # through the same handle as PyDLL functions: they hold the GIL
+        # across the call (it never blocks: releasing the GIL would only hand
+        # it to another thread mid-span), and they have no argtypes (no
+        # converter per argument: callers pass bytes or None only). None when
+        # the library is older than them.
+        py = ctypes.PyDLL(path, handle=cdll._handle)
+        for name in ("spanring_span_start_text", "spanring_span_finish_text",
+                     "spanring_context_lookup"):
+            try:
+                f = getattr(py, name)
+            except AttributeError:
+                f = None
+            setattr(self, "_" + name[len("spanring_"):], f)
 
     def enabled(self):
         return self._enabled() == 1
@@ -60,8 +74,32 @@ class Library:
                                  ended_ns, _b(span_data_json), _b(error_message),
                                  _b(error_data_json))
 
+    def span_start_text(self, ids_and_times, span_data_json):
+        """ids_and_times: "<trace_id> <span_id> <parent_id or -> <started
+        ISO 8601>" (spanring.h); -ENOSYS when the library lacks the call."""
+        if self._span_start_text is None:
+            return -errno.ENOSYS
+        return self._span_start_text(_b(ids_and_times), _b(span_data_json))
+
+    def span_finish_text(self, ids_and_times, span_data_json, error_message=None,
+                         error_data_json=None):
+        """ids_and_times: "<trace_id> <span_id> <parent_id or -> <started>
+        <ended>"; -ENOSYS when the library lacks the call."""
+        if self._span_finish_text is None:
+            return -errno.ENOSYS
+        return self._span_finish_text(_b(ids_and_times), _b(span_data_json),
+                                      _b(error_message), _b(error_data_json))
+
     def context_set(self, trace_id, span_id=None):
         return self._context_set(_b(trace_id), _b(span_id))
+
+    def context_lookup(self, node, trace_id, span_id=None):
+        """Arms the next getaddrinfo of host name node, by a thread with no
+        context of its own, with this context (spanring.h); -ENOSYS when
+        the library lacks the call."""
+        if self._context_lookup is None:
+            return -errno.ENOSYS
+        return self._context_lookup(_b(node), _b(trace_id), _b(span_id))
 
 
 def _b(s):

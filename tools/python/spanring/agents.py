@@ -23,16 +23,21 @@ socket.getaddrinfo, an audit hook (sys.addaudithook) reads the SDK's
 current span in the context of the code doing it (a contextvar: per
 thread, per asyncio task) and sets it as the thread's spanring context;
 the shim's spans for it and the processes started are its children.
+asyncio's loop.getaddrinfo, which runs on an executor thread, arms the
+look-up of its name with the caller's span (spanring_context_lookup).
 """
 import contextvars
 import datetime
+import errno
 import json
 import math
+import operator
 import sys
 import threading
 
 from . import _lib
 
+_EINVAL = -errno.EINVAL
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _US = datetime.timedelta(microseconds=1)
 
@@ -150,6 +155,41 @@ def _json8(v):
     return _utf8(_dumps(v))
 
 
+# "return self._x": the code of a property that returns an attribute as is
+_PLAIN = (lambda self: self._x).__code__.co_code
+_GETTERS = {}  # span class -> (start reader, end reader), see _getters()
+
+
+def _plain(cls, name):
+    """The attribute the property `name` of cls returns as is (its getter is
+    "return self.<attribute>", as the SDK's span properties are), or name
+    itself (read through the property)."""
+    p = getattr(cls, name, None)
+    f = getattr(p, "fget", None) if type(p) is property else None
+    c = getattr(f, "__code__", None)
+    if (c is None or c.co_code != _PLAIN or c.co_argcount != 1 or len(c.co_names) != 1 or
+            getattr(f, "__closure__", None)):
+        return name
+    return c.co_names[0]
+
+
+def _getters(cls):
+    """For spans of class cls, one C call each (operator.attrgetter) that
+    reads (trace_id, span_id, parent_id, started_at, span_data) and
+    (span_id, error, ended_at, span_data): the attributes behind the
+    SDK's properties where a property only returns one (no Python call per
+    property), the properties otherwise. Made once per class."""
+    if len(_GETTERS) >= 64:
+        _GETTERS.clear()
+    a = {n: _plain(cls, n) for n in ("trace_id", "span_id", "parent_id", "started_at",
+                                       "ended_at", "error", "span_data")}
+    g = (operator.attrgetter(a["trace_id"], a["span_id"], a["parent_id"], a["started_at"],
+                             a["span_data"]),
+         operator.attrgetter(a["span_id"], a["error"], a["ended_at"], a["span_data"]))
+    _GETTERS[cls] = g
+    return g
+
+
 def _valid(trace_id, span_id):
     return (isinstance(trace_id, str) and trace_id.startswith("trace_") and
             (span_id is None or (isinstance(span_id, str) and span_id.startswith("span_"))))
@@ -169,7 +209,31 @@ def _install_hook():
     with _hook_lock:
         if not _hooked:
             sys.addaudithook(_audit)
+            _patch_asyncio()
             _hooked = True
+
+
+def _patch_asyncio():
+    """asyncio's loop.getaddrinfo runs socket.getaddrinfo on a thread of the
+    loop's executor, in a context without the caller's span: the look-up of
+    the name is armed with the caller's current span just before
+    (spanring_context_lookup), and the shim's getaddrinfo hook on the
+    executor's thread takes it."""
+    try:
+        import asyncio.base_events as be
+    except ImportError:
+        return
+    getaddrinfo = be.BaseEventLoop.getaddrinfo
+
+    async def spanring_getaddrinfo(self, host, *args, **kwargs):
+        if _active:
+            try:
+                _active[0]._arm_lookup(host)
+            except Exception:  # never fail the look-up
+                pass
+        return await getaddrinfo(self, host, *args, **kwargs)
+
+    be.BaseEventLoop.getaddrinfo = spanring_getaddrinfo
 
 
 class SpanringTracingProcessor:
@@ -186,8 +250,9 @@ class SpanringTracingProcessor:
         self._scope = None  # (get_current_span, get_current_trace) of the SDK
         self._tokens = {}  # span id -> token of _current
         self._heads = {}  # (type, name) -> start span_data text
-        # span id -> (span, trace_id, parent_id, and as given to the start:
-        # trace_id, span_id, parent_id bytes, started_ns)
+        # span id -> the ids and start time as given to the start: one text
+        # (str), or on the long way (trace_id, span_id, parent_id bytes,
+        # started_ns)
         self._open = {}
         self.failures = 0  # calls the library refused (full ring, bad value)
         # the C functions themselves for a Library (ids and texts passed
@@ -195,6 +260,8 @@ class SpanringTracingProcessor:
         fast = isinstance(self._lib, _lib.Library)
         self._c_start = self._lib._span_start if fast else None
         self._c_finish = self._lib._span_finish if fast else None
+        self._c_start_text = self._lib._span_start_text if fast else None
+        self._c_finish_text = self._lib._span_finish_text if fast else None
         if self._on and context:
             _active.append(self)
             _install_hook()
@@ -238,6 +305,18 @@ class SpanringTracingProcessor:
     def _sync_context(self):
         if self._on:
             self._set_thread(self.current())
+
+    def _arm_lookup(self, host):
+        """The next getaddrinfo of host by a thread without a context goes
+        under the current span (only under the preloaded library: no hook
+        runs otherwise)."""
+        if not self._on or not self._lib.preloaded:
+            return
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        cur = self.current() if isinstance(host, str) and host else None
+        if cur is not None:
+            self._lib.context_lookup(host, cur[0], cur[1])
 
     def _rc(self, rc):
         if rc:
@@ -283,9 +362,11 @@ class SpanringTracingProcessor:
 
     # on_span_start and on_span_end are the hot path (every span of the
     # agent, on its thread): the SDK's own objects are read through their
-    # properties and passed to the C functions as bytes; the start of a
-    # span keeps what its end reuses (_open). Anything not shaped like the
-    # SDK's goes through span.export() as the exporter would.
+    # properties, the ids and ISO times go to C as the SDK holds them, in
+    # one text (spanring_span_start_text / _finish_text parse them), the
+    # start text of a span is kept for its end (_open). Anything the C
+    # calls refuse as malformed (-EINVAL), anything not shaped like the
+    # SDK's, takes the long way: _start_long, _end_long.
 
     def on_span_start(self, span):
         if not self._on:
@@ -294,6 +375,41 @@ class SpanringTracingProcessor:
         if scope is None:
             self._find_scope(span)
             scope = self._scope
+        rc = _EINVAL
+        start = self._c_start_text
+        if start is not None:
+            try:
+                get = _GETTERS.get(type(span)) or _getters(type(span))
+                tid, sid, pid, iso, sd = get[0](span)
+                head = self._heads.get((sd.type, getattr(sd, "name", None)))
+                if head is None:
+                    head = self._head(sd)
+                line = f"{tid} {sid} {pid or '-'} {iso}"
+                b = line.encode()
+            except Exception:  # not the SDK's shapes
+                pass
+            else:
+                rc = start(b, head)
+        if rc == _EINVAL:
+            ids = self._start_long(span)
+            if ids is None:
+                return
+            tid, sid = ids
+        else:
+            if rc:
+                self.failures += 1
+            opened = self._open
+            if len(opened) >= _OPEN_MAX:
+                opened.clear()  # spans never ended: their ends take the long way
+            opened[sid] = line
+            if scope:
+                return
+        if not scope:
+            self._tokens[sid] = _current.set((tid, sid))
+
+    def _start_long(self, span):
+        """on_span_start the long way: (trace_id, span_id) or None (nothing
+        recorded)."""
         start = self._c_start
         try:
             if start is None:
@@ -301,23 +417,16 @@ class SpanringTracingProcessor:
             tid = span.trace_id
             sid = span.span_id
             pid = span.parent_id
-            iso = span.started_at
-            m = _minute[0]
-            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
-                    iso[26:] == "+00:00"):
-                ns = m[1] + int(iso[17:19] + iso[20:26]) * 1000
-            else:
-                ns = _ns(iso)
+            ns = _ns(span.started_at)
             sd = span.span_data
             head = self._heads.get((sd.type, getattr(sd, "name", None)))
             if head is None:
                 head = self._head(sd)
-            rec = (span, tid, pid, tid.encode(), sid.encode(),
-                   pid.encode() if pid else None, ns)
+            args = (tid.encode(), sid.encode(), pid.encode() if pid else None, ns, head)
         except Exception:  # not the SDK's shapes: through export()
             d = span.export()
             if not d:
-                return
+                return None
             tid, sid = d.get("trace_id"), d.get("id")
             sd = d.get("span_data")
             if isinstance(sd, dict) and isinstance(sd.get("type"), str):
@@ -327,55 +436,51 @@ class SpanringTracingProcessor:
             self._rc(self._lib.span_start(tid, sid, d.get("parent_id"),
                                           _ns(d.get("started_at")), _dumps(sd)))
         else:
-            if start(rec[3], rec[4], rec[5], ns, head):
-                self.failures += 1
+            self._rc(start(*args))
             opened = self._open
             if len(opened) >= _OPEN_MAX:
-                opened.clear()  # spans never ended: their ends take the long way
-            opened[sid] = rec
-        if not scope:
-            self._tokens[sid] = _current.set((tid, sid))
+                opened.clear()
+            opened[sid] = args[:4]
+        return tid, sid
 
     def on_span_end(self, span):
         if not self._on:
             return
-        try:
-            sid = span.span_id
-            rec = self._open.pop(sid, None)
-            if rec is None or rec[0] is not span:
-                if self._c_finish is None or _cenc is None:
-                    raise TypeError("not a spanring.Library, or no C encoder")
-                tid = span.trace_id
-                pid = span.parent_id
-                rec = (span, tid, pid, tid.encode(), sid.encode(),
-                       pid.encode() if pid else None, _ns(span.started_at))
+        rc = _EINVAL
+        fin = self._c_finish_text
+        if fin is not None and _cenc is not None:
+            try:
+                get = _GETTERS.get(type(span)) or _getters(type(span))
+                sid, err, ended, sd = get[1](span)
+                line = self._open.pop(sid, None)
+                if type(line) is not str:
+                    tid, _, pid, iso, _ = get[0](span)
+                    line = f"{tid} {sid} {pid or '-'} {iso}"
+                msg = edata = None
+                if err:
+                    msg = _utf8(str(err.get("message") or ""))
+                    if err.get("data") is not None:
+                        edata = _json8(err.get("data"))
+                b = f"{line} {ended}".encode()
+                # _json8 inline: what does not encode so (NaN, a cycle, lone
+                # surrogates) takes the long way, which repairs it
+                data = "".join(_cenc(sd.export(), 0)).encode()
+            except Exception:  # not the SDK's shapes
+                pass
             else:
-                tid = rec[1]
-                pid = rec[2]
-            err = span.error
-            msg = edata = None
-            if err:
-                msg = _utf8(str(err.get("message") or ""))
-                if err.get("data") is not None:
-                    edata = _json8(err.get("data"))
-            iso = span.ended_at
-            m = _minute[0]
-            if (len(iso) == 32 and iso[:16] == m[0] and iso[19] == "." and
-                    iso[26:] == "+00:00"):
-                ended = m[1] + int(iso[17:19] + iso[20:26]) * 1000
-            else:
-                ended = _ns(iso)
-            # _json8 inline: what does not encode so (NaN, a cycle, lone
-            # surrogates) takes the export() path, which repairs it
-            data = "".join(_cenc(span.span_data.export(), 0)).encode()
-        except Exception:  # not the SDK's shapes: through export()
-            ids = self._end_export(span)
+                rc = fin(b, data, msg, edata)
+        if rc == _EINVAL:
+            ids = self._end_long(span)
             if ids is None:
                 return
             tid, sid, pid = ids
         else:
-            if self._c_finish(rec[3], rec[4], rec[5], rec[6], ended, data, msg, edata):
+            if rc:
                 self.failures += 1
+            if self._scope and not _ctx_used[0]:
+                return
+            tid = span.trace_id
+            pid = span.parent_id
         if not self._scope:
             self._restore(sid, (tid, pid))
         if _ctx_used[0]:
@@ -383,6 +488,32 @@ class SpanringTracingProcessor:
             ctx = getattr(_thread, "ctx", None)
             if ctx is not None and ctx[1] == sid and ctx[0] == tid:
                 self._set_thread((tid, pid))
+
+    def _end_long(self, span):
+        """on_span_end the long way: (trace_id, span_id, parent_id) or None
+        (nothing recorded)."""
+        try:
+            sid = span.span_id
+            args = self._open.pop(sid, None)
+            if type(args) is not tuple:
+                if self._c_finish is None or _cenc is None:
+                    raise TypeError("not a spanring.Library, or no C encoder")
+                tid = span.trace_id
+                pid = span.parent_id
+                args = (tid.encode(), sid.encode(), pid.encode() if pid else None,
+                        _ns(span.started_at))
+            err = span.error
+            msg = edata = None
+            if err:
+                msg = _utf8(str(err.get("message") or ""))
+                if err.get("data") is not None:
+                    edata = _json8(err.get("data"))
+            ended = _ns(span.ended_at)
+            data = "".join(_cenc(span.span_data.export(), 0)).encode()
+        except Exception:  # not the SDK's shapes: through export()
+            return self._end_export(span)
+        self._rc(self._c_finish(*args, ended, data, msg, edata))
+        return span.trace_id, sid, span.parent_id
 
     def _end_export(self, span):
         """on_span_end through span.export(): (trace_id, id, parent_id) or
