@@ -960,6 +960,41 @@ static void js_direct_path_same_as_tojson(void **state)
 	free(err);
 }
 
+/* Under node --pending-deprecation the processor prints nothing the
+ * program would not print untraced (process.binding() would warn), and
+ * still works: it is on, and a connection is made. */
+static void js_pending_deprecation_prints_nothing(void **state)
+{
+	const char *argv[] = {
+		NULL, "--pending-deprecation", "-e",
+		"const { SpanringTracingProcessor } = "
+		"require(require('path').resolve('tools/js'));"
+		"const p = new SpanringTracingProcessor();"
+		"if (!p._on) { console.log('processor off'); process.exit(3); }"
+		"require('net').connect(9, '127.0.0.1')"
+		".on('error', () => console.log('done'))"
+		".on('connect', () => console.log('done'));",
+		NULL
+	};
+	char *out, *err = sr_strf("%s/js.err", F.base), *errtext;
+	int st;
+
+	(void)state;
+	js_install();
+	argv[0] = node();
+	sd_on(true);
+	st = run(argv, shim_env(true), &out, err);
+	errtext = sr_read_file(err, NULL);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("node: status %d: %s%s", st, out, errtext);
+	assert_string_equal(out, "done\n");
+	assert_string_equal(errtext, "");
+	sd_drain_stop();
+	free(errtext);
+	free(out);
+	free(err);
+}
+
 static void js_agents_sdk_payload_and_tool_process(void **state)
 {
 	(void)state;
@@ -984,4 +1019,5 @@ SR_TEST_MAIN(T_(sdk_api_return_codes), T_(sdk_api_spans_exact_through_sidecar),
 	     T_(py_direct_path_same_as_export_path),
 	     T_(js_agents_sdk_payload_and_tool_process),
 	     T_(js_concurrent_runs_processes_under_own_span),
-	     T_(js_direct_path_same_as_tojson))
+	     T_(js_direct_path_same_as_tojson),
+	     T_(js_pending_deprecation_prints_nothing))

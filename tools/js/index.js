@@ -191,14 +191,23 @@ function patchNet() {
       return withContext(orig, this, args);
     };
   };
-  try {
-    const { TCP } = process.binding('tcp_wrap');
-    const { Pipe } = process.binding('pipe_wrap');
-    wrap(TCP.prototype, 'connect');
-    wrap(TCP.prototype, 'connect6');
-    wrap(Pipe.prototype, 'connect');
-  } catch {
-    // no such bindings in this Node: nothing wrapped
+  // Under --pending-deprecation, process.binding() prints a warning the
+  // program would not print untraced: then connections stay under the
+  // process span.
+  const pending =
+    process.execArgv.includes('--pending-deprecation') ||
+    /(^|\s)--pending-deprecation(\s|$)/.test(process.env.NODE_OPTIONS || '') ||
+    process.env.NODE_PENDING_DEPRECATION === '1';
+  if (!pending) {
+    try {
+      const { TCP } = process.binding('tcp_wrap');
+      const { Pipe } = process.binding('pipe_wrap');
+      wrap(TCP.prototype, 'connect');
+      wrap(TCP.prototype, 'connect6');
+      wrap(Pipe.prototype, 'connect');
+    } catch {
+      // no such bindings in this Node: nothing wrapped
+    }
   }
   patchLookup();
 }
