@@ -248,6 +248,11 @@
 /* The encoder's per-thread buffer kept between items: spans are ~0.4 KiB,
  * a larger one for a big item is given back at the next smaller one. */
 #define SR_ENCODE_KEEP (256u * 1024u)
+/* An export thread's request body and item list kept between requests
+ * (a default batch of 128 spans is ~50 KiB of body): reused, not
+ * allocated per request; a larger one, for big items, is given back
+ * after its request. */
+#define SR_EXPORT_BODY_KEEP (1024u * 1024u)
 /* Bytes of a server's answer kept (for logs and the dead-letter file). */
 #define SR_HTTP_ANSWER_MAX 8192u
 /* Longest Retry-After parsed, seconds (a hostile answer cannot overflow

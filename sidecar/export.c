@@ -59,6 +59,11 @@ struct sr_exporter {
 	bool dl_blocked;   /* the dead letter cannot be written now */
 	int out_fd, dl_fd; /* file exporter output, dead letters */
 	bool out_checked;  /* output's last line checked after opening */
+	char *body;        /* the openai body, reused (SR_EXPORT_BODY_KEEP) */
+	size_t body_cap;
+	struct item *items; /* a batch split into items, reused */
+	size_t items_cap;
+	struct sr_http_resp resp; /* the answer to a batch's first request */
 };
 
 /* Where requests go. */
@@ -250,43 +255,75 @@ static long param_index(const char *answer, size_t n)
 
 /* --- one request -------------------------------------------------------- */
 
-/* The openai exporter's body {"data":[...]}: each item as the endpoint
+/* Makes room for `more` bytes after `used` in the reused body. */
+static bool body_room(struct sr_exporter *e, size_t used, size_t more)
+{
+	size_t cap = e->body_cap ? e->body_cap : 64 * 1024;
+	char *b;
+
+	if (used + more <= e->body_cap)
+		return true;
+	while (cap < used + more)
+		cap *= 2;
+	b = realloc(e->body, cap);
+	if (!b)
+		return false;
+	e->body = b;
+	e->body_cap = cap;
+	return true;
+}
+
+/* The openai exporter's body {"data":[...]}, built in the exporter's
+ * reused buffer (NULL when out of memory): each item as the endpoint
  * takes it (ingest.h: the SDKs' cuts of input/output, usage); the spool
  * keeps the items whole. */
-static char *build_body(const struct item *it, size_t n, size_t *len)
+static char *build_body(struct sr_exporter *e, const struct item *it, size_t n,
+			size_t *len)
 {
-	char **fixed = calloc(n ? n : 1, sizeof(char *));
-	size_t *flen = calloc(n ? n : 1, sizeof(size_t));
-	size_t cap = 16, o = 0;
-	char *b = NULL;
+	size_t o = 9;
 
-	if (!fixed || !flen)
-		goto out;
+	if (!body_room(e, 0, o + 3))
+		return NULL;
+	memcpy(e->body, "{\"data\":[", o);
 	for (size_t i = 0; i < n; i++) {
-		if (sr_ingest_item(it[i].p, it[i].n, &fixed[i], &flen[i]) < 0)
-			goto out;
-		cap += (fixed[i] ? flen[i] : it[i].n) + 1;
-	}
-	b = malloc(cap);
-	if (!b)
-		goto out;
-	memcpy(b, "{\"data\":[", 9);
-	o = 9;
-	for (size_t i = 0; i < n; i++) {
+		char *fixed = NULL;
+		size_t flen = 0;
+		const char *p;
+		size_t k;
+
+		if (sr_ingest_item(it[i].p, it[i].n, &fixed, &flen) < 0)
+			return NULL;
+		p = fixed ? fixed : it[i].p;
+		k = fixed ? flen : it[i].n;
+		/* a comma, the item, then "]}" and a NUL */
+		if (!body_room(e, o, k + 4)) {
+			free(fixed);
+			return NULL;
+		}
 		if (i)
-			b[o++] = ',';
-		memcpy(b + o, fixed[i] ? fixed[i] : it[i].p,
-		       fixed[i] ? flen[i] : it[i].n);
-		o += fixed[i] ? flen[i] : it[i].n;
+			e->body[o++] = ',';
+		memcpy(e->body + o, p, k);
+		o += k;
+		free(fixed);
 	}
-	memcpy(b + o, "]}", 3);
+	memcpy(e->body + o, "]}", 3);
 	*len = o + 2;
-out:
-	for (size_t i = 0; fixed && i < n; i++)
-		free(fixed[i]);
-	free(fixed);
-	free(flen);
-	return b;
+	return e->body;
+}
+
+/* Gives back a body or item list grown past what is kept. */
+static void trim_buffers(struct sr_exporter *e)
+{
+	if (e->body_cap > SR_EXPORT_BODY_KEEP) {
+		free(e->body);
+		e->body = NULL;
+		e->body_cap = 0;
+	}
+	if (e->items_cap * sizeof(*e->items) > SR_EXPORT_BODY_KEEP) {
+		free(e->items);
+		e->items = NULL;
+		e->items_cap = 0;
+	}
 }
 
 /* The otlp exporter's body: -E2BIG when it is over --otlp-max-body and
@@ -318,7 +355,8 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	size_t len, zlen;
 	int rc = -ENOMEM;
 	char *body = e->otlp ? otlp_body(e, it, n, &len, &rc)
-			     : build_body(it, n, &len);
+			     : build_body(e, it, n, &len);
+	bool own = e->otlp != NULL; /* else the exporter's buffer */
 	void *z = NULL;
 
 	if (!body) {
@@ -330,9 +368,11 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 	}
 	if (wc != SR_CODEC_NONE &&
 	    sr_codec_compress(wc, body, len, &z, &zlen) == 0) {
-		free(body);
+		if (own)
+			free(body);
 		body = z;
 		len = zlen;
+		own = true;
 	} else {
 		wc = SR_CODEC_NONE;
 	}
@@ -343,7 +383,8 @@ static int post(struct sr_exporter *e, const struct item *it, size_t n,
 			  : wc == SR_CODEC_GZIP ? "gzip"
 						: NULL,
 			  r);
-	free(body);
+	if (own)
+		free(body);
 	return rc;
 }
 
@@ -576,13 +617,15 @@ static enum outcome send_items(struct sr_exporter *e, struct item *it, size_t n)
 
 	if (!n)
 		return DELIVERED;
-	r = malloc(sizeof(*r));
-	if (!r)
-		return FAILED;
-	o = attempts(e, it, n, r);
-	if (o == REJECTED)
+	o = attempts(e, it, n, &e->resp);
+	if (o == REJECTED) {
+		/* rare: the isolation takes an answer of its own */
+		r = malloc(sizeof(*r));
+		if (!r)
+			return FAILED;
+		memcpy(r, &e->resp, sizeof(*r));
 		return isolate(e, it, n, r); /* takes r */
-	free(r);
+	}
 	if (o == TOO_BIG) {
 		/* over the body limit: halves, each with its attempts */
 		o = send_items(e, it, n / 2);
@@ -649,43 +692,46 @@ static enum outcome to_console(const struct item *it, size_t n)
 }
 
 /* Splits JSON lines in place into items, in one pass (memchr, not a
- * byte loop: this scans every exported byte); `hint` is the batch's item
- * count, grown past when the text holds more lines. Returns the count;
- * *out NULL when out of memory. */
-static size_t split_lines(const char *lines, size_t len, size_t hint,
-			  struct item **out)
+ * byte loop: this scans every exported byte), into the exporter's reused
+ * list; `hint` is the batch's item count, grown past when the text holds
+ * more lines. Returns the count; *out NULL when out of memory. */
+static size_t split_lines(struct sr_exporter *e, const char *lines, size_t len,
+			  size_t hint, struct item **out)
 {
-	size_t k = 0, cap;
-	struct item *it;
+	size_t k = 0;
 
 	/* the count comes from the file: no more than the text can hold */
 	if (hint > len / 2 + 1)
 		hint = len / 2 + 1;
-	cap = hint ? hint : 16;
-	it = malloc(cap * sizeof(*it));
 	*out = NULL;
-	if (!it)
-		return 0;
+	if (e->items_cap < (hint ? hint : 16)) {
+		struct item *m = realloc(e->items,
+					 (hint ? hint : 16) * sizeof(*m));
+
+		if (!m)
+			return 0;
+		e->items = m;
+		e->items_cap = hint ? hint : 16;
+	}
 	for (const char *p = lines, *end = lines + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		if (!nl)
 			nl = end;
-		if (nl > p && k == cap) {
-			struct item *m = realloc(it, 2 * cap * sizeof(*it));
+		if (nl > p && k == e->items_cap) {
+			struct item *m = realloc(e->items,
+						 2 * e->items_cap * sizeof(*m));
 
-			if (!m) {
-				free(it);
+			if (!m)
 				return 0;
-			}
-			it = m;
-			cap *= 2;
+			e->items = m;
+			e->items_cap *= 2;
 		}
 		if (nl > p)
-			it[k++] = (struct item){ p, (size_t)(nl - p) };
+			e->items[k++] = (struct item){ p, (size_t)(nl - p) };
 		p = nl + 1;
 	}
-	*out = it;
+	*out = e->items;
 	return k;
 }
 
@@ -725,7 +771,7 @@ static enum outcome deliver(struct sr_exporter *e, const char *lines,
 			SR_DSTAT_ADD(e->dest, items_exported, items);
 		return o;
 	}
-	n = split_lines(lines, len, items, &it);
+	n = split_lines(e, lines, len, items, &it);
 	if (!it)
 		return FAILED;
 	if (e->otlp) {
@@ -736,7 +782,7 @@ static enum outcome deliver(struct sr_exporter *e, const char *lines,
 	} else {
 		o = send_items(e, it, n);
 	}
-	free(it);
+	trim_buffers(e);
 	return o;
 }
 
@@ -1098,6 +1144,8 @@ void sr_exporter_free(struct sr_exporter *e)
 	if (e->dl_fd >= 0)
 		close(e->dl_fd);
 	sr_otlp_free(e->otlp);
+	free(e->body);
+	free(e->items);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

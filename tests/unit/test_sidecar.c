@@ -592,6 +592,53 @@ static void export_gzip_on_wire_and_in_spool(void **state)
 	assert_int_equal(sr_count_in_file(F.rv.req, "\"error_count\":0"), 1);
 }
 
+/* The largest "bytes" of the receiver's requests file. */
+static long largest_request(const char *path)
+{
+	char *t = sr_read_file(path, NULL);
+	long most = -1;
+
+	for (const char *p = t; p && (p = strstr(p, "\"bytes\":")); p += 8)
+		if (atol(p + 8) > most)
+			most = atol(p + 8);
+	free(t);
+	return most;
+}
+
+/* The openai body is built in a buffer kept from request to request: a
+ * body over what is kept (SR_EXPORT_BODY_KEEP, 1 MiB; given back after
+ * its request) and the smaller ones after it arrive whole, each item
+ * once. */
+static void export_big_body_then_small_ones(void **state)
+{
+	/* ~470 bytes an item: 3002 items (spans, trace, process) in one
+	 * request of ~1.4 MB */
+	const char *big[] = { "--spans",     "3000",    "--pad", "120",
+			      "--lane-size", "4194304", NULL };
+	const char *small[] = { "--spans", "30", NULL };
+	size_t dups;
+	long most;
+
+	(void)state;
+	recv_on(NULL);
+	/* written before the sidecar starts: drained in one hand-off */
+	assert_int_equal(sr_emit(F.sd.dir, big), 0);
+	sd_http((const char *[]){ "--max-batch-size", "4096", NULL }, KEY_ENV);
+	assert_true(sr_wait_lines(F.rv.out, 3002, WAIT_MS));
+	assert_int_equal(sr_emit(F.sd.dir, small), 0);
+	assert_true(sr_wait_lines(F.rv.out, 3034, WAIT_MS));
+	assert_int_equal(sr_sd_stop(&F.sd, SIGTERM, 10000), 0);
+	most = largest_request(F.rv.req);
+	if (most <= 1024 * 1024)
+		fail_msg("largest request %ld bytes, expected over 1 MiB",
+			 most);
+	assert_int_equal(sr_count_lines(F.rv.out), 3034);
+	assert_int_equal(distinct_ids(F.rv.out, &dups), 3034);
+	assert_int_equal(dups, 0);
+	assert_int_equal(sr_count_in_file(F.rv.req, "\"error_count\":0"),
+			 sr_count_lines(F.rv.req));
+}
+
 /* --- outages and crashes ------------------------------------------------- */
 
 static void export_receiver_outage_delivers_everything(void **state)
@@ -1945,6 +1992,7 @@ SR_TEST_MAIN(T(sidecar_payload_conforms_to_wire), T(sidecar_golden_bytes),
 	     T(export_no_key_warns_once), T(export_retry_after_seconds),
 	     T(export_retry_after_http_date), T(export_bisects_rejected_batch),
 	     T(export_gzip_on_wire_and_in_spool),
+	     T(export_big_body_then_small_ones),
 	     T(export_receiver_outage_delivers_everything),
 	     T(export_destinations_independent_across_restart),
 	     T(spool_survives_restart), T(spool_bound_drops_oldest_counted),
