@@ -142,6 +142,19 @@ static void seg_forget(struct sr_spool *s, struct seg *g)
 	g->mem = NULL;
 }
 
+/* Segment i leaves the table (its file is gone or moved): memory given
+ * back, counters updated. Under s->lock. */
+static void seg_drop(struct sr_spool *s, size_t i)
+{
+	seg_forget(s, &s->segs[i]);
+	s->bytes -= s->segs[i].bytes;
+	memmove(&s->segs[i], &s->segs[i + 1],
+		(s->n - i - 1) * sizeof(*s->segs));
+	s->n--;
+	SR_STAT_SET(spool_segments, s->n - s->head);
+	SR_STAT_SET(spool_bytes, s->bytes);
+}
+
 static int cmp_seg(const void *a, const void *b)
 {
 	const struct seg *x = a, *y = b;
@@ -1102,15 +1115,8 @@ static int quarantine(struct sr_spool *s, struct sr_segment *g)
 	    errno != ENOENT)
 		rc = -errno;
 	i = find(s, g->seq);
-	if (!rc && i >= 0) {
-		seg_forget(s, &s->segs[i]);
-		s->bytes -= s->segs[i].bytes;
-		memmove(&s->segs[i], &s->segs[i + 1],
-			(s->n - (size_t)i - 1) * sizeof(*s->segs));
-		s->n--;
-	}
-	SR_STAT_SET(spool_segments, s->n - s->head);
-	SR_STAT_SET(spool_bytes, s->bytes);
+	if (!rc && i >= 0)
+		seg_drop(s, (size_t)i);
 	pthread_mutex_unlock(&s->lock);
 	if (rc) {
 		sr_log(SR_LOG_ERROR, "spool",
@@ -1266,14 +1272,8 @@ int sr_spool_remove(struct sr_spool *s, uint64_t seq)
 		seg_name(name, sizeof(name), &s->segs[i]);
 		if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
 			rc = -errno;
-		seg_forget(s, &s->segs[i]);
-		s->bytes -= s->segs[i].bytes;
-		memmove(&s->segs[i], &s->segs[i + 1],
-			(s->n - (size_t)i - 1) * sizeof(*s->segs));
-		s->n--;
+		seg_drop(s, (size_t)i);
 	}
-	SR_STAT_SET(spool_segments, s->n - s->head);
-	SR_STAT_SET(spool_bytes, s->bytes);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
