@@ -68,6 +68,14 @@ struct shim_state {
 
 extern struct shim_state shim;
 
+/* Placement of the state every start writes (process.c's block, `shim`,
+ * common/ids.c's seed): in .data, whose last page, shared with the start
+ * of .bss, the loader writes anyway (it clears the .bss part), and whose
+ * first page holds the head of process.c's block: one page fault at
+ * start, where zero-initialised variables in .bss would be spread over
+ * several pages, each a fault at its first touch. */
+#define SHIM_START_DATA __attribute__((section(".data")))
+
 /* A span's start or end, for its record only (never compared, never
  * passed to another image): a TSC reading tagged SR_STAMP_TSC when the
  * rings are SR_CLOCK_TSC, which the consumer turns into realtime ns,

@@ -1297,7 +1297,7 @@ static void sidecar_survives_hostile_rings(void **state)
 	memset(&h, 0, sizeof(h));
 	h.magic = SR_RING_MAGIC;
 	h.version = SR_RING_VERSION;
-	h.header_size = SR_RING_HEADER_SIZE;
+	h.header_size = (uint32_t)sr_ring_lanes_offset(16);
 	h.lane_count = 100000;
 	h.lane_size = 1u << 30;
 	h.file_size = 1ull << 50;
