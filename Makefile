@@ -69,7 +69,9 @@ DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
 # its own Debian package, but bundled in some builds of nodejs: installed
 # only when no npm command is there.
 DEB_TEST_NPM := npm
-DEB_BENCH := liblttng-ust-dev lttng-tools valgrind
+# valgrind: B9 in instructions; linux-perf: B3's constructor time
+# (tests/bench/bench_ctor.sh, uprobes)
+DEB_BENCH := liblttng-ust-dev lttng-tools valgrind linux-perf
 # CPython's regression modules, run with and without the shim by
 # `make check-cpython` (tests/cpython.sh)
 DEB_CPYTHON := python3 libpython3.11-testsuite

@@ -14,9 +14,14 @@
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
 static _Atomic uint64_t seed_epoch = 1; /* bumped by every reseed */
-static _Atomic uint64_t seed_base[2];   /* from the kernel */
-static _Atomic uint64_t thread_counter;
-static _Atomic uint64_t reseeds; /* makes every seed's input unique */
+/* Written at every start of a traced image: in .data beside the rest of
+ * its start state (see SHIM_START_DATA in shim/shim.h), not a page of
+ * .bss of their own. */
+#define START_DATA __attribute__((section(".data")))
+static _Atomic uint64_t seed_base[2] START_DATA; /* from the kernel */
+static _Atomic uint64_t thread_counter START_DATA;
+static _Atomic uint64_t reseeds START_DATA; /* makes every seed's input
+					       unique */
 
 static TLS uint64_t rng[4];
 static TLS uint64_t rng_epoch;

@@ -64,7 +64,7 @@ static uint64_t align8(uint64_t v)
 static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			char *why, size_t n)
 {
-	uint64_t data_off, size, rmax;
+	uint64_t lanes_off, data_off, size, rmax;
 
 	if (h->magic == 0)
 		return sr_why(why, n, -EAGAIN,
@@ -81,9 +81,6 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			      h->version, SR_RING_VERSION_MIN, SR_RING_VERSION);
 	if (h->version >= 3 && h->clock > SR_CLOCK_TSC)
 		return sr_why(why, n, -EBADMSG, "clock %u unknown", h->clock);
-	if (h->header_size != SR_RING_HEADER_SIZE)
-		return sr_why(why, n, -EBADMSG, "header_size %u, expected %u",
-			      h->header_size, SR_RING_HEADER_SIZE);
 	if (h->lane_ctl_size != sizeof(struct sr_lane_ctl))
 		return sr_why(why, n, -EBADMSG,
 			      "lane_ctl_size %u, expected %zu",
@@ -118,16 +115,24 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 			      "spill_record_max %u out of range %u..%u",
 			      h->spill_record_max, h->record_max,
 			      sr_ring_spill_record_max(h->spill_size));
-	if (h->lanes_offset != SR_RING_HEADER_SIZE)
+	/* version 4 put the lane controls after the header's fields,
+	 * versions 2 and 3 after a whole page */
+	lanes_off = sr_ring_lanes_offset_v(h->version, h->lane_count);
+	if (h->header_size != lanes_off)
 		return sr_why(why, n, -EBADMSG,
-			      "lanes_offset %" PRIu64 ", expected %u",
-			      h->lanes_offset, SR_RING_HEADER_SIZE);
-	data_off = sr_ring_data_offset(h->lane_count);
+			      "header_size %u, expected %" PRIu64,
+			      h->header_size, lanes_off);
+	if (h->lanes_offset != lanes_off)
+		return sr_why(why, n, -EBADMSG,
+			      "lanes_offset %" PRIu64 ", expected %" PRIu64,
+			      h->lanes_offset, lanes_off);
+	data_off = sr_ring_data_offset_v(h->version, h->lane_count);
 	if (h->data_offset != data_off)
 		return sr_why(why, n, -EBADMSG,
 			      "data_offset %" PRIu64 ", expected %" PRIu64,
 			      h->data_offset, data_off);
-	size = sr_ring_file_size(h->lane_count, h->lane_size, h->spill_size);
+	size = sr_ring_file_size_v(h->version, h->lane_count, h->lane_size,
+				   h->spill_size);
 	if (h->file_size != size || size > SR_RING_MAX_FILE_SIZE)
 		return sr_why(why, n, -EBADMSG,
 			      "file_size %" PRIu64
@@ -145,8 +150,7 @@ static int check_header(const struct sr_ring_header *h, uint64_t st_size,
 static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 		       size_t n)
 {
-	void *m = mmap(NULL, SR_RING_HEADER_SIZE, PROT_READ, MAP_SHARED, r->fd,
-		       0);
+	void *m = mmap(NULL, SR_RING_PAGE, PROT_READ, MAP_SHARED, r->fd, 0);
 	uint64_t magic;
 	int rc;
 
@@ -156,7 +160,7 @@ static int read_header(struct sr_reader *r, uint64_t st_size, char *why,
 	rc = sr_guard_load_acquire(m, &magic);
 	if (!rc)
 		rc = sr_guard_copy(&r->hdr, m, sizeof(r->hdr));
-	munmap(m, SR_RING_HEADER_SIZE);
+	munmap(m, SR_RING_PAGE);
 	if (rc)
 		return sr_why(why, n, rc,
 			      "file shrank while its header was read");
@@ -176,8 +180,8 @@ static struct sr_ring_header *shm_header(struct sr_reader *r)
 	return (struct sr_ring_header *)(void *)r->map;
 }
 
-/* Lane i's control block. lanes_offset is SR_RING_HEADER_SIZE (checked
- * in check_header), a multiple of the control block's alignment. */
+/* Lane i's control block. lanes_offset is the version's (checked in
+ * check_header), a multiple of the control block's alignment. */
 static struct sr_lane_ctl *lane_ctl(struct sr_reader *r, uint32_t i)
 {
 	return (struct sr_lane_ctl *)(void *)(r->map + r->hdr.lanes_offset) + i;
@@ -290,10 +294,10 @@ int sr_reader_open(int dirfd, const char *name, int flags,
 			    "empty file: being created, or not a ring");
 		goto err_free;
 	}
-	if ((uint64_t)st.st_size < SR_RING_HEADER_SIZE) {
+	if ((uint64_t)st.st_size < SR_RING_PAGE) {
 		rc = sr_why(why, whylen, -EBADMSG,
 			    "not a ring: %lld bytes, smaller than a ring header (%u)",
-			    (long long)st.st_size, SR_RING_HEADER_SIZE);
+			    (long long)st.st_size, SR_RING_PAGE);
 		goto err_free;
 	}
 	rc = read_header(r, (uint64_t)st.st_size, why, whylen);

@@ -31,14 +31,14 @@ static void fill_header(struct sr_ring *r, const struct sr_ring_params *p)
 	struct sr_ring_header *h = r->hdr;
 
 	h->version = SR_RING_VERSION;
-	h->header_size = SR_RING_HEADER_SIZE;
+	h->header_size = (uint32_t)sr_ring_lanes_offset(r->lane_count);
 	h->lane_count = r->lane_count;
 	h->lane_size = r->lane_size;
 	h->lane_ctl_size = sizeof(struct sr_lane_ctl);
 	h->record_max = r->record_max;
 	h->spill_size = r->spill_size;
 	h->spill_record_max = r->spill_record_max;
-	h->lanes_offset = SR_RING_HEADER_SIZE;
+	h->lanes_offset = h->header_size;
 	h->data_offset = (uint64_t)((uint8_t *)r->data - (uint8_t *)h);
 	h->file_size = r->map_size;
 	h->owner_pid = p->pid;
@@ -167,10 +167,13 @@ int sr_ring_create(struct sr_ring *r, int dirfd, const char *name,
 		goto err_unlink;
 	memset(r, 0, sizeof(*r));
 	r->hdr = map;
-	/* the mapping is page-aligned and SR_RING_HEADER_SIZE a multiple of
-	 * the control blocks' alignment: the cast through void says so */
+	/* the mapping is page-aligned, the lane controls cache-line aligned
+	 * in it, the lane anchors follow the header's fields (a multiple of
+	 * 8 bytes): the casts through void say so */
 	r->lanes = (struct sr_lane_ctl *)(void *)((uint8_t *)map +
-						  SR_RING_HEADER_SIZE);
+						  sr_ring_lanes_offset(
+							  p->lanes));
+	r->lane_anchor_tsc = (uint64_t *)(void *)(r->hdr + 1);
 	r->data = (uint8_t *)map + data_off;
 	r->map_size = size;
 	r->lane_count = p->lanes;
@@ -417,7 +420,7 @@ lane_anchor(struct sr_ring *r, struct sr_lane_ctl *c, uint32_t keep)
 	h->check = sr_rec_check(len, SR_REC_ANCHOR, 0);
 	/* Pairs with the load-acquire of head in the reader, as a commit. */
 	atomic_store_explicit(&c->head, pos + len, memory_order_release);
-	r->hdr->lane_anchor_tsc[c - r->lanes] = a.tsc;
+	r->lane_anchor_tsc[c - r->lanes] = a.tsc;
 }
 
 /* A record too big for a lane: the spill lane, taken for it alone (its
@@ -448,8 +451,7 @@ reserve_spill(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 	}
 	rv->ctl = c;
 	rv->transient = 1;
-	if (tsc &&
-	    tsc > r->hdr->lane_anchor_tsc[r->lane_count] + SR_ANCHOR_TICKS)
+	if (tsc && tsc > r->lane_anchor_tsc[r->lane_count] + SR_ANCHOR_TICKS)
 		lane_anchor(r, c, 0);
 	return place(r, p, c, len, rv, 0);
 }
@@ -491,8 +493,7 @@ reserve(struct sr_ring *r, struct sr_producer *p, uint32_t len,
 	}
 	/* a stamp older than the lane's anchor needs none (slots are below
 	 * SR_TSC_MAX: no overflow) */
-	if (tsc &&
-	    tsc > r->hdr->lane_anchor_tsc[c - r->lanes] + SR_ANCHOR_TICKS)
+	if (tsc && tsc > r->lane_anchor_tsc[c - r->lanes] + SR_ANCHOR_TICKS)
 		lane_anchor(r, c, keep);
 	return place(r, p, c, len, rv, keep);
 }

@@ -24,6 +24,7 @@
 struct sr_ring {
 	struct sr_ring_header *hdr; /* the mapping; NULL when closed */
 	struct sr_lane_ctl *lanes;  /* lane control blocks in the mapping */
+	uint64_t *lane_anchor_tsc;  /* the header's lane_anchor_tsc[] */
 	uint8_t *data;              /* lane 0 data in the mapping */
 	uint64_t map_size;          /* bytes mapped */
 	uint32_t lane_count;        /* copies of header fields, trusted */

@@ -5,14 +5,21 @@
  * never pointers. Any change here, or to the record payloads of
  * record_layout.h, bumps SR_RING_VERSION.
  *
- *   0            4096                          data_offset
- *   +------------+-----------+-----+-------------+-----------------+-----+------------+
- *   | header     | lane ctl 0| ... | spill ctl   | lane 0 data     | ... | spill data |
- *   +------------+-----------+-----+-------------+-----------------+-----+------------+
+ *   0                 lanes_offset                            data_offset
+ *   +--------+----------+-----------+-----+-----------+ - - +--------------+-----+------------+
+ *   | header | lane     | lane ctl 0| ... | spill ctl | pad | lane 0 data  | ... | spill data |
+ *   |        | anchors  |           |     |           |     |              |     |            |
+ *   +--------+----------+-----------+-----+-----------+ - - +--------------+-----+------------+
  *
  * lane_count ordinary lanes of lane_size bytes, then the spill lane (index
  * lane_count) of spill_size bytes: its control block follows the others,
- * its data follows theirs.
+ * its data follows theirs. The header's fields (struct sr_ring_header)
+ * are followed by one uint64_t per lane and the spill lane
+ * (lane_anchor_tsc, the writers' bookkeeping), then, cache-line aligned,
+ * the lane controls: with up to 26 lanes all of it is the first page,
+ * which a small process then shares with nothing but lane 0's first page
+ * (version 4). Versions 2 and 3 had the header alone fill the first page
+ * (lanes_offset 4096; the lane anchors at offset 416 of it).
  *
  * See common/README.md for the protocol.
  */
@@ -27,11 +34,17 @@
 #include "limits.h"
 
 #define SR_RING_MAGIC 0x31474e4952525053ull /* "SPRRING1" little-endian */
-#define SR_RING_VERSION 3u
-/* Oldest layout this build still reads: version 2 is version 3 without
- * the clock fields (zero there: a CLOCK_REALTIME ring). */
+#define SR_RING_VERSION 4u
+/* Oldest layout this build still reads: version 3 is version 4 with the
+ * header alone in the first page (SR_RING_V3_HEADER_SIZE), version 2 is
+ * version 3 without the clock fields (zero there: a CLOCK_REALTIME
+ * ring). */
 #define SR_RING_VERSION_MIN 2u
-#define SR_RING_HEADER_SIZE 4096u
+/* The first page of a ring, which holds its header in every version: a
+ * file shorter than this is no ring. */
+#define SR_RING_PAGE 4096u
+/* header_size and lanes_offset of versions 2 and 3 */
+#define SR_RING_V3_HEADER_SIZE 4096u
 #define SR_CACHELINE 64u
 #define SR_RECORD_ALIGN 8u
 
@@ -47,7 +60,7 @@
 struct sr_ring_header {
 	uint64_t magic;       /* SR_RING_MAGIC, stored last (release) */
 	uint32_t version;     /* SR_RING_VERSION */
-	uint32_t header_size; /* SR_RING_HEADER_SIZE */
+	uint32_t header_size; /* = lanes_offset (sr_ring_lanes_offset) */
 	uint32_t lane_count;  /* lanes, SR_RING_MIN_LANES..SR_RING_MAX_LANES */
 	uint32_t lane_size;   /* data bytes per lane, power of two */
 	uint32_t lane_ctl_size; /* sizeof(struct sr_lane_ctl) */
@@ -75,12 +88,10 @@ struct sr_ring_header {
 	uint32_t reserved2;
 	uint64_t anchor_tsc; /* SR_CLOCK_TSC: an anchor taken at creation, */
 	uint64_t anchor_ns;  /* before any stamp: TSC ticks, realtime ns */
-	/* per lane (and the spill lane, last): TSC of the latest anchor
-	 * record written into it; the writers' own bookkeeping, which no
-	 * consumer reads (they take anchors from the records) */
-	uint64_t lane_anchor_tsc[SR_RING_MAX_LANES + 1];
-	uint8_t reserved1[SR_RING_HEADER_SIZE - 416 -
-			  8 * (SR_RING_MAX_LANES + 1)];
+	/* followed by uint64_t lane_anchor_tsc[lane_count + 1]: per lane
+	 * (and the spill lane, last), the TSC of the latest anchor record
+	 * written into it; the writers' own bookkeeping, which no consumer
+	 * reads (they take anchors from the records) */
 };
 
 /*
@@ -168,26 +179,58 @@ static inline uint32_t sr_ring_spill_record_max(uint32_t spill_size)
 	return spill_size / 2;
 }
 
-/* File offset of lane 0's data: header and the controls of the lanes and
- * of the spill lane, page aligned. */
-static inline uint64_t sr_ring_data_offset(uint32_t lanes)
+/* File offset of the lane control blocks in a ring of this version:
+ * after the header's fields and lane anchors, cache-line aligned. */
+static inline uint64_t sr_ring_lanes_offset_v(uint32_t version, uint32_t lanes)
 {
-	uint64_t ctl = SR_RING_HEADER_SIZE +
-		       (uint64_t)(lanes + 1) * sizeof(struct sr_lane_ctl);
+	uint64_t end = sizeof(struct sr_ring_header) +
+		       (uint64_t)(lanes + 1) * sizeof(uint64_t);
 
-	return (ctl + 4095) & ~4095ull;
+	if (version < 4)
+		return SR_RING_V3_HEADER_SIZE;
+	return (end + SR_CACHELINE - 1) & ~(uint64_t)(SR_CACHELINE - 1);
 }
 
-/* Bytes of a ring file of this geometry (its name states it too). */
+/* File offset of lane 0's data: header and the controls of the lanes and
+ * of the spill lane, page aligned. */
+static inline uint64_t sr_ring_data_offset_v(uint32_t version, uint32_t lanes)
+{
+	uint64_t ctl = sr_ring_lanes_offset_v(version, lanes) +
+		       (uint64_t)(lanes + 1) * sizeof(struct sr_lane_ctl);
+
+	return (ctl + SR_RING_PAGE - 1) & ~(uint64_t)(SR_RING_PAGE - 1);
+}
+
+/* Bytes of a ring file of this version and geometry. */
+static inline uint64_t sr_ring_file_size_v(uint32_t version, uint32_t lanes,
+					   uint32_t lane_size,
+					   uint32_t spill_size)
+{
+	return sr_ring_data_offset_v(version, lanes) +
+	       (uint64_t)lanes * lane_size + spill_size;
+}
+
+/* The same for the layout this build writes (a ring's name states its
+ * file size too). */
+static inline uint64_t sr_ring_lanes_offset(uint32_t lanes)
+{
+	return sr_ring_lanes_offset_v(SR_RING_VERSION, lanes);
+}
+
+static inline uint64_t sr_ring_data_offset(uint32_t lanes)
+{
+	return sr_ring_data_offset_v(SR_RING_VERSION, lanes);
+}
+
 static inline uint64_t sr_ring_file_size(uint32_t lanes, uint32_t lane_size,
 					 uint32_t spill_size)
 {
-	return sr_ring_data_offset(lanes) + (uint64_t)lanes * lane_size +
-	       spill_size;
+	return sr_ring_file_size_v(SR_RING_VERSION, lanes, lane_size,
+				   spill_size);
 }
 
-_Static_assert(sizeof(struct sr_ring_header) == SR_RING_HEADER_SIZE,
-	       "ring header is one page");
+_Static_assert(sizeof(struct sr_ring_header) == 416,
+	       "ring header fields, before the lane anchors");
 _Static_assert(offsetof(struct sr_ring_header, owner_exe) == 120,
 	       "owner_exe offset");
 _Static_assert(offsetof(struct sr_ring_header, dropped_no_lane) == 376,
@@ -195,8 +238,6 @@ _Static_assert(offsetof(struct sr_ring_header, dropped_no_lane) == 376,
 _Static_assert(offsetof(struct sr_ring_header, spill_size) == 384,
 	       "spill_size offset");
 _Static_assert(offsetof(struct sr_ring_header, clock) == 392, "clock offset");
-_Static_assert(offsetof(struct sr_ring_header, lane_anchor_tsc) == 416,
-	       "lane_anchor_tsc offset");
 _Static_assert(sizeof(struct sr_anchor_rec) == 16, "anchor payload");
 _Static_assert(sizeof(struct sr_lane_ctl) == 2 * SR_CACHELINE,
 	       "lane control is two cache lines");

@@ -38,24 +38,41 @@
 #include "real.h"
 #include "shim.h"
 
-static char lib_path[PATH_MAX];   /* this library, absolute, if needed */
-static char dir_path[PATH_MAX];   /* ring directory */
-static bool dir_explicit;         /* from SPANRING_DIR: never created */
-static char exe_path[SR_EXE_MAX]; /* /proc/self/exe */
-static char argv_json[SR_ARGV_JSON_MAX];
-static uint32_t cfg_lanes = SR_RING_DEFAULT_LANES;
-static uint32_t cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
-static uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
-static uint64_t proc_start_ns;
-static const char *clock_env; /* SPANRING_CLOCK for children: decided */
-
-/* Who this image is, read once per image (fork child: again). */
+/* What every start writes, in one block: each first touch of a page of
+ * this library's data is a page fault (2-4 us on these VMs). Small fields
+ * first, then the texts, of which only the bytes in use are touched: one
+ * page for all of it. In .data (SHIM_START_DATA, shim.h says why). */
 static struct {
-	uint32_t pid, ppid, uid;
-	uint64_t pidns; /* pid namespace inode, 0 unknown */
-} self;
-static char pidns_env[64];     /* "SPANRING_PIDNS=<pid>:<inode>" for children */
-static char inherited_tp[128]; /* TRACEPARENT at start, "" if none */
+	/* who this image is, read once per image (fork child: again) */
+	struct {
+		uint32_t pid, ppid, uid;
+		uint64_t pidns; /* pid namespace inode, 0 unknown */
+	} self;
+	uint64_t proc_start_ns;
+	uint64_t fork_ns; /* when a fork child that has no ring yet was born */
+	_Atomic bool proc_ended; /* the process span was ended */
+	const char *trace_argv0; /* of the TRACE record left to write */
+	const char *clock_env;   /* SPANRING_CLOCK for children: decided */
+	uint32_t cfg_lanes, cfg_lane_size;
+	uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
+	bool dir_explicit;      /* from SPANRING_DIR: never created */
+	unsigned ncarry;
+	size_t carry_used;
+	char *carry_buf; /* in text, after the directory's path */
+	const char *carry[SR_CARRY_MAX];
+	char pidns_env[64]; /* "SPANRING_PIDNS=<pid>:<inode>" for children */
+	char inherited_tp[128];    /* TRACEPARENT at start, "" if none */
+	char exe_path[SR_EXE_MAX]; /* as /proc/self/exe names it */
+	char argv_json[SR_ARGV_JSON_MAX];
+	/* last: the ring directory's path, then the carried "NAME=value"
+	 * texts */
+	union {
+		char dir_path[PATH_MAX];
+		char text[PATH_MAX + SR_CARRY_TEXT_MAX];
+	};
+} img SHIM_START_DATA;
+
+static char lib_path[PATH_MAX]; /* this library, absolute, if needed */
 
 /* Variables a child needs to be traced the same way (shim_carry_env). */
 static const char *const carried[] = {
@@ -70,57 +87,80 @@ static const char *const carried[] = {
 	"ASAN_OPTIONS",
 #endif
 };
-static char carry_buf[SR_CARRY_TEXT_MAX];
-static const char *carry[SR_CARRY_MAX];
-static unsigned ncarry;
 
 /* --- configuration ------------------------------------------------------ */
-
-static size_t carry_used;
 
 static void carry_add(const char *name, const char *val)
 {
 	size_t need = strlen(name) + strlen(val) + 2;
-	char *p = carry_buf + carry_used;
+	char *p = img.carry_buf + img.carry_used;
 
-	if (ncarry >= sizeof(carry) / sizeof(carry[0]) ||
-	    carry_used + need > sizeof(carry_buf))
+	if (img.ncarry >= sizeof(img.carry) / sizeof(img.carry[0]) ||
+	    img.carry_used + need >
+		    (size_t)(img.text + sizeof(img.text) - img.carry_buf))
 		return;
 	/* no stdio at start (common/dec.h says why) */
 	p = stpcpy(p, name);
 	*p++ = '=';
 	strcpy(p, val);
-	carry[ncarry++] = carry_buf + carry_used;
-	carry_used += need;
+	img.carry[img.ncarry++] = img.carry_buf + img.carry_used;
+	img.carry_used += need;
+}
+
+/* The file this library was loaded from, as the loader names it, or "":
+ * the object whose loaded segments hold this function. dl_iterate_phdr
+ * rather than dladdr, which also searches the symbol table for the
+ * nearest symbol (and touches its pages). */
+struct self_object {
+	uintptr_t addr;
+	const char *name;
+};
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct self_object *o = arg;
+
+	(void)size;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && o->addr >= lo &&
+		    o->addr - lo < ph->p_memsz) {
+			o->name = info->dlpi_name ? info->dlpi_name : "";
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* LD_PRELOAD for children: ours when it names this library, else just
  * this library's absolute path (linked directly, or loaded by another
- * path). dladdr() names the file as it was loaded. */
+ * path). */
 static void carry_init(void)
 {
 	const char *pre = getenv("LD_PRELOAD");
+	struct self_object o = { (uintptr_t)(void *)carry_init, "" };
 	const char *base;
-	Dl_info info;
 
 	/* written before anything reads them: a first read of a zero page
 	 * would map it only for the first write to fault again */
-	ncarry = 0;
-	carry_used = 0;
-	if (!dladdr((void *)carry_init, &info) || !info.dli_fname)
-		info.dli_fname = "";
-	base = strrchr(info.dli_fname, '/');
-	base = base ? base + 1 : info.dli_fname;
+	img.ncarry = 0;
+	img.carry_used = 0;
+	/* the carried texts follow the directory's path in img.text */
+	img.carry_buf = img.dir_path + strlen(img.dir_path) + 1;
+	dl_iterate_phdr(find_self, &o);
+	base = strrchr(o.name, '/');
+	base = base ? base + 1 : o.name;
 	if (pre && *base && strstr(pre, base)) {
 		carry_add("LD_PRELOAD", pre);
-	} else if (*info.dli_fname) {
-		if (!realpath(info.dli_fname, lib_path))
-			snprintf(lib_path, sizeof(lib_path), "%s",
-				 info.dli_fname);
+	} else if (*o.name) {
+		if (!realpath(o.name, lib_path))
+			snprintf(lib_path, sizeof(lib_path), "%s", o.name);
 		carry_add("LD_PRELOAD", lib_path);
 	}
 	/* the decision, not the request: children need not ask again */
-	carry_add("SPANRING_CLOCK", clock_env);
+	carry_add("SPANRING_CLOCK", img.clock_env);
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
@@ -133,9 +173,9 @@ static void carry_init(void)
 
 unsigned shim_carry_env(const char **out, unsigned max)
 {
-	unsigned n = ncarry < max ? ncarry : max;
+	unsigned n = img.ncarry < max ? img.ncarry : max;
 
-	memcpy(out, carry, n * sizeof(*out));
+	memcpy(out, img.carry, n * sizeof(*out));
 	return n;
 }
 
@@ -192,28 +232,31 @@ static unsigned parse_hooks(const char *v)
 
 static void config_init(void)
 {
-	uint32_t lanes = cfg_lanes, lane_size = cfg_lane_size;
+	uint32_t lanes = SR_RING_DEFAULT_LANES,
+		 lane_size = SR_RING_DEFAULT_LANE_SIZE;
 
 	shim.hooks = parse_hooks(getenv("SPANRING_HOOKS"));
-	dir_explicit = getenv("SPANRING_DIR") && *getenv("SPANRING_DIR");
+	img.dir_explicit = getenv("SPANRING_DIR") && *getenv("SPANRING_DIR");
 	/* the constructor runs before the program could change its euid */
-	if (sr_dir_default_uid(dir_path, sizeof(dir_path),
+	if (sr_dir_default_uid(img.dir_path, sizeof(img.dir_path),
 			       (uint32_t)getauxval(AT_EUID)) < 0)
-		dir_path[0] = 0;
+		img.dir_path[0] = 0;
 	if (env_u32("SPANRING_LANES", &lanes) &&
 	    env_u32("SPANRING_LANE_SIZE", &lane_size) &&
 	    sr_ring_geometry_ok(lanes, lane_size)) {
-		cfg_lanes = lanes;
-		cfg_lane_size = lane_size;
+		img.cfg_lanes = lanes;
+		img.cfg_lane_size = lane_size;
 	} else {
+		img.cfg_lanes = SR_RING_DEFAULT_LANES;
+		img.cfg_lane_size = SR_RING_DEFAULT_LANE_SIZE;
 		shim_debug("SPANRING_LANES/SPANRING_LANE_SIZE out of range "
 			   "(lanes %u..%u, lane size a power of two %u..%u): "
 			   "defaults used",
 			   SR_RING_MIN_LANES, SR_RING_MAX_LANES,
 			   SR_RING_MIN_LANE_SIZE, SR_RING_MAX_LANE_SIZE);
 	}
-	env_u32("SPANRING_MAX_RINGS", &cfg_max_rings);
-	clock_env = shim_clock_init();
+	env_u32("SPANRING_MAX_RINGS", &img.cfg_max_rings);
+	img.clock_env = shim_clock_init();
 }
 
 /* --- incoming context --------------------------------------------------- */
@@ -235,10 +278,10 @@ static void incoming_init(struct incoming *in)
 
 	/* kept to tell it from one the program gives a child (envp.c) */
 	if (tv) {
-		size_t n = strnlen(tv, sizeof(inherited_tp) - 1);
+		size_t n = strnlen(tv, sizeof(img.inherited_tp) - 1);
 
-		memcpy(inherited_tp, tv, n);
-		inherited_tp[n] = 0;
+		memcpy(img.inherited_tp, tv, n);
+		img.inherited_tp[n] = 0;
 	}
 
 	memset(in, 0, sizeof(*in));
@@ -289,7 +332,7 @@ static bool pidns_from_env(uint64_t *ino)
 	end = sr_dec_parse(end + 1, &x);
 	if (!end || *end || x == 0)
 		goto bad;
-	if (pid != self.pid && pid != self.ppid)
+	if (pid != img.self.pid && pid != img.self.ppid)
 		return false;
 	*ino = x;
 	return true;
@@ -309,24 +352,24 @@ static bool self_init(bool fork_child)
 	bool proc = false;
 	uint64_t ino = 0;
 
-	self.pid = (uint32_t)getpid();
-	shim.pid = self.pid;
-	self.ppid = (uint32_t)getppid();
+	img.self.pid = (uint32_t)getpid();
+	shim.pid = img.self.pid;
+	img.self.ppid = (uint32_t)getppid();
 	/* an exec'd image's is in the auxiliary vector (no system call);
 	 * a fork child may be of a process that changed it since */
-	self.uid = fork_child ? (uint32_t)getuid()
-			      : (uint32_t)getauxval(AT_UID);
-	if (fork_child && self.ppid != 0 && self.pidns != 0)
-		ino = self.pidns;
+	img.self.uid = fork_child ? (uint32_t)getuid()
+				  : (uint32_t)getauxval(AT_UID);
+	if (fork_child && img.self.ppid != 0 && img.self.pidns != 0)
+		ino = img.self.pidns;
 	else if (fork_child || !pidns_from_env(&ino))
 		ino = pidns_inode(), proc = true;
-	self.pidns = ino;
-	pidns_env[0] = 0;
+	img.self.pidns = ino;
+	img.pidns_env[0] = 0;
 	if (ino) {
 		/* "SPANRING_PIDNS=<pid>:<inode>", no stdio (common/dec.h) */
-		char *p = stpcpy(pidns_env, "SPANRING_PIDNS=");
+		char *p = stpcpy(img.pidns_env, "SPANRING_PIDNS=");
 
-		p += sr_dec_fmt(p, self.pid);
+		p += sr_dec_fmt(p, img.self.pid);
 		*p++ = ':';
 		p += sr_dec_fmt(p, ino);
 		*p = 0;
@@ -336,7 +379,7 @@ static bool self_init(bool fork_child)
 
 const char *shim_pidns_env(void)
 {
-	return pidns_env[0] ? pidns_env : NULL;
+	return img.pidns_env[0] ? img.pidns_env : NULL;
 }
 
 /* Opens the ring directory and creates this image's ring in it. A
@@ -347,14 +390,14 @@ const char *shim_pidns_env(void)
 static int ring_open(bool exec)
 {
 	struct sr_ring_params p = {
-		.lanes = cfg_lanes,
-		.lane_size = cfg_lane_size,
-		.pid = self.pid,
-		.ppid = self.ppid,
-		.uid = self.uid,
-		.start_ns = proc_start_ns,
-		.pidns = self.pidns,
-		.exe = exe_path,
+		.lanes = img.cfg_lanes,
+		.lane_size = img.cfg_lane_size,
+		.pid = img.self.pid,
+		.ppid = img.self.ppid,
+		.uid = img.self.uid,
+		.start_ns = img.proc_start_ns,
+		.pidns = img.self.pidns,
+		.exe = img.exe_path,
 		.trace_id = shim.trace_id,
 		.span_id = shim.proc_span,
 		.clock_tsc = shim.clock_tsc,
@@ -364,22 +407,22 @@ static int ring_open(bool exec)
 	uint8_t nonce[8];
 	int rc;
 
-	rc = sr_dir_open_as(dir_path,
+	rc = sr_dir_open_as(img.dir_path,
 			    SR_DIR_PRODUCER |
-				    (dir_explicit ? 0 : SR_DIR_CREATE) |
+				    (img.dir_explicit ? 0 : SR_DIR_CREATE) |
 				    (exec ? SR_DIR_EXEC_IDS : 0),
 			    &d, why, sizeof(why));
 	if (rc < 0) {
 		shim_debug("untraced: ring directory unusable: %s", why);
 		if (rc != -ENOENT)
-			sr_dir_count_untraced(dir_path);
+			sr_dir_count_untraced(img.dir_path);
 		return rc;
 	}
-	if (!sr_dir_open_has_room(&d, SR_DIR_MIN_FREE, cfg_max_rings)) {
+	if (!sr_dir_open_has_room(&d, SR_DIR_MIN_FREE, img.cfg_max_rings)) {
 		sr_dir_count_refused(d.fd);
 		sr_dir_close(&d);
 		shim_debug("untraced: ring directory %s is full (cap reached)",
-			   dir_path);
+			   img.dir_path);
 		return -ENOSPC;
 	}
 	p.mode = d.ring_mode;
@@ -387,13 +430,13 @@ static int ring_open(bool exec)
 	p.gid = d.ring_gid;
 	sr_id_random(nonce, sizeof(nonce));
 	sr_ring_name(name, p.pid, nonce,
-		     sr_ring_file_size(cfg_lanes, cfg_lane_size,
+		     sr_ring_file_size(img.cfg_lanes, img.cfg_lane_size,
 				       SR_RING_SPILL_SIZE));
 	rc = sr_ring_create(&shim.ring, d.fd, name, &p);
 	sr_dir_close(&d);
 	if (rc < 0) {
-		shim_debug("untraced: cannot create ring in %s: %s", dir_path,
-			   strerror(-rc));
+		shim_debug("untraced: cannot create ring in %s: %s",
+			   img.dir_path, strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -409,11 +452,11 @@ static const char *base_name(const char *path)
 static void write_process_record(void)
 {
 	struct sr_process_rec pr = {
-		.pid = self.pid,
-		.ppid = self.ppid,
-		.uid = self.uid,
-		.start_ns = proc_start_ns,
-		.exe = { exe_path, (uint32_t)strlen(exe_path) },
+		.pid = img.self.pid,
+		.ppid = img.self.ppid,
+		.uid = img.self.uid,
+		.start_ns = img.proc_start_ns,
+		.exe = { img.exe_path, (uint32_t)strlen(img.exe_path) },
 	};
 	uint8_t buf[SR_EXE_MAX + 64];
 	struct sr_resv rv;
@@ -422,7 +465,7 @@ static void write_process_record(void)
 	void *p;
 
 	if (!shim_thr.prod.tid)
-		shim_thr.prod.tid = self.pid;
+		shim_thr.prod.tid = img.self.pid;
 	p = sr_ring_reserve(&shim.ring, &shim_thr.prod, n + 8, &rv);
 	if (!p)
 		return;
@@ -431,20 +474,20 @@ static void write_process_record(void)
 		       cut ? SR_RF_TRUNCATED : 0);
 }
 
-/* The TRACE record of a trace this image starts, when nothing is recorded
- * at start (no process span): written before the first span, so a process
- * that records none exports no empty trace object. */
-static const char *trace_argv0;
+/* The TRACE record of a trace this image starts. When nothing is
+ * recorded at start (no process span) it waits (img.trace_argv0) for the
+ * first span, so a process that records none exports no empty trace
+ * object. */
 
 static void write_trace_record(const char *argv0)
 {
 	const char *wf = getenv("SPANRING_WORKFLOW");
 	const char *gid = getenv("SPANRING_GROUP_ID");
 	const char *md = getenv("SPANRING_METADATA");
-	struct sr_trace_rec t = { .ts_ns = proc_start_ns };
+	struct sr_trace_rec t = { .ts_ns = img.proc_start_ns };
 
 	if (!wf || !*wf)
-		wf = base_name(argv0 && *argv0 ? argv0 : exe_path);
+		wf = base_name(argv0 && *argv0 ? argv0 : img.exe_path);
 	if (md && !sr_json_object_ok(md, strlen(md))) {
 		shim_debug("SPANRING_METADATA: not a JSON object, ignored");
 		md = NULL;
@@ -471,8 +514,8 @@ static void argv_json_init(char **argv)
 {
 	struct sr_jw w;
 
-	sr_jw_init(&w, argv_json, sizeof(argv_json));
-	shim_jw_argv(&w, argv, sizeof(argv_json) - 1);
+	sr_jw_init(&w, img.argv_json, sizeof(img.argv_json));
+	shim_jw_argv(&w, argv, sizeof(img.argv_json) - 1);
 	sr_jw_cstr(&w);
 }
 
@@ -480,17 +523,18 @@ static void write_process_start(void)
 {
 	char data[SR_ARGV_JSON_MAX + SR_EXE_MAX * 2 + 256];
 	struct sr_span_rec s = { .flags = SR_SF_PROCESS,
-				 .start_ns = proc_start_ns };
+				 .start_ns = img.proc_start_ns };
 	struct sr_jw w;
 
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_member_i64(&w, "process.pid", self.pid);
-	sr_jw_member_i64(&w, "process.parent_pid", self.ppid);
-	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
-	sr_jw_member_cstr(&w, "process.executable.name", base_name(exe_path));
-	sr_jw_member_lit(&w, "process.command_args", argv_json);
-	sr_jw_member_i64(&w, "process.owner", self.uid);
+	sr_jw_member_i64(&w, "process.pid", img.self.pid);
+	sr_jw_member_i64(&w, "process.parent_pid", img.self.ppid);
+	sr_jw_member_cstr(&w, "process.executable.path", img.exe_path);
+	sr_jw_member_cstr(&w, "process.executable.name",
+			  base_name(img.exe_path));
+	sr_jw_member_lit(&w, "process.command_args", img.argv_json);
+	sr_jw_member_i64(&w, "process.owner", img.self.uid);
 	sr_jw_lit(&w, "}");
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -508,7 +552,7 @@ static void write_vfork_span(void);
 static void image_start(bool exec, bool new_trace, const char *argv0,
 			uint64_t start_ns)
 {
-	proc_start_ns = start_ns;
+	img.proc_start_ns = start_ns;
 	if (shim.hooks & SHIM_HOOK_PROCESS) {
 		shim_new_span_id(shim.proc_span);
 		memcpy(shim.self_span, shim.proc_span, 12);
@@ -523,8 +567,8 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 	if (new_trace && (shim.hooks & SHIM_HOOK_PROCESS)) {
 		write_trace_record(argv0);
 	} else if (new_trace) {
-		trace_argv0 = argv0;
-		/* publishes trace_argv0; pairs with the exchange (seq_cst) in
+		img.trace_argv0 = argv0;
+		/* publishes img.trace_argv0; pairs with the exchange (seq_cst) in
 		 * process.c:shim_trace_flush */
 		atomic_store(&shim.trace_pending, true);
 	}
@@ -537,7 +581,7 @@ static void image_start(bool exec, bool new_trace, const char *argv0,
 void shim_trace_flush(void)
 {
 	if (atomic_exchange(&shim.trace_pending, false))
-		write_trace_record(trace_argv0);
+		write_trace_record(img.trace_argv0);
 }
 
 /* --- end of the image --------------------------------------------------- */
@@ -581,8 +625,6 @@ static size_t end_data(char *buf, size_t n, int code, int sig)
 	return w.len;
 }
 
-static _Atomic bool proc_ended; /* the process span was ended */
-
 void shim_process_end(int code, int sig, bool from_exit_call)
 {
 	struct sr_span_rec s = { .flags = SR_SF_PROCESS };
@@ -599,7 +641,7 @@ void shim_process_end(int code, int sig, bool from_exit_call)
 	if (shim.pending)
 		shim_materialize();
 	if (!shim.recording || sr_id_is_zero(shim.proc_span, 12) ||
-	    atomic_exchange(&proc_ended, true))
+	    atomic_exchange(&img.proc_ended, true))
 		goto out;
 	memcpy(s.trace_id, shim.trace_id, 16);
 	memcpy(s.span_id, shim.proc_span, 12);
@@ -628,9 +670,6 @@ static void on_exit_handler(int status, void *arg)
 
 /* --- fork --------------------------------------------------------------- */
 
-/* When a fork child that has not made its ring yet was born. */
-static uint64_t fork_ns;
-
 /* pthread_atfork child handler: every fork child, whether fork() came
  * through the hook (its span is the parent) or not (the process span is),
  * drops the parent's mapping before anything could write into it. When
@@ -647,8 +686,8 @@ static void atfork_child(void)
 		/* a child of a child that made no ring yet: same pending
 		 * state, its own pid and birth */
 		shim.pid = (uint32_t)getpid();
-		fork_ns = sr_now_ns();
-		atomic_store(&proc_ended, false);
+		img.fork_ns = sr_now_ns();
+		atomic_store(&img.proc_ended, false);
 		goto out;
 	}
 	if (!shim.recording)
@@ -675,8 +714,8 @@ static void atfork_child(void)
 	memset(shim_thr.fork_span, 0, 12);
 	/* the exit handler registered by the parent is inherited: it ends
 	 * the new process span, so the once-flag must be fresh */
-	atomic_store(&proc_ended, false);
-	fork_ns = sr_now_ns();
+	atomic_store(&img.proc_ended, false);
+	img.fork_ns = sr_now_ns();
 	if (shim.hooks & SHIM_HOOK_PROCESS) {
 		/* the exec hooks tell a vfork child by its pid */
 		shim.pid = (uint32_t)getpid();
@@ -685,8 +724,8 @@ static void atfork_child(void)
 		/* no process span to hang an exec'd image under: the ring
 		 * now, for the exec spans */
 		self_init(true);
-		sr_ids_reseed_pid(self.pid);
-		image_start(false, false, NULL, fork_ns);
+		sr_ids_reseed_pid(img.self.pid);
+		image_start(false, false, NULL, img.fork_ns);
 	}
 	shim_thr.guard--;
 out:
@@ -711,8 +750,8 @@ bool shim_materialize(void)
 	}
 	shim_thr.guard++;
 	self_init(true);
-	sr_ids_reseed_pid(self.pid);
-	image_start(false, false, NULL, fork_ns);
+	sr_ids_reseed_pid(img.self.pid);
+	image_start(false, false, NULL, img.fork_ns);
 	shim_thr.guard--;
 	errno = saved;
 	return shim.recording;
@@ -729,7 +768,7 @@ const uint8_t *shim_pending_parent(void)
 
 const char *shim_inherited_traceparent(void)
 {
-	return inherited_tp;
+	return img.inherited_tp;
 }
 
 bool shim_identity_changed(void)
@@ -773,26 +812,26 @@ static void write_vfork_span(void)
 	if (!v || !(shim.hooks & SHIM_HOOK_EXEC))
 		return;
 	end = sr_dec_parse(v, &pid);
-	if (!end || *end != ':' || pid != self.pid)
+	if (!end || *end != ':' || pid != img.self.pid)
 		return;
 	end = sr_dec_parse(end + 1, &start);
 	if (!end || *end != ':' || strlen(end) != 1 + 32 + 1 + 24 + 1 + 24 ||
 	    !sr_unhex(s.trace_id, end + 1, 16) ||
 	    !sr_unhex(s.span_id, end + 34, 12) ||
-	    !sr_unhex(s.parent_id, end + 59, 12) || start > proc_start_ns) {
+	    !sr_unhex(s.parent_id, end + 59, 12) || start > img.proc_start_ns) {
 		shim_debug("SPANRING_VFORK=%.140s: malformed, ignored", v);
 		return;
 	}
 	sr_jw_init(&w, data, sizeof(data));
 	sr_jw_lit(&w, "{");
-	sr_jw_member_cstr(&w, "process.executable.path", exe_path);
-	sr_jw_member_lit(&w, "process.command_args", argv_json);
-	sr_jw_member_i64(&w, "process.child_pid", self.pid);
+	sr_jw_member_cstr(&w, "process.executable.path", img.exe_path);
+	sr_jw_member_lit(&w, "process.command_args", img.argv_json);
+	sr_jw_member_i64(&w, "process.child_pid", img.self.pid);
 	sr_jw_lit(&w, "}");
 	if (sr_id_is_zero(s.parent_id, 12))
 		s.flags |= SR_SF_ROOT;
 	s.start_ns = start;
-	s.end_ns = proc_start_ns;
+	s.end_ns = img.proc_start_ns;
 	s.name = (struct sr_str){ "spawn", 5 };
 	s.data = (struct sr_str){ data, (uint32_t)w.len };
 	shim_emit_span(SR_REC_SPAN, &s);
@@ -851,13 +890,13 @@ static void exe_init(bool proc_used)
 
 	if (!proc_used && fn && realpath(fn, real) && is_main_image(real)) {
 		/* cut as readlink() below would */
-		n = (ssize_t)strnlen(real, sizeof(exe_path) - 1);
-		memcpy(exe_path, real, (size_t)n);
-		exe_path[n] = 0;
+		n = (ssize_t)strnlen(real, sizeof(img.exe_path) - 1);
+		memcpy(img.exe_path, real, (size_t)n);
+		img.exe_path[n] = 0;
 		return;
 	}
-	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-	exe_path[n > 0 ? n : 0] = 0;
+	n = readlink("/proc/self/exe", img.exe_path, sizeof(img.exe_path) - 1);
+	img.exe_path[n > 0 ? n : 0] = 0;
 }
 
 static bool tracing_refused(void)
@@ -892,7 +931,7 @@ __attribute__((constructor)) static void shim_init(int argc, char **argv,
 	carry_init();
 	exe_init(self_init(false));
 	/* seeded with the pid at hand: no getpid() on first use */
-	sr_ids_reseed_pid(self.pid);
+	sr_ids_reseed_pid(img.self.pid);
 	argv_json_init(argv);
 	incoming_init(&in);
 	memcpy(shim.trace_id, in.trace, 16);

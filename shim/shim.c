@@ -21,7 +21,7 @@
 #include "process.h"
 
 SHIM_TLS struct shim_thread shim_thr;
-struct shim_state shim;
+struct shim_state shim SHIM_START_DATA; /* every start writes it */
 
 /* SPANRING_DEBUG target, set by the constructor: a path or an fd. */
 static char debug_path[256];

@@ -11,6 +11,11 @@
  * iteration, the configurations interleaved run by run, median of runs.
  * Then system calls counted with `strace -f -c`: of one /bin/true (bare,
  * empty preload, traced) and per iteration of the loop.
+ * SR_BENCH_SHIM_B=<another libspanring.so> (a build of other code, e.g.
+ * the former one) adds that shim into a tmpfs directory of its own as one
+ * more configuration, alternated with the others run by run: before and
+ * after in one session, under the same load. The CPU time a traced image
+ * adds (shim minus bare, per iteration) is printed for each shim.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,7 +36,7 @@
 #include "tests/bench/bench.h"
 
 #define LOOP_N 300
-#define NCONF 6
+#define NCONF 7
 
 extern char **environ;
 
@@ -287,38 +292,63 @@ static const struct loop_row rows[] = {
 	{ 1, true, "sh loop, empty preload: CPU time (per iteration)", NULL,
 	  NULL },
 	{ 0, true, "sh loop, bare: CPU time (per iteration)", NULL, NULL },
+	{ 6, false,
+	  "sh loop of 300 /bin/true, shim B (SR_BENCH_SHIM_B), ring dir on "
+	  "tmpfs (per iteration)",
+	  NULL, "another build, alternated with the others" },
+	{ 6, true, "sh loop, shim B, tmpfs: CPU time (per iteration)", NULL,
+	  NULL },
 };
+
+/* CPU time a traced image adds to the loop: the shim's CPU time per
+ * iteration minus bare's, median of the runs' differences (each run's
+ * pair measured back to back); before the runs' figures are sorted. */
+static void added(const double shim[], const double bare[], int runs,
+		  struct sr_bench_stats *st)
+{
+	double d[SR_BENCH_MAX_RUNS];
+
+	for (int r = 0; r < runs; r++)
+		d[r] = shim[r] - bare[r];
+	sr_bench_reduce(d, runs, st);
+}
 
 int main(void)
 {
 	char tdir[] = "/dev/shm/spanring-bench-shell-XXXXXX";
 	char sdir[] = "/dev/shm/spanring-bench-shell-sd-XXXXXX";
+	char bdir[] = "/dev/shm/spanring-bench-shell-b-XXXXXX";
+	const char *shim_b = getenv("SR_BENCH_SHIM_B");
 	char state[] = "/tmp/spanring-bench-shell-state-XXXXXX";
 	char *empty = sr_bench_beside("libempty_preload.so", 0, true);
 	char *shim = sr_bench_beside("libspanring.so", 1, true);
 	char *ddir = sr_bench_beside("bench-shell-rings", 0, false),
 	     *tmp = sr_bench_beside("strace.out", 0, false);
 	char *pre_empty, *pre_shim, *tdir_env, *ddir_env, *sdir_env;
+	char *pre_b, *bdir_env;
 	static double v[NCONF][SR_BENCH_MAX_RUNS],
 		cpu[NCONF][SR_BENCH_MAX_RUNS];
-	struct sr_bench_stats st[NCONF], cst[NCONF];
+	struct sr_bench_stats st[NCONF], cst[NCONF], add[2];
 	int runs = sr_bench_runs(5);
 	bool have_strace = access("/usr/bin/strace", X_OK) == 0;
 	pid_t sd;
 
-	if (!mkdtemp(tdir) || !mkdtemp(sdir) || !mkdtemp(state) ||
-	    (mkdir(ddir, 0700) < 0 && errno != EEXIST) ||
+	if (!mkdtemp(tdir) || !mkdtemp(sdir) || !mkdtemp(bdir) ||
+	    !mkdtemp(state) || (mkdir(ddir, 0700) < 0 && errno != EEXIST) ||
 	    asprintf(&pre_empty, "LD_PRELOAD=%s", empty) < 0 ||
 	    asprintf(&pre_shim, "LD_PRELOAD=%s", shim) < 0 ||
 	    asprintf(&tdir_env, "SPANRING_DIR=%s", tdir) < 0 ||
 	    asprintf(&sdir_env, "SPANRING_DIR=%s", sdir) < 0 ||
-	    asprintf(&ddir_env, "SPANRING_DIR=%s", ddir) < 0)
+	    asprintf(&ddir_env, "SPANRING_DIR=%s", ddir) < 0 ||
+	    asprintf(&pre_b, "LD_PRELOAD=%s", shim_b ? shim_b : "") < 0 ||
+	    asprintf(&bdir_env, "SPANRING_DIR=%s", bdir) < 0)
 		return 1;
 	sd = sidecar_start(sdir, state);
 	const char *e_empty[] = { pre_empty, NULL };
 	const char *e_tmpfs[] = { pre_shim, tdir_env, NULL };
 	const char *e_sd[] = { pre_shim, sdir_env, NULL };
 	const char *e_disk[] = { pre_shim, ddir_env, NULL };
+	const char *e_b[] = { pre_b, bdir_env, NULL };
 	struct config c[NCONF] = {
 		{ "bare", sr_bench_env(NULL), NULL, false, 0 },
 		{ "empty preload", sr_bench_env(e_empty), NULL, false, 0 },
@@ -327,9 +357,13 @@ int main(void)
 		{ "shim, tmpfs, spanringd", sr_bench_env(e_sd), NULL, false,
 		  0 },
 		{ "strace -f", sr_bench_env(NULL), NULL, true, 0 },
+		{ "shim B, tmpfs", sr_bench_env(e_b), bdir, false, 0 },
 	};
-	/* the sidecar's and strace's rows only when they can be had */
-	bool skip[NCONF] = { [4] = sd < 0, [5] = !have_strace };
+	/* the sidecar's, strace's and shim B's rows only when they can be
+	 * had */
+	bool skip[NCONF] = { [4] = sd < 0,
+			     [5] = !have_strace,
+			     [6] = !shim_b || access(shim_b, R_OK) != 0 };
 
 	for (int i = 0; i < NCONF; i++)
 		if (!skip[i])
@@ -339,6 +373,9 @@ int main(void)
 			if (!skip[i])
 				v[i][r] = run_config(&c[i]),
 				cpu[i][r] = c[i].cpu_us;
+	added(cpu[2], cpu[0], runs, &add[0]);
+	if (!skip[6])
+		added(cpu[6], cpu[0], runs, &add[1]);
 	for (int i = 0; i < NCONF; i++)
 		if (!skip[i])
 			sr_bench_reduce(v[i], runs, &st[i]),
@@ -352,6 +389,12 @@ int main(void)
 		row(w->name, &s[w->conf], "us", w->conf ? "bare" : NULL,
 		    w->conf ? s[0].median : NAN, w->target, w->note);
 	}
+	row("CPU time a traced image adds to the sh loop (shim - bare, per "
+	    "iteration)",
+	    &add[0], "us", NULL, NAN, NULL, "median of the runs' differences");
+	if (!skip[6])
+		row("the same, shim B", &add[1], "us", NULL, NAN, NULL,
+		    "SR_BENCH_SHIM_B");
 	if (have_strace)
 		syscall_rows(&c[0], &c[1], &c[2], tmp);
 	if (sd > 0) {
@@ -360,6 +403,8 @@ int main(void)
 	}
 	sr_bench_empty_ring_dir(tdir);
 	sr_bench_empty_ring_dir(ddir);
+	sr_bench_empty_ring_dir(bdir);
+	rmdir(bdir);
 	rmdir(tdir);
 	rmdir(ddir);
 	/* the sidecar's directory and state hold its own files too */

@@ -7,7 +7,9 @@
  * input fills the lane controls and data, so the fuzzer spends its time
  * in the position and record checks rather than on the magic; with bit 1
  * also set that header is a TSC ring's (SR_CLOCK_TSC), so records' tagged
- * stamps and anchors go through the conversion.
+ * stamps and anchors go through the conversion; with bit 2 set it is of
+ * layout version 3 (the lane controls after a whole page), else of this
+ * build's.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,9 +22,9 @@
 #include "common/reader.h"
 
 #define LANE 4096u
-#define DATA_OFF 8192u
 #define SPILL SR_RING_MIN_SPILL_SIZE
-#define FILE_BYTES (DATA_OFF + 2 * LANE + SPILL)
+/* the larger file: version 3's, whose data starts a page later */
+#define FILE_BYTES (8192u + 2 * LANE + SPILL)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,21 +50,21 @@ static int ring_file(void)
 	return fd;
 }
 
-static void valid_header(struct sr_ring_header *h)
+static void valid_header(struct sr_ring_header *h, uint32_t version)
 {
 	memset(h, 0, sizeof(*h));
 	h->magic = SR_RING_MAGIC;
-	h->version = SR_RING_VERSION;
-	h->header_size = SR_RING_HEADER_SIZE;
+	h->version = version;
 	h->lane_count = 2;
 	h->lane_size = LANE;
 	h->lane_ctl_size = sizeof(struct sr_lane_ctl);
 	h->record_max = LANE / 4;
 	h->spill_size = SPILL;
 	h->spill_record_max = SPILL / 2;
-	h->lanes_offset = SR_RING_HEADER_SIZE;
-	h->data_offset = DATA_OFF;
-	h->file_size = FILE_BYTES;
+	h->lanes_offset = sr_ring_lanes_offset_v(version, 2);
+	h->header_size = (uint32_t)h->lanes_offset;
+	h->data_offset = sr_ring_data_offset_v(version, 2);
+	h->file_size = sr_ring_file_size_v(version, 2, LANE, SPILL);
 }
 
 static int count(void *ctx, const struct sr_record *rec)
@@ -109,12 +111,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(fd, 0))
 		abort();
 	if (size > 0 && (data[0] & 1)) {
-		size_t rest = size - 1 < FILE_BYTES - SR_RING_HEADER_SIZE
-				      ? size - 1
-				      : FILE_BYTES - SR_RING_HEADER_SIZE;
+		uint32_t version = data[0] & 4 ? 3 : SR_RING_VERSION;
+		size_t at = sr_ring_lanes_offset_v(version, 2);
+		size_t rest = size - 1 < FILE_BYTES - at ? size - 1
+							 : FILE_BYTES - at;
 
 		memset(file, 0, sizeof(file));
-		valid_header((struct sr_ring_header *)file);
+		valid_header((struct sr_ring_header *)file, version);
 		if (data[0] & 2) {
 			struct sr_ring_header *h = (void *)file;
 
@@ -122,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			h->anchor_tsc = 1000000;
 			h->anchor_ns = 1700000000000000000ull;
 		}
-		memcpy(file + SR_RING_HEADER_SIZE, data + 1, rest);
+		memcpy(file + at, data + 1, rest);
 		if (pwrite(fd, file, sizeof(file), 0) != (ssize_t)sizeof(file))
 			abort();
 	} else if (size > 1 &&

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/ring_layout.h"
+
 int sr_test_main(const struct CMUnitTest *tests, size_t n, int argc,
 		 char **argv)
 {
@@ -239,4 +241,48 @@ void sr_assert_killed_at(int status, int sig, const char *expr,
 	print_error("ERROR: %s: %s, expected killed by signal %d\n", expr, got,
 		    sig);
 	_fail(file, line);
+}
+
+void sr_ring_file_downgrade(const char *path, uint32_t version)
+{
+	size_t n, ctl, size;
+	char *in = sr_read_file(path, &n), *out, *tmp;
+	struct sr_ring_header *h;
+	uint64_t lanes, data;
+	FILE *f;
+
+	assert_non_null(in);
+	assert_true(version == 2 || version == 3);
+	h = (struct sr_ring_header *)(void *)in;
+	assert_int_equal(h->version, SR_RING_VERSION);
+	lanes = sr_ring_lanes_offset_v(version, h->lane_count);
+	data = sr_ring_data_offset_v(version, h->lane_count);
+	ctl = (h->lane_count + 1) * sizeof(struct sr_lane_ctl);
+	sr_assert_ucmp(n, >, h->data_offset);
+	size = data + (n - h->data_offset);
+	out = calloc(1, size);
+	assert_non_null(out);
+	/* the header's fields and lane anchors keep their offsets */
+	memcpy(out, in, h->lanes_offset);
+	memcpy(out + lanes, in + h->lanes_offset, ctl);
+	memcpy(out + data, in + h->data_offset, n - h->data_offset);
+	h = (struct sr_ring_header *)(void *)out;
+	h->version = version;
+	h->header_size = (uint32_t)lanes;
+	h->lanes_offset = lanes;
+	h->data_offset = data;
+	h->file_size = size;
+	if (version < 3) /* no clock: reserved bytes, zero */
+		memset(out + offsetof(struct sr_ring_header, clock), 0,
+		       SR_RING_V3_HEADER_SIZE -
+			       offsetof(struct sr_ring_header, clock));
+	tmp = sr_strf("%s.tmp", path);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(out, 1, size, f), size);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+	free(tmp);
+	free(out);
+	free(in);
 }

@@ -95,6 +95,12 @@ char *sr_read_file(const char *path, size_t *len);
  */
 void sr_assert_doc_block(const char *md, const char *name, const char *want);
 
+/* Rewrites the ring file at `path`, of this build's layout, in the layout
+ * of version 2 or 3 (the header alone in the first page, the lane
+ * controls after it; version 2 without the clock fields), by rename: a
+ * mapping of the old file keeps the old. Fails the test on error. */
+void sr_ring_file_downgrade(const char *path, uint32_t version);
+
 /* The line of text that contains needle, as a heap copy (without its
  * newline); fails the test, showing text, when there is none. */
 char *sr_line_with(const char *text, const char *needle);

@@ -487,7 +487,7 @@ static void clock_bad_anchors_and_stamps_clamped(void **state)
 	put_raw(&f, SR_REC_ANCHOR, &short_anchor, sizeof(short_anchor));
 	/* an end absurdly far after the lane's anchor: clamped to the most
 	 * an honest writer lets pass, about 0.1-0.3 s */
-	base_tsc = f.ring.hdr->lane_anchor_tsc[0];
+	base_tsc = f.ring.lane_anchor_tsc[0];
 	put_span(&f, t1, base_tsc + (1ull << 50));
 	poll_all(rd, &g);
 	assert_int_equal(g.n, 1);
@@ -554,6 +554,7 @@ static void clock_consumer_restart_keeps_lane_anchor(void **state)
 static void clock_version2_ring_read_as_is(void **state)
 {
 	struct sr_reader *rd;
+	char *path;
 	struct spans g;
 	uint64_t t0, n0;
 	struct fx f;
@@ -562,10 +563,9 @@ static void clock_version2_ring_read_as_is(void **state)
 	fx_open(&f, false);
 	both(&t0, &n0);
 	put_span(&f, t0, t0);
-	f.ring.hdr->version = 2;
-	f.ring.hdr->clock = 0;
-	f.ring.hdr->anchor_tsc = 0;
-	f.ring.hdr->anchor_ns = 0;
+	path = sr_strf("%s/r.ring", f.dir);
+	sr_ring_file_downgrade(path, 2);
+	free(path);
 	rd = fx_reader(&f);
 	assert_int_equal(sr_reader_clock(rd), SR_CLOCK_REALTIME);
 	poll_all(rd, &g);

@@ -24,7 +24,10 @@
 #include "common/ringdir.h"
 
 #define LANE 4096u
-#define DATA_OFF 8192u /* header page + 2 lane controls, page aligned */
+/* layout version 4, 2 lanes: the header's 416 bytes and 3 lane anchors,
+ * cache-line aligned, then 3 lane controls; data on the next page */
+#define LANES_OFF 448u
+#define DATA_OFF 4096u
 
 struct run {
 	int status; /* exit status, or 128 + signal */
@@ -386,6 +389,32 @@ static void dump_records_json_every_type(void **state)
 	ring_done(&r, path, dir);
 }
 
+/* A ring of layout version 3 (the lane controls after a whole header
+ * page) is still read: the same ring rewritten in that layout shows the
+ * same records and passes --check. */
+static void dump_reads_version3_ring(void **state)
+{
+	char *dir = sr_tmpdir("dumpv3"), *path;
+	struct sr_ring r;
+	struct run a, b, c;
+
+	(void)state;
+	path = make_ring(dir, "a.ring", &r);
+	a = DUMP(dir, "--json", path);
+	sr_ring_file_downgrade(path, 3);
+	b = DUMP(dir, "--json", path);
+	c = DUMP(dir, "--check", path);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	assert_int_equal(c.status, 0);
+	sr_assert_ucmp(strlen(a.out), >, 0);
+	assert_string_equal(b.out, a.out);
+	run_free(&a);
+	run_free(&b);
+	run_free(&c);
+	ring_done(&r, path, dir);
+}
+
 /* The default table names the ring and shows one line per record. */
 static void dump_records_table_readable(void **state)
 {
@@ -523,12 +552,12 @@ static const struct {
 } damage_want[DAMAGE_COUNT] = {
 	[BAD_MAGIC] = { "bad magic 0x0000000000000bad: not a spanring ring",
 			-EBADMSG },
-	[WRONG_VERSION] = { "layout version 9, this build reads versions 2..3",
+	[WRONG_VERSION] = { "layout version 9, this build reads versions 2..4",
 			    -EPROTONOSUPPORT },
 	[LANE_COUNT] = { "lane_count 100000 out of range", -EBADMSG },
 	[LANE_SIZE] = { "lane_size 5000 is not a power of two", -EBADMSG },
 	[FILE_SIZE] = { "file_size 999 does not match the geometry", -EBADMSG },
-	[TRUNCATED] = { "truncated: file has 12288 bytes, header says 4210688",
+	[TRUNCATED] = { "truncated: file has 12288 bytes, header says 4206592",
 			-ERANGE },
 	[REC_LENGTH] = { "lane 0: record at 0: length 60000 outside 8..1024",
 			 0 },
@@ -574,17 +603,17 @@ static void apply_damage(int fd, enum damage d)
 		pw(fd, DATA_OFF + 7, "\x01", 1);
 		break;
 	case HEAD_BEHIND:
-		pw64(fd, 4096 + 64, 64);
-		pw64(fd, 4096, 0);
+		pw64(fd, LANES_OFF + 64, 64);
+		pw64(fd, LANES_OFF, 0);
 		break;
 	case HEAD_BEYOND:
-		pw64(fd, 4096 + 128, LANE * 2 + 8);
+		pw64(fd, LANES_OFF + 128, LANE * 2 + 8);
 		break;
 	case HEAD_UNALIGNED:
-		pw64(fd, 4096, 13);
+		pw64(fd, LANES_OFF, 13);
 		break;
 	case TAIL_UNALIGNED:
-		pw64(fd, 4096 + 64, 13);
+		pw64(fd, LANES_OFF + 64, 13);
 		break;
 	default:
 		break;
@@ -1141,6 +1170,7 @@ static void dump_stats_flattened_or_absent(void **state)
 SR_TEST_MAIN(cmocka_unit_test(dump_lists_rings_and_reports_bad_ones),
 	     cmocka_unit_test(dump_list_json_has_counters),
 	     cmocka_unit_test(dump_records_json_every_type),
+	     cmocka_unit_test(dump_reads_version3_ring),
 	     cmocka_unit_test(dump_records_table_readable),
 	     cmocka_unit_test(dump_undecodable_record_reported),
 	     cmocka_unit_test(dump_is_read_only),

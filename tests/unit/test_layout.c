@@ -15,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/record.h"
 #include "common/record_layout.h"
+#include "common/ring.h"
+#include "common/ring_layout.h"
 #include "sidecar/assemble.h"
 #include "sidecar/openspans.h"
 #include "sidecar/openspans_layout.h"
@@ -706,10 +709,67 @@ static void layout_readme_tables_match_headers(void **state)
 		i += check_table(&fields[i], n - i);
 }
 
+/* The ring file's geometry, written out by number: version 4 puts the
+ * lane anchors and controls after the header's 416 bytes, so with up to
+ * 26 lanes (16 by default) lane 0's data starts at the second page;
+ * versions 2 and 3, still read, had them after a whole header page. A
+ * new ring of the default geometry on tmpfs holds two pages: the first,
+ * and lane 0's first chunk. */
+static void layout_ring_geometry_pinned(void **state)
+{
+	static const struct {
+		uint32_t version, lanes;
+		uint64_t lanes_off, data_off;
+	} g[] = {
+		{ 4, 2, 448, 4096 },     { 4, 16, 576, 4096 },
+		{ 4, 26, 640, 4096 },    { 4, 27, 640, 8192 },
+		{ 4, 256, 2496, 36864 }, { 3, 2, 4096, 8192 },
+		{ 3, 16, 4096, 8192 },   { 3, 256, 4096, 40960 },
+		{ 2, 16, 4096, 8192 },
+	};
+	char dir[] = "/dev/shm/spanring-test-layout-XXXXXX";
+	struct sr_ring_params p = { .lanes = SR_RING_DEFAULT_LANES,
+				    .lane_size = SR_RING_DEFAULT_LANE_SIZE,
+				    .pid = 1 };
+	struct sr_ring r;
+	struct stat st;
+	int dirfd;
+
+	(void)state;
+	assert_int_equal(sizeof(struct sr_ring_header), 416);
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		uint64_t l = sr_ring_lanes_offset_v(g[i].version, g[i].lanes);
+		uint64_t d = sr_ring_data_offset_v(g[i].version, g[i].lanes);
+
+		if (l != g[i].lanes_off || d != g[i].data_off)
+			fail_msg("version %u, %u lanes: lanes at %llu, data at "
+				 "%llu; expected %llu, %llu",
+				 g[i].version, g[i].lanes,
+				 (unsigned long long)l, (unsigned long long)d,
+				 (unsigned long long)g[i].lanes_off,
+				 (unsigned long long)g[i].data_off);
+	}
+	if (!mkdtemp(dir))
+		skip(); /* no /dev/shm: the geometry above is what matters */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	sr_assert_cmp(dirfd, >=, 0);
+	assert_int_equal(sr_ring_create(&r, dirfd, "r.ring", &p), 0);
+	assert_int_equal(fstatat(dirfd, "r.ring", &st, 0), 0);
+	assert_int_equal(r.hdr->lanes_offset, 576);
+	assert_int_equal(r.hdr->header_size, 576);
+	assert_int_equal(r.hdr->data_offset, 4096);
+	assert_int_equal((uint64_t)st.st_blocks * 512, 8192);
+	sr_ring_close(&r);
+	unlinkat(dirfd, "r.ring", 0);
+	close(dirfd);
+	rmdir(dir);
+}
+
 SR_TEST_MAIN(cmocka_unit_test(layout_record_bytes_pinned),
 	     cmocka_unit_test(layout_record_truncated_refused),
 	     cmocka_unit_test(layout_record_length_overflow_refused),
 	     cmocka_unit_test(layout_spool_files_pinned),
 	     cmocka_unit_test(layout_segment_edges),
 	     cmocka_unit_test(layout_open_span_file_edges),
-	     cmocka_unit_test(layout_readme_tables_match_headers))
+	     cmocka_unit_test(layout_readme_tables_match_headers),
+	     cmocka_unit_test(layout_ring_geometry_pinned))
