@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 					.s = one,
 					.baseline = "floor",
 					.baseline_median = flo.median,
-					.target = "<= 60 ns",
+					.target = "ratio <= 1.5 (floor)",
 					.note = note });
 	sr_bench_print(&(struct sr_bench_row){
 		.id = "B1",
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 		.s = one,
 		.baseline = "LTTng-UST begin+end",
 		.baseline_median = lt.median,
-		.target = "ratio <= 0.25",
+		.target = "ratio <= 0.2",
 		.note = lnote[0] ? lnote : NULL });
 	sr_bench_print(&(struct sr_bench_row){
 		.id = "B1",
