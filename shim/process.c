@@ -52,7 +52,7 @@ static struct {
 	uint64_t fork_ns; /* when a fork child that has no ring yet was born */
 	_Atomic bool proc_ended; /* the process span was ended */
 	const char *trace_argv0; /* of the TRACE record left to write */
-	const char *clock_env;   /* SPANRING_CLOCK for children: decided */
+	int clock_slot; /* img.carry[] index of SPANRING_CLOCK, -1: none */
 	uint32_t cfg_lanes, cfg_lane_size;
 	uint32_t cfg_max_rings; /* 0: SR_DIR_MAX_RINGS */
 	bool dir_explicit;      /* from SPANRING_DIR: never created */
@@ -159,8 +159,13 @@ static void carry_init(void)
 			snprintf(lib_path, sizeof(lib_path), "%s", o.name);
 		carry_add("LD_PRELOAD", lib_path);
 	}
-	/* the decision, not the request: children need not ask again */
-	carry_add("SPANRING_CLOCK", img.clock_env);
+	/* the decision, not the request: children need not ask again. Its
+	 * value is set when the list is handed out (shim_carry_env): the
+	 * clock may not be decided yet. */
+	img.clock_slot = (int)img.ncarry;
+	carry_add("SPANRING_CLOCK", "realtime");
+	if (img.ncarry == (unsigned)img.clock_slot)
+		img.clock_slot = -1;
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		const char *v = getenv(carried[i]);
 
@@ -176,6 +181,10 @@ unsigned shim_carry_env(const char **out, unsigned max)
 	unsigned n = img.ncarry < max ? img.ncarry : max;
 
 	memcpy(out, img.carry, n * sizeof(*out));
+	if (img.clock_slot >= 0 && (unsigned)img.clock_slot < n)
+		out[img.clock_slot] = shim_clock_decide()
+					      ? "SPANRING_CLOCK=tsc"
+					      : "SPANRING_CLOCK=realtime";
 	return n;
 }
 
@@ -256,7 +265,7 @@ static void config_init(void)
 			   SR_RING_MIN_LANE_SIZE, SR_RING_MAX_LANE_SIZE);
 	}
 	env_u32("SPANRING_MAX_RINGS", &img.cfg_max_rings);
-	img.clock_env = shim_clock_init();
+	shim_clock_init();
 }
 
 /* --- incoming context --------------------------------------------------- */
@@ -400,7 +409,8 @@ static int ring_open(bool exec)
 		.exe = img.exe_path,
 		.trace_id = shim.trace_id,
 		.span_id = shim.proc_span,
-		.clock_tsc = shim.clock_tsc,
+		/* undecided: the ring may come to hold TSC stamps */
+		.clock_tsc = shim.clock != SHIM_CLOCK_REALTIME,
 	};
 	char why[256], name[SR_RING_NAME_MAX];
 	struct sr_dir d;

@@ -144,20 +144,58 @@ void shim_leave(void)
 	shim_thr.guard--;
 }
 
-const char *shim_clock_init(void)
+void shim_clock_init(void)
 {
 	const char *v = getenv("SPANRING_CLOCK");
+	uint8_t c;
 
 	if (v && strcmp(v, "realtime") == 0)
-		shim.clock_tsc = false;
+		c = SHIM_CLOCK_REALTIME;
 	else if (v && strcmp(v, "tsc") == 0)
-		shim.clock_tsc = sr_tsc_taggable();
+		c = sr_tsc_taggable() ? SHIM_CLOCK_TSC : SHIM_CLOCK_REALTIME;
 	else {
 		if (v && *v && strcmp(v, "auto") != 0)
 			shim_debug("SPANRING_CLOCK=%.20s: unknown, auto", v);
-		shim.clock_tsc = sr_tsc_usable();
+		c = sr_tsc_taggable() ? SHIM_CLOCK_UNDECIDED
+				      : SHIM_CLOCK_REALTIME;
 	}
-	return shim.clock_tsc ? "tsc" : "realtime";
+	__atomic_store_n(&shim.clock, c, __ATOMIC_RELAXED);
+}
+
+bool shim_clock_decide(void)
+{
+	uint8_t c = __atomic_load_n(&shim.clock, __ATOMIC_RELAXED);
+	bool tsc = false;
+	int err;
+
+	if (c != SHIM_CLOCK_UNDECIDED)
+		return c == SHIM_CLOCK_TSC;
+	/* no system call after a seccomp filter: it may kill the process */
+	if (!atomic_load_explicit(&shim.sandboxed, memory_order_relaxed)) {
+		err = errno;
+		shim_thr.guard++;
+		atomic_signal_fence(memory_order_seq_cst);
+		tsc = sr_tsc_usable();
+		atomic_signal_fence(memory_order_seq_cst);
+		shim_thr.guard--;
+		errno = err;
+	}
+	__atomic_store_n(&shim.clock,
+			 tsc ? SHIM_CLOCK_TSC : SHIM_CLOCK_REALTIME,
+			 __ATOMIC_RELAXED);
+	return tsc;
+}
+
+__attribute__((noinline, cold)) uint64_t shim_stamp_slow(void)
+{
+	if (shim_clock_decide())
+		return sr_tsc() | SR_STAMP_TSC;
+	return sr_now_ns();
+}
+
+const char *shim_clock_env(void)
+{
+	return shim_clock_decide() ? "tsc" : "realtime";
 }
 
 /* The latest TSC stamp of a span record (untagged), 0 if none: the ring

@@ -62,8 +62,9 @@ struct shim_state {
 	_Atomic bool sandboxed;     /* a seccomp filter was installed through
 				     prctl: the shim makes no system call of
 				     its own from then on */
-	bool clock_tsc;             /* spans are stamped with the TSC (rings
-				     are SR_CLOCK_TSC): SPANRING_CLOCK */
+	uint8_t clock;              /* SHIM_CLOCK_*: how spans are stamped
+				     (SPANRING_CLOCK); read and written with
+				     __atomic builtins */
 };
 
 extern struct shim_state shim;
@@ -78,22 +79,51 @@ extern struct shim_state shim;
  * touch (2-4 us on these VMs). */
 #define SHIM_START_DATA __attribute__((section(".data")))
 
+/* shim.clock. Undecided: SPANRING_CLOCK=auto in an image that inherited
+ * no decision, on a CPU whose TSC is taggable; its rings are SR_CLOCK_TSC
+ * (they may come to hold TSC stamps) and the decision (sr_tsc_usable(),
+ * system calls and a CPUID) waits for the first stamp or for a child to
+ * be handed it (shim_clock_decide). */
+enum {
+	SHIM_CLOCK_REALTIME = 0, /* CLOCK_REALTIME ns, rings SR_CLOCK_REALTIME */
+	SHIM_CLOCK_TSC = 1,      /* tagged TSC readings, rings SR_CLOCK_TSC */
+	SHIM_CLOCK_UNDECIDED = 2,
+};
+
+/* The clock decided now if it was not: tsc or realtime. An undecided
+ * image asks sr_tsc_usable() (three system calls and a CPUID), with the
+ * re-entrancy guard held and errno kept; after a seccomp filter
+ * (shim.sandboxed) it makes no system call and decides realtime.
+ * Async-signal-safe; threads racing here reach the same answer. */
+bool shim_clock_decide(void);
+
+uint64_t shim_stamp_slow(void);
+
 /* A span's start or end, for its record only (never compared, never
  * passed to another image): a TSC reading tagged SR_STAMP_TSC when the
- * rings are SR_CLOCK_TSC, which the consumer turns into realtime ns,
- * else CLOCK_REALTIME ns. No system call, errno untouched. */
+ * clock is tsc (rings SR_CLOCK_TSC), which the consumer turns into
+ * realtime ns, else CLOCK_REALTIME ns. errno untouched. No system call
+ * but at the first stamp of an undecided image (shim_clock_decide). */
 static inline uint64_t shim_stamp(void)
 {
-	if (shim.clock_tsc)
+	uint8_t c = __atomic_load_n(&shim.clock, __ATOMIC_RELAXED);
+
+	if (c == SHIM_CLOCK_TSC)
 		return sr_tsc() | SR_STAMP_TSC;
+	if (__builtin_expect(c != SHIM_CLOCK_REALTIME, 0))
+		return shim_stamp_slow();
 	return sr_now_ns();
 }
 
-/* Decides shim.clock_tsc from SPANRING_CLOCK (tsc, realtime, auto; auto
- * when unset or unknown): auto asks sr_tsc_usable(). Returns the decision
- * as the value to pass on to children ("tsc" or "realtime"), so that
- * they need not ask again. */
-const char *shim_clock_init(void);
+/* Sets shim.clock from SPANRING_CLOCK (tsc, realtime, auto; auto when
+ * unset or unknown): tsc if the TSC is taggable, auto undecided if it is
+ * (realtime if not). No system call. */
+void shim_clock_init(void);
+
+/* The decided clock as the value to pass on to children ("tsc" or
+ * "realtime"), so that they need not ask again: decides it now if it
+ * was not (shim_clock_decide). */
+const char *shim_clock_env(void);
 
 bool shim_materialize(void);
 
