@@ -64,7 +64,7 @@ endif
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libcjson-dev \
 	liblz4-dev zlib1g-dev libcmocka-dev
 DEB_TEST := curl python3 coreutils procps iproute2 clang libclang-rt-14-dev \
-	nodejs libmicrohttpd-dev
+	nodejs libmicrohttpd-dev strace
 # npm (the OTLP shape test installs the OpenTelemetry JS SDK with it) is
 # its own Debian package, but bundled in some builds of nodejs: installed
 # only when no npm command is there.

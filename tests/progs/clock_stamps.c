@@ -2,7 +2,7 @@
 /*
  * clock_stamps - spans with the clock readings around them, for the clock
  * tests:
- *   clock_stamps SPANS GAP_US
+ *   clock_stamps SPANS GAP_US [sandbox]
  * records SPANS C API spans named "s0", "s1", ... (GAP_US microseconds
  * apart, so a long run crosses many anchor intervals), then one connect()
  * to a listener of its own on 127.0.0.1 (the shim's "connect" span).
@@ -10,14 +10,21 @@
  *   NAME BEFORE_START AFTER_START BEFORE_END AFTER_END
  * of CLOCK_REALTIME ns read just before and after the call that starts
  * the span and the one that ends it. Then "ok", or what failed.
+ * With "sandbox", a seccomp filter installed through prctl before the
+ * first span kills the process at any open or openat.
  */
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,12 +96,36 @@ static int connect_span(void)
 	return 0;
 }
 
+/* From here on, open and openat kill the process. */
+static int sandbox(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("clock_stamps: seccomp filter");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: clock_stamps SPANS GAP_US\n");
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "sandbox") == 0)) {
+		fprintf(stderr, "usage: clock_stamps SPANS GAP_US [sandbox]\n");
 		return 2;
 	}
+	if (argc == 4 && sandbox())
+		return 1;
 	if (api_spans(atol(argv[1]), atol(argv[2])) || connect_span())
 		return 1;
 	printf("ok\n");

@@ -3,7 +3,8 @@
  * The TSC clock: spans stamped with the TSC reach the exporter as the
  * CLOCK_REALTIME times the program read around them, across many anchor
  * intervals; SPANRING_CLOCK forces either clock and the decision of auto
- * reaches children; anchors and stamps no honest writer makes are clamped
+ * reaches children; auto decides at the first span (none: no decision,
+ * after a seccomp filter: realtime); anchors and stamps no honest writer makes are clamped
  * and counted; a consumer that starts at a committed tail keeps the
  * lane's clock; version 2 rings are read as they are.
  */
@@ -154,13 +155,14 @@ static unsigned count_anchors(const char *dir)
 	return n;
 }
 
-/* Runs clock_stamps under the shim in dir with SPANRING_CLOCK=clock. */
+/* Runs clock_stamps under the shim in dir with SPANRING_CLOCK=clock (a
+ * mode: "sandbox" or NULL). */
 static void run_stamps(struct sr_run *r, const char *dir, const char *clock,
-		       const char *spans, const char *gap_us)
+		       const char *spans, const char *gap_us, const char *mode)
 {
 	char *env_clock = sr_strf("SPANRING_CLOCK=%s", clock);
 	const char *env[] = { env_clock, NULL };
-	const char *argv[] = { prog(), spans, gap_us, NULL };
+	const char *argv[] = { prog(), spans, gap_us, mode, NULL };
 	struct sr_run_opts o = { .shim = true, .dir = dir, .env = env };
 
 	sr_run_cmd(r, &o, argv);
@@ -233,7 +235,7 @@ static void clock_tsc_spans_reach_exporter_exact(void **state)
 	if (!sr_tsc_taggable())
 		skip();
 	sr_sd_init(&sd, base);
-	run_stamps(&r, sd.dir, "tsc", "20", "0");
+	run_stamps(&r, sd.dir, "tsc", "20", "0", NULL);
 	assert_int_equal(ring_clock(sd.dir), SR_CLOCK_TSC);
 	ne = parse_expect(r.out, e, 64);
 	assert_int_equal(ne, 21); /* s0..s19 and connect */
@@ -262,19 +264,21 @@ static void clock_tsc_spans_reach_exporter_exact(void **state)
 	sr_tmpdir_free(base);
 }
 
-/* clock_stamps SPANS GAP_US with SPANRING_CLOCK=clock: a ring of that
- * clock with at least min_anchors anchors, and every span where the
- * program's readings say. */
+/* clock_stamps SPANS GAP_US [mode] with SPANRING_CLOCK=clock: a ring of
+ * that clock with at least min_anchors anchors (none if anchors is
+ * false: no TSC stamp), and every span where the program's readings
+ * say. */
 static void stamps_in_rings(const char *clock, const char *spans,
-			    const char *gap_us, uint32_t want_clock,
+			    const char *gap_us, const char *mode,
+			    uint32_t want_clock, bool anchors,
 			    unsigned min_anchors)
 {
 	char *dir = sr_tmpdir("clock");
 	struct sr_run r;
 
-	run_stamps(&r, dir, clock, spans, gap_us);
+	run_stamps(&r, dir, clock, spans, gap_us, mode);
 	assert_int_equal(ring_clock(dir), want_clock);
-	if (want_clock == SR_CLOCK_TSC)
+	if (anchors)
 		sr_assert_ucmp(count_anchors(dir), >=, min_anchors);
 	else
 		assert_int_equal(count_anchors(dir), 0);
@@ -290,17 +294,111 @@ static void clock_tsc_exact_across_anchors(void **state)
 	(void)state;
 	if (!sr_tsc_taggable())
 		skip();
-	stamps_in_rings("tsc", "60", "5000", SR_CLOCK_TSC, 4);
+	stamps_in_rings("tsc", "60", "5000", NULL, SR_CLOCK_TSC, true, 4);
 }
 
 static void clock_realtime_forced(void **state)
 {
 	(void)state;
-	stamps_in_rings("realtime", "5", "0", SR_CLOCK_REALTIME, 0);
+	stamps_in_rings("realtime", "5", "0", NULL, SR_CLOCK_REALTIME, false,
+			0);
 }
 
-/* SPANRING_CLOCK unset or auto: the first image decides, its children get
- * the decision (and ask nothing); a request for tsc is passed on too. */
+/* auto in a top-level image: the ring is SR_CLOCK_TSC where the TSC is
+ * taggable; the first span decides, and its stamps are TSC (anchored)
+ * where the TSC is usable, else realtime; exact either way. */
+static void clock_auto_decided_at_first_span(void **state)
+{
+	bool usable = sr_tsc_usable();
+
+	(void)state;
+	stamps_in_rings("auto", "5", "0", NULL,
+			sr_tsc_taggable() ? SR_CLOCK_TSC : SR_CLOCK_REALTIME,
+			usable, usable ? 1 : 0);
+}
+
+/* The first span comes after a seccomp filter that kills at any open:
+ * the decision makes no system call and is realtime (no anchor), the
+ * spans are exact. */
+static void clock_auto_after_seccomp_filter_realtime(void **state)
+{
+	(void)state;
+	if (sr_asan_build()) {
+		print_message("[  SKIPPED ] under the ASan runtime: its own "
+			      "system calls may open files\n");
+		skip();
+	}
+	stamps_in_rings("auto", "5", "0", "sandbox",
+			sr_tsc_taggable() ? SR_CLOCK_TSC : SR_CLOCK_REALTIME,
+			false, 0);
+}
+
+/* A top-level traced /bin/true stamps no span: it makes no clock decision
+ * (no read of the kernel's clock source, hence no CPUID). strace runs
+ * untraced and preloads the shim into /bin/true alone. */
+static void clock_no_decision_without_spans(void **state)
+{
+	char *dir = sr_tmpdir("clock");
+	char *trace = sr_strf("%s/strace.out", dir);
+	char lib[PATH_MAX], *pre;
+	const char *unset[] = { "SPANRING_CLOCK", NULL };
+	struct sr_run_opts o = { .dir = dir, .unset = unset };
+	struct sr_run r;
+	char *text;
+
+	(void)state;
+	if (sr_asan_build() || access("/usr/bin/strace", X_OK) != 0) {
+		print_message("[  SKIPPED ] needs strace and a build without "
+			      "ASan\n");
+		sr_tmpdir_free(dir);
+		skip();
+	}
+	assert_non_null(realpath(sr_build_path("libspanring.so"), lib));
+	pre = sr_strf("LD_PRELOAD=%s", lib);
+	{
+		const char *argv[] = { "/usr/bin/strace",
+				       "-f",
+				       "-qq",
+				       "-e",
+				       "trace=open,openat",
+				       "-o",
+				       trace,
+				       "-E",
+				       "SPANRING_DISABLE",
+				       "-E",
+				       pre,
+				       "/bin/true",
+				       NULL };
+
+		sr_run_cmd(&r, &o, argv);
+	}
+	if (r.status != 0 && strstr(r.err, "ptrace")) {
+		print_message("[  SKIPPED ] strace cannot trace here: %s\n",
+			      r.err);
+		sr_run_free(&r);
+		free(pre);
+		free(trace);
+		sr_tmpdir_free(dir);
+		skip();
+	}
+	sr_assert_exited(r.status, 0);
+	text = sr_read_file(trace, NULL);
+	assert_non_null(text);
+	/* the shim ran: it made /bin/true's ring */
+	if (!strstr(text, ".ring\""))
+		fail_msg("no ring opened by the traced /bin/true:\n%s", text);
+	if (strstr(text, "current_clocksource"))
+		fail_msg("the clock source was read:\n%s", text);
+	free(text);
+	sr_run_free(&r);
+	free(pre);
+	free(trace);
+	sr_tmpdir_free(dir);
+}
+
+/* SPANRING_CLOCK unset or auto: the first image decides (at its exec
+ * span, before the child is given its environment), its children get the
+ * decision (and ask nothing); a request for tsc is passed on too. */
 static void clock_auto_decision_passed_to_children(void **state)
 {
 	const char *want = sr_tsc_usable() ? "tsc\n" : "realtime\n";
@@ -331,10 +429,14 @@ static void clock_auto_decision_passed_to_children(void **state)
 		sr_run_cmd(&r, &o, argv);
 		sr_assert_exited(r.status, 0);
 		assert_string_equal(r.out, cases[i].out);
-		assert_int_equal(ring_clock(dir),
-				 strcmp(cases[i].out, "tsc\n") == 0
-					 ? SR_CLOCK_TSC
-					 : SR_CLOCK_REALTIME);
+		/* an undecided shell's ring is SR_CLOCK_TSC on a taggable
+		 * TSC even when its decision is realtime: the rings differ */
+		if (cases[i].env == env_rt || !sr_tsc_taggable() ||
+		    strcmp(cases[i].out, "tsc\n") == 0)
+			assert_int_equal(ring_clock(dir),
+					 strcmp(cases[i].out, "tsc\n") == 0
+						 ? SR_CLOCK_TSC
+						 : SR_CLOCK_REALTIME);
 		sr_run_free(&r);
 		sr_tmpdir_free(dir);
 	}
@@ -580,6 +682,9 @@ SR_TEST_MAIN(cmocka_unit_test(clock_tsc_spans_reach_exporter_exact),
 	     cmocka_unit_test(clock_tsc_exact_across_anchors),
 	     cmocka_unit_test(clock_realtime_forced),
 	     cmocka_unit_test(clock_auto_decision_passed_to_children),
+	     cmocka_unit_test(clock_auto_decided_at_first_span),
+	     cmocka_unit_test(clock_auto_after_seccomp_filter_realtime),
+	     cmocka_unit_test(clock_no_decision_without_spans),
 	     cmocka_unit_test(clock_bad_anchors_and_stamps_clamped),
 	     cmocka_unit_test(clock_consumer_restart_keeps_lane_anchor),
 	     cmocka_unit_test(clock_version2_ring_read_as_is))
