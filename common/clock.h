@@ -74,8 +74,9 @@ void sr_anchor_take(struct sr_anchor *a);
  * current_clocksource is "tsc": it found it synchronised between CPUs and
  * stable), the CPU says it is invariant (CPUID 0x80000007 EDX bit 8: it
  * ticks at one rate in every P-, C- and T-state) and it is below
- * SR_TSC_MAX. Three system calls and a CPUID (a VM exit: ~9 us under KVM):
- * made once per process tree (the shim passes the answer on).
+ * SR_TSC_MAX. Three system calls and a CPUID (a VM exit: ~6.5 us under
+ * KVM): made once per process tree (the shim passes the answer on), at
+ * the first span stamp or child of its first traced image.
  */
 bool sr_tsc_usable(void);
 
