@@ -32,8 +32,10 @@ const uint8_t *shim_pending_parent(void);
 
 /* Pointers to static "NAME=value" strings a child needs to be traced the
  * same way when its environment lacks them: LD_PRELOAD (as this process
- * got it, or this library's path) and the SPANRING_* configuration.
- * Returns how many were written to out (at most max). */
+ * got it, or this library's path) and the SPANRING_* configuration, with
+ * SPANRING_CLOCK the decided clock (decided now if it was not:
+ * shim_clock_decide). Returns how many were written to out (at most
+ * max). */
 unsigned shim_carry_env(const char **out, unsigned max);
 
 /* "SPANRING_PIDNS=<pid>:<inode>": this image's pid and pid namespace, for

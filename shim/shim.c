@@ -193,11 +193,6 @@ __attribute__((noinline, cold)) uint64_t shim_stamp_slow(void)
 	return sr_now_ns();
 }
 
-const char *shim_clock_env(void)
-{
-	return shim_clock_decide() ? "tsc" : "realtime";
-}
-
 /* The latest TSC stamp of a span record (untagged), 0 if none: the ring
  * anchors the lane up to it. */
 static inline uint64_t span_tsc(const struct sr_span_rec *s)

@@ -90,13 +90,16 @@ enum {
 	SHIM_CLOCK_UNDECIDED = 2,
 };
 
-/* The clock decided now if it was not: tsc or realtime. An undecided
- * image asks sr_tsc_usable() (three system calls and a CPUID), with the
- * re-entrancy guard held and errno kept; after a seccomp filter
- * (shim.sandboxed) it makes no system call and decides realtime.
- * Async-signal-safe; threads racing here reach the same answer. */
+/* The clock decided now if it was not: true for tsc, false for
+ * realtime. An undecided image asks sr_tsc_usable() (three system calls
+ * and a CPUID), with the re-entrancy guard held and errno kept; after a
+ * seccomp filter (shim.sandboxed) it makes no system call and decides
+ * realtime. Async-signal-safe; threads racing here reach the same answer
+ * (but for one that sees the filter installed meanwhile: the ring takes
+ * either kind of stamp). */
 bool shim_clock_decide(void);
 
+/* shim_stamp() of an undecided image: decides, then stamps. */
 uint64_t shim_stamp_slow(void);
 
 /* A span's start or end, for its record only (never compared, never
@@ -119,11 +122,6 @@ static inline uint64_t shim_stamp(void)
  * unset or unknown): tsc if the TSC is taggable, auto undecided if it is
  * (realtime if not). No system call. */
 void shim_clock_init(void);
-
-/* The decided clock as the value to pass on to children ("tsc" or
- * "realtime"), so that they need not ask again: decides it now if it
- * was not (shim_clock_decide). */
-const char *shim_clock_env(void);
 
 bool shim_materialize(void);
 
