@@ -66,6 +66,14 @@ bool sr_json_object_ok(const char *s, size_t n)
 	return p < end && ws(p + 1, end) == end;
 }
 
+/* Bytes that end a run the skip need not look at: in a container, the
+ * structure (1); at the top, also the end of a scalar (2, NUL included as
+ * strchr() matched it). */
+static const unsigned char skip_stop[256] = {
+	['"'] = 1, ['{'] = 1,  ['['] = 1,  ['}'] = 3,  [']'] = 3, [','] = 2,
+	[' '] = 2, ['\t'] = 2, ['\r'] = 2, ['\n'] = 2, [0] = 2,
+};
+
 const char *sr_json_skip(const char *p, const char *end)
 {
 	int depth = 0;
@@ -87,10 +95,13 @@ const char *sr_json_skip(const char *p, const char *end)
 			depth--;
 			p++;
 		} else if (depth == 0) {
-			while (p < end && !strchr(",]} \t\r\n", *p))
+			while (p < end && !(skip_stop[(unsigned char)*p] & 2))
 				p++;
 		} else {
+			/* a table lookup a byte: this scans every exported byte */
 			p++;
+			while (p < end && !(skip_stop[(unsigned char)*p] & 1))
+				p++;
 		}
 	} while (depth > 0);
 	return depth == 0 ? p : NULL;

@@ -26,13 +26,11 @@ struct sb {
 	bool oom;
 };
 
-static void sb_need(struct sb *b, size_t more)
+static void sb_grow(struct sb *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 256;
 	char *p;
 
-	if (b->oom || b->n + more + 1 <= b->cap)
-		return;
 	while (cap < b->n + more + 1)
 		cap *= 2;
 	p = realloc(b->p, cap);
@@ -44,11 +42,32 @@ static void sb_need(struct sb *b, size_t more)
 	b->cap = cap;
 }
 
-static void sb_raw(struct sb *b, const char *s, size_t n)
+/* Room for `more` bytes and a NUL; the growth out of line (this is called
+ * for every piece of every span). */
+static inline void sb_need(struct sb *b, size_t more)
+{
+	if (!b->oom && b->n + more + 1 > b->cap)
+		sb_grow(b, more);
+}
+
+static void sb_raw_slow(struct sb *b, const char *s, size_t n)
 {
 	sb_need(b, n);
 	if (b->oom || !n)
 		return;
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = 0;
+}
+
+/* Appends s[0..n) and a NUL. Inline: most pieces are literals whose copy
+ * the compiler turns into a few moves. */
+static inline void sb_raw(struct sb *b, const char *s, size_t n)
+{
+	if (b->oom || b->n + n + 1 > b->cap) {
+		sb_raw_slow(b, s, n);
+		return;
+	}
 	memcpy(b->p + b->n, s, n);
 	b->n += n;
 	b->p[b->n] = 0;
@@ -62,9 +81,8 @@ static void sb_lit(struct sb *b, const char *s)
 /* A string literal, its length known when compiling. */
 #define SB_LIT(b, lit) sb_raw(b, "" lit, sizeof(lit) - 1)
 
-/* pre, the decimal digits of v, post. */
-static void sb_u64(struct sb *b, const char *pre, unsigned long long v,
-		   const char *post)
+/* The decimal digits of v. */
+static void sb_dec(struct sb *b, unsigned long long v)
 {
 	char t[24];
 	size_t i = sizeof(t);
@@ -73,10 +91,16 @@ static void sb_u64(struct sb *b, const char *pre, unsigned long long v,
 	do
 		t[--i] = (char)('0' + v % 10);
 	while ((v /= 10) && i);
-	sb_lit(b, pre);
 	sb_raw(b, t + i, sizeof(t) - i);
-	sb_lit(b, post);
 }
+
+/* pre (a literal), the decimal digits of v, post (a literal). */
+#define SB_U64(b, pre, v, post)  \
+	do {                     \
+		SB_LIT(b, pre);  \
+		sb_dec(b, v);    \
+		SB_LIT(b, post); \
+	} while (0)
 
 /* Bytes of the first `limit` code points of s[0..n) (0: all). */
 static size_t utf8_prefix(const char *s, size_t n, uint32_t limit)
@@ -252,11 +276,14 @@ static bool it_next(struct jit *it, struct jv *key, struct jv *val)
 	return true;
 }
 
-static bool raw_eq(struct jv k, const char *s)
+/* Inline with the first byte compared first: the member lookups of every
+ * span go through it, with literal names (strlen folded). */
+static inline bool raw_eq(struct jv k, const char *s)
 {
 	size_t n = strlen(s);
 
-	return (size_t)(k.e - k.p) == n && !memcmp(k.p, s, n);
+	return (size_t)(k.e - k.p) == n && (!n || *k.p == *s) &&
+	       !memcmp(k.p, s, n);
 }
 
 /* The member `name` of object o (an unescaped key), or absent. */
@@ -1162,6 +1189,16 @@ uint64_t sr_otlp_rejected(const char *answer, char *msg, size_t n)
 
 /* --- items ---------------------------------------------------------------- */
 
+/* A hex digit's value, -1 for another byte (ASCII: no locale lookup on a
+ * path taken for every id). */
+static int hex_digit(unsigned char c)
+{
+	if ((unsigned)(c - '0') < 10)
+		return c - '0';
+	c |= 0x20;
+	return (unsigned)(c - 'a') < 6 ? c - 'a' + 10 : -1;
+}
+
 /* "<prefix><hex digits>" string value → its hex digits, checked. */
 static const char *id_hex(struct jv v, const char *prefix, size_t hex)
 {
@@ -1171,7 +1208,7 @@ static const char *id_hex(struct jv v, const char *prefix, size_t hex)
 	if (!s.p || jv_len(s) != p + hex || memcmp(s.p, prefix, p))
 		return NULL;
 	for (size_t i = p; i < p + hex; i++)
-		if (!isxdigit((unsigned char)s.p[i]))
+		if (hex_digit((unsigned char)s.p[i]) < 0)
 			return NULL;
 	return s.p + p;
 }
@@ -1181,8 +1218,8 @@ static void trace_key(const char *tid, uint8_t id[16], size_t *slot)
 	uint64_t h = 0;
 
 	for (int i = 0; i < 16; i++) {
-		id[i] = (uint8_t)(hexval((unsigned char)tid[2 * i]) * 16 +
-				  hexval((unsigned char)tid[2 * i + 1]));
+		id[i] = (uint8_t)(hex_digit((unsigned char)tid[2 * i]) * 16 +
+				  hex_digit((unsigned char)tid[2 * i + 1]));
 		h = h * 31 + id[i];
 	}
 	*slot = (size_t)(h % SR_OTLP_TRACE_SLOTS);
@@ -1591,7 +1628,7 @@ static void hex_lower(struct sb *b, const char *h, size_t n)
 	char t[32];
 
 	for (size_t i = 0; i < n && i < sizeof(t); i++)
-		t[i] = (char)tolower((unsigned char)h[i]);
+		t[i] = h[i] >= 'A' && h[i] <= 'Z' ? (char)(h[i] | 0x20) : h[i];
 	sb_raw(b, t, n < sizeof(t) ? n : sizeof(t));
 }
 
@@ -1645,12 +1682,12 @@ static void write_span(struct sr_otlp *o, struct sb *out, const struct jobj *j,
 	}
 	SB_LIT(out, "\",\"name\":\"");
 	sb_raw(out, s->name.p ? s->name.p : "", s->name.n);
-	sb_u64(out, "\",\"kind\":", (unsigned long long)s->kind, "");
-	sb_u64(out, ",\"startTimeUnixNano\":\"", start, "\"");
-	sb_u64(out, ",\"endTimeUnixNano\":\"", end, "\"");
+	SB_U64(out, "\",\"kind\":", (unsigned long long)s->kind, "");
+	SB_U64(out, ",\"startTimeUnixNano\":\"", start, "\"");
+	SB_U64(out, ",\"endTimeUnixNano\":\"", end, "\"");
 	SB_LIT(out, ",\"attributes\":");
 	dropped = at_write(out, s->attrs, o->c->span_attr_count_limit);
-	sb_u64(out, ",\"droppedAttributesCount\":", dropped, "");
+	SB_U64(out, ",\"droppedAttributesCount\":", dropped, "");
 	SB_LIT(out, ",\"events\":[],\"droppedEventsCount\":0,\"status\":");
 	if (jv_is(err, '{')) {
 		struct jv m = jv_str(jv_get(err, "message"));

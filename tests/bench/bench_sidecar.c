@@ -22,7 +22,11 @@
  *  B8  span end -> receiver latency p50/p99 at 50 and 10 000 spans/s with
  *      schedule_delay 0.5 s.
  *
- * SR_BENCH_RUNS sets the runs per figure (default 5).
+ * SR_BENCH_RUNS sets the runs per figure (default 5). The argument B4,
+ * B7 or B8 runs one group; B4otlp only the otlp exporter's runs (to
+ * profile them); with SR_BENCH_SPANRINGD_B (the path of another build
+ * of spanringd, e.g. of the former code) that build's run follows this
+ * one's in every round, its rows beside.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -169,13 +173,16 @@ struct sd_run {
 /* Starts spanringd; with `wait_exit`, sends SIGTERM once it holds its
  * lock and measures it to the end (the shutdown drains and delivers
  * everything). */
+/* Another spanringd to run instead of the build's (B4otlp), or NULL. */
+static const char *sd_bin;
+
 static void sd_args(const char **argv, const char *dir, const char *spool,
 		    const char *stats, const char *exporter, const char *url,
 		    const char *compression, const char *delay)
 {
 	int n = 0;
 
-	argv[n++] = bpath("spanringd");
+	argv[n++] = sd_bin ? sd_bin : bpath("spanringd");
 	argv[n++] = "--dir";
 	argv[n++] = dir;
 	argv[n++] = "--spool-dir";
@@ -316,6 +323,41 @@ static void b4_run(const char *exporter, const char *compression,
 	rm_rf(tmp);
 	free(rings);
 	free(tmp);
+}
+
+/* The otlp exporter alone: its CPU per million spans and rate; beside
+ * it, interleaved run by run, the build SR_BENCH_SPANRINGD_B names. */
+static void b4_otlp(int runs)
+{
+	double rate[2][SR_BENCH_MAX_RUNS], cpu[2][SR_BENCH_MAX_RUNS];
+	const char *other = getenv("SR_BENCH_SPANRINGD_B");
+	struct sr_bench_stats s[2], c[2];
+	struct b4 r;
+
+	for (int i = 0; i < runs; i++)
+		for (int k = 0; k < (other ? 2 : 1); k++) {
+			sd_bin = k ? other : NULL;
+			b4_run("otlp", "lz4", NULL, &r);
+			rate[k][i] = r.rate;
+			cpu[k][i] = r.cpu_per_m;
+		}
+	sd_bin = NULL;
+	for (int k = 0; k < (other ? 2 : 1); k++) {
+		sr_bench_reduce(rate[k], runs, &s[k]);
+		sr_bench_reduce(cpu[k], runs, &c[k]);
+	}
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "otlp exporter -> receiver, 4 producers", "spans/s", s[0],
+		other ? "SR_BENCH_SPANRINGD_B" : NULL,
+		other ? s[1].median : NAN, NULL, NULL });
+	sr_bench_print(&(struct sr_bench_row){
+		"B4", "otlp exporter CPU per million spans", "CPU s", c[0],
+		other ? "SR_BENCH_SPANRINGD_B" : NULL,
+		other ? c[1].median : NAN, "<= 1.0 CPU s", NULL });
+	if (other)
+		sr_bench_print(&(struct sr_bench_row){
+			"B4", "otlp exporter CPU per million spans, build B",
+			"CPU s", c[1], NULL, NAN, NULL, other });
 }
 
 static void b4_b6(int runs)
@@ -685,6 +727,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!*only || !strcmp(only, "B4"))
 		b4_b6(runs);
+	if (!strcmp(only, "B4otlp"))
+		b4_otlp(runs);
 	if (!*only || !strcmp(only, "B7"))
 		b7(runs);
 	if (!*only || !strcmp(only, "B8"))

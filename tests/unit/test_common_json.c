@@ -175,7 +175,50 @@ static void json_find_as_memmem(void **state)
 	assert_non_null(sr_json_find("{\"usage\"}", 8, "\"usage\"", 7));
 }
 
+/* sr_json_skip: where each value ends (the length it spans, -1: NULL). */
+static void json_skip_ends(void **state)
+{
+	static const struct {
+		const char *s;
+		long len;
+	} cases[] = {
+		{ "{\"a\":[1,{\"b\":\"}]\\\"\"}],\"c\":2},x", 28 },
+		{ "  [ 1 , 2 ] ,", 11 },
+		{ "123,4", 3 },
+		{ "-1.5e3}", 6 },
+		{ "true ", 4 },
+		{ "null", 4 },
+		{ "\"a\\\\\"b", 5 },
+		{ "\"a\\\"", -1 },
+		{ "{\"a\":1", -1 },
+		{ "[[]", -1 },
+		{ "", -1 },
+		{ "   ", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *s = cases[i].s, *end = s + strlen(s);
+		const char *got = sr_json_skip(s, end);
+		long len = got ? (long)(got - s) : -1;
+
+		if (len != cases[i].len)
+			fail_msg("skip %s: %ld bytes, expected %ld", s, len,
+				 cases[i].len);
+	}
+	/* a scalar at the top ends at a NUL too; nothing at or past end is
+	 * read */
+	static const char nul[] = "12\0"
+				  "34",
+			  four[] = "1234";
+
+	assert_ptr_equal(sr_json_skip(nul, nul + 5), nul + 2);
+	assert_ptr_equal(sr_json_skip(four, four + 2), four + 2);
+	assert_null(sr_json_skip("[1,2]", "[1,2]" + 4));
+}
+
 SR_TEST_MAIN(cmocka_unit_test(json_object_ok_shapes),
+	     cmocka_unit_test(json_skip_ends),
 	     cmocka_unit_test(json_object_ok_reads_n_bytes),
 	     cmocka_unit_test(json_object_framed_ends),
 	     cmocka_unit_test(json_find_as_memmem),
