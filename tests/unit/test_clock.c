@@ -338,11 +338,10 @@ static void clock_auto_after_seccomp_filter_realtime(void **state)
  * untraced and preloads the shim into /bin/true alone. */
 static void clock_no_decision_without_spans(void **state)
 {
-	char *dir = sr_tmpdir("clock");
-	char *trace = sr_strf("%s/strace.out", dir);
+	char *dir, *trace;
 	char lib[PATH_MAX], *pre;
 	const char *unset[] = { "SPANRING_CLOCK", NULL };
-	struct sr_run_opts o = { .dir = dir, .unset = unset };
+	struct sr_run_opts o = { .unset = unset };
 	struct sr_run r;
 	char *text;
 
@@ -350,9 +349,11 @@ static void clock_no_decision_without_spans(void **state)
 	if (sr_asan_build() || access("/usr/bin/strace", X_OK) != 0) {
 		print_message("[  SKIPPED ] needs strace and a build without "
 			      "ASan\n");
-		sr_tmpdir_free(dir);
 		skip();
 	}
+	dir = sr_tmpdir("clock");
+	trace = sr_strf("%s/strace.out", dir);
+	o.dir = dir;
 	assert_non_null(realpath(sr_build_path("libspanring.so"), lib));
 	pre = sr_strf("LD_PRELOAD=%s", lib);
 	{
