@@ -780,7 +780,11 @@ int sr_reader_commit(struct sr_reader *r)
 
 		if (r->cursor[i] == r->tail[i])
 			continue;
-		/* the next consumer starts from the anchor of this tail */
+		/* the next consumer starts from the anchor of this tail; the
+		 * release of tail below orders these before it for a
+		 * consumer that reads them after its load-acquire of tail
+		 * (reader.c:map_ring's load of tail, then
+		 * tail_anchor_load) */
 		if (r->hdr.clock == SR_CLOCK_TSC &&
 		    (sr_guard_store_release(&c->tail_anchor_tsc,
 					    r->clk[i].last.tsc) ||

@@ -373,6 +373,10 @@ struct lookup_slot {
 
 static struct lookup_slot lookups[SR_LOOKUP_SLOTS];
 
+/* The acquire of a successful move pairs with the release store of the
+ * state that ended the slot's previous step (ARMED by the arming in
+ * spanring_context_lookup, FREE by take_lookup): what that step wrote to
+ * the slot is seen. */
 static bool slot_move(struct lookup_slot *l, uint32_t from, uint32_t to)
 {
 	return __atomic_compare_exchange_n(&l->state, &from, to, false,
@@ -420,6 +424,8 @@ static bool take_lookup(const char *node, uint8_t trace_id[16],
 	for (size_t i = 0; i < SR_LOOKUP_SLOTS; i++) {
 		struct lookup_slot *l = &lookups[i];
 
+		/* Pairs with the release store of ARMED in
+		 * spanring_context_lookup: node and context are written. */
 		if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) !=
 			    LOOKUP_ARMED ||
 		    strncmp(l->node, node, SR_LOOKUP_NODE_MAX))

@@ -176,8 +176,7 @@ bool shim_clock_decide(void)
 		shim_thr.guard++;
 		atomic_signal_fence(memory_order_seq_cst);
 		tsc = sr_tsc_usable();
-		atomic_signal_fence(memory_order_seq_cst);
-		shim_thr.guard--;
+		shim_leave();
 		errno = err;
 	}
 	__atomic_store_n(&shim.clock,
